@@ -1,0 +1,145 @@
+//! Envoy's JSON access log (`json_format`), with the key names of Envoy's and Istio's default
+//! formats. Keys that other common configurations use are accepted as aliases.
+
+use serde::Deserialize;
+
+use super::de::{LooseInt, LooseStr};
+use crate::batch::{RawEvent, SourceFormat, Str};
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct EnvoyRecord<'a> {
+    #[serde(borrow, alias = "timestamp", alias = "@timestamp")]
+    start_time: LooseStr<'a>,
+    #[serde(borrow, alias = ":method", alias = "request_method")]
+    method: LooseStr<'a>,
+    #[serde(borrow, alias = ":path", alias = "x-envoy-original-path", alias = "request_path")]
+    path: LooseStr<'a>,
+    #[serde(borrow, alias = ":authority", alias = "host")]
+    authority: LooseStr<'a>,
+    #[serde(alias = "status")]
+    response_code: LooseInt,
+    bytes_received: LooseInt,
+    bytes_sent: LooseInt,
+    duration: LooseInt,
+    #[serde(borrow, alias = "user-agent")]
+    user_agent: LooseStr<'a>,
+    #[serde(borrow, alias = "x-request-id")]
+    request_id: LooseStr<'a>,
+    #[serde(borrow, alias = "x-forwarded-for")]
+    x_forwarded_for: LooseStr<'a>,
+    #[serde(borrow)]
+    downstream_remote_address: LooseStr<'a>,
+    #[serde(borrow)]
+    client_ip: LooseStr<'a>,
+    #[serde(borrow)]
+    upstream_cluster: LooseStr<'a>,
+    #[serde(borrow)]
+    route_name: LooseStr<'a>,
+    #[serde(borrow)]
+    username: LooseStr<'a>,
+}
+
+/// Parses Envoy's `%START_TIME%` (RFC 3339, e.g. `2024-05-01T12:00:00.123Z`) to epoch ms.
+pub(crate) fn parse_rfc3339_ms(s: &str) -> Option<i64> {
+    chrono::DateTime::parse_from_rfc3339(s).ok().map(|t| t.timestamp_millis())
+}
+
+/// `1.2.3.4:5678` -> `1.2.3.4`, `[::1]:80` -> `::1`; a bare address is returned as is.
+fn strip_port(addr: &str) -> &str {
+    if let Some(rest) = addr.strip_prefix('[') {
+        return rest.split(']').next().unwrap_or(rest);
+    }
+    match addr.rsplit_once(':') {
+        // One colon: IPv4 with port. Several colons: a bare IPv6 address.
+        Some((host, port)) if !host.contains(':') && port.bytes().all(|b| b.is_ascii_digit()) => host,
+        _ => addr,
+    }
+}
+
+fn sub<'a>(s: &Str<'a>, part: &str) -> Str<'a> {
+    match s {
+        Str::Borrowed(b) => {
+            // `part` is a sub-slice of `b`; re-borrow it with the input's lifetime.
+            let start = part.as_ptr() as usize - b.as_ptr() as usize;
+            Str::Borrowed(&b[start..start + part.len()])
+        }
+        Str::Owned(_) => Str::Owned(part.to_owned()),
+    }
+}
+
+/// Envoy writes `-` for absent values.
+fn present(v: LooseStr<'_>) -> Option<Str<'_>> {
+    v.0.filter(|s| s != "-" && !s.is_empty())
+}
+
+/// Decodes one Envoy JSON line. Errors are JSON errors or a start time that is not RFC 3339.
+pub fn decode_line<'a>(line: &'a str) -> Result<RawEvent<'a>, String> {
+    let rec: EnvoyRecord<'a> = serde_json::from_str(line).map_err(|e| e.to_string())?;
+    let event_time_ms = match present(rec.start_time) {
+        Some(t) => Some(parse_rfc3339_ms(&t).ok_or_else(|| format!("start_time {t:?} is not an RFC 3339 timestamp"))?),
+        None => None,
+    };
+    let client_ip = present(rec.client_ip)
+        .or_else(|| present(rec.downstream_remote_address).map(|a| sub(&a, strip_port(&a))))
+        .or_else(|| {
+            present(rec.x_forwarded_for).map(|x| {
+                let first = x.split(',').next().unwrap_or(&x).trim();
+                sub(&x, first)
+            })
+        });
+    Ok(RawEvent {
+        format: SourceFormat::Envoy,
+        event_time_ms,
+        client_ip,
+        method: present(rec.method),
+        host: present(rec.authority),
+        target: present(rec.path),
+        status: rec.response_code.0,
+        request_bytes: rec.bytes_received.0,
+        response_bytes: rec.bytes_sent.0,
+        latency_ms: rec.duration.0,
+        user_agent: present(rec.user_agent),
+        request_id: present(rec.request_id),
+        service: present(rec.upstream_cluster),
+        route_name: present(rec.route_name),
+        username: present(rec.username),
+        ..RawEvent::default()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn istio_default_format() {
+        let line = r#"{"start_time":"2024-05-01T12:00:00.123Z","method":"GET","path":"/api/v1/orders/17?x=1",
+            "protocol":"HTTP/1.1","response_code":404,"response_flags":"-","bytes_received":0,"bytes_sent":19,
+            "duration":3,"upstream_service_time":"2","x_forwarded_for":"-","user_agent":"python-requests/2.31",
+            "request_id":"r-1","authority":"shop.example.com","upstream_host":"10.1.2.3:8080",
+            "upstream_cluster":"outbound|8080||orders","downstream_remote_address":"203.0.113.9:51234",
+            "route_name":"default"}"#;
+        let ev = decode_line(line).unwrap();
+        assert_eq!(ev.event_time_ms, Some(1714564800123));
+        assert_eq!(ev.client_ip.as_deref(), Some("203.0.113.9"));
+        assert_eq!(ev.status, Some(404));
+        assert_eq!(ev.host.as_deref(), Some("shop.example.com"));
+        assert_eq!(ev.target.as_deref(), Some("/api/v1/orders/17?x=1"));
+        assert_eq!(ev.format, SourceFormat::Envoy);
+    }
+
+    #[test]
+    fn falls_back_to_forwarded_for_and_handles_ipv6() {
+        let ev = decode_line(r#"{"start_time":"2024-05-01T12:00:00Z","x_forwarded_for":"198.51.100.7, 10.0.0.1"}"#).unwrap();
+        assert_eq!(ev.client_ip.as_deref(), Some("198.51.100.7"));
+        assert_eq!(strip_port("[2001:db8::1]:443"), "2001:db8::1");
+        assert_eq!(strip_port("2001:db8::1"), "2001:db8::1");
+    }
+
+    #[test]
+    fn bad_time_is_an_error() {
+        let err = decode_line(r#"{"start_time":"yesterday"}"#).unwrap_err();
+        assert!(err.contains("RFC 3339"), "{err}");
+    }
+}

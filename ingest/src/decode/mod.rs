@@ -1,0 +1,267 @@
+//! Line decoders: one gateway log line in, zero or more [`RawEvent`]s out.
+
+mod de;
+pub mod envoy;
+pub mod kong;
+pub mod nginx;
+
+use std::fmt;
+use std::str::FromStr;
+
+use memchr::memmem;
+use serde::de::{DeserializeSeed, SeqAccess, Visitor};
+
+use crate::batch::{RawEvent, SourceFormat, Str};
+use de::PathPick;
+
+/// The `--format` of an input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Format {
+    /// Sniff every line: JSON with `started_at` is Kong, JSON with `start_time` is Envoy,
+    /// anything else is NGINX/Apache.
+    #[default]
+    Auto,
+    /// Kong JSON log lines (objects or arrays of objects).
+    Kong,
+    /// Envoy JSON access log lines.
+    Envoy,
+    /// NGINX or Apache combined/common log format.
+    Nginx,
+}
+
+impl FromStr for Format {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "auto" => Ok(Format::Auto),
+            "kong" => Ok(Format::Kong),
+            "envoy" => Ok(Format::Envoy),
+            "nginx" | "apache" | "combined" | "common" => Ok(Format::Nginx),
+            other => Err(format!("unknown format {other:?}: expected auto, kong, envoy or nginx")),
+        }
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Format::Auto => "auto",
+            Format::Kong => "kong",
+            Format::Envoy => "envoy",
+            Format::Nginx => "nginx",
+        })
+    }
+}
+
+/// Why a line could not be decoded. The text is what the dead-letter file and logs show.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum DecodeError {
+    /// The line is not valid UTF-8.
+    #[error("invalid UTF-8 at byte {valid_up_to}")]
+    InvalidUtf8 {
+        /// Length of the valid prefix.
+        valid_up_to: usize,
+    },
+    /// JSON syntax or a field of the wrong type.
+    #[error("{format} JSON: {message}")]
+    Json {
+        /// Which decoder.
+        format: SourceFormat,
+        /// serde_json's message, with the column of the problem.
+        message: String,
+    },
+    /// Not combined/common log format.
+    #[error("nginx log line: bad or missing {0}")]
+    Nginx(&'static str),
+    /// The record has no event time, so it cannot be windowed.
+    #[error("{format} record has no event time (expected `{field}`)")]
+    MissingEventTime {
+        /// Which decoder.
+        format: SourceFormat,
+        /// The field that should hold it.
+        field: &'static str,
+    },
+    /// Longer than `--max-line-bytes`; only its head is kept for the dead-letter record.
+    #[error("line of {len} bytes exceeds the {max}-byte limit")]
+    TooLong {
+        /// Full length of the line.
+        len: usize,
+        /// The limit in force.
+        max: usize,
+    },
+}
+
+impl fmt::Display for SourceFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What to decode and how.
+#[derive(Debug, Clone, Default)]
+pub struct DecodeConfig {
+    /// Input format.
+    pub format: Format,
+    /// Dotted path of the JSON field holding the login name (`request.headers.x-username`,
+    /// a Kong custom field such as `user.name`, or an Envoy key). NGINX uses `$remote_user`.
+    pub username_field: Option<Vec<String>>,
+}
+
+impl DecodeConfig {
+    /// Sets the username field from its dotted form.
+    pub fn with_username_field(mut self, dotted: &str) -> Self {
+        self.username_field = Some(dotted.split('.').map(str::to_owned).collect());
+        self
+    }
+}
+
+fn sniff(line: &str) -> SourceFormat {
+    let trimmed = line.trim_start();
+    if !(trimmed.starts_with('{') || trimmed.starts_with('[')) {
+        return SourceFormat::Nginx;
+    }
+    if memmem::find(line.as_bytes(), b"\"started_at\"").is_none()
+        && memmem::find(line.as_bytes(), b"\"start_time\"").is_some()
+    {
+        SourceFormat::Envoy
+    } else {
+        SourceFormat::Kong
+    }
+}
+
+/// Decodes one line (without its newline) into `out`. On error nothing is pushed, so a bad
+/// line never half-enters a batch.
+pub fn decode_line<'a>(cfg: &DecodeConfig, line: &'a [u8], out: &mut Vec<RawEvent<'a>>) -> Result<(), DecodeError> {
+    let line = std::str::from_utf8(line).map_err(|e| DecodeError::InvalidUtf8 { valid_up_to: e.valid_up_to() })?;
+    let format = match cfg.format {
+        Format::Auto => sniff(line),
+        Format::Kong => SourceFormat::Kong,
+        Format::Envoy => SourceFormat::Envoy,
+        Format::Nginx => SourceFormat::Nginx,
+    };
+    let first = out.len();
+    let result = match format {
+        SourceFormat::Kong => kong::decode_line(line, &mut |e| out.push(e))
+            .map_err(|e| DecodeError::Json { format, message: e.to_string() }),
+        SourceFormat::Envoy => envoy::decode_line(line)
+            .map(|e| out.push(e))
+            .map_err(|message| DecodeError::Json { format, message }),
+        SourceFormat::Nginx => nginx::decode_line(line).map(|e| out.push(e)).map_err(|e| DecodeError::Nginx(e.0)),
+    };
+    let checked = result.and_then(|()| {
+        if out[first..].iter().any(|e| e.event_time_ms.is_none()) {
+            let field = match format {
+                SourceFormat::Kong => "started_at",
+                SourceFormat::Envoy => "start_time",
+                SourceFormat::Nginx => "time_local",
+            };
+            return Err(DecodeError::MissingEventTime { format, field });
+        }
+        if format != SourceFormat::Nginx {
+            match cfg.username_field.as_deref() {
+                // The main pass already read a top-level `username`.
+                Some([top]) if top == "username" => {}
+                Some(path) => pick_usernames(line, path, &mut out[first..])
+                    .map_err(|e| DecodeError::Json { format, message: e.to_string() })?,
+                None => out[first..].iter_mut().for_each(|e| e.username = None),
+            }
+        }
+        Ok(())
+    });
+    if checked.is_err() {
+        out.truncate(first);
+    }
+    checked
+}
+
+/// A second, skipping pass over the line for the configured username field. It only runs when
+/// `--username-field` is set, and costs one scan of the line without building values.
+fn pick_usernames<'a>(line: &'a str, path: &[String], events: &mut [RawEvent<'a>]) -> Result<(), serde_json::Error> {
+    let mut d = serde_json::Deserializer::from_str(line);
+    let names = PickEach(path).deserialize(&mut d)?;
+    for (ev, name) in events.iter_mut().zip(names) {
+        ev.username = name;
+    }
+    Ok(())
+}
+
+/// [`PathPick`] over one object, or over each element of an array of objects.
+struct PickEach<'p>(&'p [String]);
+
+impl<'de> DeserializeSeed<'de> for PickEach<'_> {
+    type Value = Vec<Option<Str<'de>>>;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for PickEach<'_> {
+    type Value = Vec<Option<Str<'de>>>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an object or an array of objects")
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        let one = PathPick(self.0).deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
+        Ok(vec![one])
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut all = Vec::new();
+        while let Some(one) = seq.next_element_seed(PathPick(self.0))? {
+            all.push(one);
+        }
+        Ok(all)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decode(cfg: &DecodeConfig, line: &str) -> Result<Vec<RawEvent<'static>>, DecodeError> {
+        let line: &'static str = Box::leak(line.to_owned().into_boxed_str());
+        let mut out = Vec::new();
+        decode_line(cfg, line.as_bytes(), &mut out).map(|()| out)
+    }
+
+    #[test]
+    fn auto_sniffs_each_line() {
+        let cfg = DecodeConfig::default();
+        let kong = decode(&cfg, r#"{"started_at":1000,"request":{"uri":"/a"}}"#).unwrap();
+        assert_eq!(kong[0].format, SourceFormat::Kong);
+        let envoy = decode(&cfg, r#"{"start_time":"2024-01-01T00:00:00Z","path":"/a"}"#).unwrap();
+        assert_eq!(envoy[0].format, SourceFormat::Envoy);
+        let nginx = decode(&cfg, r#"1.2.3.4 - - [01/Jan/2024:00:00:00 +0000] "GET / HTTP/1.1" 200 5"#).unwrap();
+        assert_eq!(nginx[0].format, SourceFormat::Nginx);
+    }
+
+    #[test]
+    fn username_from_header_or_custom_field() {
+        let cfg = DecodeConfig::default().with_username_field("request.headers.x-username");
+        let evs = decode(&cfg, r#"[{"started_at":1,"request":{"headers":{"x-username":"bob"}}},{"started_at":2}]"#).unwrap();
+        assert_eq!(evs[0].username.as_deref(), Some("bob"));
+        assert_eq!(evs[1].username, None);
+        let cfg = DecodeConfig::default().with_username_field("login.user");
+        let evs = decode(&cfg, r#"{"started_at":1,"login":{"user":42}}"#).unwrap();
+        assert_eq!(evs[0].username.as_deref(), Some("42"));
+    }
+
+    #[test]
+    fn errors_are_classified() {
+        let cfg = DecodeConfig { format: Format::Kong, ..Default::default() };
+        let mut out = Vec::new();
+        assert_eq!(
+            decode_line(&cfg, b"{\"started_at\":1,\"client_ip\":\"\xff\"}", &mut out),
+            Err(DecodeError::InvalidUtf8 { valid_up_to: 29 })
+        );
+        assert!(matches!(decode(&cfg, r#"{"client_ip":"1.2.3.4"}"#), Err(DecodeError::MissingEventTime { field: "started_at", .. })));
+        let err = decode(&cfg, r#"{"started_at":1,"response":{"status":true}}"#).unwrap_err();
+        assert!(err.to_string().starts_with("kong JSON: invalid type"), "{err}");
+        assert!(out.is_empty());
+    }
+
+    #[test]
+    fn format_names() {
+        assert_eq!("apache".parse::<Format>(), Ok(Format::Nginx));
+        assert!("syslog".parse::<Format>().unwrap_err().contains("expected auto, kong, envoy or nginx"));
+    }
+}

@@ -1,0 +1,184 @@
+//! Route templating: `/api/v1/users/1042/orders/9f86d081-...` -> `/api/v1/users/{id}/orders/{uuid}`.
+//!
+//! Enumeration and shadow-API rules group by the template, while the raw ids stay
+//! available (as `object_ids`) for rules that look at how ids progress.
+
+/// What kind of object id a path segment looks like.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdKind {
+    /// All decimal digits: `1042`.
+    Numeric,
+    /// A canonical 8-4-4-4-12 UUID.
+    Uuid,
+    /// A long hexadecimal string (hashes, Mongo object ids): 16+ hex digits with at least one digit.
+    Hex,
+    /// An opaque token: 16+ URL-safe characters mixing letters and digits many times over.
+    Token,
+}
+
+impl IdKind {
+    /// The placeholder that replaces a segment of this kind in a route template.
+    pub fn placeholder(self) -> &'static str {
+        match self {
+            IdKind::Numeric => "{id}",
+            IdKind::Uuid => "{uuid}",
+            IdKind::Hex => "{hex}",
+            IdKind::Token => "{token}",
+        }
+    }
+}
+
+/// Classifies one path segment (without slashes); `None` means it is a literal part of the route.
+pub fn classify_segment(segment: &str) -> Option<IdKind> {
+    let bytes = segment.as_bytes();
+    if bytes.is_empty() {
+        return None;
+    }
+    if bytes.iter().all(u8::is_ascii_digit) {
+        return Some(IdKind::Numeric);
+    }
+    if is_uuid(bytes) {
+        return Some(IdKind::Uuid);
+    }
+    if bytes.len() >= 16 && bytes.iter().all(u8::is_ascii_hexdigit) && bytes.iter().any(u8::is_ascii_digit) {
+        return Some(IdKind::Hex);
+    }
+    if is_token(bytes) {
+        return Some(IdKind::Token);
+    }
+    None
+}
+
+fn is_uuid(b: &[u8]) -> bool {
+    b.len() == 36
+        && b.iter().enumerate().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => *c == b'-',
+            _ => c.is_ascii_hexdigit(),
+        })
+}
+
+/// Tokens are told from words like `reporting-v2-endpoints` by how often they switch between
+/// letters and digits: random tokens switch many times, human-chosen names rarely.
+fn is_token(b: &[u8]) -> bool {
+    if b.len() < 16 {
+        return false;
+    }
+    let mut switches = 0;
+    let mut last_digit: Option<bool> = None;
+    for c in b {
+        if !(c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.' | b'=' | b'~' | b'+')) {
+            return false;
+        }
+        if c.is_ascii_alphanumeric() {
+            let digit = c.is_ascii_digit();
+            if last_digit.is_some_and(|d| d != digit) {
+                switches += 1;
+            }
+            last_digit = Some(digit);
+        }
+    }
+    switches >= 4
+}
+
+/// Writes the template of `path` (which must not hold a query string) into `out`, and hands
+/// every replaced segment to `on_id`, in path order. `out` is cleared first; reusing it keeps
+/// templating free of allocations on the hot path.
+pub fn template_into<'p>(path: &'p str, out: &mut String, mut on_id: impl FnMut(&'p str, IdKind)) {
+    out.clear();
+    for (i, segment) in path.split('/').enumerate() {
+        if i > 0 {
+            out.push('/');
+        }
+        match classify_segment(segment) {
+            Some(kind) => {
+                out.push_str(kind.placeholder());
+                on_id(segment, kind);
+            }
+            None => out.push_str(segment),
+        }
+    }
+}
+
+/// The route template of a path, allocating; see [`template_into`] for the hot-path form.
+///
+/// ```
+/// use gatewatch_ingest::route::route_template;
+/// assert_eq!(route_template("/api/v1/users/1042/orders"), "/api/v1/users/{id}/orders");
+/// ```
+pub fn route_template(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    template_into(path, &mut out, |_, _| {});
+    out
+}
+
+/// Splits a request target into path and query string (without the `?`).
+pub fn split_query(target: &str) -> (&str, Option<&str>) {
+    match target.split_once('?') {
+        Some((path, query)) => (path, Some(query)),
+        None => (target, None),
+    }
+}
+
+/// The parameter names of a query string, in order, without values (`a=1&b&c=` -> a, b, c).
+pub fn query_keys(query: &str) -> impl Iterator<Item = &str> {
+    query
+        .split('&')
+        .map(|pair| pair.split_once('=').map_or(pair, |(k, _)| k))
+        .filter(|k| !k.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn template_with_ids(path: &str) -> (String, Vec<String>) {
+        let mut out = String::new();
+        let mut ids = Vec::new();
+        template_into(path, &mut out, |id, _| ids.push(id.to_string()));
+        (out, ids)
+    }
+
+    #[test]
+    fn numeric_and_uuid_segments() {
+        let (t, ids) = template_with_ids("/api/v1/users/1042/orders/9f86d081-884c-4d63-a5b9-6f9c2e3f1a2b");
+        assert_eq!(t, "/api/v1/users/{id}/orders/{uuid}");
+        assert_eq!(ids, ["1042", "9f86d081-884c-4d63-a5b9-6f9c2e3f1a2b"]);
+    }
+
+    #[test]
+    fn long_hex_is_an_id_but_short_hex_words_are_not() {
+        assert_eq!(route_template("/blobs/9f86d081884c7d659a2feaa0c55ad015"), "/blobs/{hex}");
+        assert_eq!(route_template("/objects/507f1f77bcf86cd799439011"), "/objects/{hex}");
+        assert_eq!(route_template("/cafe/facade"), "/cafe/facade");
+    }
+
+    #[test]
+    fn opaque_tokens() {
+        assert_eq!(route_template("/reset/aZ3kQ9xL2mP7vB4nR8tY"), "/reset/{token}");
+        assert_eq!(route_template("/s/eyJhbGciOi.J9IUzI1NiIsInR5cCI6"), "/s/{token}");
+    }
+
+    #[test]
+    fn words_and_versions_stay_literal() {
+        for p in [
+            "/api/v1/health",
+            "/api/v2/reporting-endpoints-list",
+            "/static/app.min.js",
+            "/oauth2/token",
+            "/",
+            "",
+            "/a//b/",
+        ] {
+            assert_eq!(route_template(p), p, "{p}");
+        }
+    }
+
+    #[test]
+    fn query_split_and_keys() {
+        let (path, query) = split_query("/search?q=a&page=2&flag&=x");
+        assert_eq!(path, "/search");
+        let keys: Vec<_> = query_keys(query.unwrap()).collect();
+        assert_eq!(keys, ["q", "page", "flag"]);
+        assert_eq!(split_query("/x"), ("/x", None));
+    }
+}

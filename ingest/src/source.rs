@@ -1,0 +1,332 @@
+//! Line sources: files (plain or gzip, detected by magic bytes) and stdin, cut into
+//! [`Chunk`]s of whole lines. Chunks are the unit of parallel decoding: a chunk knows the
+//! line number of its first line, so every row keeps its file/line provenance.
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read};
+use std::path::Path;
+use std::sync::Arc;
+
+use flate2::read::MultiGzDecoder;
+
+/// A run of whole lines from one input.
+#[derive(Debug, Clone)]
+pub struct Chunk {
+    /// The input's name (path or `stdin`).
+    pub source: Arc<str>,
+    /// Kafka partition; 0 for files.
+    pub partition: i32,
+    /// Line number (1-based) of the first line in `data`.
+    pub first_line: u64,
+    /// Whole lines, each ended by `\n` except possibly the input's last.
+    pub data: Vec<u8>,
+    /// Lines longer than the limit: they appear in `data` as empty lines, so numbering holds.
+    pub oversized: Vec<OversizedLine>,
+}
+
+/// A line that exceeded `max_line_bytes`: it was skipped while streaming, never buffered whole.
+#[derive(Debug, Clone)]
+pub struct OversizedLine {
+    /// Its 1-based line number.
+    pub line: u64,
+    /// Its full length in bytes (without the newline).
+    pub len: usize,
+    /// Its first bytes, for the dead-letter record.
+    pub head: Vec<u8>,
+}
+
+/// How the reader cuts its input.
+#[derive(Debug, Clone)]
+pub struct ChunkOptions {
+    /// Target size of a chunk; a chunk is cut at the last newline once this much is buffered.
+    pub chunk_bytes: usize,
+    /// Longest line kept; longer ones become [`OversizedLine`]s. Bounds memory on hostile input.
+    pub max_line_bytes: usize,
+    /// How much of an oversized line to keep for the dead-letter record.
+    pub oversized_head_bytes: usize,
+}
+
+impl Default for ChunkOptions {
+    fn default() -> Self {
+        ChunkOptions { chunk_bytes: 1 << 20, max_line_bytes: 1 << 20, oversized_head_bytes: 4096 }
+    }
+}
+
+/// Cuts a byte stream into [`Chunk`]s of whole lines.
+///
+/// Flushing: a chunk is emitted when `chunk_bytes` are buffered, at end of input, or — for
+/// interactive inputs such as a pipe on stdin — as soon as a read comes back short, i.e. the
+/// writer has paused. A slow stream therefore never waits for a full chunk.
+pub struct ChunkReader<R> {
+    inner: R,
+    source: Arc<str>,
+    opts: ChunkOptions,
+    interactive: bool,
+    buf: Vec<u8>,
+    next_line: u64,
+    oversized: Vec<OversizedLine>,
+    flush_now: bool,
+    eof: bool,
+    bytes_read: u64,
+}
+
+impl<R: Read> ChunkReader<R> {
+    /// A reader over `inner`, naming its chunks `source`.
+    pub fn new(inner: R, source: impl Into<Arc<str>>, opts: ChunkOptions, interactive: bool) -> Self {
+        ChunkReader {
+            inner,
+            source: source.into(),
+            buf: Vec::with_capacity(opts.chunk_bytes + 4096),
+            opts,
+            interactive,
+            next_line: 1,
+            oversized: Vec::new(),
+            flush_now: false,
+            eof: false,
+            bytes_read: 0,
+        }
+    }
+
+    /// Bytes read from the input so far (after decompression).
+    pub fn bytes_read(&self) -> u64 {
+        self.bytes_read
+    }
+
+    /// The next chunk, or `None` at end of input.
+    pub fn next_chunk(&mut self) -> io::Result<Option<Chunk>> {
+        loop {
+            let target = self.opts.chunk_bytes.max(1);
+            let cut = if self.eof {
+                self.buf.len()
+            } else if self.buf.len() >= target {
+                // Cut at the last newline within the target size, else at the first one after it.
+                match memchr::memrchr(b'\n', &self.buf[..target]) {
+                    Some(i) => i + 1,
+                    None => memchr::memchr(b'\n', &self.buf[target..]).map_or(0, |i| target + i + 1),
+                }
+            } else if self.flush_now {
+                memchr::memrchr(b'\n', &self.buf).map_or(0, |i| i + 1)
+            } else {
+                0
+            };
+            self.flush_now = false;
+            if cut > 0 {
+                return Ok(Some(self.cut(cut)));
+            }
+            if self.eof {
+                return Ok(None);
+            }
+            let tail_start = memchr::memrchr(b'\n', &self.buf).map_or(0, |i| i + 1);
+            if self.buf.len() - tail_start > self.opts.max_line_bytes {
+                self.skip_long_line(tail_start)?;
+                continue;
+            }
+            self.fill()?;
+        }
+    }
+
+    fn cut(&mut self, cut: usize) -> Chunk {
+        let rest = self.buf.split_off(cut);
+        let data = std::mem::replace(&mut self.buf, rest);
+        let (data, lines) = self.drop_long_lines(data);
+        let mut oversized = std::mem::take(&mut self.oversized);
+        oversized.sort_by_key(|o| o.line);
+        let chunk = Chunk { source: self.source.clone(), partition: 0, first_line: self.next_line, data, oversized };
+        self.next_line += lines;
+        chunk
+    }
+
+    /// Replaces lines over the limit that arrived whole in one read by empty lines, recording
+    /// them as oversized. Returns the data and its line count.
+    fn drop_long_lines(&mut self, data: Vec<u8>) -> (Vec<u8>, u64) {
+        let max = self.opts.max_line_bytes;
+        let mut lines = 0u64;
+        let mut start = 0;
+        let mut long = Vec::new();
+        while start < data.len() {
+            let end = memchr::memchr(b'\n', &data[start..]).map_or(data.len(), |i| start + i);
+            if end - start > max {
+                long.push((lines, start, end));
+            }
+            lines += 1;
+            start = end + 1;
+        }
+        if long.is_empty() {
+            return (data, lines);
+        }
+        let mut kept = Vec::with_capacity(data.len());
+        let mut from = 0;
+        for (nth, start, end) in long {
+            kept.extend_from_slice(&data[from..start]);
+            let head_end = start + self.opts.oversized_head_bytes.min(end - start);
+            self.oversized.push(OversizedLine {
+                line: self.next_line + nth,
+                len: end - start,
+                head: data[start..head_end].to_vec(),
+            });
+            from = end;
+        }
+        kept.extend_from_slice(&data[from..]);
+        (kept, lines)
+    }
+
+    fn fill(&mut self) -> io::Result<()> {
+        let want = self.opts.chunk_bytes.clamp(4096, 1 << 20);
+        let start = self.buf.len();
+        self.buf.resize(start + want, 0);
+        let n = loop {
+            match self.inner.read(&mut self.buf[start..]) {
+                Ok(n) => break n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    self.buf.truncate(start);
+                    return Err(e);
+                }
+            }
+        };
+        self.buf.truncate(start + n);
+        self.bytes_read += n as u64;
+        if n == 0 {
+            self.eof = true;
+        } else if self.interactive && n < want {
+            self.flush_now = true;
+        }
+        Ok(())
+    }
+
+    /// The partial line from `tail_start` is too long: keep its head, drop the rest up to its
+    /// newline while reading, and leave an empty line in its place.
+    fn skip_long_line(&mut self, tail_start: usize) -> io::Result<()> {
+        let line = self.next_line + memchr::memchr_iter(b'\n', &self.buf[..tail_start]).count() as u64;
+        let head_end = tail_start + self.opts.oversized_head_bytes.min(self.buf.len() - tail_start);
+        let head = self.buf[tail_start..head_end].to_vec();
+        let mut len = self.buf.len() - tail_start;
+        self.buf.truncate(tail_start);
+        let mut scratch = vec![0u8; 64 * 1024];
+        loop {
+            let n = match self.inner.read(&mut scratch) {
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            self.bytes_read += n as u64;
+            if n == 0 {
+                self.eof = true;
+                break;
+            }
+            if let Some(i) = memchr::memchr(b'\n', &scratch[..n]) {
+                len += i;
+                self.buf.push(b'\n');
+                self.buf.extend_from_slice(&scratch[i + 1..n]);
+                break;
+            }
+            len += n;
+        }
+        if self.eof {
+            self.buf.push(b'\n');
+        }
+        self.oversized.push(OversizedLine { line, len, head });
+        Ok(())
+    }
+}
+
+/// An opened input: its reader, display name and whether it is interactive.
+pub struct Input {
+    /// Decompressed bytes.
+    pub reader: Box<dyn Read + Send>,
+    /// `stdin` or the path as given.
+    pub name: String,
+    /// stdin: flush chunks whenever the writer pauses.
+    pub interactive: bool,
+}
+
+/// Opens `-` (stdin) or a file path; gzip is detected by its magic bytes, not the file name.
+pub fn open_input(spec: &str) -> io::Result<Input> {
+    if spec == "-" {
+        let reader = maybe_gunzip(BufReader::with_capacity(256 * 1024, io::stdin()))?;
+        return Ok(Input { reader, name: "stdin".into(), interactive: true });
+    }
+    let file = File::open(Path::new(spec))
+        .map_err(|e| io::Error::new(e.kind(), format!("cannot open input {spec:?}: {e}")))?;
+    if file.metadata().map(|m| m.is_dir()).unwrap_or(false) {
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("input {spec:?} is a directory, not a log file")));
+    }
+    let reader = maybe_gunzip(BufReader::with_capacity(1 << 20, file))?;
+    Ok(Input { reader, name: spec.to_owned(), interactive: false })
+}
+
+fn maybe_gunzip<R: BufRead + Send + 'static>(mut r: R) -> io::Result<Box<dyn Read + Send>> {
+    let is_gzip = r.fill_buf()?.starts_with(&[0x1f, 0x8b]);
+    Ok(if is_gzip { Box::new(MultiGzDecoder::new(r)) } else { Box::new(r) })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chunks(input: &[u8], opts: ChunkOptions) -> Vec<Chunk> {
+        let mut r = ChunkReader::new(input, "t", opts, false);
+        let mut out = Vec::new();
+        while let Some(c) = r.next_chunk().unwrap() {
+            out.push(c);
+        }
+        out
+    }
+
+    #[test]
+    fn chunks_hold_whole_lines_and_count_them() {
+        let input: Vec<u8> = (1..=100).flat_map(|i| format!("line {i}\n").into_bytes()).collect();
+        let opts = ChunkOptions { chunk_bytes: 64, ..Default::default() };
+        let cs = chunks(&input, opts);
+        assert!(cs.len() > 5);
+        let mut expect = 1;
+        for c in &cs {
+            assert_eq!(c.first_line, expect);
+            assert!(c.data.ends_with(b"\n"));
+            let first = String::from_utf8_lossy(&c.data).lines().next().unwrap().to_string();
+            assert_eq!(first, format!("line {expect}"));
+            expect += c.data.iter().filter(|b| **b == b'\n').count() as u64;
+        }
+        assert_eq!(expect, 101);
+    }
+
+    #[test]
+    fn last_line_without_newline_is_kept() {
+        let cs = chunks(b"a\nb", ChunkOptions::default());
+        assert_eq!(cs.len(), 1);
+        assert_eq!(cs[0].data, b"a\nb");
+    }
+
+    #[test]
+    fn oversized_lines_are_skipped_streaming_and_keep_numbering() {
+        let mut input = b"short\n".to_vec();
+        input.extend(std::iter::repeat_n(b'x', 10_000));
+        input.extend_from_slice(b"\nafter\n");
+        let opts = ChunkOptions { chunk_bytes: 1024, max_line_bytes: 2048, oversized_head_bytes: 16 };
+        let cs = chunks(&input, opts);
+        let all: Vec<u8> = cs.iter().flat_map(|c| c.data.clone()).collect();
+        assert_eq!(all, b"short\n\nafter\n");
+        let over: Vec<_> = cs.iter().flat_map(|c| c.oversized.clone()).collect();
+        assert_eq!(over.len(), 1);
+        assert_eq!(over[0].line, 2);
+        assert_eq!(over[0].len, 10_000);
+        assert_eq!(over[0].head, vec![b'x'; 16]);
+    }
+
+    #[test]
+    fn gzip_is_detected_by_magic() {
+        use flate2::write::GzEncoder;
+        use std::io::Write;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log.notgz");
+        let mut enc = GzEncoder::new(File::create(&path).unwrap(), flate2::Compression::fast());
+        enc.write_all(b"one\ntwo\n").unwrap();
+        enc.finish().unwrap();
+        let mut input = open_input(path.to_str().unwrap()).unwrap();
+        let mut s = String::new();
+        input.reader.read_to_string(&mut s).unwrap();
+        assert_eq!(s, "one\ntwo\n");
+        let err = open_input("/nonexistent/x.log").err().unwrap();
+        assert!(err.to_string().contains("cannot open input"));
+    }
+}

@@ -1,0 +1,105 @@
+//! # gatewatch-rules
+//!
+//! The rule format ([`spec`]), its compiler ([`compile`]) and the built-in pack ([`pack`]).
+//!
+//! A rule is a TOML file with a row-level SQL `filter` and a windowed SQL aggregate `sql`.
+//! The split is what keeps state small: the filter runs on every incoming batch, so a window
+//! buffers only the rows (and columns) the rule needs, e.g. failed logins only.
+#![deny(missing_docs)]
+
+pub mod compile;
+pub mod error;
+pub mod pack;
+pub mod spec;
+pub mod table;
+
+use std::collections::HashSet;
+use std::path::Path;
+
+pub use compile::{CompiledRule, ParamOverride};
+pub use error::RuleError;
+pub use spec::{RuleSpec, Severity};
+
+fn compile_all(files: Vec<(String, String)>, overrides: &[ParamOverride]) -> Result<Vec<CompiledRule>, RuleError> {
+    let mut rules = Vec::new();
+    let mut seen = HashSet::new();
+    for (origin, text) in files {
+        let spec = RuleSpec::from_toml(&origin, &text)?;
+        if !seen.insert(spec.id.clone()) {
+            return Err(RuleError::Invalid { origin, rule_id: spec.id, message: "duplicate rule id".into() });
+        }
+        if spec.enabled {
+            rules.push(CompiledRule::compile(spec, &origin, overrides)?);
+        }
+    }
+    for o in overrides {
+        if let Some(rule) = &o.rule {
+            if !seen.contains(rule) {
+                return Err(RuleError::Param {
+                    spec: format!("{rule}.{}={}", o.name, o.value),
+                    message: format!("no rule with id {rule:?} is loaded"),
+                });
+            }
+        }
+    }
+    Ok(rules)
+}
+
+/// Compiles the built-in pack.
+pub fn load_builtin(overrides: &[ParamOverride]) -> Result<Vec<CompiledRule>, RuleError> {
+    let files = pack::BUILTIN.iter().map(|(name, text)| (format!("builtin:{name}"), (*text).to_owned())).collect();
+    compile_all(files, overrides)
+}
+
+/// Compiles every `*.toml` file of a directory, in file-name order.
+pub fn load_dir(dir: &Path, overrides: &[ParamOverride]) -> Result<Vec<CompiledRule>, RuleError> {
+    let io_err = |e: std::io::Error| RuleError::Parse {
+        origin: dir.display().to_string(),
+        line: 0,
+        col: 0,
+        message: format!("cannot read rule directory: {e}"),
+    };
+    let mut paths: Vec<_> = std::fs::read_dir(dir)
+        .map_err(io_err)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    paths.sort();
+    let mut files = Vec::new();
+    for p in paths {
+        let text = std::fs::read_to_string(&p).map_err(io_err)?;
+        files.push((p.display().to_string(), text));
+    }
+    compile_all(files, overrides)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_pack_compiles_and_reads_few_columns() {
+        let rules = load_builtin(&[]).unwrap();
+        let cs = rules.iter().find(|r| r.id() == "credential-stuffing-single-source").unwrap();
+        assert_eq!(cs.window_ms, 60_000);
+        let cols: Vec<_> = cs.columns.iter().map(|c| c.name()).collect();
+        assert!(cols.contains(&"status") && cols.contains(&"path") && cols.contains(&"username"));
+        assert!(!cols.contains(&"ai_cost") && !cols.contains(&"request_id"), "{cols:?}");
+    }
+
+    #[test]
+    fn override_of_an_unknown_rule_or_param_is_an_error() {
+        let o: ParamOverride = "no-such-rule.min_failures=3".parse().unwrap();
+        assert!(load_builtin(&[o]).unwrap_err().to_string().contains("no rule with id"));
+        let o: ParamOverride = "credential-stuffing-single-source.nope=3".parse().unwrap();
+        assert!(load_builtin(&[o]).unwrap_err().to_string().contains("has no parameter"));
+    }
+
+    #[test]
+    fn sql_errors_name_the_rule() {
+        let text = pack::BUILTIN[0].1.replace("count(*) AS event_count", "count(*) AS event_count, no_such_col");
+        let err = compile_all(vec![("x.toml".into(), text)], &[]).unwrap_err().to_string();
+        assert!(err.starts_with("x.toml: rule credential-stuffing-single-source: sql:"), "{err}");
+        assert!(err.contains("no_such_col"), "{err}");
+    }
+}

@@ -1,0 +1,212 @@
+//! The rule file format (TOML, one rule per file). Field docs here are the user documentation
+//! of the format; unknown fields are errors so that a typo never silently disables a check.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::RuleError;
+
+/// How urgent an alert of this rule is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Worth knowing, not worth a page.
+    Info,
+    /// Review in the normal queue.
+    Low,
+    /// Review today.
+    Medium,
+    /// Review now.
+    High,
+    /// Page someone.
+    Critical,
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Severity::Info => "info",
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        })
+    }
+}
+
+/// A detection rule as written in its file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleSpec {
+    /// Stable identifier; part of every alert id, so renaming a rule changes its alert ids.
+    pub id: String,
+    /// One-line alert title.
+    pub title: String,
+    /// What the rule detects and what an analyst should do about it.
+    #[serde(default)]
+    pub description: String,
+    /// Alert severity.
+    pub severity: Severity,
+    /// ATT&CK / OWASP tags, e.g. `attack.t1110.004`, `owasp.api2.2023`.
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// Whether the rule runs.
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// SQL boolean expression over the `events` columns, run on every incoming batch: only rows
+    /// it keeps are buffered for the window. Put every row-level condition here.
+    #[serde(default)]
+    pub filter: Option<String>,
+    /// SQL query over `events` (the window's filtered rows). It must return a column `entity`;
+    /// `event_count`, `first_seen` and `last_seen` are used when present, other columns go to
+    /// the alert's `fields`. Every returned row is one alert.
+    pub sql: String,
+    /// Tunable values, referenced in `filter` and `sql` as `${name}` and replaced by SQL
+    /// literals (strings quoted). Override them with `--param [RULE.]NAME=VALUE`.
+    #[serde(default)]
+    pub params: BTreeMap<String, ParamValue>,
+    /// The event-time window the SQL runs over.
+    pub window: WindowSpec,
+    /// What the alert is about.
+    pub entity: EntitySpec,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// A parameter's value.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(untagged)]
+pub enum ParamValue {
+    /// An integer.
+    Int(i64),
+    /// A number.
+    Float(f64),
+    /// A string (quoted as a SQL literal).
+    Str(String),
+}
+
+impl ParamValue {
+    /// The value as SQL literal text.
+    pub fn to_sql(&self) -> String {
+        match self {
+            ParamValue::Int(i) => i.to_string(),
+            ParamValue::Float(f) => format!("{f:?}"),
+            ParamValue::Str(s) => format!("'{}'", s.replace('\'', "''")),
+        }
+    }
+
+    /// Parses an override given on the command line, keeping the declared type.
+    pub fn parse_like(&self, text: &str) -> Result<ParamValue, String> {
+        match self {
+            ParamValue::Int(_) => text.parse().map(ParamValue::Int).map_err(|_| format!("expected an integer, got {text:?}")),
+            ParamValue::Float(_) => text.parse().map(ParamValue::Float).map_err(|_| format!("expected a number, got {text:?}")),
+            ParamValue::Str(_) => Ok(ParamValue::Str(text.to_owned())),
+        }
+    }
+}
+
+/// An event-time window: tumbling (`size` only) or sliding (`size` and `slide`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WindowSpec {
+    /// Window length, e.g. `1m`, `10m`, `1h`.
+    pub size: String,
+    /// Distance between window starts; defaults to `size` (tumbling). Must divide `size`.
+    #[serde(default)]
+    pub slide: Option<String>,
+}
+
+/// The entity an alert is about.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EntitySpec {
+    /// Kind of entity, shown in the alert: `ip`, `consumer`, `username`, `route` ...
+    #[serde(rename = "type")]
+    pub entity_type: String,
+    /// The `events` column the SQL's `entity` comes from; evidence rows are matched on it.
+    pub column: String,
+}
+
+/// Parses a duration such as `500ms`, `30s`, `1m`, `2h`, `1d` into milliseconds.
+pub fn parse_duration_ms(text: &str) -> Result<i64, String> {
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: i64 = num.parse().map_err(|_| format!("bad duration {text:?}: expected a number and a unit, like 30s or 10m"))?;
+    let mult = match unit.trim() {
+        "ms" => 1,
+        "s" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        other => return Err(format!("bad duration {text:?}: unknown unit {other:?} (use ms, s, m, h or d)")),
+    };
+    match n.checked_mul(mult) {
+        Some(ms) if ms > 0 => Ok(ms),
+        _ => Err(format!("bad duration {text:?}: must be positive")),
+    }
+}
+
+impl RuleSpec {
+    /// Parses a rule file's text; `origin` names it in errors.
+    pub fn from_toml(origin: &str, text: &str) -> Result<RuleSpec, RuleError> {
+        toml::from_str(text).map_err(|e| {
+            let (line, col) = e.span().map_or((0, 0), |s| line_col(text, s.start));
+            RuleError::Parse { origin: origin.to_owned(), line, col, message: e.message().to_owned() }
+        })
+    }
+
+    /// Window size and slide in ms, validated.
+    pub fn window_ms(&self) -> Result<(i64, i64), String> {
+        let size = parse_duration_ms(&self.window.size)?;
+        let slide = match &self.window.slide {
+            Some(s) => parse_duration_ms(s)?,
+            None => size,
+        };
+        if slide > size || size % slide != 0 {
+            return Err(format!("window slide {slide} ms must divide the size {size} ms"));
+        }
+        Ok((size, slide))
+    }
+}
+
+/// 1-based line and column of a byte offset.
+pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rfind('\n').map_or(before.len(), |i| before.len() - i - 1) + 1;
+    (line, col)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration_ms("1m"), Ok(60_000));
+        assert_eq!(parse_duration_ms("500ms"), Ok(500));
+        assert!(parse_duration_ms("10 parsecs").unwrap_err().contains("unknown unit"));
+        assert!(parse_duration_ms("0s").is_err());
+        assert!(parse_duration_ms("m").is_err());
+    }
+
+    #[test]
+    fn unknown_fields_are_rejected_with_position() {
+        let text = "id = \"x\"\ntitle = \"t\"\nseverity = \"high\"\nsql = \"select 1\"\nthreshhold = 3\n[window]\nsize = \"1m\"\n[entity]\ntype = \"ip\"\ncolumn = \"client_ip\"\n";
+        let err = RuleSpec::from_toml("x.toml", text).unwrap_err().to_string();
+        assert!(err.starts_with("x.toml:5:1:"), "{err}");
+        assert!(err.contains("threshhold"), "{err}");
+    }
+
+    #[test]
+    fn param_literals_are_quoted() {
+        assert_eq!(ParamValue::Str("it's".into()).to_sql(), "'it''s'");
+        assert_eq!(ParamValue::Int(20).parse_like("30"), Ok(ParamValue::Int(30)));
+        assert!(ParamValue::Int(20).parse_like("lots").is_err());
+    }
+}

@@ -1,0 +1,127 @@
+//! `gatewatch bench`: throughput figures on generated Kong records. Benchmarks print numbers;
+//! no test asserts on them (the machines are small and noisy).
+
+use std::io::Write;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use clap::Args;
+use gatewatch_generate::{write_kong_line, GenConfig, Generator};
+use gatewatch_ingest::{Chunk, ChunkDecoder, ChunkOptions, ChunkReader, ColumnSet, DecodeConfig, Input};
+use gatewatch_sinks::{JsonLinesSink, Sink};
+
+use crate::pipeline::{self, projection_for, PipelineConfig};
+
+/// Options of `gatewatch bench`.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Approximate number of Kong records to generate and replay.
+    #[arg(long, default_value_t = 300_000)]
+    pub events: u64,
+    /// Decoder threads for the pipeline run (default: one per core).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Also write the generated records to this file (e.g. to compare with another tool).
+    #[arg(long, value_name = "FILE")]
+    pub save: Option<std::path::PathBuf>,
+}
+
+fn generate(events: u64) -> Vec<u8> {
+    // Benign rate sized so the default 15 minutes of event time hold about `events` records.
+    let cfg = GenConfig { benign_rate: (events as f64 / 900.0).max(1.0), ..GenConfig::default() };
+    let mut data = Vec::with_capacity(events as usize * 900);
+    let mut line = String::new();
+    for r in Generator::new(cfg) {
+        line.clear();
+        write_kong_line(&r, &mut line);
+        data.extend_from_slice(line.as_bytes());
+        data.push(b'\n');
+    }
+    data
+}
+
+fn chunks(data: &[u8]) -> Result<Vec<Chunk>> {
+    let mut reader = ChunkReader::new(data, "bench", ChunkOptions::default(), false);
+    let mut out = Vec::new();
+    while let Some(c) = reader.next_chunk()? {
+        out.push(c);
+    }
+    Ok(out)
+}
+
+/// Decodes every chunk on one thread; returns (rows, elapsed).
+fn decode_one_core(chunks: &[Chunk], projection: ColumnSet) -> Result<(u64, Duration)> {
+    let mut decoder = ChunkDecoder::new(DecodeConfig::default().with_username_field("username"), projection, 1 << 20);
+    let start = Instant::now();
+    let mut rows = 0;
+    for c in chunks {
+        rows += decoder.decode(c, 0)?.batch.num_rows() as u64;
+    }
+    Ok((rows, start.elapsed()))
+}
+
+fn line(label: &str, rows: u64, bytes: u64, elapsed: Duration) -> String {
+    let s = elapsed.as_secs_f64().max(1e-9);
+    format!(
+        "{label:<52} {rows:>9} events in {:>7.3}s  {:>10.0} events/s  {:>7.1} MB/s",
+        s,
+        rows as f64 / s,
+        bytes as f64 / 1e6 / s
+    )
+}
+
+/// Runs the benchmark and prints its figures.
+pub fn run(args: BenchArgs) -> Result<ExitCode> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    eprintln!("generating ~{} Kong records ...", args.events);
+    let data = generate(args.events);
+    if let Some(p) = &args.save {
+        std::fs::write(p, &data).with_context(|| format!("writing {}", p.display()))?;
+    }
+    let bytes = data.len() as u64;
+    let records = memchr::memchr_iter(b'\n', &data).count() as u64;
+    println!(
+        "gatewatch bench: {records} Kong records, {:.1} MB ({} bytes/record), {cores} cores, {} build",
+        bytes as f64 / 1e6,
+        bytes / records.max(1),
+        if cfg!(debug_assertions) { "DEBUG (numbers meaningless: use --release)" } else { "release" }
+    );
+    let chunks = chunks(&data)?;
+    let rules = gatewatch_rules::load_builtin(&[])?;
+    let rule_columns = projection_for(&rules);
+
+    let (rows, t) = decode_one_core(&chunks, ColumnSet::all())?;
+    println!("{}", line("decode -> Arrow, all columns, 1 core", rows, bytes, t));
+    let (rows, t) = decode_one_core(&chunks, rule_columns)?;
+    println!(
+        "{}",
+        line(&format!("decode -> Arrow, {} rule columns, 1 core", rule_columns.iter().count()), rows, bytes, t)
+    );
+
+    let threads = args.threads.unwrap_or(cores);
+    let cfg = PipelineConfig {
+        decode: DecodeConfig::default().with_username_field("username"),
+        chunk: ChunkOptions::default(),
+        engine: Default::default(),
+        threads,
+        dead_letter: None,
+        progress_every: Duration::ZERO,
+    };
+    let sink_file = tempfile_path();
+    let mut sinks: Vec<Box<dyn Sink>> = vec![Box::new(JsonLinesSink::file(&sink_file)?)];
+    let input = Input { reader: Box::new(std::io::Cursor::new(data)), name: "bench".into(), interactive: false };
+    let summary = pipeline::run(input, rules, &mut sinks, &cfg)?;
+    let _ = std::fs::remove_file(&sink_file);
+    println!(
+        "{}  ({} alerts)",
+        line(&format!("file -> alerts, built-in rules, {threads} decoder threads"), summary.engine.events, bytes, summary.elapsed),
+        summary.alerts()
+    );
+    std::io::stdout().flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn tempfile_path() -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("gatewatch-bench-{}.jsonl", std::process::id()))
+}

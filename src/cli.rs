@@ -1,0 +1,264 @@
+//! Command-line interface: arguments, subcommands and exit codes.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Parser, Subcommand};
+use gatewatch_engine::EngineConfig;
+use gatewatch_generate::{GenConfig, Generator, GeneratorReader, Scenario};
+use gatewatch_ingest::{open_input, ChunkOptions, Column, DecodeConfig, Format, Input};
+use gatewatch_rules::{CompiledRule, ParamOverride};
+use gatewatch_sinks::{JsonLinesSink, Sink};
+
+use crate::pipeline::{self, PipelineConfig};
+
+/// Streaming detection for API-gateway access logs (Kong, Envoy, NGINX).
+///
+/// Run with no arguments to replay bundled sample traffic (benign users plus credential
+/// stuffing and other attacks) through the built-in rules and print the alerts.
+#[derive(Debug, Parser)]
+#[command(name = "gatewatch", version, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    /// Log filter for diagnostics on stderr (e.g. `info`, `gatewatch=debug`); or set RUST_LOG.
+    #[arg(long, global = true, default_value = "info", env = "GATEWATCH_LOG")]
+    log: String,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the detection pipeline over logs and print alerts as JSON Lines.
+    Run(RunArgs),
+    /// Generate deterministic labelled traffic as Kong JSON lines.
+    Generate(GenerateArgs),
+    /// Measure decode and pipeline throughput on generated Kong records.
+    Bench(crate::bench::BenchArgs),
+    /// Print the canonical event schema that rules query (table `events`).
+    Schema,
+}
+
+#[derive(Debug, Args)]
+struct RunArgs {
+    /// Log input: a file (plain or gzip) or `-` for stdin. Without it, bundled sample traffic is used.
+    #[arg(long, short = 'i', value_name = "PATH|-")]
+    input: Option<String>,
+    /// Input format; `auto` sniffs each line.
+    #[arg(long, short = 'f', default_value = "auto", value_name = "auto|kong|envoy|nginx")]
+    format: Format,
+    /// Also (or, with --quiet-alerts, only) write alerts to this file, one JSON object per line.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Do not print alerts on stdout (useful with --output).
+    #[arg(long)]
+    quiet_alerts: bool,
+    /// Rule directory (*.toml); default: the built-in pack.
+    #[arg(long, value_name = "DIR")]
+    rules: Option<PathBuf>,
+    /// Override a rule parameter: `NAME=VALUE` for every rule that declares NAME, or `RULE.NAME=VALUE`.
+    #[arg(long = "param", value_name = "[RULE.]NAME=VALUE")]
+    params: Vec<String>,
+    /// How late (in event time) an event may arrive and still count in its window.
+    #[arg(long, default_value = "5s", value_name = "DURATION")]
+    allowed_lateness: String,
+    /// Write malformed lines here (JSON: source, offset, error, raw line).
+    #[arg(long, value_name = "FILE")]
+    dead_letter: Option<PathBuf>,
+    /// JSON field holding the login name: dotted path such as `username` (Kong custom field),
+    /// `request.headers.x-username`; `none` to disable. NGINX always uses `$remote_user`.
+    #[arg(long, default_value = "username", value_name = "PATH")]
+    username_field: String,
+    /// Lines longer than this are dead-lettered (their first 4 KiB) instead of decoded.
+    #[arg(long, default_value_t = 1 << 20, value_name = "BYTES")]
+    max_line_bytes: usize,
+    /// Decoder threads (default: one per core).
+    #[arg(long, value_name = "N")]
+    threads: Option<usize>,
+    /// Do not print the run summary on stderr.
+    #[arg(long)]
+    no_summary: bool,
+}
+
+#[derive(Debug, Args)]
+struct GenerateArgs {
+    /// Random seed: the same seed and options give byte-identical output.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Event-time length of the traffic.
+    #[arg(long, default_value = "15m", value_name = "DURATION")]
+    duration: String,
+    /// Benign requests per second (attacks and fixed benign actors come on top).
+    #[arg(long, default_value_t = 50.0)]
+    rate: f64,
+    /// Attack scenarios, comma-separated, or `none`: credential-stuffing, distributed-stuffing, id-walking, shadow-api.
+    #[arg(long, default_value = "all")]
+    scenarios: String,
+    /// Event time of the first request (RFC 3339).
+    #[arg(long, default_value = "2026-01-01T00:00:00Z")]
+    start: String,
+    /// Write lines up to this far out of event-time order, as log shippers do.
+    #[arg(long, default_value = "0ms", value_name = "DURATION")]
+    jitter: String,
+    /// Output file (`-` for stdout).
+    #[arg(long, short = 'o', default_value = "-")]
+    output: String,
+    /// Write ground-truth labels (JSON Lines) here.
+    #[arg(long, value_name = "FILE")]
+    labels: Option<PathBuf>,
+}
+
+/// Parses a duration like `5s` or `10m`, or `0ms`.
+pub fn duration_ms(text: &str) -> Result<i64> {
+    if text.trim().trim_end_matches(|c: char| c.is_ascii_alphabetic()) == "0" {
+        return Ok(0);
+    }
+    gatewatch_rules::spec::parse_duration_ms(text).map_err(anyhow::Error::msg)
+}
+
+/// The embedded default traffic of `gatewatch run` without `--input`.
+pub fn sample_traffic() -> GenConfig {
+    GenConfig { duration_ms: 10 * 60_000, benign_rate: 20.0, ..GenConfig::default() }
+}
+
+fn load_rules(dir: Option<&PathBuf>, params: &[String]) -> Result<Vec<CompiledRule>> {
+    let overrides = params.iter().map(|p| p.parse::<ParamOverride>()).collect::<Result<Vec<_>, _>>()?;
+    let rules = match dir {
+        Some(d) => gatewatch_rules::load_dir(d, &overrides)?,
+        None => gatewatch_rules::load_builtin(&overrides)?,
+    };
+    if rules.is_empty() {
+        bail!("no enabled rules to run (check --rules)");
+    }
+    Ok(rules)
+}
+
+fn run(args: RunArgs) -> Result<ExitCode> {
+    let rules = load_rules(args.rules.as_ref(), &args.params)?;
+    let rule_ids: Vec<String> = rules.iter().map(|r| r.id().to_owned()).collect();
+    let input = match &args.input {
+        Some(spec) => open_input(spec)?,
+        None => {
+            tracing::info!("no --input: replaying bundled sample traffic (10 minutes, benign mix + attack scenarios)");
+            Input { reader: Box::new(GeneratorReader::new(sample_traffic())), name: "sample".into(), interactive: false }
+        }
+    };
+    let mut decode = DecodeConfig { format: args.format, ..Default::default() };
+    if args.username_field != "none" {
+        decode = decode.with_username_field(&args.username_field);
+    }
+    let cfg = PipelineConfig {
+        decode,
+        chunk: ChunkOptions { max_line_bytes: args.max_line_bytes, ..Default::default() },
+        engine: EngineConfig { allowed_lateness_ms: duration_ms(&args.allowed_lateness)?, ..Default::default() },
+        threads: args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
+        dead_letter: args.dead_letter.clone(),
+        progress_every: Duration::from_secs(5),
+    };
+    let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
+    if !args.quiet_alerts {
+        sinks.push(Box::new(JsonLinesSink::stdout()));
+    }
+    if let Some(p) = &args.output {
+        sinks.push(Box::new(JsonLinesSink::file(p)?));
+    }
+    let summary = pipeline::run(input, rules, &mut sinks, &cfg)?;
+    if !args.no_summary {
+        eprint!("{}", summary.render(&rule_ids));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn parse_start(text: &str) -> Result<i64> {
+    chrono::DateTime::parse_from_rfc3339(text)
+        .map(|t| t.timestamp_millis())
+        .with_context(|| format!("--start {text:?} is not an RFC 3339 time like 2026-01-01T00:00:00Z"))
+}
+
+fn generate(args: GenerateArgs) -> Result<ExitCode> {
+    let scenarios = match args.scenarios.as_str() {
+        "all" => Scenario::ALL.to_vec(),
+        "none" | "" => Vec::new(),
+        list => list.split(',').map(|s| s.trim().parse::<Scenario>()).collect::<Result<_, _>>().map_err(anyhow::Error::msg)?,
+    };
+    if !(args.rate >= 0.0 && args.rate.is_finite()) {
+        bail!("--rate must be a non-negative number");
+    }
+    let cfg = GenConfig {
+        seed: args.seed,
+        start_ms: parse_start(&args.start)?,
+        duration_ms: duration_ms(&args.duration)?,
+        benign_rate: args.rate,
+        scenarios,
+        jitter_ms: duration_ms(&args.jitter)?,
+    };
+    let out: Box<dyn Write> = if args.output == "-" {
+        Box::new(std::io::stdout().lock())
+    } else {
+        Box::new(std::fs::File::create(&args.output).with_context(|| format!("cannot create {}", args.output))?)
+    };
+    let mut out = std::io::BufWriter::with_capacity(1 << 20, out);
+    let mut line = String::new();
+    for r in Generator::new(cfg.clone()) {
+        line.clear();
+        gatewatch_generate::write_kong_line(&r, &mut line);
+        line.push('\n');
+        out.write_all(line.as_bytes()).context("writing generated traffic")?;
+    }
+    out.flush().context("writing generated traffic")?;
+    if let Some(p) = &args.labels {
+        let mut f = std::io::BufWriter::new(std::fs::File::create(p).with_context(|| format!("cannot create {}", p.display()))?);
+        for l in gatewatch_generate::labels(&cfg) {
+            serde_json::to_writer(&mut f, &l)?;
+            f.write_all(b"\n")?;
+        }
+        f.flush()?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn schema() -> Result<ExitCode> {
+    println!("Table `events` (one row per request), as seen by rule SQL:\n");
+    for c in Column::ALL {
+        println!("  {:<22} {:<28} {}", c.name(), format!("{}", c.data_type()), c.doc());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn init_logging(filter: &str) {
+    let filter = std::env::var("RUST_LOG").unwrap_or_else(|_| filter.to_owned());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_new(&filter).unwrap_or_else(|_| "info".into()))
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}
+
+/// Entry point: parses arguments, runs the command, prints the error chain on failure.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(&cli.log);
+    let result = match cli.command {
+        // No subcommand: the same as `gatewatch run` with its defaults.
+        None => match Cli::parse_from(["gatewatch", "run"]).command {
+            Some(Command::Run(a)) => run(a),
+            _ => unreachable!("`gatewatch run` parses to the run command"),
+        },
+        Some(Command::Run(a)) => run(a),
+        Some(Command::Generate(a)) => generate(a),
+        Some(Command::Bench(a)) => crate::bench::run(a),
+        Some(Command::Schema) => schema(),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("gatewatch: error: {e}");
+            for cause in e.chain().skip(1) {
+                eprintln!("  caused by: {cause}");
+            }
+            ExitCode::from(2)
+        }
+    }
+}
