@@ -8,7 +8,9 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use clap::Args;
 use gatewatch_generate::{write_kong_line, GenConfig, Generator};
-use gatewatch_ingest::{Chunk, ChunkDecoder, ChunkOptions, ChunkReader, ColumnSet, DecodeConfig, Input};
+use gatewatch_ingest::{
+    Chunk, ChunkDecoder, ChunkOptions, ChunkReader, ColumnSet, DecodeConfig, Input,
+};
 use gatewatch_sinks::{JsonLinesSink, Sink};
 
 use crate::pipeline::{self, projection_for, PipelineConfig};
@@ -29,7 +31,10 @@ pub struct BenchArgs {
 
 fn generate(events: u64) -> Vec<u8> {
     // Benign rate sized so the default 15 minutes of event time hold about `events` records.
-    let cfg = GenConfig { benign_rate: (events as f64 / 900.0).max(1.0), ..GenConfig::default() };
+    let cfg = GenConfig {
+        benign_rate: (events as f64 / 900.0).max(1.0),
+        ..GenConfig::default()
+    };
     let mut data = Vec::with_capacity(events as usize * 900);
     let mut line = String::new();
     for r in Generator::new(cfg) {
@@ -52,7 +57,11 @@ fn chunks(data: &[u8]) -> Result<Vec<Chunk>> {
 
 /// Decodes every chunk on one thread; returns (rows, elapsed).
 fn decode_one_core(chunks: &[Chunk], projection: ColumnSet) -> Result<(u64, Duration)> {
-    let mut decoder = ChunkDecoder::new(DecodeConfig::default().with_username_field("username"), projection, 1 << 20);
+    let mut decoder = ChunkDecoder::new(
+        DecodeConfig::default().with_username_field("username"),
+        projection,
+        1 << 20,
+    );
     let start = Instant::now();
     let mut rows = 0;
     for c in chunks {
@@ -92,11 +101,22 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
     let rule_columns = projection_for(&rules);
 
     let (rows, t) = decode_one_core(&chunks, ColumnSet::all())?;
-    println!("{}", line("decode -> Arrow, all columns, 1 core", rows, bytes, t));
+    println!(
+        "{}",
+        line("decode -> Arrow, all columns, 1 core", rows, bytes, t)
+    );
     let (rows, t) = decode_one_core(&chunks, rule_columns)?;
     println!(
         "{}",
-        line(&format!("decode -> Arrow, {} rule columns, 1 core", rule_columns.iter().count()), rows, bytes, t)
+        line(
+            &format!(
+                "decode -> Arrow, {} rule columns, 1 core",
+                rule_columns.iter().count()
+            ),
+            rows,
+            bytes,
+            t
+        )
     );
 
     let threads = args.threads.unwrap_or(cores);
@@ -110,12 +130,21 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
     };
     let sink_file = tempfile_path();
     let mut sinks: Vec<Box<dyn Sink>> = vec![Box::new(JsonLinesSink::file(&sink_file)?)];
-    let input = Input { reader: Box::new(std::io::Cursor::new(data)), name: "bench".into(), interactive: false };
+    let input = Input {
+        reader: Box::new(std::io::Cursor::new(data)),
+        name: "bench".into(),
+        interactive: false,
+    };
     let summary = pipeline::run(input, rules, &mut sinks, &cfg)?;
     let _ = std::fs::remove_file(&sink_file);
     println!(
         "{}  ({} alerts)",
-        line(&format!("file -> alerts, built-in rules, {threads} decoder threads"), summary.engine.events, bytes, summary.elapsed),
+        line(
+            &format!("file -> alerts, built-in rules, {threads} decoder threads"),
+            summary.engine.events,
+            bytes,
+            summary.elapsed
+        ),
         summary.alerts()
     );
     std::io::stdout().flush()?;

@@ -47,7 +47,12 @@ struct RunArgs {
     #[arg(long, short = 'i', value_name = "PATH|-")]
     input: Option<String>,
     /// Input format; `auto` sniffs each line.
-    #[arg(long, short = 'f', default_value = "auto", value_name = "auto|kong|envoy|nginx")]
+    #[arg(
+        long,
+        short = 'f',
+        default_value = "auto",
+        value_name = "auto|kong|envoy|nginx"
+    )]
     format: Format,
     /// Also (or, with --quiet-alerts, only) write alerts to this file, one JSON object per line.
     #[arg(long, short = 'o', value_name = "FILE")]
@@ -112,7 +117,11 @@ struct GenerateArgs {
 
 /// Parses a duration like `5s` or `10m`, or `0ms`.
 pub fn duration_ms(text: &str) -> Result<i64> {
-    if text.trim().trim_end_matches(|c: char| c.is_ascii_alphabetic()) == "0" {
+    if text
+        .trim()
+        .trim_end_matches(|c: char| c.is_ascii_alphabetic())
+        == "0"
+    {
         return Ok(0);
     }
     gatewatch_rules::spec::parse_duration_ms(text).map_err(anyhow::Error::msg)
@@ -120,11 +129,18 @@ pub fn duration_ms(text: &str) -> Result<i64> {
 
 /// The embedded default traffic of `gatewatch run` without `--input`.
 pub fn sample_traffic() -> GenConfig {
-    GenConfig { duration_ms: 10 * 60_000, benign_rate: 20.0, ..GenConfig::default() }
+    GenConfig {
+        duration_ms: 10 * 60_000,
+        benign_rate: 20.0,
+        ..GenConfig::default()
+    }
 }
 
 fn load_rules(dir: Option<&PathBuf>, params: &[String]) -> Result<Vec<CompiledRule>> {
-    let overrides = params.iter().map(|p| p.parse::<ParamOverride>()).collect::<Result<Vec<_>, _>>()?;
+    let overrides = params
+        .iter()
+        .map(|p| p.parse::<ParamOverride>())
+        .collect::<Result<Vec<_>, _>>()?;
     let rules = match dir {
         Some(d) => gatewatch_rules::load_dir(d, &overrides)?,
         None => gatewatch_rules::load_builtin(&overrides)?,
@@ -142,18 +158,33 @@ fn run(args: RunArgs) -> Result<ExitCode> {
         Some(spec) => open_input(spec)?,
         None => {
             tracing::info!("no --input: replaying bundled sample traffic (10 minutes, benign mix + attack scenarios)");
-            Input { reader: Box::new(GeneratorReader::new(sample_traffic())), name: "sample".into(), interactive: false }
+            Input {
+                reader: Box::new(GeneratorReader::new(sample_traffic())),
+                name: "sample".into(),
+                interactive: false,
+            }
         }
     };
-    let mut decode = DecodeConfig { format: args.format, ..Default::default() };
+    let mut decode = DecodeConfig {
+        format: args.format,
+        ..Default::default()
+    };
     if args.username_field != "none" {
         decode = decode.with_username_field(&args.username_field);
     }
     let cfg = PipelineConfig {
         decode,
-        chunk: ChunkOptions { max_line_bytes: args.max_line_bytes, ..Default::default() },
-        engine: EngineConfig { allowed_lateness_ms: duration_ms(&args.allowed_lateness)?, ..Default::default() },
-        threads: args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
+        chunk: ChunkOptions {
+            max_line_bytes: args.max_line_bytes,
+            ..Default::default()
+        },
+        engine: EngineConfig {
+            allowed_lateness_ms: duration_ms(&args.allowed_lateness)?,
+            ..Default::default()
+        },
+        threads: args
+            .threads
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
         dead_letter: args.dead_letter.clone(),
         progress_every: Duration::from_secs(5),
     };
@@ -174,14 +205,20 @@ fn run(args: RunArgs) -> Result<ExitCode> {
 fn parse_start(text: &str) -> Result<i64> {
     chrono::DateTime::parse_from_rfc3339(text)
         .map(|t| t.timestamp_millis())
-        .with_context(|| format!("--start {text:?} is not an RFC 3339 time like 2026-01-01T00:00:00Z"))
+        .with_context(|| {
+            format!("--start {text:?} is not an RFC 3339 time like 2026-01-01T00:00:00Z")
+        })
 }
 
 fn generate(args: GenerateArgs) -> Result<ExitCode> {
     let scenarios = match args.scenarios.as_str() {
         "all" => Scenario::ALL.to_vec(),
         "none" | "" => Vec::new(),
-        list => list.split(',').map(|s| s.trim().parse::<Scenario>()).collect::<Result<_, _>>().map_err(anyhow::Error::msg)?,
+        list => list
+            .split(',')
+            .map(|s| s.trim().parse::<Scenario>())
+            .collect::<Result<_, _>>()
+            .map_err(anyhow::Error::msg)?,
     };
     if !(args.rate >= 0.0 && args.rate.is_finite()) {
         bail!("--rate must be a non-negative number");
@@ -197,7 +234,10 @@ fn generate(args: GenerateArgs) -> Result<ExitCode> {
     let out: Box<dyn Write> = if args.output == "-" {
         Box::new(std::io::stdout().lock())
     } else {
-        Box::new(std::fs::File::create(&args.output).with_context(|| format!("cannot create {}", args.output))?)
+        Box::new(
+            std::fs::File::create(&args.output)
+                .with_context(|| format!("cannot create {}", args.output))?,
+        )
     };
     let mut out = std::io::BufWriter::with_capacity(1 << 20, out);
     let mut line = String::new();
@@ -205,11 +245,14 @@ fn generate(args: GenerateArgs) -> Result<ExitCode> {
         line.clear();
         gatewatch_generate::write_kong_line(&r, &mut line);
         line.push('\n');
-        out.write_all(line.as_bytes()).context("writing generated traffic")?;
+        out.write_all(line.as_bytes())
+            .context("writing generated traffic")?;
     }
     out.flush().context("writing generated traffic")?;
     if let Some(p) = &args.labels {
-        let mut f = std::io::BufWriter::new(std::fs::File::create(p).with_context(|| format!("cannot create {}", p.display()))?);
+        let mut f = std::io::BufWriter::new(
+            std::fs::File::create(p).with_context(|| format!("cannot create {}", p.display()))?,
+        );
         for l in gatewatch_generate::labels(&cfg) {
             serde_json::to_writer(&mut f, &l)?;
             f.write_all(b"\n")?;
@@ -222,7 +265,12 @@ fn generate(args: GenerateArgs) -> Result<ExitCode> {
 fn schema() -> Result<ExitCode> {
     println!("Table `events` (one row per request), as seen by rule SQL:\n");
     for c in Column::ALL {
-        println!("  {:<22} {:<28} {}", c.name(), format!("{}", c.data_type()), c.doc());
+        println!(
+            "  {:<22} {:<28} {}",
+            c.name(),
+            format!("{}", c.data_type()),
+            c.doc()
+        );
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -230,8 +278,11 @@ fn schema() -> Result<ExitCode> {
 fn init_logging(filter: &str) {
     let filter = std::env::var("RUST_LOG").unwrap_or_else(|_| filter.to_owned());
     let _ = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_new(&filter).unwrap_or_else(|_| "info".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_new(&filter).unwrap_or_else(|_| "info".into()),
+        )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
         .try_init();
 }

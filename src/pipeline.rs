@@ -12,7 +12,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use gatewatch_engine::{Engine, EngineConfig, EngineStats};
-use gatewatch_ingest::{ChunkDecoder, ChunkOptions, ChunkReader, ColumnSet, DecodeConfig, DecodedChunk, Input, Malformed};
+use gatewatch_ingest::{
+    ChunkDecoder, ChunkOptions, ChunkReader, ColumnSet, DecodeConfig, DecodedChunk, Input,
+    Malformed,
+};
 use gatewatch_rules::CompiledRule;
 use gatewatch_sinks::Sink;
 
@@ -91,7 +94,9 @@ impl RunSummary {
 
 /// The columns to decode: everything the rules read.
 pub fn projection_for(rules: &[CompiledRule]) -> ColumnSet {
-    rules.iter().fold(ColumnSet::required(), |acc, r| acc.union(r.columns))
+    rules
+        .iter()
+        .fold(ColumnSet::required(), |acc, r| acc.union(r.columns))
 }
 
 type Decoded = Result<DecodedChunk, String>;
@@ -131,7 +136,11 @@ fn spawn_decoder(
         .spawn(move || {
             for msg in input {
                 let now_ms = chrono_now_ms();
-                let out = msg.and_then(|chunk| decoder.decode(&chunk, now_ms).map_err(|e| format!("decoding: {e}")));
+                let out = msg.and_then(|chunk| {
+                    decoder
+                        .decode(&chunk, now_ms)
+                        .map_err(|e| format!("decoding: {e}"))
+                });
                 if output.send(out).is_err() {
                     break;
                 }
@@ -161,7 +170,14 @@ impl DeadLetter {
         rec.insert("error".into(), m.error.to_string().into());
         match std::str::from_utf8(&m.raw) {
             Ok(s) => rec.insert("raw".into(), s.into()),
-            Err(_) => rec.insert("raw_hex".into(), m.raw.iter().map(|b| format!("{b:02x}")).collect::<String>().into()),
+            Err(_) => rec.insert(
+                "raw_hex".into(),
+                m.raw
+                    .iter()
+                    .map(|b| format!("{b:02x}"))
+                    .collect::<String>()
+                    .into(),
+            ),
         };
         if matches!(m.error, gatewatch_ingest::DecodeError::TooLong { .. }) {
             rec.insert("raw_truncated".into(), true.into());
@@ -176,11 +192,21 @@ impl DeadLetter {
 const MALFORMED_LOG_LIMIT: u64 = 10;
 
 /// Runs `rules` over `input`, delivering alerts to `sinks` as windows close.
-pub fn run(input: Input, rules: Vec<CompiledRule>, sinks: &mut [Box<dyn Sink>], cfg: &PipelineConfig) -> Result<RunSummary> {
+pub fn run(
+    input: Input,
+    rules: Vec<CompiledRule>,
+    sinks: &mut [Box<dyn Sink>],
+    cfg: &PipelineConfig,
+) -> Result<RunSummary> {
     let started = Instant::now();
     let projection = projection_for(&rules);
     let threads = cfg.threads.max(1);
-    let reader = ChunkReader::new(input.reader, input.name.as_str(), cfg.chunk.clone(), input.interactive);
+    let reader = ChunkReader::new(
+        input.reader,
+        input.name.as_str(),
+        cfg.chunk.clone(),
+        input.interactive,
+    );
 
     let mut to_workers = Vec::new();
     let mut from_workers = Vec::new();
@@ -199,20 +225,25 @@ pub fn run(input: Input, rules: Vec<CompiledRule>, sinks: &mut [Box<dyn Sink>], 
     let mut dead_letter = match &cfg.dead_letter {
         Some(p) => Some(DeadLetter {
             out: BufWriter::new(
-                File::create(p).with_context(|| format!("cannot create dead-letter file {}", p.display()))?,
+                File::create(p)
+                    .with_context(|| format!("cannot create dead-letter file {}", p.display()))?,
             ),
         }),
         None => None,
     };
     let mut engine = Engine::new(rules, &schema, cfg.engine.clone())?;
-    let mut summary = RunSummary { decoded_columns: projection.iter().map(|c| c.name()).collect(), ..Default::default() };
+    let mut summary = RunSummary {
+        decoded_columns: projection.iter().map(|c| c.name()).collect(),
+        ..Default::default()
+    };
     let mut last_progress = Instant::now();
     let mut deliver = |alerts: Vec<gatewatch_engine::Alert>| -> Result<()> {
         if alerts.is_empty() {
             return Ok(());
         }
         for sink in sinks.iter_mut() {
-            sink.deliver(&alerts).with_context(|| format!("delivering alerts to {}", sink.name()))?;
+            sink.deliver(&alerts)
+                .with_context(|| format!("delivering alerts to {}", sink.name()))?;
         }
         Ok(())
     };
@@ -228,7 +259,14 @@ pub fn run(input: Input, rules: Vec<CompiledRule>, sinks: &mut [Box<dyn Sink>], 
                 if summary.malformed <= MALFORMED_LOG_LIMIT {
                     tracing::warn!(source = %m.source, partition = m.partition, offset = m.offset, "malformed line: {}", m.error);
                     if summary.malformed == MALFORMED_LOG_LIMIT {
-                        tracing::warn!("further malformed lines are counted{} but not logged", if dead_letter.is_some() { " and dead-lettered" } else { "" });
+                        tracing::warn!(
+                            "further malformed lines are counted{} but not logged",
+                            if dead_letter.is_some() {
+                                " and dead-lettered"
+                            } else {
+                                ""
+                            }
+                        );
                     }
                 }
                 if let Some(dl) = dead_letter.as_mut() {

@@ -68,7 +68,10 @@ pub fn alert_id(rule_id: &str, entity: &str, window_start_ms: i64) -> String {
     h.update(entity.as_bytes());
     h.update([0x1f]);
     h.update(window_start_ms.to_be_bytes());
-    h.finalize()[..16].iter().map(|b| format!("{b:02x}")).collect()
+    h.finalize()[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 #[cfg(test)]

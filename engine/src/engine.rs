@@ -29,7 +29,10 @@ pub struct EngineConfig {
 
 impl Default for EngineConfig {
     fn default() -> Self {
-        EngineConfig { allowed_lateness_ms: 5_000, evidence_samples: 5 }
+        EngineConfig {
+            allowed_lateness_ms: 5_000,
+            evidence_samples: 5,
+        }
     }
 }
 
@@ -73,7 +76,11 @@ fn column_index(schema: &SchemaRef, column: Column) -> Result<usize, EngineError
 impl Engine {
     /// An engine for `rules` over batches of `input_schema`, which must hold every column the
     /// rules read.
-    pub fn new(rules: Vec<CompiledRule>, input_schema: &SchemaRef, cfg: EngineConfig) -> Result<Self, EngineError> {
+    pub fn new(
+        rules: Vec<CompiledRule>,
+        input_schema: &SchemaRef,
+        cfg: EngineConfig,
+    ) -> Result<Self, EngineError> {
         let rules = rules
             .into_iter()
             .map(|rule| {
@@ -83,7 +90,11 @@ impl Engine {
                     .map(|c| column_index(input_schema, c))
                     .collect::<Result<Vec<_>, _>>()?;
                 let windows = RuleWindows::new(rule.window_ms, rule.slide_ms);
-                Ok(RuleState { rule, projection, windows })
+                Ok(RuleState {
+                    rule,
+                    projection,
+                    windows,
+                })
             })
             .collect::<Result<Vec<_>, EngineError>>()?;
         Ok(Engine {
@@ -107,7 +118,12 @@ impl Engine {
 
     /// Rows and Arrow bytes buffered in open windows.
     pub fn buffered(&self) -> (usize, usize) {
-        self.rules.iter().fold((0, 0), |(r, b), s| (r + s.windows.buffered_rows(), b + s.windows.buffered_bytes()))
+        self.rules.iter().fold((0, 0), |(r, b), s| {
+            (
+                r + s.windows.buffered_rows(),
+                b + s.windows.buffered_bytes(),
+            )
+        })
     }
 
     /// Per partition, the lowest source offset still held by an open window: the commit point.
@@ -116,7 +132,9 @@ impl Engine {
         let mut out: BTreeMap<PartitionKey, i64> = BTreeMap::new();
         for (_, pane) in self.rules.iter().flat_map(|s| s.windows.panes()) {
             for (k, o) in &pane.min_offset {
-                out.entry(k.clone()).and_modify(|m| *m = (*m).min(*o)).or_insert(*o);
+                out.entry(k.clone())
+                    .and_modify(|m| *m = (*m).min(*o))
+                    .or_insert(*o);
             }
         }
         out
@@ -130,14 +148,33 @@ impl Engine {
         }
         let key = partition_key(batch)?;
         let times = event_times(batch)?;
-        self.watermark.observe(&key, times.values(), &mut self.wm_before);
+        self.watermark
+            .observe(&key, times.values(), &mut self.wm_before);
         self.stats.events += batch.num_rows() as u64;
-        let late = self.wm_before.iter().zip(times.values()).filter(|(wm, t)| *t < *wm).count() as u64;
+        let late = self
+            .wm_before
+            .iter()
+            .zip(times.values())
+            .filter(|(wm, t)| *t < *wm)
+            .count() as u64;
         if late > 0 {
-            *self.stats.late_by_source.entry(key.0.to_string()).or_default() += late;
+            *self
+                .stats
+                .late_by_source
+                .entry(key.0.to_string())
+                .or_default() += late;
         }
         for state in &mut self.rules {
-            ingest_rule(state, batch, &key, times.values(), &self.wm_before, &self.cfg, &mut self.stats, &mut alerts)?;
+            ingest_rule(
+                state,
+                batch,
+                &key,
+                times.values(),
+                &self.wm_before,
+                &self.cfg,
+                &mut self.stats,
+                &mut alerts,
+            )?;
         }
         let wm = self.watermark.current();
         for state in &mut self.rules {
@@ -172,7 +209,9 @@ fn partition_key(batch: &RecordBatch) -> Result<PartitionKey, EngineError> {
     Ok((Arc::from(name), partition))
 }
 
-fn event_times(batch: &RecordBatch) -> Result<&arrow::array::PrimitiveArray<TimestampMillisecondType>, EngineError> {
+fn event_times(
+    batch: &RecordBatch,
+) -> Result<&arrow::array::PrimitiveArray<TimestampMillisecondType>, EngineError> {
     batch
         .column_by_name(Column::EventTime.name())
         .and_then(|a| a.as_primitive_opt::<TimestampMillisecondType>())
@@ -216,11 +255,17 @@ fn ingest_rule(
             late += 1;
             continue;
         }
-        segment.entry(state.windows.pane_start(times[i])).or_default().push(i as u32);
+        segment
+            .entry(state.windows.pane_start(times[i]))
+            .or_default()
+            .push(i as u32);
     }
     flush_segment(state, &projected, &offsets, key, &mut segment)?;
     if late > 0 {
-        *stats.late_by_rule.entry(state.rule.id().to_owned()).or_default() += late;
+        *stats
+            .late_by_rule
+            .entry(state.rule.id().to_owned())
+            .or_default() += late;
     }
     Ok(())
 }
@@ -233,7 +278,11 @@ fn flush_segment(
     segment: &mut BTreeMap<i64, Vec<u32>>,
 ) -> Result<(), EngineError> {
     for (pane, rows) in std::mem::take(segment) {
-        let min_offset = rows.iter().map(|&i| offsets.value(i as usize)).min().unwrap_or(i64::MAX);
+        let min_offset = rows
+            .iter()
+            .map(|&i| offsets.value(i as usize))
+            .min()
+            .unwrap_or(i64::MAX);
         let taken = if rows.len() == projected.num_rows() {
             projected.clone()
         } else {
@@ -252,7 +301,9 @@ fn close_windows(
     alerts: &mut Vec<Alert>,
 ) -> Result<(), EngineError> {
     let mut closed = Vec::new();
-    state.windows.close_until(wm, |start, rows| closed.push((start, rows)));
+    state
+        .windows
+        .close_until(wm, |start, rows| closed.push((start, rows)));
     for (start, rows) in closed {
         if rows.iter().all(|b| b.num_rows() == 0) {
             continue;
@@ -262,11 +313,23 @@ fn close_windows(
         let mut window_alerts = alerts_from_result(&state.rule, start, &result, &rows, cfg)?;
         window_alerts.sort_by(|a, b| a.entity.cmp(&b.entity));
         if !window_alerts.is_empty() {
-            *stats.alerts_by_rule.entry(state.rule.id().to_owned()).or_default() += window_alerts.len() as u64;
+            *stats
+                .alerts_by_rule
+                .entry(state.rule.id().to_owned())
+                .or_default() += window_alerts.len() as u64;
         }
         alerts.extend(window_alerts);
     }
     Ok(())
+}
+
+/// One row of a rule's SQL result: the alert's entity and what the SQL said about it.
+struct ResultRow {
+    entity: String,
+    event_count: Option<i64>,
+    first_seen: Option<i64>,
+    last_seen: Option<i64>,
+    fields: Map<String, Value>,
 }
 
 /// What the engine works out itself for an alerted entity from the window's rows.
@@ -281,7 +344,9 @@ struct EntityRows {
 fn as_strings(array: &ArrayRef) -> Result<Vec<Option<String>>, EngineError> {
     let utf8 = cast(array, &DataType::Utf8)?;
     let s = utf8.as_string::<i32>();
-    Ok((0..s.len()).map(|i| s.is_valid(i).then(|| s.value(i).to_owned())).collect())
+    Ok((0..s.len())
+        .map(|i| s.is_valid(i).then(|| s.value(i).to_owned()))
+        .collect())
 }
 
 fn alerts_from_result(
@@ -292,62 +357,91 @@ fn alerts_from_result(
     cfg: &EngineConfig,
 ) -> Result<Vec<Alert>, EngineError> {
     let spec = &rule.spec;
-    let mut pending: Vec<(String, Option<i64>, Option<i64>, Option<i64>, Map<String, Value>)> = Vec::new();
+    let mut pending: Vec<ResultRow> = Vec::new();
     for batch in result {
         let schema = batch.schema();
         let entity_idx = schema.index_of("entity")?;
         let entities = as_strings(batch.column(entity_idx))?;
         let ints = |name: &str, ts: bool| -> Result<Option<Vec<Option<i64>>>, EngineError> {
-            let Ok(i) = schema.index_of(name) else { return Ok(None) };
+            let Ok(i) = schema.index_of(name) else {
+                return Ok(None);
+            };
             let mut col = batch.column(i).clone();
             if ts {
                 col = cast(&col, &DataType::Timestamp(TimeUnit::Millisecond, None))?;
             }
             let col = cast(&col, &DataType::Int64)?;
             let a = col.as_primitive::<Int64Type>();
-            Ok(Some((0..a.len()).map(|r| a.is_valid(r).then(|| a.value(r))).collect()))
+            Ok(Some(
+                (0..a.len())
+                    .map(|r| a.is_valid(r).then(|| a.value(r)))
+                    .collect(),
+            ))
         };
         let counts = ints("event_count", false)?;
         let firsts = ints("first_seen", true)?;
         let lasts = ints("last_seen", true)?;
         let extra: Vec<usize> = (0..schema.fields().len())
-            .filter(|i| !matches!(schema.field(*i).name().as_str(), "entity" | "event_count" | "first_seen" | "last_seen"))
+            .filter(|i| {
+                !matches!(
+                    schema.field(*i).name().as_str(),
+                    "entity" | "event_count" | "first_seen" | "last_seen"
+                )
+            })
             .collect();
         for (r, entity) in entities.into_iter().enumerate() {
             let Some(entity) = entity else { continue };
             let mut fields = Map::new();
             for &i in &extra {
-                fields.insert(schema.field(i).name().clone(), json_value(batch.column(i), r)?);
+                fields.insert(
+                    schema.field(i).name().clone(),
+                    json_value(batch.column(i), r)?,
+                );
             }
             let pick = |v: &Option<Vec<Option<i64>>>| v.as_ref().and_then(|v| v[r]);
-            pending.push((entity, pick(&counts), pick(&firsts), pick(&lasts), fields));
+            pending.push(ResultRow {
+                entity,
+                event_count: pick(&counts),
+                first_seen: pick(&firsts),
+                last_seen: pick(&lasts),
+                fields,
+            });
         }
     }
     if pending.is_empty() {
         return Ok(Vec::new());
     }
-    let mut by_entity: HashMap<String, EntityRows> = pending.iter().map(|p| (p.0.clone(), EntityRows::default())).collect();
+    let mut by_entity: HashMap<String, EntityRows> = pending
+        .iter()
+        .map(|p| (p.entity.clone(), EntityRows::default()))
+        .collect();
     scan_entity_rows(rule, rows, cfg.evidence_samples, &mut by_entity)?;
     let window_end = window_start.saturating_add(rule.window_ms);
     Ok(pending
         .into_iter()
-        .map(|(entity, count, first, last, fields)| {
-            let seen = by_entity.remove(&entity).unwrap_or_default();
+        .map(|row| {
+            let seen = by_entity.get(&row.entity);
             Alert {
-                id: alert_id(&spec.id, &entity, window_start),
+                id: alert_id(&spec.id, &row.entity, window_start),
                 rule_id: spec.id.clone(),
                 title: spec.title.clone(),
                 severity: spec.severity.to_string(),
                 entity_type: spec.entity.entity_type.clone(),
-                entity,
                 window_start,
                 window_end,
-                first_seen: first.unwrap_or(seen.first),
-                last_seen: last.unwrap_or(seen.last),
-                event_count: count.unwrap_or(seen.count),
-                evidence: seen.evidence,
+                first_seen: row
+                    .first_seen
+                    .or(seen.map(|s| s.first))
+                    .unwrap_or(window_start),
+                last_seen: row
+                    .last_seen
+                    .or(seen.map(|s| s.last))
+                    .unwrap_or(window_start),
+                event_count: row.event_count.or(seen.map(|s| s.count)).unwrap_or(0),
+                evidence: seen.map(|s| s.evidence.clone()).unwrap_or_default(),
                 tags: spec.tags.clone(),
-                fields,
+                fields: row.fields,
+                entity: row.entity,
             }
         })
         .collect())
@@ -367,7 +461,9 @@ fn scan_entity_rows(
         let entities = as_strings(batch.column(schema.index_of(rule.entity_column.name())?))?;
         let times = event_times(batch)?;
         for (r, entity) in entities.iter().enumerate() {
-            let Some(seen) = entity.as_ref().and_then(|e| by_entity.get_mut(e)) else { continue };
+            let Some(seen) = entity.as_ref().and_then(|e| by_entity.get_mut(e)) else {
+                continue;
+            };
             let t = times.value(r);
             if seen.count == 0 {
                 seen.first = t;
@@ -379,7 +475,9 @@ fn scan_entity_rows(
             if seen.evidence.len() < samples {
                 let mut row = Map::new();
                 for c in gatewatch_rules::compile::EVIDENCE_COLUMNS {
-                    let Ok(i) = schema.index_of(c.name()) else { continue };
+                    let Ok(i) = schema.index_of(c.name()) else {
+                        continue;
+                    };
                     let col = batch.column(i);
                     if col.is_null(r) {
                         continue;
@@ -403,7 +501,11 @@ fn json_value(col: &ArrayRef, row: usize) -> Result<Value, EngineError> {
 }
 
 /// A cell as JSON: numbers as numbers, timestamps as RFC 3339, anything else as display text.
-fn json_value_with(col: &ArrayRef, row: usize, formats: &FormatOptions) -> Result<Value, EngineError> {
+fn json_value_with(
+    col: &ArrayRef,
+    row: usize,
+    formats: &FormatOptions,
+) -> Result<Value, EngineError> {
     if col.is_null(row) {
         return Ok(Value::Null);
     }
@@ -418,9 +520,14 @@ fn json_value_with(col: &ArrayRef, row: usize, formats: &FormatOptions) -> Resul
         return Ok(serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number));
     }
     if let DataType::Timestamp(..) = dt {
-        let v = cast(&col.slice(row, 1), &DataType::Timestamp(TimeUnit::Millisecond, None))?;
+        let v = cast(
+            &col.slice(row, 1),
+            &DataType::Timestamp(TimeUnit::Millisecond, None),
+        )?;
         let v = cast(&v, &DataType::Int64)?;
-        return Ok(Value::String(format_rfc3339(v.as_primitive::<Int64Type>().value(0))));
+        return Ok(Value::String(format_rfc3339(
+            v.as_primitive::<Int64Type>().value(0),
+        )));
     }
     if let DataType::Boolean = dt {
         return Ok(Value::Bool(col.as_boolean().value(row)));

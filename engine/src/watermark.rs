@@ -21,7 +21,11 @@ pub struct WatermarkTracker {
 impl WatermarkTracker {
     /// A tracker allowing events to arrive up to `lateness_ms` behind the newest one.
     pub fn new(lateness_ms: i64) -> Self {
-        WatermarkTracker { lateness_ms, max_seen: HashMap::new(), current: NO_WATERMARK }
+        WatermarkTracker {
+            lateness_ms,
+            max_seen: HashMap::new(),
+            current: NO_WATERMARK,
+        }
     }
 
     /// The pipeline watermark.

@@ -35,7 +35,12 @@ pub struct RuleWindows {
 impl RuleWindows {
     /// State for windows of `size_ms`, sliding by `slide_ms` (which divides it).
     pub fn new(size_ms: i64, slide_ms: i64) -> Self {
-        RuleWindows { size_ms, slide_ms, panes: BTreeMap::new(), closed_through: i64::MIN }
+        RuleWindows {
+            size_ms,
+            slide_ms,
+            panes: BTreeMap::new(),
+            closed_through: i64::MIN,
+        }
     }
 
     /// Start of the pane holding event time `t`.
@@ -50,7 +55,8 @@ impl RuleWindows {
 
     /// Whether moving the watermark to `wm` would close a window (one may end in `(closed_through, wm]`).
     pub fn would_close(&self, wm: i64) -> bool {
-        wm > self.closed_through && wm.div_euclid(self.slide_ms) > self.closed_through.div_euclid(self.slide_ms)
+        wm > self.closed_through
+            && wm.div_euclid(self.slide_ms) > self.closed_through.div_euclid(self.slide_ms)
     }
 
     /// Adds rows to a pane.
@@ -84,8 +90,11 @@ impl RuleWindows {
             }
         }
         for ws in starts {
-            let rows: Vec<RecordBatch> =
-                self.panes.range(ws..ws.saturating_add(w)).flat_map(|(_, p)| p.batches.iter().cloned()).collect();
+            let rows: Vec<RecordBatch> = self
+                .panes
+                .range(ws..ws.saturating_add(w))
+                .flat_map(|(_, p)| p.batches.iter().cloned())
+                .collect();
             on_window(ws, rows);
         }
         self.closed_through = wm;
@@ -100,7 +109,11 @@ impl RuleWindows {
 
     /// Bytes of Arrow memory buffered in open panes.
     pub fn buffered_bytes(&self) -> usize {
-        self.panes.values().flat_map(|p| &p.batches).map(RecordBatch::get_array_memory_size).sum()
+        self.panes
+            .values()
+            .flat_map(|p| &p.batches)
+            .map(RecordBatch::get_array_memory_size)
+            .sum()
     }
 
     /// Open panes.

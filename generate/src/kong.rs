@@ -36,7 +36,10 @@ fn uuid_like(out: &mut String, a: u64, b: u64) {
 pub fn write_kong_line(r: &Request, out: &mut String) {
     let rid = r.seq.wrapping_mul(0x9E37_79B9_7F4A_7C15);
     let upstream_latency = r.latency_ms.saturating_sub(2);
-    let (path_only, query) = r.path.split_once('?').map_or((r.path.as_str(), ""), |(p, q)| (p, q));
+    let (path_only, query) = r
+        .path
+        .split_once('?')
+        .map_or((r.path.as_str(), ""), |(p, q)| (p, q));
     let _ = write!(
         out,
         r#"{{"response":{{"size":{size},"headers":{{"content-type":"application/json","content-length":"{clen}","via":"1.1 kong/3.8.0.0","x-kong-upstream-latency":"{ul}","x-kong-proxy-latency":"1","x-kong-request-id":"{rid:016x}"}},"status":{status}}},"route":{{"id":"0f1a4101-3327-4274-b1e4-484a4ab0c030","name":"{svc}-route","paths":["/api"],"protocols":["https"],"strip_path":false,"preserve_host":false,"service":{{"id":"fb4eecf8-dec2-40ef-b779-16de7e2384c7"}}}},"workspace":"f381e34e-5c25-4e65-b91b-3c0a86cfc393","tries":[{{"balancer_start":{t},"ip":"10.1.0.5","balancer_latency":0,"port":8080}}],"client_ip":"#,
@@ -59,7 +62,12 @@ pub fn write_kong_line(r: &Request, out: &mut String) {
     }
     out.push_str(r#"},"uri":"#);
     json_str(out, &r.path);
-    let _ = write!(out, r#","size":{},"method":"{}","querystring":{{"#, 120 + r.path.len(), r.method);
+    let _ = write!(
+        out,
+        r#","size":{},"method":"{}","querystring":{{"#,
+        120 + r.path.len(),
+        r.method
+    );
     for (i, pair) in query.split('&').filter(|p| !p.is_empty()).enumerate() {
         if i > 0 {
             out.push(',');

@@ -7,6 +7,7 @@
 #![deny(missing_docs)]
 
 mod kong;
+mod reader;
 mod rng;
 
 use std::cmp::Reverse;
@@ -17,6 +18,7 @@ use std::str::FromStr;
 use serde::Serialize;
 
 pub use kong::write_kong_line;
+pub use reader::GeneratorReader;
 pub use rng::Rng;
 
 /// A labelled attack scenario.
@@ -34,8 +36,12 @@ pub enum Scenario {
 
 impl Scenario {
     /// Every scenario.
-    pub const ALL: [Scenario; 4] =
-        [Scenario::CredentialStuffing, Scenario::DistributedStuffing, Scenario::IdWalking, Scenario::ShadowApi];
+    pub const ALL: [Scenario; 4] = [
+        Scenario::CredentialStuffing,
+        Scenario::DistributedStuffing,
+        Scenario::IdWalking,
+        Scenario::ShadowApi,
+    ];
 
     /// The scenario's name on the command line and in labels.
     pub fn name(self) -> &'static str {
@@ -51,10 +57,16 @@ impl Scenario {
 impl FromStr for Scenario {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        Scenario::ALL.into_iter().find(|x| x.name() == s).ok_or_else(|| {
-            let names: Vec<_> = Scenario::ALL.iter().map(|x| x.name()).collect();
-            format!("unknown scenario {s:?}: expected one of {}", names.join(", "))
-        })
+        Scenario::ALL
+            .into_iter()
+            .find(|x| x.name() == s)
+            .ok_or_else(|| {
+                let names: Vec<_> = Scenario::ALL.iter().map(|x| x.name()).collect();
+                format!(
+                    "unknown scenario {s:?}: expected one of {}",
+                    names.join(", ")
+                )
+            })
     }
 }
 
@@ -219,7 +231,9 @@ pub struct Generator {
 
 fn window(cfg: &GenConfig, from: f64, len_ms: i64, max_frac: f64) -> (i64, i64) {
     let start = cfg.start_ms + (cfg.duration_ms as f64 * from) as i64;
-    let len = len_ms.min((cfg.duration_ms as f64 * max_frac) as i64).max(1);
+    let len = len_ms
+        .min((cfg.duration_ms as f64 * max_frac) as i64)
+        .max(1);
     (start, start + len)
 }
 
@@ -257,29 +271,83 @@ fn plan(cfg: &GenConfig) -> Vec<(Kind, i64, i64, f64)> {
 }
 
 fn low_slow_ips() -> Vec<String> {
-    (0..300).map(|i| format!("198.18.{}.{}", i / 200, 10 + i % 200)).collect()
+    (0..300)
+        .map(|i| format!("198.18.{}.{}", i / 200, 10 + i % 200))
+        .collect()
 }
 
 /// Ground-truth labels for a configuration.
 pub fn labels(cfg: &GenConfig) -> Vec<Label> {
-    let label = |scenario: &str, attack: bool, entity_type: &str, entities: Vec<String>, a: i64, b: i64| Label {
-        scenario: scenario.into(),
-        attack,
-        entity_type: entity_type.into(),
-        entities,
-        start_ms: a,
-        end_ms: b,
-    };
+    let label =
+        |scenario: &str, attack: bool, entity_type: &str, entities: Vec<String>, a: i64, b: i64| {
+            Label {
+                scenario: scenario.into(),
+                attack,
+                entity_type: entity_type.into(),
+                entities,
+                start_ms: a,
+                end_ms: b,
+            }
+        };
     plan(cfg)
         .into_iter()
         .filter_map(|(kind, a, b, _)| match kind {
-            Kind::Nat => Some(label("benign-carrier-nat", false, "ip", vec![NAT_IP.into()], a, b)),
-            Kind::Office => Some(label("benign-office-egress", false, "ip", vec![OFFICE_IP.into()], a, b)),
-            Kind::Probe => Some(label("benign-health-check", false, "ip", vec![PROBE_IP.into()], a, b)),
-            Kind::Stuffer => Some(label("credential-stuffing", true, "ip", vec![STUFFER_IP.into()], a, b)),
-            Kind::LowSlow => Some(label("distributed-stuffing", true, "ip-set", low_slow_ips(), a, b)),
-            Kind::Walker => Some(label("id-walking", true, "ip", vec![WALKER_IP.into()], a, b)),
-            Kind::Shadow => Some(label("shadow-api", true, "ip", vec![SHADOW_IP.into()], a, b)),
+            Kind::Nat => Some(label(
+                "benign-carrier-nat",
+                false,
+                "ip",
+                vec![NAT_IP.into()],
+                a,
+                b,
+            )),
+            Kind::Office => Some(label(
+                "benign-office-egress",
+                false,
+                "ip",
+                vec![OFFICE_IP.into()],
+                a,
+                b,
+            )),
+            Kind::Probe => Some(label(
+                "benign-health-check",
+                false,
+                "ip",
+                vec![PROBE_IP.into()],
+                a,
+                b,
+            )),
+            Kind::Stuffer => Some(label(
+                "credential-stuffing",
+                true,
+                "ip",
+                vec![STUFFER_IP.into()],
+                a,
+                b,
+            )),
+            Kind::LowSlow => Some(label(
+                "distributed-stuffing",
+                true,
+                "ip-set",
+                low_slow_ips(),
+                a,
+                b,
+            )),
+            Kind::Walker => Some(label(
+                "id-walking",
+                true,
+                "ip",
+                vec![WALKER_IP.into()],
+                a,
+                b,
+            )),
+            Kind::Shadow => Some(label(
+                "shadow-api",
+                true,
+                "ip",
+                vec![SHADOW_IP.into()],
+                a,
+                b,
+            )),
             Kind::Benign | Kind::Mistyper => None,
         })
         .collect()
@@ -291,14 +359,29 @@ impl Generator {
         let mut root = Rng::new(cfg.seed);
         let jitter = root.fork(0x717);
         let users = ((cfg.benign_rate * 2.0) as usize).clamp(200, 200_000);
-        let mut g = Generator { actors: Vec::new(), heap: BinaryHeap::new(), pending: Vec::new(), seq: 0, jitter, users, cfg: cfg.clone() };
+        let mut g = Generator {
+            actors: Vec::new(),
+            heap: BinaryHeap::new(),
+            pending: Vec::new(),
+            seq: 0,
+            jitter,
+            users,
+            cfg: cfg.clone(),
+        };
         for (i, (kind, start, end, rate)) in plan(&cfg).into_iter().enumerate() {
             if rate <= 0.0 {
                 continue;
             }
             let mut rng = root.fork(i as u64 + 1);
             let first = start + rng.exp_ms(rate).min(end - start);
-            g.actors.push(Actor { kind, rng, next_ms: first, end_ms: end, rate, step: 0 });
+            g.actors.push(Actor {
+                kind,
+                rng,
+                next_ms: first,
+                end_ms: end,
+                rate,
+                step: 0,
+            });
         }
         for i in 0..g.actors.len() {
             g.schedule(i);
@@ -317,7 +400,11 @@ impl Generator {
         let t = a.next_ms;
         let req = emit(a, t, &mut self.seq, self.users);
         a.next_ms = t + a.rng.exp_ms(a.rate);
-        let emit_at = if self.cfg.jitter_ms > 0 { t + self.jitter.below(self.cfg.jitter_ms as u64 + 1) as i64 } else { t };
+        let emit_at = if self.cfg.jitter_ms > 0 {
+            t + self.jitter.below(self.cfg.jitter_ms as u64 + 1) as i64
+        } else {
+            t
+        };
         self.heap.push(Reverse((emit_at, req.seq, i)));
         self.pending[i] = Some(req);
     }
@@ -340,29 +427,68 @@ fn user_name(n: u64) -> String {
 fn user_ip(n: u64) -> String {
     // Spread users over a /12 of ordinary-looking addresses, stable per user.
     let h = n.wrapping_mul(0x9E37_79B9).wrapping_add(7);
-    format!("81.{}.{}.{}", 16 + (h >> 16) % 16, (h >> 8) % 256, 1 + h % 254)
+    format!(
+        "81.{}.{}.{}",
+        16 + (h >> 16) % 16,
+        (h >> 8) % 256,
+        1 + h % 254
+    )
 }
 
 /// One benign request of a user; `login_fail` is the chance a login is mistyped.
-fn benign_request(rng: &mut Rng, user: u64, login_fail: f64) -> (&'static str, String, u16, Option<String>, &'static str) {
+fn benign_request(
+    rng: &mut Rng,
+    user: u64,
+    login_fail: f64,
+) -> (&'static str, String, u16, Option<String>, &'static str) {
     let r = rng.unit();
     if r < 0.30 {
-        ("GET", format!("/api/v1/products/{}", 1 + rng.below(5000)), 200, None, "catalog")
+        (
+            "GET",
+            format!("/api/v1/products/{}", 1 + rng.below(5000)),
+            200,
+            None,
+            "catalog",
+        )
     } else if r < 0.45 {
         let q = rng.pick(&["shoes", "laptop", "coffee", "desk"]);
-        ("GET", format!("/api/v1/search?q={q}&page={}", 1 + rng.below(3)), 200, None, "catalog")
+        (
+            "GET",
+            format!("/api/v1/search?q={q}&page={}", 1 + rng.below(3)),
+            200,
+            None,
+            "catalog",
+        )
     } else if r < 0.65 {
         let asset = rng.pick(&["/static/app.js", "/static/app.css", "/static/logo.svg"]);
         ("GET", (*asset).to_string(), 200, None, "web")
     } else if r < 0.80 {
-        ("GET", format!("/api/v1/orders/{}", 500_000 + user * 10 + rng.below(3)), 200, None, "orders")
+        (
+            "GET",
+            format!("/api/v1/orders/{}", 500_000 + user * 10 + rng.below(3)),
+            200,
+            None,
+            "orders",
+        )
     } else if r < 0.90 {
-        ("POST", "/api/v1/cart/items".to_string(), 201, None, "orders")
+        (
+            "POST",
+            "/api/v1/cart/items".to_string(),
+            201,
+            None,
+            "orders",
+        )
     } else if r < 0.95 {
         ("GET", "/api/v1/users/me".to_string(), 200, None, "accounts")
     } else {
         let status = if rng.chance(login_fail) { 401 } else { 200 };
-        ("POST", "/api/v1/login".to_string(), status, Some(user_name(user)), "accounts")
+        (
+            "POST",
+            "/api/v1/login".to_string(),
+            status,
+            Some(user_name(user)),
+            "accounts",
+        )
     }
 }
 
@@ -384,56 +510,140 @@ fn emit(a: &mut Actor, t: i64, seq: &mut u64, users: usize) -> Request {
         latency_ms: 5 + rng.below(120) as u32,
         service: "catalog",
     };
-    let (method, path, status, username, service, ip, ua): (_, _, _, _, _, String, &'static str) = match a.kind {
-        Kind::Benign => {
-            let user = rng.below(users as u64);
-            let (m, p, s, u, svc) = benign_request(rng, user, 0.05);
-            (m, p, s, u, svc, user_ip(user), BROWSER_UAS[(user % 3) as usize])
-        }
-        Kind::Nat => {
-            let user = 900_000 + rng.below(40);
-            let (m, p, s, u, svc) = benign_request(rng, user, 0.15);
-            (m, p, s, u, svc, NAT_IP.into(), MOBILE_UAS[(user % 3) as usize])
-        }
-        Kind::Office => {
-            let user = 800_000 + rng.below(25);
-            let (m, p, s, u, svc) = benign_request(rng, user, 0.10);
-            (m, p, s, u, svc, OFFICE_IP.into(), BROWSER_UAS[(user % 3) as usize])
-        }
-        Kind::Probe => ("GET", "/health".into(), 200, None, "web", PROBE_IP.into(), PROBE_UA),
-        Kind::Mistyper => {
-            // A user who fails a few times then gets in: 3 failures and a success in a burst.
-            let user = rng.below(users as u64);
-            let status = if a.step % 4 == 0 { 200 } else { 401 };
-            if a.step % 4 != 0 {
-                a.rate = 0.2;
-            } else {
-                a.rate = 1.0 / 120.0;
+    let (method, path, status, username, service, ip, ua): (_, _, _, _, _, String, &'static str) =
+        match a.kind {
+            Kind::Benign => {
+                let user = rng.below(users as u64);
+                let (m, p, s, u, svc) = benign_request(rng, user, 0.05);
+                (
+                    m,
+                    p,
+                    s,
+                    u,
+                    svc,
+                    user_ip(user),
+                    BROWSER_UAS[(user % 3) as usize],
+                )
             }
-            ("POST", "/api/v1/login".into(), status, Some(user_name(user)), "accounts", user_ip(user), BROWSER_UAS[0])
-        }
-        Kind::Stuffer => {
-            let status = if rng.chance(0.97) { 401 } else { 200 };
-            let name = format!("leaked{:06}@mail.example", rng.below(1_000_000));
-            ("POST", "/api/v1/login".into(), status, Some(name), "accounts", STUFFER_IP.into(), STUFFER_UA)
-        }
-        Kind::LowSlow => {
-            let ip = format!("198.18.{}.{}", (a.step % 300) / 200, 10 + (a.step % 300) % 200);
-            let status = if rng.chance(0.98) { 401 } else { 200 };
-            let name = format!("leaked{:06}@mail.example", rng.below(1_000_000));
-            ("POST", "/api/v1/login".into(), status, Some(name), "accounts", ip, LOW_SLOW_UA)
-        }
-        Kind::Walker => {
-            req.consumer = Some(WALKER_CONSUMER.into());
-            let r = rng.unit();
-            let status = if r < 0.6 { 404 } else if r < 0.85 { 403 } else { 200 };
-            ("GET", format!("/api/v1/orders/{}", 100_000 + a.step), status, None, "orders", WALKER_IP.into(), AGENT_UA)
-        }
-        Kind::Shadow => {
-            let (m, p, s) = *rng.pick(SHADOW_PATHS);
-            (m, p.to_string(), s, None, "web", SHADOW_IP.into(), SHADOW_UA)
-        }
-    };
+            Kind::Nat => {
+                let user = 900_000 + rng.below(40);
+                let (m, p, s, u, svc) = benign_request(rng, user, 0.15);
+                (
+                    m,
+                    p,
+                    s,
+                    u,
+                    svc,
+                    NAT_IP.into(),
+                    MOBILE_UAS[(user % 3) as usize],
+                )
+            }
+            Kind::Office => {
+                let user = 800_000 + rng.below(25);
+                let (m, p, s, u, svc) = benign_request(rng, user, 0.10);
+                (
+                    m,
+                    p,
+                    s,
+                    u,
+                    svc,
+                    OFFICE_IP.into(),
+                    BROWSER_UAS[(user % 3) as usize],
+                )
+            }
+            Kind::Probe => (
+                "GET",
+                "/health".into(),
+                200,
+                None,
+                "web",
+                PROBE_IP.into(),
+                PROBE_UA,
+            ),
+            Kind::Mistyper => {
+                // A user who fails a few times then gets in: 3 failures and a success in a burst.
+                let user = rng.below(users as u64);
+                let burst_done = a.step.is_multiple_of(4);
+                let status = if burst_done { 200 } else { 401 };
+                if !burst_done {
+                    a.rate = 0.2;
+                } else {
+                    a.rate = 1.0 / 120.0;
+                }
+                (
+                    "POST",
+                    "/api/v1/login".into(),
+                    status,
+                    Some(user_name(user)),
+                    "accounts",
+                    user_ip(user),
+                    BROWSER_UAS[0],
+                )
+            }
+            Kind::Stuffer => {
+                let status = if rng.chance(0.97) { 401 } else { 200 };
+                let name = format!("leaked{:06}@mail.example", rng.below(1_000_000));
+                (
+                    "POST",
+                    "/api/v1/login".into(),
+                    status,
+                    Some(name),
+                    "accounts",
+                    STUFFER_IP.into(),
+                    STUFFER_UA,
+                )
+            }
+            Kind::LowSlow => {
+                let ip = format!(
+                    "198.18.{}.{}",
+                    (a.step % 300) / 200,
+                    10 + (a.step % 300) % 200
+                );
+                let status = if rng.chance(0.98) { 401 } else { 200 };
+                let name = format!("leaked{:06}@mail.example", rng.below(1_000_000));
+                (
+                    "POST",
+                    "/api/v1/login".into(),
+                    status,
+                    Some(name),
+                    "accounts",
+                    ip,
+                    LOW_SLOW_UA,
+                )
+            }
+            Kind::Walker => {
+                req.consumer = Some(WALKER_CONSUMER.into());
+                let r = rng.unit();
+                let status = if r < 0.6 {
+                    404
+                } else if r < 0.85 {
+                    403
+                } else {
+                    200
+                };
+                (
+                    "GET",
+                    format!("/api/v1/orders/{}", 100_000 + a.step),
+                    status,
+                    None,
+                    "orders",
+                    WALKER_IP.into(),
+                    AGENT_UA,
+                )
+            }
+            Kind::Shadow => {
+                let (m, p, s) = *rng.pick(SHADOW_PATHS);
+                (
+                    m,
+                    p.to_string(),
+                    s,
+                    None,
+                    "web",
+                    SHADOW_IP.into(),
+                    SHADOW_UA,
+                )
+            }
+        };
     req.method = method;
     req.path = path;
     req.status = status;
@@ -463,23 +673,35 @@ mod tests {
 
     #[test]
     fn same_seed_same_bytes_other_seed_other_bytes() {
-        let cfg = GenConfig { duration_ms: 60_000, ..Default::default() };
+        let cfg = GenConfig {
+            duration_ms: 60_000,
+            ..Default::default()
+        };
         assert_eq!(lines(&cfg), lines(&cfg));
         assert_ne!(lines(&cfg), lines(&GenConfig { seed: 7, ..cfg }));
     }
 
     #[test]
     fn event_times_are_ordered_without_jitter_and_within_bounds() {
-        let cfg = GenConfig { duration_ms: 120_000, ..Default::default() };
+        let cfg = GenConfig {
+            duration_ms: 120_000,
+            ..Default::default()
+        };
         let reqs: Vec<_> = Generator::new(cfg.clone()).collect();
         assert!(reqs.len() > 5000);
         assert!(reqs.windows(2).all(|w| w[0].t_ms <= w[1].t_ms));
-        assert!(reqs.iter().all(|r| r.t_ms >= cfg.start_ms && r.t_ms < cfg.start_ms + cfg.duration_ms));
+        assert!(reqs
+            .iter()
+            .all(|r| r.t_ms >= cfg.start_ms && r.t_ms < cfg.start_ms + cfg.duration_ms));
     }
 
     #[test]
     fn scenarios_are_present_and_labelled() {
-        let cfg = GenConfig { duration_ms: 20 * 60_000, benign_rate: 5.0, ..Default::default() };
+        let cfg = GenConfig {
+            duration_ms: 20 * 60_000,
+            benign_rate: 5.0,
+            ..Default::default()
+        };
         let reqs: Vec<_> = Generator::new(cfg.clone()).collect();
         let from = |ip: &str| reqs.iter().filter(|r| r.ip == ip).count();
         assert!(from(STUFFER_IP) > 500);
@@ -490,47 +712,10 @@ mod tests {
         let l = labels(&cfg);
         assert_eq!(l.iter().filter(|l| l.attack).count(), 4);
         assert!(l.iter().any(|l| !l.attack && l.entities == [NAT_IP]));
-        let none = GenConfig { scenarios: vec![], ..cfg };
+        let none = GenConfig {
+            scenarios: vec![],
+            ..cfg
+        };
         assert!(Generator::new(none).all(|r| r.ip != STUFFER_IP));
-    }
-}
-
-/// The generated traffic as a byte stream of Kong JSON lines, for feeding the pipeline
-/// directly (the embedded default of `gatewatch run`) without a file in between.
-pub struct GeneratorReader {
-    generator: Generator,
-    buf: Vec<u8>,
-    pos: usize,
-    line: String,
-}
-
-impl GeneratorReader {
-    /// A reader over the traffic of `cfg`.
-    pub fn new(cfg: GenConfig) -> Self {
-        GeneratorReader { generator: Generator::new(cfg), buf: Vec::new(), pos: 0, line: String::new() }
-    }
-}
-
-impl std::io::Read for GeneratorReader {
-    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
-        while self.pos >= self.buf.len() {
-            self.buf.clear();
-            self.pos = 0;
-            // Refill with a few hundred lines at a time.
-            for _ in 0..256 {
-                let Some(r) = self.generator.next() else { break };
-                self.line.clear();
-                write_kong_line(&r, &mut self.line);
-                self.buf.extend_from_slice(self.line.as_bytes());
-                self.buf.push(b'\n');
-            }
-            if self.buf.is_empty() {
-                return Ok(0);
-            }
-        }
-        let n = out.len().min(self.buf.len() - self.pos);
-        out[..n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
-        self.pos += n;
-        Ok(n)
     }
 }

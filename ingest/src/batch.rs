@@ -87,7 +87,9 @@ impl ColumnBuilder {
     fn for_column(column: Column, capacity: usize) -> Self {
         use arrow::datatypes::DataType;
         match column.data_type() {
-            DataType::Timestamp(..) => ColumnBuilder::Timestamp(TimestampMillisecondBuilder::with_capacity(capacity)),
+            DataType::Timestamp(..) => {
+                ColumnBuilder::Timestamp(TimestampMillisecondBuilder::with_capacity(capacity))
+            }
             DataType::Int32 => ColumnBuilder::Int32(Int32Builder::with_capacity(capacity)),
             DataType::Int64 => ColumnBuilder::Int64(Int64Builder::with_capacity(capacity)),
             DataType::Float64 => ColumnBuilder::Float64(Float64Builder::with_capacity(capacity)),
@@ -133,7 +135,10 @@ impl EventBatchBuilder {
     /// A builder for the given columns plus the ones every batch carries ([`ColumnSet::required`]).
     pub fn new(projection: ColumnSet) -> Self {
         let projection = projection.union(ColumnSet::required());
-        let columns = projection.iter().map(|c| (c, ColumnBuilder::for_column(c, 1024))).collect();
+        let columns = projection
+            .iter()
+            .map(|c| (c, ColumnBuilder::for_column(c, 1024)))
+            .collect();
         let needs_template = [Column::RouteTemplate, Column::ObjectIds, Column::ObjectId]
             .into_iter()
             .any(|c| projection.contains(c));
@@ -169,7 +174,13 @@ impl EventBatchBuilder {
     }
 
     /// Appends one record. `event_time_ms` must already be checked present by the decoder.
-    pub fn append(&mut self, ev: &RawEvent<'_>, event_time_ms: i64, prov: &Provenance, offset: i64) {
+    pub fn append(
+        &mut self,
+        ev: &RawEvent<'_>,
+        event_time_ms: i64,
+        prov: &Provenance,
+        offset: i64,
+    ) {
         let (path, query) = match ev.target.as_deref() {
             Some(t) => {
                 let (p, q) = route::split_query(t);
@@ -224,7 +235,9 @@ impl EventBatchBuilder {
                 }
                 ColumnBuilder::Int32(b) => match column {
                     Column::SourcePartition => b.append_value(prov.partition),
-                    Column::Status => b.append_option(ev.status.and_then(|s| i32::try_from(s).ok())),
+                    Column::Status => {
+                        b.append_option(ev.status.and_then(|s| i32::try_from(s).ok()))
+                    }
                     Column::UpstreamStatus => {
                         b.append_option(ev.upstream_status.and_then(|s| i32::try_from(s).ok()))
                     }

@@ -33,7 +33,7 @@ pub struct DecodedChunk {
     pub malformed: Vec<Malformed>,
     /// Lines in the chunk, blank ones included.
     pub lines: u64,
-    /// Bytes in the chunk.
+    /// Input bytes the chunk covers, oversized lines included.
     pub bytes: u64,
 }
 
@@ -47,7 +47,11 @@ pub struct ChunkDecoder {
 impl ChunkDecoder {
     /// A decoder filling `projection` (plus the always-present columns).
     pub fn new(cfg: DecodeConfig, projection: ColumnSet, max_line_bytes: usize) -> Self {
-        ChunkDecoder { cfg, builder: EventBatchBuilder::new(projection), max_line_bytes }
+        ChunkDecoder {
+            cfg,
+            builder: EventBatchBuilder::new(projection),
+            max_line_bytes,
+        }
     }
 
     /// The columns of the batches this decoder produces.
@@ -56,8 +60,15 @@ impl ChunkDecoder {
     }
 
     /// Decodes every line of `chunk`. Only an Arrow error (a bug) fails the whole chunk.
-    pub fn decode(&mut self, chunk: &Chunk, receive_time_ms: i64) -> Result<DecodedChunk, ArrowError> {
-        let prov = Provenance { source: chunk.source.clone(), partition: chunk.partition };
+    pub fn decode(
+        &mut self,
+        chunk: &Chunk,
+        receive_time_ms: i64,
+    ) -> Result<DecodedChunk, ArrowError> {
+        let prov = Provenance {
+            source: chunk.source.clone(),
+            partition: chunk.partition,
+        };
         self.builder.set_receive_time(receive_time_ms);
         let mut malformed = Vec::new();
         let mut events: Vec<RawEvent<'_>> = Vec::new();
@@ -76,7 +87,10 @@ impl ChunkDecoder {
                     source: prov.source.clone(),
                     partition: prov.partition,
                     offset,
-                    error: DecodeError::TooLong { len: o.len, max: self.max_line_bytes },
+                    error: DecodeError::TooLong {
+                        len: o.len,
+                        max: self.max_line_bytes,
+                    },
                     raw: o.head.clone(),
                 });
                 continue;
@@ -106,6 +120,13 @@ impl ChunkDecoder {
             }
         }
         let lines = line_no - chunk.first_line;
-        Ok(DecodedChunk { batch: self.builder.finish()?, malformed, lines, bytes: data.len() as u64 })
+        // Oversized lines were dropped by the reader but were read all the same.
+        let bytes = data.len() as u64 + chunk.oversized.iter().map(|o| o.len as u64).sum::<u64>();
+        Ok(DecodedChunk {
+            batch: self.builder.finish()?,
+            malformed,
+            lines,
+            bytes,
+        })
     }
 }

@@ -40,7 +40,10 @@ pub fn classify_segment(segment: &str) -> Option<IdKind> {
     if is_uuid(bytes) {
         return Some(IdKind::Uuid);
     }
-    if bytes.len() >= 16 && bytes.iter().all(u8::is_ascii_hexdigit) && bytes.iter().any(u8::is_ascii_digit) {
+    if bytes.len() >= 16
+        && bytes.iter().all(u8::is_ascii_hexdigit)
+        && bytes.iter().any(u8::is_ascii_digit)
+    {
         return Some(IdKind::Hex);
     }
     if is_token(bytes) {
@@ -140,22 +143,35 @@ mod tests {
 
     #[test]
     fn numeric_and_uuid_segments() {
-        let (t, ids) = template_with_ids("/api/v1/users/1042/orders/9f86d081-884c-4d63-a5b9-6f9c2e3f1a2b");
+        let (t, ids) =
+            template_with_ids("/api/v1/users/1042/orders/9f86d081-884c-4d63-a5b9-6f9c2e3f1a2b");
         assert_eq!(t, "/api/v1/users/{id}/orders/{uuid}");
         assert_eq!(ids, ["1042", "9f86d081-884c-4d63-a5b9-6f9c2e3f1a2b"]);
     }
 
     #[test]
     fn long_hex_is_an_id_but_short_hex_words_are_not() {
-        assert_eq!(route_template("/blobs/9f86d081884c7d659a2feaa0c55ad015"), "/blobs/{hex}");
-        assert_eq!(route_template("/objects/507f1f77bcf86cd799439011"), "/objects/{hex}");
+        assert_eq!(
+            route_template("/blobs/9f86d081884c7d659a2feaa0c55ad015"),
+            "/blobs/{hex}"
+        );
+        assert_eq!(
+            route_template("/objects/507f1f77bcf86cd799439011"),
+            "/objects/{hex}"
+        );
         assert_eq!(route_template("/cafe/facade"), "/cafe/facade");
     }
 
     #[test]
     fn opaque_tokens() {
-        assert_eq!(route_template("/reset/aZ3kQ9xL2mP7vB4nR8tY"), "/reset/{token}");
-        assert_eq!(route_template("/s/eyJhbGciOi.J9IUzI1NiIsInR5cCI6"), "/s/{token}");
+        assert_eq!(
+            route_template("/reset/aZ3kQ9xL2mP7vB4nR8tY"),
+            "/reset/{token}"
+        );
+        assert_eq!(
+            route_template("/s/eyJhbGciOi.J9IUzI1NiIsInR5cCI6"),
+            "/s/{token}"
+        );
     }
 
     #[test]

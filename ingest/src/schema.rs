@@ -147,7 +147,11 @@ impl Column {
 pub fn event_schema() -> SchemaRef {
     static SCHEMA: OnceLock<SchemaRef> = OnceLock::new();
     SCHEMA
-        .get_or_init(|| Arc::new(Schema::new(Column::ALL.iter().map(|c| c.field()).collect::<Vec<_>>())))
+        .get_or_init(|| {
+            Arc::new(Schema::new(
+                Column::ALL.iter().map(|c| c.field()).collect::<Vec<_>>(),
+            ))
+        })
         .clone()
 }
 
@@ -197,12 +201,17 @@ impl ColumnSet {
 
     /// The columns of the set, in schema order.
     pub fn iter(self) -> impl Iterator<Item = Column> {
-        Column::ALL.iter().copied().filter(move |c| self.contains(*c))
+        Column::ALL
+            .iter()
+            .copied()
+            .filter(move |c| self.contains(*c))
     }
 
     /// The Arrow schema of a batch holding exactly these columns, in schema order.
     pub fn schema(self) -> SchemaRef {
-        Arc::new(Schema::new(self.iter().map(|c| c.field()).collect::<Vec<_>>()))
+        Arc::new(Schema::new(
+            self.iter().map(|c| c.field()).collect::<Vec<_>>(),
+        ))
     }
 }
 
@@ -236,6 +245,8 @@ mod tests {
         let set: ColumnSet = [Column::Status, Column::EventTime].into_iter().collect();
         let names: Vec<_> = set.iter().map(|c| c.name()).collect();
         assert_eq!(names, ["event_time", "status"]);
-        assert!(set.union(ColumnSet::required()).contains(Column::SourceOffset));
+        assert!(set
+            .union(ColumnSet::required())
+            .contains(Column::SourceOffset));
     }
 }

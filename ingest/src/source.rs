@@ -48,7 +48,11 @@ pub struct ChunkOptions {
 
 impl Default for ChunkOptions {
     fn default() -> Self {
-        ChunkOptions { chunk_bytes: 1 << 20, max_line_bytes: 1 << 20, oversized_head_bytes: 4096 }
+        ChunkOptions {
+            chunk_bytes: 1 << 20,
+            max_line_bytes: 1 << 20,
+            oversized_head_bytes: 4096,
+        }
     }
 }
 
@@ -72,7 +76,12 @@ pub struct ChunkReader<R> {
 
 impl<R: Read> ChunkReader<R> {
     /// A reader over `inner`, naming its chunks `source`.
-    pub fn new(inner: R, source: impl Into<Arc<str>>, opts: ChunkOptions, interactive: bool) -> Self {
+    pub fn new(
+        inner: R,
+        source: impl Into<Arc<str>>,
+        opts: ChunkOptions,
+        interactive: bool,
+    ) -> Self {
         ChunkReader {
             inner,
             source: source.into(),
@@ -102,7 +111,9 @@ impl<R: Read> ChunkReader<R> {
                 // Cut at the last newline within the target size, else at the first one after it.
                 match memchr::memrchr(b'\n', &self.buf[..target]) {
                     Some(i) => i + 1,
-                    None => memchr::memchr(b'\n', &self.buf[target..]).map_or(0, |i| target + i + 1),
+                    None => {
+                        memchr::memchr(b'\n', &self.buf[target..]).map_or(0, |i| target + i + 1)
+                    }
                 }
             } else if self.flush_now {
                 memchr::memrchr(b'\n', &self.buf).map_or(0, |i| i + 1)
@@ -131,7 +142,13 @@ impl<R: Read> ChunkReader<R> {
         let (data, lines) = self.drop_long_lines(data);
         let mut oversized = std::mem::take(&mut self.oversized);
         oversized.sort_by_key(|o| o.line);
-        let chunk = Chunk { source: self.source.clone(), partition: 0, first_line: self.next_line, data, oversized };
+        let chunk = Chunk {
+            source: self.source.clone(),
+            partition: 0,
+            first_line: self.next_line,
+            data,
+            oversized,
+        };
         self.next_line += lines;
         chunk
     }
@@ -197,8 +214,13 @@ impl<R: Read> ChunkReader<R> {
     /// The partial line from `tail_start` is too long: keep its head, drop the rest up to its
     /// newline while reading, and leave an empty line in its place.
     fn skip_long_line(&mut self, tail_start: usize) -> io::Result<()> {
-        let line = self.next_line + memchr::memchr_iter(b'\n', &self.buf[..tail_start]).count() as u64;
-        let head_end = tail_start + self.opts.oversized_head_bytes.min(self.buf.len() - tail_start);
+        let line =
+            self.next_line + memchr::memchr_iter(b'\n', &self.buf[..tail_start]).count() as u64;
+        let head_end = tail_start
+            + self
+                .opts
+                .oversized_head_bytes
+                .min(self.buf.len() - tail_start);
         let head = self.buf[tail_start..head_end].to_vec();
         let mut len = self.buf.len() - tail_start;
         self.buf.truncate(tail_start);
@@ -244,20 +266,35 @@ pub struct Input {
 pub fn open_input(spec: &str) -> io::Result<Input> {
     if spec == "-" {
         let reader = maybe_gunzip(BufReader::with_capacity(256 * 1024, io::stdin()))?;
-        return Ok(Input { reader, name: "stdin".into(), interactive: true });
+        return Ok(Input {
+            reader,
+            name: "stdin".into(),
+            interactive: true,
+        });
     }
     let file = File::open(Path::new(spec))
         .map_err(|e| io::Error::new(e.kind(), format!("cannot open input {spec:?}: {e}")))?;
     if file.metadata().map(|m| m.is_dir()).unwrap_or(false) {
-        return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("input {spec:?} is a directory, not a log file")));
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("input {spec:?} is a directory, not a log file"),
+        ));
     }
     let reader = maybe_gunzip(BufReader::with_capacity(1 << 20, file))?;
-    Ok(Input { reader, name: spec.to_owned(), interactive: false })
+    Ok(Input {
+        reader,
+        name: spec.to_owned(),
+        interactive: false,
+    })
 }
 
 fn maybe_gunzip<R: BufRead + Send + 'static>(mut r: R) -> io::Result<Box<dyn Read + Send>> {
     let is_gzip = r.fill_buf()?.starts_with(&[0x1f, 0x8b]);
-    Ok(if is_gzip { Box::new(MultiGzDecoder::new(r)) } else { Box::new(r) })
+    Ok(if is_gzip {
+        Box::new(MultiGzDecoder::new(r))
+    } else {
+        Box::new(r)
+    })
 }
 
 #[cfg(test)]
@@ -275,15 +312,24 @@ mod tests {
 
     #[test]
     fn chunks_hold_whole_lines_and_count_them() {
-        let input: Vec<u8> = (1..=100).flat_map(|i| format!("line {i}\n").into_bytes()).collect();
-        let opts = ChunkOptions { chunk_bytes: 64, ..Default::default() };
+        let input: Vec<u8> = (1..=100)
+            .flat_map(|i| format!("line {i}\n").into_bytes())
+            .collect();
+        let opts = ChunkOptions {
+            chunk_bytes: 64,
+            ..Default::default()
+        };
         let cs = chunks(&input, opts);
         assert!(cs.len() > 5);
         let mut expect = 1;
         for c in &cs {
             assert_eq!(c.first_line, expect);
             assert!(c.data.ends_with(b"\n"));
-            let first = String::from_utf8_lossy(&c.data).lines().next().unwrap().to_string();
+            let first = String::from_utf8_lossy(&c.data)
+                .lines()
+                .next()
+                .unwrap()
+                .to_string();
             assert_eq!(first, format!("line {expect}"));
             expect += c.data.iter().filter(|b| **b == b'\n').count() as u64;
         }
@@ -302,7 +348,11 @@ mod tests {
         let mut input = b"short\n".to_vec();
         input.extend(std::iter::repeat_n(b'x', 10_000));
         input.extend_from_slice(b"\nafter\n");
-        let opts = ChunkOptions { chunk_bytes: 1024, max_line_bytes: 2048, oversized_head_bytes: 16 };
+        let opts = ChunkOptions {
+            chunk_bytes: 1024,
+            max_line_bytes: 2048,
+            oversized_head_bytes: 16,
+        };
         let cs = chunks(&input, opts);
         let all: Vec<u8> = cs.iter().flat_map(|c| c.data.clone()).collect();
         assert_eq!(all, b"short\n\nafter\n");

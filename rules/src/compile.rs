@@ -45,8 +45,13 @@ pub struct ParamOverride {
 impl std::str::FromStr for ParamOverride {
     type Err = RuleError;
     fn from_str(spec: &str) -> Result<Self, RuleError> {
-        let err = |message: &str| RuleError::Param { spec: spec.to_owned(), message: message.to_owned() };
-        let (key, value) = spec.split_once('=').ok_or_else(|| err("expected [RULE.]NAME=VALUE"))?;
+        let err = |message: &str| RuleError::Param {
+            spec: spec.to_owned(),
+            message: message.to_owned(),
+        };
+        let (key, value) = spec
+            .split_once('=')
+            .ok_or_else(|| err("expected [RULE.]NAME=VALUE"))?;
         let (rule, name) = match key.split_once('.') {
             Some((r, n)) => (Some(r.to_owned()), n.to_owned()),
             None => (None, key.to_owned()),
@@ -54,7 +59,11 @@ impl std::str::FromStr for ParamOverride {
         if name.is_empty() {
             return Err(err("empty parameter name"));
         }
-        Ok(ParamOverride { rule, name, value: value.to_owned() })
+        Ok(ParamOverride {
+            rule,
+            name,
+            value: value.to_owned(),
+        })
     }
 }
 
@@ -81,7 +90,10 @@ pub struct CompiledRule {
 
 impl std::fmt::Debug for CompiledRule {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CompiledRule").field("id", &self.spec.id).field("origin", &self.origin).finish()
+        f.debug_struct("CompiledRule")
+            .field("id", &self.spec.id)
+            .field("origin", &self.origin)
+            .finish()
     }
 }
 
@@ -139,13 +151,20 @@ fn scan_columns(plan: &LogicalPlan, out: &mut ColumnSet) -> Result<(), DataFusio
 
 impl CompiledRule {
     /// Compiles a parsed rule, applying the overrides that name it (or no rule).
-    pub fn compile(mut spec: RuleSpec, origin: &str, overrides: &[ParamOverride]) -> Result<CompiledRule, RuleError> {
+    pub fn compile(
+        mut spec: RuleSpec,
+        origin: &str,
+        overrides: &[ParamOverride],
+    ) -> Result<CompiledRule, RuleError> {
         let invalid = |spec: &RuleSpec, message: String| RuleError::Invalid {
             origin: origin.to_owned(),
             rule_id: spec.id.clone(),
             message,
         };
-        for o in overrides.iter().filter(|o| o.rule.as_deref().is_none_or(|r| r == spec.id)) {
+        for o in overrides
+            .iter()
+            .filter(|o| o.rule.as_deref().is_none_or(|r| r == spec.id))
+        {
             let Some(declared) = spec.params.get(&o.name) else {
                 if o.rule.is_some() {
                     return Err(RuleError::Param {
@@ -157,28 +176,46 @@ impl CompiledRule {
             };
             let value = declared
                 .parse_like(&o.value)
-                .map_err(|message| RuleError::Param { spec: format!("{}={}", o.name, o.value), message })?;
+                .map_err(|message| RuleError::Param {
+                    spec: format!("{}={}", o.name, o.value),
+                    message,
+                })?;
             spec.params.insert(o.name.clone(), value);
         }
         let (window_ms, slide_ms) = spec.window_ms().map_err(|m| invalid(&spec, m))?;
-        let entity_column = Column::from_name(&spec.entity.column)
-            .ok_or_else(|| invalid(&spec, format!("entity column {:?} is not an events column", spec.entity.column)))?;
+        let entity_column = Column::from_name(&spec.entity.column).ok_or_else(|| {
+            invalid(
+                &spec,
+                format!(
+                    "entity column {:?} is not an events column",
+                    spec.entity.column
+                ),
+            )
+        })?;
 
         let mut columns: ColumnSet = EVIDENCE_COLUMNS.iter().copied().collect();
         columns.insert(entity_column);
         columns = columns.union(ColumnSet::required());
 
         let rt = runtime().map_err(|e| invalid(&spec, format!("cannot start a runtime: {e}")))?;
-        let full = DFSchema::try_from(event_schema().as_ref().clone()).map_err(|e| invalid(&spec, e.to_string()))?;
+        let full = DFSchema::try_from(event_schema().as_ref().clone())
+            .map_err(|e| invalid(&spec, e.to_string()))?;
         let planning = rule_context();
         let filter_expr = match &spec.filter {
             Some(text) => {
                 let text = substitute(text, &spec.params).map_err(|m| invalid(&spec, m))?;
-                let expr = planning.parse_sql_expr(&text, &full).map_err(|e| invalid(&spec, format!("filter: {e}")))?;
+                let expr = planning
+                    .parse_sql_expr(&text, &full)
+                    .map_err(|e| invalid(&spec, format!("filter: {e}")))?;
                 for c in expr.column_refs() {
                     match Column::from_name(&c.name) {
                         Some(col) => columns.insert(col),
-                        None => return Err(invalid(&spec, format!("filter: unknown column {:?}", c.name))),
+                        None => {
+                            return Err(invalid(
+                                &spec,
+                                format!("filter: unknown column {:?}", c.name),
+                            ))
+                        }
                     }
                 }
                 Some(expr)
@@ -197,7 +234,11 @@ impl CompiledRule {
             .and_then(|p| state.optimize(&p))
             .map_err(|e| invalid(&spec, format!("sql: {e}")))?;
         scan_columns(&full_plan, &mut columns).map_err(|e| invalid(&spec, e.to_string()))?;
-        if full_plan.schema().field_with_unqualified_name("entity").is_err() {
+        if full_plan
+            .schema()
+            .field_with_unqualified_name("entity")
+            .is_err()
+        {
             return Err(invalid(
                 &spec,
                 "sql: the query must return a column named `entity` (e.g. SELECT client_ip AS entity ...)".into(),
@@ -207,14 +248,16 @@ impl CompiledRule {
         // Then plan for real against a table holding only those columns.
         let ctx = rule_context();
         let table = Arc::new(WindowTable::new(columns.schema()));
-        ctx.register_table("events", table.clone()).map_err(|e| invalid(&spec, e.to_string()))?;
+        ctx.register_table("events", table.clone())
+            .map_err(|e| invalid(&spec, e.to_string()))?;
         let state = ctx.state();
         let plan = rt
             .block_on(state.create_logical_plan(&sql))
             .and_then(|p| state.optimize(&p))
             .map_err(|e| invalid(&spec, format!("sql: {e}")))?;
 
-        let rule_schema = DFSchema::try_from(columns.schema().as_ref().clone()).map_err(|e| invalid(&spec, e.to_string()))?;
+        let rule_schema = DFSchema::try_from(columns.schema().as_ref().clone())
+            .map_err(|e| invalid(&spec, e.to_string()))?;
         let filter = filter_expr
             .map(|e| ctx.create_physical_expr(e, &rule_schema))
             .transpose()
@@ -242,21 +285,33 @@ impl CompiledRule {
 
     /// Evaluates the filter on a batch that holds exactly [`Self::columns`]; `None` keeps every row.
     pub fn filter_mask(&self, batch: &RecordBatch) -> Result<Option<BooleanArray>, RuleError> {
-        let Some(filter) = &self.filter else { return Ok(None) };
-        let exec = |e: DataFusionError| RuleError::Execution { rule_id: self.spec.id.clone(), source: e };
+        let Some(filter) = &self.filter else {
+            return Ok(None);
+        };
+        let exec = |e: DataFusionError| RuleError::Execution {
+            rule_id: self.spec.id.clone(),
+            source: e,
+        };
         let value = filter.evaluate(batch).map_err(exec)?;
         let array = value.into_array(batch.num_rows()).map_err(exec)?;
         let mask = array
             .as_any()
             .downcast_ref::<BooleanArray>()
             .cloned()
-            .ok_or_else(|| exec(DataFusionError::Plan("filter is not a boolean expression".into())))?;
+            .ok_or_else(|| {
+                exec(DataFusionError::Plan(
+                    "filter is not a boolean expression".into(),
+                ))
+            })?;
         Ok(Some(mask))
     }
 
     /// Runs the SQL over one window's rows (batches with [`Self::columns`]) and returns its result.
     pub fn run_window(&self, rows: Vec<RecordBatch>) -> Result<Vec<RecordBatch>, RuleError> {
-        let exec = |e: DataFusionError| RuleError::Execution { rule_id: self.spec.id.clone(), source: e };
+        let exec = |e: DataFusionError| RuleError::Execution {
+            rule_id: self.spec.id.clone(),
+            source: e,
+        };
         self.table.set_rows(rows);
         let state = self.ctx.state();
         let result = self.rt.block_on(async {
@@ -277,8 +332,13 @@ mod tests {
         let mut p = BTreeMap::new();
         p.insert("re".to_string(), ParamValue::Str("(?i)/login".into()));
         p.insert("n".to_string(), ParamValue::Int(20));
-        assert_eq!(substitute("regexp_like(path, ${re}) AND c >= ${n}", &p).unwrap(), "regexp_like(path, '(?i)/login') AND c >= 20");
-        assert!(substitute("${nope}", &p).unwrap_err().contains("unknown parameter ${nope}"));
+        assert_eq!(
+            substitute("regexp_like(path, ${re}) AND c >= ${n}", &p).unwrap(),
+            "regexp_like(path, '(?i)/login') AND c >= 20"
+        );
+        assert!(substitute("${nope}", &p)
+            .unwrap_err()
+            .contains("unknown parameter ${nope}"));
     }
 
     #[test]

@@ -20,13 +20,20 @@ pub use compile::{CompiledRule, ParamOverride};
 pub use error::RuleError;
 pub use spec::{RuleSpec, Severity};
 
-fn compile_all(files: Vec<(String, String)>, overrides: &[ParamOverride]) -> Result<Vec<CompiledRule>, RuleError> {
+fn compile_all(
+    files: Vec<(String, String)>,
+    overrides: &[ParamOverride],
+) -> Result<Vec<CompiledRule>, RuleError> {
     let mut rules = Vec::new();
     let mut seen = HashSet::new();
     for (origin, text) in files {
         let spec = RuleSpec::from_toml(&origin, &text)?;
         if !seen.insert(spec.id.clone()) {
-            return Err(RuleError::Invalid { origin, rule_id: spec.id, message: "duplicate rule id".into() });
+            return Err(RuleError::Invalid {
+                origin,
+                rule_id: spec.id,
+                message: "duplicate rule id".into(),
+            });
         }
         if spec.enabled {
             rules.push(CompiledRule::compile(spec, &origin, overrides)?);
@@ -47,7 +54,10 @@ fn compile_all(files: Vec<(String, String)>, overrides: &[ParamOverride]) -> Res
 
 /// Compiles the built-in pack.
 pub fn load_builtin(overrides: &[ParamOverride]) -> Result<Vec<CompiledRule>, RuleError> {
-    let files = pack::BUILTIN.iter().map(|(name, text)| (format!("builtin:{name}"), (*text).to_owned())).collect();
+    let files = pack::BUILTIN
+        .iter()
+        .map(|(name, text)| (format!("builtin:{name}"), (*text).to_owned()))
+        .collect();
     compile_all(files, overrides)
 }
 
@@ -80,26 +90,46 @@ mod tests {
     #[test]
     fn builtin_pack_compiles_and_reads_few_columns() {
         let rules = load_builtin(&[]).unwrap();
-        let cs = rules.iter().find(|r| r.id() == "credential-stuffing-single-source").unwrap();
+        let cs = rules
+            .iter()
+            .find(|r| r.id() == "credential-stuffing-single-source")
+            .unwrap();
         assert_eq!(cs.window_ms, 60_000);
         let cols: Vec<_> = cs.columns.iter().map(|c| c.name()).collect();
         assert!(cols.contains(&"status") && cols.contains(&"path") && cols.contains(&"username"));
-        assert!(!cols.contains(&"ai_cost") && !cols.contains(&"request_id"), "{cols:?}");
+        assert!(
+            !cols.contains(&"ai_cost") && !cols.contains(&"request_id"),
+            "{cols:?}"
+        );
     }
 
     #[test]
     fn override_of_an_unknown_rule_or_param_is_an_error() {
         let o: ParamOverride = "no-such-rule.min_failures=3".parse().unwrap();
-        assert!(load_builtin(&[o]).unwrap_err().to_string().contains("no rule with id"));
+        assert!(load_builtin(&[o])
+            .unwrap_err()
+            .to_string()
+            .contains("no rule with id"));
         let o: ParamOverride = "credential-stuffing-single-source.nope=3".parse().unwrap();
-        assert!(load_builtin(&[o]).unwrap_err().to_string().contains("has no parameter"));
+        assert!(load_builtin(&[o])
+            .unwrap_err()
+            .to_string()
+            .contains("has no parameter"));
     }
 
     #[test]
     fn sql_errors_name_the_rule() {
-        let text = pack::BUILTIN[0].1.replace("count(*) AS event_count", "count(*) AS event_count, no_such_col");
-        let err = compile_all(vec![("x.toml".into(), text)], &[]).unwrap_err().to_string();
-        assert!(err.starts_with("x.toml: rule credential-stuffing-single-source: sql:"), "{err}");
+        let text = pack::BUILTIN[0].1.replace(
+            "count(*) AS event_count",
+            "count(*) AS event_count, no_such_col",
+        );
+        let err = compile_all(vec![("x.toml".into(), text)], &[])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("x.toml: rule credential-stuffing-single-source: sql:"),
+            "{err}"
+        );
         assert!(err.contains("no_such_col"), "{err}");
     }
 }

@@ -102,8 +102,14 @@ impl ParamValue {
     /// Parses an override given on the command line, keeping the declared type.
     pub fn parse_like(&self, text: &str) -> Result<ParamValue, String> {
         match self {
-            ParamValue::Int(_) => text.parse().map(ParamValue::Int).map_err(|_| format!("expected an integer, got {text:?}")),
-            ParamValue::Float(_) => text.parse().map(ParamValue::Float).map_err(|_| format!("expected a number, got {text:?}")),
+            ParamValue::Int(_) => text
+                .parse()
+                .map(ParamValue::Int)
+                .map_err(|_| format!("expected an integer, got {text:?}")),
+            ParamValue::Float(_) => text
+                .parse()
+                .map(ParamValue::Float)
+                .map_err(|_| format!("expected a number, got {text:?}")),
             ParamValue::Str(_) => Ok(ParamValue::Str(text.to_owned())),
         }
     }
@@ -136,14 +142,20 @@ pub fn parse_duration_ms(text: &str) -> Result<i64, String> {
     let t = text.trim();
     let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
-    let n: i64 = num.parse().map_err(|_| format!("bad duration {text:?}: expected a number and a unit, like 30s or 10m"))?;
+    let n: i64 = num.parse().map_err(|_| {
+        format!("bad duration {text:?}: expected a number and a unit, like 30s or 10m")
+    })?;
     let mult = match unit.trim() {
         "ms" => 1,
         "s" => 1_000,
         "m" => 60_000,
         "h" => 3_600_000,
         "d" => 86_400_000,
-        other => return Err(format!("bad duration {text:?}: unknown unit {other:?} (use ms, s, m, h or d)")),
+        other => {
+            return Err(format!(
+                "bad duration {text:?}: unknown unit {other:?} (use ms, s, m, h or d)"
+            ))
+        }
     };
     match n.checked_mul(mult) {
         Some(ms) if ms > 0 => Ok(ms),
@@ -156,7 +168,12 @@ impl RuleSpec {
     pub fn from_toml(origin: &str, text: &str) -> Result<RuleSpec, RuleError> {
         toml::from_str(text).map_err(|e| {
             let (line, col) = e.span().map_or((0, 0), |s| line_col(text, s.start));
-            RuleError::Parse { origin: origin.to_owned(), line, col, message: e.message().to_owned() }
+            RuleError::Parse {
+                origin: origin.to_owned(),
+                line,
+                col,
+                message: e.message().to_owned(),
+            }
         })
     }
 
@@ -168,7 +185,9 @@ impl RuleSpec {
             None => size,
         };
         if slide > size || size % slide != 0 {
-            return Err(format!("window slide {slide} ms must divide the size {size} ms"));
+            return Err(format!(
+                "window slide {slide} ms must divide the size {size} ms"
+            ));
         }
         Ok((size, slide))
     }
@@ -178,7 +197,10 @@ impl RuleSpec {
 pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..offset.min(text.len())];
     let line = before.matches('\n').count() + 1;
-    let col = before.rfind('\n').map_or(before.len(), |i| before.len() - i - 1) + 1;
+    let col = before
+        .rfind('\n')
+        .map_or(before.len(), |i| before.len() - i - 1)
+        + 1;
     (line, col)
 }
 
@@ -190,7 +212,9 @@ mod tests {
     fn durations() {
         assert_eq!(parse_duration_ms("1m"), Ok(60_000));
         assert_eq!(parse_duration_ms("500ms"), Ok(500));
-        assert!(parse_duration_ms("10 parsecs").unwrap_err().contains("unknown unit"));
+        assert!(parse_duration_ms("10 parsecs")
+            .unwrap_err()
+            .contains("unknown unit"));
         assert!(parse_duration_ms("0s").is_err());
         assert!(parse_duration_ms("m").is_err());
     }
@@ -206,7 +230,10 @@ mod tests {
     #[test]
     fn param_literals_are_quoted() {
         assert_eq!(ParamValue::Str("it's".into()).to_sql(), "'it''s'");
-        assert_eq!(ParamValue::Int(20).parse_like("30"), Ok(ParamValue::Int(30)));
+        assert_eq!(
+            ParamValue::Int(20).parse_like("30"),
+            Ok(ParamValue::Int(30))
+        );
         assert!(ParamValue::Int(20).parse_like("lots").is_err());
     }
 }

@@ -23,7 +23,10 @@ pub struct WindowTable {
 impl WindowTable {
     /// An empty table of this schema.
     pub fn new(schema: SchemaRef) -> Self {
-        WindowTable { schema, rows: Mutex::new(Vec::new()) }
+        WindowTable {
+            schema,
+            rows: Mutex::new(Vec::new()),
+        }
     }
 
     /// Replaces the rows; the batches must have the table's schema.
@@ -49,7 +52,15 @@ impl TableProvider for WindowTable {
         _filters: &[Expr],
         _limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        let rows = self.rows.lock().unwrap_or_else(PoisonError::into_inner).clone();
-        Ok(MemorySourceConfig::try_new_exec(&[rows], self.schema.clone(), projection.cloned())?)
+        let rows = self
+            .rows
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        Ok(MemorySourceConfig::try_new_exec(
+            &[rows],
+            self.schema.clone(),
+            projection.cloned(),
+        )?)
     }
 }

@@ -17,7 +17,10 @@ pub struct JsonLinesSink {
 impl JsonLinesSink {
     /// Alerts to standard output.
     pub fn stdout() -> Self {
-        JsonLinesSink { name: "stdout".into(), out: BufWriter::new(Box::new(io::stdout())) }
+        JsonLinesSink {
+            name: "stdout".into(),
+            out: BufWriter::new(Box::new(io::stdout())),
+        }
     }
 
     /// Alerts appended to a file (created if missing).
@@ -27,13 +30,22 @@ impl JsonLinesSink {
             .create(true)
             .append(true)
             .open(path)
-            .map_err(|source| SinkError::Io { sink: name.clone(), source })?;
-        Ok(JsonLinesSink { name, out: BufWriter::new(Box::new(f)) })
+            .map_err(|source| SinkError::Io {
+                sink: name.clone(),
+                source,
+            })?;
+        Ok(JsonLinesSink {
+            name,
+            out: BufWriter::new(Box::new(f)),
+        })
     }
 
     /// Alerts to any writer (tests, pipes).
     pub fn writer(name: &str, w: Box<dyn Write + Send>) -> Self {
-        JsonLinesSink { name: name.into(), out: BufWriter::new(w) }
+        JsonLinesSink {
+            name: name.into(),
+            out: BufWriter::new(w),
+        }
     }
 }
 
@@ -43,7 +55,10 @@ impl Sink for JsonLinesSink {
     }
 
     fn deliver(&mut self, alerts: &[Alert]) -> Result<(), SinkError> {
-        let io_err = |source: io::Error| SinkError::Io { sink: self.name.clone(), source };
+        let io_err = |source: io::Error| SinkError::Io {
+            sink: self.name.clone(),
+            source,
+        };
         for a in alerts {
             serde_json::to_writer(&mut self.out, a).map_err(|e| io_err(e.into()))?;
             self.out.write_all(b"\n").map_err(io_err)?;

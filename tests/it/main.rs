@@ -1,1 +1,7 @@
+//! End-to-end tests of gatewatch: real decoders on real Kong records, engine window semantics,
+//! and the `gatewatch` binary as a user runs it.
 
+mod cli;
+mod decoders;
+mod support;
+mod windows;

@@ -67,7 +67,11 @@ impl<'de: 'a, 'a> Deserialize<'de> for LooseStr<'a> {
                 Ok(LooseStr(Some(Cow::Owned(v.to_string()))))
             }
             fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
-                Ok(LooseStr(Some(Cow::Borrowed(if v { "true" } else { "false" }))))
+                Ok(LooseStr(Some(Cow::Borrowed(if v {
+                    "true"
+                } else {
+                    "false"
+                }))))
             }
             fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
                 Ok(LooseStr(None))
@@ -97,7 +101,9 @@ impl<'de> Deserialize<'de> for LooseInt {
                 Ok(LooseInt(Some(v)))
             }
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-                i64::try_from(v).map(|v| LooseInt(Some(v))).map_err(|_| E::custom("integer out of range"))
+                i64::try_from(v)
+                    .map(|v| LooseInt(Some(v)))
+                    .map_err(|_| E::custom("integer out of range"))
             }
             fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
                 if v.is_finite() && v.abs() < 9.0e18 {

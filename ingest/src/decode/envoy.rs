@@ -13,7 +13,12 @@ struct EnvoyRecord<'a> {
     start_time: LooseStr<'a>,
     #[serde(borrow, alias = ":method", alias = "request_method")]
     method: LooseStr<'a>,
-    #[serde(borrow, alias = ":path", alias = "x-envoy-original-path", alias = "request_path")]
+    #[serde(
+        borrow,
+        alias = ":path",
+        alias = "x-envoy-original-path",
+        alias = "request_path"
+    )]
     path: LooseStr<'a>,
     #[serde(borrow, alias = ":authority", alias = "host")]
     authority: LooseStr<'a>,
@@ -42,7 +47,9 @@ struct EnvoyRecord<'a> {
 
 /// Parses Envoy's `%START_TIME%` (RFC 3339, e.g. `2024-05-01T12:00:00.123Z`) to epoch ms.
 pub(crate) fn parse_rfc3339_ms(s: &str) -> Option<i64> {
-    chrono::DateTime::parse_from_rfc3339(s).ok().map(|t| t.timestamp_millis())
+    chrono::DateTime::parse_from_rfc3339(s)
+        .ok()
+        .map(|t| t.timestamp_millis())
 }
 
 /// `1.2.3.4:5678` -> `1.2.3.4`, `[::1]:80` -> `::1`; a bare address is returned as is.
@@ -52,7 +59,9 @@ fn strip_port(addr: &str) -> &str {
     }
     match addr.rsplit_once(':') {
         // One colon: IPv4 with port. Several colons: a bare IPv6 address.
-        Some((host, port)) if !host.contains(':') && port.bytes().all(|b| b.is_ascii_digit()) => host,
+        Some((host, port)) if !host.contains(':') && port.bytes().all(|b| b.is_ascii_digit()) => {
+            host
+        }
         _ => addr,
     }
 }
@@ -77,7 +86,10 @@ fn present(v: LooseStr<'_>) -> Option<Str<'_>> {
 pub fn decode_line<'a>(line: &'a str) -> Result<RawEvent<'a>, String> {
     let rec: EnvoyRecord<'a> = serde_json::from_str(line).map_err(|e| e.to_string())?;
     let event_time_ms = match present(rec.start_time) {
-        Some(t) => Some(parse_rfc3339_ms(&t).ok_or_else(|| format!("start_time {t:?} is not an RFC 3339 timestamp"))?),
+        Some(t) => Some(
+            parse_rfc3339_ms(&t)
+                .ok_or_else(|| format!("start_time {t:?} is not an RFC 3339 timestamp"))?,
+        ),
         None => None,
     };
     let client_ip = present(rec.client_ip)
@@ -131,7 +143,10 @@ mod tests {
 
     #[test]
     fn falls_back_to_forwarded_for_and_handles_ipv6() {
-        let ev = decode_line(r#"{"start_time":"2024-05-01T12:00:00Z","x_forwarded_for":"198.51.100.7, 10.0.0.1"}"#).unwrap();
+        let ev = decode_line(
+            r#"{"start_time":"2024-05-01T12:00:00Z","x_forwarded_for":"198.51.100.7, 10.0.0.1"}"#,
+        )
+        .unwrap();
         assert_eq!(ev.client_ip.as_deref(), Some("198.51.100.7"));
         assert_eq!(strip_port("[2001:db8::1]:443"), "2001:db8::1");
         assert_eq!(strip_port("2001:db8::1"), "2001:db8::1");

@@ -178,7 +178,8 @@ impl<'de: 'a, 'a> Deserialize<'de> for AiEntry<'a> {
                 f.write_str("any JSON value")
             }
             fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-                AiPlugin::deserialize(de::value::MapAccessDeserializer::new(map)).map(|p| AiEntry(Some(p)))
+                AiPlugin::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map(|p| AiEntry(Some(p)))
             }
             fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
                 while seq.next_element::<IgnoredAny>()?.is_some() {}
@@ -253,7 +254,9 @@ fn strip_origin(url: std::borrow::Cow<'_, str>) -> std::borrow::Cow<'_, str> {
     let Some(after_scheme) = url.find("://").map(|i| i + 3) else {
         return url;
     };
-    let path_start = url[after_scheme..].find('/').map_or(url.len(), |i| after_scheme + i);
+    let path_start = url[after_scheme..]
+        .find('/')
+        .map_or(url.len(), |i| after_scheme + i);
     match url {
         std::borrow::Cow::Borrowed(s) => std::borrow::Cow::Borrowed(&s[path_start..]),
         std::borrow::Cow::Owned(s) => std::borrow::Cow::Owned(s[path_start..].to_owned()),
@@ -262,7 +265,10 @@ fn strip_origin(url: std::borrow::Cow<'_, str>) -> std::borrow::Cow<'_, str> {
 
 /// Decodes one line of Kong JSON, handing each record to `emit`. Nothing is emitted unless
 /// the whole line decodes, so a bad batch is dead-lettered whole rather than half-ingested.
-pub fn decode_line<'a>(line: &'a str, emit: &mut dyn FnMut(RawEvent<'a>)) -> Result<(), serde_json::Error> {
+pub fn decode_line<'a>(
+    line: &'a str,
+    emit: &mut dyn FnMut(RawEvent<'a>),
+) -> Result<(), serde_json::Error> {
     // Dispatch on the first byte rather than an untagged enum: untagged buffers the whole
     // value and hides the real error behind "data did not match any variant".
     if line.trim_start().starts_with('[') {
@@ -334,7 +340,11 @@ mod tests {
         let line = r#"[{"started_at":1},{"started_at":"yesterday"}]"#;
         assert!(decode_line(line, &mut |_| n += 1).is_err());
         assert_eq!(n, 0);
-        assert!(decode_line(r#"{"started_at":1,"response":{"status":"oops"}}"#, &mut |_| {}).is_err());
+        assert!(decode_line(
+            r#"{"started_at":1,"response":{"status":"oops"}}"#,
+            &mut |_| {}
+        )
+        .is_err());
         assert!(decode_line(r#"{"started_at":1,"request":{"#, &mut |_| {}).is_err());
     }
 }

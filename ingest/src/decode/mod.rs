@@ -37,7 +37,9 @@ impl FromStr for Format {
             "kong" => Ok(Format::Kong),
             "envoy" => Ok(Format::Envoy),
             "nginx" | "apache" | "combined" | "common" => Ok(Format::Nginx),
-            other => Err(format!("unknown format {other:?}: expected auto, kong, envoy or nginx")),
+            other => Err(format!(
+                "unknown format {other:?}: expected auto, kong, envoy or nginx"
+            )),
         }
     }
 }
@@ -131,8 +133,14 @@ fn sniff(line: &str) -> SourceFormat {
 
 /// Decodes one line (without its newline) into `out`. On error nothing is pushed, so a bad
 /// line never half-enters a batch.
-pub fn decode_line<'a>(cfg: &DecodeConfig, line: &'a [u8], out: &mut Vec<RawEvent<'a>>) -> Result<(), DecodeError> {
-    let line = std::str::from_utf8(line).map_err(|e| DecodeError::InvalidUtf8 { valid_up_to: e.valid_up_to() })?;
+pub fn decode_line<'a>(
+    cfg: &DecodeConfig,
+    line: &'a [u8],
+    out: &mut Vec<RawEvent<'a>>,
+) -> Result<(), DecodeError> {
+    let line = std::str::from_utf8(line).map_err(|e| DecodeError::InvalidUtf8 {
+        valid_up_to: e.valid_up_to(),
+    })?;
     let format = match cfg.format {
         Format::Auto => sniff(line),
         Format::Kong => SourceFormat::Kong,
@@ -141,12 +149,18 @@ pub fn decode_line<'a>(cfg: &DecodeConfig, line: &'a [u8], out: &mut Vec<RawEven
     };
     let first = out.len();
     let result = match format {
-        SourceFormat::Kong => kong::decode_line(line, &mut |e| out.push(e))
-            .map_err(|e| DecodeError::Json { format, message: e.to_string() }),
+        SourceFormat::Kong => {
+            kong::decode_line(line, &mut |e| out.push(e)).map_err(|e| DecodeError::Json {
+                format,
+                message: e.to_string(),
+            })
+        }
         SourceFormat::Envoy => envoy::decode_line(line)
             .map(|e| out.push(e))
             .map_err(|message| DecodeError::Json { format, message }),
-        SourceFormat::Nginx => nginx::decode_line(line).map(|e| out.push(e)).map_err(|e| DecodeError::Nginx(e.0)),
+        SourceFormat::Nginx => nginx::decode_line(line)
+            .map(|e| out.push(e))
+            .map_err(|e| DecodeError::Nginx(e.0)),
     };
     let checked = result.and_then(|()| {
         if out[first..].iter().any(|e| e.event_time_ms.is_none()) {
@@ -161,8 +175,12 @@ pub fn decode_line<'a>(cfg: &DecodeConfig, line: &'a [u8], out: &mut Vec<RawEven
             match cfg.username_field.as_deref() {
                 // The main pass already read a top-level `username`.
                 Some([top]) if top == "username" => {}
-                Some(path) => pick_usernames(line, path, &mut out[first..])
-                    .map_err(|e| DecodeError::Json { format, message: e.to_string() })?,
+                Some(path) => pick_usernames(line, path, &mut out[first..]).map_err(|e| {
+                    DecodeError::Json {
+                        format,
+                        message: e.to_string(),
+                    }
+                })?,
                 None => out[first..].iter_mut().for_each(|e| e.username = None),
             }
         }
@@ -176,7 +194,11 @@ pub fn decode_line<'a>(cfg: &DecodeConfig, line: &'a [u8], out: &mut Vec<RawEven
 
 /// A second, skipping pass over the line for the configured username field. It only runs when
 /// `--username-field` is set, and costs one scan of the line without building values.
-fn pick_usernames<'a>(line: &'a str, path: &[String], events: &mut [RawEvent<'a>]) -> Result<(), serde_json::Error> {
+fn pick_usernames<'a>(
+    line: &'a str,
+    path: &[String],
+    events: &mut [RawEvent<'a>],
+) -> Result<(), serde_json::Error> {
     let mut d = serde_json::Deserializer::from_str(line);
     let names = PickEach(path).deserialize(&mut d)?;
     for (ev, name) in events.iter_mut().zip(names) {
@@ -201,7 +223,8 @@ impl<'de> Visitor<'de> for PickEach<'_> {
         f.write_str("an object or an array of objects")
     }
     fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-        let one = PathPick(self.0).deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
+        let one =
+            PathPick(self.0).deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
         Ok(vec![one])
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
@@ -230,14 +253,22 @@ mod tests {
         assert_eq!(kong[0].format, SourceFormat::Kong);
         let envoy = decode(&cfg, r#"{"start_time":"2024-01-01T00:00:00Z","path":"/a"}"#).unwrap();
         assert_eq!(envoy[0].format, SourceFormat::Envoy);
-        let nginx = decode(&cfg, r#"1.2.3.4 - - [01/Jan/2024:00:00:00 +0000] "GET / HTTP/1.1" 200 5"#).unwrap();
+        let nginx = decode(
+            &cfg,
+            r#"1.2.3.4 - - [01/Jan/2024:00:00:00 +0000] "GET / HTTP/1.1" 200 5"#,
+        )
+        .unwrap();
         assert_eq!(nginx[0].format, SourceFormat::Nginx);
     }
 
     #[test]
     fn username_from_header_or_custom_field() {
         let cfg = DecodeConfig::default().with_username_field("request.headers.x-username");
-        let evs = decode(&cfg, r#"[{"started_at":1,"request":{"headers":{"x-username":"bob"}}},{"started_at":2}]"#).unwrap();
+        let evs = decode(
+            &cfg,
+            r#"[{"started_at":1,"request":{"headers":{"x-username":"bob"}}},{"started_at":2}]"#,
+        )
+        .unwrap();
         assert_eq!(evs[0].username.as_deref(), Some("bob"));
         assert_eq!(evs[1].username, None);
         let cfg = DecodeConfig::default().with_username_field("login.user");
@@ -247,21 +278,36 @@ mod tests {
 
     #[test]
     fn errors_are_classified() {
-        let cfg = DecodeConfig { format: Format::Kong, ..Default::default() };
+        let cfg = DecodeConfig {
+            format: Format::Kong,
+            ..Default::default()
+        };
         let mut out = Vec::new();
         assert_eq!(
             decode_line(&cfg, b"{\"started_at\":1,\"client_ip\":\"\xff\"}", &mut out),
             Err(DecodeError::InvalidUtf8 { valid_up_to: 29 })
         );
-        assert!(matches!(decode(&cfg, r#"{"client_ip":"1.2.3.4"}"#), Err(DecodeError::MissingEventTime { field: "started_at", .. })));
+        assert!(matches!(
+            decode(&cfg, r#"{"client_ip":"1.2.3.4"}"#),
+            Err(DecodeError::MissingEventTime {
+                field: "started_at",
+                ..
+            })
+        ));
         let err = decode(&cfg, r#"{"started_at":1,"response":{"status":true}}"#).unwrap_err();
-        assert!(err.to_string().starts_with("kong JSON: invalid type"), "{err}");
+        assert!(
+            err.to_string().starts_with("kong JSON: invalid type"),
+            "{err}"
+        );
         assert!(out.is_empty());
     }
 
     #[test]
     fn format_names() {
         assert_eq!("apache".parse::<Format>(), Ok(Format::Nginx));
-        assert!("syslog".parse::<Format>().unwrap_err().contains("expected auto, kong, envoy or nginx"));
+        assert!("syslog"
+            .parse::<Format>()
+            .unwrap_err()
+            .contains("expected auto, kong, envoy or nginx"));
     }
 }

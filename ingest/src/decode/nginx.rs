@@ -35,7 +35,12 @@ impl<'a> Cursor<'a> {
     }
 
     /// A field between `open` and `close`; for quotes, `\"` inside does not end the field.
-    fn delimited(&mut self, open: u8, close: u8, what: &'static str) -> Result<&'a str, NginxError> {
+    fn delimited(
+        &mut self,
+        open: u8,
+        close: u8,
+        what: &'static str,
+    ) -> Result<&'a str, NginxError> {
         self.skip_spaces();
         let bytes = self.s.as_bytes();
         if bytes.get(self.pos) != Some(&open) {
@@ -62,7 +67,9 @@ impl<'a> Cursor<'a> {
     }
 }
 
-const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+const MONTHS: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
 
 /// Parses `$time_local` (`10/Oct/2000:13:55:36 -0700`) to epoch ms.
 pub(crate) fn parse_time_local(s: &str) -> Option<i64> {
@@ -96,7 +103,9 @@ pub fn decode_line(line: &str) -> Result<RawEvent<'_>, NginxError> {
     let _ident = c.token("ident field")?;
     let user = c.token("remote user")?;
     let time = c.delimited(b'[', b']', "[time_local]")?;
-    let event_time_ms = parse_time_local(time).ok_or(NginxError("time_local, expected dd/Mon/yyyy:HH:MM:SS +zzzz"))?;
+    let event_time_ms = parse_time_local(time).ok_or(NginxError(
+        "time_local, expected dd/Mon/yyyy:HH:MM:SS +zzzz",
+    ))?;
     let request = c.delimited(b'"', b'"', "quoted request line")?;
     let status = c
         .token("status")?
@@ -104,7 +113,10 @@ pub fn decode_line(line: &str) -> Result<RawEvent<'_>, NginxError> {
         .map_err(|_| NginxError("status, expected a number"))?;
     let bytes = match c.token("body bytes")? {
         "-" => None,
-        n => Some(n.parse::<i64>().map_err(|_| NginxError("body bytes, expected a number or -"))?),
+        n => Some(
+            n.parse::<i64>()
+                .map_err(|_| NginxError("body bytes, expected a number or -"))?,
+        ),
     };
     // The common format ends here; combined adds referer and user agent.
     let user_agent = if c.at_end() {
@@ -151,12 +163,17 @@ mod tests {
         assert_eq!(ev.target.as_deref(), Some("/api/login?x=1"));
         assert_eq!(ev.status, Some(401));
         assert_eq!(ev.response_bytes, Some(23));
-        assert_eq!(ev.user_agent.as_deref(), Some(r#"Mozilla/5.0 (X11; \"Linux\")"#));
+        assert_eq!(
+            ev.user_agent.as_deref(),
+            Some(r#"Mozilla/5.0 (X11; \"Linux\")"#)
+        );
     }
 
     #[test]
     fn common_format_without_agent() {
-        let ev = decode_line(r#"127.0.0.1 - - [01/Jan/2024:00:00:00 +0000] "GET / HTTP/1.0" 200 -"#).unwrap();
+        let ev =
+            decode_line(r#"127.0.0.1 - - [01/Jan/2024:00:00:00 +0000] "GET / HTTP/1.0" 200 -"#)
+                .unwrap();
         assert_eq!(ev.event_time_ms, Some(1704067200000));
         assert_eq!(ev.username, None);
         assert_eq!(ev.response_bytes, None);
@@ -165,7 +182,10 @@ mod tests {
 
     #[test]
     fn garbage_request_line_is_kept_without_path() {
-        let ev = decode_line(r#"198.51.100.1 - - [01/Jan/2024:00:00:00 +0000] "\x16\x03\x01" 400 157 "-" "-""#).unwrap();
+        let ev = decode_line(
+            r#"198.51.100.1 - - [01/Jan/2024:00:00:00 +0000] "\x16\x03\x01" 400 157 "-" "-""#,
+        )
+        .unwrap();
         assert_eq!(ev.method, None);
         assert_eq!(ev.status, Some(400));
     }
@@ -174,8 +194,14 @@ mod tests {
     fn errors_name_the_bad_part() {
         assert_eq!(decode_line("hello").unwrap_err(), NginxError("ident field"));
         let bad_time = r#"1.2.3.4 - - [yesterday] "GET / HTTP/1.1" 200 1"#;
-        assert!(decode_line(bad_time).unwrap_err().0.starts_with("time_local"));
+        assert!(decode_line(bad_time)
+            .unwrap_err()
+            .0
+            .starts_with("time_local"));
         let truncated = r#"1.2.3.4 - - [01/Jan/2024:00:00:00 +0000] "GET / HTT"#;
-        assert_eq!(decode_line(truncated).unwrap_err(), NginxError("quoted request line"));
+        assert_eq!(
+            decode_line(truncated).unwrap_err(),
+            NginxError("quoted request line")
+        );
     }
 }

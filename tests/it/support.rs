@@ -1,0 +1,113 @@
+//! Helpers shared by the integration tests.
+
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+
+use gatewatch::pipeline::{self, PipelineConfig};
+use gatewatch_engine::{Alert, EngineConfig};
+use gatewatch_ingest::{ChunkOptions, DecodeConfig, Input};
+use gatewatch_sinks::Sink;
+
+/// A minimal Kong log line.
+pub fn kong(t_ms: i64, ip: &str, method: &str, uri: &str, status: u16) -> String {
+    format!(
+        r#"{{"started_at":{t_ms},"client_ip":"{ip}","request":{{"method":"{method}","uri":"{uri}","headers":{{"user-agent":"test"}}}},"response":{{"status":{status}}}}}"#
+    )
+}
+
+/// `n` failed logins from `ip`, `gap_ms` apart from `t0`.
+pub fn failed_logins(ip: &str, t0: i64, n: usize, gap_ms: i64) -> Vec<String> {
+    (0..n)
+        .map(|i| kong(t0 + i as i64 * gap_ms, ip, "POST", "/api/v1/login", 401))
+        .collect()
+}
+
+pub fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+/// Collects alerts in memory.
+#[derive(Default)]
+pub struct Collect(pub std::sync::Arc<std::sync::Mutex<Vec<Alert>>>);
+
+impl Sink for Collect {
+    fn name(&self) -> &str {
+        "collect"
+    }
+    fn deliver(&mut self, alerts: &[Alert]) -> Result<(), gatewatch_sinks::SinkError> {
+        self.0.lock().unwrap().extend_from_slice(alerts);
+        Ok(())
+    }
+}
+
+/// Runs the built-in rules over `lines` with small chunks (so several batches and both decoder
+/// threads are exercised) and returns the alerts and the run summary.
+pub fn run_lines(
+    lines: &[String],
+    lateness_ms: i64,
+    chunk_bytes: usize,
+) -> (Vec<Alert>, pipeline::RunSummary) {
+    let data = lines.join("\n").into_bytes();
+    let rules = gatewatch_rules::load_builtin(&[]).unwrap();
+    let collect = Collect::default();
+    let out = collect.0.clone();
+    let mut sinks: Vec<Box<dyn Sink>> = vec![Box::new(collect)];
+    let cfg = PipelineConfig {
+        decode: DecodeConfig::default().with_username_field("username"),
+        chunk: ChunkOptions {
+            chunk_bytes,
+            ..Default::default()
+        },
+        engine: EngineConfig {
+            allowed_lateness_ms: lateness_ms,
+            ..Default::default()
+        },
+        threads: 2,
+        dead_letter: None,
+        progress_every: std::time::Duration::ZERO,
+    };
+    let input = Input {
+        reader: Box::new(std::io::Cursor::new(data)),
+        name: "test".into(),
+        interactive: false,
+    };
+    let summary = pipeline::run(input, rules, &mut sinks, &cfg).unwrap();
+    let alerts = out.lock().unwrap().clone();
+    (alerts, summary)
+}
+
+/// Runs the gatewatch binary.
+pub fn gatewatch(args: &[&str], stdin: Option<&[u8]>) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_gatewatch"));
+    cmd.args(args)
+        .env("GATEWATCH_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    cmd.stdin(if stdin.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    });
+    let mut child = cmd.spawn().expect("gatewatch binary runs");
+    if let Some(data) = stdin {
+        use std::io::Write;
+        let mut pipe = child.stdin.take().unwrap();
+        let data = data.to_vec();
+        std::thread::spawn(move || {
+            let _ = pipe.write_all(&data);
+        });
+    }
+    child.wait_with_output().unwrap()
+}
+
+/// The alerts printed on stdout, parsed.
+pub fn alerts_of(out: &Output) -> Vec<serde_json::Value> {
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| {
+            serde_json::from_str(l).unwrap_or_else(|e| panic!("stdout line is not JSON ({e}): {l}"))
+        })
+        .collect()
+}
