@@ -127,6 +127,7 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
         threads,
         dead_letter: None,
         progress_every: Duration::ZERO,
+        idle_timeout: None,
     };
     let sink_file = tempfile_path();
     let mut sinks: Vec<Box<dyn Sink>> = vec![Box::new(JsonLinesSink::file(&sink_file)?)];
@@ -135,7 +136,7 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
         name: "bench".into(),
         interactive: false,
     };
-    let summary = pipeline::run(input, rules, &mut sinks, &cfg)?;
+    let summary = pipeline::run(input, rules, &mut sinks, &cfg, None)?;
     let _ = std::fs::remove_file(&sink_file);
     println!(
         "{}  ({} alerts)",

@@ -14,6 +14,7 @@ use gatewatch_rules::{CompiledRule, ParamOverride};
 use gatewatch_sinks::{JsonLinesSink, Sink};
 
 use crate::pipeline::{self, PipelineConfig};
+use crate::reload::RuleReloader;
 
 /// Streaming detection for API-gateway access logs (Kong, Envoy, NGINX).
 ///
@@ -39,6 +40,31 @@ enum Command {
     Bench(crate::bench::BenchArgs),
     /// Print the canonical event schema that rules query (table `events`).
     Schema,
+    /// Check, test or export detection rules.
+    #[command(subcommand)]
+    Rules(RulesCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum RulesCommand {
+    /// Parse every rule file, plan its SQL and compile its script; print `file:line:col: error`.
+    Lint(RulesDirArgs),
+    /// Run every rule's [[tests]] and print a pass/fail table.
+    Test(RulesDirArgs),
+    /// Write the built-in pack to DIR as a starting point for your own rules.
+    Export {
+        /// Target directory (created if missing).
+        dir: PathBuf,
+    },
+}
+
+#[derive(Debug, Args)]
+struct RulesDirArgs {
+    /// Rule directory; default: the built-in pack.
+    dir: Option<PathBuf>,
+    /// Parameter overrides, as for `run`.
+    #[arg(long = "param", value_name = "[RULE.]NAME=VALUE")]
+    params: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -60,9 +86,14 @@ struct RunArgs {
     /// Do not print alerts on stdout (useful with --output).
     #[arg(long)]
     quiet_alerts: bool,
-    /// Rule directory (*.toml); default: the built-in pack.
+    /// Rule directory (*.toml); default: the built-in pack. The directory is watched: changes
+    /// (and SIGHUP) reload it; a set that fails to load is rejected and the last good set runs on.
     #[arg(long, value_name = "DIR")]
     rules: Option<PathBuf>,
+    /// With no input for this long, event time advances with the wall clock so windows still
+    /// close (stdin only; files are replayed as fast as they are read). `0s` disables it.
+    #[arg(long, default_value = "30s", value_name = "DURATION")]
+    idle_timeout: String,
     /// Override a rule parameter: `NAME=VALUE` for every rule that declares NAME, or `RULE.NAME=VALUE`.
     #[arg(long = "param", value_name = "[RULE.]NAME=VALUE")]
     params: Vec<String>,
@@ -136,11 +167,15 @@ pub fn sample_traffic() -> GenConfig {
     }
 }
 
-fn load_rules(dir: Option<&PathBuf>, params: &[String]) -> Result<Vec<CompiledRule>> {
-    let overrides = params
+fn parse_overrides(params: &[String]) -> Result<Vec<ParamOverride>> {
+    Ok(params
         .iter()
         .map(|p| p.parse::<ParamOverride>())
-        .collect::<Result<Vec<_>, _>>()?;
+        .collect::<Result<Vec<_>, _>>()?)
+}
+
+fn load_rules(dir: Option<&PathBuf>, params: &[String]) -> Result<Vec<CompiledRule>> {
+    let overrides = parse_overrides(params)?;
     let rules = match dir {
         Some(d) => gatewatch_rules::load_dir(d, &overrides)?,
         None => gatewatch_rules::load_builtin(&overrides)?,
@@ -153,7 +188,17 @@ fn load_rules(dir: Option<&PathBuf>, params: &[String]) -> Result<Vec<CompiledRu
 
 fn run(args: RunArgs) -> Result<ExitCode> {
     let rules = load_rules(args.rules.as_ref(), &args.params)?;
-    let rule_ids: Vec<String> = rules.iter().map(|r| r.id().to_owned()).collect();
+    let reloader = args
+        .rules
+        .as_ref()
+        .map(|dir| {
+            Ok::<_, anyhow::Error>(RuleReloader::new(
+                dir.clone(),
+                parse_overrides(&args.params)?,
+                Duration::from_secs(1),
+            ))
+        })
+        .transpose()?;
     let input = match &args.input {
         Some(spec) => open_input(spec)?,
         None => {
@@ -187,6 +232,11 @@ fn run(args: RunArgs) -> Result<ExitCode> {
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
         dead_letter: args.dead_letter.clone(),
         progress_every: Duration::from_secs(5),
+        idle_timeout: match duration_ms(&args.idle_timeout)? {
+            0 => None,
+            _ if !input.interactive => None,
+            ms => Some(Duration::from_millis(ms as u64)),
+        },
     };
     let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
     if !args.quiet_alerts {
@@ -195,9 +245,9 @@ fn run(args: RunArgs) -> Result<ExitCode> {
     if let Some(p) = &args.output {
         sinks.push(Box::new(JsonLinesSink::file(p)?));
     }
-    let summary = pipeline::run(input, rules, &mut sinks, &cfg)?;
+    let summary = pipeline::run(input, rules, &mut sinks, &cfg, reloader)?;
     if !args.no_summary {
-        eprint!("{}", summary.render(&rule_ids));
+        eprint!("{}", summary.render());
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -275,6 +325,69 @@ fn schema() -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+fn rule_files(dir: Option<&PathBuf>) -> Result<gatewatch_rules::RuleFiles> {
+    Ok(match dir {
+        Some(d) => gatewatch_rules::dir_files(d)?,
+        None => gatewatch_rules::builtin_files(),
+    })
+}
+
+fn rules_command(cmd: RulesCommand) -> Result<ExitCode> {
+    match cmd {
+        RulesCommand::Lint(a) => {
+            let files = rule_files(a.dir.as_ref())?;
+            let n = files.len();
+            let errors = gatewatch_rules::lint(files, &parse_overrides(&a.params)?);
+            for e in &errors {
+                println!("{e}");
+            }
+            if errors.is_empty() {
+                eprintln!("{n} rule file(s) OK");
+                Ok(ExitCode::SUCCESS)
+            } else {
+                eprintln!("{} error(s) in {n} rule file(s)", errors.len());
+                Ok(ExitCode::from(1))
+            }
+        }
+        RulesCommand::Test(a) => {
+            let files = rule_files(a.dir.as_ref())?;
+            let outcomes = crate::rule_tests::run_tests(&files, &parse_overrides(&a.params)?);
+            let width = outcomes
+                .iter()
+                .map(|o| o.rule_id.len())
+                .max()
+                .unwrap_or(4)
+                .max(4);
+            println!("{:<6} {:<width$}  test", "result", "rule");
+            for o in &outcomes {
+                let verdict = if o.failure.is_none() { "PASS" } else { "FAIL" };
+                println!("{verdict:<6} {:<width$}  {}", o.rule_id, o.name);
+                if let Some(f) = &o.failure {
+                    println!("{:<6} {:<width$}    {f}  ({})", "", "", o.origin);
+                }
+            }
+            let failed = outcomes.iter().filter(|o| o.failure.is_some()).count();
+            println!("{} passed, {} failed", outcomes.len() - failed, failed);
+            Ok(if failed == 0 && !outcomes.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
+        RulesCommand::Export { dir } => {
+            std::fs::create_dir_all(&dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+            for (name, text) in gatewatch_rules::pack::BUILTIN {
+                let path = dir.join(name);
+                std::fs::write(&path, text)
+                    .with_context(|| format!("cannot write {}", path.display()))?;
+                println!("{}", path.display());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
 fn init_logging(filter: &str) {
     let filter = std::env::var("RUST_LOG").unwrap_or_else(|_| filter.to_owned());
     let _ = tracing_subscriber::fmt()
@@ -301,6 +414,7 @@ pub fn main() -> ExitCode {
         Some(Command::Generate(a)) => generate(a),
         Some(Command::Bench(a)) => crate::bench::run(a),
         Some(Command::Schema) => schema(),
+        Some(Command::Rules(c)) => rules_command(c),
     };
     match result {
         Ok(code) => code,

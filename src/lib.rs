@@ -9,3 +9,5 @@
 pub mod bench;
 pub mod cli;
 pub mod pipeline;
+pub mod reload;
+pub mod rule_tests;

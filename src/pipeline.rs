@@ -6,7 +6,9 @@
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender};
+use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -18,6 +20,8 @@ use gatewatch_ingest::{
 };
 use gatewatch_rules::CompiledRule;
 use gatewatch_sinks::Sink;
+
+use crate::reload::RuleReloader;
 
 /// How the pipeline runs.
 #[derive(Debug, Clone)]
@@ -34,6 +38,9 @@ pub struct PipelineConfig {
     pub dead_letter: Option<PathBuf>,
     /// Seconds between progress lines on stderr (0: none).
     pub progress_every: Duration,
+    /// With no input for this long, event time advances with the wall clock so open windows
+    /// still close (`None`: never; right for files, which are replayed faster than real time).
+    pub idle_timeout: Option<Duration>,
 }
 
 /// What a run did: the figures of the summary.
@@ -49,8 +56,10 @@ pub struct RunSummary {
     pub engine: EngineStats,
     /// Wall time of the run.
     pub elapsed: Duration,
-    /// Columns decoded.
+    /// Columns decoded (at the end of the run).
     pub decoded_columns: Vec<&'static str>,
+    /// Rules loaded (at the end of the run).
+    pub rules: Vec<String>,
 }
 
 impl RunSummary {
@@ -60,7 +69,7 @@ impl RunSummary {
     }
 
     /// The human-readable summary printed at the end of `gatewatch run`.
-    pub fn render(&self, rules: &[String]) -> String {
+    pub fn render(&self) -> String {
         let secs = self.elapsed.as_secs_f64().max(1e-9);
         let late: u64 = self.engine.late_by_source.values().sum();
         let mut s = format!(
@@ -82,10 +91,15 @@ impl RunSummary {
         for (source, n) in &self.engine.late_by_source {
             s += &format!("  late from {source}: {n}\n");
         }
-        for id in rules {
-            let alerts = self.engine.alerts_by_rule.get(id).copied().unwrap_or(0);
-            let late = self.engine.late_by_rule.get(id).copied().unwrap_or(0);
-            s += &format!("  rule {id}: {alerts} alerts, {late} late rows dropped\n");
+        for id in &self.rules {
+            let get = |m: &std::collections::BTreeMap<String, u64>| m.get(id).copied().unwrap_or(0);
+            s += &format!(
+                "  rule {id}: {} alerts, {} suppressed, {} late rows dropped, {} script errors\n",
+                get(&self.engine.alerts_by_rule),
+                get(&self.engine.suppressed_by_rule),
+                get(&self.engine.late_by_rule),
+                get(&self.engine.script_errors_by_rule)
+            );
         }
         s += &format!("  decoded columns: {}\n", self.decoded_columns.join(", "));
         s
@@ -128,6 +142,7 @@ fn spawn_reader<R: std::io::Read + Send + 'static>(
 
 fn spawn_decoder(
     mut decoder: ChunkDecoder,
+    projection: Arc<AtomicU64>,
     input: Receiver<Result<gatewatch_ingest::Chunk, String>>,
     output: SyncSender<Decoded>,
 ) -> thread::JoinHandle<()> {
@@ -135,6 +150,7 @@ fn spawn_decoder(
         .name("gw-decode".into())
         .spawn(move || {
             for msg in input {
+                decoder.set_projection(ColumnSet::from_bits(projection.load(Ordering::Relaxed)));
                 let now_ms = chrono_now_ms();
                 let out = msg.and_then(|chunk| {
                     decoder
@@ -191,15 +207,19 @@ impl DeadLetter {
 /// Malformed lines are logged one by one up to this many, then only counted (and dead-lettered).
 const MALFORMED_LOG_LIMIT: u64 = 10;
 
-/// Runs `rules` over `input`, delivering alerts to `sinks` as windows close.
+/// Runs `rules` over `input`, delivering alerts to `sinks` as windows close. With a `reloader`,
+/// rule changes are applied while running.
 pub fn run(
     input: Input,
     rules: Vec<CompiledRule>,
     sinks: &mut [Box<dyn Sink>],
     cfg: &PipelineConfig,
+    mut reloader: Option<RuleReloader>,
 ) -> Result<RunSummary> {
     let started = Instant::now();
-    let projection = projection_for(&rules);
+    let mut engine = Engine::new(rules, cfg.engine.clone());
+    // Decoders read the projection per chunk, so a reload that needs new columns gets them.
+    let projection = Arc::new(AtomicU64::new(engine.projection().bits()));
     let threads = cfg.threads.max(1);
     let reader = ChunkReader::new(
         input.reader,
@@ -214,12 +234,15 @@ pub fn run(
     for _ in 0..threads {
         let (tx_in, rx_in) = sync_channel(2);
         let (tx_out, rx_out) = sync_channel::<Decoded>(2);
-        let decoder = ChunkDecoder::new(cfg.decode.clone(), projection, cfg.chunk.max_line_bytes);
-        handles.push(spawn_decoder(decoder, rx_in, tx_out));
+        let decoder = ChunkDecoder::new(
+            cfg.decode.clone(),
+            engine.projection(),
+            cfg.chunk.max_line_bytes,
+        );
+        handles.push(spawn_decoder(decoder, projection.clone(), rx_in, tx_out));
         to_workers.push(tx_in);
         from_workers.push(rx_out);
     }
-    let schema = projection.schema();
     handles.push(spawn_reader(reader, to_workers));
 
     let mut dead_letter = match &cfg.dead_letter {
@@ -231,12 +254,9 @@ pub fn run(
         }),
         None => None,
     };
-    let mut engine = Engine::new(rules, &schema, cfg.engine.clone())?;
-    let mut summary = RunSummary {
-        decoded_columns: projection.iter().map(|c| c.name()).collect(),
-        ..Default::default()
-    };
+    let mut summary = RunSummary::default();
     let mut last_progress = Instant::now();
+    let mut last_input = Instant::now();
     let mut deliver = |alerts: Vec<gatewatch_engine::Alert>| -> Result<()> {
         if alerts.is_empty() {
             return Ok(());
@@ -248,46 +268,71 @@ pub fn run(
         Ok(())
     };
 
-    'outer: loop {
-        for rx in &from_workers {
-            let Ok(decoded) = rx.recv() else { break 'outer };
-            let decoded = decoded.map_err(anyhow::Error::msg)?;
-            summary.lines += decoded.lines;
-            summary.bytes += decoded.bytes;
-            for m in &decoded.malformed {
-                summary.malformed += 1;
-                if summary.malformed <= MALFORMED_LOG_LIMIT {
-                    tracing::warn!(source = %m.source, partition = m.partition, offset = m.offset, "malformed line: {}", m.error);
-                    if summary.malformed == MALFORMED_LOG_LIMIT {
-                        tracing::warn!(
-                            "further malformed lines are counted{} but not logged",
-                            if dead_letter.is_some() {
-                                " and dead-lettered"
-                            } else {
-                                ""
-                            }
-                        );
+    let mut next = 0;
+    loop {
+        match from_workers[next].recv_timeout(TICK) {
+            Ok(decoded) => {
+                next = (next + 1) % from_workers.len();
+                last_input = Instant::now();
+                let decoded = decoded.map_err(anyhow::Error::msg)?;
+                summary.lines += decoded.lines;
+                summary.bytes += decoded.bytes;
+                for m in &decoded.malformed {
+                    summary.malformed += 1;
+                    if summary.malformed <= MALFORMED_LOG_LIMIT {
+                        tracing::warn!(source = %m.source, partition = m.partition, offset = m.offset, "malformed line: {}", m.error);
+                        if summary.malformed == MALFORMED_LOG_LIMIT {
+                            tracing::warn!(
+                                "further malformed lines are counted{} but not logged",
+                                if dead_letter.is_some() {
+                                    " and dead-lettered"
+                                } else {
+                                    ""
+                                }
+                            );
+                        }
+                    }
+                    if let Some(dl) = dead_letter.as_mut() {
+                        dl.write(m).context("writing the dead-letter file")?;
                     }
                 }
-                if let Some(dl) = dead_letter.as_mut() {
-                    dl.write(m).context("writing the dead-letter file")?;
+                deliver(engine.process(&decoded.batch)?)?;
+            }
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => break,
+        }
+        if let Some(r) = reloader.as_mut() {
+            match r.poll() {
+                Some(Ok(rules)) => {
+                    let ids: Vec<_> = rules.iter().map(|r| r.id().to_owned()).collect();
+                    engine.replace_rules(rules);
+                    projection.store(engine.projection().bits(), Ordering::Relaxed);
+                    tracing::info!(rules = %ids.join(","), "rules reloaded");
                 }
+                Some(Err(e)) => {
+                    tracing::error!("rule reload rejected, still running the last good rules: {e}")
+                }
+                None => {}
             }
-            let alerts = engine.process(&decoded.batch)?;
-            deliver(alerts)?;
-            if !cfg.progress_every.is_zero() && last_progress.elapsed() >= cfg.progress_every {
-                last_progress = Instant::now();
-                let (rows, bytes) = engine.buffered();
-                tracing::info!(
-                    events = engine.stats().events,
-                    malformed = summary.malformed,
-                    alerts = engine.stats().alerts_by_rule.values().sum::<u64>(),
-                    watermark = %gatewatch_engine::alert::format_rfc3339(engine.watermark()),
-                    buffered_rows = rows,
-                    buffered_bytes = bytes,
-                    "progress"
-                );
+        }
+        if let Some(idle) = cfg.idle_timeout {
+            let quiet = last_input.elapsed();
+            if quiet >= idle {
+                deliver(engine.advance_idle(quiet.as_millis() as i64)?)?;
             }
+        }
+        if !cfg.progress_every.is_zero() && last_progress.elapsed() >= cfg.progress_every {
+            last_progress = Instant::now();
+            let (rows, bytes) = engine.buffered();
+            tracing::info!(
+                events = engine.stats().events,
+                malformed = summary.malformed,
+                alerts = engine.stats().alerts_by_rule.values().sum::<u64>(),
+                watermark = %gatewatch_engine::alert::format_rfc3339(engine.watermark()),
+                buffered_rows = rows,
+                buffered_bytes = bytes,
+                "progress"
+            );
         }
     }
     drop(from_workers);
@@ -299,6 +344,11 @@ pub fn run(
         dl.out.flush().context("writing the dead-letter file")?;
     }
     summary.engine = engine.stats().clone();
+    summary.rules = engine.rule_ids();
+    summary.decoded_columns = engine.projection().iter().map(|c| c.name()).collect();
     summary.elapsed = started.elapsed();
     Ok(summary)
 }
+
+/// How often the main loop wakes without input, to check for rule changes and idleness.
+const TICK: Duration = Duration::from_millis(200);

@@ -1,20 +1,22 @@
-//! The engine: feeds decoded batches through every rule's filter into its panes, advances
-//! the watermark row by row, closes windows exactly where the watermark passes their end,
-//! and turns each closed window's SQL result into alerts.
+//! The engine: feeds decoded batches through every rule's filter (and `on_event` script) into
+//! its panes, advances the watermark row by row, closes windows exactly where the watermark
+//! passes their end, and turns each closed window into alerts (see [`crate::evaluate`]).
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, AsArray, Int64Array, RecordBatch, UInt32Array};
-use arrow::compute::{cast, take_record_batch};
-use arrow::datatypes::{DataType, Int64Type, SchemaRef, TimeUnit, TimestampMillisecondType};
-use arrow::util::display::{ArrayFormatter, FormatOptions};
+use arrow::array::{
+    new_null_array, Array, AsArray, BooleanArray, Int64Array, RecordBatch, UInt32Array,
+};
+use arrow::compute::take_record_batch;
+use arrow::datatypes::{Int32Type, Int64Type};
 use gatewatch_ingest::schema::Column;
+use gatewatch_rules::script::{row_to_map, ScriptKind};
 use gatewatch_rules::CompiledRule;
-use serde_json::{Map, Value};
 
-use crate::alert::{alert_id, format_rfc3339, Alert};
+use crate::alert::Alert;
 use crate::error::EngineError;
+use crate::evaluate::{alerts_from_result, event_times};
 use crate::watermark::{PartitionKey, WatermarkTracker};
 use crate::window::RuleWindows;
 
@@ -49,13 +51,31 @@ pub struct EngineStats {
     pub windows_closed: u64,
     /// Alerts per rule.
     pub alerts_by_rule: BTreeMap<String, u64>,
+    /// Alerts held back by `suppress_for`, per rule.
+    pub suppressed_by_rule: BTreeMap<String, u64>,
+    /// Script calls that failed or hit a sandbox limit, per rule.
+    pub script_errors_by_rule: BTreeMap<String, u64>,
 }
+
+/// Script errors are logged one by one up to this many per rule, then only counted.
+const SCRIPT_ERROR_LOG_LIMIT: u64 = 5;
 
 struct RuleState {
     rule: CompiledRule,
-    /// Positions of the rule's columns in the input batches.
-    projection: Vec<usize>,
     windows: RuleWindows,
+    /// Per entity, the window start of its last alert (for `suppress_for`).
+    last_alert: HashMap<String, i64>,
+}
+
+impl RuleState {
+    fn new(rule: CompiledRule) -> Self {
+        let windows = RuleWindows::new(rule.window_ms, rule.slide_ms);
+        RuleState {
+            rule,
+            windows,
+            last_alert: HashMap::new(),
+        }
+    }
 }
 
 /// Runs a rule set over a stream of batches.
@@ -67,43 +87,51 @@ pub struct Engine {
     wm_before: Vec<i64>,
 }
 
-fn column_index(schema: &SchemaRef, column: Column) -> Result<usize, EngineError> {
-    schema
-        .index_of(column.name())
-        .map_err(|_| EngineError::Internal(format!("input batches lack column {}", column.name())))
-}
-
 impl Engine {
-    /// An engine for `rules` over batches of `input_schema`, which must hold every column the
-    /// rules read.
-    pub fn new(
-        rules: Vec<CompiledRule>,
-        input_schema: &SchemaRef,
-        cfg: EngineConfig,
-    ) -> Result<Self, EngineError> {
-        let rules = rules
-            .into_iter()
-            .map(|rule| {
-                let projection = rule
-                    .columns
-                    .iter()
-                    .map(|c| column_index(input_schema, c))
-                    .collect::<Result<Vec<_>, _>>()?;
-                let windows = RuleWindows::new(rule.window_ms, rule.slide_ms);
-                Ok(RuleState {
-                    rule,
-                    projection,
-                    windows,
-                })
-            })
-            .collect::<Result<Vec<_>, EngineError>>()?;
-        Ok(Engine {
+    /// An engine for `rules`. Input batches carry the canonical columns the rules read (see
+    /// [`projection`](Self::projection)); a column a batch lacks reads as null.
+    pub fn new(rules: Vec<CompiledRule>, cfg: EngineConfig) -> Self {
+        Engine {
             watermark: WatermarkTracker::new(cfg.allowed_lateness_ms),
             cfg,
-            rules,
+            rules: rules.into_iter().map(RuleState::new).collect(),
             stats: EngineStats::default(),
             wm_before: Vec::new(),
-        })
+        }
+    }
+
+    /// Every column the loaded rules read: what ingest must decode.
+    pub fn projection(&self) -> gatewatch_ingest::ColumnSet {
+        self.rules
+            .iter()
+            .fold(gatewatch_ingest::ColumnSet::required(), |acc, s| {
+                acc.union(s.rule.columns)
+            })
+    }
+
+    /// Ids of the loaded rules, in load order.
+    pub fn rule_ids(&self) -> Vec<String> {
+        self.rules.iter().map(|s| s.rule.id().to_owned()).collect()
+    }
+
+    /// Swaps in a new rule set (hot reload). Rules whose fingerprint (text and parameters) is
+    /// unchanged keep their open windows and suppression state; new or changed rules start
+    /// empty; removed rules' open windows are dropped without alerts.
+    pub fn replace_rules(&mut self, rules: Vec<CompiledRule>) {
+        let mut old: HashMap<(String, u64), RuleState> = self
+            .rules
+            .drain(..)
+            .map(|s| ((s.rule.id().to_owned(), s.rule.fingerprint), s))
+            .collect();
+        self.rules = rules
+            .into_iter()
+            .map(
+                |rule| match old.remove(&(rule.id().to_owned(), rule.fingerprint)) {
+                    Some(state) => state,
+                    None => RuleState::new(rule),
+                },
+            )
+            .collect();
     }
 
     /// Counters so far.
@@ -165,20 +193,32 @@ impl Engine {
                 .or_default() += late;
         }
         for state in &mut self.rules {
+            let mut ctx = Ctx {
+                cfg: &self.cfg,
+                stats: &mut self.stats,
+                alerts: &mut alerts,
+            };
             ingest_rule(
                 state,
                 batch,
                 &key,
                 times.values(),
                 &self.wm_before,
-                &self.cfg,
-                &mut self.stats,
-                &mut alerts,
+                &mut ctx,
             )?;
         }
         let wm = self.watermark.current();
-        for state in &mut self.rules {
-            close_windows(state, wm, &self.cfg, &mut self.stats, &mut alerts)?;
+        self.close_all(wm, &mut alerts)?;
+        Ok(alerts)
+    }
+
+    /// No input for `idle_ms` of wall-clock time: let event time move on by as much, so open
+    /// windows still close and alerts are not held forever. Returns the alerts of closed windows.
+    pub fn advance_idle(&mut self, idle_ms: i64) -> Result<Vec<Alert>, EngineError> {
+        let mut alerts = Vec::new();
+        if self.watermark.advance_idle(idle_ms) {
+            let wm = self.watermark.current();
+            self.close_all(wm, &mut alerts)?;
         }
         Ok(alerts)
     }
@@ -187,11 +227,28 @@ impl Engine {
     pub fn finish(&mut self) -> Result<Vec<Alert>, EngineError> {
         self.watermark.finish();
         let mut alerts = Vec::new();
-        for state in &mut self.rules {
-            close_windows(state, i64::MAX, &self.cfg, &mut self.stats, &mut alerts)?;
-        }
+        self.close_all(i64::MAX, &mut alerts)?;
         Ok(alerts)
     }
+
+    fn close_all(&mut self, wm: i64, alerts: &mut Vec<Alert>) -> Result<(), EngineError> {
+        for state in &mut self.rules {
+            let mut ctx = Ctx {
+                cfg: &self.cfg,
+                stats: &mut self.stats,
+                alerts,
+            };
+            close_windows(state, wm, &mut ctx)?;
+        }
+        Ok(())
+    }
+}
+
+/// What rule processing writes to besides the rule's own state.
+struct Ctx<'a> {
+    cfg: &'a EngineConfig,
+    stats: &'a mut EngineStats,
+    alerts: &'a mut Vec<Alert>,
 }
 
 fn partition_key(batch: &RecordBatch) -> Result<PartitionKey, EngineError> {
@@ -203,36 +260,88 @@ fn partition_key(batch: &RecordBatch) -> Result<PartitionKey, EngineError> {
         .ok_or_else(|| EngineError::Internal("batch without source_name".into()))?;
     let partition = batch
         .column_by_name(Column::SourcePartition.name())
-        .and_then(|a| a.as_primitive_opt::<arrow::datatypes::Int32Type>())
+        .and_then(|a| a.as_primitive_opt::<Int32Type>())
         .map(|a| a.value(0))
         .ok_or_else(|| EngineError::Internal("batch without source_partition".into()))?;
     Ok((Arc::from(name), partition))
 }
 
-fn event_times(
-    batch: &RecordBatch,
-) -> Result<&arrow::array::PrimitiveArray<TimestampMillisecondType>, EngineError> {
-    batch
-        .column_by_name(Column::EventTime.name())
-        .and_then(|a| a.as_primitive_opt::<TimestampMillisecondType>())
-        .ok_or_else(|| EngineError::Internal("batch without a millisecond event_time".into()))
+/// The rule's columns out of a batch; columns the batch lacks (decoded before a hot reload
+/// widened the projection) are null.
+fn project_for(rule: &CompiledRule, batch: &RecordBatch) -> Result<RecordBatch, EngineError> {
+    let columns = rule
+        .columns
+        .iter()
+        .map(|c| {
+            batch
+                .column_by_name(c.name())
+                .cloned()
+                .unwrap_or_else(|| new_null_array(&c.data_type(), batch.num_rows()))
+        })
+        .collect();
+    Ok(RecordBatch::try_new(rule.columns.schema(), columns)?)
+}
+
+fn count_script_error(rule_id: &str, error: &str, stats: &mut EngineStats) {
+    let n = stats
+        .script_errors_by_rule
+        .entry(rule_id.to_owned())
+        .or_default();
+    *n += 1;
+    if *n <= SCRIPT_ERROR_LOG_LIMIT {
+        tracing::warn!(
+            rule = rule_id,
+            "script failed, event or alert skipped: {error}"
+        );
+    }
+}
+
+/// The rule's filter, then its `on_event` script on the rows the filter kept.
+fn rule_mask(
+    state: &RuleState,
+    projected: &RecordBatch,
+    stats: &mut EngineStats,
+) -> Result<Option<BooleanArray>, EngineError> {
+    let mask = state.rule.filter_mask(projected)?;
+    let Some(script) = state
+        .rule
+        .script
+        .as_ref()
+        .filter(|s| s.kind == ScriptKind::PerEvent)
+    else {
+        return Ok(mask);
+    };
+    let keep: BooleanArray = (0..projected.num_rows())
+        .map(|i| {
+            let passes = mask.as_ref().is_none_or(|m| m.is_valid(i) && m.value(i));
+            Some(
+                passes && {
+                    match script.on_event(row_to_map(projected, i)) {
+                        Ok(flag) => flag,
+                        Err(e) => {
+                            count_script_error(state.rule.id(), &e, stats);
+                            false
+                        }
+                    }
+                },
+            )
+        })
+        .collect();
+    Ok(Some(keep))
 }
 
 /// Filters a batch for one rule and files its rows into panes, closing windows in between
 /// wherever the per-row watermark crosses a window end.
-#[allow(clippy::too_many_arguments)]
 fn ingest_rule(
     state: &mut RuleState,
     batch: &RecordBatch,
     key: &PartitionKey,
     times: &[i64],
     wm_before: &[i64],
-    cfg: &EngineConfig,
-    stats: &mut EngineStats,
-    alerts: &mut Vec<Alert>,
+    ctx: &mut Ctx<'_>,
 ) -> Result<(), EngineError> {
-    let projected = batch.project(&state.projection)?;
-    let mask = state.rule.filter_mask(&projected)?;
+    let projected = project_for(&state.rule, batch)?;
+    let mask = rule_mask(state, &projected, ctx.stats)?;
     let offsets = projected
         .column_by_name(Column::SourceOffset.name())
         .and_then(|a| a.as_primitive_opt::<Int64Type>())
@@ -249,7 +358,7 @@ fn ingest_rule(
         let wm = wm_before[i];
         if state.windows.would_close(wm) {
             flush_segment(state, &projected, &offsets, key, &mut segment)?;
-            close_windows(state, wm, cfg, stats, alerts)?;
+            close_windows(state, wm, ctx)?;
         }
         if state.windows.is_late(times[i], wm) {
             late += 1;
@@ -262,7 +371,7 @@ fn ingest_rule(
     }
     flush_segment(state, &projected, &offsets, key, &mut segment)?;
     if late > 0 {
-        *stats
+        *ctx.stats
             .late_by_rule
             .entry(state.rule.id().to_owned())
             .or_default() += late;
@@ -293,13 +402,7 @@ fn flush_segment(
     Ok(())
 }
 
-fn close_windows(
-    state: &mut RuleState,
-    wm: i64,
-    cfg: &EngineConfig,
-    stats: &mut EngineStats,
-    alerts: &mut Vec<Alert>,
-) -> Result<(), EngineError> {
+fn close_windows(state: &mut RuleState, wm: i64, ctx: &mut Ctx<'_>) -> Result<(), EngineError> {
     let mut closed = Vec::new();
     state
         .windows
@@ -308,233 +411,37 @@ fn close_windows(
         if rows.iter().all(|b| b.num_rows() == 0) {
             continue;
         }
-        stats.windows_closed += 1;
+        ctx.stats.windows_closed += 1;
         let result = state.rule.run_window(rows.clone())?;
-        let mut window_alerts = alerts_from_result(&state.rule, start, &result, &rows, cfg)?;
-        window_alerts.sort_by(|a, b| a.entity.cmp(&b.entity));
-        if !window_alerts.is_empty() {
-            *stats
+        let evaluated =
+            alerts_from_result(&state.rule, start, &result, &rows, ctx.cfg.evidence_samples)?;
+        for e in &evaluated.script_errors {
+            count_script_error(state.rule.id(), e, ctx.stats);
+        }
+        let suppress = state.rule.suppress_ms;
+        if suppress > 0 {
+            // Entries older than the suppression horizon can never suppress again.
+            state
+                .last_alert
+                .retain(|_, last| last.saturating_add(suppress) > start);
+        }
+        for alert in evaluated.alerts {
+            if suppress > 0 {
+                if state.last_alert.contains_key(&alert.entity) {
+                    *ctx.stats
+                        .suppressed_by_rule
+                        .entry(state.rule.id().to_owned())
+                        .or_default() += 1;
+                    continue;
+                }
+                state.last_alert.insert(alert.entity.clone(), start);
+            }
+            *ctx.stats
                 .alerts_by_rule
                 .entry(state.rule.id().to_owned())
-                .or_default() += window_alerts.len() as u64;
-        }
-        alerts.extend(window_alerts);
-    }
-    Ok(())
-}
-
-/// One row of a rule's SQL result: the alert's entity and what the SQL said about it.
-struct ResultRow {
-    entity: String,
-    event_count: Option<i64>,
-    first_seen: Option<i64>,
-    last_seen: Option<i64>,
-    fields: Map<String, Value>,
-}
-
-/// What the engine works out itself for an alerted entity from the window's rows.
-#[derive(Default)]
-struct EntityRows {
-    count: i64,
-    first: i64,
-    last: i64,
-    evidence: Vec<Map<String, Value>>,
-}
-
-fn as_strings(array: &ArrayRef) -> Result<Vec<Option<String>>, EngineError> {
-    let utf8 = cast(array, &DataType::Utf8)?;
-    let s = utf8.as_string::<i32>();
-    Ok((0..s.len())
-        .map(|i| s.is_valid(i).then(|| s.value(i).to_owned()))
-        .collect())
-}
-
-fn alerts_from_result(
-    rule: &CompiledRule,
-    window_start: i64,
-    result: &[RecordBatch],
-    rows: &[RecordBatch],
-    cfg: &EngineConfig,
-) -> Result<Vec<Alert>, EngineError> {
-    let spec = &rule.spec;
-    let mut pending: Vec<ResultRow> = Vec::new();
-    for batch in result {
-        let schema = batch.schema();
-        let entity_idx = schema.index_of("entity")?;
-        let entities = as_strings(batch.column(entity_idx))?;
-        let ints = |name: &str, ts: bool| -> Result<Option<Vec<Option<i64>>>, EngineError> {
-            let Ok(i) = schema.index_of(name) else {
-                return Ok(None);
-            };
-            let mut col = batch.column(i).clone();
-            if ts {
-                col = cast(&col, &DataType::Timestamp(TimeUnit::Millisecond, None))?;
-            }
-            let col = cast(&col, &DataType::Int64)?;
-            let a = col.as_primitive::<Int64Type>();
-            Ok(Some(
-                (0..a.len())
-                    .map(|r| a.is_valid(r).then(|| a.value(r)))
-                    .collect(),
-            ))
-        };
-        let counts = ints("event_count", false)?;
-        let firsts = ints("first_seen", true)?;
-        let lasts = ints("last_seen", true)?;
-        let extra: Vec<usize> = (0..schema.fields().len())
-            .filter(|i| {
-                !matches!(
-                    schema.field(*i).name().as_str(),
-                    "entity" | "event_count" | "first_seen" | "last_seen"
-                )
-            })
-            .collect();
-        for (r, entity) in entities.into_iter().enumerate() {
-            let Some(entity) = entity else { continue };
-            let mut fields = Map::new();
-            for &i in &extra {
-                fields.insert(
-                    schema.field(i).name().clone(),
-                    json_value(batch.column(i), r)?,
-                );
-            }
-            let pick = |v: &Option<Vec<Option<i64>>>| v.as_ref().and_then(|v| v[r]);
-            pending.push(ResultRow {
-                entity,
-                event_count: pick(&counts),
-                first_seen: pick(&firsts),
-                last_seen: pick(&lasts),
-                fields,
-            });
-        }
-    }
-    if pending.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut by_entity: HashMap<String, EntityRows> = pending
-        .iter()
-        .map(|p| (p.entity.clone(), EntityRows::default()))
-        .collect();
-    scan_entity_rows(rule, rows, cfg.evidence_samples, &mut by_entity)?;
-    let window_end = window_start.saturating_add(rule.window_ms);
-    Ok(pending
-        .into_iter()
-        .map(|row| {
-            let seen = by_entity.get(&row.entity);
-            Alert {
-                id: alert_id(&spec.id, &row.entity, window_start),
-                rule_id: spec.id.clone(),
-                title: spec.title.clone(),
-                severity: spec.severity.to_string(),
-                entity_type: spec.entity.entity_type.clone(),
-                window_start,
-                window_end,
-                first_seen: row
-                    .first_seen
-                    .or(seen.map(|s| s.first))
-                    .unwrap_or(window_start),
-                last_seen: row
-                    .last_seen
-                    .or(seen.map(|s| s.last))
-                    .unwrap_or(window_start),
-                event_count: row.event_count.or(seen.map(|s| s.count)).unwrap_or(0),
-                evidence: seen.map(|s| s.evidence.clone()).unwrap_or_default(),
-                tags: spec.tags.clone(),
-                fields: row.fields,
-                entity: row.entity,
-            }
-        })
-        .collect())
-}
-
-/// One pass over the window's rows for the alerted entities: counts, first/last seen and the
-/// earliest few rows as evidence.
-fn scan_entity_rows(
-    rule: &CompiledRule,
-    rows: &[RecordBatch],
-    samples: usize,
-    by_entity: &mut HashMap<String, EntityRows>,
-) -> Result<(), EngineError> {
-    let formats = FormatOptions::default();
-    for batch in rows {
-        let schema = batch.schema();
-        let entities = as_strings(batch.column(schema.index_of(rule.entity_column.name())?))?;
-        let times = event_times(batch)?;
-        for (r, entity) in entities.iter().enumerate() {
-            let Some(seen) = entity.as_ref().and_then(|e| by_entity.get_mut(e)) else {
-                continue;
-            };
-            let t = times.value(r);
-            if seen.count == 0 {
-                seen.first = t;
-                seen.last = t;
-            }
-            seen.first = seen.first.min(t);
-            seen.last = seen.last.max(t);
-            seen.count += 1;
-            if seen.evidence.len() < samples {
-                let mut row = Map::new();
-                for c in gatewatch_rules::compile::EVIDENCE_COLUMNS {
-                    let Ok(i) = schema.index_of(c.name()) else {
-                        continue;
-                    };
-                    let col = batch.column(i);
-                    if col.is_null(r) {
-                        continue;
-                    }
-                    let v = if *c == Column::EventTime {
-                        Value::String(format_rfc3339(t))
-                    } else {
-                        json_value_with(col, r, &formats)?
-                    };
-                    row.insert(c.name().to_owned(), v);
-                }
-                seen.evidence.push(row);
-            }
+                .or_default() += 1;
+            ctx.alerts.push(alert);
         }
     }
     Ok(())
-}
-
-fn json_value(col: &ArrayRef, row: usize) -> Result<Value, EngineError> {
-    json_value_with(col, row, &FormatOptions::default())
-}
-
-/// A cell as JSON: numbers as numbers, timestamps as RFC 3339, anything else as display text.
-fn json_value_with(
-    col: &ArrayRef,
-    row: usize,
-    formats: &FormatOptions,
-) -> Result<Value, EngineError> {
-    if col.is_null(row) {
-        return Ok(Value::Null);
-    }
-    let dt = col.data_type();
-    if dt.is_integer() {
-        let v = cast(&col.slice(row, 1), &DataType::Int64)?;
-        return Ok(Value::from(v.as_primitive::<Int64Type>().value(0)));
-    }
-    if dt.is_floating() {
-        let v = cast(&col.slice(row, 1), &DataType::Float64)?;
-        let f = v.as_primitive::<arrow::datatypes::Float64Type>().value(0);
-        return Ok(serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number));
-    }
-    if let DataType::Timestamp(..) = dt {
-        let v = cast(
-            &col.slice(row, 1),
-            &DataType::Timestamp(TimeUnit::Millisecond, None),
-        )?;
-        let v = cast(&v, &DataType::Int64)?;
-        return Ok(Value::String(format_rfc3339(
-            v.as_primitive::<Int64Type>().value(0),
-        )));
-    }
-    if let DataType::Boolean = dt {
-        return Ok(Value::Bool(col.as_boolean().value(row)));
-    }
-    if let Some(s) = col.as_string_opt::<i32>() {
-        return Ok(Value::String(s.value(row).to_owned()));
-    }
-    let f = ArrayFormatter::try_new(col.as_ref(), formats)?;
-    Ok(Value::String(f.value(row).to_string()))
 }

@@ -18,6 +18,7 @@
 pub mod alert;
 pub mod engine;
 pub mod error;
+pub mod evaluate;
 pub mod watermark;
 pub mod window;
 

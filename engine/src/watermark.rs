@@ -60,6 +60,23 @@ impl WatermarkTracker {
         }
     }
 
+    /// Moves the watermark as if event time had advanced by `idle_ms` past the newest event
+    /// seen (wall-clock time with no input). Returns whether it moved.
+    pub fn advance_idle(&mut self, idle_ms: i64) -> bool {
+        let Some(newest) = self.max_seen.values().max() else {
+            return false;
+        };
+        let candidate = newest
+            .saturating_add(idle_ms)
+            .saturating_sub(self.lateness_ms);
+        if candidate > self.current {
+            self.current = candidate;
+            true
+        } else {
+            false
+        }
+    }
+
     /// End of input: every window may close.
     pub fn finish(&mut self) {
         self.current = i64::MAX;

@@ -54,6 +54,14 @@ impl ChunkDecoder {
         }
     }
 
+    /// Changes the decoded columns (a rule reload widened or narrowed them); the always-present
+    /// columns stay. Takes effect from the next chunk.
+    pub fn set_projection(&mut self, projection: ColumnSet) {
+        if projection.union(ColumnSet::required()) != self.builder.projection() {
+            self.builder = EventBatchBuilder::new(projection);
+        }
+    }
+
     /// The columns of the batches this decoder produces.
     pub fn projection(&self) -> ColumnSet {
         self.builder.projection()

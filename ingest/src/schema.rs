@@ -184,6 +184,16 @@ impl ColumnSet {
         .collect()
     }
 
+    /// The set as bits (bit i = column i), for sharing through an atomic.
+    pub fn bits(self) -> u64 {
+        self.0
+    }
+
+    /// A set from [`bits`](Self::bits); bits beyond the schema are ignored.
+    pub fn from_bits(bits: u64) -> Self {
+        ColumnSet(bits & ColumnSet::all().0)
+    }
+
     /// Adds a column.
     pub fn insert(&mut self, column: Column) {
         self.0 |= 1 << column.index();

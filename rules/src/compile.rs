@@ -17,8 +17,42 @@ use datafusion::prelude::{SessionConfig, SessionContext};
 use gatewatch_ingest::schema::{event_schema, Column, ColumnSet};
 
 use crate::error::RuleError;
-use crate::spec::{ParamValue, RuleSpec};
+use crate::script::{referenced_columns, RuleScript, ScriptKind, ScriptLimits};
+use crate::spec::{key_position, parse_duration_ms, position_in_value, ParamValue, RuleSpec};
 use crate::table::WindowTable;
+
+/// A DataFusion planning error pointed at the field it concerns, and at the offending name
+/// inside it when DataFusion names one ("No field named foo").
+fn sql_error(
+    spec: &RuleSpec,
+    origin: &str,
+    text: &str,
+    key: &str,
+    label: &str,
+    e: DataFusionError,
+) -> RuleError {
+    let message = e.to_string();
+    let needle = regex::Regex::new(r"No field named ([^\s.]+\.)?([A-Za-z0-9_]+)")
+        .ok()
+        .and_then(|re| {
+            re.captures(&message)
+                .and_then(|c| c.get(2))
+                .map(|m| m.as_str().to_owned())
+        })
+        .unwrap_or_default();
+    let (line, col) = if needle.is_empty() {
+        key_position(text, key)
+    } else {
+        position_in_value(text, key, &needle)
+    };
+    RuleError::Invalid {
+        origin: origin.to_owned(),
+        line,
+        col,
+        rule_id: spec.id.clone(),
+        message: format!("{label}: {message}"),
+    }
+}
 
 /// Columns every rule keeps for the evidence samples of its alerts.
 pub const EVIDENCE_COLUMNS: &[Column] = &[
@@ -81,6 +115,13 @@ pub struct CompiledRule {
     pub entity_column: Column,
     /// Every column the rule reads, in schema order: the schema of its buffered rows.
     pub columns: ColumnSet,
+    /// No repeat alert for an entity within this much event time (0: no suppression).
+    pub suppress_ms: i64,
+    /// The rule's script, if any.
+    pub script: Option<RuleScript>,
+    /// Changes whenever the rule's text or parameters change: hot reload keeps the window state
+    /// of rules whose fingerprint is unchanged.
+    pub fingerprint: u64,
     filter: Option<Arc<dyn PhysicalExpr>>,
     ctx: SessionContext,
     table: Arc<WindowTable>,
@@ -118,7 +159,9 @@ fn substitute(text: &str, params: &BTreeMap<String, ParamValue>) -> Result<Strin
 fn rule_context() -> SessionContext {
     // One partition: a window's rows are few after the filter, and a single partition keeps
     // result order and ids independent of thread scheduling.
-    SessionContext::new_with_config(SessionConfig::new().with_target_partitions(1))
+    let ctx = SessionContext::new_with_config(SessionConfig::new().with_target_partitions(1));
+    crate::functions::udf::register_all(&ctx);
+    ctx
 }
 
 /// DataFusion plans and runs asynchronously but does no I/O here, so each rule drives its
@@ -150,16 +193,24 @@ fn scan_columns(plan: &LogicalPlan, out: &mut ColumnSet) -> Result<(), DataFusio
 }
 
 impl CompiledRule {
-    /// Compiles a parsed rule, applying the overrides that name it (or no rule).
+    /// Compiles a parsed rule, applying the overrides that name it (or no rule). `text` is the
+    /// rule file's text, used to point errors at the right line.
     pub fn compile(
         mut spec: RuleSpec,
         origin: &str,
+        text: &str,
         overrides: &[ParamOverride],
     ) -> Result<CompiledRule, RuleError> {
-        let invalid = |spec: &RuleSpec, message: String| RuleError::Invalid {
-            origin: origin.to_owned(),
-            rule_id: spec.id.clone(),
-            message,
+        let invalid_at =
+            |spec: &RuleSpec, (line, col): (usize, usize), message: String| RuleError::Invalid {
+                origin: origin.to_owned(),
+                line,
+                col,
+                rule_id: spec.id.clone(),
+                message,
+            };
+        let invalid = |spec: &RuleSpec, key: &str, message: String| {
+            invalid_at(spec, key_position(text, key), message)
         };
         for o in overrides
             .iter()
@@ -182,38 +233,85 @@ impl CompiledRule {
                 })?;
             spec.params.insert(o.name.clone(), value);
         }
-        let (window_ms, slide_ms) = spec.window_ms().map_err(|m| invalid(&spec, m))?;
+        let (window_ms, slide_ms) = spec.window_ms().map_err(|m| invalid(&spec, "size", m))?;
+        let suppress_ms = match &spec.suppress_for {
+            Some(d) => parse_duration_ms(d).map_err(|m| invalid(&spec, "suppress_for", m))?,
+            None => 0,
+        };
         let entity_column = Column::from_name(&spec.entity.column).ok_or_else(|| {
             invalid(
                 &spec,
+                "column",
                 format!(
-                    "entity column {:?} is not an events column",
+                    "entity column {:?} is not an events column (see `gatewatch schema`)",
                     spec.entity.column
                 ),
             )
         })?;
 
+        let script = match &spec.script {
+            Some(source) => Some(
+                RuleScript::compile(source, ScriptLimits::default()).map_err(|e| {
+                    let (line, col) = key_position(text, "script");
+                    // The script starts on the line after `script = """`.
+                    let at = if e.line > 0 {
+                        (line + e.line, e.col)
+                    } else {
+                        (line, col)
+                    };
+                    invalid_at(&spec, at, format!("script: {}", e.message))
+                })?,
+            ),
+            None => None,
+        };
+        match (script.as_ref().map(|s| s.kind), spec.sql.is_some()) {
+            (Some(ScriptKind::PerEvent), true) => {
+                return Err(invalid(
+                    &spec,
+                    "script",
+                    "`on_event` scripts replace `sql`: remove one of them".into(),
+                ))
+            }
+            (Some(ScriptKind::PerWindow), false) => {
+                return Err(invalid(
+                    &spec,
+                    "script",
+                    "`on_window` post-processes the rows of `sql`, which is missing".into(),
+                ))
+            }
+            _ => {}
+        }
+
         let mut columns: ColumnSet = EVIDENCE_COLUMNS.iter().copied().collect();
         columns.insert(entity_column);
         columns = columns.union(ColumnSet::required());
+        if let Some(source) = &spec.script {
+            columns = columns.union(referenced_columns(source).into_iter().collect());
+        }
 
-        let rt = runtime().map_err(|e| invalid(&spec, format!("cannot start a runtime: {e}")))?;
         let full = DFSchema::try_from(event_schema().as_ref().clone())
-            .map_err(|e| invalid(&spec, e.to_string()))?;
+            .map_err(|e| invalid(&spec, "id", e.to_string()))?;
         let planning = rule_context();
+        let rt =
+            runtime().map_err(|e| invalid(&spec, "id", format!("cannot start a runtime: {e}")))?;
         let filter_expr = match &spec.filter {
-            Some(text) => {
-                let text = substitute(text, &spec.params).map_err(|m| invalid(&spec, m))?;
+            Some(filter_text) => {
+                let filter_text = substitute(filter_text, &spec.params)
+                    .map_err(|m| invalid(&spec, "filter", m))?;
                 let expr = planning
-                    .parse_sql_expr(&text, &full)
-                    .map_err(|e| invalid(&spec, format!("filter: {e}")))?;
+                    .parse_sql_expr(&filter_text, &full)
+                    .map_err(|e| sql_error(&spec, origin, text, "filter", "filter", e))?;
                 for c in expr.column_refs() {
                     match Column::from_name(&c.name) {
                         Some(col) => columns.insert(col),
                         None => {
-                            return Err(invalid(
+                            return Err(invalid_at(
                                 &spec,
-                                format!("filter: unknown column {:?}", c.name),
+                                position_in_value(text, "filter", &c.name),
+                                format!(
+                                    "filter: unknown column {:?} (see `gatewatch schema`)",
+                                    c.name
+                                ),
                             ))
                         }
                     }
@@ -222,18 +320,26 @@ impl CompiledRule {
             }
             None => None,
         };
-        let sql = substitute(&spec.sql, &spec.params).map_err(|m| invalid(&spec, m))?;
+        let sql = match &spec.sql {
+            Some(sql) => substitute(sql, &spec.params).map_err(|m| invalid(&spec, "sql", m))?,
+            // An on_event rule: one alert per entity with flagged events in the window.
+            None => format!(
+                "SELECT {c} AS entity, count(*) AS event_count, min(event_time) AS first_seen, \
+                 max(event_time) AS last_seen FROM events WHERE {c} IS NOT NULL GROUP BY {c}",
+                c = entity_column.name()
+            ),
+        };
 
         // First plan against the full schema to learn which columns the SQL reads.
         planning
             .register_table("events", Arc::new(WindowTable::new(event_schema())))
-            .map_err(|e| invalid(&spec, e.to_string()))?;
+            .map_err(|e| invalid(&spec, "sql", e.to_string()))?;
         let state = planning.state();
         let full_plan = rt
             .block_on(state.create_logical_plan(&sql))
             .and_then(|p| state.optimize(&p))
-            .map_err(|e| invalid(&spec, format!("sql: {e}")))?;
-        scan_columns(&full_plan, &mut columns).map_err(|e| invalid(&spec, e.to_string()))?;
+            .map_err(|e| sql_error(&spec, origin, text, "sql", "sql", e))?;
+        scan_columns(&full_plan, &mut columns).map_err(|e| invalid(&spec, "sql", e.to_string()))?;
         if full_plan
             .schema()
             .field_with_unqualified_name("entity")
@@ -241,6 +347,7 @@ impl CompiledRule {
         {
             return Err(invalid(
                 &spec,
+                "sql",
                 "sql: the query must return a column named `entity` (e.g. SELECT client_ip AS entity ...)".into(),
             ));
         }
@@ -249,27 +356,32 @@ impl CompiledRule {
         let ctx = rule_context();
         let table = Arc::new(WindowTable::new(columns.schema()));
         ctx.register_table("events", table.clone())
-            .map_err(|e| invalid(&spec, e.to_string()))?;
+            .map_err(|e| invalid(&spec, "sql", e.to_string()))?;
         let state = ctx.state();
         let plan = rt
             .block_on(state.create_logical_plan(&sql))
             .and_then(|p| state.optimize(&p))
-            .map_err(|e| invalid(&spec, format!("sql: {e}")))?;
+            .map_err(|e| sql_error(&spec, origin, text, "sql", "sql", e))?;
 
         let rule_schema = DFSchema::try_from(columns.schema().as_ref().clone())
-            .map_err(|e| invalid(&spec, e.to_string()))?;
+            .map_err(|e| invalid(&spec, "filter", e.to_string()))?;
         let filter = filter_expr
             .map(|e| ctx.create_physical_expr(e, &rule_schema))
             .transpose()
-            .map_err(|e| invalid(&spec, format!("filter: {e}")))?;
+            .map_err(|e| sql_error(&spec, origin, text, "filter", "filter", e))?;
 
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        std::hash::Hash::hash(&(text, format!("{:?}", spec.params)), &mut hasher);
         Ok(CompiledRule {
+            fingerprint: std::hash::Hasher::finish(&hasher),
             spec,
             origin: origin.to_owned(),
             window_ms,
             slide_ms,
+            suppress_ms,
             entity_column,
             columns,
+            script,
             filter,
             ctx,
             table,

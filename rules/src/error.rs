@@ -17,10 +17,14 @@ pub enum RuleError {
         message: String,
     },
     /// The rule parsed but is not valid (bad window, unknown column, SQL that does not plan).
-    #[error("{origin}: rule {rule_id}: {message}")]
+    #[error("{origin}:{line}:{col}: rule {rule_id}: {message}")]
     Invalid {
         /// File name.
         origin: String,
+        /// 1-based line of the offending field (0 if unknown).
+        line: usize,
+        /// 1-based column.
+        col: usize,
         /// The rule's id.
         rule_id: String,
         /// What is wrong, with a hint where possible.

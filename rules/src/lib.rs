@@ -9,7 +9,9 @@
 
 pub mod compile;
 pub mod error;
+pub mod functions;
 pub mod pack;
+pub mod script;
 pub mod spec;
 pub mod table;
 
@@ -20,49 +22,19 @@ pub use compile::{CompiledRule, ParamOverride};
 pub use error::RuleError;
 pub use spec::{RuleSpec, Severity};
 
-fn compile_all(
-    files: Vec<(String, String)>,
-    overrides: &[ParamOverride],
-) -> Result<Vec<CompiledRule>, RuleError> {
-    let mut rules = Vec::new();
-    let mut seen = HashSet::new();
-    for (origin, text) in files {
-        let spec = RuleSpec::from_toml(&origin, &text)?;
-        if !seen.insert(spec.id.clone()) {
-            return Err(RuleError::Invalid {
-                origin,
-                rule_id: spec.id,
-                message: "duplicate rule id".into(),
-            });
-        }
-        if spec.enabled {
-            rules.push(CompiledRule::compile(spec, &origin, overrides)?);
-        }
-    }
-    for o in overrides {
-        if let Some(rule) = &o.rule {
-            if !seen.contains(rule) {
-                return Err(RuleError::Param {
-                    spec: format!("{rule}.{}={}", o.name, o.value),
-                    message: format!("no rule with id {rule:?} is loaded"),
-                });
-            }
-        }
-    }
-    Ok(rules)
-}
+/// (origin, text) of the rule files of a source.
+pub type RuleFiles = Vec<(String, String)>;
 
-/// Compiles the built-in pack.
-pub fn load_builtin(overrides: &[ParamOverride]) -> Result<Vec<CompiledRule>, RuleError> {
-    let files = pack::BUILTIN
+/// The built-in pack's files, named `builtin:FILE`.
+pub fn builtin_files() -> RuleFiles {
+    pack::BUILTIN
         .iter()
         .map(|(name, text)| (format!("builtin:{name}"), (*text).to_owned()))
-        .collect();
-    compile_all(files, overrides)
+        .collect()
 }
 
-/// Compiles every `*.toml` file of a directory, in file-name order.
-pub fn load_dir(dir: &Path, overrides: &[ParamOverride]) -> Result<Vec<CompiledRule>, RuleError> {
+/// Every `*.toml` file of a directory, in file-name order.
+pub fn dir_files(dir: &Path) -> Result<RuleFiles, RuleError> {
     let io_err = |e: std::io::Error| RuleError::Parse {
         origin: dir.display().to_string(),
         line: 0,
@@ -80,7 +52,85 @@ pub fn load_dir(dir: &Path, overrides: &[ParamOverride]) -> Result<Vec<CompiledR
         let text = std::fs::read_to_string(&p).map_err(io_err)?;
         files.push((p.display().to_string(), text));
     }
-    compile_all(files, overrides)
+    Ok(files)
+}
+
+/// Compiles a set of rule files, failing on the first error. Disabled rules are checked for
+/// parse errors and id clashes but not compiled.
+pub fn compile_all(
+    files: RuleFiles,
+    overrides: &[ParamOverride],
+) -> Result<Vec<CompiledRule>, RuleError> {
+    let (rules, mut errors) = compile_each(files, overrides, false);
+    match errors.is_empty() {
+        true => Ok(rules),
+        false => Err(errors.remove(0)),
+    }
+}
+
+/// Checks every file and returns every error found (what `gatewatch rules lint` prints).
+/// Disabled rules are compiled too: a rule should not break the day it is enabled.
+pub fn lint(files: RuleFiles, overrides: &[ParamOverride]) -> Vec<RuleError> {
+    compile_each(files, overrides, true).1
+}
+
+fn compile_each(
+    files: RuleFiles,
+    overrides: &[ParamOverride],
+    compile_disabled: bool,
+) -> (Vec<CompiledRule>, Vec<RuleError>) {
+    let mut rules = Vec::new();
+    let mut errors = Vec::new();
+    let mut seen = HashSet::new();
+    for (origin, text) in files {
+        let spec = match RuleSpec::from_toml(&origin, &text) {
+            Ok(s) => s,
+            Err(e) => {
+                errors.push(e);
+                continue;
+            }
+        };
+        if !seen.insert(spec.id.clone()) {
+            let (line, col) = spec::key_position(&text, "id");
+            errors.push(RuleError::Invalid {
+                origin,
+                line,
+                col,
+                rule_id: spec.id,
+                message: "duplicate rule id: another loaded rule already uses it".into(),
+            });
+            continue;
+        }
+        if spec.enabled || compile_disabled {
+            let enabled = spec.enabled;
+            match CompiledRule::compile(spec, &origin, &text, overrides) {
+                Ok(r) if enabled => rules.push(r),
+                Ok(_) => {}
+                Err(e) => errors.push(e),
+            }
+        }
+    }
+    for o in overrides {
+        if let Some(rule) = &o.rule {
+            if !seen.contains(rule) {
+                errors.push(RuleError::Param {
+                    spec: format!("{rule}.{}={}", o.name, o.value),
+                    message: format!("no rule with id {rule:?} is loaded"),
+                });
+            }
+        }
+    }
+    (rules, errors)
+}
+
+/// Compiles the built-in pack.
+pub fn load_builtin(overrides: &[ParamOverride]) -> Result<Vec<CompiledRule>, RuleError> {
+    compile_all(builtin_files(), overrides)
+}
+
+/// Compiles every `*.toml` file of a directory, in file-name order.
+pub fn load_dir(dir: &Path, overrides: &[ParamOverride]) -> Result<Vec<CompiledRule>, RuleError> {
+    compile_all(dir_files(dir)?, overrides)
 }
 
 #[cfg(test)]
@@ -118,18 +168,28 @@ mod tests {
     }
 
     #[test]
-    fn sql_errors_name_the_rule() {
+    fn sql_errors_point_at_the_unknown_column() {
         let text = pack::BUILTIN[0].1.replace(
             "count(*) AS event_count",
             "count(*) AS event_count, no_such_col",
         );
+        let line = text
+            .lines()
+            .position(|l| l.contains("no_such_col"))
+            .unwrap()
+            + 1;
+        let col = text
+            .lines()
+            .nth(line - 1)
+            .unwrap()
+            .find("no_such_col")
+            .unwrap()
+            + 1;
         let err = compile_all(vec![("x.toml".into(), text)], &[])
             .unwrap_err()
             .to_string();
-        assert!(
-            err.starts_with("x.toml: rule credential-stuffing-single-source: sql:"),
-            "{err}"
-        );
+        let want = format!("x.toml:{line}:{col}: rule credential-stuffing-single-source: sql:");
+        assert!(err.starts_with(&want), "{err} (want {want})");
         assert!(err.contains("no_such_col"), "{err}");
     }
 }

@@ -61,8 +61,20 @@ pub struct RuleSpec {
     pub filter: Option<String>,
     /// SQL query over `events` (the window's filtered rows). It must return a column `entity`;
     /// `event_count`, `first_seen` and `last_seen` are used when present, other columns go to
-    /// the alert's `fields`. Every returned row is one alert.
-    pub sql: String,
+    /// the alert's `fields`. Every returned row is one alert. A rule has `sql`, or a `script`
+    /// defining `on_event`, or both with a script defining `on_window`.
+    #[serde(default)]
+    pub sql: Option<String>,
+    /// Rhai script: `fn on_event(e)` (per event) or `fn on_window(row)` (per SQL result row).
+    /// See the `script` module for what each may return.
+    #[serde(default)]
+    pub script: Option<String>,
+    /// No repeat alert for the same rule and entity within this much event time (e.g. `30m`).
+    #[serde(default)]
+    pub suppress_for: Option<String>,
+    /// Test cases run by `gatewatch rules test`.
+    #[serde(default)]
+    pub tests: Vec<RuleTest>,
     /// Tunable values, referenced in `filter` and `sql` as `${name}` and replaced by SQL
     /// literals (strings quoted). Override them with `--param [RULE.]NAME=VALUE`.
     #[serde(default)]
@@ -75,6 +87,43 @@ pub struct RuleSpec {
 
 fn yes() -> bool {
     true
+}
+
+/// One test case of a rule: input events and what must come out.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleTest {
+    /// What the case shows, e.g. "25 failed logins from one address alert".
+    pub name: String,
+    /// Compact events: `events` column names as keys (`client_ip`, `path`, `status`, ...), plus
+    /// `at` (offset from the test's start, e.g. `90s`), `repeat` and `every` (e.g. `1s`).
+    #[serde(default)]
+    pub events: Vec<toml::Table>,
+    /// Raw log lines (Kong JSON, Envoy JSON or NGINX), appended after `events`.
+    #[serde(default)]
+    pub lines: Option<String>,
+    /// What the rule must produce.
+    pub expect: Expectation,
+}
+
+/// Expected output of a rule test.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Expectation {
+    /// Number of alerts (0 for "no alert").
+    pub alerts: usize,
+    /// Every alert is about this entity.
+    #[serde(default)]
+    pub entity: Option<String>,
+    /// Every alert has this severity.
+    #[serde(default)]
+    pub severity: Option<String>,
+    /// Every alert has at least this event count.
+    #[serde(default)]
+    pub min_event_count: Option<i64>,
+    /// Alert fields that must have these values.
+    #[serde(default)]
+    pub fields: toml::Table,
 }
 
 /// A parameter's value.
@@ -193,6 +242,42 @@ impl RuleSpec {
     }
 }
 
+/// Position of `key = ...` in a rule file (the first occurrence at the start of a line), or
+/// (0, 0) if absent. Used to point errors found after parsing at the field they concern.
+pub fn key_position(text: &str, key: &str) -> (usize, usize) {
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let trimmed = line.trim_start();
+        if let Some(rest) = trimmed.strip_prefix(key) {
+            if rest.trim_start().starts_with('=') {
+                return line_col(text, offset + (line.len() - trimmed.len()));
+            }
+        }
+        offset += line.len();
+    }
+    (0, 0)
+}
+
+/// Position of `needle` inside the value of `key` (e.g. an unknown column inside `sql`),
+/// falling back to the key's own position.
+pub fn position_in_value(text: &str, key: &str, needle: &str) -> (usize, usize) {
+    let (line, col) = key_position(text, key);
+    if line == 0 {
+        return (0, 0);
+    }
+    let start: usize = text
+        .split_inclusive('\n')
+        .take(line - 1)
+        .map(str::len)
+        .sum::<usize>()
+        + col
+        - 1;
+    match text[start..].find(needle) {
+        Some(i) if !needle.is_empty() => line_col(text, start + i),
+        _ => (line, col),
+    }
+}
+
 /// 1-based line and column of a byte offset.
 pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..offset.min(text.len())];
@@ -222,6 +307,8 @@ mod tests {
     #[test]
     fn unknown_fields_are_rejected_with_position() {
         let text = "id = \"x\"\ntitle = \"t\"\nseverity = \"high\"\nsql = \"select 1\"\nthreshhold = 3\n[window]\nsize = \"1m\"\n[entity]\ntype = \"ip\"\ncolumn = \"client_ip\"\n";
+        assert_eq!(key_position(text, "severity"), (3, 1));
+        assert_eq!(position_in_value(text, "sql", "1"), (4, 15));
         let err = RuleSpec::from_toml("x.toml", text).unwrap_err().to_string();
         assert!(err.starts_with("x.toml:5:1:"), "{err}");
         assert!(err.contains("threshhold"), "{err}");

@@ -67,13 +67,14 @@ pub fn run_lines(
         threads: 2,
         dead_letter: None,
         progress_every: std::time::Duration::ZERO,
+        idle_timeout: None,
     };
     let input = Input {
         reader: Box::new(std::io::Cursor::new(data)),
         name: "test".into(),
         interactive: false,
     };
-    let summary = pipeline::run(input, rules, &mut sinks, &cfg).unwrap();
+    let summary = pipeline::run(input, rules, &mut sinks, &cfg, None).unwrap();
     let alerts = out.lock().unwrap().clone();
     (alerts, summary)
 }

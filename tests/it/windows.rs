@@ -108,7 +108,7 @@ fn open_windows_hold_the_offsets_of_their_rows_only() {
         oversized: vec![],
     };
     let batch = decoder.decode(&chunk, 0).unwrap().batch;
-    let mut engine = Engine::new(rules, &batch.schema(), EngineConfig::default()).unwrap();
+    let mut engine = Engine::new(rules, EngineConfig::default());
     engine.process(&batch).unwrap();
     let held = engine.held_offsets();
     assert_eq!(held.get(&("f".into(), 0)), Some(&2));

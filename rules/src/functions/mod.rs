@@ -1,0 +1,152 @@
+//! Helper functions shared by SQL rules (as DataFusion UDFs/UDAFs, see [`udf`]) and Rhai
+//! scripts (see [`crate::script`]). The logic lives here once, so a threshold means the same
+//! thing whichever language a rule is written in.
+
+mod ua;
+pub mod udf;
+
+use std::net::IpAddr;
+
+pub use gatewatch_ingest::route::route_template;
+pub use ua::{ua_class, UaClass};
+
+/// Longest run of consecutive integers among `ids` (duplicates count once): the signature of
+/// a client walking object ids. `[7, 3, 4, 5, 5, 9]` -> 3.
+///
+/// ```
+/// assert_eq!(gatewatch_rules::functions::longest_id_run(vec![7, 3, 4, 5, 5, 9]), 3);
+/// assert_eq!(gatewatch_rules::functions::longest_id_run(vec![]), 0);
+/// ```
+pub fn longest_id_run(mut ids: Vec<i64>) -> i64 {
+    ids.sort_unstable();
+    ids.dedup();
+    let (mut best, mut run) = (0i64, 0i64);
+    for (i, id) in ids.iter().enumerate() {
+        run = if i > 0 && ids[i - 1].checked_add(1) == Some(*id) {
+            run + 1
+        } else {
+            1
+        };
+        best = best.max(run);
+    }
+    best
+}
+
+/// Whether `ip` is inside `cidr` (`10.0.0.0/8`, `2001:db8::/32`, or a bare address). Anything
+/// unparsable is simply not contained.
+///
+/// ```
+/// use gatewatch_rules::functions::cidr_contains;
+/// assert!(cidr_contains("198.51.100.0/24", "198.51.100.7"));
+/// assert!(!cidr_contains("198.51.100.0/24", "198.51.101.7"));
+/// assert!(cidr_contains("2001:db8::/32", "2001:db8:1::1"));
+/// ```
+pub fn cidr_contains(cidr: &str, ip: &str) -> bool {
+    let (net, bits) = match cidr.split_once('/') {
+        Some((n, b)) => (n, b.parse::<u32>().ok()),
+        None => (cidr, None),
+    };
+    match (net.trim().parse::<IpAddr>(), ip.trim().parse::<IpAddr>()) {
+        (Ok(IpAddr::V4(n)), Ok(IpAddr::V4(a))) => {
+            let bits = bits.unwrap_or(32).min(32);
+            let mask = if bits == 0 {
+                0
+            } else {
+                u32::MAX << (32 - bits)
+            };
+            u32::from(n) & mask == u32::from(a) & mask
+        }
+        (Ok(IpAddr::V6(n)), Ok(IpAddr::V6(a))) => {
+            let bits = bits.unwrap_or(128).min(128);
+            let mask = if bits == 0 {
+                0
+            } else {
+                u128::MAX << (128 - bits)
+            };
+            u128::from(n) & mask == u128::from(a) & mask
+        }
+        _ => false,
+    }
+}
+
+/// Shannon entropy of a string's bytes, in bits per byte: random tokens score high (> 4),
+/// words and repeated characters low.
+///
+/// ```
+/// use gatewatch_rules::functions::shannon_entropy;
+/// assert_eq!(shannon_entropy("aaaa"), 0.0);
+/// assert_eq!(shannon_entropy("ab"), 1.0);
+/// ```
+pub fn shannon_entropy(s: &str) -> f64 {
+    if s.is_empty() {
+        return 0.0;
+    }
+    let mut counts = [0u32; 256];
+    for b in s.bytes() {
+        counts[b as usize] += 1;
+    }
+    let n = s.len() as f64;
+    counts
+        .iter()
+        .filter(|c| **c > 0)
+        .map(|&c| {
+            let p = f64::from(c) / n;
+            -p * p.log2()
+        })
+        .sum()
+}
+
+/// Coefficient of variation (stddev / mean) of the gaps between sorted event times: near 0 for
+/// machine-regular clients (a scraper on a timer), around 1 for human or Poisson-like traffic.
+/// `None` with fewer than 3 events or when all events share one instant.
+///
+/// ```
+/// use gatewatch_rules::functions::interarrival_cv;
+/// assert_eq!(interarrival_cv(vec![0, 1000, 2000, 3000]), Some(0.0));
+/// assert_eq!(interarrival_cv(vec![0, 10]), None);
+/// ```
+pub fn interarrival_cv(mut times: Vec<i64>) -> Option<f64> {
+    if times.len() < 3 {
+        return None;
+    }
+    times.sort_unstable();
+    let gaps: Vec<f64> = times.windows(2).map(|w| (w[1] - w[0]) as f64).collect();
+    let mean = gaps.iter().sum::<f64>() / gaps.len() as f64;
+    if mean <= 0.0 {
+        return None;
+    }
+    let var = gaps.iter().map(|g| (g - mean).powi(2)).sum::<f64>() / gaps.len() as f64;
+    Some(var.sqrt() / mean)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn id_runs() {
+        assert_eq!(longest_id_run((100..150).chain([7, 9, 11]).collect()), 50);
+        assert_eq!(longest_id_run(vec![i64::MAX, i64::MAX - 1]), 2);
+    }
+
+    #[test]
+    fn cidr_edges() {
+        assert!(cidr_contains("0.0.0.0/0", "8.8.8.8"));
+        assert!(cidr_contains("10.1.2.3", "10.1.2.3"));
+        assert!(!cidr_contains("10.0.0.0/8", "::1"));
+        assert!(!cidr_contains("garbage", "10.0.0.1"));
+    }
+
+    #[test]
+    fn regular_timing_has_low_cv() {
+        let human = vec![0, 400, 5000, 5200, 13000, 13100, 30000];
+        assert!(interarrival_cv(human).unwrap() > 0.8);
+        assert!(interarrival_cv((0..50).map(|i| i * 500 + (i % 3)).collect()).unwrap() < 0.01);
+    }
+
+    #[test]
+    fn entropy_separates_tokens_from_words() {
+        assert!(shannon_entropy("aZ3kQ9xL2mP7vB4nR8tY") > 4.0);
+        assert!(shannon_entropy("password") < 3.0);
+    }
+}

@@ -1,0 +1,172 @@
+//! User-agent classes: AI agent (the ai.robots.txt list), known bot (crawler-user-agents
+//! patterns and generic bot words), tool (HTTP libraries and attack tools), browser.
+
+use std::sync::OnceLock;
+
+use regex::Regex;
+
+/// What kind of client a user agent declares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UaClass {
+    /// An AI crawler or agent from the ai.robots.txt list (GPTBot, ClaudeBot, ChatGPT-User ...).
+    AiAgent,
+    /// A known crawler or monitoring bot (Googlebot, bingbot, UptimeRobot ...).
+    Bot,
+    /// An HTTP library, CLI or attack tool (curl, python-requests, sqlmap ...).
+    Tool,
+    /// A web browser or mobile app webview.
+    Browser,
+    /// Anything else.
+    Unknown,
+    /// No user agent.
+    Empty,
+}
+
+impl UaClass {
+    /// The class name returned by `ua_class()` in SQL and Rhai.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UaClass::AiAgent => "ai_agent",
+            UaClass::Bot => "bot",
+            UaClass::Tool => "tool",
+            UaClass::Browser => "browser",
+            UaClass::Unknown => "unknown",
+            UaClass::Empty => "empty",
+        }
+    }
+}
+
+const AI_ROBOTS_JSON: &str = include_str!("../../data/ai-robots.json");
+const CRAWLER_PATTERNS: &str = include_str!("../../data/crawler-patterns.txt");
+
+/// HTTP clients and attack tools; matched case-insensitively as substrings.
+const TOOLS: &[&str] = &[
+    "curl/",
+    "wget/",
+    "python-requests",
+    "python-urllib",
+    "python-httpx",
+    "aiohttp",
+    "go-http-client",
+    "okhttp",
+    "java/",
+    "apache-httpclient",
+    "libwww-perl",
+    "httpie",
+    "postmanruntime",
+    "insomnia",
+    "axios/",
+    "node-fetch",
+    "undici",
+    "powershell",
+    "scrapy",
+    "sqlmap",
+    "nikto",
+    "nmap",
+    "masscan",
+    "zgrab",
+    "nuclei",
+    "gobuster",
+    "dirbuster",
+    "ffuf",
+    "wfuzz",
+    "hydra",
+    "burp",
+    "httpclient",
+];
+
+struct Matchers {
+    ai: aho_corasick::AhoCorasick,
+    bots: Regex,
+    tools: aho_corasick::AhoCorasick,
+}
+
+fn matchers() -> &'static Matchers {
+    static M: OnceLock<Matchers> = OnceLock::new();
+    M.get_or_init(|| {
+        let robots: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(AI_ROBOTS_JSON).unwrap_or_default();
+        let ai_tokens: Vec<String> = robots.keys().map(|k| k.to_ascii_lowercase()).collect();
+        let build = |words: &[String]| {
+            aho_corasick::AhoCorasick::builder()
+                .ascii_case_insensitive(true)
+                .build(words)
+                .unwrap_or_else(|_| {
+                    aho_corasick::AhoCorasick::new(Vec::<String>::new()).expect("empty automaton")
+                })
+        };
+        let tools: Vec<String> = TOOLS.iter().map(|s| s.to_string()).collect();
+        // One alternation of every crawler pattern plus generic bot words; patterns that do not
+        // compile in Rust's regex dialect are skipped rather than failing the whole class.
+        let mut parts: Vec<&str> = CRAWLER_PATTERNS
+            .lines()
+            .filter(|p| !p.is_empty() && Regex::new(p).is_ok())
+            .collect();
+        parts.extend(["bot\\b", "crawler", "spider", "slurp", "monitor"]);
+        let bots = Regex::new(&format!("(?i){}", parts.join("|")))
+            .unwrap_or_else(|_| Regex::new("(?i)bot|crawler|spider").expect("static regex"));
+        Matchers {
+            ai: build(&ai_tokens),
+            bots,
+            tools: build(&tools),
+        }
+    })
+}
+
+/// Classifies a user agent.
+///
+/// ```
+/// use gatewatch_rules::functions::{ua_class, UaClass};
+/// assert_eq!(ua_class("Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; GPTBot/1.2)"), UaClass::AiAgent);
+/// assert_eq!(ua_class("python-requests/2.31.0"), UaClass::Tool);
+/// assert_eq!(ua_class("Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"), UaClass::Bot);
+/// assert_eq!(ua_class("Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"), UaClass::Browser);
+/// ```
+pub fn ua_class(ua: &str) -> UaClass {
+    let ua = ua.trim();
+    if ua.is_empty() || ua == "-" {
+        return UaClass::Empty;
+    }
+    let m = matchers();
+    if m.ai.is_match(ua) {
+        UaClass::AiAgent
+    } else if m.tools.is_match(ua) {
+        UaClass::Tool
+    } else if m.bots.is_match(ua) {
+        UaClass::Bot
+    } else if ua.starts_with("Mozilla/")
+        || ua.contains("AppleWebKit")
+        || ua.contains("Dalvik")
+        || ua.contains("CFNetwork")
+    {
+        UaClass::Browser
+    } else {
+        UaClass::Unknown
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classes() {
+        assert_eq!(ua_class("Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; ChatGPT-User/1.0; +https://openai.com/bot)"), UaClass::AiAgent);
+        assert_eq!(ua_class("ClaudeBot/1.0"), UaClass::AiAgent);
+        assert_eq!(ua_class("curl/8.5.0"), UaClass::Tool);
+        assert_eq!(
+            ua_class("sqlmap/1.7.2#stable (https://sqlmap.org)"),
+            UaClass::Tool
+        );
+        assert_eq!(
+            ua_class("Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)"),
+            UaClass::Bot
+        );
+        assert_eq!(ua_class("kube-probe/1.29"), UaClass::Unknown);
+        assert_eq!(
+            ua_class("ShopApp/4.12.0 (iPhone; iOS 18.1; Scale/3.00)"),
+            UaClass::Unknown
+        );
+        assert_eq!(ua_class(""), UaClass::Empty);
+    }
+}

@@ -1,0 +1,218 @@
+//! The helper functions as DataFusion UDFs and UDAFs, registered in every rule's context.
+//!
+//! | SQL | returns |
+//! |---|---|
+//! | `route_template(path)` | the path with ids replaced (`/users/{id}`) |
+//! | `ua_class(user_agent)` | `ai_agent`, `bot`, `tool`, `browser`, `unknown`, `empty` |
+//! | `cidr_contains(cidr, ip)` | whether the address is in the network |
+//! | `shannon_entropy(text)` | bits per byte |
+//! | `longest_id_run(object_id)` (aggregate) | longest run of consecutive numeric ids |
+//! | `interarrival_cv(event_time)` (aggregate) | stddev/mean of gaps between events |
+
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Float64Array, StringArray};
+use arrow::datatypes::{DataType, Field, Int64Type, TimeUnit};
+use datafusion::common::{Result, ScalarValue};
+use datafusion::logical_expr::{
+    create_udaf, create_udf, Accumulator, AggregateUDF, ColumnarValue, ScalarUDF, Volatility,
+};
+use datafusion::prelude::SessionContext;
+
+use super::{
+    cidr_contains, interarrival_cv, longest_id_run, route_template, shannon_entropy, ua_class,
+};
+
+/// Applies `f` to array arguments, keeping scalar-in/scalar-out so constant folding works.
+fn map_args(
+    args: &[ColumnarValue],
+    f: impl Fn(&[ArrayRef]) -> Result<ArrayRef>,
+) -> Result<ColumnarValue> {
+    let all_scalar = args.iter().all(|a| matches!(a, ColumnarValue::Scalar(_)));
+    let arrays = ColumnarValue::values_to_arrays(args)?;
+    let out = f(&arrays)?;
+    if all_scalar {
+        Ok(ColumnarValue::Scalar(ScalarValue::try_from_array(&out, 0)?))
+    } else {
+        Ok(ColumnarValue::Array(out))
+    }
+}
+
+fn utf8(a: &ArrayRef) -> Result<ArrayRef> {
+    Ok(arrow::compute::cast(a, &DataType::Utf8)?)
+}
+
+fn string_fn(name: &str, f: fn(&str) -> String) -> ScalarUDF {
+    create_udf(
+        name,
+        vec![DataType::Utf8],
+        DataType::Utf8,
+        Volatility::Immutable,
+        Arc::new(move |args| {
+            map_args(args, |a| {
+                let s = utf8(&a[0])?;
+                let out: StringArray = s.as_string::<i32>().iter().map(|v| v.map(f)).collect();
+                Ok(Arc::new(out) as ArrayRef)
+            })
+        }),
+    )
+}
+
+fn scalar_udfs() -> Vec<ScalarUDF> {
+    vec![
+        string_fn("route_template", route_template),
+        string_fn("ua_class", |s| ua_class(s).as_str().to_owned()),
+        create_udf(
+            "cidr_contains",
+            vec![DataType::Utf8, DataType::Utf8],
+            DataType::Boolean,
+            Volatility::Immutable,
+            Arc::new(|args| {
+                map_args(args, |a| {
+                    let (c, i) = (utf8(&a[0])?, utf8(&a[1])?);
+                    let (c, i) = (c.as_string::<i32>(), i.as_string::<i32>());
+                    let out: BooleanArray = c
+                        .iter()
+                        .zip(i.iter())
+                        .map(|(c, i)| Some(cidr_contains(c?, i?)))
+                        .collect();
+                    Ok(Arc::new(out) as ArrayRef)
+                })
+            }),
+        ),
+        create_udf(
+            "shannon_entropy",
+            vec![DataType::Utf8],
+            DataType::Float64,
+            Volatility::Immutable,
+            Arc::new(|args| {
+                map_args(args, |a| {
+                    let s = utf8(&a[0])?;
+                    let out: Float64Array = s
+                        .as_string::<i32>()
+                        .iter()
+                        .map(|v| v.map(shannon_entropy))
+                        .collect();
+                    Ok(Arc::new(out) as ArrayRef)
+                })
+            }),
+        ),
+    ]
+}
+
+/// Collects i64 values (ids or times) and reduces them at the end. State is the list of values,
+/// so partial states from several partitions or panes merge exactly.
+#[derive(Debug)]
+struct CollectI64 {
+    values: Vec<i64>,
+    finish: fn(Vec<i64>) -> ScalarValue,
+    parse_text: bool,
+}
+
+impl CollectI64 {
+    fn add(&mut self, array: &ArrayRef) -> Result<()> {
+        if self.parse_text {
+            // Object ids arrive as text; non-numeric ids (uuids, tokens) have no order to walk.
+            let s = utf8(array)?;
+            self.values.extend(
+                s.as_string::<i32>()
+                    .iter()
+                    .flatten()
+                    .filter_map(|v| v.parse::<i64>().ok()),
+            );
+        } else {
+            let a = arrow::compute::cast(array, &DataType::Int64)?;
+            self.values
+                .extend(a.as_primitive::<Int64Type>().iter().flatten());
+        }
+        Ok(())
+    }
+}
+
+impl Accumulator for CollectI64 {
+    fn update_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
+        self.add(&values[0])
+    }
+
+    fn evaluate(&mut self) -> Result<ScalarValue> {
+        Ok((self.finish)(std::mem::take(&mut self.values)))
+    }
+
+    fn size(&self) -> usize {
+        std::mem::size_of::<Self>() + self.values.capacity() * 8
+    }
+
+    fn state(&mut self) -> Result<Vec<ScalarValue>> {
+        let values: Vec<ScalarValue> = self
+            .values
+            .iter()
+            .map(|v| ScalarValue::Int64(Some(*v)))
+            .collect();
+        Ok(vec![ScalarValue::List(ScalarValue::new_list_nullable(
+            &values,
+            &DataType::Int64,
+        ))])
+    }
+
+    fn merge_batch(&mut self, states: &[ArrayRef]) -> Result<()> {
+        let lists = states[0].as_list::<i32>();
+        for i in 0..lists.len() {
+            if lists.is_valid(i) {
+                let inner = lists.value(i);
+                self.values
+                    .extend(inner.as_primitive::<Int64Type>().iter().flatten());
+            }
+        }
+        Ok(())
+    }
+}
+
+fn list_of_i64() -> DataType {
+    DataType::List(Arc::new(Field::new("item", DataType::Int64, true)))
+}
+
+fn aggregate_udfs() -> Vec<AggregateUDF> {
+    vec![
+        create_udaf(
+            "longest_id_run",
+            vec![DataType::Utf8],
+            Arc::new(DataType::Int64),
+            Volatility::Immutable,
+            Arc::new(|_| {
+                Ok(Box::new(CollectI64 {
+                    values: Vec::new(),
+                    finish: |v| ScalarValue::Int64(Some(longest_id_run(v))),
+                    parse_text: true,
+                }))
+            }),
+            Arc::new(vec![list_of_i64()]),
+        ),
+        create_udaf(
+            "interarrival_cv",
+            vec![DataType::Timestamp(
+                TimeUnit::Millisecond,
+                Some("UTC".into()),
+            )],
+            Arc::new(DataType::Float64),
+            Volatility::Immutable,
+            Arc::new(|_| {
+                Ok(Box::new(CollectI64 {
+                    values: Vec::new(),
+                    finish: |v| ScalarValue::Float64(interarrival_cv(v)),
+                    parse_text: false,
+                }))
+            }),
+            Arc::new(vec![list_of_i64()]),
+        ),
+    ]
+}
+
+/// Registers every helper in a rule's SQL context.
+pub fn register_all(ctx: &SessionContext) {
+    for f in scalar_udfs() {
+        ctx.register_udf(f);
+    }
+    for f in aggregate_udfs() {
+        ctx.register_udaf(f);
+    }
+}

@@ -1,0 +1,77 @@
+//! Hot reload of a rule directory: polled for changes (names, sizes, modification times of
+//! `*.toml`) and on SIGHUP. A set that fails to load is rejected with its errors logged; the
+//! pipeline keeps running the last good set.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use gatewatch_rules::{CompiledRule, ParamOverride, RuleError};
+
+/// Watches one rule directory.
+pub struct RuleReloader {
+    dir: PathBuf,
+    overrides: Vec<ParamOverride>,
+    seen: Vec<(PathBuf, u64, Option<SystemTime>)>,
+    sighup: Arc<AtomicBool>,
+    every: Duration,
+    last_poll: Instant,
+}
+
+impl RuleReloader {
+    /// Watches `dir`, reloading with the same `--param` overrides. SIGHUP forces a reload.
+    pub fn new(dir: PathBuf, overrides: Vec<ParamOverride>, every: Duration) -> Self {
+        let sighup = Arc::new(AtomicBool::new(false));
+        #[cfg(unix)]
+        if let Err(e) = signal_hook::flag::register(signal_hook::consts::SIGHUP, sighup.clone()) {
+            tracing::warn!(
+                "cannot listen for SIGHUP ({e}); rule changes are still picked up by polling"
+            );
+        }
+        let mut r = RuleReloader {
+            seen: Vec::new(),
+            dir,
+            overrides,
+            sighup,
+            every,
+            last_poll: Instant::now(),
+        };
+        r.seen = r.listing();
+        r
+    }
+
+    fn listing(&self) -> Vec<(PathBuf, u64, Option<SystemTime>)> {
+        let mut files: Vec<_> = std::fs::read_dir(&self.dir)
+            .map(|rd| {
+                rd.filter_map(Result::ok)
+                    .map(|e| e.path())
+                    .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+                    .map(|p| {
+                        let meta = std::fs::metadata(&p).ok();
+                        let len = meta.as_ref().map_or(0, |m| m.len());
+                        let modified = meta.and_then(|m| m.modified().ok());
+                        (p, len, modified)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        files.sort();
+        files
+    }
+
+    /// A freshly loaded rule set if the directory changed (or SIGHUP arrived) since the last call.
+    pub fn poll(&mut self) -> Option<Result<Vec<CompiledRule>, RuleError>> {
+        let hup = self.sighup.swap(false, Ordering::Relaxed);
+        if !hup && self.last_poll.elapsed() < self.every {
+            return None;
+        }
+        self.last_poll = Instant::now();
+        let listing = self.listing();
+        if !hup && listing == self.seen {
+            return None;
+        }
+        self.seen = listing;
+        Some(gatewatch_rules::load_dir(&self.dir, &self.overrides))
+    }
+}
