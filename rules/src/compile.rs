@@ -31,7 +31,13 @@ fn sql_error(
     label: &str,
     e: DataFusionError,
 ) -> RuleError {
-    let message = e.to_string();
+    let full = e.to_string();
+    // DataFusion lists every valid column on a second line; one line per error reads better in
+    // `file:line:col: message` output, and `gatewatch schema` lists the columns.
+    let message = match full.split_once("\nValid fields are") {
+        Some((first, _)) => format!("{first} (`gatewatch schema` lists the columns)"),
+        None => full.replace('\n', " "),
+    };
     let needle = regex::Regex::new(r"No field named ([^\s.]+\.)?([A-Za-z0-9_]+)")
         .ok()
         .and_then(|re| {

@@ -3,5 +3,6 @@
 
 mod cli;
 mod decoders;
+mod rules;
 mod support;
 mod windows;
