@@ -6,11 +6,13 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
+use arrow::record_batch::RecordBatch;
 use clap::Args;
 use gatewatch_generate::{write_kong_line, GenConfig, Generator};
 use gatewatch_ingest::{
     Chunk, ChunkDecoder, ChunkOptions, ChunkReader, ColumnSet, DecodeConfig, Input,
 };
+use gatewatch_rules::RuleFiles;
 use gatewatch_sinks::{JsonLinesSink, Sink};
 
 use crate::pipeline::{self, projection_for, PipelineConfig};
@@ -119,6 +121,8 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
         )
     );
 
+    engine_figures(&chunks, rule_columns)?;
+
     let threads = args.threads.unwrap_or(cores);
     let cfg = PipelineConfig {
         decode: DecodeConfig::default().with_username_field("username"),
@@ -150,6 +154,110 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
     );
     std::io::stdout().flush()?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// A copy of the built-in credential-stuffing rule under another id, optionally sliding.
+fn variant(id: &str, window: &str) -> (String, String) {
+    let (_, text) = gatewatch_rules::pack::BUILTIN[0];
+    let text = text
+        .replacen(
+            "id = \"credential-stuffing-single-source\"",
+            &format!("id = \"{id}\""),
+            1,
+        )
+        .replacen("size = \"1m\"", window, 1);
+    (format!("bench:{id}"), text)
+}
+
+struct EngineRun {
+    elapsed: Duration,
+    alerts: usize,
+    peak_rows: usize,
+    peak_bytes: usize,
+    peak_entities: usize,
+}
+
+/// Runs the engine over `batches`. With `count_entities`, also counts the entities held at the
+/// state's peak (slow: a second, untimed pass does it).
+fn run_engine(
+    files: RuleFiles,
+    batches: &[RecordBatch],
+    count_entities: bool,
+) -> Result<EngineRun> {
+    let mut engine = gatewatch_engine::Engine::new(
+        gatewatch_rules::compile_all(files, &[])?,
+        Default::default(),
+    );
+    let mut run = EngineRun {
+        elapsed: Duration::ZERO,
+        alerts: 0,
+        peak_rows: 0,
+        peak_bytes: 0,
+        peak_entities: 0,
+    };
+    let start = Instant::now();
+    for b in batches {
+        run.alerts += engine.process(b)?.len();
+        let (rows, bytes) = engine.buffered();
+        if bytes > run.peak_bytes {
+            (run.peak_rows, run.peak_bytes) = (rows, bytes);
+            if count_entities {
+                run.peak_entities = engine.buffered_entities();
+            }
+        }
+    }
+    run.alerts += engine.finish()?.len();
+    run.elapsed = start.elapsed();
+    Ok(run)
+}
+
+/// Engine-only figures on pre-decoded batches: tumbling vs sliding windows, 1/10/50 rules,
+/// and the state the windows hold (rows, bytes, entities) at its peak.
+fn engine_figures(chunks: &[Chunk], projection: ColumnSet) -> Result<()> {
+    let mut decoder = ChunkDecoder::new(
+        DecodeConfig::default().with_username_field("username"),
+        projection,
+        1 << 20,
+    );
+    let batches = chunks
+        .iter()
+        .map(|c| Ok(decoder.decode(c, 0)?.batch))
+        .collect::<Result<Vec<_>>>()?;
+    let events: u64 = batches.iter().map(|b| b.num_rows() as u64).sum();
+    let tumbling = "size = \"1m\"";
+    let sliding = "size = \"10m\"\nslide = \"1m\"";
+    let cases: Vec<(&str, RuleFiles)> = vec![
+        ("1 rule, tumbling 1m", vec![variant("t", tumbling)]),
+        ("1 rule, sliding 10m/1m", vec![variant("s", sliding)]),
+        (
+            "10 rules, tumbling 1m",
+            (0..10)
+                .map(|i| variant(&format!("t{i}"), tumbling))
+                .collect(),
+        ),
+        (
+            "50 rules, tumbling 1m",
+            (0..50)
+                .map(|i| variant(&format!("t{i}"), tumbling))
+                .collect(),
+        ),
+    ];
+    println!("engine only, on {events} pre-decoded events (state = filtered rows held by open windows, at its peak):");
+    for (label, files) in cases {
+        let timed = run_engine(files.clone(), &batches, false)?;
+        let counted = run_engine(files, &batches, true)?;
+        println!(
+            "  {label:<24} {:>10.0} events/s  {:>5} alerts  state {:>6} rows {:>9.1} KB {:>5.0} B/row {:>5} entities {:>7.0} B/entity",
+            events as f64 / timed.elapsed.as_secs_f64().max(1e-9),
+            timed.alerts,
+            counted.peak_rows,
+            counted.peak_bytes as f64 / 1e3,
+            counted.peak_bytes as f64 / counted.peak_rows.max(1) as f64,
+            counted.peak_entities,
+            counted.peak_bytes as f64 / counted.peak_entities.max(1) as f64,
+        );
+    }
+    Ok(())
 }
 
 fn tempfile_path() -> std::path::PathBuf {

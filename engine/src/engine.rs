@@ -154,6 +154,35 @@ impl Engine {
         })
     }
 
+    /// Distinct entity values (of each rule's entity column) in open windows, summed over rules.
+    /// Walks all buffered rows: for benchmarks and diagnostics, not the hot path.
+    pub fn buffered_entities(&self) -> usize {
+        self.rules
+            .iter()
+            .map(|s| {
+                let mut seen = std::collections::HashSet::new();
+                for (_, pane) in s.windows.panes() {
+                    for b in &pane.batches {
+                        if let Some(col) = b.column_by_name(s.rule.entity_column.name()) {
+                            if let Ok(strings) =
+                                arrow::compute::cast(col, &arrow::datatypes::DataType::Utf8)
+                            {
+                                seen.extend(
+                                    strings
+                                        .as_string::<i32>()
+                                        .iter()
+                                        .flatten()
+                                        .map(str::to_owned),
+                                );
+                            }
+                        }
+                    }
+                }
+                seen.len()
+            })
+            .sum()
+    }
+
     /// Per partition, the lowest source offset still held by an open window: the commit point.
     /// Partitions with nothing held are absent (everything read so far may be committed).
     pub fn held_offsets(&self) -> BTreeMap<PartitionKey, i64> {
