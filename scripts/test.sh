@@ -15,6 +15,11 @@ cargo fmt --all -- --check
 echo "== cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+echo "== services (real Kafka-protocol broker on 127.0.0.1)"
+services_env=$(scripts/services.sh start)
+export "${services_env?}"
+trap 'scripts/services.sh stop' EXIT
+
 echo "== tests"
 if cargo nextest --version >/dev/null 2>&1; then
   # nextest does not run doctests; run them first so nextest's summary closes the log.

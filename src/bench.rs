@@ -140,7 +140,7 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
         name: "bench".into(),
         interactive: false,
     };
-    let summary = pipeline::run(input, rules, &mut sinks, &cfg, None)?;
+    let summary = pipeline::run_lines(input, rules, &mut sinks, &cfg, None)?;
     let _ = std::fs::remove_file(&sink_file);
     println!(
         "{}  ({} alerts)",

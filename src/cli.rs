@@ -9,11 +9,12 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 use gatewatch_engine::EngineConfig;
 use gatewatch_generate::{GenConfig, Generator, GeneratorReader, Scenario};
+use gatewatch_ingest::kafka::KafkaUrl;
 use gatewatch_ingest::{open_input, ChunkOptions, Column, DecodeConfig, Format, Input};
 use gatewatch_rules::{CompiledRule, ParamOverride};
 use gatewatch_sinks::{JsonLinesSink, Sink};
 
-use crate::pipeline::{self, PipelineConfig};
+use crate::pipeline::{self, PipelineConfig, Source};
 use crate::reload::RuleReloader;
 
 /// Streaming detection for API-gateway access logs (Kong, Envoy, NGINX).
@@ -69,8 +70,10 @@ struct RulesDirArgs {
 
 #[derive(Debug, Args)]
 struct RunArgs {
-    /// Log input: a file (plain or gzip) or `-` for stdin. Without it, bundled sample traffic is used.
-    #[arg(long, short = 'i', value_name = "PATH|-")]
+    /// Log input: a file (plain or gzip), `-` for stdin, or
+    /// `kafka://HOST:PORT/TOPIC?group=NAME` (more: offset_reset, stop_after_idle, librdkafka
+    /// properties such as security.protocol). Without it, bundled sample traffic is used.
+    #[arg(long, short = 'i', value_name = "PATH|-|kafka://...")]
     input: Option<String>,
     /// Input format; `auto` sniffs each line.
     #[arg(
@@ -141,6 +144,12 @@ struct GenerateArgs {
     /// Output file (`-` for stdout).
     #[arg(long, short = 'o', default_value = "-")]
     output: String,
+    /// Produce to Kafka instead, keyed by client address: `kafka://HOST:PORT/TOPIC`.
+    #[arg(long, value_name = "kafka://HOST:PORT/TOPIC")]
+    to: Option<String>,
+    /// With --to: records per second to send (0: as fast as possible).
+    #[arg(long, default_value_t = 0.0)]
+    send_rate: f64,
     /// Write ground-truth labels (JSON Lines) here.
     #[arg(long, value_name = "FILE")]
     labels: Option<PathBuf>,
@@ -199,16 +208,23 @@ fn run(args: RunArgs) -> Result<ExitCode> {
             ))
         })
         .transpose()?;
-    let input = match &args.input {
-        Some(spec) => open_input(spec)?,
+    let source = match &args.input {
+        Some(spec) if spec.starts_with("kafka://") => {
+            Source::Kafka(spec.parse::<KafkaUrl>().map_err(anyhow::Error::msg)?)
+        }
+        Some(spec) => Source::Lines(open_input(spec)?),
         None => {
             tracing::info!("no --input: replaying bundled sample traffic (10 minutes, benign mix + attack scenarios)");
-            Input {
+            Source::Lines(Input {
                 reader: Box::new(GeneratorReader::new(sample_traffic())),
                 name: "sample".into(),
                 interactive: false,
-            }
+            })
         }
+    };
+    let interactive = match &source {
+        Source::Lines(i) => i.interactive,
+        Source::Kafka(_) => true,
     };
     let mut decode = DecodeConfig {
         format: args.format,
@@ -234,7 +250,7 @@ fn run(args: RunArgs) -> Result<ExitCode> {
         progress_every: Duration::from_secs(5),
         idle_timeout: match duration_ms(&args.idle_timeout)? {
             0 => None,
-            _ if !input.interactive => None,
+            _ if !interactive => None,
             ms => Some(Duration::from_millis(ms as u64)),
         },
     };
@@ -245,7 +261,7 @@ fn run(args: RunArgs) -> Result<ExitCode> {
     if let Some(p) = &args.output {
         sinks.push(Box::new(JsonLinesSink::file(p)?));
     }
-    let summary = pipeline::run(input, rules, &mut sinks, &cfg, reloader)?;
+    let summary = pipeline::run(source, rules, &mut sinks, &cfg, reloader)?;
     if !args.no_summary {
         eprint!("{}", summary.render());
     }
@@ -281,6 +297,9 @@ fn generate(args: GenerateArgs) -> Result<ExitCode> {
         scenarios,
         jitter_ms: duration_ms(&args.jitter)?,
     };
+    if let Some(to) = &args.to {
+        return produce(to, &cfg, args.send_rate, args.labels.as_ref());
+    }
     let out: Box<dyn Write> = if args.output == "-" {
         Box::new(std::io::stdout().lock())
     } else {
@@ -299,16 +318,53 @@ fn generate(args: GenerateArgs) -> Result<ExitCode> {
             .context("writing generated traffic")?;
     }
     out.flush().context("writing generated traffic")?;
-    if let Some(p) = &args.labels {
+    write_labels(&cfg, args.labels.as_ref())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn write_labels(cfg: &GenConfig, path: Option<&PathBuf>) -> Result<()> {
+    if let Some(p) = path {
         let mut f = std::io::BufWriter::new(
             std::fs::File::create(p).with_context(|| format!("cannot create {}", p.display()))?,
         );
-        for l in gatewatch_generate::labels(&cfg) {
+        for l in gatewatch_generate::labels(cfg) {
             serde_json::to_writer(&mut f, &l)?;
             f.write_all(b"\n")?;
         }
         f.flush()?;
     }
+    Ok(())
+}
+
+/// `generate --to kafka://...`: one record per message, keyed by client address.
+fn produce(to: &str, cfg: &GenConfig, rate: f64, labels: Option<&PathBuf>) -> Result<ExitCode> {
+    let url: KafkaUrl = to.parse().map_err(anyhow::Error::msg)?;
+    let writer = gatewatch_ingest::kafka::KafkaWriter::connect(&url).map_err(anyhow::Error::msg)?;
+    let started = std::time::Instant::now();
+    let mut line = String::new();
+    let mut sent = 0u64;
+    for r in Generator::new(cfg.clone()) {
+        line.clear();
+        gatewatch_generate::write_kong_line(&r, &mut line);
+        writer
+            .send(&r.ip, line.as_bytes())
+            .map_err(anyhow::Error::msg)?;
+        sent += 1;
+        if rate > 0.0 {
+            let due = Duration::from_secs_f64(sent as f64 / rate);
+            if let Some(wait) = due.checked_sub(started.elapsed()) {
+                std::thread::sleep(wait);
+            }
+        }
+    }
+    writer
+        .flush(Duration::from_secs(60))
+        .map_err(anyhow::Error::msg)?;
+    eprintln!(
+        "gatewatch: produced {sent} records to {to} in {:.2}s",
+        started.elapsed().as_secs_f64()
+    );
+    write_labels(cfg, labels)?;
     Ok(ExitCode::SUCCESS)
 }
 

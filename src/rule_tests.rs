@@ -137,6 +137,8 @@ fn run_one(rule: CompiledRule, test: &RuleTest) -> Result<Vec<Alert>> {
             first_line: offset as u64 + 1,
             data: lines.as_bytes().to_vec(),
             oversized: vec![],
+            offsets: None,
+            topic: None,
         };
         let decoded = decoder.decode(&chunk, 0)?;
         if let Some(m) = decoded.malformed.first() {

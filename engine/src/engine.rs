@@ -27,6 +27,9 @@ pub struct EngineConfig {
     pub allowed_lateness_ms: i64,
     /// Evidence requests kept per alert.
     pub evidence_samples: usize,
+    /// A partition that sent nothing for this long (wall clock) stops holding the watermark
+    /// back; `None`: partitions always count.
+    pub partition_idle_ms: Option<i64>,
 }
 
 impl Default for EngineConfig {
@@ -34,6 +37,7 @@ impl Default for EngineConfig {
         EngineConfig {
             allowed_lateness_ms: 5_000,
             evidence_samples: 5,
+            partition_idle_ms: None,
         }
     }
 }
@@ -92,7 +96,8 @@ impl Engine {
     /// [`projection`](Self::projection)); a column a batch lacks reads as null.
     pub fn new(rules: Vec<CompiledRule>, cfg: EngineConfig) -> Self {
         Engine {
-            watermark: WatermarkTracker::new(cfg.allowed_lateness_ms),
+            watermark: WatermarkTracker::new(cfg.allowed_lateness_ms)
+                .with_partition_idle(cfg.partition_idle_ms),
             cfg,
             rules: rules.into_iter().map(RuleState::new).collect(),
             stats: EngineStats::default(),
@@ -132,6 +137,28 @@ impl Engine {
                 },
             )
             .collect();
+    }
+
+    /// Partitions given to this instance (Kafka rebalance): each holds the watermark back until
+    /// it sends data or goes idle, so one partition's backlog cannot make another's late.
+    pub fn assign_partitions(&mut self, keys: &[PartitionKey]) {
+        for key in keys {
+            self.watermark.assign(key);
+        }
+    }
+
+    /// Partitions taken away (Kafka rebalance): their rows leave every open window, and they no
+    /// longer count for the watermark. Their next owner re-reads them from the committed offset,
+    /// which is never past what those windows held, and re-creates the same alerts.
+    pub fn drop_partitions(&mut self, keys: &[PartitionKey]) {
+        for state in &mut self.rules {
+            for key in keys {
+                state.windows.drop_partition(key);
+            }
+        }
+        for key in keys {
+            self.watermark.remove(key);
+        }
     }
 
     /// Counters so far.

@@ -16,6 +16,8 @@ use crate::watermark::PartitionKey;
 pub struct Pane {
     /// Row batches in arrival order, with the rule's columns.
     pub batches: Vec<RecordBatch>,
+    /// The partition each batch came from (a batch never mixes partitions).
+    pub sources: Vec<PartitionKey>,
     /// Total rows.
     pub rows: usize,
     /// Lowest source offset held, per partition: what the commit point must not pass.
@@ -64,6 +66,7 @@ impl RuleWindows {
         let p = self.panes.entry(pane).or_default();
         p.rows += batch.num_rows();
         p.batches.push(batch);
+        p.sources.push(key.clone());
         p.min_offset
             .entry(key.clone())
             .and_modify(|o| *o = (*o).min(min_offset))
@@ -100,6 +103,24 @@ impl RuleWindows {
         self.closed_through = wm;
         // A pane is needed until the last window covering it (start = the pane) closes.
         self.panes.retain(|p, _| p.saturating_add(w) > wm);
+    }
+
+    /// Removes every row of one partition from the open panes.
+    pub fn drop_partition(&mut self, key: &PartitionKey) {
+        for pane in self.panes.values_mut() {
+            let (mut batches, mut sources) = (Vec::new(), Vec::new());
+            for (b, k) in pane.batches.drain(..).zip(pane.sources.drain(..)) {
+                if &k != key {
+                    batches.push(b);
+                    sources.push(k);
+                }
+            }
+            pane.rows = batches.iter().map(RecordBatch::num_rows).sum();
+            pane.batches = batches;
+            pane.sources = sources;
+            pane.min_offset.remove(key);
+        }
+        self.panes.retain(|_, p| p.rows > 0);
     }
 
     /// Rows buffered in open panes.

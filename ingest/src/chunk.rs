@@ -35,6 +35,9 @@ pub struct DecodedChunk {
     pub lines: u64,
     /// Input bytes the chunk covers, oversized lines included.
     pub bytes: u64,
+    /// Kafka topic and the highest offset in the chunk: everything up to it has been decoded
+    /// (into rows or dead letters).
+    pub last_offset: Option<(String, i32, i64)>,
 }
 
 /// Decodes chunks with one reusable builder; one per decode thread.
@@ -81,6 +84,7 @@ impl ChunkDecoder {
         let mut malformed = Vec::new();
         let mut events: Vec<RawEvent<'_>> = Vec::new();
         let mut line_no = chunk.first_line;
+        let mut index = 0usize;
         let mut oversized = chunk.oversized.iter().peekable();
         let mut start = 0;
         let data = &chunk.data[..];
@@ -88,8 +92,12 @@ impl ChunkDecoder {
             let end = memchr::memchr(b'\n', &data[start..]).map_or(data.len(), |i| start + i);
             let mut line = &data[start..end];
             start = end + 1;
-            let offset = line_no as i64;
+            let offset = match &chunk.offsets {
+                Some(offsets) => offsets.get(index).copied().unwrap_or(line_no as i64),
+                None => line_no as i64,
+            };
             line_no += 1;
+            index += 1;
             if let Some(o) = oversized.next_if(|o| o.line as i64 == offset) {
                 malformed.push(Malformed {
                     source: prov.source.clone(),
@@ -127,14 +135,19 @@ impl ChunkDecoder {
                 }),
             }
         }
-        let lines = line_no - chunk.first_line;
+        let lines = index as u64;
         // Oversized lines were dropped by the reader but were read all the same.
         let bytes = data.len() as u64 + chunk.oversized.iter().map(|o| o.len as u64).sum::<u64>();
+        let last_offset = match (&chunk.topic, &chunk.offsets) {
+            (Some(t), Some(o)) => o.iter().max().map(|m| (t.clone(), chunk.partition, *m)),
+            _ => None,
+        };
         Ok(DecodedChunk {
             batch: self.builder.finish()?,
             malformed,
             lines,
             bytes,
+            last_offset,
         })
     }
 }

@@ -13,6 +13,7 @@
 pub mod batch;
 pub mod chunk;
 pub mod decode;
+pub mod kafka;
 pub mod route;
 pub mod schema;
 pub mod source;

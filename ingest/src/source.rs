@@ -22,6 +22,11 @@ pub struct Chunk {
     pub data: Vec<u8>,
     /// Lines longer than the limit: they appear in `data` as empty lines, so numbering holds.
     pub oversized: Vec<OversizedLine>,
+    /// Explicit offset of each line (Kafka: the message offset); `None` numbers lines from
+    /// `first_line` (files).
+    pub offsets: Option<Vec<i64>>,
+    /// Kafka topic of the records, for offset commits.
+    pub topic: Option<String>,
 }
 
 /// A line that exceeded `max_line_bytes`: it was skipped while streaming, never buffered whole.
@@ -148,6 +153,8 @@ impl<R: Read> ChunkReader<R> {
             first_line: self.next_line,
             data,
             oversized,
+            offsets: None,
+            topic: None,
         };
         self.next_line += lines;
         chunk

@@ -20,6 +20,8 @@ fn decode(format: Format, text: &str) -> (RecordBatch, usize) {
         first_line: 1,
         data: text.as_bytes().to_vec(),
         oversized: vec![],
+        offsets: None,
+        topic: None,
     };
     let out = d.decode(&chunk, 42).unwrap();
     (out.batch, out.malformed.len())
@@ -184,6 +186,8 @@ fn projection_decodes_only_requested_columns() {
         first_line: 1,
         data: text.into_bytes(),
         oversized: vec![],
+        offsets: None,
+        topic: None,
     };
     let b = d.decode(&chunk, 0).unwrap().batch;
     let names: Vec<_> = b
@@ -226,6 +230,8 @@ fn malformed_lines_are_reported_with_their_line_and_the_rest_decodes() {
         first_line: 10,
         data: text.into_bytes(),
         oversized: vec![],
+        offsets: None,
+        topic: None,
     };
     let out = d.decode(&chunk, 0).unwrap();
     assert_eq!(out.batch.num_rows(), 2);

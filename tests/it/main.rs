@@ -3,6 +3,7 @@
 
 mod cli;
 mod decoders;
+mod kafka;
 mod rules;
 mod support;
 mod windows;

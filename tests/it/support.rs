@@ -74,7 +74,7 @@ pub fn run_lines(
         name: "test".into(),
         interactive: false,
     };
-    let summary = pipeline::run(input, rules, &mut sinks, &cfg, None).unwrap();
+    let summary = pipeline::run_lines(input, rules, &mut sinks, &cfg, None).unwrap();
     let alerts = out.lock().unwrap().clone();
     (alerts, summary)
 }

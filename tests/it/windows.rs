@@ -106,6 +106,8 @@ fn open_windows_hold_the_offsets_of_their_rows_only() {
         first_line: 1,
         data: lines.join("\n").into_bytes(),
         oversized: vec![],
+        offsets: None,
+        topic: None,
     };
     let batch = decoder.decode(&chunk, 0).unwrap().batch;
     let mut engine = Engine::new(rules, EngineConfig::default());
