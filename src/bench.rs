@@ -29,6 +29,9 @@ pub struct BenchArgs {
     /// Also write the generated records to this file (e.g. to compare with another tool).
     #[arg(long, value_name = "FILE")]
     pub save: Option<std::path::PathBuf>,
+    /// Also measure Kafka -> alerts against a bare consume loop, on a fresh topic of this broker.
+    #[arg(long, value_name = "kafka://HOST:PORT")]
+    pub kafka: Option<String>,
 }
 
 fn generate(events: u64) -> Vec<u8> {
@@ -125,13 +128,8 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
 
     let threads = args.threads.unwrap_or(cores);
     let cfg = PipelineConfig {
-        decode: DecodeConfig::default().with_username_field("username"),
-        chunk: ChunkOptions::default(),
-        engine: Default::default(),
         threads,
-        dead_letter: None,
-        progress_every: Duration::ZERO,
-        idle_timeout: None,
+        ..Default::default()
     };
     let sink_file = tempfile_path();
     let mut sinks: Vec<Box<dyn Sink>> = vec![Box::new(JsonLinesSink::file(&sink_file)?)];
@@ -152,8 +150,114 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
         ),
         summary.alerts()
     );
+    if let Some(broker) = &args.kafka {
+        kafka_figures(broker, &chunks, threads)?;
+    }
     std::io::stdout().flush()?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Kafka -> alerts next to a bare consume loop over the same topic: the ceiling.
+fn kafka_figures(broker: &str, chunks: &[Chunk], threads: usize) -> Result<()> {
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    use rdkafka::message::Message;
+
+    let base = broker.trim_end_matches('/');
+    let topic = format!("gatewatch-bench-{}", std::process::id());
+    let url: gatewatch_ingest::kafka::KafkaUrl = format!("{base}/{topic}")
+        .parse()
+        .map_err(anyhow::Error::msg)?;
+    let writer = gatewatch_ingest::kafka::KafkaWriter::connect(&url).map_err(anyhow::Error::msg)?;
+    let mut records = 0u64;
+    let mut bytes = 0u64;
+    let started = Instant::now();
+    for c in chunks {
+        for line in c.data.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+            // Key by client address, as producers must (rules group by entity).
+            let key = memchr::memmem::find(line, b"\"client_ip\":\"")
+                .and_then(|i| line[i + 13..].split(|b| *b == b'"').next())
+                .unwrap_or_default();
+            writer
+                .send(&String::from_utf8_lossy(key), line)
+                .map_err(anyhow::Error::msg)?;
+            records += 1;
+            bytes += line.len() as u64;
+        }
+    }
+    writer
+        .flush(Duration::from_secs(120))
+        .map_err(anyhow::Error::msg)?;
+    println!(
+        "{}",
+        self::line(
+            "produce to Kafka (keyed by client_ip)",
+            records,
+            bytes,
+            started.elapsed()
+        )
+    );
+
+    let consumer: BaseConsumer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", &url.brokers)
+        .set("group.id", format!("bench-bare-{}", std::process::id()))
+        .set("auto.offset.reset", "earliest")
+        .set("enable.auto.commit", "false")
+        .set("session.timeout.ms", "6000")
+        .create()?;
+    consumer.subscribe(&[&topic])?;
+    let (mut seen, mut first, mut last) = (0u64, None, Instant::now());
+    let deadline = Instant::now() + Duration::from_secs(300);
+    while seen < records && Instant::now() < deadline {
+        if let Some(Ok(m)) = consumer.poll(Duration::from_millis(100)) {
+            first.get_or_insert_with(Instant::now);
+            seen += u64::from(m.payload().is_some());
+            last = Instant::now();
+        }
+    }
+    drop(consumer);
+    let bare = last.saturating_duration_since(first.unwrap_or(last));
+    println!(
+        "{}",
+        self::line("bare rdkafka consume loop (the ceiling)", seen, bytes, bare)
+    );
+
+    let kafka_url: gatewatch_ingest::kafka::KafkaUrl = format!(
+        "{base}/{topic}?group=bench-gw-{}&stop_after_idle=2s",
+        std::process::id()
+    )
+    .parse()
+    .map_err(anyhow::Error::msg)?;
+    let cfg = PipelineConfig {
+        threads,
+        idle_timeout: Some(Duration::from_secs(30)),
+        ..Default::default()
+    };
+    let rules = gatewatch_rules::load_builtin(&[])?;
+    let sink_file = tempfile_path();
+    let mut sinks: Vec<Box<dyn Sink>> = vec![Box::new(JsonLinesSink::file(&sink_file)?)];
+    let summary = pipeline::run(
+        pipeline::Source::Kafka(kafka_url),
+        rules,
+        &mut sinks,
+        &cfg,
+        None,
+    )?;
+    let _ = std::fs::remove_file(&sink_file);
+    println!(
+        "{}  ({} alerts)",
+        self::line(
+            "Kafka -> alerts, built-in rules",
+            summary.engine.events,
+            bytes,
+            summary.active
+        ),
+        summary.alerts()
+    );
+    println!(
+        "Kafka -> alerts / bare consume: {:.2} (events/s ratio; both timed from first to last record)",
+        (summary.engine.events as f64 / summary.active.as_secs_f64().max(1e-9)) / (seen as f64 / bare.as_secs_f64().max(1e-9))
+    );
+    Ok(())
 }
 
 /// A copy of the built-in credential-stuffing rule under another id, optionally sliding.

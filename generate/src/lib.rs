@@ -278,77 +278,42 @@ fn low_slow_ips() -> Vec<String> {
 
 /// Ground-truth labels for a configuration.
 pub fn labels(cfg: &GenConfig) -> Vec<Label> {
-    let label =
-        |scenario: &str, attack: bool, entity_type: &str, entities: Vec<String>, a: i64, b: i64| {
-            Label {
+    plan(cfg)
+        .into_iter()
+        .filter_map(|(kind, start_ms, end_ms, _)| {
+            let (scenario, attack, entity_type, entities) = match kind {
+                Kind::Nat => ("benign-carrier-nat", false, "ip", vec![NAT_IP.to_owned()]),
+                Kind::Office => (
+                    "benign-office-egress",
+                    false,
+                    "ip",
+                    vec![OFFICE_IP.to_owned()],
+                ),
+                Kind::Probe => (
+                    "benign-health-check",
+                    false,
+                    "ip",
+                    vec![PROBE_IP.to_owned()],
+                ),
+                Kind::Stuffer => (
+                    "credential-stuffing",
+                    true,
+                    "ip",
+                    vec![STUFFER_IP.to_owned()],
+                ),
+                Kind::LowSlow => ("distributed-stuffing", true, "ip-set", low_slow_ips()),
+                Kind::Walker => ("id-walking", true, "ip", vec![WALKER_IP.to_owned()]),
+                Kind::Shadow => ("shadow-api", true, "ip", vec![SHADOW_IP.to_owned()]),
+                Kind::Benign | Kind::Mistyper => return None,
+            };
+            Some(Label {
                 scenario: scenario.into(),
                 attack,
                 entity_type: entity_type.into(),
                 entities,
-                start_ms: a,
-                end_ms: b,
-            }
-        };
-    plan(cfg)
-        .into_iter()
-        .filter_map(|(kind, a, b, _)| match kind {
-            Kind::Nat => Some(label(
-                "benign-carrier-nat",
-                false,
-                "ip",
-                vec![NAT_IP.into()],
-                a,
-                b,
-            )),
-            Kind::Office => Some(label(
-                "benign-office-egress",
-                false,
-                "ip",
-                vec![OFFICE_IP.into()],
-                a,
-                b,
-            )),
-            Kind::Probe => Some(label(
-                "benign-health-check",
-                false,
-                "ip",
-                vec![PROBE_IP.into()],
-                a,
-                b,
-            )),
-            Kind::Stuffer => Some(label(
-                "credential-stuffing",
-                true,
-                "ip",
-                vec![STUFFER_IP.into()],
-                a,
-                b,
-            )),
-            Kind::LowSlow => Some(label(
-                "distributed-stuffing",
-                true,
-                "ip-set",
-                low_slow_ips(),
-                a,
-                b,
-            )),
-            Kind::Walker => Some(label(
-                "id-walking",
-                true,
-                "ip",
-                vec![WALKER_IP.into()],
-                a,
-                b,
-            )),
-            Kind::Shadow => Some(label(
-                "shadow-api",
-                true,
-                "ip",
-                vec![SHADOW_IP.into()],
-                a,
-                b,
-            )),
-            Kind::Benign | Kind::Mistyper => None,
+                start_ms,
+                end_ms,
+            })
         })
         .collect()
 }

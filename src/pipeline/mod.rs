@@ -63,6 +63,22 @@ pub struct PipelineConfig {
     pub idle_timeout: Option<Duration>,
 }
 
+impl Default for PipelineConfig {
+    /// Files at full speed: every core decoding, the default username field, no dead-letter
+    /// file, no progress lines, no idle timeout.
+    fn default() -> Self {
+        PipelineConfig {
+            decode: DecodeConfig::default().with_username_field("username"),
+            chunk: ChunkOptions::default(),
+            engine: EngineConfig::default(),
+            threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            dead_letter: None,
+            progress_every: Duration::ZERO,
+            idle_timeout: None,
+        }
+    }
+}
+
 /// What a run did: the figures of the summary.
 #[derive(Debug, Default, Clone)]
 pub struct RunSummary {
@@ -82,6 +98,9 @@ pub struct RunSummary {
     pub rules: Vec<String>,
     /// Offset commits made (Kafka).
     pub commits: u64,
+    /// From the first decoded chunk to the last: the time spent on data, without waiting to
+    /// join a Kafka group or for the input to go idle.
+    pub active: Duration,
 }
 
 impl RunSummary {
@@ -122,6 +141,9 @@ impl RunSummary {
                 get(&self.engine.late_by_rule),
                 get(&self.engine.script_errors_by_rule)
             );
+        }
+        if self.commits > 0 {
+            s += &format!("  kafka offset commits: {}\n", self.commits);
         }
         s += &format!("  decoded columns: {}\n", self.decoded_columns.join(", "));
         s
@@ -264,6 +286,8 @@ pub fn run(
     };
 
     let mut next = 0;
+    let mut first_data: Option<Instant> = None;
+    let mut last_data = Instant::now();
     loop {
         match from_workers[next].recv_timeout(TICK) {
             Ok(item) => {
@@ -293,6 +317,7 @@ pub fn run(
                         }
                     }
                     FromWorker::Decoded(decoded) => {
+                        first_data.get_or_insert_with(Instant::now);
                         summary.lines += decoded.lines;
                         summary.bytes += decoded.bytes;
                         for m in &decoded.malformed {
@@ -315,6 +340,7 @@ pub fn run(
                             }
                         }
                         deliver(engine.process(&decoded.batch)?)?;
+                        last_data = Instant::now();
                         if let (Some(o), Some((t, p, last))) =
                             (offsets.as_mut(), decoded.last_offset)
                         {
@@ -385,6 +411,7 @@ pub fn run(
     summary.rules = engine.rule_ids();
     summary.decoded_columns = engine.projection().iter().map(|c| c.name()).collect();
     summary.elapsed = started.elapsed();
+    summary.active = first_data.map_or(Duration::ZERO, |f| last_data.saturating_duration_since(f));
     Ok(summary)
 }
 
