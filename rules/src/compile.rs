@@ -5,12 +5,12 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use arrow::array::BooleanArray;
+use arrow::array::{Array, BooleanArray};
 use arrow::record_batch::RecordBatch;
 use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::common::DFSchema;
 use datafusion::error::DataFusionError;
-use datafusion::logical_expr::LogicalPlan;
+use datafusion::logical_expr::{Expr, LogicalPlan};
 use datafusion::physical_expr::PhysicalExpr;
 use datafusion::physical_plan::collect;
 use datafusion::prelude::{SessionConfig, SessionContext};
@@ -128,7 +128,9 @@ pub struct CompiledRule {
     /// Changes whenever the rule's text or parameters change: hot reload keeps the window state
     /// of rules whose fingerprint is unchanged.
     pub fingerprint: u64,
-    filter: Option<Arc<dyn PhysicalExpr>>,
+    /// The filter's conjuncts (`a AND b AND c`), cheap ones first: each runs only on the rows
+    /// the previous ones kept, so an expensive regex sees the few rows with a 401, not all.
+    filter: Vec<Arc<dyn PhysicalExpr>>,
     ctx: SessionContext,
     table: Arc<WindowTable>,
     plan: LogicalPlan,
@@ -371,9 +373,20 @@ impl CompiledRule {
 
         let rule_schema = DFSchema::try_from(columns.schema().as_ref().clone())
             .map_err(|e| invalid(&spec, "filter", e.to_string()))?;
-        let filter = filter_expr
+        let mut conjuncts = filter_expr
+            .map(datafusion::logical_expr::utils::split_conjunction_owned)
+            .unwrap_or_default();
+        // Plain comparisons before function calls (regex, LIKE, UDFs); otherwise as written.
+        conjuncts.sort_by_key(|c| {
+            matches!(
+                c,
+                Expr::ScalarFunction(_) | Expr::Like(_) | Expr::SimilarTo(_)
+            ) as u8
+        });
+        let filter = conjuncts
+            .into_iter()
             .map(|e| ctx.create_physical_expr(e, &rule_schema))
-            .transpose()
+            .collect::<Result<Vec<_>, _>>()
             .map_err(|e| sql_error(&spec, origin, text, "filter", "filter", e))?;
 
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
@@ -403,25 +416,45 @@ impl CompiledRule {
 
     /// Evaluates the filter on a batch that holds exactly [`Self::columns`]; `None` keeps every row.
     pub fn filter_mask(&self, batch: &RecordBatch) -> Result<Option<BooleanArray>, RuleError> {
-        let Some(filter) = &self.filter else {
+        if self.filter.is_empty() {
             return Ok(None);
-        };
+        }
         let exec = |e: DataFusionError| RuleError::Execution {
             rule_id: self.spec.id.clone(),
             source: e,
         };
-        let value = filter.evaluate(batch).map_err(exec)?;
-        let array = value.into_array(batch.num_rows()).map_err(exec)?;
-        let mask = array
-            .as_any()
-            .downcast_ref::<BooleanArray>()
-            .cloned()
-            .ok_or_else(|| {
-                exec(DataFusionError::Plan(
-                    "filter is not a boolean expression".into(),
-                ))
-            })?;
-        Ok(Some(mask))
+        let mut current = batch.clone();
+        // Positions in `batch` of the rows of `current`; `None` while they are all rows.
+        let mut positions: Option<Vec<u32>> = None;
+        for conjunct in &self.filter {
+            let value = conjunct.evaluate(&current).map_err(exec)?;
+            let array = value.into_array(current.num_rows()).map_err(exec)?;
+            let mask = array
+                .as_any()
+                .downcast_ref::<BooleanArray>()
+                .ok_or_else(|| {
+                    exec(DataFusionError::Plan(
+                        "filter is not a boolean expression".into(),
+                    ))
+                })?;
+            let kept: Vec<u32> = (0..mask.len())
+                .filter(|&i| mask.is_valid(i) && mask.value(i))
+                .map(|i| positions.as_ref().map_or(i as u32, |p| p[i]))
+                .collect();
+            if kept.is_empty() {
+                return Ok(Some(BooleanArray::from(vec![false; batch.num_rows()])));
+            }
+            if kept.len() < current.num_rows() {
+                current = arrow::compute::filter_record_batch(&current, mask)
+                    .map_err(|e| exec(e.into()))?;
+            }
+            positions = Some(kept);
+        }
+        let mut out = vec![false; batch.num_rows()];
+        for p in positions.unwrap_or_default() {
+            out[p as usize] = true;
+        }
+        Ok(Some(BooleanArray::from(out)))
     }
 
     /// Runs the SQL over one window's rows (batches with [`Self::columns`]) and returns its result.

@@ -228,13 +228,17 @@ pub fn run(
     let projection = Arc::new(AtomicU64::new(engine.projection().bits()));
     let threads = cfg.threads.max(1);
     let mut offsets = None;
+    let (recycle_tx, recycle_rx) = sync_channel(threads * 4);
     let reader = match source {
-        Source::Lines(input) => Reader::Lines(ChunkReader::new(
-            input.reader,
-            input.name.as_str(),
-            cfg.chunk.clone(),
-            input.interactive,
-        )),
+        Source::Lines(input) => Reader::Lines(
+            ChunkReader::new(
+                input.reader,
+                input.name.as_str(),
+                cfg.chunk.clone(),
+                input.interactive,
+            )
+            .recycle_from(recycle_rx),
+        ),
         Source::Kafka(url) => {
             let (src, committer) =
                 KafkaSource::connect(&url, cfg.chunk.chunk_bytes, Duration::from_millis(100))
@@ -260,7 +264,13 @@ pub fn run(
             engine.projection(),
             cfg.chunk.max_line_bytes,
         );
-        handles.push(spawn_decoder(decoder, projection.clone(), rx_in, tx_out));
+        handles.push(spawn_decoder(
+            decoder,
+            projection.clone(),
+            rx_in,
+            tx_out,
+            recycle_tx.clone(),
+        ));
         to_workers.push(tx_in);
         from_workers.push(rx_out);
     }

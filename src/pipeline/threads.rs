@@ -74,6 +74,7 @@ pub fn spawn_decoder(
     projection: Arc<AtomicU64>,
     input: Receiver<ToWorker>,
     output: SyncSender<FromWorker>,
+    recycle: SyncSender<Vec<u8>>,
 ) -> thread::JoinHandle<()> {
     thread::Builder::new()
         .name("gw-decode".into())
@@ -84,10 +85,13 @@ pub fn spawn_decoder(
                         decoder.set_projection(ColumnSet::from_bits(
                             projection.load(Ordering::Relaxed),
                         ));
-                        match decoder.decode(&chunk, now_ms()) {
+                        let out = match decoder.decode(&chunk, now_ms()) {
                             Ok(d) => FromWorker::Decoded(d),
                             Err(e) => FromWorker::Error(format!("decoding: {e}")),
-                        }
+                        };
+                        // Hand the buffer back to the reader; if its pool is full, drop it.
+                        let _ = recycle.try_send(chunk.data);
+                        out
                     }
                     ToWorker::Event(e) => FromWorker::Event(e),
                     ToWorker::Error(e) => FromWorker::Error(e),

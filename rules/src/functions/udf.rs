@@ -207,12 +207,132 @@ fn aggregate_udfs() -> Vec<AggregateUDF> {
     ]
 }
 
+/// `regexp_like(text, pattern[, flags])` with the compiled pattern cached. DataFusion's own
+/// compiles the pattern on every batch; rule filters call it on every batch of traffic, so the
+/// cache matters (the pattern is nearly always a literal). Same results; flags as in Rust's
+/// regex inline flags (`i`, `m`, `s`, `x`, ...).
+fn cached_regexp_like() -> ScalarUDF {
+    use datafusion::logical_expr::{Signature, SimpleScalarUDF, TypeSignature};
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+    let cache: Arc<Mutex<HashMap<String, Arc<regex::Regex>>>> = Arc::default();
+    let compile = move |pattern: &str, flags: Option<&str>| -> Result<Arc<regex::Regex>> {
+        let key = match flags {
+            Some(f) if !f.is_empty() => format!("(?{f}){pattern}"),
+            _ => pattern.to_owned(),
+        };
+        let mut cache = cache
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(r) = cache.get(&key) {
+            return Ok(r.clone());
+        }
+        let re = Arc::new(regex::Regex::new(&key).map_err(|e| {
+            datafusion::error::DataFusionError::Execution(format!("regexp_like: {e}"))
+        })?);
+        if cache.len() > 1024 {
+            cache.clear();
+        }
+        cache.insert(key, re.clone());
+        Ok(re)
+    };
+    let signature = Signature::one_of(
+        vec![
+            TypeSignature::Exact(vec![DataType::Utf8, DataType::Utf8]),
+            TypeSignature::Exact(vec![DataType::Utf8, DataType::Utf8, DataType::Utf8]),
+        ],
+        Volatility::Immutable,
+    );
+    ScalarUDF::from(SimpleScalarUDF::new_with_signature(
+        "regexp_like",
+        signature,
+        DataType::Boolean,
+        Arc::new(move |args| {
+            map_args(args, |a| {
+                let text = utf8(&a[0])?;
+                let patterns = utf8(&a[1])?;
+                let flags = a.get(2).map(utf8).transpose()?;
+                let (text, patterns) = (text.as_string::<i32>(), patterns.as_string::<i32>());
+                let flags = flags.as_ref().map(|f| f.as_string::<i32>());
+                let mut out = arrow::array::BooleanBuilder::with_capacity(text.len());
+                let mut last: Option<(String, Option<String>, Arc<regex::Regex>)> = None;
+                for i in 0..text.len() {
+                    let f = flags.and_then(|f| f.is_valid(i).then(|| f.value(i)));
+                    if text.is_null(i) || patterns.is_null(i) {
+                        out.append_null();
+                        continue;
+                    }
+                    let p = patterns.value(i);
+                    let re = match &last {
+                        Some((lp, lf, re)) if lp == p && lf.as_deref() == f => re.clone(),
+                        _ => {
+                            let re = compile(p, f)?;
+                            last = Some((p.to_owned(), f.map(str::to_owned), re.clone()));
+                            re
+                        }
+                    };
+                    out.append_value(re.is_match(text.value(i)));
+                }
+                Ok(Arc::new(out.finish()) as ArrayRef)
+            })
+        }),
+    ))
+}
+
 /// Registers every helper in a rule's SQL context.
 pub fn register_all(ctx: &SessionContext) {
+    ctx.register_udf(cached_regexp_like());
     for f in scalar_udfs() {
         ctx.register_udf(f);
     }
     for f in aggregate_udfs() {
         ctx.register_udaf(f);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn query(sql: &str) -> Vec<String> {
+        let ctx = SessionContext::new();
+        register_all(&ctx);
+        let batches = ctx.sql(sql).await.unwrap().collect().await.unwrap();
+        let mut out = Vec::new();
+        for b in batches {
+            let col = arrow::compute::cast(b.column(0), &DataType::Utf8).unwrap();
+            let s = col.as_string::<i32>();
+            out.extend((0..s.len()).map(|i| {
+                if s.is_null(i) {
+                    "NULL".to_string()
+                } else {
+                    s.value(i).to_string()
+                }
+            }));
+        }
+        out
+    }
+
+    #[test]
+    fn cached_regexp_like_matches_datafusion_semantics() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let got = rt.block_on(query(
+            "SELECT regexp_like(p, '(?i)/(login|auth)') FROM (VALUES ('/api/LOGIN'), ('/api/orders'), (NULL)) AS t(p)",
+        ));
+        assert_eq!(got, ["true", "false", "NULL"]);
+        let got = rt.block_on(query(
+            "SELECT regexp_like('ABC', 'b', 'i'), regexp_like('ABC', 'b')",
+        ));
+        assert_eq!(got, ["true"]);
+        let got = rt.block_on(query(
+            "SELECT regexp_like(t, p) FROM (VALUES ('abc', 'b'), ('abc', 'z'), ('xyz', 'y')) AS v(t, p)",
+        ));
+        assert_eq!(
+            got,
+            ["true", "false", "true"],
+            "a pattern per row is honoured"
+        );
     }
 }
