@@ -257,8 +257,8 @@ pub fn run(
     let mut from_workers = Vec::new();
     let mut handles = Vec::new();
     for _ in 0..threads {
-        let (tx_in, rx_in) = sync_channel(2);
-        let (tx_out, rx_out) = sync_channel(2);
+        let (tx_in, rx_in) = sync_channel(4);
+        let (tx_out, rx_out) = sync_channel(4);
         let decoder = ChunkDecoder::new(
             cfg.decode.clone(),
             engine.projection(),
