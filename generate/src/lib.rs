@@ -457,6 +457,37 @@ fn benign_request(
     }
 }
 
+/// What varies between generated requests: method, path, status, username, service, address, agent.
+type RequestFields = (
+    &'static str,
+    String,
+    u16,
+    Option<String>,
+    &'static str,
+    String,
+    &'static str,
+);
+
+/// A benign request of one user of a population sharing `ip` (their own, a NAT's, an office's).
+fn population(
+    rng: &mut Rng,
+    user: u64,
+    login_fail: f64,
+    ip: String,
+    agents: &[&'static str],
+) -> RequestFields {
+    let (m, p, s, u, svc) = benign_request(rng, user, login_fail);
+    (
+        m,
+        p,
+        s,
+        u,
+        svc,
+        ip,
+        agents[(user % agents.len() as u64) as usize],
+    )
+}
+
 fn emit(a: &mut Actor, t: i64, seq: &mut u64, users: usize) -> Request {
     *seq += 1;
     a.step += 1;
@@ -475,140 +506,112 @@ fn emit(a: &mut Actor, t: i64, seq: &mut u64, users: usize) -> Request {
         latency_ms: 5 + rng.below(120) as u32,
         service: "catalog",
     };
-    let (method, path, status, username, service, ip, ua): (_, _, _, _, _, String, &'static str) =
-        match a.kind {
-            Kind::Benign => {
-                let user = rng.below(users as u64);
-                let (m, p, s, u, svc) = benign_request(rng, user, 0.05);
-                (
-                    m,
-                    p,
-                    s,
-                    u,
-                    svc,
-                    user_ip(user),
-                    BROWSER_UAS[(user % 3) as usize],
-                )
+    let (method, path, status, username, service, ip, ua): RequestFields = match a.kind {
+        Kind::Benign => {
+            let user = rng.below(users as u64);
+            population(rng, user, 0.05, user_ip(user), BROWSER_UAS)
+        }
+        Kind::Nat => {
+            let user = 900_000 + rng.below(40);
+            population(rng, user, 0.15, NAT_IP.into(), MOBILE_UAS)
+        }
+        Kind::Office => {
+            let user = 800_000 + rng.below(25);
+            population(rng, user, 0.10, OFFICE_IP.into(), BROWSER_UAS)
+        }
+        Kind::Probe => (
+            "GET",
+            "/health".into(),
+            200,
+            None,
+            "web",
+            PROBE_IP.into(),
+            PROBE_UA,
+        ),
+        Kind::Mistyper => {
+            // A user who fails a few times then gets in: 3 failures and a success in a burst.
+            let user = rng.below(users as u64);
+            let burst_done = a.step.is_multiple_of(4);
+            let status = if burst_done { 200 } else { 401 };
+            if !burst_done {
+                a.rate = 0.2;
+            } else {
+                a.rate = 1.0 / 120.0;
             }
-            Kind::Nat => {
-                let user = 900_000 + rng.below(40);
-                let (m, p, s, u, svc) = benign_request(rng, user, 0.15);
-                (
-                    m,
-                    p,
-                    s,
-                    u,
-                    svc,
-                    NAT_IP.into(),
-                    MOBILE_UAS[(user % 3) as usize],
-                )
-            }
-            Kind::Office => {
-                let user = 800_000 + rng.below(25);
-                let (m, p, s, u, svc) = benign_request(rng, user, 0.10);
-                (
-                    m,
-                    p,
-                    s,
-                    u,
-                    svc,
-                    OFFICE_IP.into(),
-                    BROWSER_UAS[(user % 3) as usize],
-                )
-            }
-            Kind::Probe => (
+            (
+                "POST",
+                "/api/v1/login".into(),
+                status,
+                Some(user_name(user)),
+                "accounts",
+                user_ip(user),
+                BROWSER_UAS[0],
+            )
+        }
+        Kind::Stuffer => {
+            let status = if rng.chance(0.97) { 401 } else { 200 };
+            let name = format!("leaked{:06}@mail.example", rng.below(1_000_000));
+            (
+                "POST",
+                "/api/v1/login".into(),
+                status,
+                Some(name),
+                "accounts",
+                STUFFER_IP.into(),
+                STUFFER_UA,
+            )
+        }
+        Kind::LowSlow => {
+            let ip = format!(
+                "198.18.{}.{}",
+                (a.step % 300) / 200,
+                10 + (a.step % 300) % 200
+            );
+            let status = if rng.chance(0.98) { 401 } else { 200 };
+            let name = format!("leaked{:06}@mail.example", rng.below(1_000_000));
+            (
+                "POST",
+                "/api/v1/login".into(),
+                status,
+                Some(name),
+                "accounts",
+                ip,
+                LOW_SLOW_UA,
+            )
+        }
+        Kind::Walker => {
+            req.consumer = Some(WALKER_CONSUMER.into());
+            let r = rng.unit();
+            let status = if r < 0.6 {
+                404
+            } else if r < 0.85 {
+                403
+            } else {
+                200
+            };
+            (
                 "GET",
-                "/health".into(),
-                200,
+                format!("/api/v1/orders/{}", 100_000 + a.step),
+                status,
+                None,
+                "orders",
+                WALKER_IP.into(),
+                AGENT_UA,
+            )
+        }
+        Kind::Shadow => {
+            let (m, p, s) = *rng.pick(SHADOW_PATHS);
+            (
+                m,
+                p.to_string(),
+                s,
                 None,
                 "web",
-                PROBE_IP.into(),
-                PROBE_UA,
-            ),
-            Kind::Mistyper => {
-                // A user who fails a few times then gets in: 3 failures and a success in a burst.
-                let user = rng.below(users as u64);
-                let burst_done = a.step.is_multiple_of(4);
-                let status = if burst_done { 200 } else { 401 };
-                if !burst_done {
-                    a.rate = 0.2;
-                } else {
-                    a.rate = 1.0 / 120.0;
-                }
-                (
-                    "POST",
-                    "/api/v1/login".into(),
-                    status,
-                    Some(user_name(user)),
-                    "accounts",
-                    user_ip(user),
-                    BROWSER_UAS[0],
-                )
-            }
-            Kind::Stuffer => {
-                let status = if rng.chance(0.97) { 401 } else { 200 };
-                let name = format!("leaked{:06}@mail.example", rng.below(1_000_000));
-                (
-                    "POST",
-                    "/api/v1/login".into(),
-                    status,
-                    Some(name),
-                    "accounts",
-                    STUFFER_IP.into(),
-                    STUFFER_UA,
-                )
-            }
-            Kind::LowSlow => {
-                let ip = format!(
-                    "198.18.{}.{}",
-                    (a.step % 300) / 200,
-                    10 + (a.step % 300) % 200
-                );
-                let status = if rng.chance(0.98) { 401 } else { 200 };
-                let name = format!("leaked{:06}@mail.example", rng.below(1_000_000));
-                (
-                    "POST",
-                    "/api/v1/login".into(),
-                    status,
-                    Some(name),
-                    "accounts",
-                    ip,
-                    LOW_SLOW_UA,
-                )
-            }
-            Kind::Walker => {
-                req.consumer = Some(WALKER_CONSUMER.into());
-                let r = rng.unit();
-                let status = if r < 0.6 {
-                    404
-                } else if r < 0.85 {
-                    403
-                } else {
-                    200
-                };
-                (
-                    "GET",
-                    format!("/api/v1/orders/{}", 100_000 + a.step),
-                    status,
-                    None,
-                    "orders",
-                    WALKER_IP.into(),
-                    AGENT_UA,
-                )
-            }
-            Kind::Shadow => {
-                let (m, p, s) = *rng.pick(SHADOW_PATHS);
-                (
-                    m,
-                    p.to_string(),
-                    s,
-                    None,
-                    "web",
-                    SHADOW_IP.into(),
-                    SHADOW_UA,
-                )
-            }
-        };
+                SHADOW_IP.into(),
+                SHADOW_UA,
+            )
+        }
+    };
     req.method = method;
     req.path = path;
     req.status = status;
