@@ -142,3 +142,49 @@ impl RuleWindows {
         self.panes.iter()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow::array::Int64Array;
+    use arrow::datatypes::{DataType, Field, Schema};
+
+    use super::*;
+
+    fn batch(n: usize) -> RecordBatch {
+        let schema = Arc::new(Schema::new(vec![Field::new("x", DataType::Int64, false)]));
+        RecordBatch::try_new(schema, vec![Arc::new(Int64Array::from(vec![0i64; n]))]).unwrap()
+    }
+
+    #[test]
+    fn sliding_windows_share_panes_and_close_in_order() {
+        let mut w = RuleWindows::new(30, 10);
+        let key: PartitionKey = ("t".into(), 0);
+        w.add(w.pane_start(5), batch(1), &key, 1);
+        w.add(w.pane_start(25), batch(2), &key, 2);
+        let mut closed = Vec::new();
+        w.close_until(40, |start, rows| {
+            closed.push((start, rows.iter().map(RecordBatch::num_rows).sum::<usize>()))
+        });
+        // Windows ending at or before 40: [-20,10) [-10,20) [0,30) [10,40).
+        assert_eq!(closed, [(-20, 1), (-10, 1), (0, 3), (10, 2)]);
+        assert_eq!(w.buffered_rows(), 2, "pane 20 is still needed by [20,50)");
+        assert!(w.is_late(5, 40) && !w.is_late(25, 40));
+    }
+
+    #[test]
+    fn dropping_a_partition_removes_its_rows_and_offsets_only() {
+        let mut w = RuleWindows::new(60, 60);
+        let (a, b): (PartitionKey, PartitionKey) = (("t".into(), 0), ("t".into(), 1));
+        w.add(0, batch(3), &a, 10);
+        w.add(0, batch(2), &b, 7);
+        w.add(60, batch(1), &a, 12);
+        w.drop_partition(&a);
+        assert_eq!(w.buffered_rows(), 2);
+        let offsets: Vec<_> = w.panes().flat_map(|(_, p)| p.min_offset.clone()).collect();
+        assert_eq!(offsets, [(b.clone(), 7)]);
+        w.drop_partition(&b);
+        assert_eq!(w.panes().count(), 0, "empty panes are dropped");
+    }
+}
