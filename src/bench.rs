@@ -15,7 +15,7 @@ use gatewatch_ingest::{
 use gatewatch_rules::RuleFiles;
 use gatewatch_sinks::{JsonLinesSink, Sink};
 
-use crate::pipeline::{self, projection_for, PipelineConfig};
+use crate::pipeline::{self, PipelineConfig};
 
 /// Options of `gatewatch bench`.
 #[derive(Debug, Args)]
@@ -103,7 +103,7 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
     );
     let chunks = chunks(&data)?;
     let rules = gatewatch_rules::load_builtin(&[])?;
-    let rule_columns = projection_for(&rules);
+    let rule_columns = gatewatch_rules::compile::columns_read(&rules);
 
     let (rows, t) = decode_one_core(&chunks, ColumnSet::all())?;
     println!(

@@ -138,7 +138,6 @@ fn run_one(rule: CompiledRule, test: &RuleTest) -> Result<Vec<Alert>> {
             data: lines.as_bytes().to_vec(),
             oversized: vec![],
             offsets: None,
-            topic: None,
         };
         let decoded = decoder.decode(&chunk, 0)?;
         if let Some(m) = decoded.malformed.first() {

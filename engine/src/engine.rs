@@ -107,11 +107,7 @@ impl Engine {
 
     /// Every column the loaded rules read: what ingest must decode.
     pub fn projection(&self) -> gatewatch_ingest::ColumnSet {
-        self.rules
-            .iter()
-            .fold(gatewatch_ingest::ColumnSet::required(), |acc, s| {
-                acc.union(s.rule.columns)
-            })
+        gatewatch_rules::compile::columns_read(self.rules.iter().map(|s| &s.rule))
     }
 
     /// Ids of the loaded rules, in load order.
@@ -335,7 +331,7 @@ fn project_for(rule: &CompiledRule, batch: &RecordBatch) -> Result<RecordBatch, 
                 .unwrap_or_else(|| new_null_array(&c.data_type(), batch.num_rows()))
         })
         .collect();
-    Ok(RecordBatch::try_new(rule.columns.schema(), columns)?)
+    Ok(RecordBatch::try_new(rule.schema.clone(), columns)?)
 }
 
 fn count_script_error(rule_id: &str, error: &str, stats: &mut EngineStats) {

@@ -138,10 +138,12 @@ impl ChunkDecoder {
         let lines = index as u64;
         // Oversized lines were dropped by the reader but were read all the same.
         let bytes = data.len() as u64 + chunk.oversized.iter().map(|o| o.len as u64).sum::<u64>();
-        let last_offset = match (&chunk.topic, &chunk.offsets) {
-            (Some(t), Some(o)) => o.iter().max().map(|m| (t.clone(), chunk.partition, *m)),
-            _ => None,
-        };
+        // Kafka chunks carry explicit offsets and are named by their topic.
+        let last_offset = chunk
+            .offsets
+            .as_ref()
+            .and_then(|o| o.iter().max())
+            .map(|m| (chunk.source.to_string(), chunk.partition, *m));
         Ok(DecodedChunk {
             batch: self.builder.finish()?,
             malformed,

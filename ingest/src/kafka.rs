@@ -103,13 +103,6 @@ impl FromStr for KafkaUrl {
     }
 }
 
-impl KafkaUrl {
-    /// The source name rows carry: the topic list.
-    pub fn source_name(&self) -> String {
-        self.topics.join(",")
-    }
-}
-
 /// Something the pipeline must act on in stream order, besides data.
 #[derive(Debug, Clone, PartialEq)]
 pub enum SourceEvent {
@@ -210,7 +203,6 @@ pub struct KafkaSource {
     linger: Duration,
     stop_after_idle: Option<Duration>,
     last_message: Instant,
-    safe: SafeOffsets,
 }
 
 /// Commits offsets from the pipeline thread.
@@ -296,7 +288,6 @@ impl KafkaSource {
             linger,
             stop_after_idle: url.stop_after_idle,
             last_message: Instant::now(),
-            safe: safe.clone(),
         };
         Ok((source, KafkaCommitter { consumer, safe }))
     }
@@ -314,7 +305,6 @@ impl KafkaSource {
                 data: p.data,
                 oversized: Vec::new(),
                 offsets: Some(p.offsets),
-                topic: Some(key.0.clone()),
             }));
         }
     }
@@ -407,14 +397,6 @@ impl KafkaSource {
             }
             self.flush_due(false);
         }
-    }
-
-    /// Offsets this member has declared safe so far.
-    pub fn safe_offsets(&self) -> HashMap<(String, i32), i64> {
-        self.safe
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
     }
 }
 

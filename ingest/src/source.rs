@@ -25,8 +25,6 @@ pub struct Chunk {
     /// Explicit offset of each line (Kafka: the message offset); `None` numbers lines from
     /// `first_line` (files).
     pub offsets: Option<Vec<i64>>,
-    /// Kafka topic of the records, for offset commits.
-    pub topic: Option<String>,
 }
 
 /// A line that exceeded `max_line_bytes`: it was skipped while streaming, never buffered whole.
@@ -76,7 +74,6 @@ pub struct ChunkReader<R> {
     oversized: Vec<OversizedLine>,
     flush_now: bool,
     eof: bool,
-    bytes_read: u64,
     /// Chunk buffers handed back by the decoders: reusing them avoids faulting in fresh pages
     /// for every chunk (measured: about a third of the system time of a file replay).
     recycled: Option<std::sync::mpsc::Receiver<Vec<u8>>>,
@@ -100,7 +97,6 @@ impl<R: Read> ChunkReader<R> {
             oversized: Vec::new(),
             flush_now: false,
             eof: false,
-            bytes_read: 0,
             recycled: None,
         }
     }
@@ -119,11 +115,6 @@ impl<R: Read> ChunkReader<R> {
             }
             None => Vec::with_capacity(self.opts.chunk_bytes + (64 << 10)),
         }
-    }
-
-    /// Bytes read from the input so far (after decompression).
-    pub fn bytes_read(&self) -> u64 {
-        self.bytes_read
     }
 
     /// The next chunk, or `None` at end of input.
@@ -176,7 +167,6 @@ impl<R: Read> ChunkReader<R> {
             data,
             oversized,
             offsets: None,
-            topic: None,
         };
         self.next_line += lines;
         chunk
@@ -223,7 +213,6 @@ impl<R: Read> ChunkReader<R> {
             let n = (&mut self.inner)
                 .take(want as u64)
                 .read_to_end(&mut self.buf)?;
-            self.bytes_read += n as u64;
             self.eof = n == 0;
             return Ok(());
         }
@@ -240,7 +229,6 @@ impl<R: Read> ChunkReader<R> {
             }
         };
         self.buf.truncate(start + n);
-        self.bytes_read += n as u64;
         if n == 0 {
             self.eof = true;
         } else if self.interactive && n < want {
@@ -269,7 +257,6 @@ impl<R: Read> ChunkReader<R> {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e),
             };
-            self.bytes_read += n as u64;
             if n == 0 {
                 self.eof = true;
                 break;

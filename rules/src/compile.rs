@@ -71,6 +71,13 @@ pub const EVIDENCE_COLUMNS: &[Column] = &[
     Column::Username,
 ];
 
+/// Every column a set of rules reads, plus the always-decoded ones: what ingest must decode.
+pub fn columns_read<'a>(rules: impl IntoIterator<Item = &'a CompiledRule>) -> ColumnSet {
+    rules
+        .into_iter()
+        .fold(ColumnSet::required(), |acc, r| acc.union(r.columns))
+}
+
 /// A `--param [RULE.]NAME=VALUE` override.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ParamOverride {
@@ -121,6 +128,8 @@ pub struct CompiledRule {
     pub entity_column: Column,
     /// Every column the rule reads, in schema order: the schema of its buffered rows.
     pub columns: ColumnSet,
+    /// `columns.schema()`, built once: the engine projects every batch to it.
+    pub schema: arrow::datatypes::SchemaRef,
     /// No repeat alert for an entity within this much event time (0: no suppression).
     pub suppress_ms: i64,
     /// The rule's script, if any.
@@ -399,6 +408,7 @@ impl CompiledRule {
             slide_ms,
             suppress_ms,
             entity_column,
+            schema: columns.schema(),
             columns,
             script,
             filter,

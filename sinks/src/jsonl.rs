@@ -69,15 +69,6 @@ impl JsonLinesSink {
             written: Some(written),
         })
     }
-
-    /// Alerts to any writer (tests, pipes).
-    pub fn writer(name: &str, w: Box<dyn Write + Send>) -> Self {
-        JsonLinesSink {
-            name: name.into(),
-            out: BufWriter::new(w),
-            written: None,
-        }
-    }
 }
 
 impl Sink for JsonLinesSink {

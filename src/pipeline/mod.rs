@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use gatewatch_engine::{Engine, EngineConfig, EngineStats};
 use gatewatch_ingest::kafka::{KafkaCommitter, KafkaSource, KafkaUrl, SourceEvent};
-use gatewatch_ingest::{ChunkDecoder, ChunkOptions, ChunkReader, ColumnSet, DecodeConfig, Input};
+use gatewatch_ingest::{ChunkDecoder, ChunkOptions, ChunkReader, DecodeConfig, Input};
 use gatewatch_rules::CompiledRule;
 use gatewatch_sinks::Sink;
 
@@ -148,13 +148,6 @@ impl RunSummary {
         s += &format!("  decoded columns: {}\n", self.decoded_columns.join(", "));
         s
     }
-}
-
-/// The columns to decode: everything the rules read.
-pub fn projection_for(rules: &[CompiledRule]) -> ColumnSet {
-    rules
-        .iter()
-        .fold(ColumnSet::required(), |acc, r| acc.union(r.columns))
 }
 
 /// Malformed lines are logged one by one up to this many, then only counted (and dead-lettered).

@@ -21,7 +21,6 @@ fn decode(format: Format, text: &str) -> (RecordBatch, usize) {
         data: text.as_bytes().to_vec(),
         oversized: vec![],
         offsets: None,
-        topic: None,
     };
     let out = d.decode(&chunk, 42).unwrap();
     (out.batch, out.malformed.len())
@@ -187,7 +186,6 @@ fn projection_decodes_only_requested_columns() {
         data: text.into_bytes(),
         oversized: vec![],
         offsets: None,
-        topic: None,
     };
     let b = d.decode(&chunk, 0).unwrap().batch;
     let names: Vec<_> = b
@@ -231,7 +229,6 @@ fn malformed_lines_are_reported_with_their_line_and_the_rest_decodes() {
         data: text.into_bytes(),
         oversized: vec![],
         offsets: None,
-        topic: None,
     };
     let out = d.decode(&chunk, 0).unwrap();
     assert_eq!(out.batch.num_rows(), 2);

@@ -98,7 +98,7 @@ fn open_windows_hold_the_offsets_of_their_rows_only() {
     let mut lines = vec![kong(MIN, "10.0.0.1", "GET", "/", 200)]; // line 1: filtered out, holds nothing
     lines.extend(failed_logins(STUFFER, MIN + 1000, 3, 1000)); // lines 2-4
     let rules = gatewatch_rules::load_builtin(&[]).unwrap();
-    let projection = gatewatch::pipeline::projection_for(&rules);
+    let projection = gatewatch_rules::compile::columns_read(&rules);
     let mut decoder = ChunkDecoder::new(DecodeConfig::default(), projection, 1 << 20);
     let chunk = Chunk {
         source: "f".into(),
@@ -107,7 +107,6 @@ fn open_windows_hold_the_offsets_of_their_rows_only() {
         data: lines.join("\n").into_bytes(),
         oversized: vec![],
         offsets: None,
-        topic: None,
     };
     let batch = decoder.decode(&chunk, 0).unwrap().batch;
     let mut engine = Engine::new(rules, EngineConfig::default());
