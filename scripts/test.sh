@@ -15,9 +15,9 @@ cargo fmt --all -- --check
 echo "== cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
-echo "== services (real Kafka-protocol broker on 127.0.0.1)"
+echo "== services (real Kafka-protocol broker and ClickHouse on 127.0.0.1)"
 services_env=$(scripts/services.sh start)
-export "${services_env?}"
+while IFS= read -r line; do export "${line?}"; done <<<"$services_env"
 trap 'scripts/services.sh stop' EXIT
 
 echo "== tests"

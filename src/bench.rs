@@ -32,6 +32,10 @@ pub struct BenchArgs {
     /// Also measure Kafka -> alerts against a bare consume loop, on a fresh topic of this broker.
     #[arg(long, value_name = "kafka://HOST:PORT")]
     pub kafka: Option<String>,
+    /// Also measure inserts into ClickHouse (alerts/s, statistics rows/s) in this database
+    /// (created; its tables get benchmark rows).
+    #[arg(long, value_name = "http://HOST:PORT/DB")]
+    pub clickhouse: Option<String>,
 }
 
 fn generate(events: u64) -> Vec<u8> {
@@ -134,7 +138,7 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
     let sink_file = tempfile_path();
     let mut sinks: Vec<Box<dyn Sink>> = vec![Box::new(JsonLinesSink::file(&sink_file)?)];
     let input = Input {
-        reader: Box::new(std::io::Cursor::new(data)),
+        reader: Box::new(std::io::Cursor::new(data.clone())),
         name: "bench".into(),
         interactive: false,
     };
@@ -152,6 +156,9 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
     );
     if let Some(broker) = &args.kafka {
         kafka_figures(broker, &chunks, threads)?;
+    }
+    if let Some(url) = &args.clickhouse {
+        crate::bench_clickhouse::figures(url, &data, threads)?;
     }
     std::io::stdout().flush()?;
     Ok(ExitCode::SUCCESS)

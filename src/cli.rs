@@ -34,7 +34,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the detection pipeline over logs and print alerts as JSON Lines.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Generate deterministic labelled traffic as Kong JSON lines.
     Generate(GenerateArgs),
     /// Measure decode and pipeline throughput on generated Kong records.
@@ -119,6 +119,159 @@ struct RunArgs {
     /// Do not print the run summary on stderr.
     #[arg(long)]
     no_summary: bool,
+    #[command(flatten)]
+    sinks: SinkArgs,
+}
+
+/// Alert destinations beyond stdout/--output. Everything here can also go in --config; flags
+/// add to (or, for ClickHouse, replace) what the file says.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Alert sinks")]
+struct SinkArgs {
+    /// Config file (TOML) with [spool], [clickhouse], [[webhook]], [[slack]], [[pagerduty]]
+    /// tables; see deploy/gatewatch.example.toml.
+    #[arg(long, value_name = "FILE", env = "GATEWATCH_CONFIG")]
+    config: Option<PathBuf>,
+    /// Store alerts, per-minute traffic statistics and the API inventory in ClickHouse
+    /// (tables are created/migrated at start-up).
+    #[arg(
+        long,
+        value_name = "http://HOST:PORT/DB",
+        env = "GATEWATCH_CLICKHOUSE_URL",
+        hide_env_values = true
+    )]
+    clickhouse: Option<String>,
+    /// POST each alert as JSON to this URL.
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "GATEWATCH_WEBHOOK_URL",
+        hide_env_values = true
+    )]
+    webhook: Option<String>,
+    /// Sign --webhook requests with HMAC-SHA256 (X-Gatewatch-Signature); prefer the env var.
+    #[arg(
+        long,
+        value_name = "SECRET",
+        env = "GATEWATCH_WEBHOOK_SECRET",
+        hide_env_values = true
+    )]
+    webhook_secret: Option<String>,
+    /// Post alerts to this Slack incoming-webhook URL; prefer the env var.
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "GATEWATCH_SLACK_WEBHOOK",
+        hide_env_values = true
+    )]
+    slack_webhook: Option<String>,
+    /// Page through PagerDuty Events API v2 with this routing key (alerts of severity high and
+    /// above); prefer the env var.
+    #[arg(
+        long,
+        value_name = "KEY",
+        env = "GATEWATCH_PAGERDUTY_ROUTING_KEY",
+        hide_env_values = true
+    )]
+    pagerduty_routing_key: Option<String>,
+    /// Events API endpoint for --pagerduty-routing-key (default PagerDuty's).
+    #[arg(long, value_name = "URL")]
+    pagerduty_url: Option<String>,
+    /// Spool directory: records wait here (durably) until their destination takes them.
+    #[arg(long, value_name = "DIR")]
+    spool_dir: Option<PathBuf>,
+    /// At the end of the run, wait this long for spooled records to be delivered; what is left
+    /// is delivered by the next start.
+    #[arg(long, value_name = "DURATION")]
+    drain_timeout: Option<String>,
+}
+
+impl SinkArgs {
+    /// The config file's sink settings with the flags applied.
+    fn sinks_config(&self) -> Result<gatewatch_sinks::config::SinksConfig> {
+        use gatewatch_sinks::config::{
+            ClickHouseConfig, PagerDutyConfig, Secret, SinksConfig, SlackConfig, WebhookConfig,
+        };
+        let mut cfg = match &self.config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read config file {}", path.display()))?;
+                toml::from_str::<SinksConfig>(&text).map_err(|e| {
+                    let at = e
+                        .span()
+                        .map(|s| {
+                            let line = text[..s.start].matches('\n').count() + 1;
+                            format!(":{line}")
+                        })
+                        .unwrap_or_default();
+                    anyhow::anyhow!("{}{at}: {}", path.display(), e.message())
+                })?
+            }
+            None => SinksConfig::default(),
+        };
+        if let Some(url) = &self.clickhouse {
+            match cfg.clickhouse.as_mut() {
+                Some(c) => c.url = Secret(url.clone()),
+                None => {
+                    cfg.clickhouse = Some(ClickHouseConfig {
+                        url: Secret(url.clone()),
+                        user: None,
+                        password: None,
+                        password_env: None,
+                        batch_rows: None,
+                        batch_linger: None,
+                        traffic_stats: None,
+                        route: Default::default(),
+                        delivery: Default::default(),
+                    })
+                }
+            }
+        }
+        if let Some(url) = &self.webhook {
+            cfg.webhook.push(WebhookConfig {
+                name: None,
+                url: Some(Secret(url.clone())),
+                url_env: None,
+                secret: self.webhook_secret.clone().map(Secret),
+                secret_env: None,
+                headers: Default::default(),
+                route: Default::default(),
+                delivery: Default::default(),
+            });
+        } else if self.webhook_secret.is_some() && cfg.webhook.is_empty() {
+            bail!("--webhook-secret needs --webhook URL (or a [[webhook]] in --config)");
+        }
+        if let Some(url) = &self.slack_webhook {
+            cfg.slack.push(SlackConfig {
+                name: None,
+                url: Some(Secret(url.clone())),
+                url_env: None,
+                rule_link: None,
+                route: Default::default(),
+                delivery: Default::default(),
+            });
+        }
+        if let Some(key) = &self.pagerduty_routing_key {
+            cfg.pagerduty.push(PagerDutyConfig {
+                name: None,
+                routing_key: Some(Secret(key.clone())),
+                routing_key_env: None,
+                url: self.pagerduty_url.clone(),
+                resolve_after: None,
+                route: None,
+                delivery: Default::default(),
+            });
+        } else if self.pagerduty_url.is_some() && cfg.pagerduty.is_empty() {
+            bail!("--pagerduty-url needs --pagerduty-routing-key (or a [[pagerduty]] in --config)");
+        }
+        if let Some(dir) = &self.spool_dir {
+            cfg.spool.dir = dir.clone();
+        }
+        if let Some(d) = &self.drain_timeout {
+            cfg.spool.drain_timeout = Some(d.clone());
+        }
+        Ok(cfg)
+    }
 }
 
 #[derive(Debug, Args)]
@@ -233,6 +386,8 @@ fn run(args: RunArgs) -> Result<ExitCode> {
     if args.username_field != "none" {
         decode = decode.with_username_field(&args.username_field);
     }
+    let sink_cfg = args.sinks.sinks_config()?;
+    let drain = sink_cfg.spool.drain().map_err(anyhow::Error::msg)?;
     let cfg = PipelineConfig {
         decode,
         chunk: ChunkOptions {
@@ -253,6 +408,7 @@ fn run(args: RunArgs) -> Result<ExitCode> {
             _ if !interactive => None,
             ms => Some(Duration::from_millis(ms as u64)),
         },
+        sink_drain: drain,
     };
     let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
     if !args.quiet_alerts {
@@ -261,6 +417,7 @@ fn run(args: RunArgs) -> Result<ExitCode> {
     if let Some(p) = &args.output {
         sinks.push(Box::new(JsonLinesSink::file(p)?));
     }
+    sinks.extend(sink_cfg.build()?);
     let summary = pipeline::run(source, rules, &mut sinks, &cfg, reloader)?;
     if !args.no_summary {
         eprint!("{}", summary.render());
@@ -463,10 +620,10 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         // No subcommand: the same as `gatewatch run` with its defaults.
         None => match Cli::parse_from(["gatewatch", "run"]).command {
-            Some(Command::Run(a)) => run(a),
+            Some(Command::Run(a)) => run(*a),
             _ => unreachable!("`gatewatch run` parses to the run command"),
         },
-        Some(Command::Run(a)) => run(a),
+        Some(Command::Run(a)) => run(*a),
         Some(Command::Generate(a)) => generate(a),
         Some(Command::Bench(a)) => crate::bench::run(a),
         Some(Command::Schema) => schema(),

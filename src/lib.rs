@@ -7,6 +7,7 @@
 #![deny(missing_docs)]
 
 pub mod bench;
+pub mod bench_clickhouse;
 pub mod cli;
 pub mod pipeline;
 pub mod reload;

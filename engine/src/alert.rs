@@ -1,10 +1,11 @@
 //! Alerts: what a rule says about one entity in one window.
 
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use sha2::{Digest, Sha256};
 
-/// One alert. Serialises to the JSON Lines record sinks receive.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// One alert. Serialises to the JSON Lines record sinks receive (and reads back from it, for
+/// the sinks' on-disk spool).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Alert {
     /// Deterministic id: see [`alert_id`]. Sinks deduplicate on it.
     pub id: String,
@@ -19,16 +20,16 @@ pub struct Alert {
     /// The entity value (an address, a consumer name, ...).
     pub entity: String,
     /// Window start, epoch ms (RFC 3339 in JSON).
-    #[serde(serialize_with = "rfc3339")]
+    #[serde(serialize_with = "rfc3339", deserialize_with = "parse_rfc3339")]
     pub window_start: i64,
     /// Window end (exclusive), epoch ms.
-    #[serde(serialize_with = "rfc3339")]
+    #[serde(serialize_with = "rfc3339", deserialize_with = "parse_rfc3339")]
     pub window_end: i64,
     /// Event time of the entity's first matching event in the window.
-    #[serde(serialize_with = "rfc3339")]
+    #[serde(serialize_with = "rfc3339", deserialize_with = "parse_rfc3339")]
     pub first_seen: i64,
     /// Event time of the entity's last matching event in the window.
-    #[serde(serialize_with = "rfc3339")]
+    #[serde(serialize_with = "rfc3339", deserialize_with = "parse_rfc3339")]
     pub last_seen: i64,
     /// Matching events of the entity in the window.
     pub event_count: i64,
@@ -50,6 +51,14 @@ pub fn format_rfc3339(ms: i64) -> String {
 
 fn rfc3339<S: Serializer>(ms: &i64, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&format_rfc3339(*ms))
+}
+
+fn parse_rfc3339<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+    let text = String::deserialize(d)?;
+    chrono::DateTime::parse_from_rfc3339(&text)
+        .map(|t| t.timestamp_millis())
+        .or_else(|_| text.parse::<i64>())
+        .map_err(|_| serde::de::Error::custom(format!("not an RFC 3339 time: {text}")))
 }
 
 /// The alert id: hex of the first 16 bytes of SHA-256 over rule id, entity and window start.
@@ -86,5 +95,27 @@ mod tests {
     #[test]
     fn times_serialise_as_rfc3339() {
         assert_eq!(format_rfc3339(1726783839538), "2024-09-19T22:10:39.538Z");
+    }
+
+    #[test]
+    fn json_round_trips() {
+        let a = Alert {
+            id: alert_id("r", "e", 60_000),
+            rule_id: "r".into(),
+            title: "t".into(),
+            severity: "high".into(),
+            entity_type: "ip".into(),
+            entity: "e".into(),
+            window_start: 60_000,
+            window_end: 120_000,
+            first_seen: 60_001,
+            last_seen: 119_999,
+            event_count: 3,
+            evidence: vec![],
+            tags: vec!["x".into()],
+            fields: serde_json::Map::new(),
+        };
+        let text = serde_json::to_string(&a).expect("serialise");
+        assert_eq!(serde_json::from_str::<Alert>(&text).expect("parse"), a);
     }
 }

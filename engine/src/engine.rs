@@ -17,6 +17,7 @@ use gatewatch_rules::CompiledRule;
 use crate::alert::Alert;
 use crate::error::EngineError;
 use crate::evaluate::{alerts_from_result, event_times};
+use crate::traffic::{TrafficRows, TrafficStats};
 use crate::watermark::{PartitionKey, WatermarkTracker};
 use crate::window::RuleWindows;
 
@@ -89,6 +90,8 @@ pub struct Engine {
     watermark: WatermarkTracker,
     stats: EngineStats,
     wm_before: Vec<i64>,
+    /// Per-minute traffic statistics, when a sink wants them.
+    traffic: Option<TrafficStats>,
 }
 
 impl Engine {
@@ -102,12 +105,37 @@ impl Engine {
             rules: rules.into_iter().map(RuleState::new).collect(),
             stats: EngineStats::default(),
             wm_before: Vec::new(),
+            traffic: None,
         }
+    }
+
+    /// Also keeps per-minute traffic statistics (see [`crate::traffic`]); their columns join
+    /// the projection and their open minutes hold offsets like open windows do.
+    pub fn with_traffic_stats(mut self) -> Self {
+        self.traffic = Some(TrafficStats::new());
+        self
+    }
+
+    /// Traffic rows of minutes closed since the last call (empty without traffic statistics).
+    pub fn take_traffic(&mut self) -> TrafficRows {
+        self.traffic
+            .as_mut()
+            .map(TrafficStats::take_closed)
+            .unwrap_or_default()
+    }
+
+    /// Rows the traffic statistics dropped because their minute had closed.
+    pub fn traffic_late(&self) -> u64 {
+        self.traffic.as_ref().map_or(0, TrafficStats::late)
     }
 
     /// Every column the loaded rules read: what ingest must decode.
     pub fn projection(&self) -> gatewatch_ingest::ColumnSet {
-        gatewatch_rules::compile::columns_read(self.rules.iter().map(|s| &s.rule))
+        let rules = gatewatch_rules::compile::columns_read(self.rules.iter().map(|s| &s.rule));
+        match self.traffic {
+            Some(_) => rules.union(crate::traffic::columns()),
+            None => rules,
+        }
     }
 
     /// Ids of the loaded rules, in load order.
@@ -154,6 +182,9 @@ impl Engine {
         }
         for key in keys {
             self.watermark.remove(key);
+            if let Some(t) = self.traffic.as_mut() {
+                t.drop_partition(key);
+            }
         }
     }
 
@@ -217,6 +248,9 @@ impl Engine {
                     .or_insert(*o);
             }
         }
+        if let Some(t) = &self.traffic {
+            t.held_offsets(&mut out);
+        }
         out
     }
 
@@ -243,6 +277,9 @@ impl Engine {
                 .late_by_source
                 .entry(key.0.to_string())
                 .or_default() += late;
+        }
+        if let Some(t) = self.traffic.as_mut() {
+            t.observe(batch, &key, times.values(), &self.wm_before)?;
         }
         for state in &mut self.rules {
             let mut ctx = Ctx {
@@ -284,6 +321,9 @@ impl Engine {
     }
 
     fn close_all(&mut self, wm: i64, alerts: &mut Vec<Alert>) -> Result<(), EngineError> {
+        if let Some(t) = self.traffic.as_mut() {
+            t.close_until(wm);
+        }
         for state in &mut self.rules {
             let mut ctx = Ctx {
                 cfg: &self.cfg,

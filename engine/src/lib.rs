@@ -19,9 +19,11 @@ pub mod alert;
 pub mod engine;
 pub mod error;
 pub mod evaluate;
+pub mod traffic;
 pub mod watermark;
 pub mod window;
 
 pub use alert::Alert;
 pub use engine::{Engine, EngineConfig, EngineStats};
 pub use error::EngineError;
+pub use traffic::{EndpointMinute, EntityMinute, TrafficRows};

@@ -1,12 +1,32 @@
 //! # gatewatch-sinks
 //!
-//! Where alerts go. Today: JSON Lines to stdout or a file. ClickHouse, Slack, PagerDuty and
-//! signed webhooks follow the same [`Sink`] trait.
+//! Where alerts and traffic statistics go: JSON Lines (stdout or a file), ClickHouse tables,
+//! Slack, PagerDuty and signed JSON webhooks, all behind the [`Sink`] trait.
+//!
+//! Every remote destination is a [`SpooledSink`]: [`Sink::deliver`] appends the records to
+//! the destination's on-disk spool and fsyncs it before returning, so once it returns the
+//! records are durable and the pipeline may commit the Kafka offsets behind them. A sender
+//! thread per destination then delivers from the spool in batches, with a rate limit,
+//! retries with exponential backoff and jitter, and a dead-letter file after a give-up time.
+//! A crash or an outage leaves the records in the spool; the next start delivers them.
+//! Delivery is at least once; destinations deduplicate on the deterministic alert id
+//! (ClickHouse `ReplacingMergeTree`, PagerDuty `dedup_key`, the webhook idempotency key).
 #![deny(missing_docs)]
 
+pub mod clickhouse;
+pub mod config;
+pub mod http;
 pub mod jsonl;
+pub mod pagerduty;
+pub mod route;
+pub mod slack;
+pub mod spool;
+pub mod spooled;
+pub mod webhook;
 
-use gatewatch_engine::Alert;
+use std::time::Duration;
+
+use gatewatch_engine::{Alert, TrafficRows};
 
 /// Why a sink could not take alerts.
 #[derive(Debug, thiserror::Error)]
@@ -20,15 +40,51 @@ pub enum SinkError {
         #[source]
         source: std::io::Error,
     },
+    /// The sink's configuration is unusable.
+    #[error("{sink}: {reason}")]
+    Config {
+        /// Which sink.
+        sink: String,
+        /// What is wrong, in words.
+        reason: String,
+    },
 }
 
 /// A destination for alerts. `deliver` returns once the alerts are written (and flushed, so a
-/// long-running pipeline's alerts are visible as they happen, not at exit).
+/// long-running pipeline's alerts are visible as they happen, not at exit) or durably spooled.
 pub trait Sink: Send {
     /// The sink's name, for logs and errors.
     fn name(&self) -> &str;
     /// Writes alerts in order.
     fn deliver(&mut self, alerts: &[Alert]) -> Result<(), SinkError>;
+    /// Whether this sink stores per-minute traffic statistics (the pipeline computes them
+    /// only if some sink does).
+    fn wants_traffic(&self) -> bool {
+        false
+    }
+    /// Writes the rows of closed traffic minutes.
+    fn deliver_traffic(&mut self, _rows: &TrafficRows) -> Result<(), SinkError> {
+        Ok(())
+    }
+    /// End of the run: waits up to `drain` for spooled records to be delivered and reports
+    /// what is left.
+    fn finish(&mut self, _drain: Duration) -> SinkReport {
+        SinkReport::default()
+    }
+}
+
+/// What a sink did over a run.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct SinkReport {
+    /// Records delivered to the destination.
+    pub delivered: u64,
+    /// Records still in the spool (delivered on the next start).
+    pub pending: u64,
+    /// Records given up on and written to the dead-letter file.
+    pub dead_lettered: u64,
+    /// Failed delivery attempts.
+    pub failed_attempts: u64,
 }
 
 pub use jsonl::JsonLinesSink;
+pub use spooled::SpooledSink;

@@ -61,6 +61,8 @@ pub struct PipelineConfig {
     /// still close (`None`: never; right for files, which are replayed faster than real time).
     /// For Kafka, a partition without records for this long also stops holding the watermark.
     pub idle_timeout: Option<Duration>,
+    /// At the end, how long spooled sinks may take to deliver what they hold.
+    pub sink_drain: Duration,
 }
 
 impl Default for PipelineConfig {
@@ -75,6 +77,7 @@ impl Default for PipelineConfig {
             dead_letter: None,
             progress_every: Duration::ZERO,
             idle_timeout: None,
+            sink_drain: Duration::from_secs(30),
         }
     }
 }
@@ -101,6 +104,10 @@ pub struct RunSummary {
     /// From the first decoded chunk to the last: the time spent on data, without waiting to
     /// join a Kafka group or for the input to go idle.
     pub active: Duration,
+    /// Traffic statistics rows handed to sinks (entity rows, endpoint rows).
+    pub traffic_rows: (u64, u64),
+    /// Per sink with a spool: what it delivered, left pending or gave up on.
+    pub sinks: Vec<(String, gatewatch_sinks::SinkReport)>,
 }
 
 impl RunSummary {
@@ -144,6 +151,18 @@ impl RunSummary {
         }
         if self.commits > 0 {
             s += &format!("  kafka offset commits: {}\n", self.commits);
+        }
+        if self.traffic_rows != (0, 0) {
+            s += &format!(
+                "  traffic statistics: {} entity-minute rows, {} endpoint-minute rows\n",
+                self.traffic_rows.0, self.traffic_rows.1
+            );
+        }
+        for (name, r) in &self.sinks {
+            s += &format!(
+                "  sink {name}: {} delivered, {} pending in spool, {} dead-lettered, {} failed attempts\n",
+                r.delivered, r.pending, r.dead_lettered, r.failed_attempts
+            );
         }
         s += &format!("  decoded columns: {}\n", self.decoded_columns.join(", "));
         s
@@ -217,6 +236,9 @@ pub fn run(
         engine_cfg.partition_idle_ms = cfg.idle_timeout.map(|d| d.as_millis() as i64);
     }
     let mut engine = Engine::new(rules, engine_cfg);
+    if sinks.iter().any(|s| s.wants_traffic()) {
+        engine = engine.with_traffic_stats();
+    }
     // Decoders read the projection per chunk, so a reload that needs new columns gets them.
     let projection = Arc::new(AtomicU64::new(engine.projection().bits()));
     let threads = cfg.threads.max(1);
@@ -277,13 +299,21 @@ pub fn run(
     let mut summary = RunSummary::default();
     let mut last_progress = Instant::now();
     let mut last_input = Instant::now();
-    let mut deliver = |alerts: Vec<gatewatch_engine::Alert>| -> Result<()> {
-        if alerts.is_empty() {
-            return Ok(());
-        }
+    let mut traffic_rows = (0u64, 0u64);
+    // Alerts and traffic rows of the windows and minutes just closed, to every sink.
+    let mut deliver = |alerts: Vec<gatewatch_engine::Alert>, engine: &mut Engine| -> Result<()> {
+        let traffic = engine.take_traffic();
+        traffic_rows.0 += traffic.entities.len() as u64;
+        traffic_rows.1 += traffic.endpoints.len() as u64;
         for sink in sinks.iter_mut() {
-            sink.deliver(&alerts)
-                .with_context(|| format!("delivering alerts to {}", sink.name()))?;
+            if !alerts.is_empty() {
+                sink.deliver(&alerts)
+                    .with_context(|| format!("delivering alerts to {}", sink.name()))?;
+            }
+            if !traffic.is_empty() {
+                sink.deliver_traffic(&traffic)
+                    .with_context(|| format!("delivering traffic statistics to {}", sink.name()))?;
+            }
         }
         Ok(())
     };
@@ -342,7 +372,8 @@ pub fn run(
                                 dl.write(m)?;
                             }
                         }
-                        deliver(engine.process(&decoded.batch)?)?;
+                        let alerts = engine.process(&decoded.batch)?;
+                        deliver(alerts, &mut engine)?;
                         last_data = Instant::now();
                         if let (Some(o), Some((t, p, last))) =
                             (offsets.as_mut(), decoded.last_offset)
@@ -373,7 +404,8 @@ pub fn run(
         if let Some(idle) = cfg.idle_timeout {
             let quiet = last_input.elapsed();
             if quiet >= idle {
-                deliver(engine.advance_idle(quiet.as_millis() as i64)?)?;
+                let alerts = engine.advance_idle(quiet.as_millis() as i64)?;
+                deliver(alerts, &mut engine)?;
             }
         }
         if let Some(o) = offsets.as_mut() {
@@ -403,12 +435,20 @@ pub fn run(
     for h in handles {
         let _ = h.join();
     }
-    deliver(engine.finish()?)?;
+    let alerts = engine.finish()?;
+    deliver(alerts, &mut engine)?;
     if let Some(dl) = dead_letter.as_mut() {
         dl.flush()?;
     }
     if let Some(o) = offsets.as_mut() {
         o.commit(&engine, &mut summary, true);
+    }
+    summary.traffic_rows = traffic_rows;
+    for sink in sinks.iter_mut() {
+        let report = sink.finish(cfg.sink_drain);
+        if report != gatewatch_sinks::SinkReport::default() {
+            summary.sinks.push((sink.name().to_owned(), report));
+        }
     }
     summary.engine = engine.stats().clone();
     summary.rules = engine.rule_ids();

@@ -4,6 +4,8 @@
 mod cli;
 mod decoders;
 mod kafka;
+mod receiver;
 mod rules;
+mod sinks;
 mod support;
 mod windows;

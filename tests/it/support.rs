@@ -68,6 +68,7 @@ pub fn run_lines(
         dead_letter: None,
         progress_every: std::time::Duration::ZERO,
         idle_timeout: None,
+        sink_drain: std::time::Duration::ZERO,
     };
     let input = Input {
         reader: Box::new(std::io::Cursor::new(data)),

@@ -1,0 +1,433 @@
+//! Per-minute traffic statistics for dashboards and the observed API inventory.
+//!
+//! Unlike rules, which keep the rows their filter passes, these are running aggregates: every
+//! event updates one entity row (client address × service × route template × method) and one
+//! endpoint row (service × method × route template) of its event-time minute. A minute closes
+//! on the same watermark as rule windows, and its rows are then handed out once.
+//!
+//! Rows are also keyed by source partition. Each partition is owned by one pipeline instance at
+//! a time and is replayed from a commit point that never passes an open minute, so a row
+//! computed again after a crash or a rebalance is identical to the first one, and a store that
+//! keeps one row per key (ClickHouse's ReplacingMergeTree) counts every event exactly once.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::hash::{Hash, Hasher};
+
+use arrow::array::{Array, AsArray, RecordBatch, StringArray};
+use arrow::datatypes::{Int32Type, Int64Type};
+use gatewatch_ingest::schema::Column;
+use gatewatch_ingest::ColumnSet;
+use serde::{Deserialize, Serialize};
+
+use crate::error::EngineError;
+use crate::watermark::PartitionKey;
+
+/// Minute length in ms.
+pub const MINUTE_MS: i64 = 60_000;
+
+/// One client's traffic to one endpoint in one minute.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EntityMinute {
+    /// Minute start, epoch ms.
+    pub minute: i64,
+    /// Source (file name or Kafka topic) and partition the rows came from.
+    pub source: String,
+    /// Source partition.
+    pub partition: i32,
+    /// Client address.
+    pub entity: String,
+    /// Gateway service.
+    pub service: String,
+    /// Route template (`/orders/{id}`).
+    pub route_template: String,
+    /// HTTP method.
+    pub method: String,
+    /// Requests.
+    pub requests: u64,
+    /// Responses with status >= 400.
+    pub failures: u64,
+    /// Responses 401 or 403.
+    pub auth_failures: u64,
+    /// Responses >= 500.
+    pub server_errors: u64,
+    /// Response bytes.
+    pub bytes_sent: u64,
+    /// Distinct raw paths (distinct object ids under one template).
+    pub distinct_paths: u64,
+}
+
+/// One endpoint's traffic in one minute: the observed API inventory.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EndpointMinute {
+    /// Minute start, epoch ms.
+    pub minute: i64,
+    /// Source the rows came from.
+    pub source: String,
+    /// Source partition.
+    pub partition: i32,
+    /// Gateway service.
+    pub service: String,
+    /// HTTP method.
+    pub method: String,
+    /// Route template.
+    pub route_template: String,
+    /// First event time in the minute, epoch ms.
+    pub first_seen: i64,
+    /// Last event time in the minute, epoch ms.
+    pub last_seen: i64,
+    /// Requests.
+    pub requests: u64,
+    /// Responses 2xx.
+    pub status_2xx: u64,
+    /// Responses 3xx.
+    pub status_3xx: u64,
+    /// Responses 4xx.
+    pub status_4xx: u64,
+    /// Responses 5xx.
+    pub status_5xx: u64,
+    /// Distinct client addresses.
+    pub distinct_clients: u64,
+}
+
+/// Rows of closed minutes.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct TrafficRows {
+    /// Per client and endpoint.
+    pub entities: Vec<EntityMinute>,
+    /// Per endpoint.
+    pub endpoints: Vec<EndpointMinute>,
+}
+
+impl TrafficRows {
+    /// No rows.
+    pub fn is_empty(&self) -> bool {
+        self.entities.is_empty() && self.endpoints.is_empty()
+    }
+}
+
+/// The columns the statistics read.
+pub fn columns() -> ColumnSet {
+    [
+        Column::EventTime,
+        Column::ClientIp,
+        Column::Service,
+        Column::RouteTemplate,
+        Column::Method,
+        Column::Path,
+        Column::Status,
+        Column::ResponseBytes,
+        Column::SourceName,
+        Column::SourcePartition,
+        Column::SourceOffset,
+    ]
+    .into_iter()
+    .collect()
+}
+
+#[derive(Default)]
+struct EntityAcc {
+    requests: u64,
+    failures: u64,
+    auth_failures: u64,
+    server_errors: u64,
+    bytes_sent: u64,
+    paths: HashSet<u64>,
+}
+
+struct EndpointAcc {
+    first_seen: i64,
+    last_seen: i64,
+    by_class: [u64; 6],
+    clients: HashSet<u64>,
+}
+
+/// One partition's open minute.
+#[derive(Default)]
+struct MinuteAcc {
+    /// Keyed by "entity\x1fservice\x1froute\x1fmethod" so lookups borrow a reused buffer.
+    entities: HashMap<String, EntityAcc>,
+    /// Keyed by "service\x1fmethod\x1froute".
+    endpoints: HashMap<String, EndpointAcc>,
+    min_offset: i64,
+}
+
+/// The running per-minute aggregates.
+#[derive(Default)]
+pub struct TrafficStats {
+    open: BTreeMap<(i64, PartitionKey), MinuteAcc>,
+    closed: TrafficRows,
+    late: u64,
+    key_buf: String,
+}
+
+fn hash64(s: &str) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    s.hash(&mut h);
+    h.finish()
+}
+
+fn strings(batch: &RecordBatch, c: Column) -> Option<&StringArray> {
+    batch
+        .column_by_name(c.name())
+        .and_then(|a| a.as_string_opt::<i32>())
+}
+
+fn text(a: Option<&StringArray>, i: usize) -> &str {
+    match a {
+        Some(a) if a.is_valid(i) => a.value(i),
+        _ => "",
+    }
+}
+
+impl TrafficStats {
+    /// Empty aggregates.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Rows whose minute had already closed when they arrived (dropped).
+    pub fn late(&self) -> u64 {
+        self.late
+    }
+
+    /// Open (partition, minute) aggregates.
+    pub fn open_minutes(&self) -> usize {
+        self.open.len()
+    }
+
+    /// Adds a batch from partition `key`; `times` are its event times and `wm_before` the
+    /// watermark before each row, so a row counts as late exactly when its minute had closed.
+    pub fn observe(
+        &mut self,
+        batch: &RecordBatch,
+        key: &PartitionKey,
+        times: &[i64],
+        wm_before: &[i64],
+    ) -> Result<(), EngineError> {
+        let ip = strings(batch, Column::ClientIp);
+        let service = strings(batch, Column::Service);
+        let route = strings(batch, Column::RouteTemplate);
+        let method = strings(batch, Column::Method);
+        let path = strings(batch, Column::Path);
+        let status = batch
+            .column_by_name(Column::Status.name())
+            .and_then(|a| a.as_primitive_opt::<Int32Type>());
+        let bytes = batch
+            .column_by_name(Column::ResponseBytes.name())
+            .and_then(|a| a.as_primitive_opt::<Int64Type>());
+        let offsets = batch
+            .column_by_name(Column::SourceOffset.name())
+            .and_then(|a| a.as_primitive_opt::<Int64Type>())
+            .ok_or_else(|| EngineError::Internal("batch without source_offset".into()))?;
+        let mut buf = std::mem::take(&mut self.key_buf);
+        for i in 0..batch.num_rows() {
+            let t = times[i];
+            let minute = t.div_euclid(MINUTE_MS) * MINUTE_MS;
+            if minute + MINUTE_MS <= wm_before[i] {
+                self.late += 1;
+                continue;
+            }
+            let acc = self
+                .open
+                .entry((minute, key.clone()))
+                .or_insert_with(|| MinuteAcc {
+                    min_offset: i64::MAX,
+                    ..Default::default()
+                });
+            acc.min_offset = acc.min_offset.min(offsets.value(i));
+            let st = status.filter(|s| s.is_valid(i)).map_or(0, |s| s.value(i));
+            let sent = bytes
+                .filter(|b| b.is_valid(i))
+                .map_or(0, |b| b.value(i).max(0) as u64);
+            let (ip, service, route, method) = (
+                text(ip, i),
+                text(service, i),
+                text(route, i),
+                text(method, i),
+            );
+
+            buf.clear();
+            for (n, part) in [ip, service, route, method].iter().enumerate() {
+                if n > 0 {
+                    buf.push('\x1f');
+                }
+                buf.push_str(part);
+            }
+            let e = match acc.entities.get_mut(buf.as_str()) {
+                Some(e) => e,
+                None => acc.entities.entry(buf.clone()).or_default(),
+            };
+            e.requests += 1;
+            e.failures += u64::from(st >= 400);
+            e.auth_failures += u64::from(st == 401 || st == 403);
+            e.server_errors += u64::from(st >= 500);
+            e.bytes_sent += sent;
+            e.paths.insert(hash64(text(path, i)));
+
+            buf.clear();
+            for (n, part) in [service, method, route].iter().enumerate() {
+                if n > 0 {
+                    buf.push('\x1f');
+                }
+                buf.push_str(part);
+            }
+            let ep = match acc.endpoints.get_mut(buf.as_str()) {
+                Some(ep) => ep,
+                None => acc.endpoints.entry(buf.clone()).or_insert(EndpointAcc {
+                    first_seen: t,
+                    last_seen: t,
+                    by_class: [0; 6],
+                    clients: HashSet::new(),
+                }),
+            };
+            ep.first_seen = ep.first_seen.min(t);
+            ep.last_seen = ep.last_seen.max(t);
+            ep.by_class[(st / 100).clamp(0, 5) as usize] += 1;
+            ep.clients.insert(hash64(ip));
+        }
+        self.key_buf = buf;
+        Ok(())
+    }
+
+    /// Closes every minute that ends at or before `wm`.
+    pub fn close_until(&mut self, wm: i64) {
+        while let Some(entry) = self.open.first_entry() {
+            let (minute, _) = entry.key();
+            if minute + MINUTE_MS > wm {
+                break;
+            }
+            let ((minute, (source, partition)), acc) = entry.remove_entry();
+            self.emit(minute, &source, partition, acc);
+        }
+    }
+
+    fn emit(&mut self, minute: i64, source: &str, partition: i32, acc: MinuteAcc) {
+        for (key, e) in acc.entities {
+            let mut parts = key.split('\x1f');
+            let mut next = || parts.next().unwrap_or_default().to_owned();
+            let (entity, service, route_template, method) = (next(), next(), next(), next());
+            self.closed.entities.push(EntityMinute {
+                minute,
+                source: source.to_owned(),
+                partition,
+                entity,
+                service,
+                route_template,
+                method,
+                requests: e.requests,
+                failures: e.failures,
+                auth_failures: e.auth_failures,
+                server_errors: e.server_errors,
+                bytes_sent: e.bytes_sent,
+                distinct_paths: e.paths.len() as u64,
+            });
+        }
+        for (key, ep) in acc.endpoints {
+            let mut parts = key.split('\x1f');
+            let mut next = || parts.next().unwrap_or_default().to_owned();
+            let (service, method, route_template) = (next(), next(), next());
+            self.closed.endpoints.push(EndpointMinute {
+                minute,
+                source: source.to_owned(),
+                partition,
+                service,
+                method,
+                route_template,
+                first_seen: ep.first_seen,
+                last_seen: ep.last_seen,
+                requests: ep.by_class.iter().sum(),
+                status_2xx: ep.by_class[2],
+                status_3xx: ep.by_class[3],
+                status_4xx: ep.by_class[4],
+                status_5xx: ep.by_class[5],
+                distinct_clients: ep.clients.len() as u64,
+            });
+        }
+    }
+
+    /// A revoked partition: its open minutes are dropped; the next owner re-reads those rows.
+    pub fn drop_partition(&mut self, key: &PartitionKey) {
+        self.open.retain(|(_, k), _| k != key);
+    }
+
+    /// Per partition, the lowest offset an open minute holds.
+    pub fn held_offsets(&self, out: &mut BTreeMap<PartitionKey, i64>) {
+        for ((_, k), acc) in &self.open {
+            out.entry(k.clone())
+                .and_modify(|m| *m = (*m).min(acc.min_offset))
+                .or_insert(acc.min_offset);
+        }
+    }
+
+    /// Rows of minutes closed since the last call.
+    pub fn take_closed(&mut self) -> TrafficRows {
+        std::mem::take(&mut self.closed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::{Int32Array, Int64Array};
+    use std::sync::Arc;
+
+    fn batch(rows: &[(&str, &str, i32, i64)]) -> RecordBatch {
+        let ip: StringArray = rows.iter().map(|r| Some(r.0)).collect();
+        let path: StringArray = rows.iter().map(|r| Some(r.1)).collect();
+        let route: StringArray = rows.iter().map(|_| Some("/orders/{id}")).collect();
+        let method: StringArray = rows.iter().map(|_| Some("GET")).collect();
+        let status: Int32Array = rows.iter().map(|r| Some(r.2)).collect();
+        let offsets: Int64Array = (0..rows.len() as i64).map(Some).collect();
+        RecordBatch::try_from_iter(vec![
+            ("client_ip", Arc::new(ip) as _),
+            ("path", Arc::new(path) as _),
+            ("route_template", Arc::new(route) as _),
+            ("method", Arc::new(method) as _),
+            ("status", Arc::new(status) as _),
+            ("source_offset", Arc::new(offsets) as _),
+        ])
+        .expect("batch")
+    }
+
+    #[test]
+    fn aggregates_per_minute_and_closes_on_watermark() {
+        let key: PartitionKey = (Arc::from("f"), 0);
+        let mut s = TrafficStats::new();
+        let b = batch(&[
+            ("1.1.1.1", "/orders/1", 200, 0),
+            ("1.1.1.1", "/orders/2", 404, 0),
+            ("1.1.1.1", "/orders/2", 403, 0),
+            ("2.2.2.2", "/orders/9", 200, 0),
+        ]);
+        let times = [1_000, 2_000, 59_999, 61_000];
+        s.observe(&b, &key, &times, &[i64::MIN; 4])
+            .expect("observe");
+        let mut held = BTreeMap::new();
+        s.held_offsets(&mut held);
+        assert_eq!(held.get(&key), Some(&0));
+        s.close_until(59_999);
+        assert!(s.take_closed().is_empty(), "minute 0 is still open");
+        s.close_until(60_000);
+        let rows = s.take_closed();
+        assert_eq!(rows.entities.len(), 1);
+        let e = &rows.entities[0];
+        assert_eq!((e.requests, e.failures, e.auth_failures), (3, 2, 1));
+        assert_eq!(e.distinct_paths, 2);
+        assert_eq!(rows.endpoints[0].status_4xx, 2);
+        assert_eq!(rows.endpoints[0].distinct_clients, 1);
+        let mut held = BTreeMap::new();
+        s.held_offsets(&mut held);
+        assert_eq!(
+            held.get(&key),
+            Some(&3),
+            "only the open minute holds offsets"
+        );
+        // A row for the closed minute is late, counted and dropped.
+        let late = batch(&[("3.3.3.3", "/x", 200, 0)]);
+        s.observe(&late, &key, &[5_000], &[60_000])
+            .expect("observe");
+        assert_eq!(s.late(), 1);
+        s.close_until(i64::MAX);
+        assert_eq!(s.take_closed().entities.len(), 1);
+    }
+}

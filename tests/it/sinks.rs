@@ -1,0 +1,512 @@
+//! Alert sinks against real destinations: the ClickHouse server `scripts/services.sh` starts
+//! (`GATEWATCH_CLICKHOUSE`), ClickHouse servers a test starts and stops itself
+//! (`GATEWATCH_CLICKHOUSE_RUN`), and local HTTP receivers for webhooks, Slack and PagerDuty.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::receiver::Receiver;
+use crate::support::{alerts_of, gatewatch};
+
+fn clickhouse() -> String {
+    std::env::var("GATEWATCH_CLICKHOUSE").expect(
+        "GATEWATCH_CLICKHOUSE is not set: start ClickHouse with `scripts/services.sh start` (scripts/test.sh does)",
+    )
+}
+
+fn unique(prefix: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("{prefix}_{}_{}", std::process::id(), nanos % 1_000_000_000)
+}
+
+/// Runs a query over ClickHouse's HTTP interface; returns the TSV answer.
+fn ch_query(base: &str, sql: &str) -> String {
+    let out = Command::new("curl")
+        .args(["-sS", "--fail-with-body", base, "--data-binary", sql])
+        .output()
+        .expect("curl runs");
+    assert!(
+        out.status.success(),
+        "query failed: {sql}\n{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+/// Ten minutes of generated traffic (benign mix and attacks), written to `dir`.
+fn sample_file(dir: &Path) -> std::path::PathBuf {
+    let path = dir.join("traffic.jsonl");
+    let out = gatewatch(
+        &[
+            "generate",
+            "--duration",
+            "10m",
+            "--seed",
+            "11",
+            "--output",
+            path.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    path
+}
+
+fn lines_in(path: &Path) -> u64 {
+    std::fs::read_to_string(path).unwrap().lines().count() as u64
+}
+
+fn ids(alerts: &[serde_json::Value]) -> BTreeSet<String> {
+    alerts
+        .iter()
+        .map(|a| a["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn clickhouse_gets_alerts_and_statistics_exactly_once_across_a_replay() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = sample_file(tmp.path());
+    let db = unique("gw_replay");
+    let url = format!("{}/{db}", clickhouse());
+    let spool = tmp.path().join("spool");
+    let mut expected = BTreeSet::new();
+    for _ in 0..2 {
+        let out = gatewatch(
+            &[
+                "run",
+                "--input",
+                input.to_str().unwrap(),
+                "--clickhouse",
+                &url,
+                "--spool-dir",
+                spool.to_str().unwrap(),
+            ],
+            None,
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("sink clickhouse:"), "{stderr}");
+        assert!(stderr.contains("0 pending in spool"), "{stderr}");
+        expected = ids(&alerts_of(&out));
+    }
+    assert!(!expected.is_empty());
+    let base = clickhouse();
+    let q = |sql: &str| ch_query(&base, &sql.replace("DB.", &format!("{db}.")));
+    // Twice inserted, once counted.
+    assert_eq!(
+        q("SELECT count() FROM DB.alerts"),
+        (2 * expected.len()).to_string(),
+        "both runs inserted"
+    );
+    let stored: BTreeSet<String> = q("SELECT id FROM DB.alerts FINAL")
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(stored, expected);
+    assert_eq!(
+        q("SELECT count() FROM DB.alerts FINAL"),
+        expected.len().to_string()
+    );
+    // Every event counted once in the statistics and the inventory, despite the replay.
+    let events = lines_in(&input).to_string();
+    assert_eq!(
+        q("SELECT sum(requests) FROM DB.entity_stats_1m FINAL"),
+        events
+    );
+    assert_eq!(q("SELECT sum(requests) FROM DB.api_inventory"), events);
+    let login = q("SELECT count() FROM DB.api_inventory WHERE route_template LIKE '%login%'");
+    assert_ne!(login, "0", "the login endpoint is in the inventory");
+    // Migrations recorded once each, on the legacy path of this old server.
+    assert_eq!(
+        q("SELECT groupArray(version) FROM (SELECT version FROM DB.gatewatch_schema_migrations FINAL ORDER BY version)"),
+        "[1,2,3]"
+    );
+}
+
+/// A ClickHouse server of the test's own, on fresh ports, that it can stop and start.
+struct OwnClickHouse {
+    dir: tempfile::TempDir,
+    port: u16,
+    child: Option<Child>,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+impl OwnClickHouse {
+    fn new() -> Self {
+        OwnClickHouse {
+            dir: tempfile::tempdir().unwrap(),
+            port: free_port(),
+            child: None,
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    fn start(&mut self) {
+        let run = std::env::var("GATEWATCH_CLICKHOUSE_RUN")
+            .expect("GATEWATCH_CLICKHOUSE_RUN is not set (scripts/test.sh sets it)");
+        let mut parts = run.split_whitespace();
+        let child = Command::new(parts.next().unwrap())
+            .args(parts)
+            .arg(self.dir.path())
+            .arg(self.port.to_string())
+            .arg(free_port().to_string())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            let ok = Command::new("curl")
+                .args(["-s", &format!("{}/ping", self.url())])
+                .output()
+                .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("Ok"));
+            if ok {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("own ClickHouse did not start");
+    }
+}
+
+impl Drop for OwnClickHouse {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+#[test]
+fn clickhouse_down_at_first_then_started_gets_every_alert_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = sample_file(tmp.path());
+    let mut server = OwnClickHouse::new();
+    let config = tmp.path().join("gatewatch.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[spool]\ndir = {:?}\ndrain_timeout = \"60s\"\n[clickhouse]\nurl = \"{}/gw\"\nbatch_linger = \"100ms\"\ndelivery = {{ max_backoff = \"1s\" }}\n",
+            tmp.path().join("spool"),
+            server.url()
+        ),
+    )
+    .unwrap();
+    // Part 1: the server is down for the whole run and the drain is cut short: everything stays
+    // spooled (and the run still succeeds: nothing is lost, the next start delivers).
+    let out = gatewatch(
+        &[
+            "run",
+            "--input",
+            input.to_str().unwrap(),
+            "--config",
+            config.to_str().unwrap(),
+            "--drain-timeout",
+            "0s",
+        ],
+        None,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let expected = ids(&alerts_of(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("sink clickhouse: 0 delivered"), "{stderr}");
+
+    // Part 2: a second run starts with the server still down and it comes up mid-run: the
+    // spooled records of run 1 and the new ones of run 2 all arrive.
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_gatewatch"));
+    cmd.args([
+        "run",
+        "--input",
+        input.to_str().unwrap(),
+        "--config",
+        config.to_str().unwrap(),
+        "--quiet-alerts",
+    ])
+    .env("GATEWATCH_LOG", "warn")
+    .stdout(Stdio::null())
+    .stderr(Stdio::piped());
+    let child = cmd.spawn().unwrap();
+    std::thread::sleep(Duration::from_secs(2));
+    server.start();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("0 pending in spool"), "{stderr}");
+    let stored: Vec<String> = ch_query(&server.url(), "SELECT id FROM gw.alerts FINAL")
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(stored.len(), expected.len(), "each alert once");
+    assert_eq!(stored.into_iter().collect::<BTreeSet<_>>(), expected);
+    assert_eq!(
+        ch_query(
+            &server.url(),
+            "SELECT sum(requests) FROM gw.entity_stats_1m FINAL"
+        ),
+        lines_in(&input).to_string()
+    );
+}
+
+fn run_with(args: &[&str], input: &Path) -> std::process::Output {
+    let mut all = vec!["run", "--input", input.to_str().unwrap()];
+    all.extend_from_slice(args);
+    let out = gatewatch(&all, None);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn write_config(dir: &Path, body: &str) -> std::path::PathBuf {
+    let path = dir.join("gatewatch.toml");
+    std::fs::write(
+        &path,
+        format!("[spool]\ndir = {:?}\n{body}", dir.join("spool")),
+    )
+    .unwrap();
+    path
+}
+
+#[test]
+fn webhook_failing_with_500s_then_recovering_gets_every_alert_once_signed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = sample_file(tmp.path());
+    let rx = Receiver::start();
+    rx.fail_first(3);
+    let config = write_config(
+        tmp.path(),
+        &format!(
+            "[[webhook]]\nurl = \"{}\"\nsecret = \"s3cr3t-hmac\"\nheaders = {{ \"X-Team\" = \"soc\" }}\ndelivery = {{ max_backoff = \"300ms\" }}\n",
+            rx.url("/hook")
+        ),
+    );
+    let out = run_with(&["--config", config.to_str().unwrap()], &input);
+    let expected = ids(&alerts_of(&out));
+    assert!(!expected.is_empty());
+    assert_eq!(
+        rx.received().iter().filter(|r| r.status == 500).count(),
+        3,
+        "the first three attempts failed"
+    );
+    let accepted = rx.accepted();
+    let mut got: BTreeMap<String, usize> = BTreeMap::new();
+    let now = chrono::Utc::now().timestamp();
+    for r in &accepted {
+        let body = r.json();
+        let id = body["idempotency_key"].as_str().unwrap().to_owned();
+        assert_eq!(body["id"].as_str(), Some(id.as_str()));
+        assert_eq!(r.header("idempotency-key").as_deref(), Some(id.as_str()));
+        assert_eq!(r.header("x-team").as_deref(), Some("soc"));
+        let ts = r.header("x-gatewatch-timestamp").unwrap();
+        let sig = r.header("x-gatewatch-signature").unwrap();
+        gatewatch_sinks::webhook::verify(b"s3cr3t-hmac", &ts, &r.body, &sig, now, 300)
+            .unwrap_or_else(|e| panic!("signature of {id}: {e}"));
+        // Independently of gatewatch's own code: HMAC-SHA256(secret, ts + "." + body).
+        use hmac::Mac;
+        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(b"s3cr3t-hmac").unwrap();
+        mac.update(format!("{ts}.").as_bytes());
+        mac.update(&r.body);
+        let hex: String = mac
+            .finalize()
+            .into_bytes()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(sig, format!("sha256={hex}"));
+        *got.entry(id).or_default() += 1;
+    }
+    assert_eq!(got.keys().cloned().collect::<BTreeSet<_>>(), expected);
+    assert!(
+        got.values().all(|n| *n == 1),
+        "each alert accepted once: {got:?}"
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("3 failed attempts"), "{stderr}");
+}
+
+#[test]
+fn webhook_timeout_is_retried() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = sample_file(tmp.path());
+    let rx = Receiver::start();
+    rx.stall_first(1, Duration::from_secs(5));
+    let config = write_config(
+        tmp.path(),
+        &format!(
+            "[[webhook]]\nurl = \"{}\"\ndelivery = {{ timeout = \"500ms\", max_backoff = \"200ms\" }}\n",
+            rx.url("/hook")
+        ),
+    );
+    let out = run_with(&["--config", config.to_str().unwrap()], &input);
+    let expected = ids(&alerts_of(&out));
+    let all = rx.received();
+    let first = all[0].json()["id"].as_str().unwrap().to_owned();
+    assert_eq!(all[0].status, 0, "the first request stalled");
+    let accepted: BTreeSet<String> = rx
+        .accepted()
+        .iter()
+        .map(|r| r.json()["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(
+        accepted.contains(&first),
+        "the timed-out alert was sent again"
+    );
+    assert_eq!(accepted, expected);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("1 failed attempts"), "{stderr}");
+}
+
+#[test]
+fn pagerduty_and_slack_payloads() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = sample_file(tmp.path());
+    let pd = Receiver::start();
+    let slack = Receiver::start();
+    let out = run_with(
+        &[
+            "--pagerduty-routing-key",
+            "R0UTINGKEY0123456789",
+            "--pagerduty-url",
+            &pd.url("/v2/enqueue"),
+            "--slack-webhook",
+            &slack.url("/services/T000/B000/XXXXSECRET"),
+            "--spool-dir",
+            tmp.path().join("spool").to_str().unwrap(),
+        ],
+        &input,
+    );
+    let alerts = alerts_of(&out);
+    let high: BTreeMap<String, &serde_json::Value> = alerts
+        .iter()
+        .filter(|a| matches!(a["severity"].as_str(), Some("high" | "critical")))
+        .map(|a| (a["id"].as_str().unwrap().to_owned(), a))
+        .collect();
+    assert!(!high.is_empty());
+    let events = pd.accepted();
+    assert_eq!(
+        events.len(),
+        high.len(),
+        "PagerDuty gets high and critical alerts"
+    );
+    for e in events {
+        let b = e.json();
+        assert_eq!(b["routing_key"], "R0UTINGKEY0123456789");
+        assert_eq!(b["event_action"], "trigger");
+        let alert = high[b["dedup_key"].as_str().unwrap()];
+        assert_eq!(b["payload"]["source"], alert["entity"]);
+        let sev = if alert["severity"] == "critical" {
+            "critical"
+        } else {
+            "error"
+        };
+        assert_eq!(b["payload"]["severity"], sev);
+        assert_eq!(b["payload"]["custom_details"]["alert_id"], alert["id"]);
+        assert_eq!(b["payload"]["component"], alert["rule_id"]);
+    }
+    let messages = slack.accepted();
+    assert_eq!(
+        messages.len(),
+        alerts.len(),
+        "Slack gets every alert by default"
+    );
+    for m in messages {
+        let b = m.json();
+        let blocks = b["blocks"].as_array().unwrap();
+        assert_eq!(blocks[0]["type"], "header");
+        let fields = blocks[1]["fields"].to_string();
+        assert!(
+            fields.contains("Severity") && fields.contains("Window (UTC)"),
+            "{fields}"
+        );
+        assert!(b["text"].as_str().unwrap().contains("events"));
+        assert!(b.to_string().contains("Evidence"));
+    }
+}
+
+#[test]
+fn secrets_never_appear_in_output_or_logs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = sample_file(tmp.path());
+    let rx = Receiver::start();
+    rx.fail_first(1_000_000);
+    let dead_port = free_port();
+    let config = write_config(
+        tmp.path(),
+        &format!(
+            "[clickhouse]\nurl = \"http://soc:CHPASSWORD42@127.0.0.1:{dead_port}/gw\"\n[[webhook]]\nurl = \"{}\"\nsecret_env = \"GW_TEST_HOOK_SECRET\"\n[[slack]]\nurl = \"{}\"\n[[pagerduty]]\nrouting_key_env = \"GW_TEST_PD_KEY\"\nurl = \"{}\"\n",
+            rx.url("/hook/WEBHOOKTOKEN77"),
+            rx.url("/services/SLACKTOKEN99"),
+            rx.url("/pd")
+        ),
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_gatewatch"))
+        .args([
+            "run",
+            "--input",
+            input.to_str().unwrap(),
+            "--config",
+            config.to_str().unwrap(),
+            "--drain-timeout",
+            "3s",
+        ])
+        .env("GATEWATCH_LOG", "debug")
+        .env("GW_TEST_HOOK_SECRET", "HMACSECRET55")
+        .env("GW_TEST_PD_KEY", "PDROUTINGKEY66")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("will retry"), "failures are logged: {text}");
+    for secret in [
+        "CHPASSWORD42",
+        "WEBHOOKTOKEN77",
+        "SLACKTOKEN99",
+        "HMACSECRET55",
+        "PDROUTINGKEY66",
+    ] {
+        assert!(!text.contains(secret), "{secret} leaked:\n{text}");
+    }
+    // --help does not show secret values taken from the environment either.
+    let help = Command::new(env!("CARGO_BIN_EXE_gatewatch"))
+        .args(["run", "--help"])
+        .env("GATEWATCH_WEBHOOK_SECRET", "HELPSECRET33")
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&help.stdout).contains("HELPSECRET33"));
+}
