@@ -39,6 +39,9 @@ enum Command {
     Generate(GenerateArgs),
     /// Measure decode and pipeline throughput on generated Kong records.
     Bench(crate::bench::BenchArgs),
+    /// Measure the rules on generated, labelled traffic: recall per attack scenario,
+    /// precision per rule, and alerts on hard negatives (which must be none).
+    Eval(crate::eval::EvalArgs),
     /// Print the canonical event schema that rules query (table `events`).
     Schema,
     /// Check, test or export detection rules.
@@ -66,6 +69,9 @@ struct RulesDirArgs {
     /// Parameter overrides, as for `run`.
     #[arg(long = "param", value_name = "[RULE.]NAME=VALUE")]
     params: Vec<String>,
+    /// Parameter overrides file, as for `run`.
+    #[arg(long, value_name = "FILE")]
+    params_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -100,6 +106,15 @@ struct RunArgs {
     /// Override a rule parameter: `NAME=VALUE` for every rule that declares NAME, or `RULE.NAME=VALUE`.
     #[arg(long = "param", value_name = "[RULE.]NAME=VALUE")]
     params: Vec<String>,
+    /// Parameter overrides for this deployment, TOML: top-level `NAME = VALUE` for every rule,
+    /// `[RULE-ID]` tables for one rule. `--param` flags apply after it.
+    #[arg(long, value_name = "FILE", env = "GATEWATCH_PARAMS_FILE")]
+    params_file: Option<PathBuf>,
+    /// OpenAPI 3 document (YAML or JSON) describing your API: the inventory shadow- and
+    /// zombie-API rules compare traffic with. Repeat for several. Without it, new endpoints
+    /// are learned instead (rule new-api-endpoint).
+    #[arg(long, value_name = "FILE")]
+    openapi: Vec<PathBuf>,
     /// How late (in event time) an event may arrive and still count in its window.
     #[arg(long, default_value = "5s", value_name = "DURATION")]
     allowed_lateness: String,
@@ -329,18 +344,48 @@ pub fn sample_traffic() -> GenConfig {
     }
 }
 
-fn parse_overrides(params: &[String]) -> Result<Vec<ParamOverride>> {
-    Ok(params
+/// The overrides of a `--params-file` (first) and `--param` flags (after, so they win).
+pub(crate) fn all_overrides(
+    params: &[String],
+    file: Option<&std::path::Path>,
+) -> Result<Vec<ParamOverride>> {
+    let mut specs = Vec::new();
+    if let Some(path) = file {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read parameters file {}", path.display()))?;
+        let table: toml::Table = toml::from_str(&text)
+            .map_err(|e| anyhow::anyhow!("{}: {}", path.display(), e.message()))?;
+        let value_text = |v: &toml::Value| -> Result<String> {
+            Ok(match v {
+                toml::Value::String(s) => s.clone(),
+                toml::Value::Integer(i) => i.to_string(),
+                toml::Value::Float(f) => f.to_string(),
+                toml::Value::Boolean(b) => b.to_string(),
+                other => bail!("{}: unsupported parameter value {other:?}", path.display()),
+            })
+        };
+        for (key, v) in &table {
+            match v {
+                toml::Value::Table(rule) => {
+                    for (name, v) in rule {
+                        specs.push(format!("{key}.{name}={}", value_text(v)?));
+                    }
+                }
+                v => specs.push(format!("{key}={}", value_text(v)?)),
+            }
+        }
+    }
+    specs.extend(params.iter().cloned());
+    Ok(specs
         .iter()
         .map(|p| p.parse::<ParamOverride>())
         .collect::<Result<Vec<_>, _>>()?)
 }
 
-fn load_rules(dir: Option<&PathBuf>, params: &[String]) -> Result<Vec<CompiledRule>> {
-    let overrides = parse_overrides(params)?;
+fn load_rules(dir: Option<&PathBuf>, overrides: &[ParamOverride]) -> Result<Vec<CompiledRule>> {
     let rules = match dir {
-        Some(d) => gatewatch_rules::load_dir(d, &overrides)?,
-        None => gatewatch_rules::load_builtin(&overrides)?,
+        Some(d) => gatewatch_rules::load_dir(d, overrides)?,
+        None => gatewatch_rules::load_builtin(overrides)?,
     };
     if rules.is_empty() {
         bail!("no enabled rules to run (check --rules)");
@@ -349,14 +394,16 @@ fn load_rules(dir: Option<&PathBuf>, params: &[String]) -> Result<Vec<CompiledRu
 }
 
 fn run(args: RunArgs) -> Result<ExitCode> {
-    let rules = load_rules(args.rules.as_ref(), &args.params)?;
+    let overrides = all_overrides(&args.params, args.params_file.as_deref())?;
+    let rules = load_rules(args.rules.as_ref(), &overrides)?;
+    load_api_spec(&args.openapi, args.input.is_none())?;
     let reloader = args
         .rules
         .as_ref()
         .map(|dir| {
             Ok::<_, anyhow::Error>(RuleReloader::new(
                 dir.clone(),
-                parse_overrides(&args.params)?,
+                overrides.clone(),
                 Duration::from_secs(1),
             ))
         })
@@ -423,6 +470,31 @@ fn run(args: RunArgs) -> Result<ExitCode> {
         eprint!("{}", summary.render());
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Installs the API inventory: the `--openapi` files, or for the bundled sample traffic the
+/// spec of the simulated shop.
+fn load_api_spec(files: &[PathBuf], sample: bool) -> Result<()> {
+    use gatewatch_rules::functions::{set_api_spec, ApiSpec};
+    let spec = if !files.is_empty() {
+        Some(ApiSpec::load(files).map_err(|e| anyhow::anyhow!("--openapi: {e}"))?)
+    } else if sample {
+        Some(
+            ApiSpec::parse(&[(
+                "shop-openapi.yaml".into(),
+                gatewatch_generate::SHOP_OPENAPI.into(),
+            )])
+            .map_err(anyhow::Error::msg)?,
+        )
+    } else {
+        None
+    };
+    match &spec {
+        Some(s) => tracing::info!(operations = s.operations(), "API inventory loaded: shadow- and zombie-API rules active"),
+        None => tracing::info!("no --openapi: new endpoints are learned (rule new-api-endpoint)"),
+    }
+    set_api_spec(spec);
+    Ok(())
 }
 
 fn parse_start(text: &str) -> Result<i64> {
@@ -550,7 +622,7 @@ fn rules_command(cmd: RulesCommand) -> Result<ExitCode> {
         RulesCommand::Lint(a) => {
             let files = rule_files(a.dir.as_ref())?;
             let n = files.len();
-            let errors = gatewatch_rules::lint(files, &parse_overrides(&a.params)?);
+            let errors = gatewatch_rules::lint(files, &all_overrides(&a.params, a.params_file.as_deref())?);
             for e in &errors {
                 println!("{e}");
             }
@@ -564,7 +636,7 @@ fn rules_command(cmd: RulesCommand) -> Result<ExitCode> {
         }
         RulesCommand::Test(a) => {
             let files = rule_files(a.dir.as_ref())?;
-            let outcomes = crate::rule_tests::run_tests(&files, &parse_overrides(&a.params)?);
+            let outcomes = crate::rule_tests::run_tests(&files, &all_overrides(&a.params, a.params_file.as_deref())?);
             let width = outcomes
                 .iter()
                 .map(|o| o.rule_id.len())
@@ -626,6 +698,7 @@ pub fn main() -> ExitCode {
         Some(Command::Run(a)) => run(*a),
         Some(Command::Generate(a)) => generate(a),
         Some(Command::Bench(a)) => crate::bench::run(a),
+        Some(Command::Eval(a)) => crate::eval::run(a),
         Some(Command::Schema) => schema(),
         Some(Command::Rules(c)) => rules_command(c),
     };

@@ -9,6 +9,7 @@
 pub mod bench;
 pub mod bench_clickhouse;
 pub mod cli;
+pub mod eval;
 pub mod pipeline;
 pub mod reload;
 pub mod rule_tests;

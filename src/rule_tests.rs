@@ -111,6 +111,21 @@ fn expand(table: &toml::Table) -> Result<Vec<RawEvent<'_>>> {
 }
 
 fn run_one(rule: CompiledRule, test: &RuleTest) -> Result<Vec<Alert>> {
+    // The inventory is process-wide, as it is for `run`: install this test's, and none after.
+    let spec = match &test.openapi {
+        Some(text) => Some(
+            gatewatch_rules::functions::ApiSpec::parse(&[("openapi".into(), text.clone())])
+                .map_err(|e| anyhow!("test openapi: {e}"))?,
+        ),
+        None => None,
+    };
+    gatewatch_rules::functions::set_api_spec(spec);
+    let result = run_events(rule, test);
+    gatewatch_rules::functions::set_api_spec(None);
+    result
+}
+
+fn run_events(rule: CompiledRule, test: &RuleTest) -> Result<Vec<Alert>> {
     let prov = Provenance {
         source: "rule-test".into(),
         partition: 0,

@@ -101,6 +101,17 @@ pub fn write_kong_line(r: &Request, out: &mut String) {
         uuid_like(out, rid.rotate_left(7), rid.rotate_left(29));
         out.push('}');
     }
+    if let Some(ai) = &r.ai {
+        // Kong AI Gateway (3.8+) logs usage under `ai.proxy`.
+        let _ = write!(
+            out,
+            r#","ai":{{"proxy":{{"usage":{{"prompt_tokens":{p},"completion_tokens":{c},"total_tokens":{t},"cost":{cost:.6}}},"meta":{{"provider_name":"openai","request_model":"gpt-4o","response_model":"gpt-4o-2024-08-06","plugin_id":"6e0b3b5a-1c2d-4e5f-8a9b-0c1d2e3f4a5b"}}}}}}"#,
+            p = ai.prompt_tokens,
+            c = ai.completion_tokens,
+            t = ai.prompt_tokens + ai.completion_tokens,
+            cost = (ai.prompt_tokens as f64 * 2.5 + ai.completion_tokens as f64 * 10.0) / 1e6,
+        );
+    }
     if let Some(u) = &r.username {
         // Logged through Kong's `custom_fields_by_lua` (e.g. from the login request body).
         out.push_str(r#","username":"#);
@@ -128,6 +139,10 @@ mod tests {
             response_bytes: 99,
             latency_ms: 12,
             service: "catalog",
+            ai: Some(crate::AiUsage {
+                prompt_tokens: 100,
+                completion_tokens: 20,
+            }),
         };
         let mut s = String::new();
         write_kong_line(&r, &mut s);
@@ -139,5 +154,6 @@ mod tests {
         assert_eq!(v["upstream_status"], "404");
         assert_eq!(v["consumer"]["username"], "partner");
         assert_eq!(v["username"], "bob");
+        assert_eq!(v["ai"]["proxy"]["usage"]["total_tokens"], 120);
     }
 }

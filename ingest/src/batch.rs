@@ -212,6 +212,7 @@ impl EventBatchBuilder {
                         Column::Method => ev.method.as_deref(),
                         Column::Host => ev.host.as_deref(),
                         Column::Path => path,
+                        Column::Query => query,
                         Column::RouteTemplate => path.map(|_| self.template.as_str()),
                         Column::ObjectId => match (path, self.id_ranges.last()) {
                             (Some(p), Some(r)) => Some(&p[r.clone()]),

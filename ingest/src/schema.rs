@@ -77,7 +77,9 @@ columns! {
     ObjectId = "object_id": DataType::Utf8, nullable = true,
         "The last raw object id in the path (the one an ID-walking client increments), or null.";
     QueryKeys = "query_keys": string_list(), nullable = true,
-        "Names of the query-string parameters (values are not kept).";
+        "Names of the query-string parameters.";
+    Query = "query": DataType::Utf8, nullable = true,
+        "The raw query string after `?`, as logged (not percent-decoded), or null if none. Probing rules look here for injection payloads.";
     Status = "status": DataType::Int32, nullable = true,
         "HTTP status returned to the client.";
     UpstreamStatus = "upstream_status": DataType::Int32, nullable = true,

@@ -102,6 +102,10 @@ pub struct RuleTest {
     /// Raw log lines (Kong JSON, Envoy JSON or NGINX), appended after `events`.
     #[serde(default)]
     pub lines: Option<String>,
+    /// An OpenAPI document (YAML or JSON text) loaded as the API inventory for this test, as
+    /// `--openapi` would; without it the test runs with no spec loaded.
+    #[serde(default)]
+    pub openapi: Option<String>,
     /// What the rule must produce.
     pub expect: Expectation,
 }

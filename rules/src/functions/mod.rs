@@ -2,12 +2,16 @@
 //! scripts (see [`crate::script`]). The logic lives here once, so a threshold means the same
 //! thing whichever language a rule is written in.
 
+pub mod openapi;
+mod probe;
 mod ua;
 pub mod udf;
 
 use std::net::IpAddr;
 
 pub use gatewatch_ingest::route::route_template;
+pub use openapi::{api_spec_status, set_api_spec, ApiSpec, EndpointLearner};
+pub use probe::probe_class;
 pub use ua::{ua_class, UaClass};
 
 /// Longest run of consecutive integers among `ids` (duplicates count once): the signature of

@@ -113,12 +113,27 @@ fn matchers() -> &'static Matchers {
     })
 }
 
+/// Whether an ai.robots.txt token occurs as a whole product name: not inside a longer word and
+/// not as the prefix of a hyphenated name, so `OpenAI/1.0` is an agent but the SDK
+/// `openai-python/1.54` (a client of your AI gateway) is not.
+fn is_ai_agent(ai: &aho_corasick::AhoCorasick, ua: &str) -> bool {
+    let bytes = ua.as_bytes();
+    ai.find_overlapping_iter(ua).any(|m| {
+        let before = m.start().checked_sub(1).map(|i| bytes[i]);
+        let after = bytes.get(m.end()).copied();
+        !before.is_some_and(|b| b.is_ascii_alphanumeric())
+            && !after.is_some_and(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    })
+}
+
 /// Classifies a user agent.
 ///
 /// ```
 /// use gatewatch_rules::functions::{ua_class, UaClass};
 /// assert_eq!(ua_class("Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; GPTBot/1.2)"), UaClass::AiAgent);
 /// assert_eq!(ua_class("python-requests/2.31.0"), UaClass::Tool);
+/// assert_eq!(ua_class("Mozilla/5.0 (compatible; ChatGPT-User/1.0; +https://openai.com/bot)"), UaClass::AiAgent);
+/// assert_ne!(ua_class("openai-python/1.54.0"), UaClass::AiAgent);
 /// assert_eq!(ua_class("Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"), UaClass::Bot);
 /// assert_eq!(ua_class("Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"), UaClass::Browser);
 /// ```
@@ -128,7 +143,7 @@ pub fn ua_class(ua: &str) -> UaClass {
         return UaClass::Empty;
     }
     let m = matchers();
-    if m.ai.is_match(ua) {
+    if is_ai_agent(&m.ai, ua) {
         UaClass::AiAgent
     } else if m.tools.is_match(ua) {
         UaClass::Tool

@@ -8,6 +8,9 @@
 //! | `shannon_entropy(text)` | bits per byte |
 //! | `longest_id_run(object_id)` (aggregate) | longest run of consecutive numeric ids |
 //! | `interarrival_cv(event_time)` (aggregate) | stddev/mean of gaps between events |
+//! | `probe_class(path, query, user_agent)` | `scanner-agent`, `path-traversal`, `sql-injection`, `script-injection`, `backdoor`, `sensitive-file`, `admin-interface`, or NULL |
+//! | `api_spec_status(method, route_template)` | `documented`, `deprecated`, `undocumented`; NULL without `--openapi` |
+//! | `endpoint_is_new(method, route_template, event_time, learning_ms)` | whether the endpoint was first seen after the learning period (state per rule) |
 
 use std::sync::Arc;
 
@@ -20,7 +23,8 @@ use datafusion::logical_expr::{
 use datafusion::prelude::SessionContext;
 
 use super::{
-    cidr_contains, interarrival_cv, longest_id_run, route_template, shannon_entropy, ua_class,
+    api_spec_status, cidr_contains, interarrival_cv, longest_id_run, probe_class, route_template,
+    shannon_entropy, ua_class, EndpointLearner,
 };
 
 /// Applies `f` to array arguments, keeping scalar-in/scalar-out so constant folding works.
@@ -36,6 +40,10 @@ fn map_args(
     } else {
         Ok(ColumnarValue::Array(out))
     }
+}
+
+fn value_at(a: &StringArray, i: usize) -> Option<&str> {
+    a.is_valid(i).then(|| a.value(i))
 }
 
 fn utf8(a: &ArrayRef) -> Result<ArrayRef> {
@@ -58,8 +66,99 @@ fn string_fn(name: &str, f: fn(&str) -> String) -> ScalarUDF {
     )
 }
 
+/// `probe_class(path, query, user_agent)`.
+fn probe_class_udf() -> ScalarUDF {
+    create_udf(
+        "probe_class",
+        vec![DataType::Utf8, DataType::Utf8, DataType::Utf8],
+        DataType::Utf8,
+        Volatility::Immutable,
+        Arc::new(|args| {
+            map_args(args, |a| {
+                let (p, q, u) = (utf8(&a[0])?, utf8(&a[1])?, utf8(&a[2])?);
+                let (p, q, u) = (p.as_string::<i32>(), q.as_string::<i32>(), u.as_string::<i32>());
+                let out: StringArray = (0..p.len())
+                    .map(|i| {
+                        probe_class(value_at(p, i)?, value_at(q, i), value_at(u, i))
+                    })
+                    .collect();
+                Ok(Arc::new(out) as ArrayRef)
+            })
+        }),
+    )
+}
+
+/// `api_spec_status(method, route_template)`.
+fn api_spec_status_udf() -> ScalarUDF {
+    create_udf(
+        "api_spec_status",
+        vec![DataType::Utf8, DataType::Utf8],
+        DataType::Utf8,
+        // The loaded spec can change between runs of one process (tests), never mid-batch.
+        Volatility::Stable,
+        Arc::new(|args| {
+            map_args(args, |a| {
+                let (m, t) = (utf8(&a[0])?, utf8(&a[1])?);
+                let (m, t) = (m.as_string::<i32>(), t.as_string::<i32>());
+                let out: StringArray = m
+                    .iter()
+                    .zip(t.iter())
+                    .map(|(m, t)| api_spec_status(m?, t?))
+                    .collect();
+                Ok(Arc::new(out) as ArrayRef)
+            })
+        }),
+    )
+}
+
+/// `endpoint_is_new(method, route_template, event_time, learning_ms)`: stateful, one learner
+/// per registration (that is, per compiled rule).
+fn endpoint_is_new_udf() -> ScalarUDF {
+    let learner = Arc::new(std::sync::Mutex::new(EndpointLearner::default()));
+    create_udf(
+        "endpoint_is_new",
+        vec![
+            DataType::Utf8,
+            DataType::Utf8,
+            DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())),
+            DataType::Int64,
+        ],
+        DataType::Boolean,
+        Volatility::Volatile,
+        Arc::new(move |args| {
+            let arrays = ColumnarValue::values_to_arrays(args)?;
+            let (m, t) = (utf8(&arrays[0])?, utf8(&arrays[1])?);
+            let (m, t) = (m.as_string::<i32>(), t.as_string::<i32>());
+            let times = arrow::compute::cast(&arrays[2], &DataType::Int64)?;
+            let times = times.as_primitive::<Int64Type>();
+            let learning = arrow::compute::cast(&arrays[3], &DataType::Int64)?;
+            let learning = learning.as_primitive::<Int64Type>();
+            let mut l = learner
+                .lock()
+                .map_err(|_| datafusion::error::DataFusionError::Internal("learner lock".into()))?;
+            let mut key = String::new();
+            let out: BooleanArray = (0..m.len())
+                .map(|i| {
+                    if m.is_null(i) || t.is_null(i) || times.is_null(i) {
+                        return None;
+                    }
+                    key.clear();
+                    key.push_str(m.value(i));
+                    key.push(' ');
+                    key.push_str(t.value(i));
+                    Some(l.is_new(&key, times.value(i), learning.value(i)))
+                })
+                .collect();
+            Ok(ColumnarValue::Array(Arc::new(out)))
+        }),
+    )
+}
+
 fn scalar_udfs() -> Vec<ScalarUDF> {
     vec![
+        probe_class_udf(),
+        api_spec_status_udf(),
+        endpoint_is_new_udf(),
         string_fn("route_template", route_template),
         string_fn("ua_class", |s| ua_class(s).as_str().to_owned()),
         create_udf(

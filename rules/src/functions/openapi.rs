@@ -1,0 +1,225 @@
+//! The documented API inventory from OpenAPI 3 documents, for shadow- and zombie-API rules,
+//! and the learned inventory for deployments without a spec.
+//!
+//! `api_spec_status(method, route_template)` answers `documented`, `deprecated` (the operation
+//! is marked `deprecated: true`) or `undocumented`, and NULL when no spec is loaded, so rules
+//! built on it stay silent rather than calling all traffic shadow. Spec paths are matched
+//! segment by segment: a `{param}` segment matches any one segment, literal or templated, so
+//! `/users/{userId}` documents both `/users/{id}` and `/users/me`. The path of the first
+//! `servers[].url` is a prefix (`https://api.example/api/v1` + `/orders` = `/api/v1/orders`).
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Mutex, OnceLock, RwLock};
+
+const METHODS: [&str; 8] = [
+    "get", "put", "post", "delete", "options", "head", "patch", "trace",
+];
+
+#[derive(Debug, Clone)]
+struct Operation {
+    method: String,
+    segments: Vec<Option<String>>,
+    deprecated: bool,
+}
+
+/// Documented operations of one or more OpenAPI documents.
+#[derive(Debug, Default)]
+pub struct ApiSpec {
+    operations: Vec<Operation>,
+    /// "METHOD template" -> status, memoised: templates repeat endlessly.
+    memo: Mutex<HashMap<String, &'static str>>,
+}
+
+fn segments(path: &str) -> Vec<Option<String>> {
+    path.split('/')
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            if s.starts_with('{') && s.ends_with('}') {
+                None
+            } else {
+                Some(s.to_owned())
+            }
+        })
+        .collect()
+}
+
+fn server_prefix(doc: &serde_json::Value) -> String {
+    let url = doc["servers"][0]["url"].as_str().unwrap_or("");
+    let path = match url.split_once("://") {
+        Some((_, rest)) => rest.find('/').map_or("", |i| &rest[i..]),
+        None => url,
+    };
+    path.trim_end_matches('/').to_owned()
+}
+
+impl ApiSpec {
+    /// Parses OpenAPI 3 documents (JSON or YAML).
+    pub fn parse(docs: &[(String, String)]) -> Result<ApiSpec, String> {
+        let mut spec = ApiSpec::default();
+        for (name, text) in docs {
+            let doc: serde_json::Value = serde_yaml::from_str(text)
+                .map_err(|e| format!("{name}: not a JSON or YAML document: {e}"))?;
+            let Some(paths) = doc.get("paths").and_then(|p| p.as_object()) else {
+                return Err(format!(
+                    "{name}: no `paths` object: is this an OpenAPI 3 document?"
+                ));
+            };
+            let prefix = server_prefix(&doc);
+            for (path, item) in paths {
+                let full = format!("{prefix}{path}");
+                for m in METHODS {
+                    if let Some(op) = item.get(m) {
+                        spec.operations.push(Operation {
+                            method: m.to_ascii_uppercase(),
+                            segments: segments(&full),
+                            deprecated: op["deprecated"].as_bool().unwrap_or(false),
+                        });
+                    }
+                }
+            }
+        }
+        Ok(spec)
+    }
+
+    /// Reads and parses spec files.
+    pub fn load(paths: &[impl AsRef<Path>]) -> Result<ApiSpec, String> {
+        let docs = paths
+            .iter()
+            .map(|p| {
+                let p = p.as_ref();
+                std::fs::read_to_string(p)
+                    .map(|t| (p.display().to_string(), t))
+                    .map_err(|e| format!("{}: {e}", p.display()))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Self::parse(&docs)
+    }
+
+    /// Documented operations.
+    pub fn operations(&self) -> usize {
+        self.operations.len()
+    }
+
+    /// `documented`, `deprecated` or `undocumented`.
+    pub fn status(&self, method: &str, template: &str) -> &'static str {
+        let key = format!("{method} {template}");
+        if let Some(s) = self.memo.lock().ok().and_then(|m| m.get(&key).copied()) {
+            return s;
+        }
+        let observed: Vec<&str> = template.split('/').filter(|s| !s.is_empty()).collect();
+        let mut best: Option<&Operation> = None;
+        for op in &self.operations {
+            if !op.method.eq_ignore_ascii_case(method) || op.segments.len() != observed.len() {
+                continue;
+            }
+            let matches = op
+                .segments
+                .iter()
+                .zip(&observed)
+                .all(|(s, o)| s.as_deref().is_none_or(|lit| lit == *o));
+            if matches {
+                // Prefer the most literal match (`/users/me` over `/users/{id}`).
+                let literal = |o: &Operation| o.segments.iter().filter(|s| s.is_some()).count();
+                if best.is_none_or(|b| literal(op) > literal(b)) {
+                    best = Some(op);
+                }
+            }
+        }
+        let status = match best {
+            Some(op) if op.deprecated => "deprecated",
+            Some(_) => "documented",
+            None => "undocumented",
+        };
+        if let Ok(mut m) = self.memo.lock() {
+            m.insert(key, status);
+        }
+        status
+    }
+}
+
+fn registry() -> &'static RwLock<Option<ApiSpec>> {
+    static SPEC: OnceLock<RwLock<Option<ApiSpec>>> = OnceLock::new();
+    SPEC.get_or_init(|| RwLock::new(None))
+}
+
+/// Installs the inventory `api_spec_status` answers from (process-wide; `None` unloads it).
+pub fn set_api_spec(spec: Option<ApiSpec>) {
+    if let Ok(mut s) = registry().write() {
+        *s = spec;
+    }
+}
+
+/// The status of an observed endpoint, or `None` with no spec loaded.
+pub fn api_spec_status(method: &str, template: &str) -> Option<&'static str> {
+    registry()
+        .read()
+        .ok()
+        .and_then(|s| s.as_ref().map(|spec| spec.status(method, template)))
+}
+
+/// First sightings of endpoints, for rules that learn the inventory instead of reading a spec.
+/// One per compiled rule: a rule reload starts a new learning period.
+#[derive(Debug, Default)]
+pub struct EndpointLearner {
+    start: Option<i64>,
+    first_seen: HashMap<String, i64>,
+}
+
+impl EndpointLearner {
+    /// Whether `endpoint`, seen at event time `t`, was first seen after the learning period
+    /// (`learning_ms` from the first event this learner saw).
+    pub fn is_new(&mut self, endpoint: &str, t: i64, learning_ms: i64) -> bool {
+        let start = *self.start.get_or_insert(t);
+        let first = match self.first_seen.get(endpoint) {
+            Some(f) => *f,
+            None => {
+                self.first_seen.insert(endpoint.to_owned(), t);
+                t
+            }
+        };
+        first >= start.saturating_add(learning_ms)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SPEC: &str = r#"
+openapi: 3.0.3
+info: {title: shop, version: "1"}
+servers: [{url: "https://api.shop.example/api"}]
+paths:
+  /v1/orders/{orderId}:
+    get: {summary: one order}
+  /v1/users/{userId}:
+    get: {}
+  /v1/users/me:
+    delete: {}
+  /v0/users:
+    get: {deprecated: true}
+"#;
+
+    #[test]
+    fn matches_templates_segment_by_segment() {
+        let s = ApiSpec::parse(&[("shop.yaml".into(), SPEC.into())]).expect("parse");
+        assert_eq!(s.operations(), 4);
+        assert_eq!(s.status("GET", "/api/v1/orders/{id}"), "documented");
+        assert_eq!(s.status("GET", "/api/v1/users/me"), "documented");
+        assert_eq!(s.status("DELETE", "/api/v1/users/me"), "documented");
+        assert_eq!(s.status("POST", "/api/v1/orders/{id}"), "undocumented");
+        assert_eq!(s.status("GET", "/api/v1/orders/{id}/refund"), "undocumented");
+        assert_eq!(s.status("GET", "/api/v0/users"), "deprecated");
+        assert!(ApiSpec::parse(&[("x".into(), "a: 1".into())]).is_err());
+    }
+
+    #[test]
+    fn learner_flags_endpoints_first_seen_after_the_learning_period() {
+        let mut l = EndpointLearner::default();
+        assert!(!l.is_new("GET /a", 0, 100));
+        assert!(!l.is_new("GET /a", 500, 100), "known before the period ended");
+        assert!(l.is_new("GET /b", 200, 100));
+        assert!(l.is_new("GET /b", 300, 100));
+    }
+}

@@ -1,0 +1,263 @@
+//! Recognising attack-tool probes: requests for admin interfaces, sensitive files and known
+//! backdoors, path traversal and SQL/script injection payloads, and scanner user agents.
+//! Word lists are CrowdSec's sec-lists (MIT, `rules/data/sec-lists/`).
+
+use std::borrow::Cow;
+use std::sync::OnceLock;
+
+use aho_corasick::AhoCorasick;
+
+const ADMIN: &str = include_str!("../../data/sec-lists/admin_interfaces.txt");
+const SENSITIVE: &str = include_str!("../../data/sec-lists/sensitive_data.txt");
+const TRAVERSAL: &str = include_str!("../../data/sec-lists/path_traversal.txt");
+const SQLI: &str = include_str!("../../data/sec-lists/sqli_probe_patterns.txt");
+const XSS: &str = include_str!("../../data/sec-lists/xss_probe_patterns.txt");
+const BACKDOORS: &str = include_str!("../../data/sec-lists/backdoors.txt");
+
+/// Injection payloads as they look once percent-decoded (the lists hold the encoded forms).
+const DECODED_SQLI: &[&str] = &[
+    "' or '1'='1",
+    "' or 1=1",
+    "\" or 1=1",
+    " or 1=1--",
+    "union select",
+    "union all select",
+    "information_schema",
+    "sleep(",
+    "pg_sleep(",
+    "benchmark(",
+    "xp_cmdshell",
+    "@@version",
+];
+
+/// Scanners and attack tools that announce themselves (matched case-insensitively).
+const SCANNER_AGENTS: &[&str] = &[
+    "sqlmap",
+    "nikto",
+    "nmap",
+    "masscan",
+    "zgrab",
+    "nuclei",
+    "gobuster",
+    "dirbuster",
+    "feroxbuster",
+    "ffuf",
+    "wfuzz",
+    "hydra",
+    "acunetix",
+    "netsparker",
+    "wpscan",
+    "openvas",
+    "nessus",
+    "qualys",
+    "burpsuite",
+    "owasp zap",
+    "jaeles",
+    "whatweb",
+    "commix",
+    "arachni",
+    "w3af",
+];
+
+fn words(list: &str) -> Vec<String> {
+    list.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(str::to_ascii_lowercase)
+        .collect()
+}
+
+struct Lists {
+    /// Admin consoles as path prefixes, without a trailing slash (`/phpmyadmin`).
+    admin: Vec<String>,
+    /// Sensitive file names: `(name, is_extension)`; an extension also matches as a suffix.
+    sensitive_names: Vec<(String, bool)>,
+    /// Sensitive multi-segment paths as `/`-prefixed suffixes (`/.git/config`), and the same
+    /// with a trailing slash (a directory inside the path).
+    sensitive_paths: Vec<(String, String)>,
+    backdoors: std::collections::HashSet<String>,
+    traversal: AhoCorasick,
+    sqli: AhoCorasick,
+    xss: AhoCorasick,
+    scanners: AhoCorasick,
+}
+
+fn automaton(patterns: &[String]) -> AhoCorasick {
+    AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .build(patterns)
+        .unwrap_or_else(|_| AhoCorasick::new(Vec::<String>::new()).expect("empty automaton"))
+}
+
+fn lists() -> &'static Lists {
+    static L: OnceLock<Lists> = OnceLock::new();
+    L.get_or_init(|| {
+        let mut sqli = words(SQLI);
+        sqli.extend(DECODED_SQLI.iter().map(|s| s.to_string()));
+        let scanners: Vec<String> = SCANNER_AGENTS.iter().map(|s| s.to_string()).collect();
+        let mut sensitive_names = Vec::new();
+        let mut sensitive_paths = Vec::new();
+        for w in words(SENSITIVE) {
+            if w.contains('/') {
+                sensitive_paths.push((format!("/{w}"), format!("/{w}/")));
+            } else {
+                let ext = w.starts_with('.');
+                sensitive_names.push((w, ext));
+            }
+        }
+        Lists {
+            admin: words(ADMIN)
+                .into_iter()
+                .map(|w| w.trim_end_matches('/').to_owned())
+                .filter(|w| !w.is_empty())
+                .collect(),
+            sensitive_names,
+            sensitive_paths,
+            backdoors: words(BACKDOORS).into_iter().collect(),
+            traversal: automaton(&words(TRAVERSAL)),
+            sqli: automaton(&sqli),
+            xss: automaton(&words(XSS)),
+            scanners: automaton(&scanners),
+        }
+    })
+}
+
+fn percent_decode(s: &str) -> Cow<'_, str> {
+    if !s.contains('%') && !s.contains('+') {
+        return Cow::Borrowed(s);
+    }
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'%' if i + 2 < b.len() => {
+                let hex = std::str::from_utf8(&b[i + 1..i + 3]).ok();
+                match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                    Some(v) => {
+                        out.push(v);
+                        i += 3;
+                    }
+                    None => {
+                        out.push(b'%');
+                        i += 1;
+                    }
+                }
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            c => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    Cow::Owned(String::from_utf8_lossy(&out).into_owned())
+}
+
+/// What kind of probe a request is, or `None` for an ordinary request. Checked in this order:
+/// `scanner-agent`, `path-traversal`, `sql-injection`, `script-injection`, `backdoor`,
+/// `sensitive-file`, `admin-interface`.
+///
+/// ```
+/// use gatewatch_rules::functions::probe_class;
+/// assert_eq!(probe_class("/.env", None, None), Some("sensitive-file"));
+/// assert_eq!(probe_class("/.git/config", None, None), Some("sensitive-file"));
+/// assert_eq!(probe_class("/phpmyadmin/index.php", None, None), Some("admin-interface"));
+/// assert_eq!(probe_class("/api/v1/files/..%2f..%2fetc%2fpasswd", None, None), Some("path-traversal"));
+/// assert_eq!(probe_class("/api/v1/search", Some("q=%27%20OR%201%3D1--"), None), Some("sql-injection"));
+/// assert_eq!(probe_class("/", None, Some("sqlmap/1.8#stable")), Some("scanner-agent"));
+/// assert_eq!(probe_class("/api/v1/orders/17", Some("page=2"), Some("Mozilla/5.0")), None);
+/// assert_eq!(probe_class("/static/app.js", None, None), None);
+/// ```
+pub fn probe_class(path: &str, query: Option<&str>, user_agent: Option<&str>) -> Option<&'static str> {
+    let l = lists();
+    if user_agent.is_some_and(|ua| l.scanners.is_match(ua)) {
+        return Some("scanner-agent");
+    }
+    let decoded_path = percent_decode(path);
+    let decoded_query = query.map(percent_decode);
+    let in_request = |a: &AhoCorasick| {
+        a.is_match(path)
+            || a.is_match(decoded_path.as_ref())
+            || query.is_some_and(|q| a.is_match(q))
+            || decoded_query.as_deref().is_some_and(|q| a.is_match(q))
+    };
+    if in_request(&l.traversal) {
+        return Some("path-traversal");
+    }
+    if in_request(&l.sqli) {
+        return Some("sql-injection");
+    }
+    if in_request(&l.xss) {
+        return Some("script-injection");
+    }
+    let lower: Cow<'_, str> = if decoded_path.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(decoded_path.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(decoded_path.as_ref())
+    };
+    let lower = lower.as_ref();
+    let last = lower.rsplit('/').next().unwrap_or("");
+    if !last.is_empty() && l.backdoors.contains(last) {
+        return Some("backdoor");
+    }
+    // A sensitive name as the last segment (or, for `.env`-like names, any segment), an
+    // extension such as `.sql.gz` at the end, or a multi-segment path such as `/.git/config`.
+    let sensitive = l.sensitive_names.iter().any(|(w, ext)| {
+        last == w
+            || (*ext && last.len() > w.len() && last.ends_with(w.as_str()))
+            || lower
+                .split('/')
+                .any(|seg| seg == w && w.starts_with('.') && seg != last)
+    }) || l
+        .sensitive_paths
+        .iter()
+        .any(|(end, dir)| lower.ends_with(end.as_str()) || lower.contains(dir.as_str()));
+    if sensitive {
+        return Some("sensitive-file");
+    }
+    let admin = l.admin.iter().any(|w| {
+        lower.starts_with(w.as_str())
+            && matches!(lower.as_bytes().get(w.len()), None | Some(b'/') | Some(b'.') | Some(b'?'))
+    });
+    admin.then_some("admin-interface")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ordinary_api_and_browser_traffic_is_not_a_probe() {
+        for (p, q) in [
+            ("/api/v1/products/42", None),
+            ("/api/v1/search", Some("q=shoes&page=2")),
+            ("/api/v1/login", None),
+            ("/api/v1/admin-tools/settings", None),
+            ("/static/app.css", None),
+            ("/health", None),
+            ("/api/v1/orders/500001", None),
+        ] {
+            assert_eq!(probe_class(p, q, Some("Mozilla/5.0 Chrome/131")), None, "{p}");
+        }
+    }
+
+    #[test]
+    fn probes_are_classified() {
+        assert_eq!(probe_class("/wp-admin/", None, None), Some("admin-interface"));
+        assert_eq!(probe_class("/backup.sql.gz", None, None), Some("sensitive-file"));
+        assert_eq!(probe_class("/1337.php", None, None), Some("backdoor"));
+        assert_eq!(
+            probe_class("/api/v1/search", Some("q=<script>alert(1)</script>"), None),
+            Some("script-injection")
+        );
+        assert_eq!(
+            probe_class("/x", None, Some("Mozilla/5.0 (compatible; Nuclei - Open-source project)")),
+            Some("scanner-agent")
+        );
+        assert_eq!(percent_decode("%2e%2e%2F+x%zz"), "../ x%zz");
+    }
+}
