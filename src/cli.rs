@@ -490,7 +490,10 @@ fn load_api_spec(files: &[PathBuf], sample: bool) -> Result<()> {
         None
     };
     match &spec {
-        Some(s) => tracing::info!(operations = s.operations(), "API inventory loaded: shadow- and zombie-API rules active"),
+        Some(s) => tracing::info!(
+            operations = s.operations(),
+            "API inventory loaded: shadow- and zombie-API rules active"
+        ),
         None => tracing::info!("no --openapi: new endpoints are learned (rule new-api-endpoint)"),
     }
     set_api_spec(spec);
@@ -622,7 +625,8 @@ fn rules_command(cmd: RulesCommand) -> Result<ExitCode> {
         RulesCommand::Lint(a) => {
             let files = rule_files(a.dir.as_ref())?;
             let n = files.len();
-            let errors = gatewatch_rules::lint(files, &all_overrides(&a.params, a.params_file.as_deref())?);
+            let errors =
+                gatewatch_rules::lint(files, &all_overrides(&a.params, a.params_file.as_deref())?);
             for e in &errors {
                 println!("{e}");
             }
@@ -636,7 +640,10 @@ fn rules_command(cmd: RulesCommand) -> Result<ExitCode> {
         }
         RulesCommand::Test(a) => {
             let files = rule_files(a.dir.as_ref())?;
-            let outcomes = crate::rule_tests::run_tests(&files, &all_overrides(&a.params, a.params_file.as_deref())?);
+            let outcomes = crate::rule_tests::run_tests(
+                &files,
+                &all_overrides(&a.params, a.params_file.as_deref())?,
+            );
             let width = outcomes
                 .iter()
                 .map(|o| o.rule_id.len())

@@ -19,7 +19,10 @@ use crate::pipeline::{self, PipelineConfig};
 
 /// Which rules are meant to detect each labelled scenario.
 pub const EXPECTED: &[(&str, &[&str])] = &[
-    ("credential-stuffing", &["credential-stuffing-single-source"]),
+    (
+        "credential-stuffing",
+        &["credential-stuffing-single-source"],
+    ),
     ("distributed-stuffing", &["credential-stuffing-distributed"]),
     ("password-spray", &["password-spray"]),
     ("account-takeover", &["login-success-after-failures"]),
@@ -202,8 +205,9 @@ pub fn run(args: EvalArgs) -> Result<ExitCode> {
             name: format!("eval-seed-{seed}"),
             interactive: false,
         };
-        let summary = pipeline::run_lines(input, rules, &mut sinks, &PipelineConfig::default(), None)
-            .with_context(|| format!("replaying seed {seed}"))?;
+        let summary =
+            pipeline::run_lines(input, rules, &mut sinks, &PipelineConfig::default(), None)
+                .with_context(|| format!("replaying seed {seed}"))?;
         events += summary.engine.events;
         let alerts = memory.0.lock().map(|v| v.clone()).unwrap_or_default();
         score(&labels(&cfg), &alerts, &mut s);
@@ -217,7 +221,10 @@ pub fn run(args: EvalArgs) -> Result<ExitCode> {
         if args.no_openapi { "learned (no OpenAPI document)" } else { "the shop's OpenAPI document" }
     );
     println!("\nper scenario (recall over the labelled attack entities)");
-    println!("{:<24} {:>9} {:>9} {:>7}  detected by", "scenario", "entities", "detected", "recall");
+    println!(
+        "{:<24} {:>9} {:>9} {:>7}  detected by",
+        "scenario", "entities", "detected", "recall"
+    );
     let mut recall_ok = true;
     for (scenario, (n, hit)) in &s.recall {
         let rules = EXPECTED
@@ -225,10 +232,16 @@ pub fn run(args: EvalArgs) -> Result<ExitCode> {
             .find(|(sc, _)| sc == scenario)
             .map_or(String::new(), |(_, r)| r.join(", "));
         recall_ok &= *n > 0 && (*hit as f64 / *n as f64) >= 0.95;
-        println!("{scenario:<24} {n:>9} {hit:>9} {:>7}  {rules}", ratio(*hit, *n));
+        println!(
+            "{scenario:<24} {n:>9} {hit:>9} {:>7}  {rules}",
+            ratio(*hit, *n)
+        );
     }
     println!("\nper rule (precision: alerts naming an attacker's entity; recall: over the scenarios it is meant for)");
-    println!("{:<36} {:>7} {:>6} {:>6} {:>9} {:>7}", "rule", "alerts", "TP", "FP", "precision", "recall");
+    println!(
+        "{:<36} {:>7} {:>6} {:>6} {:>9} {:>7}",
+        "rule", "alerts", "TP", "FP", "precision", "recall"
+    );
     for id in &rule_ids {
         let (n, tp) = s.rules.get(id).copied().unwrap_or_default();
         let (ents, hits) = s.rule_recall.get(id).copied().unwrap_or_default();
@@ -247,7 +260,12 @@ pub fn run(args: EvalArgs) -> Result<ExitCode> {
         println!(
             "{scenario:<28} {:>4}  {}",
             hits.len(),
-            shown.into_iter().take(5).cloned().collect::<Vec<_>>().join("; ")
+            shown
+                .into_iter()
+                .take(5)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join("; ")
         );
     }
     set_api_spec(None);

@@ -285,18 +285,55 @@ const SHADOW_PATHS: &[(&str, &str, u16)] = &[
 ];
 
 /// Endpoints (as "METHOD template") the shadow-API label names.
-pub const SHADOW_ENDPOINTS: [&str; 2] =
-    ["GET /api/internal/debug/vars", "GET /api/v1/admin/users/export"];
+pub const SHADOW_ENDPOINTS: [&str; 2] = [
+    "GET /api/internal/debug/vars",
+    "GET /api/v1/admin/users/export",
+];
 /// The zombie endpoint.
 pub const ZOMBIE_ENDPOINT: &str = "GET /api/v0/users";
 
 /// Names an endpoint-discovery client tries.
 const DISCOVERY_WORDS: &[&str] = &[
-    "admin", "internal", "debug", "config", "settings", "export", "import", "backup", "users",
-    "accounts", "billing", "invoices", "payments", "refunds", "coupons", "reports", "metrics",
-    "status", "keys", "tokens", "secrets", "webhooks", "jobs", "tasks", "queue", "cache",
-    "search-internal", "graph", "batch", "bulk", "audit", "logs", "files", "uploads", "media",
-    "teams", "roles", "permissions", "flags", "experiments",
+    "admin",
+    "internal",
+    "debug",
+    "config",
+    "settings",
+    "export",
+    "import",
+    "backup",
+    "users",
+    "accounts",
+    "billing",
+    "invoices",
+    "payments",
+    "refunds",
+    "coupons",
+    "reports",
+    "metrics",
+    "status",
+    "keys",
+    "tokens",
+    "secrets",
+    "webhooks",
+    "jobs",
+    "tasks",
+    "queue",
+    "cache",
+    "search-internal",
+    "graph",
+    "batch",
+    "bulk",
+    "audit",
+    "logs",
+    "files",
+    "uploads",
+    "media",
+    "teams",
+    "roles",
+    "permissions",
+    "flags",
+    "experiments",
 ];
 
 /// What a scanner requests (path with query, user agent is the scanner's or a browser's).
@@ -395,12 +432,8 @@ fn plan(cfg: &GenConfig) -> Vec<(Kind, i64, i64, f64)> {
     ];
     for s in &cfg.scenarios {
         let (kind, (a, b), rate) = match s {
-            Scenario::CredentialStuffing => {
-                (Kind::Stuffer, window(cfg, 0.2, 4 * 60_000, 0.3), 4.0)
-            }
-            Scenario::DistributedStuffing => {
-                (Kind::LowSlow, window(cfg, 0.25, i64::MAX, 0.6), 1.5)
-            }
+            Scenario::CredentialStuffing => (Kind::Stuffer, window(cfg, 0.2, 4 * 60_000, 0.3), 4.0),
+            Scenario::DistributedStuffing => (Kind::LowSlow, window(cfg, 0.25, i64::MAX, 0.6), 1.5),
             Scenario::PasswordSpray => (Kind::Spray, window(cfg, 0.3, 10 * 60_000, 0.6), 0.25),
             Scenario::AccountTakeover => (Kind::Takeover, window(cfg, 0.5, 60_000, 0.1), 0.5),
             Scenario::IdWalking => (Kind::Walker, window(cfg, 0.4, 4 * 60_000, 0.3), 3.0),
@@ -408,9 +441,7 @@ fn plan(cfg: &GenConfig) -> Vec<(Kind, i64, i64, f64)> {
                 (Kind::Discovery, window(cfg, 0.7, 3 * 60_000, 0.2), 2.0)
             }
             Scenario::MachineRegular => (Kind::Regular, window(cfg, 0.1, 10 * 60_000, 0.6), 1.25),
-            Scenario::AiCrawlerApi => {
-                (Kind::AiCrawlerApi, window(cfg, 0.35, 5 * 60_000, 0.4), 0.5)
-            }
+            Scenario::AiCrawlerApi => (Kind::AiCrawlerApi, window(cfg, 0.35, 5 * 60_000, 0.4), 0.5),
             Scenario::AiCrawlerDeclared => (Kind::AiDeclared, all, 0.3),
             Scenario::ShadowApi => (Kind::Shadow, window(cfg, 0.6, 3 * 60_000, 0.3), 0.5),
             Scenario::AiTokenAbuse => {
@@ -454,9 +485,27 @@ pub fn labels(cfg: &GenConfig) -> Vec<Label> {
         };
         match kind {
             Kind::Benign | Kind::AiBaseline => {}
-            Kind::Nat => add("benign-carrier-nat", false, "ip", strings(&[NAT_IP]), vec![]),
-            Kind::Office => add("benign-office-egress", false, "ip", strings(&[OFFICE_IP]), vec![]),
-            Kind::Probe => add("benign-health-check", false, "ip", strings(&[PROBE_IP]), vec![]),
+            Kind::Nat => add(
+                "benign-carrier-nat",
+                false,
+                "ip",
+                strings(&[NAT_IP]),
+                vec![],
+            ),
+            Kind::Office => add(
+                "benign-office-egress",
+                false,
+                "ip",
+                strings(&[OFFICE_IP]),
+                vec![],
+            ),
+            Kind::Probe => add(
+                "benign-health-check",
+                false,
+                "ip",
+                strings(&[PROBE_IP]),
+                vec![],
+            ),
             Kind::Mistyper => add(
                 "benign-mistyped-passwords",
                 false,
@@ -485,7 +534,13 @@ pub fn labels(cfg: &GenConfig) -> Vec<Label> {
                 strings(&AI_STEADY),
                 strings(&["10.20.0.5", "10.20.0.6"]),
             ),
-            Kind::Stuffer => add("credential-stuffing", true, "ip", strings(&[STUFFER_IP]), vec![]),
+            Kind::Stuffer => add(
+                "credential-stuffing",
+                true,
+                "ip",
+                strings(&[STUFFER_IP]),
+                vec![],
+            ),
             Kind::LowSlow => add(
                 "distributed-stuffing",
                 true,
@@ -830,13 +885,24 @@ fn emit(a: &mut Actor, t: i64, seq: &mut u64, users: usize) -> Request {
             let path = if r < 0.6 {
                 format!("/api/v1/products/{}", 1 + rng.below(5000))
             } else if r < 0.8 {
-                format!("/api/v1/search?q={}", rng.pick(&["shoes", "laptop", "desk"]))
+                format!(
+                    "/api/v1/search?q={}",
+                    rng.pick(&["shoes", "laptop", "desk"])
+                )
             } else if r < 0.95 {
                 (*rng.pick(&["/static/app.css", "/static/logo.svg"])).to_string()
             } else {
                 "/robots.txt".to_string()
             };
-            ("GET", path, 200, None, "catalog", GOOGLEBOT_IP.into(), GOOGLEBOT_UA)
+            (
+                "GET",
+                path,
+                200,
+                None,
+                "catalog",
+                GOOGLEBOT_IP.into(),
+                GOOGLEBOT_UA,
+            )
         }
         Kind::AiSteady | Kind::AiBaseline | Kind::AiSpike => {
             let (consumer, ip, prompt, completion) = match a.kind {
@@ -947,11 +1013,22 @@ fn emit(a: &mut Actor, t: i64, seq: &mut u64, users: usize) -> Request {
             let (path, status) = if r < 0.5 {
                 (format!("/api/v1/users/{}", 1000 + rng.below(9000)), 401)
             } else if r < 0.8 {
-                (format!("/api/v1/orders/{}", 500_000 + rng.below(90_000)), 401)
+                (
+                    format!("/api/v1/orders/{}", 500_000 + rng.below(90_000)),
+                    401,
+                )
             } else {
                 (format!("/api/v1/products/{}", 1 + rng.below(5000)), 200)
             };
-            ("GET", path, status, None, "orders", AI_CRAWLER_IP.into(), GPTBOT_UA)
+            (
+                "GET",
+                path,
+                status,
+                None,
+                "orders",
+                AI_CRAWLER_IP.into(),
+                GPTBOT_UA,
+            )
         }
         Kind::AiDeclared => {
             let path = if rng.chance(0.7) {
@@ -959,12 +1036,32 @@ fn emit(a: &mut Actor, t: i64, seq: &mut u64, users: usize) -> Request {
             } else {
                 "/static/app.css".to_string()
             };
-            ("GET", path, 200, None, "catalog", AI_DECLARED_IP.into(), CLAUDEBOT_UA)
+            (
+                "GET",
+                path,
+                200,
+                None,
+                "catalog",
+                AI_DECLARED_IP.into(),
+                CLAUDEBOT_UA,
+            )
         }
         Kind::Prober => {
             let path = PROBES[(step as usize - 1) % PROBES.len()];
-            let ua = if step % 2 == 0 { SCANNER_UA } else { BROWSER_UAS[2] };
-            ("GET", path.to_string(), 404, None, "web", PROBER_IP.into(), ua)
+            let ua = if step.is_multiple_of(2) {
+                SCANNER_UA
+            } else {
+                BROWSER_UAS[2]
+            };
+            (
+                "GET",
+                path.to_string(),
+                404,
+                None,
+                "web",
+                PROBER_IP.into(),
+                ua,
+            )
         }
         Kind::Stuffer => {
             let status = if rng.chance(0.97) { 401 } else { 200 };
@@ -1098,10 +1195,19 @@ mod tests {
         let l = labels(&cfg);
         // 12 scenarios; machine-regular also labels ua-spoofing, shadow-api also zombie-api.
         assert_eq!(l.iter().filter(|l| l.attack).count(), 14);
-        for (ip, n) in [(SPRAY_IP, 50), (ATO_IP, 14), (DISCOVERY_IP, 100), (REGULAR_IP, 300), (PROBER_IP, 30), (BULK_IP, 1000)] {
+        for (ip, n) in [
+            (SPRAY_IP, 50),
+            (ATO_IP, 14),
+            (DISCOVERY_IP, 100),
+            (REGULAR_IP, 300),
+            (PROBER_IP, 30),
+            (BULK_IP, 1000),
+        ] {
             assert!(from(ip) > n, "{ip}: {}", from(ip));
         }
-        assert!(reqs.iter().any(|r| r.ai.is_some_and(|a| a.prompt_tokens > 3000)));
+        assert!(reqs
+            .iter()
+            .any(|r| r.ai.is_some_and(|a| a.prompt_tokens > 3000)));
         assert!(l.iter().any(|l| !l.attack && l.entities == [NAT_IP]));
         let none = GenConfig {
             scenarios: vec![],

@@ -169,7 +169,11 @@ mod tests {
 
     #[test]
     fn sql_errors_point_at_the_unknown_column() {
-        let text = pack::BUILTIN[0].1.replace(
+        let (_, stuffing) = pack::BUILTIN
+            .iter()
+            .find(|(name, _)| name.starts_with("credential-stuffing-single-source"))
+            .expect("the stuffing rule is built in");
+        let text = stuffing.replace(
             "count(*) AS event_count",
             "count(*) AS event_count, no_such_col",
         );

@@ -117,8 +117,12 @@ fn register_helpers(engine: &mut Engine) {
     engine.register_fn("cidr_contains", |c: &str, ip: &str| f::cidr_contains(c, ip));
     engine.register_fn("shannon_entropy", |s: &str| f::shannon_entropy(s));
     engine.register_fn("probe_class", |p: &str, q: &str, ua: &str| -> Dynamic {
-        f::probe_class(p, (!q.is_empty()).then_some(q), (!ua.is_empty()).then_some(ua))
-            .map_or(Dynamic::UNIT, |c| c.into())
+        f::probe_class(
+            p,
+            (!q.is_empty()).then_some(q),
+            (!ua.is_empty()).then_some(ua),
+        )
+        .map_or(Dynamic::UNIT, |c| c.into())
     });
     engine.register_fn("api_spec_status", |m: &str, t: &str| -> Dynamic {
         f::api_spec_status(m, t).map_or(Dynamic::UNIT, |c| c.into())

@@ -4,6 +4,7 @@
 mod cli;
 mod decoders;
 mod kafka;
+mod pack;
 mod receiver;
 mod rules;
 mod sinks;

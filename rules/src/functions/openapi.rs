@@ -209,7 +209,10 @@ paths:
         assert_eq!(s.status("GET", "/api/v1/users/me"), "documented");
         assert_eq!(s.status("DELETE", "/api/v1/users/me"), "documented");
         assert_eq!(s.status("POST", "/api/v1/orders/{id}"), "undocumented");
-        assert_eq!(s.status("GET", "/api/v1/orders/{id}/refund"), "undocumented");
+        assert_eq!(
+            s.status("GET", "/api/v1/orders/{id}/refund"),
+            "undocumented"
+        );
         assert_eq!(s.status("GET", "/api/v0/users"), "deprecated");
         assert!(ApiSpec::parse(&[("x".into(), "a: 1".into())]).is_err());
     }
@@ -218,7 +221,10 @@ paths:
     fn learner_flags_endpoints_first_seen_after_the_learning_period() {
         let mut l = EndpointLearner::default();
         assert!(!l.is_new("GET /a", 0, 100));
-        assert!(!l.is_new("GET /a", 500, 100), "known before the period ended");
+        assert!(
+            !l.is_new("GET /a", 500, 100),
+            "known before the period ended"
+        );
         assert!(l.is_new("GET /b", 200, 100));
         assert!(l.is_new("GET /b", 300, 100));
     }

@@ -172,7 +172,11 @@ fn percent_decode(s: &str) -> Cow<'_, str> {
 /// assert_eq!(probe_class("/api/v1/orders/17", Some("page=2"), Some("Mozilla/5.0")), None);
 /// assert_eq!(probe_class("/static/app.js", None, None), None);
 /// ```
-pub fn probe_class(path: &str, query: Option<&str>, user_agent: Option<&str>) -> Option<&'static str> {
+pub fn probe_class(
+    path: &str,
+    query: Option<&str>,
+    user_agent: Option<&str>,
+) -> Option<&'static str> {
     let l = lists();
     if user_agent.is_some_and(|ua| l.scanners.is_match(ua)) {
         return Some("scanner-agent");
@@ -221,7 +225,10 @@ pub fn probe_class(path: &str, query: Option<&str>, user_agent: Option<&str>) ->
     }
     let admin = l.admin.iter().any(|w| {
         lower.starts_with(w.as_str())
-            && matches!(lower.as_bytes().get(w.len()), None | Some(b'/') | Some(b'.') | Some(b'?'))
+            && matches!(
+                lower.as_bytes().get(w.len()),
+                None | Some(b'/') | Some(b'.') | Some(b'?')
+            )
     });
     admin.then_some("admin-interface")
 }
@@ -241,21 +248,35 @@ mod tests {
             ("/health", None),
             ("/api/v1/orders/500001", None),
         ] {
-            assert_eq!(probe_class(p, q, Some("Mozilla/5.0 Chrome/131")), None, "{p}");
+            assert_eq!(
+                probe_class(p, q, Some("Mozilla/5.0 Chrome/131")),
+                None,
+                "{p}"
+            );
         }
     }
 
     #[test]
     fn probes_are_classified() {
-        assert_eq!(probe_class("/wp-admin/", None, None), Some("admin-interface"));
-        assert_eq!(probe_class("/backup.sql.gz", None, None), Some("sensitive-file"));
+        assert_eq!(
+            probe_class("/wp-admin/", None, None),
+            Some("admin-interface")
+        );
+        assert_eq!(
+            probe_class("/backup.sql.gz", None, None),
+            Some("sensitive-file")
+        );
         assert_eq!(probe_class("/1337.php", None, None), Some("backdoor"));
         assert_eq!(
             probe_class("/api/v1/search", Some("q=<script>alert(1)</script>"), None),
             Some("script-injection")
         );
         assert_eq!(
-            probe_class("/x", None, Some("Mozilla/5.0 (compatible; Nuclei - Open-source project)")),
+            probe_class(
+                "/x",
+                None,
+                Some("Mozilla/5.0 (compatible; Nuclei - Open-source project)")
+            ),
             Some("scanner-agent")
         );
         assert_eq!(percent_decode("%2e%2e%2F+x%zz"), "../ x%zz");

@@ -76,11 +76,13 @@ fn probe_class_udf() -> ScalarUDF {
         Arc::new(|args| {
             map_args(args, |a| {
                 let (p, q, u) = (utf8(&a[0])?, utf8(&a[1])?, utf8(&a[2])?);
-                let (p, q, u) = (p.as_string::<i32>(), q.as_string::<i32>(), u.as_string::<i32>());
+                let (p, q, u) = (
+                    p.as_string::<i32>(),
+                    q.as_string::<i32>(),
+                    u.as_string::<i32>(),
+                );
                 let out: StringArray = (0..p.len())
-                    .map(|i| {
-                        probe_class(value_at(p, i)?, value_at(q, i), value_at(u, i))
-                    })
+                    .map(|i| probe_class(value_at(p, i)?, value_at(q, i), value_at(u, i)))
                     .collect();
                 Ok(Arc::new(out) as ArrayRef)
             })
