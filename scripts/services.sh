@@ -87,6 +87,12 @@ start() {
   echo $! >"$STATE/tansu.pid"
   wait_port "$KAFKA_PORT"
 
+  # A current ClickHouse engine (26.x, in-process, no server) to check the shipped DDL and
+  # dashboard queries on the modern schema path; the server above is Debian's old 18.16.
+  if ! "$INFRA/bin/python" -c 'import chdb' 2>/dev/null; then
+    "$INFRA/bin/pip" install -q chdb-core==26.9.0 >&2 || echo "chdb-core not installed: modern-schema test will fail" >&2
+  fi
+
   clickhouse_install
   rm -rf "$STATE/clickhouse"
   clickhouse_config "$STATE/clickhouse" "$CH_HTTP_PORT" "$CH_TCP_PORT"
@@ -100,12 +106,18 @@ print_env() {
   echo "GATEWATCH_KAFKA=127.0.0.1:$KAFKA_PORT"
   echo "GATEWATCH_CLICKHOUSE=http://127.0.0.1:$CH_HTTP_PORT"
   echo "GATEWATCH_CLICKHOUSE_RUN=$SELF clickhouse-run"
+  echo "GATEWATCH_PYTHON=$INFRA/bin/python"
 }
 
 stop() {
   for svc in tansu clickhouse; do
     if [ -f "$STATE/$svc.pid" ]; then
-      kill "$(cat "$STATE/$svc.pid")" 2>/dev/null || true
+      local pid
+      pid=$(cat "$STATE/$svc.pid")
+      kill "$pid" 2>/dev/null || true
+      # Wait for it to exit and free its ports (ClickHouse takes a moment), then insist.
+      for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+      kill -9 "$pid" 2>/dev/null || true
       rm -f "$STATE/$svc.pid"
     fi
   done

@@ -300,7 +300,9 @@ struct GenerateArgs {
     /// Benign requests per second (attacks and fixed benign actors come on top).
     #[arg(long, default_value_t = 50.0)]
     rate: f64,
-    /// Attack scenarios, comma-separated, or `none`: credential-stuffing, distributed-stuffing, id-walking, shadow-api.
+    /// Attack scenarios, comma-separated, or `none`: credential-stuffing, distributed-stuffing,
+    /// password-spray, account-takeover, id-walking, endpoint-discovery, machine-regular,
+    /// ai-crawler-api, ai-crawler-declared, shadow-api, ai-token-abuse, probing.
     #[arg(long, default_value = "all")]
     scenarios: String,
     /// Event time of the first request (RFC 3339).

@@ -399,7 +399,10 @@ fn rules_test_fails_on_a_wrong_expectation_and_export_round_trips() {
         stdout.contains("FAIL") && stdout.contains("expected 2 alert(s), got 1"),
         "{stdout}"
     );
-    assert!(stdout.contains("3 passed, 1 failed"), "{stdout}");
+    assert!(
+        stdout.contains(&format!("{} passed, 1 failed", builtin_tests() - 1)),
+        "{stdout}"
+    );
 }
 
 /// A running `gatewatch run` on a stdin pipe, with its stdout and stderr read line by line.

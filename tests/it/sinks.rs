@@ -510,3 +510,65 @@ fn secrets_never_appear_in_output_or_logs() {
         .unwrap();
     assert!(!String::from_utf8_lossy(&help.stdout).contains("HELPSECRET33"));
 }
+
+/// The modern schema path (what ClickHouse 21.8+ gets) and the README's dashboard queries, run
+/// on a current ClickHouse engine: chdb 26.9, in-process from PyPI (the test server is 18.16).
+#[test]
+fn modern_schema_and_dashboard_queries_run_on_clickhouse_26() {
+    use gatewatch_sinks::clickhouse::{statements, SchemaPath, MIGRATIONS};
+    let python = std::env::var("GATEWATCH_PYTHON")
+        .expect("GATEWATCH_PYTHON is not set (scripts/test.sh sets it; chdb-core is in that venv)");
+    let tmp = tempfile::tempdir().unwrap();
+    let mut sql: Vec<String> = MIGRATIONS
+        .iter()
+        .flat_map(|(_, _, text)| statements(text, SchemaPath::Modern))
+        .collect();
+    assert!(sql.iter().any(|s| s.contains("LowCardinality(String)")));
+    assert!(sql.iter().any(|s| s.contains("TTL")));
+    sql.push(
+        "INSERT INTO alerts (id, rule_id, title, severity, severity_rank, entity_type, entity, window_start, window_end, first_seen, last_seen, event_count, tags, evidence, fields, inserted_at) VALUES ('a1', 'r', 't', 'high', 3, 'ip', '1.2.3.4', now(), now(), now(), now(), 5, ['x'], '[]', '{}', now()), ('a1', 'r', 't', 'high', 3, 'ip', '1.2.3.4', now(), now(), now(), now(), 5, ['x'], '[]', '{}', now())".into(),
+    );
+    sql.push("INSERT INTO entity_stats_1m (minute, source, partition, entity, service, route_template, method, requests, failures, auth_failures, server_errors, bytes_sent, distinct_paths, inserted_at) VALUES (now(), 's', 0, '1.2.3.4', 'svc', '/login', 'POST', 10, 9, 9, 0, 100, 1, now())".into());
+    sql.push("INSERT INTO api_inventory_1m (minute, source, partition, service, method, route_template, first_seen, last_seen, requests, status_2xx, status_3xx, status_4xx, status_5xx, distinct_clients, inserted_at) VALUES (now(), 's', 0, 'svc', 'GET', '/x', now(), now(), 3, 3, 0, 0, 0, 1, now())".into());
+    let script = tmp.path().join("check.py");
+    std::fs::write(
+        &script,
+        r#"
+import sys
+from chdb import session
+s = session.Session()
+s.query("CREATE DATABASE IF NOT EXISTS gw")
+s.query("USE gw")
+for st in open(sys.argv[1]).read().split("\n;;\n"):
+    s.query(st)
+def one(q):
+    return str(s.query(q, "CSV")).strip()
+print("version", one("SELECT version()"))
+print("alerts", one("SELECT count() FROM alerts FINAL"))
+print("top", one("SELECT entity, sum(requests) AS requests, sum(failures) AS failures, uniqExact(route_template) AS distinct_routes FROM entity_stats_1m FINAL WHERE minute > now() - INTERVAL 1 HOUR GROUP BY entity ORDER BY failures DESC LIMIT 20"))
+print("hourly", one("SELECT count() FROM (SELECT toStartOfHour(window_start) AS hour, rule_id, count() AS alerts FROM alerts FINAL WHERE window_start > now() - INTERVAL 1 DAY GROUP BY hour, rule_id)"))
+print("inventory", one("SELECT requests FROM api_inventory WHERE first_seen > now() - INTERVAL 1 DAY ORDER BY requests DESC"))
+"#,
+    )
+    .unwrap();
+    let file = tmp.path().join("schema.sql");
+    std::fs::write(&file, sql.join("\n;;\n")).unwrap();
+    let out = Command::new(python)
+        .arg(&script)
+        .arg(&file)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("version \"26."), "{text}");
+    assert!(
+        text.contains("alerts 1"),
+        "ReplacingMergeTree FINAL keeps one: {text}"
+    );
+    assert!(text.contains("top \"1.2.3.4\",10,9,1"), "{text}");
+    assert!(text.contains("inventory 3"), "{text}");
+}
