@@ -157,6 +157,11 @@ fn secret(
     }
 }
 
+/// A secret that must be given, inline (`what`) or through `what_env`.
+fn required(inline: &Option<Secret>, env: &Option<String>, what: &str) -> Result<String, String> {
+    secret(inline, env, what)?.ok_or_else(|| format!("needs {what} or {what}_env"))
+}
+
 /// `[clickhouse]`.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -319,15 +324,11 @@ impl SinksConfig {
         }
         for w in &self.webhook {
             let name = unique_name(&w.name, "webhook", &mut names);
-            let url = secret(&w.url, &w.url_env, "url")
-                .and_then(|u| u.ok_or_else(|| "needs url or url_env".to_owned()))
-                .map_err(|e| cfg_err(&name, e))?;
+            let url = required(&w.url, &w.url_env, "url").map_err(|e| cfg_err(&name, e))?;
             let key = secret(&w.secret, &w.secret_env, "secret").map_err(|e| cfg_err(&name, e))?;
-            let (delivery, timeout) = w
-                .delivery
-                .delivery(&self.spool, None)
+            let (delivery, http) = self
+                .http_delivery(&w.delivery, None)
                 .map_err(|e| cfg_err(&name, e))?;
-            let http = HttpPoster::new(timeout).map_err(|e| cfg_err(&name, e))?;
             let headers = w
                 .headers
                 .iter()
@@ -338,29 +339,22 @@ impl SinksConfig {
         }
         for s in &self.slack {
             let name = unique_name(&s.name, "slack", &mut names);
-            let url = secret(&s.url, &s.url_env, "url")
-                .and_then(|u| u.ok_or_else(|| "needs url or url_env".to_owned()))
+            let url = required(&s.url, &s.url_env, "url").map_err(|e| cfg_err(&name, e))?;
+            let (delivery, http) = self
+                .http_delivery(&s.delivery, Some(1.0))
                 .map_err(|e| cfg_err(&name, e))?;
-            let (delivery, timeout) = s
-                .delivery
-                .delivery(&self.spool, Some(1.0))
-                .map_err(|e| cfg_err(&name, e))?;
-            let http = HttpPoster::new(timeout).map_err(|e| cfg_err(&name, e))?;
             let dest = SlackDestination::new(url, s.rule_link.clone(), http);
             sinks.push(self.spooled(&name, dest, &s.route, delivery)?);
         }
         for p in &self.pagerduty {
             let name = unique_name(&p.name, "pagerduty", &mut names);
-            let key = secret(&p.routing_key, &p.routing_key_env, "routing_key")
-                .and_then(|u| u.ok_or_else(|| "needs routing_key or routing_key_env".to_owned()))
+            let key = required(&p.routing_key, &p.routing_key_env, "routing_key")
                 .map_err(|e| cfg_err(&name, e))?;
-            let (delivery, timeout) = p
-                .delivery
-                .delivery(&self.spool, None)
+            let (delivery, http) = self
+                .http_delivery(&p.delivery, None)
                 .map_err(|e| cfg_err(&name, e))?;
             let resolve_after =
                 opt_duration(&p.resolve_after, "resolve_after").map_err(|e| cfg_err(&name, e))?;
-            let http = HttpPoster::new(timeout).map_err(|e| cfg_err(&name, e))?;
             let url = p.url.clone().unwrap_or_else(|| EVENTS_URL.to_owned());
             let dest = PagerDutyDestination::new(url, key, resolve_after, http);
             let route = p.route.clone().unwrap_or(Route {
@@ -370,6 +364,16 @@ impl SinksConfig {
             sinks.push(self.spooled(&name, dest, &route, delivery)?);
         }
         Ok(sinks)
+    }
+
+    /// Delivery settings and an HTTP client with their timeout.
+    fn http_delivery(
+        &self,
+        cfg: &DeliveryConfig,
+        default_rate: Option<f64>,
+    ) -> Result<(Delivery, HttpPoster), String> {
+        let (delivery, timeout) = cfg.delivery(&self.spool, default_rate)?;
+        Ok((delivery, HttpPoster::new(timeout)?))
     }
 
     fn spooled<D: Destination>(

@@ -7,18 +7,7 @@ use crate::support::{alerts_of, failed_logins, gatewatch, kong};
 
 const RULE: &str = "credential-stuffing-single-source";
 
-fn generate(dir: &std::path::Path, name: &str, args: &[&str]) -> std::path::PathBuf {
-    let path = dir.join(name);
-    let mut all = vec!["generate", "--output", path.to_str().unwrap()];
-    all.extend_from_slice(args);
-    let out = gatewatch(&all, None);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    path
-}
+use crate::support::generate;
 
 fn entities(alerts: &[serde_json::Value]) -> Vec<String> {
     alerts

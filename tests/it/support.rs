@@ -113,3 +113,17 @@ pub fn alerts_of(out: &Output) -> Vec<serde_json::Value> {
         })
         .collect()
 }
+
+/// Runs `gatewatch generate ARGS --output DIR/NAME` and returns the file.
+pub fn generate(dir: &std::path::Path, name: &str, args: &[&str]) -> PathBuf {
+    let path = dir.join(name);
+    let mut all = vec!["generate", "--output", path.to_str().unwrap()];
+    all.extend_from_slice(args);
+    let out = gatewatch(&all, None);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    path
+}

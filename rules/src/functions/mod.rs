@@ -14,6 +14,17 @@ pub use openapi::{api_spec_status, set_api_spec, ApiSpec, EndpointLearner};
 pub use probe::probe_class;
 pub use ua::{ua_class, UaClass};
 
+/// An ASCII-case-insensitive multi-pattern matcher over word lists (an empty one if the
+/// lists cannot be compiled, so a bad list disables a class rather than failing rules).
+pub(crate) fn case_insensitive_matcher(patterns: &[String]) -> aho_corasick::AhoCorasick {
+    aho_corasick::AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .build(patterns)
+        .unwrap_or_else(|_| {
+            aho_corasick::AhoCorasick::new(Vec::<String>::new()).expect("empty automaton")
+        })
+}
+
 /// Longest run of consecutive integers among `ids` (duplicates count once): the signature of
 /// a client walking object ids. `[7, 3, 4, 5, 5, 9]` -> 3.
 ///

@@ -82,12 +82,7 @@ struct Lists {
     scanners: AhoCorasick,
 }
 
-fn automaton(patterns: &[String]) -> AhoCorasick {
-    AhoCorasick::builder()
-        .ascii_case_insensitive(true)
-        .build(patterns)
-        .unwrap_or_else(|_| AhoCorasick::new(Vec::<String>::new()).expect("empty automaton"))
-}
+use super::case_insensitive_matcher as automaton;
 
 fn lists() -> &'static Lists {
     static L: OnceLock<Lists> = OnceLock::new();

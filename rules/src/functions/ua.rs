@@ -87,14 +87,7 @@ fn matchers() -> &'static Matchers {
         let robots: serde_json::Map<String, serde_json::Value> =
             serde_json::from_str(AI_ROBOTS_JSON).unwrap_or_default();
         let ai_tokens: Vec<String> = robots.keys().map(|k| k.to_ascii_lowercase()).collect();
-        let build = |words: &[String]| {
-            aho_corasick::AhoCorasick::builder()
-                .ascii_case_insensitive(true)
-                .build(words)
-                .unwrap_or_else(|_| {
-                    aho_corasick::AhoCorasick::new(Vec::<String>::new()).expect("empty automaton")
-                })
-        };
+        let build = super::case_insensitive_matcher;
         let tools: Vec<String> = TOOLS.iter().map(|s| s.to_string()).collect();
         // One alternation of every crawler pattern plus generic bot words; patterns that do not
         // compile in Rust's regex dialect are skipped rather than failing the whole class.
