@@ -243,3 +243,62 @@ fn malformed_messages_are_dead_lettered_with_partition_and_offset() {
     assert_eq!(dead[1]["offset"], 12);
     assert!(dead[1]["error"].as_str().unwrap().contains("invalid UTF-8"));
 }
+
+/// Kafka offsets move once alerts are durably spooled, not only once ClickHouse has them: a
+/// run with ClickHouse down commits everything (a second run of the group reads nothing), and
+/// the alerts reach ClickHouse, once each, when a later start finds it up.
+#[test]
+fn offsets_commit_once_spooled_and_clickhouse_gets_the_alerts_when_back() {
+    let topic = unique("spool");
+    let reference = produce_and_reference(&topic);
+    let group = unique("g");
+    let tmp = tempfile::tempdir().unwrap();
+    let mut server = crate::sinks::OwnClickHouse::new();
+    let config = tmp.path().join("gatewatch.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[spool]\ndir = {:?}\ndrain_timeout = \"60s\"\n[clickhouse]\nurl = \"{}/gw\"\ntraffic_stats = false\nbatch_linger = \"100ms\"\ndelivery = {{ max_backoff = \"1s\" }}\n",
+            tmp.path().join("spool"),
+            server.url()
+        ),
+    )
+    .unwrap();
+    let cfg = config.to_str().unwrap();
+    let down = gatewatch(
+        &[
+            "run",
+            "-i",
+            &kafka_input(&topic, &group),
+            "--config",
+            cfg,
+            "--drain-timeout",
+            "0s",
+        ],
+        None,
+    );
+    let summary = String::from_utf8_lossy(&down.stderr);
+    assert!(down.status.success(), "{summary}");
+    assert_eq!(ids(&alerts_of(&down)), reference);
+    assert!(
+        summary.contains("sink clickhouse: 0 delivered"),
+        "{summary}"
+    );
+
+    // Committed although ClickHouse never saw a row: the spool holds them.
+    server.start();
+    let again = gatewatch(
+        &["run", "-i", &kafka_input(&topic, &group), "--config", cfg],
+        None,
+    );
+    let summary = String::from_utf8_lossy(&again.stderr);
+    assert!(summary.contains("gatewatch: 0 events"), "{summary}");
+    assert!(summary.contains("0 pending in spool"), "{summary}");
+    let stored: Vec<String> =
+        crate::sinks::ch_query(&server.url(), "SELECT id FROM gw.alerts FINAL")
+            .lines()
+            .map(str::to_owned)
+            .collect();
+    assert_eq!(stored.len(), reference.len());
+    assert_eq!(stored.into_iter().collect::<BTreeSet<_>>(), reference);
+}

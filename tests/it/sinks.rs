@@ -25,7 +25,7 @@ fn unique(prefix: &str) -> String {
 }
 
 /// Runs a query over ClickHouse's HTTP interface; returns the TSV answer.
-fn ch_query(base: &str, sql: &str) -> String {
+pub(crate) fn ch_query(base: &str, sql: &str) -> String {
     let out = Command::new("curl")
         .args(["-sS", "--fail-with-body", base, "--data-binary", sql])
         .output()
@@ -128,7 +128,7 @@ fn clickhouse_gets_alerts_and_statistics_exactly_once_across_a_replay() {
 }
 
 /// A ClickHouse server of the test's own, on fresh ports, that it can stop and start.
-struct OwnClickHouse {
+pub(crate) struct OwnClickHouse {
     dir: tempfile::TempDir,
     port: u16,
     child: Option<Child>,
@@ -143,7 +143,7 @@ fn free_port() -> u16 {
 }
 
 impl OwnClickHouse {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         OwnClickHouse {
             dir: tempfile::tempdir().unwrap(),
             port: free_port(),
@@ -151,11 +151,11 @@ impl OwnClickHouse {
         }
     }
 
-    fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
 
-    fn start(&mut self) {
+    pub(crate) fn start(&mut self) {
         let run = std::env::var("GATEWATCH_CLICKHOUSE_RUN")
             .expect("GATEWATCH_CLICKHOUSE_RUN is not set (scripts/test.sh sets it)");
         let mut parts = run.split_whitespace();
@@ -538,14 +538,24 @@ print("alerts", one("SELECT count() FROM alerts FINAL"))
 print("top", one("SELECT entity, sum(requests) AS requests, sum(failures) AS failures, uniqExact(route_template) AS distinct_routes FROM entity_stats_1m FINAL WHERE minute > now() - INTERVAL 1 HOUR GROUP BY entity ORDER BY failures DESC LIMIT 20"))
 print("hourly", one("SELECT count() FROM (SELECT toStartOfHour(window_start) AS hour, rule_id, count() AS alerts FROM alerts FINAL WHERE window_start > now() - INTERVAL 1 DAY GROUP BY hour, rule_id)"))
 print("inventory", one("SELECT requests FROM api_inventory WHERE first_seen > now() - INTERVAL 1 DAY ORDER BY requests DESC"))
+import json
+panels = json.load(open(sys.argv[2]))["panels"]
+for p in panels:
+    for t in p["targets"]:
+        q = t["rawSql"].replace("$__fromTime", "(now() - INTERVAL 1 DAY)").replace("$__toTime", "(now() + INTERVAL 1 DAY)")
+        rows = str(s.query(q, "CSV")).strip().splitlines()
+        print("panel", p["id"], len(rows))
 "#,
     )
     .unwrap();
     let file = tmp.path().join("schema.sql");
     std::fs::write(&file, sql.join("\n;;\n")).unwrap();
+    let dashboard = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("deploy/grafana/gatewatch-dashboard.json");
     let out = Command::new(python)
         .arg(&script)
         .arg(&file)
+        .arg(&dashboard)
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
@@ -561,6 +571,14 @@ print("inventory", one("SELECT requests FROM api_inventory WHERE first_seen > no
     );
     assert!(text.contains("top \"1.2.3.4\",10,9,1"), "{text}");
     assert!(text.contains("inventory 3"), "{text}");
+    // Every Grafana panel's query runs and finds the inserted rows.
+    for panel in 1..=5 {
+        assert!(
+            text.lines()
+                .any(|l| l.starts_with(&format!("panel {panel} ")) && !l.ends_with(" 0")),
+            "panel {panel}: {text}"
+        );
+    }
 }
 
 #[test]

@@ -131,6 +131,29 @@ fn is_ai_agent(ai: &aho_corasick::AhoCorasick, ua: &str) -> bool {
 /// assert_eq!(ua_class("Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"), UaClass::Browser);
 /// ```
 pub fn ua_class(ua: &str) -> UaClass {
+    // User agents repeat endlessly while classifying one runs a 600-pattern regex: remember
+    // the answers per thread (bounded; cleared when full, so a flood of random agents only
+    // costs what it would without the cache).
+    thread_local! {
+        static SEEN: std::cell::RefCell<std::collections::HashMap<String, UaClass>> =
+            std::cell::RefCell::new(std::collections::HashMap::new());
+    }
+    const CACHE_ENTRIES: usize = 8192;
+    if let Some(c) = SEEN.with(|m| m.borrow().get(ua).copied()) {
+        return c;
+    }
+    let class = classify(ua);
+    SEEN.with(|m| {
+        let mut m = m.borrow_mut();
+        if m.len() >= CACHE_ENTRIES {
+            m.clear();
+        }
+        m.insert(ua.to_owned(), class);
+    });
+    class
+}
+
+fn classify(ua: &str) -> UaClass {
     let ua = ua.trim();
     if ua.is_empty() || ua == "-" {
         return UaClass::Empty;
