@@ -135,25 +135,35 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
         threads,
         ..Default::default()
     };
-    let sink_file = tempfile_path();
-    let mut sinks: Vec<Box<dyn Sink>> = vec![Box::new(JsonLinesSink::file(&sink_file)?)];
-    let input = Input {
-        reader: Box::new(std::io::Cursor::new(data.clone())),
-        name: "bench".into(),
-        interactive: false,
-    };
-    let summary = pipeline::run_lines(input, rules, &mut sinks, &cfg, None)?;
-    let _ = std::fs::remove_file(&sink_file);
-    println!(
-        "{}  ({} alerts)",
-        line(
-            &format!("file -> alerts, built-in rules, {threads} decoder threads"),
-            summary.engine.events,
-            bytes,
-            summary.elapsed
-        ),
-        summary.alerts()
-    );
+    let single = gatewatch_rules::compile_all(
+        vec![("builtin:stuffing".into(), stuffing_rule().to_owned())],
+        &[],
+    )?;
+    for (label, rules) in [
+        ("the stuffing rule".to_owned(), single),
+        (format!("built-in pack ({} rules)", rules.len()), rules),
+    ] {
+        let sink_file = tempfile_path();
+        let mut sinks: Vec<Box<dyn Sink>> = vec![Box::new(JsonLinesSink::file(&sink_file)?)];
+        let input = Input {
+            reader: Box::new(std::io::Cursor::new(data.clone())),
+            name: "bench".into(),
+            interactive: false,
+        };
+        let summary = pipeline::run_lines(input, rules, &mut sinks, &cfg, None)?;
+        let _ = std::fs::remove_file(&sink_file);
+        println!(
+            "{}  ({} alerts, {} columns decoded)",
+            line(
+                &format!("file -> alerts, {label}, {threads} decoder threads"),
+                summary.engine.events,
+                bytes,
+                summary.elapsed
+            ),
+            summary.alerts(),
+            summary.decoded_columns.len()
+        );
+    }
     if let Some(broker) = &args.kafka {
         kafka_figures(broker, &chunks, threads)?;
     }
@@ -269,7 +279,7 @@ fn kafka_figures(broker: &str, chunks: &[Chunk], threads: usize) -> Result<()> {
 
 /// A copy of the built-in credential-stuffing rule under another id, optionally sliding.
 fn variant(id: &str, window: &str) -> (String, String) {
-    let (_, text) = gatewatch_rules::pack::BUILTIN[0];
+    let text = stuffing_rule();
     let text = text
         .replacen(
             "id = \"credential-stuffing-single-source\"",
@@ -278,6 +288,15 @@ fn variant(id: &str, window: &str) -> (String, String) {
         )
         .replacen("size = \"1m\"", window, 1);
     (format!("bench:{id}"), text)
+}
+
+/// The built-in single-source credential-stuffing rule: the one rule the DuckDB comparison
+/// and the 1/10/50-rule engine figures use.
+fn stuffing_rule() -> &'static str {
+    gatewatch_rules::pack::BUILTIN
+        .iter()
+        .find(|(name, _)| name.starts_with("credential-stuffing-single-source"))
+        .map_or("", |(_, text)| text)
 }
 
 struct EngineRun {
@@ -352,6 +371,7 @@ fn engine_figures(chunks: &[Chunk], projection: ColumnSet) -> Result<()> {
                 .map(|i| variant(&format!("t{i}"), tumbling))
                 .collect(),
         ),
+        ("built-in pack", gatewatch_rules::builtin_files()),
     ];
     println!("engine only, on {events} pre-decoded events (state = filtered rows held by open windows, at its peak):");
     for (label, files) in cases {

@@ -17,7 +17,8 @@ use gatewatch_sinks::{Sink, SinkError};
 
 use crate::pipeline::{self, PipelineConfig};
 
-/// Which rules are meant to detect each labelled scenario.
+/// Which rules are meant to detect each labelled scenario (with an OpenAPI document loaded,
+/// shadow and zombie endpoints are the spec rules' job; without, `new-api-endpoint`'s).
 pub const EXPECTED: &[(&str, &[&str])] = &[
     (
         "credential-stuffing",
@@ -97,7 +98,22 @@ struct Score {
     negatives: BTreeMap<String, Vec<String>>,
 }
 
-fn score(labels: &[Label], alerts: &[Alert], s: &mut Score) {
+fn expected_rules(scenario: &str, with_spec: bool) -> Vec<&'static str> {
+    EXPECTED
+        .iter()
+        .find(|(sc, _)| *sc == scenario)
+        .map_or(&[][..], |(_, r)| *r)
+        .iter()
+        .copied()
+        .filter(|r| match *r {
+            "new-api-endpoint" => !with_spec,
+            "shadow-api-endpoint" | "zombie-api-endpoint" => with_spec,
+            _ => true,
+        })
+        .collect()
+}
+
+fn score(labels: &[Label], alerts: &[Alert], with_spec: bool, s: &mut Score) {
     let attack_entities: BTreeSet<&str> = labels
         .iter()
         .filter(|l| l.attack)
@@ -110,10 +126,7 @@ fn score(labels: &[Label], alerts: &[Alert], s: &mut Score) {
     }
     for l in labels {
         if l.attack {
-            let expected = EXPECTED
-                .iter()
-                .find(|(sc, _)| *sc == l.scenario)
-                .map_or(&[][..], |(_, r)| *r);
+            let expected = expected_rules(&l.scenario, with_spec);
             let alerted = |entity: &str, rule: &str| {
                 alerts
                     .iter()
@@ -124,7 +137,7 @@ fn score(labels: &[Label], alerts: &[Alert], s: &mut Score) {
                 e.0 += 1;
                 e.1 += u64::from(expected.iter().any(|r| alerted(entity, r)));
             }
-            for rule in expected {
+            for rule in &expected {
                 let r = s.rule_recall.entry((*rule).to_owned()).or_default();
                 for entity in &l.entities {
                     r.0 += 1;
@@ -210,7 +223,7 @@ pub fn run(args: EvalArgs) -> Result<ExitCode> {
                 .with_context(|| format!("replaying seed {seed}"))?;
         events += summary.engine.events;
         let alerts = memory.0.lock().map(|v| v.clone()).unwrap_or_default();
-        score(&labels(&cfg), &alerts, &mut s);
+        score(&labels(&cfg), &alerts, !args.no_openapi, &mut s);
     }
 
     println!(
@@ -227,10 +240,7 @@ pub fn run(args: EvalArgs) -> Result<ExitCode> {
     );
     let mut recall_ok = true;
     for (scenario, (n, hit)) in &s.recall {
-        let rules = EXPECTED
-            .iter()
-            .find(|(sc, _)| sc == scenario)
-            .map_or(String::new(), |(_, r)| r.join(", "));
+        let rules = expected_rules(scenario, !args.no_openapi).join(", ");
         recall_ok &= *n > 0 && (*hit as f64 / *n as f64) >= 0.95;
         println!(
             "{scenario:<24} {n:>9} {hit:>9} {:>7}  {rules}",

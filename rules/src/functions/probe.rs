@@ -70,8 +70,11 @@ fn words(list: &str) -> Vec<String> {
 struct Lists {
     /// Admin consoles as path prefixes, without a trailing slash (`/phpmyadmin`).
     admin: Vec<String>,
-    /// Sensitive file names: `(name, is_extension)`; an extension also matches as a suffix.
-    sensitive_names: Vec<(String, bool)>,
+    /// Sensitive file names (`.env`, `composer.json`): a last segment, or for dot-names any
+    /// segment (`/.git/...`).
+    sensitive_names: std::collections::HashSet<String>,
+    /// Extensions (`.sql.gz`, `.bak`): suffixes of the last segment.
+    sensitive_extensions: Vec<String>,
     /// Sensitive multi-segment paths as `/`-prefixed suffixes (`/.git/config`), and the same
     /// with a trailing slash (a directory inside the path).
     sensitive_paths: Vec<(String, String)>,
@@ -90,14 +93,17 @@ fn lists() -> &'static Lists {
         let mut sqli = words(SQLI);
         sqli.extend(DECODED_SQLI.iter().map(|s| s.to_string()));
         let scanners: Vec<String> = SCANNER_AGENTS.iter().map(|s| s.to_string()).collect();
-        let mut sensitive_names = Vec::new();
+        let mut sensitive_names = std::collections::HashSet::new();
+        let mut sensitive_extensions = Vec::new();
         let mut sensitive_paths = Vec::new();
         for w in words(SENSITIVE) {
             if w.contains('/') {
                 sensitive_paths.push((format!("/{w}"), format!("/{w}/")));
             } else {
-                let ext = w.starts_with('.');
-                sensitive_names.push((w, ext));
+                if w.starts_with('.') {
+                    sensitive_extensions.push(w.clone());
+                }
+                sensitive_names.insert(w);
             }
         }
         Lists {
@@ -107,6 +113,7 @@ fn lists() -> &'static Lists {
                 .filter(|w| !w.is_empty())
                 .collect(),
             sensitive_names,
+            sensitive_extensions,
             sensitive_paths,
             backdoors: words(BACKDOORS).into_iter().collect(),
             traversal: automaton(&words(TRAVERSAL)),
@@ -178,11 +185,14 @@ pub fn probe_class(
     }
     let decoded_path = percent_decode(path);
     let decoded_query = query.map(percent_decode);
+    // The decoded forms are searched only when decoding changed something.
+    let decoded_path_differs = matches!(decoded_path, Cow::Owned(_));
+    let decoded_query_differs = matches!(decoded_query, Some(Cow::Owned(_)));
     let in_request = |a: &AhoCorasick| {
         a.is_match(path)
-            || a.is_match(decoded_path.as_ref())
+            || (decoded_path_differs && a.is_match(decoded_path.as_ref()))
             || query.is_some_and(|q| a.is_match(q))
-            || decoded_query.as_deref().is_some_and(|q| a.is_match(q))
+            || (decoded_query_differs && decoded_query.as_deref().is_some_and(|q| a.is_match(q)))
     };
     if in_request(&l.traversal) {
         return Some("path-traversal");
@@ -205,16 +215,19 @@ pub fn probe_class(
     }
     // A sensitive name as the last segment (or, for `.env`-like names, any segment), an
     // extension such as `.sql.gz` at the end, or a multi-segment path such as `/.git/config`.
-    let sensitive = l.sensitive_names.iter().any(|(w, ext)| {
-        last == w
-            || (*ext && last.len() > w.len() && last.ends_with(w.as_str()))
-            || lower
+    let sensitive = l.sensitive_names.contains(last)
+        || (last.contains('.')
+            && l.sensitive_extensions
+                .iter()
+                .any(|e| last.len() > e.len() && last.ends_with(e.as_str())))
+        || (lower.contains("/.")
+            && lower
                 .split('/')
-                .any(|seg| seg == w && w.starts_with('.') && seg != last)
-    }) || l
-        .sensitive_paths
-        .iter()
-        .any(|(end, dir)| lower.ends_with(end.as_str()) || lower.contains(dir.as_str()));
+                .any(|seg| seg.starts_with('.') && l.sensitive_names.contains(seg)))
+        || (lower.contains('/')
+            && l.sensitive_paths
+                .iter()
+                .any(|(end, dir)| lower.ends_with(end.as_str()) || lower.contains(dir.as_str())));
     if sensitive {
         return Some("sensitive-file");
     }
