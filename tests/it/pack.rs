@@ -4,16 +4,7 @@
 use crate::support::{alerts_of, gatewatch};
 
 fn generate(dir: &std::path::Path, args: &[&str]) -> std::path::PathBuf {
-    let path = dir.join("traffic.log");
-    let mut all = vec!["generate", "--output", path.to_str().unwrap()];
-    all.extend_from_slice(args);
-    let out = gatewatch(&all, None);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    path
+    crate::support::generate(dir, "traffic.log", args)
 }
 
 fn rule_alerts<'a>(alerts: &'a [serde_json::Value], rule: &str) -> Vec<&'a serde_json::Value> {

@@ -30,35 +30,6 @@ const DECODED_SQLI: &[&str] = &[
     "@@version",
 ];
 
-/// Scanners and attack tools that announce themselves (matched case-insensitively).
-const SCANNER_AGENTS: &[&str] = &[
-    "sqlmap",
-    "nikto",
-    "nmap",
-    "masscan",
-    "zgrab",
-    "nuclei",
-    "gobuster",
-    "dirbuster",
-    "feroxbuster",
-    "ffuf",
-    "wfuzz",
-    "hydra",
-    "acunetix",
-    "netsparker",
-    "wpscan",
-    "openvas",
-    "nessus",
-    "qualys",
-    "burpsuite",
-    "owasp zap",
-    "jaeles",
-    "whatweb",
-    "commix",
-    "arachni",
-    "w3af",
-];
-
 fn words(list: &str) -> Vec<String> {
     list.lines()
         .map(str::trim)
@@ -92,7 +63,10 @@ fn lists() -> &'static Lists {
     L.get_or_init(|| {
         let mut sqli = words(SQLI);
         sqli.extend(DECODED_SQLI.iter().map(|s| s.to_string()));
-        let scanners: Vec<String> = SCANNER_AGENTS.iter().map(|s| s.to_string()).collect();
+        let scanners: Vec<String> = super::ua::ATTACK_TOOLS
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         let mut sensitive_names = std::collections::HashSet::new();
         let mut sensitive_extensions = Vec::new();
         let mut sensitive_paths = Vec::new();

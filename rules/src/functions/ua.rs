@@ -39,8 +39,8 @@ impl UaClass {
 const AI_ROBOTS_JSON: &str = include_str!("../../data/ai-robots.json");
 const CRAWLER_PATTERNS: &str = include_str!("../../data/crawler-patterns.txt");
 
-/// HTTP clients and attack tools; matched case-insensitively as substrings.
-const TOOLS: &[&str] = &[
+/// HTTP client libraries and command-line clients; matched case-insensitively as substrings.
+const HTTP_CLIENTS: &[&str] = &[
     "curl/",
     "wget/",
     "python-requests",
@@ -60,6 +60,12 @@ const TOOLS: &[&str] = &[
     "undici",
     "powershell",
     "scrapy",
+    "httpclient",
+];
+
+/// Scanners and attack tools that announce themselves in their user agent; matched
+/// case-insensitively. Also `probe_class`'s `scanner-agent`.
+pub(crate) const ATTACK_TOOLS: &[&str] = &[
     "sqlmap",
     "nikto",
     "nmap",
@@ -68,11 +74,23 @@ const TOOLS: &[&str] = &[
     "nuclei",
     "gobuster",
     "dirbuster",
+    "feroxbuster",
     "ffuf",
     "wfuzz",
     "hydra",
+    "acunetix",
+    "netsparker",
+    "wpscan",
+    "openvas",
+    "nessus",
+    "qualys",
     "burp",
-    "httpclient",
+    "owasp zap",
+    "jaeles",
+    "whatweb",
+    "commix",
+    "arachni",
+    "w3af",
 ];
 
 struct Matchers {
@@ -88,7 +106,11 @@ fn matchers() -> &'static Matchers {
             serde_json::from_str(AI_ROBOTS_JSON).unwrap_or_default();
         let ai_tokens: Vec<String> = robots.keys().map(|k| k.to_ascii_lowercase()).collect();
         let build = super::case_insensitive_matcher;
-        let tools: Vec<String> = TOOLS.iter().map(|s| s.to_string()).collect();
+        let tools: Vec<String> = HTTP_CLIENTS
+            .iter()
+            .chain(ATTACK_TOOLS)
+            .map(|s| s.to_string())
+            .collect();
         // One alternation of every crawler pattern plus generic bot words; patterns that do not
         // compile in Rust's regex dialect are skipped rather than failing the whole class.
         let mut parts: Vec<&str> = CRAWLER_PATTERNS
