@@ -66,6 +66,27 @@ fn string_fn(name: &str, f: fn(&str) -> String) -> ScalarUDF {
     )
 }
 
+/// `ua_class(user_agent)`: class names are static strings, so no per-row allocation.
+fn ua_class_udf() -> ScalarUDF {
+    create_udf(
+        "ua_class",
+        vec![DataType::Utf8],
+        DataType::Utf8,
+        Volatility::Immutable,
+        Arc::new(|args| {
+            map_args(args, |a| {
+                let s = utf8(&a[0])?;
+                let out: StringArray = s
+                    .as_string::<i32>()
+                    .iter()
+                    .map(|v| v.map(|ua| ua_class(ua).as_str()))
+                    .collect();
+                Ok(Arc::new(out) as ArrayRef)
+            })
+        }),
+    )
+}
+
 /// `probe_class(path, query, user_agent)`.
 fn probe_class_udf() -> ScalarUDF {
     create_udf(
@@ -162,7 +183,7 @@ fn scalar_udfs() -> Vec<ScalarUDF> {
         api_spec_status_udf(),
         endpoint_is_new_udf(),
         string_fn("route_template", route_template),
-        string_fn("ua_class", |s| ua_class(s).as_str().to_owned()),
+        ua_class_udf(),
         create_udf(
             "cidr_contains",
             vec![DataType::Utf8, DataType::Utf8],
