@@ -87,4 +87,25 @@ pub struct SinkReport {
 }
 
 pub use jsonl::JsonLinesSink;
+
+/// An alert for unit tests: the given id, rule, severity and tags; everything else minimal.
+#[cfg(test)]
+pub(crate) fn test_alert(id: &str, rule: &str, severity: &str, tags: &[&str]) -> Alert {
+    Alert {
+        id: id.into(),
+        rule_id: rule.into(),
+        title: String::new(),
+        severity: severity.into(),
+        entity_type: "ip".into(),
+        entity: "1.2.3.4".into(),
+        window_start: 0,
+        window_end: 0,
+        first_seen: 0,
+        last_seen: 0,
+        event_count: 1,
+        evidence: vec![],
+        tags: tags.iter().map(|t| t.to_string()).collect(),
+        fields: Default::default(),
+    }
+}
 pub use spooled::SpooledSink;

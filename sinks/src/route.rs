@@ -78,22 +78,7 @@ mod tests {
     use super::*;
 
     fn alert(rule: &str, severity: &str, tags: &[&str]) -> Alert {
-        Alert {
-            id: "x".into(),
-            rule_id: rule.into(),
-            title: String::new(),
-            severity: severity.into(),
-            entity_type: "ip".into(),
-            entity: "1.2.3.4".into(),
-            window_start: 0,
-            window_end: 0,
-            first_seen: 0,
-            last_seen: 0,
-            event_count: 1,
-            evidence: vec![],
-            tags: tags.iter().map(|t| t.to_string()).collect(),
-            fields: Default::default(),
-        }
+        crate::test_alert("x", rule, severity, tags)
     }
 
     #[test]

@@ -471,22 +471,7 @@ mod tests {
     }
 
     fn alert(id: &str) -> Alert {
-        Alert {
-            id: id.into(),
-            rule_id: "r".into(),
-            title: String::new(),
-            severity: "high".into(),
-            entity_type: "ip".into(),
-            entity: "e".into(),
-            window_start: 0,
-            window_end: 0,
-            first_seen: 0,
-            last_seen: 0,
-            event_count: 1,
-            evidence: vec![],
-            tags: vec![],
-            fields: Default::default(),
-        }
+        crate::test_alert(id, "r", "high", &[])
     }
 
     fn run(fail: usize, retryable: bool, give_up: Duration) -> (SinkReport, Vec<String>, String) {
