@@ -207,21 +207,8 @@ impl SinkArgs {
         use gatewatch_sinks::config::{
             ClickHouseConfig, PagerDutyConfig, Secret, SinksConfig, SlackConfig, WebhookConfig,
         };
-        let mut cfg = match &self.config {
-            Some(path) => {
-                let text = std::fs::read_to_string(path)
-                    .with_context(|| format!("cannot read config file {}", path.display()))?;
-                toml::from_str::<SinksConfig>(&text).map_err(|e| {
-                    let at = e
-                        .span()
-                        .map(|s| {
-                            let line = text[..s.start].matches('\n').count() + 1;
-                            format!(":{line}")
-                        })
-                        .unwrap_or_default();
-                    anyhow::anyhow!("{}{at}: {}", path.display(), e.message())
-                })?
-            }
+        let mut cfg: SinksConfig = match &self.config {
+            Some(path) => read_toml(path, "config file")?,
             None => SinksConfig::default(),
         };
         if let Some(url) = &self.clickhouse {
@@ -230,51 +217,31 @@ impl SinkArgs {
                 None => {
                     cfg.clickhouse = Some(ClickHouseConfig {
                         url: Secret(url.clone()),
-                        user: None,
-                        password: None,
-                        password_env: None,
-                        batch_rows: None,
-                        batch_linger: None,
-                        traffic_stats: None,
-                        route: Default::default(),
-                        delivery: Default::default(),
+                        ..Default::default()
                     })
                 }
             }
         }
         if let Some(url) = &self.webhook {
             cfg.webhook.push(WebhookConfig {
-                name: None,
                 url: Some(Secret(url.clone())),
-                url_env: None,
                 secret: self.webhook_secret.clone().map(Secret),
-                secret_env: None,
-                headers: Default::default(),
-                route: Default::default(),
-                delivery: Default::default(),
+                ..Default::default()
             });
         } else if self.webhook_secret.is_some() && cfg.webhook.is_empty() {
             bail!("--webhook-secret needs --webhook URL (or a [[webhook]] in --config)");
         }
         if let Some(url) = &self.slack_webhook {
             cfg.slack.push(SlackConfig {
-                name: None,
                 url: Some(Secret(url.clone())),
-                url_env: None,
-                rule_link: None,
-                route: Default::default(),
-                delivery: Default::default(),
+                ..Default::default()
             });
         }
         if let Some(key) = &self.pagerduty_routing_key {
             cfg.pagerduty.push(PagerDutyConfig {
-                name: None,
                 routing_key: Some(Secret(key.clone())),
-                routing_key_env: None,
                 url: self.pagerduty_url.clone(),
-                resolve_after: None,
-                route: None,
-                delivery: Default::default(),
+                ..Default::default()
             });
         } else if self.pagerduty_url.is_some() && cfg.pagerduty.is_empty() {
             bail!("--pagerduty-url needs --pagerduty-routing-key (or a [[pagerduty]] in --config)");
@@ -346,6 +313,18 @@ pub fn sample_traffic() -> GenConfig {
     }
 }
 
+/// Reads and parses a TOML file; errors name `file:line:col`, as rule errors do.
+fn read_toml<T: serde::de::DeserializeOwned>(path: &std::path::Path, what: &str) -> Result<T> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read {what} {}", path.display()))?;
+    toml::from_str(&text).map_err(|e| {
+        let (line, col) = e
+            .span()
+            .map_or((0, 0), |s| gatewatch_rules::spec::line_col(&text, s.start));
+        anyhow::anyhow!("{}:{line}:{col}: {}", path.display(), e.message())
+    })
+}
+
 /// The overrides of a `--params-file` (first) and `--param` flags (after, so they win).
 pub(crate) fn all_overrides(
     params: &[String],
@@ -353,10 +332,7 @@ pub(crate) fn all_overrides(
 ) -> Result<Vec<ParamOverride>> {
     let mut specs = Vec::new();
     if let Some(path) = file {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read parameters file {}", path.display()))?;
-        let table: toml::Table = toml::from_str(&text)
-            .map_err(|e| anyhow::anyhow!("{}: {}", path.display(), e.message()))?;
+        let table: toml::Table = read_toml(path, "parameters file")?;
         let value_text = |v: &toml::Value| -> Result<String> {
             Ok(match v {
                 toml::Value::String(s) => s.clone(),
@@ -496,7 +472,7 @@ fn load_api_spec(files: &[PathBuf], sample: bool) -> Result<()> {
             operations = s.operations(),
             "API inventory loaded: shadow- and zombie-API rules active"
         ),
-        None => tracing::info!("no --openapi: new endpoints are learned (rule new-api-endpoint)"),
+        None => tracing::info!("no --openapi: no API inventory; shadow/zombie-API rules stay silent and new-api-endpoint learns endpoints instead"),
     }
     set_api_spec(spec);
     Ok(())

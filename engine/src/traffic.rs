@@ -190,11 +190,6 @@ impl TrafficStats {
         self.late
     }
 
-    /// Open (partition, minute) aggregates.
-    pub fn open_minutes(&self) -> usize {
-        self.open.len()
-    }
-
     /// Adds a batch from partition `key`; `times` are its event times and `wm_before` the
     /// watermark before each row, so a row counts as late exactly when its minute had closed.
     pub fn observe(

@@ -241,8 +241,6 @@ pub struct ClickHouseDestination {
     batch_rows: usize,
     linger: Duration,
     traffic: bool,
-    /// The path taken, once connected.
-    pub schema_path: Option<SchemaPath>,
 }
 
 impl ClickHouseDestination {
@@ -261,7 +259,6 @@ impl ClickHouseDestination {
             batch_rows: batch_rows.max(1),
             linger,
             traffic,
-            schema_path: None,
         }
     }
 
@@ -359,8 +356,7 @@ impl Destination for ClickHouseDestination {
     }
 
     async fn prepare(&mut self) -> Result<(), SendError> {
-        self.schema_path = Some(migrate(&self.target).await?);
-        Ok(())
+        migrate(&self.target).await.map(|_| ())
     }
 
     async fn send(&mut self, records: &[Spooled]) -> Result<(), SendError> {

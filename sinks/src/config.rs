@@ -163,7 +163,7 @@ fn required(inline: &Option<Secret>, env: &Option<String>, what: &str) -> Result
 }
 
 /// `[clickhouse]`.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct ClickHouseConfig {
     /// `http://[user[:password]@]host:port/database`.
@@ -189,7 +189,7 @@ pub struct ClickHouseConfig {
 }
 
 /// `[[webhook]]`.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct WebhookConfig {
     /// Name in logs and of the spool subdirectory (default `webhook`, `webhook-2`, ...).
@@ -214,7 +214,7 @@ pub struct WebhookConfig {
 }
 
 /// `[[slack]]`.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct SlackConfig {
     /// Name in logs and of the spool subdirectory.
@@ -234,7 +234,7 @@ pub struct SlackConfig {
 }
 
 /// `[[pagerduty]]`.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct PagerDutyConfig {
     /// Name in logs and of the spool subdirectory.

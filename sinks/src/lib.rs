@@ -67,9 +67,9 @@ pub trait Sink: Send {
         Ok(())
     }
     /// End of the run: waits up to `drain` for spooled records to be delivered and reports
-    /// what is left.
-    fn finish(&mut self, _drain: Duration) -> SinkReport {
-        SinkReport::default()
+    /// what it delivered and what is left (`None`: a sink without a spool).
+    fn finish(&mut self, _drain: Duration) -> Option<SinkReport> {
+        None
     }
 }
 

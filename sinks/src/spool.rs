@@ -86,7 +86,6 @@ pub struct SpoolWriter {
     /// The segment being written, shared with the reader.
     current: Arc<AtomicU64>,
     buf: Vec<u8>,
-    written: Arc<AtomicU64>,
 }
 
 impl SpoolWriter {
@@ -109,7 +108,6 @@ impl SpoolWriter {
             len: 0,
             current: Arc::new(AtomicU64::new(next)),
             buf: Vec::new(),
-            written: Arc::new(AtomicU64::new(0)),
         })
     }
 
@@ -126,11 +124,6 @@ impl SpoolWriter {
     /// A reader of the same spool.
     pub fn reader(&self) -> io::Result<SpoolReader> {
         SpoolReader::open(&self.dir, self.current.clone())
-    }
-
-    /// Records appended by this writer so far.
-    pub fn written(&self) -> Arc<AtomicU64> {
-        self.written.clone()
     }
 
     /// Appends records and fsyncs: when this returns they survive a crash.
@@ -155,7 +148,6 @@ impl SpoolWriter {
         self.file.write_all(&self.buf)?;
         self.file.sync_data()?;
         self.len += self.buf.len() as u64;
-        self.written.fetch_add(n, Ordering::Relaxed);
         Ok(())
     }
 }

@@ -225,7 +225,7 @@ impl Sink for SpooledSink {
         self.append(records)
     }
 
-    fn finish(&mut self, drain: Duration) -> SinkReport {
+    fn finish(&mut self, drain: Duration) -> Option<SinkReport> {
         if let Ok(mut d) = self.control.deadline.lock() {
             *d = Some(Instant::now() + drain);
         }
@@ -243,7 +243,7 @@ impl Sink for SpooledSink {
                 "records not delivered before the drain timeout stay in the spool; the next start delivers them"
             );
         }
-        report
+        Some(report)
     }
 }
 
@@ -335,8 +335,10 @@ impl<D: Destination> Sender<D> {
             let linger = self.dest.batch_linger().as_millis() as i64;
             let lingering = now_ms() - oldest < linger;
             if batch.records.len() < self.dest.batch_max() && lingering && !stopping {
+                // Sleep out the linger instead of waking on every delivery: each wake would
+                // re-read and re-parse the partial batch from the spool.
                 let left = (linger - (now_ms() - oldest)).max(1) as u64;
-                self.wait(Instant::now() + Duration::from_millis(left));
+                next_send = Instant::now() + Duration::from_millis(left);
                 continue;
             }
             match rt.block_on(self.dest.send(&batch.records)) {
@@ -493,7 +495,7 @@ mod tests {
             SpooledSink::start("t", dest, dir.path(), Route::default(), delivery).expect("start");
         sink.deliver(&[alert("a"), alert("b"), alert("c")])
             .expect("deliver");
-        let report = sink.finish(Duration::from_secs(10));
+        let report = sink.finish(Duration::from_secs(10)).unwrap_or_default();
         let dead =
             std::fs::read_to_string(dir.path().join("dead-letter.jsonl")).unwrap_or_default();
         let got = accepted.lock().expect("lock").clone();

@@ -106,6 +106,8 @@ pub struct RunSummary {
     pub active: Duration,
     /// Traffic statistics rows handed to sinks (entity rows, endpoint rows).
     pub traffic_rows: (u64, u64),
+    /// Events the traffic statistics dropped because their minute had already closed.
+    pub traffic_late: u64,
     /// Per sink with a spool: what it delivered, left pending or gave up on.
     pub sinks: Vec<(String, gatewatch_sinks::SinkReport)>,
 }
@@ -154,8 +156,8 @@ impl RunSummary {
         }
         if self.traffic_rows != (0, 0) {
             s += &format!(
-                "  traffic statistics: {} entity-minute rows, {} endpoint-minute rows\n",
-                self.traffic_rows.0, self.traffic_rows.1
+                "  traffic statistics: {} entity-minute rows, {} endpoint-minute rows, {} late events dropped\n",
+                self.traffic_rows.0, self.traffic_rows.1, self.traffic_late
             );
         }
         for (name, r) in &self.sinks {
@@ -444,9 +446,9 @@ pub fn run(
         o.commit(&engine, &mut summary, true);
     }
     summary.traffic_rows = traffic_rows;
+    summary.traffic_late = engine.traffic_late();
     for sink in sinks.iter_mut() {
-        let report = sink.finish(cfg.sink_drain);
-        if report != gatewatch_sinks::SinkReport::default() {
+        if let Some(report) = sink.finish(cfg.sink_drain) {
             summary.sinks.push((sink.name().to_owned(), report));
         }
     }

@@ -10,7 +10,7 @@ pub mod udf;
 use std::net::IpAddr;
 
 pub use gatewatch_ingest::route::route_template;
-pub use openapi::{api_spec_status, set_api_spec, ApiSpec, EndpointLearner};
+pub use openapi::{api_spec_status, set_api_spec, with_api_spec, ApiSpec, EndpointLearner};
 pub use probe::probe_class;
 pub use ua::{ua_class, UaClass};
 

@@ -27,8 +27,9 @@ struct Operation {
 #[derive(Debug, Default)]
 pub struct ApiSpec {
     operations: Vec<Operation>,
-    /// "METHOD template" -> status, memoised: templates repeat endlessly.
-    memo: Mutex<HashMap<String, &'static str>>,
+    /// method -> template -> status, memoised (templates repeat endlessly); nested so a hit
+    /// is looked up with the borrowed strings, without building a key.
+    memo: Mutex<HashMap<String, HashMap<String, &'static str>>>,
 }
 
 fn segments(path: &str) -> Vec<Option<String>> {
@@ -103,8 +104,12 @@ impl ApiSpec {
 
     /// `documented`, `deprecated` or `undocumented`.
     pub fn status(&self, method: &str, template: &str) -> &'static str {
-        let key = format!("{method} {template}");
-        if let Some(s) = self.memo.lock().ok().and_then(|m| m.get(&key).copied()) {
+        let cached = self.memo.lock().ok().and_then(|m| {
+            m.get(method)
+                .and_then(|by_template| by_template.get(template))
+                .copied()
+        });
+        if let Some(s) = cached {
             return s;
         }
         let observed: Vec<&str> = template.split('/').filter(|s| !s.is_empty()).collect();
@@ -132,7 +137,9 @@ impl ApiSpec {
             None => "undocumented",
         };
         if let Ok(mut m) = self.memo.lock() {
-            m.insert(key, status);
+            m.entry(method.to_owned())
+                .or_default()
+                .insert(template.to_owned(), status);
         }
         status
     }
@@ -152,10 +159,15 @@ pub fn set_api_spec(spec: Option<ApiSpec>) {
 
 /// The status of an observed endpoint, or `None` with no spec loaded.
 pub fn api_spec_status(method: &str, template: &str) -> Option<&'static str> {
-    registry()
-        .read()
-        .ok()
-        .and_then(|s| s.as_ref().map(|spec| spec.status(method, template)))
+    with_api_spec(|spec| spec.map(|s| s.status(method, template)))
+}
+
+/// Runs `f` with the loaded inventory (one lock for a whole batch of lookups).
+pub fn with_api_spec<R>(f: impl FnOnce(Option<&ApiSpec>) -> R) -> R {
+    match registry().read() {
+        Ok(guard) => f(guard.as_ref()),
+        Err(_) => f(None),
+    }
 }
 
 /// First sightings of endpoints, for rules that learn the inventory instead of reading a spec.

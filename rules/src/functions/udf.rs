@@ -23,8 +23,8 @@ use datafusion::logical_expr::{
 use datafusion::prelude::SessionContext;
 
 use super::{
-    api_spec_status, cidr_contains, interarrival_cv, longest_id_run, probe_class, route_template,
-    shannon_entropy, ua_class, EndpointLearner,
+    cidr_contains, interarrival_cv, longest_id_run, probe_class, route_template, shannon_entropy,
+    ua_class, with_api_spec, EndpointLearner,
 };
 
 /// Applies `f` to array arguments, keeping scalar-in/scalar-out so constant folding works.
@@ -123,11 +123,12 @@ fn api_spec_status_udf() -> ScalarUDF {
             map_args(args, |a| {
                 let (m, t) = (utf8(&a[0])?, utf8(&a[1])?);
                 let (m, t) = (m.as_string::<i32>(), t.as_string::<i32>());
-                let out: StringArray = m
-                    .iter()
-                    .zip(t.iter())
-                    .map(|(m, t)| api_spec_status(m?, t?))
-                    .collect();
+                let out: StringArray = with_api_spec(|spec| {
+                    m.iter()
+                        .zip(t.iter())
+                        .map(|(m, t)| Some(spec?.status(m?, t?)))
+                        .collect()
+                });
                 Ok(Arc::new(out) as ArrayRef)
             })
         }),
