@@ -2,7 +2,7 @@
 
 use std::future::Future;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -113,6 +113,8 @@ impl Control {
 /// A [`Sink`] that spools records durably and delivers them from a sender thread.
 pub struct SpooledSink {
     name: String,
+    /// Records appended by this process (the sender compares it with what it has taken).
+    appended: Arc<AtomicU64>,
     route: Route,
     traffic: bool,
     writer: SpoolWriter,
@@ -151,8 +153,11 @@ impl SpooledSink {
             deadline: Mutex::new(None),
         });
         let traffic = dest.wants_traffic();
+        let appended = Arc::new(AtomicU64::new(0));
         let sender = Sender {
             name: name.to_owned(),
+            appended: appended.clone(),
+            backlog_and_taken: (pending, 0),
             dest,
             reader,
             delivery,
@@ -167,6 +172,7 @@ impl SpooledSink {
             .map_err(io_err)?;
         Ok(SpooledSink {
             name: name.to_owned(),
+            appended,
             route,
             traffic,
             writer,
@@ -180,12 +186,14 @@ impl SpooledSink {
         if records.is_empty() {
             return Ok(());
         }
+        let n = records.len() as u64;
         self.writer
             .append(records)
             .map_err(|source| SinkError::Io {
                 sink: self.name.clone(),
                 source,
             })?;
+        self.appended.fetch_add(n, Ordering::Release);
         // A full channel means a wake-up is already pending.
         let _ = self.wake.try_send(());
         Ok(())
@@ -263,6 +271,9 @@ const IDLE_TICK: Duration = Duration::from_millis(200);
 
 struct Sender<D> {
     name: String,
+    appended: Arc<AtomicU64>,
+    /// Records in the spool when the sender started, and records it has taken since.
+    backlog_and_taken: (u64, u64),
     dest: D,
     reader: SpoolReader,
     delivery: Delivery,
@@ -287,16 +298,24 @@ impl<D: Destination> Sender<D> {
         let mut prepared = false;
         let mut failures: u32 = 0;
         let mut next_send = Instant::now();
+        // A partial batch waits for more records until then, unless the sink is finishing.
+        let mut linger_until: Option<Instant> = None;
         loop {
             let stopping = self.control.stop.load(Ordering::Acquire);
             if stopping && self.control.deadline_passed() {
                 break;
             }
             rt.block_on(self.dest.tick());
-            if Instant::now() < next_send {
-                self.wait(next_send.min(Instant::now() + IDLE_TICK));
+            let wait_until = match linger_until {
+                Some(l) if !stopping && !self.full_batch_waiting() => next_send.max(l),
+                _ => next_send,
+            };
+            if Instant::now() < wait_until {
+                // Wake-ups from new deliveries land here without re-reading the spool.
+                self.wait(wait_until.min(Instant::now() + IDLE_TICK));
                 continue;
             }
+            linger_until = None;
             if !prepared {
                 match rt.block_on(self.dest.prepare()) {
                     Ok(()) => prepared = true,
@@ -335,10 +354,10 @@ impl<D: Destination> Sender<D> {
             let linger = self.dest.batch_linger().as_millis() as i64;
             let lingering = now_ms() - oldest < linger;
             if batch.records.len() < self.dest.batch_max() && lingering && !stopping {
-                // Sleep out the linger instead of waking on every delivery: each wake would
-                // re-read and re-parse the partial batch from the spool.
+                // Sleep out the linger instead of re-reading and re-parsing the partial batch
+                // from the spool on every delivery's wake-up.
                 let left = (linger - (now_ms() - oldest)).max(1) as u64;
-                next_send = Instant::now() + Duration::from_millis(left);
+                linger_until = Some(Instant::now() + Duration::from_millis(left));
                 continue;
             }
             match rt.block_on(self.dest.send(&batch.records)) {
@@ -348,6 +367,7 @@ impl<D: Destination> Sender<D> {
                     }
                     failures = 0;
                     self.report.delivered += batch.records.len() as u64;
+                    self.backlog_and_taken.1 += batch.records.len() as u64;
                     self.ack(batch.end);
                     if let Some(rate) = self.delivery.rate_per_sec.filter(|r| *r > 0.0) {
                         next_send = Instant::now()
@@ -371,6 +391,7 @@ impl<D: Destination> Sender<D> {
                             continue;
                         }
                         self.report.dead_lettered += batch.records.len() as u64;
+                        self.backlog_and_taken.1 += batch.records.len() as u64;
                         self.ack(batch.end);
                         failures = 0;
                     } else {
@@ -381,6 +402,13 @@ impl<D: Destination> Sender<D> {
             }
         }
         self.finish()
+    }
+
+    /// Whether a full batch is in the spool, by counting rather than reading it.
+    fn full_batch_waiting(&self) -> bool {
+        let (backlog, taken) = self.backlog_and_taken;
+        let available = (backlog + self.appended.load(Ordering::Acquire)).saturating_sub(taken);
+        available >= self.dest.batch_max() as u64
     }
 
     fn finish(mut self) -> SinkReport {
