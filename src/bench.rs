@@ -15,7 +15,7 @@ use gatewatch_ingest::{
 use gatewatch_rules::RuleFiles;
 use gatewatch_sinks::{JsonLinesSink, Sink};
 
-use crate::pipeline::{self, PipelineConfig};
+use gatewatch_pipeline::{self as pipeline, PipelineConfig};
 
 /// Options of `gatewatch bench`.
 #[derive(Debug, Args)]
@@ -253,7 +253,7 @@ fn kafka_figures(broker: &str, chunks: &[Chunk], threads: usize) -> Result<()> {
     let sink_file = tempfile_path();
     let mut sinks: Vec<Box<dyn Sink>> = vec![Box::new(JsonLinesSink::file(&sink_file)?)];
     let summary = pipeline::run(
-        pipeline::Source::Kafka(kafka_url),
+        pipeline::InputSource::Kafka(kafka_url),
         rules,
         &mut sinks,
         &cfg,

@@ -13,7 +13,7 @@ use gatewatch_sinks::spool::{Record, Spooled};
 use gatewatch_sinks::spooled::{Delivery, Destination, SpooledSink};
 use gatewatch_sinks::Sink;
 
-use crate::pipeline::{self, PipelineConfig};
+use gatewatch_pipeline::{self as pipeline, PipelineConfig};
 
 const ALERTS: usize = 100_000;
 const ENTITY_ROWS: usize = 200_000;

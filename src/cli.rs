@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
+use gatewatch_engine::clock::ClockConfig;
 use gatewatch_engine::EngineConfig;
 use gatewatch_generate::{GenConfig, Generator, GeneratorReader, Scenario};
 use gatewatch_ingest::kafka::KafkaUrl;
@@ -14,8 +15,8 @@ use gatewatch_ingest::{open_input, ChunkOptions, Column, DecodeConfig, Format, I
 use gatewatch_rules::{CompiledRule, ParamOverride};
 use gatewatch_sinks::{JsonLinesSink, Sink};
 
-use crate::pipeline::{self, PipelineConfig, Source};
-use crate::reload::RuleReloader;
+use gatewatch_pipeline::RuleReloader;
+use gatewatch_pipeline::{self as pipeline, InputSource as Source, PipelineConfig};
 
 /// Streaming detection for API-gateway access logs (Kong, Envoy, NGINX).
 ///
@@ -118,8 +119,23 @@ struct RunArgs {
     /// How late (in event time) an event may arrive and still count in its window.
     #[arg(long, default_value = "5s", value_name = "DURATION")]
     allowed_lateness: String,
-    /// Write malformed lines here (JSON: source, offset, error, raw line).
-    #[arg(long, value_name = "FILE")]
+    /// An event more than this far ahead of the partition's robust event time (the K-th
+    /// largest seen) is held until K later records confirm the jump, and dead-lettered as
+    /// `time_jump` if none do: one forged timestamp cannot blind the pipeline. Size it for the
+    /// clock skew between the gateway nodes writing one input.
+    #[arg(long, default_value = "10m", value_name = "DURATION")]
+    max_time_jump: String,
+    /// K: how many records must agree before event time moves (1 disables the protection).
+    #[arg(long, default_value_t = 3, value_name = "K")]
+    time_confirmations: usize,
+    /// A held record not confirmed within this many later records of its partition is
+    /// dead-lettered.
+    #[arg(long, default_value_t = 10_000, value_name = "N")]
+    time_hold_records: u64,
+    /// Where rejected records go: a file (JSON Lines: source, offset, error, raw line;
+    /// appended to) or `kafka://HOST:PORT/TOPIC` (original bytes, with the source topic,
+    /// partition, offset and error as headers).
+    #[arg(long, value_name = "FILE|kafka://...")]
     dead_letter: Option<PathBuf>,
     /// JSON field holding the login name: dotted path such as `username` (Kong custom field),
     /// `request.headers.x-username`; `none` to disable. NGINX always uses `$remote_user`.
@@ -131,6 +147,10 @@ struct RunArgs {
     /// Decoder threads (default: one per core).
     #[arg(long, value_name = "N")]
     threads: Option<usize>,
+    /// Rule worker threads (default: one per core). A file's entities are sharded over them;
+    /// Kafka partitions are spread over them.
+    #[arg(long, value_name = "N")]
+    workers: Option<usize>,
     /// Do not print the run summary on stderr.
     #[arg(long)]
     no_summary: bool,
@@ -413,6 +433,7 @@ fn run(args: RunArgs) -> Result<ExitCode> {
     }
     let sink_cfg = args.sinks.sinks_config()?;
     let drain = sink_cfg.spool.drain().map_err(anyhow::Error::msg)?;
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     let cfg = PipelineConfig {
         decode,
         chunk: ChunkOptions {
@@ -420,12 +441,17 @@ fn run(args: RunArgs) -> Result<ExitCode> {
             ..Default::default()
         },
         engine: EngineConfig {
-            allowed_lateness_ms: duration_ms(&args.allowed_lateness)?,
+            clock: ClockConfig {
+                lateness_ms: duration_ms(&args.allowed_lateness)?,
+                confirm: args.time_confirmations.max(1),
+                max_jump_ms: duration_ms(&args.max_time_jump)?,
+                hold_records: args.time_hold_records,
+                ..Default::default()
+            },
             ..Default::default()
         },
-        threads: args
-            .threads
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
+        threads: args.threads.unwrap_or(cores),
+        workers: args.workers.unwrap_or(cores),
         dead_letter: args.dead_letter.clone(),
         progress_every: Duration::from_secs(5),
         idle_timeout: match duration_ms(&args.idle_timeout)? {
@@ -434,6 +460,7 @@ fn run(args: RunArgs) -> Result<ExitCode> {
             ms => Some(Duration::from_millis(ms as u64)),
         },
         sink_drain: drain,
+        ..Default::default()
     };
     let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
     if !args.quiet_alerts {

@@ -15,7 +15,7 @@ use gatewatch_ingest::Input;
 use gatewatch_rules::functions::{set_api_spec, ApiSpec};
 use gatewatch_sinks::{Sink, SinkError};
 
-use crate::pipeline::{self, PipelineConfig};
+use gatewatch_pipeline::{self as pipeline, PipelineConfig};
 
 /// Which rules are meant to detect each labelled scenario (with an OpenAPI document loaded,
 /// shadow and zombie endpoints are the spec rules' job; without, `new-api-endpoint`'s).

@@ -1,15 +1,13 @@
 //! # gatewatch
 //!
-//! Streaming detection for API-gateway access logs. This crate is the command line and the
-//! wiring of the pipeline; the parts live in `gatewatch-ingest` (decode → Arrow),
-//! `gatewatch-engine` (windows, watermarks, rules → alerts), `gatewatch-rules` (rule format and
-//! pack) and `gatewatch-sinks` (where alerts go).
+//! Streaming detection for API-gateway access logs. This crate is the command line; the parts
+//! live in `gatewatch-ingest` (sources, decode → Arrow), `gatewatch-engine` (clocks, tasks,
+//! windows, rules → alerts), `gatewatch-rules` (rule format and pack), `gatewatch-sinks`
+//! (where alerts go) and `gatewatch-pipeline` (the threads that run them together).
 #![deny(missing_docs)]
 
 pub mod bench;
 pub mod bench_clickhouse;
 pub mod cli;
 pub mod eval;
-pub mod pipeline;
-pub mod reload;
 pub mod rule_tests;

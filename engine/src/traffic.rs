@@ -16,11 +16,12 @@ use std::hash::{Hash, Hasher};
 use arrow::array::{Array, AsArray, RecordBatch, StringArray};
 use arrow::datatypes::{Int32Type, Int64Type};
 use gatewatch_ingest::schema::Column;
-use gatewatch_ingest::ColumnSet;
+use gatewatch_ingest::{ColumnSet, TopicPartition};
 use serde::{Deserialize, Serialize};
 
 use crate::error::EngineError;
-use crate::watermark::PartitionKey;
+use crate::operator::{KeyGroup, OpCtx, Operator, RowsIn, StateSize};
+use crate::time::{end_of, pane_start};
 
 /// Minute length in ms.
 pub const MINUTE_MS: i64 = 60_000;
@@ -151,12 +152,10 @@ struct MinuteAcc {
     min_offset: i64,
 }
 
-/// The running per-minute aggregates.
-#[derive(Default)]
+/// The running per-minute aggregates, as an operator of a partition's home task.
 pub struct TrafficStats {
-    open: BTreeMap<(i64, PartitionKey), MinuteAcc>,
-    closed: TrafficRows,
-    late: u64,
+    open: BTreeMap<(i64, TopicPartition), MinuteAcc>,
+    closed_through: i64,
     key_buf: String,
 }
 
@@ -179,26 +178,26 @@ fn text(a: Option<&StringArray>, i: usize) -> &str {
     }
 }
 
+impl Default for TrafficStats {
+    fn default() -> Self {
+        TrafficStats {
+            open: BTreeMap::new(),
+            closed_through: i64::MIN,
+            key_buf: String::new(),
+        }
+    }
+}
+
 impl TrafficStats {
     /// Empty aggregates.
     pub fn new() -> Self {
         Self::default()
     }
 
-    /// Rows whose minute had already closed when they arrived (dropped).
-    pub fn late(&self) -> u64 {
-        self.late
-    }
-
-    /// Adds a batch from partition `key`; `times` are its event times and `wm_before` the
-    /// watermark before each row, so a row counts as late exactly when its minute had closed.
-    pub fn observe(
-        &mut self,
-        batch: &RecordBatch,
-        key: &PartitionKey,
-        times: &[i64],
-        wm_before: &[i64],
-    ) -> Result<(), EngineError> {
+    /// Adds the rows of `input` (see [`Operator::process`]).
+    fn observe(&mut self, input: &RowsIn<'_>, ctx: &mut OpCtx<'_>) -> Result<(), EngineError> {
+        let batch = input.batch;
+        let key = input.upstream;
         let ip = strings(batch, Column::ClientIp);
         let service = strings(batch, Column::Service);
         let route = strings(batch, Column::RouteTemplate);
@@ -215,11 +214,15 @@ impl TrafficStats {
             .and_then(|a| a.as_primitive_opt::<Int64Type>())
             .ok_or_else(|| EngineError::Internal("batch without source_offset".into()))?;
         let mut buf = std::mem::take(&mut self.key_buf);
-        for i in 0..batch.num_rows() {
-            let t = times[i];
-            let minute = t.div_euclid(MINUTE_MS) * MINUTE_MS;
-            if minute + MINUTE_MS <= wm_before[i] {
-                self.late += 1;
+        for i in input.indices() {
+            let t = input.times[i];
+            let Some(minute) = pane_start(t, MINUTE_MS) else {
+                ctx.stats.traffic_late += 1;
+                continue;
+            };
+            let end = end_of(minute, MINUTE_MS);
+            if end <= input.own_wm[i] || end <= self.closed_through {
+                ctx.stats.traffic_late += 1;
                 continue;
             }
             let acc = self
@@ -285,23 +288,29 @@ impl TrafficStats {
     }
 
     /// Closes every minute that ends at or before `wm`.
-    pub fn close_until(&mut self, wm: i64) {
+    fn close_until(&mut self, wm: i64, ctx: &mut OpCtx<'_>) {
+        self.closed_through = self.closed_through.max(wm);
         while let Some(entry) = self.open.first_entry() {
             let (minute, _) = entry.key();
-            if minute + MINUTE_MS > wm {
+            if end_of(*minute, MINUTE_MS) > wm {
                 break;
             }
-            let ((minute, (source, partition)), acc) = entry.remove_entry();
-            self.emit(minute, &source, partition, acc);
+            let ((minute, tp), acc) = entry.remove_entry();
+            if end_of(minute, MINUTE_MS) <= ctx.discard_through {
+                continue;
+            }
+            emit(&mut ctx.out.traffic, minute, &tp.topic, tp.partition, acc);
         }
     }
+}
 
-    fn emit(&mut self, minute: i64, source: &str, partition: i32, acc: MinuteAcc) {
+fn emit(closed: &mut TrafficRows, minute: i64, source: &str, partition: i32, acc: MinuteAcc) {
+    {
         for (key, e) in acc.entities {
             let mut parts = key.split('\x1f');
             let mut next = || parts.next().unwrap_or_default().to_owned();
             let (entity, service, route_template, method) = (next(), next(), next(), next());
-            self.closed.entities.push(EntityMinute {
+            closed.entities.push(EntityMinute {
                 minute,
                 source: source.to_owned(),
                 partition,
@@ -321,7 +330,7 @@ impl TrafficStats {
             let mut parts = key.split('\x1f');
             let mut next = || parts.next().unwrap_or_default().to_owned();
             let (service, method, route_template) = (next(), next(), next());
-            self.closed.endpoints.push(EndpointMinute {
+            closed.endpoints.push(EndpointMinute {
                 minute,
                 source: source.to_owned(),
                 partition,
@@ -339,14 +348,27 @@ impl TrafficStats {
             });
         }
     }
+}
 
-    /// A revoked partition: its open minutes are dropped; the next owner re-reads those rows.
-    pub fn drop_partition(&mut self, key: &PartitionKey) {
-        self.open.retain(|(_, k), _| k != key);
+impl Operator for TrafficStats {
+    fn name(&self) -> &str {
+        "traffic"
     }
 
-    /// Per partition, the lowest offset an open minute holds.
-    pub fn held_offsets(&self, out: &mut BTreeMap<PartitionKey, i64>) {
+    fn key_group(&self) -> KeyGroup {
+        KeyGroup::Partition
+    }
+
+    fn process(&mut self, input: &RowsIn<'_>, ctx: &mut OpCtx<'_>) -> Result<(), EngineError> {
+        self.observe(input, ctx)
+    }
+
+    fn advance(&mut self, wm: i64, ctx: &mut OpCtx<'_>) -> Result<(), EngineError> {
+        self.close_until(wm, ctx);
+        Ok(())
+    }
+
+    fn held_offsets(&self, out: &mut BTreeMap<TopicPartition, i64>) {
         for ((_, k), acc) in &self.open {
             out.entry(k.clone())
                 .and_modify(|m| *m = (*m).min(acc.min_offset))
@@ -354,15 +376,30 @@ impl TrafficStats {
         }
     }
 
-    /// Rows of minutes closed since the last call.
-    pub fn take_closed(&mut self) -> TrafficRows {
-        std::mem::take(&mut self.closed)
+    fn state_size(&self) -> StateSize {
+        let mut s = StateSize::default();
+        for acc in self.open.values() {
+            s.groups += acc.entities.len() + acc.endpoints.len();
+            s.bytes += acc
+                .entities
+                .iter()
+                .map(|(k, e)| k.len() + 96 + e.paths.len() * 16)
+                .sum::<usize>()
+                + acc
+                    .endpoints
+                    .iter()
+                    .map(|(k, e)| k.len() + 112 + e.clients.len() * 16)
+                    .sum::<usize>();
+        }
+        s
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::operator::Emitted;
+    use crate::stats::EngineStats;
     use arrow::array::{Int32Array, Int64Array};
     use std::sync::Arc;
 
@@ -384,26 +421,72 @@ mod tests {
         .expect("batch")
     }
 
+    /// Feeds rows of partition `f[0]` with the given times and watermarks; returns what closed.
+    fn feed(
+        s: &mut TrafficStats,
+        b: &RecordBatch,
+        times: &[i64],
+        wm: &[i64],
+        stats: &mut EngineStats,
+    ) {
+        let key = TopicPartition::new("f", 0);
+        let input = RowsIn {
+            upstream: &key,
+            batch: b,
+            rows: None,
+            times,
+            own_wm: wm,
+            task_wm: wm,
+            masks: None,
+        };
+        let cfg = crate::EngineConfig::default();
+        let mut out = Emitted::default();
+        let mut ctx = OpCtx {
+            cfg: &cfg,
+            stats,
+            out: &mut out,
+            discard_through: i64::MIN,
+        };
+        s.process(&input, &mut ctx).expect("process");
+    }
+
+    fn advance(s: &mut TrafficStats, wm: i64) -> TrafficRows {
+        let cfg = crate::EngineConfig::default();
+        let mut stats = EngineStats::default();
+        let mut out = Emitted::default();
+        let mut ctx = OpCtx {
+            cfg: &cfg,
+            stats: &mut stats,
+            out: &mut out,
+            discard_through: i64::MIN,
+        };
+        s.advance(wm, &mut ctx).expect("advance");
+        out.traffic
+    }
+
     #[test]
     fn aggregates_per_minute_and_closes_on_watermark() {
-        let key: PartitionKey = (Arc::from("f"), 0);
+        let key = TopicPartition::new("f", 0);
         let mut s = TrafficStats::new();
+        let mut stats = EngineStats::default();
         let b = batch(&[
             ("1.1.1.1", "/orders/1", 200, 0),
             ("1.1.1.1", "/orders/2", 404, 0),
             ("1.1.1.1", "/orders/2", 403, 0),
             ("2.2.2.2", "/orders/9", 200, 0),
         ]);
-        let times = [1_000, 2_000, 59_999, 61_000];
-        s.observe(&b, &key, &times, &[i64::MIN; 4])
-            .expect("observe");
+        feed(
+            &mut s,
+            &b,
+            &[1_000, 2_000, 59_999, 61_000],
+            &[i64::MIN; 4],
+            &mut stats,
+        );
         let mut held = BTreeMap::new();
         s.held_offsets(&mut held);
         assert_eq!(held.get(&key), Some(&0));
-        s.close_until(59_999);
-        assert!(s.take_closed().is_empty(), "minute 0 is still open");
-        s.close_until(60_000);
-        let rows = s.take_closed();
+        assert!(advance(&mut s, 59_999).is_empty(), "minute 0 is still open");
+        let rows = advance(&mut s, 60_000);
         assert_eq!(rows.entities.len(), 1);
         let e = &rows.entities[0];
         assert_eq!((e.requests, e.failures, e.auth_failures), (3, 2, 1));
@@ -419,10 +502,24 @@ mod tests {
         );
         // A row for the closed minute is late, counted and dropped.
         let late = batch(&[("3.3.3.3", "/x", 200, 0)]);
-        s.observe(&late, &key, &[5_000], &[60_000])
-            .expect("observe");
-        assert_eq!(s.late(), 1);
-        s.close_until(i64::MAX);
-        assert_eq!(s.take_closed().entities.len(), 1);
+        feed(&mut s, &late, &[5_000], &[60_000], &mut stats);
+        assert_eq!(stats.traffic_late, 1);
+        assert_eq!(advance(&mut s, i64::MAX).entities.len(), 1);
+    }
+
+    #[test]
+    fn extreme_times_are_late_not_a_hang() {
+        let mut s = TrafficStats::new();
+        let mut stats = EngineStats::default();
+        let b = batch(&[("1.1.1.1", "/a", 200, 0), ("1.1.1.1", "/b", 200, 0)]);
+        feed(
+            &mut s,
+            &b,
+            &[i64::MIN, i64::MAX],
+            &[i64::MIN; 2],
+            &mut stats,
+        );
+        let rows = advance(&mut s, i64::MAX);
+        assert!(rows.entities.len() <= 1);
     }
 }

@@ -1,190 +1,164 @@
-//! Per-rule window state: panes of filtered rows, cut at the slide, and the windows over them.
+//! Per-rule window bookkeeping: panes cut at the slide, and the windows over them.
 //!
-//! A tumbling window of size W is one pane; a sliding window (W, S) is W/S panes of length S.
-//! A row is stored once, in its pane, whatever the number of windows covering it, so sliding
+//! A tumbling window of size W is one pane; a sliding window (W, S) spans W/S panes of length
+//! S. A row is stored once, in its pane, whatever the number of windows covering it, so sliding
 //! windows cost no re-buffering. Window ends are multiples of S, which is what lets the engine
 //! close windows exactly between the rows where the watermark crosses one.
+//!
+//! The pane content is generic ([`Pane`]): raw rows today for rules whose query needs them.
+//! All arithmetic on event times is checked (see [`crate::time`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use arrow::record_batch::RecordBatch;
+use crate::time::{end_of, pane_start, window_starts};
 
-use crate::watermark::PartitionKey;
-
-/// The filtered rows of one pane.
-#[derive(Debug, Default)]
-pub struct Pane {
-    /// Row batches in arrival order, with the rule's columns.
-    pub batches: Vec<RecordBatch>,
-    /// The partition each batch came from (a batch never mixes partitions).
-    pub sources: Vec<PartitionKey>,
-    /// Total rows.
-    pub rows: usize,
-    /// Lowest source offset held, per partition: what the commit point must not pass.
-    pub min_offset: BTreeMap<PartitionKey, i64>,
-}
-
-/// Open panes of one rule.
+/// Open panes of one rule, with pane content `P`.
 #[derive(Debug)]
-pub struct RuleWindows {
+pub struct RuleWindows<P> {
     size_ms: i64,
     slide_ms: i64,
-    panes: BTreeMap<i64, Pane>,
+    panes: BTreeMap<i64, P>,
     /// Every window whose end is at or before this has been closed.
     closed_through: i64,
 }
 
-impl RuleWindows {
+impl<P: Default> RuleWindows<P> {
     /// State for windows of `size_ms`, sliding by `slide_ms` (which divides it).
     pub fn new(size_ms: i64, slide_ms: i64) -> Self {
         RuleWindows {
-            size_ms,
-            slide_ms,
+            size_ms: size_ms.max(1),
+            slide_ms: slide_ms.clamp(1, size_ms.max(1)),
             panes: BTreeMap::new(),
             closed_through: i64::MIN,
         }
     }
 
-    /// Start of the pane holding event time `t`.
-    pub fn pane_start(&self, t: i64) -> i64 {
-        t.div_euclid(self.slide_ms) * self.slide_ms
+    /// Window size in ms.
+    pub fn size_ms(&self) -> i64 {
+        self.size_ms
     }
 
-    /// Whether a row at `t` arriving under watermark `wm` is late: every window covering it closed.
+    /// Start of the pane holding event time `t`; `None` if not representable.
+    pub fn pane_start(&self, t: i64) -> Option<i64> {
+        pane_start(t, self.slide_ms)
+    }
+
+    /// Whether a row at `t` arriving under watermark `wm` is late: every window covering it
+    /// closed (or its time cannot be windowed at all).
     pub fn is_late(&self, t: i64, wm: i64) -> bool {
-        self.pane_start(t).saturating_add(self.size_ms) <= wm
+        match self.pane_start(t) {
+            Some(p) => end_of(p, self.size_ms) <= wm,
+            None => true,
+        }
     }
 
-    /// Whether moving the watermark to `wm` would close a window (one may end in `(closed_through, wm]`).
+    /// Whether moving the watermark to `wm` would close a window: one may end in
+    /// `(closed_through, wm]` (window ends are multiples of the slide).
     pub fn would_close(&self, wm: i64) -> bool {
         wm > self.closed_through
             && wm.div_euclid(self.slide_ms) > self.closed_through.div_euclid(self.slide_ms)
     }
 
-    /// Adds rows to a pane.
-    pub fn add(&mut self, pane: i64, batch: RecordBatch, key: &PartitionKey, min_offset: i64) {
-        let p = self.panes.entry(pane).or_default();
-        p.rows += batch.num_rows();
-        p.batches.push(batch);
-        p.sources.push(key.clone());
-        p.min_offset
-            .entry(key.clone())
-            .and_modify(|o| *o = (*o).min(min_offset))
-            .or_insert(min_offset);
+    /// Every window ending at or before this has been closed.
+    pub fn closed_through(&self) -> i64 {
+        self.closed_through
     }
 
-    /// Closes every window ending at or before `wm`, earliest first: for each, `on_window` gets
-    /// its start and the rows of its panes. Panes no open window needs are dropped.
-    pub fn close_until(&mut self, wm: i64, mut on_window: impl FnMut(i64, Vec<RecordBatch>)) {
+    /// The pane starting at `pane`, created empty if needed.
+    pub fn pane_mut(&mut self, pane: i64) -> &mut P {
+        self.panes.entry(pane).or_default()
+    }
+
+    /// Closes every window ending at or before `wm`, earliest first: `on_window` gets each
+    /// window's start and its panes (in time order). Panes no open window needs are dropped.
+    pub fn close_until<E>(
+        &mut self,
+        wm: i64,
+        mut on_window: impl FnMut(i64, &[&P]) -> Result<(), E>,
+    ) -> Result<(), E> {
         if wm <= self.closed_through {
-            return;
+            return Ok(());
         }
         let (w, s) = (self.size_ms, self.slide_ms);
         let mut starts = BTreeSet::new();
         for &p in self.panes.keys() {
-            // Windows covering pane p start at p - W + S, ..., p.
-            let mut ws = p - w + s;
-            while ws <= p {
-                let end = ws.saturating_add(w);
+            for ws in window_starts(p, w, s) {
+                let end = end_of(ws, w);
                 if end > self.closed_through && end <= wm {
                     starts.insert(ws);
                 }
-                ws += s;
             }
         }
-        for ws in starts {
-            let rows: Vec<RecordBatch> = self
-                .panes
-                .range(ws..ws.saturating_add(w))
-                .flat_map(|(_, p)| p.batches.iter().cloned())
-                .collect();
-            on_window(ws, rows);
-        }
+        let result = (|| {
+            for ws in starts {
+                let panes: Vec<&P> = self
+                    .panes
+                    .range(ws..end_of(ws, w))
+                    .map(|(_, p)| p)
+                    .collect();
+                on_window(ws, &panes)?;
+            }
+            Ok(())
+        })();
         self.closed_through = wm;
         // A pane is needed until the last window covering it (start = the pane) closes.
-        self.panes.retain(|p, _| p.saturating_add(w) > wm);
+        self.panes.retain(|p, _| end_of(*p, w) > wm);
+        result
     }
 
-    /// Removes every row of one partition from the open panes.
-    pub fn drop_partition(&mut self, key: &PartitionKey) {
-        for pane in self.panes.values_mut() {
-            let (mut batches, mut sources) = (Vec::new(), Vec::new());
-            for (b, k) in pane.batches.drain(..).zip(pane.sources.drain(..)) {
-                if &k != key {
-                    batches.push(b);
-                    sources.push(k);
-                }
-            }
-            pane.rows = batches.iter().map(RecordBatch::num_rows).sum();
-            pane.batches = batches;
-            pane.sources = sources;
-            pane.min_offset.remove(key);
-        }
-        self.panes.retain(|_, p| p.rows > 0);
-    }
-
-    /// Rows buffered in open panes.
-    pub fn buffered_rows(&self) -> usize {
-        self.panes.values().map(|p| p.rows).sum()
-    }
-
-    /// Bytes of Arrow memory buffered in open panes.
-    pub fn buffered_bytes(&self) -> usize {
-        self.panes
-            .values()
-            .flat_map(|p| &p.batches)
-            .map(RecordBatch::get_array_memory_size)
-            .sum()
-    }
-
-    /// Open panes.
-    pub fn panes(&self) -> impl Iterator<Item = (&i64, &Pane)> {
+    /// Open panes, by start.
+    pub fn panes(&self) -> impl Iterator<Item = (&i64, &P)> {
         self.panes.iter()
+    }
+
+    /// Open panes, mutable.
+    pub fn panes_mut(&mut self) -> impl Iterator<Item = (&i64, &mut P)> {
+        self.panes.iter_mut()
+    }
+
+    /// Drops the panes `keep` refuses.
+    pub fn retain(&mut self, mut keep: impl FnMut(&P) -> bool) {
+        self.panes.retain(|_, p| keep(p));
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
-    use arrow::array::Int64Array;
-    use arrow::datatypes::{DataType, Field, Schema};
-
     use super::*;
-
-    fn batch(n: usize) -> RecordBatch {
-        let schema = Arc::new(Schema::new(vec![Field::new("x", DataType::Int64, false)]));
-        RecordBatch::try_new(schema, vec![Arc::new(Int64Array::from(vec![0i64; n]))]).unwrap()
-    }
 
     #[test]
     fn sliding_windows_share_panes_and_close_in_order() {
-        let mut w = RuleWindows::new(30, 10);
-        let key: PartitionKey = ("t".into(), 0);
-        w.add(w.pane_start(5), batch(1), &key, 1);
-        w.add(w.pane_start(25), batch(2), &key, 2);
+        let mut w: RuleWindows<Vec<u32>> = RuleWindows::new(30, 10);
+        w.pane_mut(w.pane_start(5).unwrap()).push(1);
+        let p = w.pane_start(25).unwrap();
+        w.pane_mut(p).extend([2, 3]);
         let mut closed = Vec::new();
-        w.close_until(40, |start, rows| {
-            closed.push((start, rows.iter().map(RecordBatch::num_rows).sum::<usize>()))
-        });
+        w.close_until::<()>(40, |start, panes| {
+            closed.push((start, panes.iter().map(|p| p.len()).sum::<usize>()));
+            Ok(())
+        })
+        .unwrap();
         // Windows ending at or before 40: [-20,10) [-10,20) [0,30) [10,40).
         assert_eq!(closed, [(-20, 1), (-10, 1), (0, 3), (10, 2)]);
-        assert_eq!(w.buffered_rows(), 2, "pane 20 is still needed by [20,50)");
+        assert_eq!(w.panes().count(), 1, "pane 20 is still needed by [20,50)");
         assert!(w.is_late(5, 40) && !w.is_late(25, 40));
     }
 
     #[test]
-    fn dropping_a_partition_removes_its_rows_and_offsets_only() {
-        let mut w = RuleWindows::new(60, 60);
-        let (a, b): (PartitionKey, PartitionKey) = (("t".into(), 0), ("t".into(), 1));
-        w.add(0, batch(3), &a, 10);
-        w.add(0, batch(2), &b, 7);
-        w.add(60, batch(1), &a, 12);
-        w.drop_partition(&a);
-        assert_eq!(w.buffered_rows(), 2);
-        let offsets: Vec<_> = w.panes().flat_map(|(_, p)| p.min_offset.clone()).collect();
-        assert_eq!(offsets, [(b.clone(), 7)]);
-        w.drop_partition(&b);
-        assert_eq!(w.panes().count(), 0, "empty panes are dropped");
+    fn extreme_times_close_without_looping_or_overflowing() {
+        let mut w: RuleWindows<Vec<u32>> = RuleWindows::new(300_000, 60_000);
+        for t in [i64::MIN, i64::MIN + 1, -1, 0, i64::MAX - 1, i64::MAX] {
+            if let Some(p) = w.pane_start(t) {
+                w.pane_mut(p).push(0);
+            }
+        }
+        let mut n = 0;
+        w.close_until::<()>(i64::MAX, |_, _| {
+            n += 1;
+            Ok(())
+        })
+        .unwrap();
+        assert!(n <= 6 * 5, "{n} windows");
+        assert!(w.is_late(i64::MIN, i64::MAX));
     }
 }

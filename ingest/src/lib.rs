@@ -14,6 +14,7 @@ pub mod batch;
 pub mod chunk;
 pub mod decode;
 pub mod kafka;
+pub mod partition;
 pub mod route;
 pub mod schema;
 pub mod source;
@@ -21,5 +22,8 @@ pub mod source;
 pub use batch::{EventBatchBuilder, Provenance, RawEvent, SourceFormat};
 pub use chunk::{ChunkDecoder, DecodedChunk, Malformed};
 pub use decode::{DecodeConfig, DecodeError, Format};
+pub use partition::TopicPartition;
 pub use schema::{event_schema, Column, ColumnSet};
-pub use source::{open_input, Chunk, ChunkOptions, ChunkReader, Input};
+pub use source::{
+    open_input, Assignment, Chunk, ChunkOptions, ChunkReader, Input, Source, SourceItem,
+};

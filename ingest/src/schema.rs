@@ -14,7 +14,8 @@ pub const UTC: &str = "UTC";
 macro_rules! columns {
     ($( $variant:ident = $name:literal : $ty:expr, nullable = $nullable:literal, $doc:literal; )*) => {
         /// One column of the canonical event schema.
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+        #[serde(rename_all = "snake_case")]
         #[repr(u8)]
         pub enum Column {
             $( #[doc = $doc] $variant, )*

@@ -277,6 +277,38 @@ impl<R: Read> ChunkReader<R> {
     }
 }
 
+/// A partition given to this instance, with the checkpoint its task resumes from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Assignment {
+    /// The partition.
+    pub tp: crate::TopicPartition,
+    /// The latest checkpoint stored for it (raw bytes; the pipeline parses them), if any.
+    pub checkpoint: Option<Vec<u8>>,
+}
+
+/// What a source yields, in stream order.
+#[derive(Debug)]
+pub enum SourceItem {
+    /// Lines (records) of one partition.
+    Chunk(Chunk),
+    /// Partitions given to this instance (Kafka rebalance): later chunks may come from them.
+    Assigned(Vec<Assignment>),
+    /// Partitions taken away (Kafka rebalance): no later chunk comes from them.
+    Revoked(Vec<crate::TopicPartition>),
+}
+
+/// A source of records: a file, stdin, or a Kafka consumer-group member.
+pub trait Source: Send {
+    /// The next item; `None` at the end of the input.
+    fn next_item(&mut self) -> io::Result<Option<SourceItem>>;
+}
+
+impl<R: Read + Send> Source for ChunkReader<R> {
+    fn next_item(&mut self) -> io::Result<Option<SourceItem>> {
+        Ok(self.next_chunk()?.map(SourceItem::Chunk))
+    }
+}
+
 /// An opened input: its reader, display name and whether it is interactive.
 pub struct Input {
     /// Decompressed bytes.

@@ -5,18 +5,18 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use arrow::array::{Array, BooleanArray};
+use arrow::array::BooleanArray;
 use arrow::record_batch::RecordBatch;
 use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::common::DFSchema;
 use datafusion::error::DataFusionError;
-use datafusion::logical_expr::{Expr, LogicalPlan};
-use datafusion::physical_expr::PhysicalExpr;
-use datafusion::physical_plan::collect;
+use datafusion::logical_expr::LogicalPlan;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use gatewatch_ingest::schema::{event_schema, Column, ColumnSet};
 
 use crate::error::RuleError;
+use crate::filter::{RuleFilter, StatefulFilter};
+use crate::plan::{block_on, WindowPlan};
 use crate::script::{referenced_columns, RuleScript, ScriptKind, ScriptLimits};
 use crate::spec::{key_position, parse_duration_ms, position_in_value, ParamValue, RuleSpec};
 use crate::table::WindowTable;
@@ -137,13 +137,10 @@ pub struct CompiledRule {
     /// Changes whenever the rule's text or parameters change: hot reload keeps the window state
     /// of rules whose fingerprint is unchanged.
     pub fingerprint: u64,
-    /// The filter's conjuncts (`a AND b AND c`), cheap ones first: each runs only on the rows
-    /// the previous ones kept, so an expensive regex sees the few rows with a 401, not all.
-    filter: Vec<Arc<dyn PhysicalExpr>>,
-    ctx: SessionContext,
-    table: Arc<WindowTable>,
-    plan: LogicalPlan,
-    rt: tokio::runtime::Runtime,
+    /// The row filter (see [`crate::filter`]).
+    pub filter: RuleFilter,
+    /// The window query, planned once (see [`crate::plan`]).
+    pub window: WindowPlan,
 }
 
 impl std::fmt::Debug for CompiledRule {
@@ -179,13 +176,6 @@ fn rule_context() -> SessionContext {
     let ctx = SessionContext::new_with_config(SessionConfig::new().with_target_partitions(1));
     crate::functions::udf::register_all(&ctx);
     ctx
-}
-
-/// DataFusion plans and runs asynchronously but does no I/O here, so each rule drives its
-/// futures on a small current-thread runtime of its own. Rules are therefore compiled and run
-/// from plain threads, never from inside another tokio runtime.
-fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_current_thread().build()
 }
 
 fn scan_columns(plan: &LogicalPlan, out: &mut ColumnSet) -> Result<(), DataFusionError> {
@@ -309,8 +299,6 @@ impl CompiledRule {
         let full = DFSchema::try_from(event_schema().as_ref().clone())
             .map_err(|e| invalid(&spec, "id", e.to_string()))?;
         let planning = rule_context();
-        let rt =
-            runtime().map_err(|e| invalid(&spec, "id", format!("cannot start a runtime: {e}")))?;
         let filter_expr = match &spec.filter {
             Some(filter_text) => {
                 let filter_text = substitute(filter_text, &spec.params)
@@ -352,8 +340,8 @@ impl CompiledRule {
             .register_table("events", Arc::new(WindowTable::new(event_schema())))
             .map_err(|e| invalid(&spec, "sql", e.to_string()))?;
         let state = planning.state();
-        let full_plan = rt
-            .block_on(state.create_logical_plan(&sql))
+        let full_plan = block_on(state.create_logical_plan(&sql))
+            .and_then(|p| p)
             .and_then(|p| state.optimize(&p))
             .map_err(|e| sql_error(&spec, origin, text, "sql", "sql", e))?;
         scan_columns(&full_plan, &mut columns).map_err(|e| invalid(&spec, "sql", e.to_string()))?;
@@ -375,27 +363,21 @@ impl CompiledRule {
         ctx.register_table("events", table.clone())
             .map_err(|e| invalid(&spec, "sql", e.to_string()))?;
         let state = ctx.state();
-        let plan = rt
-            .block_on(state.create_logical_plan(&sql))
+        let plan = block_on(state.create_logical_plan(&sql))
+            .and_then(|p| p)
             .and_then(|p| state.optimize(&p))
             .map_err(|e| sql_error(&spec, origin, text, "sql", "sql", e))?;
+        let physical = block_on(state.create_physical_plan(&plan))
+            .and_then(|p| p)
+            .map_err(|e| sql_error(&spec, origin, text, "sql", "sql", e))?;
+        let window = WindowPlan::new(physical, ctx.task_ctx(), columns.schema());
 
         let rule_schema = DFSchema::try_from(columns.schema().as_ref().clone())
             .map_err(|e| invalid(&spec, "filter", e.to_string()))?;
-        let mut conjuncts = filter_expr
+        let conjuncts = filter_expr
             .map(datafusion::logical_expr::utils::split_conjunction_owned)
             .unwrap_or_default();
-        // Plain comparisons before function calls (regex, LIKE, UDFs); otherwise as written.
-        conjuncts.sort_by_key(|c| {
-            matches!(
-                c,
-                Expr::ScalarFunction(_) | Expr::Like(_) | Expr::SimilarTo(_)
-            ) as u8
-        });
-        let filter = conjuncts
-            .into_iter()
-            .map(|e| ctx.create_physical_expr(e, &rule_schema))
-            .collect::<Result<Vec<_>, _>>()
+        let filter = RuleFilter::new(&ctx, conjuncts, rule_schema)
             .map_err(|e| sql_error(&spec, origin, text, "filter", "filter", e))?;
 
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
@@ -412,10 +394,7 @@ impl CompiledRule {
             columns,
             script,
             filter,
-            ctx,
-            table,
-            plan,
-            rt,
+            window,
         })
     }
 
@@ -424,63 +403,31 @@ impl CompiledRule {
         &self.spec.id
     }
 
-    /// Evaluates the filter on a batch that holds exactly [`Self::columns`]; `None` keeps every row.
+    /// Evaluates the stateless part of the filter on a batch that holds exactly
+    /// [`Self::columns`]; `None` keeps every row. A rule with a stateful filter also needs
+    /// [`Self::stateful_filter`]'s answer.
     pub fn filter_mask(&self, batch: &RecordBatch) -> Result<Option<BooleanArray>, RuleError> {
-        if self.filter.is_empty() {
-            return Ok(None);
-        }
-        let exec = |e: DataFusionError| RuleError::Execution {
+        self.filter
+            .stateless_mask(batch)
+            .map_err(|e| self.exec_error(e))
+    }
+
+    /// A fresh instance of the filter's stateful part (one per task), if it has one.
+    pub fn stateful_filter(&self) -> Result<Option<StatefulFilter>, RuleError> {
+        self.filter.instantiate().map_err(|e| self.exec_error(e))
+    }
+
+    /// Wraps a DataFusion error raised while running this rule.
+    pub fn exec_error(&self, e: DataFusionError) -> RuleError {
+        RuleError::Execution {
             rule_id: self.spec.id.clone(),
             source: e,
-        };
-        let mut current = batch.clone();
-        // Positions in `batch` of the rows of `current`; `None` while they are all rows.
-        let mut positions: Option<Vec<u32>> = None;
-        for conjunct in &self.filter {
-            let value = conjunct.evaluate(&current).map_err(exec)?;
-            let array = value.into_array(current.num_rows()).map_err(exec)?;
-            let mask = array
-                .as_any()
-                .downcast_ref::<BooleanArray>()
-                .ok_or_else(|| {
-                    exec(DataFusionError::Plan(
-                        "filter is not a boolean expression".into(),
-                    ))
-                })?;
-            let kept: Vec<u32> = (0..mask.len())
-                .filter(|&i| mask.is_valid(i) && mask.value(i))
-                .map(|i| positions.as_ref().map_or(i as u32, |p| p[i]))
-                .collect();
-            if kept.is_empty() {
-                return Ok(Some(BooleanArray::from(vec![false; batch.num_rows()])));
-            }
-            if kept.len() < current.num_rows() {
-                current = arrow::compute::filter_record_batch(&current, mask)
-                    .map_err(|e| exec(e.into()))?;
-            }
-            positions = Some(kept);
         }
-        let mut out = vec![false; batch.num_rows()];
-        for p in positions.unwrap_or_default() {
-            out[p as usize] = true;
-        }
-        Ok(Some(BooleanArray::from(out)))
     }
 
     /// Runs the SQL over one window's rows (batches with [`Self::columns`]) and returns its result.
     pub fn run_window(&self, rows: Vec<RecordBatch>) -> Result<Vec<RecordBatch>, RuleError> {
-        let exec = |e: DataFusionError| RuleError::Execution {
-            rule_id: self.spec.id.clone(),
-            source: e,
-        };
-        self.table.set_rows(rows);
-        let state = self.ctx.state();
-        let result = self.rt.block_on(async {
-            let physical = state.create_physical_plan(&self.plan).await?;
-            collect(physical, self.ctx.task_ctx()).await
-        });
-        self.table.set_rows(Vec::new());
-        result.map_err(exec)
+        self.window.run(rows).map_err(|e| self.exec_error(e))
     }
 }
 

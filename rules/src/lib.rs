@@ -9,8 +9,10 @@
 
 pub mod compile;
 pub mod error;
+pub mod filter;
 pub mod functions;
 pub mod pack;
+pub mod plan;
 pub mod script;
 pub mod spec;
 pub mod table;

@@ -57,6 +57,11 @@ pub trait Sink: Send {
     fn name(&self) -> &str;
     /// Writes alerts in order.
     fn deliver(&mut self, alerts: &[Alert]) -> Result<(), SinkError>;
+    /// Makes everything delivered so far durable (fsync), before offsets are committed past
+    /// it. Sinks that are durable on delivery (spooled ones) need not do anything.
+    fn sync(&mut self) -> Result<(), SinkError> {
+        Ok(())
+    }
     /// Whether this sink stores per-minute traffic statistics (the pipeline computes them
     /// only if some sink does).
     fn wants_traffic(&self) -> bool {

@@ -45,13 +45,7 @@ fn run_engine(
     cuts: &[usize],
     lateness_ms: i64,
 ) -> (Vec<Alert>, Engine) {
-    let mut engine = Engine::new(
-        rules,
-        EngineConfig {
-            allowed_lateness_ms: lateness_ms,
-            ..Default::default()
-        },
-    );
+    let mut engine = Engine::new(rules, EngineConfig::default().with_lateness_ms(lateness_ms));
     let prov = Provenance {
         source: "p".into(),
         partition: 0,
@@ -112,14 +106,19 @@ fn sliding_windows_equal_brute_force_on_random_out_of_order_input() {
         assert_eq!(got.len(), alerts.len(), "one alert per window and entity");
 
         // Oracle: a row counts in window ws iff it passes the filter, lies in [ws, ws+W), and
-        // arrived before the watermark (max time seen before it, minus lateness) reached ws+W.
+        // arrived before the watermark reached ws+W. The watermark before a row is the robust
+        // maximum of the times before it (the K-th largest, K = 3 by default) minus the
+        // lateness; with fewer than K rows seen nothing is late yet.
+        let k = EngineConfig::default().clock.confirm;
         let mut want: BTreeMap<(i64, String), i64> = BTreeMap::new();
-        let mut max_seen = i64::MIN;
+        let mut seen: Vec<i64> = Vec::new();
         for (_, t, ip, status) in &rows {
-            let wm = if max_seen == i64::MIN {
+            let wm = if seen.len() < k {
                 i64::MIN
             } else {
-                max_seen - lateness
+                let mut top = seen.clone();
+                top.sort_unstable_by(|a, b| b.cmp(a));
+                top[k - 1] - lateness
             };
             if *status == 401 {
                 let mut ws = (t.div_euclid(slide)) * slide - size + slide;
@@ -130,7 +129,7 @@ fn sliding_windows_equal_brute_force_on_random_out_of_order_input() {
                     ws += slide;
                 }
             }
-            max_seen = max_seen.max(*t);
+            seen.push(*t);
         }
         assert_eq!(got, want, "seed {seed}");
     }
@@ -284,7 +283,7 @@ fn reload_keeps_state_of_unchanged_rules_and_resets_changed_ones() {
     // Unchanged rule: the 15 buffered failures survive the reload, 15 + 10 >= 20 alerts.
     let mut engine = Engine::new(builtin().unwrap(), EngineConfig::default());
     engine.process(&batch(&first)).unwrap();
-    engine.replace_rules(builtin().unwrap());
+    engine.replace_rules(builtin().unwrap()).unwrap();
     engine.process(&batch(&second)).unwrap();
     let alerts = engine.finish().unwrap();
     assert_eq!(alerts.len(), 1);
@@ -296,7 +295,7 @@ fn reload_keeps_state_of_unchanged_rules_and_resets_changed_ones() {
     let changed =
         gatewatch_rules::load_builtin(&["min_failures=21".parse::<ParamOverride>().unwrap()])
             .unwrap();
-    engine.replace_rules(changed);
+    engine.replace_rules(changed).unwrap();
     engine.process(&batch(&second)).unwrap();
     assert!(engine.finish().unwrap().is_empty());
 }

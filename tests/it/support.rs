@@ -3,9 +3,9 @@
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
-use gatewatch::pipeline::{self, PipelineConfig};
 use gatewatch_engine::{Alert, EngineConfig};
 use gatewatch_ingest::{ChunkOptions, DecodeConfig, Input};
+use gatewatch_pipeline::{self as pipeline, PipelineConfig};
 use gatewatch_sinks::Sink;
 
 /// A minimal Kong log line.
@@ -49,6 +49,19 @@ pub fn run_lines(
     lateness_ms: i64,
     chunk_bytes: usize,
 ) -> (Vec<Alert>, pipeline::RunSummary) {
+    run_lines_with(
+        lines,
+        EngineConfig::default().with_lateness_ms(lateness_ms),
+        chunk_bytes,
+    )
+}
+
+/// [`run_lines`] with any engine settings.
+pub fn run_lines_with(
+    lines: &[String],
+    engine: EngineConfig,
+    chunk_bytes: usize,
+) -> (Vec<Alert>, pipeline::RunSummary) {
     let data = lines.join("\n").into_bytes();
     let rules = gatewatch_rules::load_builtin(&[]).unwrap();
     let collect = Collect::default();
@@ -60,15 +73,11 @@ pub fn run_lines(
             chunk_bytes,
             ..Default::default()
         },
-        engine: EngineConfig {
-            allowed_lateness_ms: lateness_ms,
-            ..Default::default()
-        },
+        engine,
         threads: 2,
-        dead_letter: None,
-        progress_every: std::time::Duration::ZERO,
-        idle_timeout: None,
+        workers: 2,
         sink_drain: std::time::Duration::ZERO,
+        ..Default::default()
     };
     let input = Input {
         reader: Box::new(std::io::Cursor::new(data)),

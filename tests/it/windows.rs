@@ -2,9 +2,9 @@
 //! lateness, closing, end of input, and independence from how the input is cut into batches.
 
 use gatewatch_engine::{Engine, EngineConfig};
-use gatewatch_ingest::{Chunk, ChunkDecoder, DecodeConfig};
+use gatewatch_ingest::{Chunk, ChunkDecoder, DecodeConfig, TopicPartition};
 
-use crate::support::{failed_logins, kong, run_lines};
+use crate::support::{failed_logins, kong, run_lines, run_lines_with};
 
 const MIN: i64 = 60_000;
 const STUFFER: &str = "203.0.113.66";
@@ -25,7 +25,10 @@ fn out_of_order_event_within_lateness_lands_in_its_window() {
 #[test]
 fn event_beyond_lateness_is_counted_late_and_never_enters_a_later_window() {
     let mut lines = failed_logins(STUFFER, MIN, 19, 1000); // window 1:00-2:00 gets 19
-    lines.push(kong(2 * MIN + 10_000, "10.9.9.9", "GET", "/", 200)); // watermark 2:05 closes it
+                                                           // Three requests at 2:10 agree (K = 3): watermark 2:05 closes 1:00-2:00.
+    for ip in ["10.9.9.9", "10.9.9.8", "10.9.9.7"] {
+        lines.push(kong(2 * MIN + 10_000, ip, "GET", "/", 200));
+    }
     lines.push(kong(MIN + 59_000, STUFFER, "POST", "/api/v1/login", 401)); // too late for 1:00-2:00
     lines.extend(failed_logins(STUFFER, 2 * MIN + 11_000, 19, 1000)); // 19 in 2:00-3:00
     let (alerts, summary) = run_lines(&lines, 5_000, 1 << 20);
@@ -77,7 +80,10 @@ fn alerts_do_not_depend_on_batch_boundaries() {
         v
     };
     let (big, _) = run_lines(&lines, 5_000, 1 << 20);
-    let (small, small_summary) = run_lines(&lines, 0, 300);
+    // No lateness, and the watermark on the newest time (K = 1): some rows are late.
+    let mut strict = EngineConfig::default().with_lateness_ms(0);
+    strict.clock.confirm = 1;
+    let (small, small_summary) = run_lines_with(&lines, strict, 300);
     assert!(
         small_summary.engine.late_by_rule.values().sum::<u64>() > 0,
         "{:?}",
@@ -116,7 +122,7 @@ fn open_windows_hold_the_offsets_of_their_rows_only() {
     let mut engine = Engine::new(rules, EngineConfig::default());
     engine.process(&batch).unwrap();
     let held = engine.held_offsets();
-    assert_eq!(held.get(&("f".into(), 0)), Some(&2));
+    assert_eq!(held.get(&TopicPartition::new("f", 0)), Some(&2));
     engine.finish().unwrap();
     assert!(
         engine.held_offsets().is_empty(),

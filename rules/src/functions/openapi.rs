@@ -171,26 +171,90 @@ pub fn with_api_spec<R>(f: impl FnOnce(Option<&ApiSpec>) -> R) -> R {
 }
 
 /// First sightings of endpoints, for rules that learn the inventory instead of reading a spec.
-/// One per compiled rule: a rule reload starts a new learning period.
-#[derive(Debug, Default)]
+/// One per rule and task: a rule reload starts a new learning period, and the state moves with
+/// the task in its checkpoint.
+///
+/// Bounded: at most `capacity` endpoints are remembered (default [`EndpointLearner::CAPACITY`]).
+/// Beyond, the least recently seen tenth is forgotten at once and counted in
+/// [`evicted`](Self::evicted); a forgotten endpoint seen again after the learning period
+/// counts as new (and the rule's `suppress_for` keeps it from alerting twice in a row).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct EndpointLearner {
     start: Option<i64>,
-    first_seen: HashMap<String, i64>,
+    /// endpoint -> (first seen, last seen tick)
+    first_seen: HashMap<String, (i64, u64)>,
+    tick: u64,
+    capacity: usize,
+    evicted: u64,
+}
+
+impl Default for EndpointLearner {
+    fn default() -> Self {
+        EndpointLearner::with_capacity(EndpointLearner::CAPACITY)
+    }
 }
 
 impl EndpointLearner {
+    /// Endpoints remembered by default.
+    pub const CAPACITY: usize = 100_000;
+
+    /// A learner remembering at most `capacity` endpoints.
+    pub fn with_capacity(capacity: usize) -> Self {
+        EndpointLearner {
+            start: None,
+            first_seen: HashMap::new(),
+            tick: 0,
+            capacity: capacity.max(1),
+            evicted: 0,
+        }
+    }
+
+    /// Endpoints forgotten to stay within the capacity.
+    pub fn evicted(&self) -> u64 {
+        self.evicted
+    }
+
+    /// Endpoints remembered now.
+    pub fn len(&self) -> usize {
+        self.first_seen.len()
+    }
+
+    /// Whether nothing is remembered.
+    pub fn is_empty(&self) -> bool {
+        self.first_seen.is_empty()
+    }
+
     /// Whether `endpoint`, seen at event time `t`, was first seen after the learning period
     /// (`learning_ms` from the first event this learner saw).
     pub fn is_new(&mut self, endpoint: &str, t: i64, learning_ms: i64) -> bool {
         let start = *self.start.get_or_insert(t);
-        let first = match self.first_seen.get(endpoint) {
-            Some(f) => *f,
+        self.tick += 1;
+        let tick = self.tick;
+        let first = match self.first_seen.get_mut(endpoint) {
+            Some(entry) => {
+                entry.1 = tick;
+                entry.0
+            }
             None => {
-                self.first_seen.insert(endpoint.to_owned(), t);
+                if self.first_seen.len() >= self.capacity {
+                    self.evict();
+                }
+                self.first_seen.insert(endpoint.to_owned(), (t, tick));
                 t
             }
         };
         first >= start.saturating_add(learning_ms)
+    }
+
+    /// Forgets the least recently seen tenth (at least one endpoint).
+    fn evict(&mut self) {
+        let mut ticks: Vec<u64> = self.first_seen.values().map(|v| v.1).collect();
+        let n = (ticks.len() / 10).max(1).min(ticks.len());
+        let (_, cut, _) = ticks.select_nth_unstable(n - 1);
+        let cut = *cut;
+        let before = self.first_seen.len();
+        self.first_seen.retain(|_, v| v.1 > cut);
+        self.evicted += (before - self.first_seen.len()) as u64;
     }
 }
 
@@ -239,5 +303,20 @@ paths:
         );
         assert!(l.is_new("GET /b", 200, 100));
         assert!(l.is_new("GET /b", 300, 100));
+    }
+
+    #[test]
+    fn learner_is_bounded_and_forgets_the_least_recently_seen() {
+        let mut l = EndpointLearner::with_capacity(100);
+        for i in 0..1_000 {
+            l.is_new(&format!("GET /x/{i}"), i, 10);
+            l.is_new("GET /hot", i, 10);
+        }
+        assert!(l.len() <= 100, "{}", l.len());
+        assert!(l.evicted() >= 900);
+        assert!(
+            !l.is_new("GET /hot", 2_000, 10),
+            "a busy endpoint stays known"
+        );
     }
 }

@@ -135,12 +135,15 @@ fn api_spec_status_udf() -> ScalarUDF {
     )
 }
 
-/// `endpoint_is_new(method, route_template, event_time, learning_ms)`: stateful, one learner
-/// per registration (that is, per compiled rule).
-fn endpoint_is_new_udf() -> ScalarUDF {
-    let learner = Arc::new(std::sync::Mutex::new(EndpointLearner::default()));
+/// The name of the one stateful helper: filters calling it are evaluated per task, in record
+/// order, with a learner of their own (see `crate::filter`).
+pub const ENDPOINT_IS_NEW: &str = "endpoint_is_new";
+
+/// `endpoint_is_new(method, route_template, event_time, learning_ms)`, answering from
+/// `learner`: stateful (volatile), so every task gets its own instance bound to its own learner.
+pub fn endpoint_is_new_udf(learner: Arc<std::sync::Mutex<EndpointLearner>>) -> ScalarUDF {
     create_udf(
-        "endpoint_is_new",
+        ENDPOINT_IS_NEW,
         vec![
             DataType::Utf8,
             DataType::Utf8,
@@ -182,7 +185,7 @@ fn scalar_udfs() -> Vec<ScalarUDF> {
     vec![
         probe_class_udf(),
         api_spec_status_udf(),
-        endpoint_is_new_udf(),
+        endpoint_is_new_udf(Arc::default()),
         string_fn("route_template", route_template),
         ua_class_udf(),
         create_udf(

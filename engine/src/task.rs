@@ -1,0 +1,316 @@
+//! A task: the unit of state and of parallelism.
+//!
+//! A task owns operators (rules, traffic statistics) and the event-time clock they close
+//! windows on. Its input comes from one or more upstream partitions, each with its own
+//! watermark; the task's watermark is the minimum over the upstreams it knows, and never goes
+//! back. For Kafka a task is one input partition (its state moves with the partition); for a
+//! file or stdin, tasks are shards of the entity space, so the rules use every core.
+//!
+//! Nothing here looks at the wall clock: given the same inputs in the same order a task
+//! produces the same alerts, which is what lets a partition move between instances by replay.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use arrow::array::RecordBatch;
+use gatewatch_ingest::TopicPartition;
+use serde::{Deserialize, Serialize};
+
+use crate::clock::NO_WATERMARK;
+use crate::error::EngineError;
+use crate::operator::{Emitted, FilterMasks, KeyGroup, OpCtx, Operator, RowsIn, StateSize};
+use crate::stats::EngineStats;
+use crate::EngineConfig;
+
+/// Which task: an input partition's, or a shard of a file's entities.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum TaskId {
+    /// The task of one Kafka partition (state moves with the partition).
+    Partition(TopicPartition),
+    /// One of N in-process shards (rows routed by a hash of each rule's entity).
+    Shard(u32),
+}
+
+impl std::fmt::Display for TaskId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TaskId::Partition(tp) => write!(f, "{tp}"),
+            TaskId::Shard(n) => write!(f, "shard-{n}"),
+        }
+    }
+}
+
+/// Rows of one upstream partition for one task, with their clock.
+#[derive(Debug, Clone)]
+pub struct TaskInput {
+    /// The partition the rows come from.
+    pub upstream: TopicPartition,
+    /// The rows, in processing order.
+    pub batch: RecordBatch,
+    /// Event time of each row.
+    pub times: Arc<[i64]>,
+    /// The partition's watermark before each row.
+    pub wm_before: Arc<[i64]>,
+    /// The partition's watermark after the batch.
+    pub wm_after: i64,
+    /// Per key group, the rows of `batch` routed to this task (ascending); `None`: every
+    /// operator sees every row. A key group missing from the map has no rows here.
+    pub selection: Option<HashMap<KeyGroup, Arc<[u32]>>>,
+    /// Filter results computed upstream.
+    pub masks: Option<Arc<FilterMasks>>,
+    /// The partition's highest offset handed over with this input (rows routed elsewhere or
+    /// dead-lettered included).
+    pub last_offset: Option<i64>,
+}
+
+/// State of a task that outlives its windows, for a checkpoint.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TaskCheckpoint {
+    /// The task's watermark.
+    pub watermark: i64,
+    /// Per operator name, its state.
+    pub operators: BTreeMap<String, serde_json::Value>,
+}
+
+/// One task.
+pub struct Task {
+    id: TaskId,
+    cfg: Arc<EngineConfig>,
+    upstream_wm: BTreeMap<TopicPartition, i64>,
+    watermark: i64,
+    operators: Vec<Box<dyn Operator>>,
+    stats: EngineStats,
+    discard_through: i64,
+    processed: BTreeMap<TopicPartition, i64>,
+    own: Vec<i64>,
+    task_wm: Vec<i64>,
+}
+
+impl Task {
+    /// A task running `operators`.
+    pub fn new(id: TaskId, cfg: Arc<EngineConfig>, operators: Vec<Box<dyn Operator>>) -> Self {
+        Task {
+            id,
+            cfg,
+            upstream_wm: BTreeMap::new(),
+            watermark: NO_WATERMARK,
+            operators,
+            stats: EngineStats::default(),
+            discard_through: NO_WATERMARK,
+            processed: BTreeMap::new(),
+            own: Vec::new(),
+            task_wm: Vec::new(),
+        }
+    }
+
+    /// Its id.
+    pub fn id(&self) -> &TaskId {
+        &self.id
+    }
+
+    /// Its watermark.
+    pub fn watermark(&self) -> i64 {
+        self.watermark
+    }
+
+    /// Its counters.
+    pub fn stats(&self) -> &EngineStats {
+        &self.stats
+    }
+
+    /// Takes its counters (they restart from zero).
+    pub fn take_stats(&mut self) -> EngineStats {
+        std::mem::take(&mut self.stats)
+    }
+
+    /// Its operators.
+    pub fn operators(&self) -> &[Box<dyn Operator>] {
+        &self.operators
+    }
+
+    /// Swaps the operators (hot reload), keeping those `keep` returns again.
+    pub fn replace_operators(
+        &mut self,
+        mut build: impl FnMut(Vec<Box<dyn Operator>>) -> Vec<Box<dyn Operator>>,
+    ) {
+        let old = std::mem::take(&mut self.operators);
+        self.operators = build(old);
+    }
+
+    /// An upstream the task must wait for: until it sends, it holds the task's watermark.
+    pub fn register_upstream(&mut self, tp: &TopicPartition) {
+        self.upstream_wm.entry(tp.clone()).or_insert(NO_WATERMARK);
+    }
+
+    /// Windows ending at or before `wm` were already closed and delivered by a previous owner:
+    /// they close again silently while the restored task replays.
+    pub fn set_discard_through(&mut self, wm: i64) {
+        self.discard_through = self.discard_through.max(wm);
+    }
+
+    /// Highest offset handed over per upstream.
+    pub fn processed(&self) -> &BTreeMap<TopicPartition, i64> {
+        &self.processed
+    }
+
+    fn ctx<'a>(
+        cfg: &'a EngineConfig,
+        stats: &'a mut EngineStats,
+        out: &'a mut Emitted,
+        discard_through: i64,
+    ) -> OpCtx<'a> {
+        OpCtx {
+            cfg,
+            stats,
+            out,
+            discard_through,
+        }
+    }
+
+    /// Processes one input; returns what windows it closed emitted.
+    pub fn process(&mut self, input: &TaskInput) -> Result<Emitted, EngineError> {
+        let mut out = Emitted::default();
+        let n = input.batch.num_rows();
+        if input.wm_before.len() != n || input.times.len() != n {
+            return Err(EngineError::Internal(format!(
+                "task {}: {} rows but {} times and {} watermarks",
+                self.id,
+                n,
+                input.times.len(),
+                input.wm_before.len()
+            )));
+        }
+        self.register_upstream(&input.upstream);
+        let others = self
+            .upstream_wm
+            .iter()
+            .filter(|(k, _)| **k != input.upstream)
+            .map(|(_, w)| *w)
+            .min();
+        self.own.clear();
+        self.own.extend_from_slice(&input.wm_before);
+        self.task_wm.clear();
+        let mut running = self.watermark;
+        for &own in input.wm_before.iter() {
+            let candidate = match others {
+                Some(o) => o.min(own),
+                None => own,
+            };
+            running = running.max(candidate);
+            self.task_wm.push(running);
+        }
+        let routed = |kg: KeyGroup| -> Option<Option<&[u32]>> {
+            match &input.selection {
+                None => Some(None),
+                Some(map) => map.get(&kg).map(|r| Some(&r[..])),
+            }
+        };
+        for op in self.operators.iter_mut() {
+            let Some(rows) = routed(op.key_group()) else {
+                continue;
+            };
+            let rows_in = RowsIn {
+                upstream: &input.upstream,
+                batch: &input.batch,
+                rows,
+                times: &input.times,
+                own_wm: &self.own,
+                task_wm: &self.task_wm,
+                masks: input.masks.as_deref(),
+            };
+            let mut ctx = Self::ctx(&self.cfg, &mut self.stats, &mut out, self.discard_through);
+            op.process(&rows_in, &mut ctx)?;
+        }
+        if let Some(last) = input.last_offset {
+            let e = self.processed.entry(input.upstream.clone()).or_insert(last);
+            *e = (*e).max(last);
+        }
+        let wm = self
+            .upstream_wm
+            .entry(input.upstream.clone())
+            .or_insert(NO_WATERMARK);
+        *wm = (*wm).max(input.wm_after);
+        self.advance_to_min(&mut out)?;
+        Ok(out)
+    }
+
+    /// An upstream's watermark moved without rows for this task.
+    pub fn advance(&mut self, upstream: &TopicPartition, wm: i64) -> Result<Emitted, EngineError> {
+        let e = self
+            .upstream_wm
+            .entry(upstream.clone())
+            .or_insert(NO_WATERMARK);
+        *e = (*e).max(wm);
+        let mut out = Emitted::default();
+        self.advance_to_min(&mut out)?;
+        Ok(out)
+    }
+
+    fn advance_to_min(&mut self, out: &mut Emitted) -> Result<(), EngineError> {
+        let min = self
+            .upstream_wm
+            .values()
+            .copied()
+            .min()
+            .unwrap_or(NO_WATERMARK);
+        self.watermark = self.watermark.max(min);
+        let wm = self.watermark;
+        for op in self.operators.iter_mut() {
+            let mut ctx = Self::ctx(&self.cfg, &mut self.stats, out, self.discard_through);
+            op.advance(wm, &mut ctx)?;
+        }
+        Ok(())
+    }
+
+    /// End of input: every window closes.
+    pub fn finish(&mut self) -> Result<Emitted, EngineError> {
+        let mut out = Emitted::default();
+        self.watermark = i64::MAX;
+        for op in self.operators.iter_mut() {
+            let mut ctx = Self::ctx(&self.cfg, &mut self.stats, &mut out, self.discard_through);
+            op.advance(i64::MAX, &mut ctx)?;
+        }
+        Ok(out)
+    }
+
+    /// Per upstream, the lowest offset the task's open state holds.
+    pub fn held_offsets(&self) -> BTreeMap<TopicPartition, i64> {
+        let mut out = BTreeMap::new();
+        for op in &self.operators {
+            op.held_offsets(&mut out);
+        }
+        out
+    }
+
+    /// What the task holds.
+    pub fn state_size(&self) -> StateSize {
+        let mut s = StateSize::default();
+        for op in &self.operators {
+            s += op.state_size();
+        }
+        s
+    }
+
+    /// State that outlives windows.
+    pub fn checkpoint(&self) -> TaskCheckpoint {
+        TaskCheckpoint {
+            watermark: self.watermark,
+            operators: self
+                .operators
+                .iter()
+                .filter_map(|op| op.checkpoint().map(|v| (op.name().to_owned(), v)))
+                .collect(),
+        }
+    }
+
+    /// Continues from a checkpoint: operator state by name (operators absent from it start
+    /// empty; entries for operators no longer loaded are ignored).
+    pub fn restore(&mut self, cp: &TaskCheckpoint) -> Result<(), EngineError> {
+        for op in self.operators.iter_mut() {
+            if let Some(state) = cp.operators.get(op.name()) {
+                op.restore(state.clone())?;
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,382 @@
+//! The Kafka source: a consumer-group member that cuts each partition's messages into
+//! [`Chunk`]s (one line per record, the message offset as the line's offset) and reports
+//! assignments and revocations in stream order.
+//!
+//! Offsets are never auto-committed. When partitions are assigned, the rebalance callback
+//! reads their latest checkpoints (see [`super::checkpoint`]) and starts each partition at its
+//! checkpoint's resume offset (or at the committed offset when there is none); the
+//! [`Assignment`]s carry the checkpoints to the pipeline, which rebuilds the tasks from them.
+//! When partitions are revoked, the callback takes the ownership lock first, so a commit in
+//! progress finishes and no later one includes them; records of theirs not yet handed out are
+//! dropped (the next owner reads them).
+
+use std::collections::{HashMap, VecDeque};
+use std::io;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, RebalanceProtocol};
+use rdkafka::error::KafkaResult;
+use rdkafka::message::Message;
+use rdkafka::types::RDKafkaRespErr;
+use rdkafka::{ClientContext, Offset, TopicPartitionList};
+use serde::Deserialize;
+
+use super::checkpoint::{CheckpointStore, Committer, Owned};
+use super::{base_config, KafkaUrl};
+use crate::source::{Assignment, Chunk, OversizedLine, Source, SourceItem};
+use crate::TopicPartition;
+
+/// The one field of a checkpoint the source needs.
+#[derive(Deserialize)]
+struct ResumeAt {
+    resume_offset: i64,
+}
+
+/// Consumer callbacks: start assigned partitions at their checkpoints, release revoked ones.
+pub struct GroupContext {
+    events: Mutex<Vec<SourceItem>>,
+    owned: Arc<Mutex<Owned>>,
+    store: Arc<CheckpointStore>,
+    /// Set once partitions were assigned: `stop_after_idle` counts from then.
+    assigned: AtomicBool,
+    /// A failure inside a callback that must stop the pipeline.
+    fatal: Mutex<Option<String>>,
+}
+
+impl ClientContext for GroupContext {}
+
+fn partitions_of(tpl: &TopicPartitionList) -> Vec<TopicPartition> {
+    tpl.elements()
+        .iter()
+        .map(|e| TopicPartition::new(e.topic(), e.partition()))
+        .collect()
+}
+
+impl GroupContext {
+    fn push(&self, item: SourceItem) {
+        self.events
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(item);
+    }
+
+    fn on_assign(
+        &self,
+        consumer: &BaseConsumer<Self>,
+        tpl: &mut TopicPartitionList,
+    ) -> KafkaResult<()> {
+        let tps = partitions_of(tpl);
+        let checkpoints = match self.store.read(&tps) {
+            Ok(c) => c,
+            Err(e) => {
+                // Starting without the checkpoint could alert twice or miss state: stop.
+                *self.fatal.lock().unwrap_or_else(PoisonError::into_inner) = Some(e);
+                HashMap::new()
+            }
+        };
+        let mut assignments = Vec::with_capacity(tps.len());
+        for tp in tps {
+            let checkpoint = checkpoints.get(&tp).cloned();
+            if let Some(at) = checkpoint
+                .as_deref()
+                .and_then(|c| serde_json::from_slice::<ResumeAt>(c).ok())
+            {
+                tpl.set_partition_offset(
+                    &tp.topic,
+                    tp.partition,
+                    Offset::Offset(at.resume_offset),
+                )?;
+            }
+            assignments.push(Assignment { tp, checkpoint });
+        }
+        match consumer.rebalance_protocol() {
+            RebalanceProtocol::Cooperative => consumer.incremental_assign(tpl)?,
+            _ => consumer.assign(tpl)?,
+        }
+        {
+            let mut owned = self.owned.lock().unwrap_or_else(PoisonError::into_inner);
+            for a in &assignments {
+                owned.partitions.insert(a.tp.clone());
+            }
+        }
+        tracing::info!(partitions = ?assignments.iter().map(|a| a.tp.to_string()).collect::<Vec<_>>(), "partitions assigned");
+        self.push(SourceItem::Assigned(assignments));
+        self.assigned.store(true, Ordering::Relaxed);
+        Ok(())
+    }
+
+    fn on_revoke(
+        &self,
+        consumer: &BaseConsumer<Self>,
+        tpl: &TopicPartitionList,
+    ) -> KafkaResult<()> {
+        let revoked = partitions_of(tpl);
+        {
+            // Waits for a commit in progress; none will include these partitions afterwards.
+            let mut owned = self.owned.lock().unwrap_or_else(PoisonError::into_inner);
+            for tp in &revoked {
+                owned.partitions.remove(tp);
+            }
+        }
+        match consumer.rebalance_protocol() {
+            RebalanceProtocol::Cooperative => consumer.incremental_unassign(tpl)?,
+            _ => consumer.unassign()?,
+        }
+        if !revoked.is_empty() {
+            tracing::info!(partitions = ?revoked.iter().map(ToString::to_string).collect::<Vec<_>>(), "partitions revoked");
+            self.push(SourceItem::Revoked(revoked));
+        }
+        Ok(())
+    }
+}
+
+impl ConsumerContext for GroupContext {
+    fn rebalance(
+        &self,
+        consumer: &BaseConsumer<Self>,
+        err: RDKafkaRespErr,
+        tpl: &mut TopicPartitionList,
+    ) {
+        let result = match err {
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS => self.on_assign(consumer, tpl),
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS => self.on_revoke(consumer, tpl),
+            other => {
+                tracing::warn!("kafka rebalance error: {other:?}");
+                // librdkafka requires the assignment to be dropped on rebalance errors.
+                let _ = consumer.unassign();
+                let revoked: Vec<TopicPartition> = {
+                    let mut owned = self.owned.lock().unwrap_or_else(PoisonError::into_inner);
+                    owned.partitions.drain().collect()
+                };
+                if !revoked.is_empty() {
+                    self.push(SourceItem::Revoked(revoked));
+                }
+                Ok(())
+            }
+        };
+        if let Err(e) = result {
+            *self.fatal.lock().unwrap_or_else(PoisonError::into_inner) =
+                Some(format!("kafka rebalance failed: {e}"));
+        }
+    }
+}
+
+#[derive(Default)]
+struct Pending {
+    data: Vec<u8>,
+    offsets: Vec<i64>,
+    oversized: Vec<OversizedLine>,
+    since: Option<Instant>,
+}
+
+/// A consumer-group member producing per-partition chunks.
+pub struct KafkaSource {
+    consumer: Arc<BaseConsumer<GroupContext>>,
+    pending: HashMap<TopicPartition, Pending>,
+    ready: VecDeque<SourceItem>,
+    chunk_bytes: usize,
+    max_line_bytes: usize,
+    head_bytes: usize,
+    linger: Duration,
+    stop_after_idle: Option<Duration>,
+    last_message: Instant,
+}
+
+impl KafkaSource {
+    /// Joins the group and subscribes. `chunk_bytes` bounds a chunk; records longer than
+    /// `max_line_bytes` are dead-lettered (their first `head_bytes`); `linger` is how long a
+    /// partition's records may wait for more before they are sent on. Also returns the
+    /// committer the pipeline stores checkpoints and commits offsets with.
+    pub fn connect(
+        url: &KafkaUrl,
+        chunk_bytes: usize,
+        max_line_bytes: usize,
+        head_bytes: usize,
+        linger: Duration,
+    ) -> Result<(KafkaSource, Committer), String> {
+        let store = Arc::new(CheckpointStore::connect(url)?);
+        let owned: Arc<Mutex<Owned>> = Arc::default();
+        let ctx = GroupContext {
+            events: Mutex::new(Vec::new()),
+            owned: owned.clone(),
+            store: store.clone(),
+            assigned: AtomicBool::new(false),
+            fatal: Mutex::new(None),
+        };
+        let mut cfg = base_config(url, "gatewatch");
+        cfg.set("group.id", &url.group)
+            .set("enable.auto.commit", "false")
+            .set("enable.auto.offset.store", "false")
+            .set("auto.offset.reset", &url.offset_reset)
+            .set("session.timeout.ms", "6000");
+        // The pass-through properties win over our defaults.
+        for (k, v) in &url.properties {
+            cfg.set(k, v);
+        }
+        let consumer: BaseConsumer<GroupContext> = cfg
+            .create_with_context(ctx)
+            .map_err(|e| format!("cannot create a Kafka consumer for {}: {e}", url.brokers))?;
+        let topics: Vec<&str> = url.topics.iter().map(String::as_str).collect();
+        consumer
+            .subscribe(&topics)
+            .map_err(|e| format!("cannot subscribe to {topics:?}: {e}"))?;
+        let consumer = Arc::new(consumer);
+        let source = KafkaSource {
+            consumer: consumer.clone(),
+            pending: HashMap::new(),
+            ready: VecDeque::new(),
+            chunk_bytes,
+            max_line_bytes,
+            head_bytes,
+            linger,
+            stop_after_idle: url.stop_after_idle,
+            last_message: Instant::now(),
+        };
+        let committer = Committer {
+            consumer,
+            owned,
+            store,
+        };
+        Ok((source, committer))
+    }
+
+    fn flush(&mut self, key: &TopicPartition) {
+        if let Some(p) = self.pending.remove(key) {
+            if p.offsets.is_empty() {
+                return;
+            }
+            self.ready.push_back(SourceItem::Chunk(Chunk {
+                // Rows are named by topic, so (source, partition) identifies a Kafka partition.
+                source: key.topic.clone(),
+                partition: key.partition,
+                first_line: p.offsets[0].max(0) as u64,
+                data: p.data,
+                oversized: p.oversized,
+                offsets: Some(p.offsets),
+            }));
+        }
+    }
+
+    fn flush_due(&mut self, all: bool) {
+        let due: Vec<_> = self
+            .pending
+            .iter()
+            .filter(|(_, p)| {
+                all || p.data.len() >= self.chunk_bytes
+                    || p.since.is_some_and(|s| s.elapsed() >= self.linger)
+            })
+            .map(|(k, _)| k.clone())
+            .collect();
+        for k in due {
+            self.flush(&k);
+        }
+    }
+
+    fn add_message(&mut self, tp: TopicPartition, offset: i64, payload: &[u8]) {
+        let (max, head) = (self.max_line_bytes, self.head_bytes);
+        let pending = self.pending.entry(tp.clone()).or_default();
+        pending.since.get_or_insert_with(Instant::now);
+        // One record per line; a message holding several lines (a shipper's batch) gives
+        // several records with the message's offset.
+        let mut any = false;
+        for line in payload.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+            any = true;
+            if line.len() > max {
+                // Same treatment as a file's long line: an empty line in its place, its head
+                // kept for the dead-letter record.
+                pending.oversized.push(OversizedLine {
+                    line: offset.max(0) as u64,
+                    len: line.len(),
+                    head: line[..head.min(line.len())].to_vec(),
+                });
+                pending.data.push(b'\n');
+            } else {
+                pending.data.extend_from_slice(line);
+                pending.data.push(b'\n');
+            }
+            pending.offsets.push(offset);
+        }
+        if !any {
+            // An empty message still advances the partition: keep its offset.
+            pending.data.push(b'\n');
+            pending.offsets.push(offset);
+        }
+        if pending.data.len() >= self.chunk_bytes {
+            self.flush(&tp);
+        }
+    }
+
+    fn take_events(&mut self) -> io::Result<()> {
+        let ctx = self.consumer.context();
+        if let Some(e) = ctx
+            .fatal
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+        {
+            return Err(io::Error::other(e));
+        }
+        let events: Vec<SourceItem> =
+            std::mem::take(&mut *ctx.events.lock().unwrap_or_else(PoisonError::into_inner));
+        for ev in events {
+            if let SourceItem::Revoked(parts) = &ev {
+                // Records not handed out yet go: the next owner reads them.
+                for p in parts {
+                    self.pending.remove(p);
+                }
+                let revoked: std::collections::HashSet<&TopicPartition> = parts.iter().collect();
+                self.ready.retain(|item| match item {
+                    SourceItem::Chunk(c) => {
+                        !revoked.contains(&TopicPartition::new(c.source.clone(), c.partition))
+                    }
+                    _ => true,
+                });
+            }
+            self.ready.push_back(ev);
+        }
+        Ok(())
+    }
+}
+
+impl Source for KafkaSource {
+    /// The next chunk or rebalance event; `None` once `stop_after_idle` has passed without
+    /// messages. Broker errors are logged and retried by librdkafka, not returned.
+    fn next_item(&mut self) -> io::Result<Option<SourceItem>> {
+        loop {
+            if let Some(item) = self.ready.pop_front() {
+                return Ok(Some(item));
+            }
+            let consumer = self.consumer.clone();
+            let polled = consumer.poll(Duration::from_millis(100));
+            // Rebalance callbacks ran inside poll: their events go out before later records.
+            self.take_events()?;
+            match polled {
+                Some(Ok(msg)) => {
+                    self.last_message = Instant::now();
+                    let tp = TopicPartition::new(msg.topic(), msg.partition());
+                    let offset = msg.offset();
+                    self.add_message(tp, offset, msg.payload().unwrap_or_default());
+                }
+                Some(Err(e)) => tracing::warn!("kafka: {e}"),
+                None => {
+                    self.flush_due(true);
+                    let assigned = self.consumer.context().assigned.load(Ordering::Relaxed);
+                    if !assigned {
+                        // Not in the group yet: idleness counts from the assignment.
+                        self.last_message = Instant::now();
+                    } else if self.ready.is_empty() {
+                        if let Some(idle) = self.stop_after_idle {
+                            if self.last_message.elapsed() >= idle {
+                                return Ok(None);
+                            }
+                        }
+                    }
+                    continue;
+                }
+            }
+            self.flush_due(false);
+        }
+    }
+}

@@ -1,0 +1,624 @@
+//! The main loop: collect decoded chunks in input order, clock and route them (the
+//! sequencer), hand them to the tasks on the worker threads, deliver what the tasks emit to
+//! the sinks, dead-letter what was rejected, and for Kafka checkpoint and commit.
+
+use std::collections::HashMap;
+use std::sync::mpsc::sync_channel;
+use std::sync::{Arc, PoisonError, RwLock};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use crossbeam_channel::{bounded, unbounded, Receiver, Select, Sender};
+use gatewatch_engine::commit::PartitionCheckpoint;
+use gatewatch_engine::operator::Emitted;
+use gatewatch_engine::sequencer::{Placement, Sequenced, Sequencer};
+use gatewatch_engine::{EngineStats, RuleSet, TaskId};
+use gatewatch_ingest::kafka::{KafkaSource, KafkaUrl};
+use gatewatch_ingest::{ChunkDecoder, ChunkReader, Input, Source, SourceItem, TopicPartition};
+use gatewatch_rules::CompiledRule;
+use gatewatch_sinks::Sink;
+
+use crate::dead_letter::{DeadLetter, Letter};
+use crate::kafka::{KafkaCommits, Replay};
+use crate::reload::RuleReloader;
+use crate::summary::RunSummary;
+use crate::threads::{current, spawn_decoder, spawn_reader, FromDecoder, SharedRules, ToDecoder};
+use crate::worker::{spawn_worker, worker_of, FromWorker, ToWorker};
+use crate::PipelineConfig;
+
+/// Where the pipeline reads from.
+pub enum InputSource {
+    /// A file or stdin, cut into lines.
+    Lines(Input),
+    /// A Kafka consumer group.
+    Kafka(KafkaUrl),
+}
+
+impl InputSource {
+    fn interactive(&self) -> bool {
+        match self {
+            InputSource::Lines(i) => i.interactive,
+            InputSource::Kafka(_) => true,
+        }
+    }
+}
+
+/// Malformed lines are logged one by one up to this many, then only counted (and dead-lettered).
+const MALFORMED_LOG_LIMIT: u64 = 10;
+
+/// Barrier ids from here on only ask for counters (progress lines); below are commit rounds.
+const PROGRESS_BARRIERS: u64 = 1 << 63;
+
+/// How often the main loop wakes without input, to check for rule changes and idleness.
+const TICK: Duration = Duration::from_millis(200);
+
+/// Everything the main loop works with.
+struct Main<'a> {
+    cfg: &'a PipelineConfig,
+    rules: SharedRules,
+    sequencer: Sequencer,
+    workers: Vec<Sender<ToWorker>>,
+    sinks: &'a mut [Box<dyn Sink>],
+    dead_letter: Option<DeadLetter>,
+    kafka: Option<KafkaCommits>,
+    summary: RunSummary,
+    stats: Vec<EngineStats>,
+    tasks_seen: std::collections::HashSet<TaskId>,
+    last_data: HashMap<TopicPartition, Instant>,
+    last_progress: Instant,
+    progress_id: u64,
+}
+
+impl Main<'_> {
+    fn deliver(&mut self, e: Emitted) -> Result<()> {
+        self.summary.traffic_rows.0 += e.traffic.entities.len() as u64;
+        self.summary.traffic_rows.1 += e.traffic.endpoints.len() as u64;
+        for sink in self.sinks.iter_mut() {
+            if !e.alerts.is_empty() {
+                sink.deliver(&e.alerts)
+                    .with_context(|| format!("delivering alerts to {}", sink.name()))?;
+            }
+            if !e.traffic.is_empty() {
+                sink.deliver_traffic(&e.traffic)
+                    .with_context(|| format!("delivering traffic statistics to {}", sink.name()))?;
+            }
+        }
+        Ok(())
+    }
+
+    fn send(&mut self, task: &TaskId, msg: ToWorker) -> Result<()> {
+        self.tasks_seen.insert(task.clone());
+        let w = worker_of(task, self.workers.len());
+        self.workers[w]
+            .send(msg)
+            .map_err(|_| anyhow::anyhow!("task worker {w} stopped"))
+    }
+
+    fn dead_letter(&mut self, l: &Letter<'_>) -> Result<()> {
+        if let Some(k) = &self.kafka {
+            if k.replayed(&TopicPartition::new(l.source, l.partition), l.offset) {
+                return Ok(());
+            }
+        }
+        if let Some(dl) = self.dead_letter.as_mut() {
+            dl.write(l)?;
+        }
+        Ok(())
+    }
+
+    fn dispatch(&mut self, seq: Sequenced) -> Result<()> {
+        self.summary.engine.events += seq.events;
+        for (k, v) in &seq.late {
+            *self
+                .summary
+                .engine
+                .late_by_source
+                .entry(k.clone())
+                .or_default() += v;
+        }
+        for r in seq.rejected {
+            let raw = r
+                .row
+                .as_ref()
+                .and_then(|row| row_json(row).ok())
+                .unwrap_or_default();
+            let error = format!(
+                "time_jump: event time {} was never confirmed by later records",
+                gatewatch_engine::alert::format_rfc3339(r.time)
+            );
+            self.dead_letter(&Letter {
+                source: &r.upstream.topic,
+                partition: r.upstream.partition,
+                offset: r.offset,
+                error: &error,
+                raw: raw.as_bytes(),
+                truncated: false,
+            })?;
+        }
+        for (task, input) in seq.inputs {
+            self.send(&task, ToWorker::Input(task.clone(), Box::new(input)))?;
+        }
+        Ok(())
+    }
+
+    fn on_decoded(
+        &mut self,
+        decoded: gatewatch_ingest::DecodedChunk,
+        masks: Option<Arc<gatewatch_engine::operator::FilterMasks>>,
+    ) -> Result<()> {
+        self.summary.lines += decoded.lines;
+        self.summary.bytes += decoded.bytes;
+        for m in &decoded.malformed {
+            self.summary.malformed += 1;
+            if self.summary.malformed <= MALFORMED_LOG_LIMIT {
+                tracing::warn!(source = %m.source, partition = m.partition, offset = m.offset, "malformed line: {}", m.error);
+                if self.summary.malformed == MALFORMED_LOG_LIMIT {
+                    tracing::warn!(
+                        "further malformed lines are counted{} but not logged",
+                        if self.dead_letter.is_some() {
+                            " and dead-lettered"
+                        } else {
+                            ""
+                        }
+                    );
+                }
+            }
+            let error = m.error.to_string();
+            self.dead_letter(&Letter {
+                source: &m.source,
+                partition: m.partition,
+                offset: m.offset,
+                error: &error,
+                raw: &m.raw,
+                truncated: matches!(m.error, gatewatch_ingest::DecodeError::TooLong { .. }),
+            })?;
+        }
+        let mut seq = Sequenced::default();
+        if decoded.batch.num_rows() > 0 {
+            let tp = gatewatch_engine::sequencer::batch_partition(&decoded.batch)?;
+            self.last_data.insert(tp.clone(), Instant::now());
+            self.sequencer.sequence(&decoded.batch, masks, &mut seq)?;
+            // A restored partition that replayed past what its previous owner processed
+            // continues from the watermark that owner had reached.
+            let done = self.kafka.as_ref().and_then(|k| k.replay.get(&tp).copied());
+            if let (Some(r), Some((_, _, last))) = (done, decoded.last_offset.as_ref()) {
+                if *last >= r.processed_through {
+                    self.sequencer.raise_watermark(&tp, r.watermark);
+                    if let Some(k) = self.kafka.as_mut() {
+                        k.replay.remove(&tp);
+                    }
+                }
+            }
+        } else if let Some((topic, partition, _)) = &decoded.last_offset {
+            self.last_data.insert(
+                TopicPartition::new(topic.as_str(), *partition),
+                Instant::now(),
+            );
+        }
+        self.dispatch(seq)
+    }
+
+    fn on_assigned(&mut self, assignments: Vec<gatewatch_ingest::Assignment>) -> Result<()> {
+        for a in assignments {
+            let checkpoint: Option<PartitionCheckpoint> = a
+                .checkpoint
+                .as_deref()
+                .and_then(|b| match serde_json::from_slice(b) {
+                    Ok(cp) => Some(cp),
+                    Err(e) => {
+                        tracing::error!(partition = %a.tp, "unreadable checkpoint ({e}): starting the partition with empty state");
+                        None
+                    }
+                });
+            let task = TaskId::Partition(a.tp.clone());
+            match &checkpoint {
+                Some(cp) => {
+                    tracing::info!(partition = %a.tp, resume_offset = cp.resume_offset, processed_through = cp.processed_through, "restoring task from checkpoint");
+                    self.sequencer.start_partition(&a.tp, Some(&cp.clock));
+                    if let Some(k) = self.kafka.as_mut() {
+                        k.replay.insert(
+                            a.tp.clone(),
+                            Replay {
+                                processed_through: cp.processed_through,
+                                watermark: cp.watermark,
+                            },
+                        );
+                    }
+                }
+                None => self.sequencer.start_partition(&a.tp, None),
+            }
+            let restore = checkpoint.map(|cp| (cp.task, cp.watermark));
+            self.send(
+                &task,
+                ToWorker::Start {
+                    task: task.clone(),
+                    upstream: a.tp.clone(),
+                    restore,
+                },
+            )?;
+        }
+        Ok(())
+    }
+
+    fn on_revoked(&mut self, parts: Vec<TopicPartition>) -> Result<()> {
+        for tp in parts {
+            self.sequencer.remove_partition(&tp);
+            self.last_data.remove(&tp);
+            if let Some(k) = self.kafka.as_mut() {
+                k.forget(&tp);
+            }
+            let task = TaskId::Partition(tp);
+            self.send(&task, ToWorker::Drop(task.clone()))?;
+        }
+        Ok(())
+    }
+
+    fn on_worker(&mut self, msg: FromWorker) -> Result<()> {
+        match msg {
+            FromWorker::Emitted(e) => self.deliver(e)?,
+            FromWorker::Error(e) => bail!(e),
+            FromWorker::Report {
+                id,
+                worker,
+                tasks,
+                stats,
+            } => {
+                self.stats[worker] = stats;
+                if id >= PROGRESS_BARRIERS {
+                    return Ok(());
+                }
+                let done = self.kafka.as_mut().and_then(|k| k.answer(id, tasks));
+                if let Some((clock_held, reports)) = done {
+                    self.make_durable()?;
+                    if let Some(k) = self.kafka.as_mut() {
+                        k.commit(&mut self.sequencer, &clock_held, &reports, false)?;
+                    }
+                }
+            }
+            FromWorker::Finished { .. } => bail!("a task worker finished early"),
+        }
+        Ok(())
+    }
+
+    /// Dead letters and sink output written so far become durable.
+    fn make_durable(&mut self) -> Result<()> {
+        if let Some(dl) = self.dead_letter.as_mut() {
+            dl.sync()?;
+        }
+        for sink in self.sinks.iter_mut() {
+            sink.sync()
+                .with_context(|| format!("syncing {}", sink.name()))?;
+        }
+        Ok(())
+    }
+
+    fn on_idle(&mut self, idle: Duration) -> Result<()> {
+        let quiet: HashMap<TopicPartition, i64> = self
+            .last_data
+            .iter()
+            .filter(|(_, t)| t.elapsed() >= idle)
+            .map(|(tp, t)| (tp.clone(), t.elapsed().as_millis() as i64))
+            .collect();
+        if quiet.is_empty() {
+            return Ok(());
+        }
+        for (tp, wm) in self.sequencer.advance_idle(&quiet) {
+            for task in self.sequencer.tasks_of(&tp) {
+                self.send(&task, ToWorker::Advance(task.clone(), tp.clone(), wm))?;
+            }
+        }
+        Ok(())
+    }
+
+    fn progress(&mut self) {
+        if self.cfg.progress_every.is_zero()
+            || self.last_progress.elapsed() < self.cfg.progress_every
+        {
+            return;
+        }
+        self.last_progress = Instant::now();
+        let mut stats = EngineStats::default();
+        for s in &self.stats {
+            stats.merge(s);
+        }
+        tracing::info!(
+            events = self.summary.engine.events,
+            malformed = self.summary.malformed,
+            alerts = stats.alerts(),
+            late = stats.late(),
+            "progress"
+        );
+        // Ask for fresh counters (no checkpoint needed) for the next line.
+        self.progress_id += 1;
+        for w in &self.workers {
+            let _ = w.send(ToWorker::Barrier {
+                id: self.progress_id,
+                checkpoint: false,
+            });
+        }
+    }
+}
+
+/// One JSON object with a decoded row's fields: what a dead letter of a rejected row holds.
+fn row_json(row: &arrow::array::RecordBatch) -> Result<String> {
+    use arrow::array::Array;
+    use arrow::util::display::{ArrayFormatter, FormatOptions};
+    let mut obj = serde_json::Map::new();
+    let options = FormatOptions::default();
+    for (field, col) in row.schema().fields().iter().zip(row.columns()) {
+        if col.is_empty() || col.is_null(0) {
+            continue;
+        }
+        let f = ArrayFormatter::try_new(col.as_ref(), &options)?;
+        obj.insert(field.name().clone(), f.value(0).to_string().into());
+    }
+    Ok(serde_json::Value::Object(obj).to_string())
+}
+
+/// Runs `rules` over `input`, delivering alerts to `sinks` as windows close. With a
+/// `reloader`, rule changes are applied while running.
+pub fn run(
+    input: InputSource,
+    rules: Vec<CompiledRule>,
+    sinks: &mut [Box<dyn Sink>],
+    cfg: &PipelineConfig,
+    mut reloader: Option<RuleReloader>,
+) -> Result<RunSummary> {
+    let started = Instant::now();
+    let interactive = input.interactive();
+    let traffic = sinks.iter().any(|s| s.wants_traffic());
+    let rule_set = Arc::new(RuleSet::new(rules, 1, traffic));
+    let shared: SharedRules = Arc::new(RwLock::new(rule_set.clone()));
+    let threads = cfg.threads.max(1);
+    let workers_n = cfg.workers.max(1);
+    let engine_cfg = Arc::new(cfg.engine.clone());
+
+    let (recycle_tx, recycle_rx) = sync_channel(threads * 4);
+    let (source, placement, kafka): (Box<dyn Source>, Placement, Option<KafkaCommits>) = match input
+    {
+        InputSource::Lines(input) => (
+            Box::new(
+                ChunkReader::new(
+                    input.reader,
+                    input.name.as_str(),
+                    cfg.chunk.clone(),
+                    input.interactive,
+                )
+                .recycle_from(recycle_rx),
+            ),
+            Placement::Sharded(workers_n as u32),
+            None,
+        ),
+        InputSource::Kafka(url) => {
+            let (src, committer) = KafkaSource::connect(
+                &url,
+                cfg.chunk.chunk_bytes,
+                cfg.chunk.max_line_bytes,
+                cfg.chunk.oversized_head_bytes,
+                Duration::from_millis(100),
+            )
+            .map_err(anyhow::Error::msg)?;
+            (
+                Box::new(src),
+                Placement::PerPartition,
+                Some(KafkaCommits::new(committer, cfg.commit_every)),
+            )
+        }
+    };
+    let mut sequencer =
+        Sequencer::new(cfg.engine.clock.clone(), placement, rule_set.route_groups());
+    if kafka.is_some() {
+        sequencer = sequencer.with_snapshots();
+    }
+
+    let mut handles = Vec::new();
+    let mut to_decoders = Vec::new();
+    let mut from_decoders: Vec<Receiver<FromDecoder>> = Vec::new();
+    for _ in 0..threads {
+        let (tx_in, rx_in) = bounded::<ToDecoder>(4);
+        let (tx_out, rx_out) = bounded::<FromDecoder>(4);
+        let decoder = ChunkDecoder::new(
+            cfg.decode.clone(),
+            rule_set.projection(),
+            cfg.chunk.max_line_bytes,
+        );
+        handles.push(spawn_decoder(
+            decoder,
+            shared.clone(),
+            rx_in,
+            tx_out,
+            recycle_tx.clone(),
+        )?);
+        to_decoders.push(tx_in);
+        from_decoders.push(rx_out);
+    }
+    drop(recycle_tx);
+    handles.push(spawn_reader(source, to_decoders)?);
+
+    let (out_tx, out_rx) = unbounded::<FromWorker>();
+    let mut workers = Vec::new();
+    for i in 0..workers_n {
+        let (tx, rx) = bounded::<ToWorker>(8);
+        handles.push(spawn_worker(
+            i,
+            engine_cfg.clone(),
+            rule_set.clone(),
+            rx,
+            out_tx.clone(),
+        )?);
+        workers.push(tx);
+    }
+    drop(out_tx);
+
+    let dead_letter = cfg
+        .dead_letter
+        .as_deref()
+        .map(DeadLetter::open)
+        .transpose()?;
+    let mut m = Main {
+        cfg,
+        rules: shared,
+        sequencer,
+        workers,
+        sinks,
+        dead_letter,
+        kafka,
+        summary: RunSummary::default(),
+        stats: vec![EngineStats::default(); workers_n],
+        tasks_seen: Default::default(),
+        last_data: HashMap::new(),
+        last_progress: Instant::now(),
+        progress_id: PROGRESS_BARRIERS,
+    };
+
+    let result = main_loop(&mut m, &from_decoders, &out_rx, &mut reloader, interactive);
+    if let Err(e) = result {
+        drop(m.workers);
+        drop(from_decoders);
+        return Err(e);
+    }
+
+    // End of input: rows still held by the clocks are rejected, every window closes.
+    let mut seq = Sequenced::default();
+    m.sequencer.finish(&mut seq)?;
+    m.dispatch(seq)?;
+    for w in &m.workers {
+        w.send(ToWorker::Finish)
+            .map_err(|_| anyhow::anyhow!("a task worker stopped"))?;
+    }
+    let mut finished = 0;
+    let mut reports = Vec::new();
+    while finished < m.workers.len() {
+        match out_rx.recv() {
+            Ok(FromWorker::Emitted(e)) => m.deliver(e)?,
+            Ok(FromWorker::Error(e)) => bail!(e),
+            Ok(FromWorker::Report { .. }) => {}
+            Ok(FromWorker::Finished {
+                worker,
+                tasks,
+                stats,
+            }) => {
+                m.stats[worker] = stats;
+                reports.extend(tasks);
+                finished += 1;
+            }
+            Err(_) => bail!("a task worker stopped before finishing"),
+        }
+    }
+    m.make_durable()?;
+    if let Some(k) = m.kafka.as_mut() {
+        // Final checkpoints: every window closed, nothing held.
+        let parts = m.sequencer.partitions();
+        let clock_held = parts.into_iter().map(|tp| (tp, None)).collect();
+        if let Err(e) = k.commit(&mut m.sequencer, &clock_held, &reports, true) {
+            tracing::warn!("final commit failed ({e}); the next start replays from the last one");
+        }
+        m.summary.commits = k.commits;
+    }
+    drop(m.workers);
+    drop(from_decoders);
+    for h in handles {
+        let _ = h.join();
+    }
+
+    let mut summary = m.summary;
+    let (events, late) = (summary.engine.events, summary.engine.late_by_source.clone());
+    for s in &m.stats {
+        summary.engine.merge(s);
+    }
+    summary.engine.events = events;
+    summary.engine.late_by_source = late;
+    let (held, released, rejected) = m.sequencer.clock_stats();
+    (
+        summary.engine.time_held,
+        summary.engine.time_released,
+        summary.engine.time_rejected,
+    ) = (held, released, rejected);
+    summary.traffic_late = summary.engine.traffic_late;
+    for sink in m.sinks.iter_mut() {
+        if let Some(report) = sink.finish(cfg.sink_drain) {
+            summary.sinks.push((sink.name().to_owned(), report));
+        }
+    }
+    let set = current(&m.rules);
+    summary.rules = set.ids();
+    summary.decoded_columns = set.projection().iter().map(|c| c.name()).collect();
+    summary.tasks = m.tasks_seen.len();
+    summary.elapsed = started.elapsed();
+    Ok(summary)
+}
+
+fn main_loop(
+    m: &mut Main<'_>,
+    from_decoders: &[Receiver<FromDecoder>],
+    out_rx: &Receiver<FromWorker>,
+    reloader: &mut Option<RuleReloader>,
+    interactive: bool,
+) -> Result<()> {
+    let mut next = 0;
+    let mut first_data: Option<Instant> = None;
+    let mut last_data = Instant::now();
+    let mut decoders_open = true;
+    while decoders_open {
+        let mut sel = Select::new();
+        let i_dec = sel.recv(&from_decoders[next]);
+        let i_out = sel.recv(out_rx);
+        match sel.select_timeout(TICK) {
+            Ok(op) if op.index() == i_dec => match op.recv(&from_decoders[next]) {
+                Ok(item) => {
+                    next = (next + 1) % from_decoders.len();
+                    match item {
+                        FromDecoder::Error(e) => bail!(e),
+                        FromDecoder::Event(SourceItem::Assigned(a)) => m.on_assigned(a)?,
+                        FromDecoder::Event(SourceItem::Revoked(r)) => m.on_revoked(r)?,
+                        FromDecoder::Event(SourceItem::Chunk(_)) => {}
+                        FromDecoder::Decoded(decoded, masks) => {
+                            first_data.get_or_insert_with(Instant::now);
+                            m.on_decoded(*decoded, masks)?;
+                            last_data = Instant::now();
+                        }
+                    }
+                }
+                Err(_) => decoders_open = false,
+            },
+            Ok(op) if op.index() == i_out => match op.recv(out_rx) {
+                Ok(msg) => m.on_worker(msg)?,
+                Err(_) => bail!("every task worker stopped"),
+            },
+            Ok(_) => {}
+            Err(_) => {}
+        }
+        if let Some(r) = reloader.as_mut() {
+            match r.poll() {
+                Some(Ok(rules)) => {
+                    let old = current(&m.rules);
+                    let set = Arc::new(RuleSet::new(rules, old.generation + 1, old.traffic));
+                    *m.rules.write().unwrap_or_else(PoisonError::into_inner) = set.clone();
+                    m.sequencer.set_groups(set.route_groups());
+                    for w in &m.workers {
+                        w.send(ToWorker::Rules(set.clone()))
+                            .map_err(|_| anyhow::anyhow!("a task worker stopped"))?;
+                    }
+                    tracing::info!(rules = %set.ids().join(","), "rules reloaded");
+                }
+                Some(Err(e)) => {
+                    tracing::error!("rule reload rejected, still running the last good rules: {e}")
+                }
+                None => {}
+            }
+        }
+        if interactive {
+            if let Some(idle) = m.cfg.idle_timeout {
+                m.on_idle(idle)?;
+            }
+        }
+        if let Some(k) = m.kafka.as_mut() {
+            let parts = m.sequencer.partitions();
+            k.maybe_start(&m.sequencer, &parts, &m.workers);
+        }
+        m.progress();
+    }
+    m.summary.active =
+        first_data.map_or(Duration::ZERO, |f| last_data.saturating_duration_since(f));
+    Ok(())
+}

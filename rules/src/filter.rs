@@ -1,0 +1,187 @@
+//! A rule's row filter, split in two:
+//!
+//! * **stateless conjuncts** (comparisons, regexes, `ua_class`, ...): pure functions of a row,
+//!   so any thread may evaluate them on any batch, in any order: the pipeline runs them in its
+//!   decoder threads, next to decoding, on every core;
+//! * **stateful conjuncts** (those calling `endpoint_is_new`): their answer depends on the rows
+//!   seen before, so each task instantiates them with state of its own
+//!   ([`RuleFilter::instantiate`]) and evaluates them in record order on the rows the stateless
+//!   part kept. Their state is part of the task's checkpoint.
+//!
+//! Conjuncts run cheapest first, each on the rows the previous ones kept, so an expensive regex
+//! sees the few rows with a 401, not all traffic.
+
+use std::sync::{Arc, Mutex, PoisonError};
+
+use arrow::array::{Array, BooleanArray};
+use arrow::record_batch::RecordBatch;
+use datafusion::common::tree_node::{Transformed, TreeNode};
+use datafusion::common::DFSchema;
+use datafusion::error::DataFusionError;
+use datafusion::logical_expr::{Expr, ScalarUDF, Volatility};
+use datafusion::physical_expr::PhysicalExpr;
+use datafusion::prelude::SessionContext;
+
+use crate::functions::udf::{endpoint_is_new_udf, ENDPOINT_IS_NEW};
+use crate::functions::EndpointLearner;
+
+/// Whether an expression calls a stateful (volatile) function.
+fn is_stateful(expr: &Expr) -> bool {
+    expr.exists(|e| {
+        Ok(matches!(e, Expr::ScalarFunction(f)
+            if f.func.signature().volatility == Volatility::Volatile))
+    })
+    .unwrap_or(true)
+}
+
+/// Evaluates conjuncts one after the other on the surviving rows; `None` keeps every row
+/// (no conjunct at all).
+pub(crate) fn eval_conjuncts(
+    conjuncts: &[Arc<dyn PhysicalExpr>],
+    batch: &RecordBatch,
+) -> Result<Option<BooleanArray>, DataFusionError> {
+    if conjuncts.is_empty() {
+        return Ok(None);
+    }
+    let mut current = batch.clone();
+    // Positions in `batch` of the rows of `current`; `None` while they are all rows.
+    let mut positions: Option<Vec<u32>> = None;
+    for conjunct in conjuncts {
+        let value = conjunct.evaluate(&current)?;
+        let array = value.into_array(current.num_rows())?;
+        let mask = array
+            .as_any()
+            .downcast_ref::<BooleanArray>()
+            .ok_or_else(|| DataFusionError::Plan("filter is not a boolean expression".into()))?;
+        let kept: Vec<u32> = (0..mask.len())
+            .filter(|&i| mask.is_valid(i) && mask.value(i))
+            .map(|i| positions.as_ref().map_or(i as u32, |p| p[i]))
+            .collect();
+        if kept.is_empty() {
+            return Ok(Some(BooleanArray::from(vec![false; batch.num_rows()])));
+        }
+        if kept.len() < current.num_rows() {
+            current = arrow::compute::filter_record_batch(&current, mask)?;
+        }
+        positions = Some(kept);
+    }
+    let mut out = vec![false; batch.num_rows()];
+    for p in positions.unwrap_or_default() {
+        out[p as usize] = true;
+    }
+    Ok(Some(BooleanArray::from(out)))
+}
+
+/// A compiled filter.
+pub struct RuleFilter {
+    stateless: Vec<Arc<dyn PhysicalExpr>>,
+    stateful: Vec<Expr>,
+    schema: DFSchema,
+}
+
+impl RuleFilter {
+    /// Splits `conjuncts` (logical, against `schema`) and plans the stateless ones in `ctx`.
+    pub fn new(
+        ctx: &SessionContext,
+        mut conjuncts: Vec<Expr>,
+        schema: DFSchema,
+    ) -> Result<Self, DataFusionError> {
+        // Plain comparisons before function calls (regex, LIKE, UDFs); otherwise as written.
+        conjuncts.sort_by_key(|c| {
+            matches!(
+                c,
+                Expr::ScalarFunction(_) | Expr::Like(_) | Expr::SimilarTo(_)
+            ) as u8
+        });
+        let (stateful, stateless): (Vec<Expr>, Vec<Expr>) =
+            conjuncts.into_iter().partition(is_stateful);
+        let stateless = stateless
+            .into_iter()
+            .map(|e| ctx.create_physical_expr(e, &schema))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(RuleFilter {
+            stateless,
+            stateful,
+            schema,
+        })
+    }
+
+    /// Whether part of the filter keeps state (and must run per task, in order).
+    pub fn has_state(&self) -> bool {
+        !self.stateful.is_empty()
+    }
+
+    /// The stateless part on a batch holding the rule's columns; `None` keeps every row.
+    pub fn stateless_mask(
+        &self,
+        batch: &RecordBatch,
+    ) -> Result<Option<BooleanArray>, DataFusionError> {
+        eval_conjuncts(&self.stateless, batch)
+    }
+
+    /// The stateful part, with fresh state: one per task. `None` if the filter has none.
+    pub fn instantiate(&self) -> Result<Option<StatefulFilter>, DataFusionError> {
+        if self.stateful.is_empty() {
+            return Ok(None);
+        }
+        let learner: Arc<Mutex<EndpointLearner>> = Arc::default();
+        let udf = Arc::new(endpoint_is_new_udf(learner.clone()));
+        let ctx = SessionContext::new();
+        crate::functions::udf::register_all(&ctx);
+        let conjuncts = self
+            .stateful
+            .iter()
+            .map(|e| {
+                let bound = rebind(e.clone(), &udf)?;
+                ctx.create_physical_expr(bound, &self.schema)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Some(StatefulFilter { conjuncts, learner }))
+    }
+}
+
+/// Points every `endpoint_is_new` call of `expr` at `udf`.
+fn rebind(expr: Expr, udf: &Arc<ScalarUDF>) -> Result<Expr, DataFusionError> {
+    expr.transform(|e| match e {
+        Expr::ScalarFunction(mut f) if f.func.name() == ENDPOINT_IS_NEW => {
+            f.func = udf.clone();
+            Ok(Transformed::yes(Expr::ScalarFunction(f)))
+        }
+        other => Ok(Transformed::no(other)),
+    })
+    .map(|t| t.data)
+}
+
+/// The stateful conjuncts of one rule in one task, with their state.
+pub struct StatefulFilter {
+    conjuncts: Vec<Arc<dyn PhysicalExpr>>,
+    learner: Arc<Mutex<EndpointLearner>>,
+}
+
+impl StatefulFilter {
+    /// Evaluates on `batch` (rows in record order, those the stateless part kept).
+    pub fn mask(&self, batch: &RecordBatch) -> Result<Option<BooleanArray>, DataFusionError> {
+        eval_conjuncts(&self.conjuncts, batch)
+    }
+
+    /// The learned state, for a checkpoint.
+    pub fn snapshot(&self) -> EndpointLearner {
+        self.learner
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Continues from a checkpoint's state.
+    pub fn restore(&self, state: EndpointLearner) {
+        *self.learner.lock().unwrap_or_else(PoisonError::into_inner) = state;
+    }
+
+    /// Endpoints forgotten to stay within the learner's bound.
+    pub fn evicted(&self) -> u64 {
+        self.learner
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .evicted()
+    }
+}
