@@ -147,6 +147,11 @@ struct RunArgs {
     /// Decoder threads (default: one per core).
     #[arg(long, value_name = "N")]
     threads: Option<usize>,
+    /// How Kafka messages are keyed: `client_ip` (the default: what `gatewatch generate --to`,
+    /// and the Vector / Fluent Bit examples in deploy/ produce) or `none`. Records whose key is
+    /// not their client address are counted and reported.
+    #[arg(long, default_value = "client_ip", value_name = "client_ip|none")]
+    input_key: String,
     /// Rule worker threads (default: one per core). A file's entities are sharded over them;
     /// Kafka partitions are spread over them.
     #[arg(long, value_name = "N")]
@@ -430,6 +435,14 @@ fn run(args: RunArgs) -> Result<ExitCode> {
     };
     if args.username_field != "none" {
         decode = decode.with_username_field(&args.username_field);
+    }
+    decode.input_key = match args.input_key.as_str() {
+        "client_ip" => Some(Column::ClientIp),
+        "none" => None,
+        other => bail!("--input-key {other:?}: expected client_ip or none"),
+    };
+    if decode.input_key.is_none() && matches!(source, Source::Kafka(_)) {
+        tracing::warn!("--input-key none: each instance evaluates rules on the partitions it owns only, so an entity whose events are spread over partitions is split until repartitioning is configured");
     }
     let sink_cfg = args.sinks.sinks_config()?;
     let drain = sink_cfg.spool.drain().map_err(anyhow::Error::msg)?;

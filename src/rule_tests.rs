@@ -153,6 +153,7 @@ fn run_events(rule: CompiledRule, test: &RuleTest) -> Result<Vec<Alert>> {
             data: lines.as_bytes().to_vec(),
             oversized: vec![],
             offsets: None,
+            keys: None,
         };
         let decoded = decoder.decode(&chunk, 0)?;
         if let Some(m) = decoded.malformed.first() {

@@ -48,6 +48,8 @@ impl SourceFormat {
 pub struct RawEvent<'a> {
     pub format: SourceFormat,
     pub event_time_ms: Option<i64>,
+    /// The event time was out of range as logged and rescaled (s, µs or ns read as ms).
+    pub time_rescaled: bool,
     pub client_ip: Option<Str<'a>>,
     pub method: Option<Str<'a>>,
     pub host: Option<Str<'a>>,

@@ -6,6 +6,7 @@ use arrow::record_batch::RecordBatch;
 
 use crate::batch::{EventBatchBuilder, Provenance, RawEvent};
 use crate::decode::{decode_line, DecodeConfig, DecodeError};
+use crate::partition::key_hash;
 use crate::schema::ColumnSet;
 use crate::source::Chunk;
 
@@ -38,6 +39,22 @@ pub struct DecodedChunk {
     /// Kafka topic and the highest offset in the chunk: everything up to it has been decoded
     /// (into rows or dead letters).
     pub last_offset: Option<(String, i32, i64)>,
+    /// Records whose Kafka message key is not their value of the configured input key.
+    pub key_mismatches: u64,
+    /// Records whose event time was out of range and rescaled (s, µs or ns read as ms).
+    pub time_rescaled: u64,
+}
+
+/// The value of `column` a record is keyed by, as bytes.
+fn key_of<'e>(ev: &'e RawEvent<'_>, column: crate::Column) -> Option<&'e [u8]> {
+    let v = match column {
+        crate::Column::ClientIp => ev.client_ip.as_deref(),
+        crate::Column::UserAgent => ev.user_agent.as_deref(),
+        crate::Column::ConsumerUsername => ev.consumer_username.as_deref(),
+        crate::Column::Username => ev.username.as_deref(),
+        _ => None,
+    };
+    v.map(str::as_bytes)
 }
 
 /// Decodes chunks with one reusable builder; one per decode thread.
@@ -82,6 +99,8 @@ impl ChunkDecoder {
         };
         self.builder.set_receive_time(receive_time_ms);
         let mut malformed = Vec::new();
+        let mut key_mismatches = 0u64;
+        let mut time_rescaled = 0u64;
         let mut events: Vec<RawEvent<'_>> = Vec::new();
         let mut line_no = chunk.first_line;
         let mut index = 0usize;
@@ -114,13 +133,25 @@ impl ChunkDecoder {
             if let Some(stripped) = line.strip_suffix(b"\r") {
                 line = stripped;
             }
+            // A UTF-8 byte order mark (editors, some Windows shippers) is not part of the record.
+            if let Some(stripped) = line.strip_prefix(b"\xEF\xBB\xBF") {
+                line = stripped;
+            }
             if line.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
             events.clear();
             match decode_line(&self.cfg, line, &mut events) {
                 Ok(()) => {
+                    if let (Some(keys), Some(column)) = (&chunk.keys, self.cfg.input_key) {
+                        let key = keys.get(index - 1).copied().flatten();
+                        key_mismatches += events
+                            .iter()
+                            .filter(|ev| key_of(ev, column).map(key_hash) != key)
+                            .count() as u64;
+                    }
                     for ev in &events {
+                        time_rescaled += u64::from(ev.time_rescaled);
                         // decode_line guarantees an event time on every event it returns.
                         let t = ev.event_time_ms.unwrap_or_default();
                         self.builder.append(ev, t, &prov, offset);
@@ -150,6 +181,8 @@ impl ChunkDecoder {
             lines,
             bytes,
             last_offset,
+            key_mismatches,
+            time_rescaled,
         })
     }
 }

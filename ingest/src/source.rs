@@ -25,6 +25,9 @@ pub struct Chunk {
     /// Explicit offset of each line (Kafka: the message offset); `None` numbers lines from
     /// `first_line` (files).
     pub offsets: Option<Vec<i64>>,
+    /// Kafka: per line, [`key_hash`](crate::partition::key_hash) of its message's key (`None`
+    /// for a message without a key), to check the input is keyed as configured.
+    pub keys: Option<Vec<Option<u64>>>,
 }
 
 /// A line that exceeded `max_line_bytes`: it was skipped while streaming, never buffered whole.
@@ -167,6 +170,7 @@ impl<R: Read> ChunkReader<R> {
             data,
             oversized,
             offsets: None,
+            keys: None,
         };
         self.next_line += lines;
         chunk

@@ -148,6 +148,19 @@ impl Main<'_> {
     ) -> Result<()> {
         self.summary.lines += decoded.lines;
         self.summary.bytes += decoded.bytes;
+        self.summary.time_rescaled += decoded.time_rescaled;
+        if decoded.key_mismatches > 0 {
+            if self.summary.key_mismatches == 0 {
+                tracing::warn!(
+                    "Kafka records whose key is not their {} value: producers must key by it (see the README's Kafka section), or run with --input-key none",
+                    self.cfg
+                        .decode
+                        .input_key
+                        .map_or("input key", |c| c.name())
+                );
+            }
+            self.summary.key_mismatches += decoded.key_mismatches;
+        }
         for m in &decoded.malformed {
             self.summary.malformed += 1;
             if self.summary.malformed <= MALFORMED_LOG_LIMIT {

@@ -35,6 +35,10 @@ pub struct RunSummary {
     pub sinks: Vec<(String, gatewatch_sinks::SinkReport)>,
     /// Tasks that ran (shards of a file, Kafka partitions).
     pub tasks: usize,
+    /// Kafka records whose message key was not their value of `--input-key`.
+    pub key_mismatches: u64,
+    /// Records whose event time was out of range and rescaled (s, µs or ns read as ms).
+    pub time_rescaled: u64,
 }
 
 impl RunSummary {
@@ -63,6 +67,12 @@ impl RunSummary {
             self.engine.windows_closed,
             self.alerts()
         );
+        if self.time_rescaled > 0 {
+            s += &format!(
+                "  event times rescaled: {} records logged their time in s, µs or ns (read as ms, out of range)\n",
+                self.time_rescaled
+            );
+        }
         if self.engine.time_held > 0 {
             s += &format!(
                 "  event time jumps: {} records held, {} confirmed and processed, {} rejected (dead-lettered as time_jump)\n",
@@ -80,6 +90,12 @@ impl RunSummary {
                 get(&self.engine.suppressed_by_rule),
                 get(&self.engine.late_by_rule),
                 get(&self.engine.script_errors_by_rule)
+            );
+        }
+        if self.key_mismatches > 0 {
+            s += &format!(
+                "  input key: {} records whose Kafka key is not their --input-key value (their entity's events may be split across partitions)\n",
+                self.key_mismatches
             );
         }
         if self.commits > 0 {

@@ -21,6 +21,7 @@ fn decode(format: Format, text: &str) -> (RecordBatch, usize) {
         data: text.as_bytes().to_vec(),
         oversized: vec![],
         offsets: None,
+        keys: None,
     };
     let out = d.decode(&chunk, 42).unwrap();
     (out.batch, out.malformed.len())
@@ -119,7 +120,7 @@ fn kong_record_with_consumer_and_authenticated_entity() {
 
 #[test]
 fn kong_authorization_stays_redacted_and_route_is_templated() {
-    let line = r#"{"started_at":1000,"client_ip":"1.2.3.4","request":{"method":"GET","uri":"/api/v1/users/1042/orders/9f86d081-884c-4d63-a5b9-6f9c2e3f1a2b?expand=items&page=2","headers":{"authorization":"REDACTED"}},"response":{"status":200}}"#;
+    let line = r#"{"started_at":1767225601000,"client_ip":"1.2.3.4","request":{"method":"GET","uri":"/api/v1/users/1042/orders/9f86d081-884c-4d63-a5b9-6f9c2e3f1a2b?expand=items&page=2","headers":{"authorization":"REDACTED"}},"response":{"status":200}}"#;
     let (b, _) = decode(Format::Kong, line);
     assert_eq!(s(&b, "authorization", 0), Some("REDACTED"));
     assert_eq!(
@@ -186,6 +187,7 @@ fn projection_decodes_only_requested_columns() {
         data: text.into_bytes(),
         oversized: vec![],
         offsets: None,
+        keys: None,
     };
     let b = d.decode(&chunk, 0).unwrap().batch;
     let names: Vec<_> = b
@@ -209,12 +211,12 @@ fn projection_decodes_only_requested_columns() {
 #[test]
 fn malformed_lines_are_reported_with_their_line_and_the_rest_decodes() {
     let text = [
-        r#"{"started_at":1000,"client_ip":"1.1.1.1"}"#,
+        r#"{"started_at":1767225601000,"client_ip":"1.1.1.1"}"#,
         r#"{"started_at":1000,"client_ip":"#,
         "",
         r#"{"started_at":"noon"}"#,
         "not a log line at all",
-        r#"{"started_at":2000,"client_ip":"2.2.2.2"}"#,
+        r#"{"started_at":1767225602000,"client_ip":"2.2.2.2"}"#,
     ]
     .join("\n");
     let cfg = DecodeConfig {
@@ -229,6 +231,7 @@ fn malformed_lines_are_reported_with_their_line_and_the_rest_decodes() {
         data: text.into_bytes(),
         oversized: vec![],
         offsets: None,
+        keys: None,
     };
     let out = d.decode(&chunk, 0).unwrap();
     assert_eq!(out.batch.num_rows(), 2);

@@ -3,6 +3,7 @@
 
 mod cli;
 mod decoders;
+mod exactly_once;
 mod kafka;
 mod pack;
 mod receiver;

@@ -8,10 +8,15 @@ use gatewatch_ingest::{ChunkOptions, DecodeConfig, Input};
 use gatewatch_pipeline::{self as pipeline, PipelineConfig};
 use gatewatch_sinks::Sink;
 
-/// A minimal Kong log line.
+/// Test times are offsets from this instant (2026-01-01T00:00:00Z, a whole hour): ingest
+/// rejects event times before 2000 as implausible.
+pub const EPOCH: i64 = 1_767_225_600_000;
+
+/// A minimal Kong log line at `EPOCH + t_ms`.
 pub fn kong(t_ms: i64, ip: &str, method: &str, uri: &str, status: u16) -> String {
+    let t = EPOCH + t_ms;
     format!(
-        r#"{{"started_at":{t_ms},"client_ip":"{ip}","request":{{"method":"{method}","uri":"{uri}","headers":{{"user-agent":"test"}}}},"response":{{"status":{status}}}}}"#
+        r#"{{"started_at":{t},"client_ip":"{ip}","request":{{"method":"{method}","uri":"{uri}","headers":{{"user-agent":"test"}}}},"response":{{"status":{status}}}}}"#
     )
 }
 

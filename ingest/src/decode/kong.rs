@@ -221,6 +221,7 @@ impl<'a> KongRecord<'a> {
         RawEvent {
             format: SourceFormat::Kong,
             event_time_ms: self.started_at.0,
+            time_rescaled: false,
             client_ip: self.client_ip.0,
             method: req.method.0,
             host: headers.host.0,

@@ -83,6 +83,14 @@ pub enum DecodeError {
         /// The field that should hold it.
         field: &'static str,
     },
+    /// The event time is outside 2000–2100 and no unit error (s, µs, ns) explains it.
+    #[error("{format} record: event time {value} is outside 2000-2100 (as ms, s, µs or ns)")]
+    TimeOutOfRange {
+        /// Which decoder.
+        format: SourceFormat,
+        /// The time as read, in ms.
+        value: i64,
+    },
     /// Longer than `--max-line-bytes`; only its head is kept for the dead-letter record.
     #[error("line of {len} bytes exceeds the {max}-byte limit")]
     TooLong {
@@ -107,6 +115,9 @@ pub struct DecodeConfig {
     /// Dotted path of the JSON field holding the login name (`request.headers.x-username`,
     /// a Kong custom field such as `user.name`, or an Envoy key). NGINX uses `$remote_user`.
     pub username_field: Option<Vec<String>>,
+    /// The column Kafka messages are keyed by (`--input-key`): records whose key is not that
+    /// column's value are counted. `None`: the input is not keyed.
+    pub input_key: Option<crate::Column>,
 }
 
 impl DecodeConfig {
@@ -114,6 +125,40 @@ impl DecodeConfig {
     pub fn with_username_field(mut self, dotted: &str) -> Self {
         self.username_field = Some(dotted.split('.').map(str::to_owned).collect());
         self
+    }
+}
+
+/// The earliest event time accepted: 2000-01-01T00:00:00Z.
+pub const MIN_EVENT_TIME_MS: i64 = 946_684_800_000;
+/// The first event time no longer accepted: 2100-01-01T00:00:00Z.
+pub const MAX_EVENT_TIME_MS: i64 = 4_102_444_800_000;
+
+/// Checks an event time (ms) against 2000–2100. Outside, a unit error is tried: the value
+/// read as seconds, microseconds or nanoseconds. Returns the time to use and whether it was
+/// rescaled; `None` when no reading is plausible (the record is dead-lettered).
+///
+/// ```
+/// use gatewatch_ingest::decode::check_event_time;
+/// assert_eq!(check_event_time(1_726_783_839_538), Some((1_726_783_839_538, false)));
+/// assert_eq!(check_event_time(1_726_783_839), Some((1_726_783_839_000, true)));        // seconds
+/// assert_eq!(check_event_time(1_726_783_839_538_123), Some((1_726_783_839_538, true))); // µs
+/// assert_eq!(check_event_time(0), None);
+/// assert_eq!(check_event_time(i64::MAX), None);
+/// ```
+pub fn check_event_time(ms: i64) -> Option<(i64, bool)> {
+    let ok = |v: i64| (MIN_EVENT_TIME_MS..MAX_EVENT_TIME_MS).contains(&v);
+    if ok(ms) {
+        return Some((ms, false));
+    }
+    let candidates = [
+        ms.checked_mul(1_000),
+        Some(ms.div_euclid(1_000)),
+        Some(ms.div_euclid(1_000_000)),
+    ];
+    let mut plausible = candidates.into_iter().flatten().filter(|v| ok(*v));
+    match (plausible.next(), plausible.next()) {
+        (Some(v), None) => Some((v, true)),
+        _ => None,
     }
 }
 
@@ -170,6 +215,13 @@ pub fn decode_line<'a>(
                 SourceFormat::Nginx => "time_local",
             };
             return Err(DecodeError::MissingEventTime { format, field });
+        }
+        for e in out[first..].iter_mut() {
+            let value = e.event_time_ms.unwrap_or_default();
+            let (t, rescaled) =
+                check_event_time(value).ok_or(DecodeError::TimeOutOfRange { format, value })?;
+            e.event_time_ms = Some(t);
+            e.time_rescaled = rescaled;
         }
         if format != SourceFormat::Nginx {
             match cfg.username_field.as_deref() {
@@ -249,7 +301,11 @@ mod tests {
     #[test]
     fn auto_sniffs_each_line() {
         let cfg = DecodeConfig::default();
-        let kong = decode(&cfg, r#"{"started_at":1000,"request":{"uri":"/a"}}"#).unwrap();
+        let kong = decode(
+            &cfg,
+            r#"{"started_at":1767225601000,"request":{"uri":"/a"}}"#,
+        )
+        .unwrap();
         assert_eq!(kong[0].format, SourceFormat::Kong);
         let envoy = decode(&cfg, r#"{"start_time":"2024-01-01T00:00:00Z","path":"/a"}"#).unwrap();
         assert_eq!(envoy[0].format, SourceFormat::Envoy);
@@ -266,13 +322,13 @@ mod tests {
         let cfg = DecodeConfig::default().with_username_field("request.headers.x-username");
         let evs = decode(
             &cfg,
-            r#"[{"started_at":1,"request":{"headers":{"x-username":"bob"}}},{"started_at":2}]"#,
+            r#"[{"started_at":1767225601000,"request":{"headers":{"x-username":"bob"}}},{"started_at":1767225602000}]"#,
         )
         .unwrap();
         assert_eq!(evs[0].username.as_deref(), Some("bob"));
         assert_eq!(evs[1].username, None);
         let cfg = DecodeConfig::default().with_username_field("login.user");
-        let evs = decode(&cfg, r#"{"started_at":1,"login":{"user":42}}"#).unwrap();
+        let evs = decode(&cfg, r#"{"started_at":1767225601000,"login":{"user":42}}"#).unwrap();
         assert_eq!(evs[0].username.as_deref(), Some("42"));
     }
 
@@ -300,6 +356,29 @@ mod tests {
             "{err}"
         );
         assert!(out.is_empty());
+    }
+
+    #[test]
+    fn out_of_range_times_are_rescaled_once_or_rejected() {
+        let cfg = DecodeConfig::default();
+        let secs = decode(&cfg, r#"{"started_at":1767225601,"client_ip":"1.1.1.1"}"#).unwrap();
+        assert_eq!(secs[0].event_time_ms, Some(1_767_225_601_000));
+        assert!(secs[0].time_rescaled);
+        let nanos = decode(&cfg, r#"{"started_at":1767225601000000000}"#).unwrap();
+        assert_eq!(nanos[0].event_time_ms, Some(1_767_225_601_000));
+        for bad in [
+            r#"{"started_at":0}"#,
+            r#"{"started_at":-5}"#,
+            r#"{"started_at":9223372036854775807}"#,
+            r#"{"started_at":-9223372036854775808}"#,
+            r#"{"start_time":"9999-12-31T23:59:59Z","path":"/"}"#,
+        ] {
+            let err = decode(&cfg, bad).unwrap_err();
+            assert!(
+                matches!(err, DecodeError::TimeOutOfRange { .. }),
+                "{bad}: {err}"
+            );
+        }
     }
 
     #[test]

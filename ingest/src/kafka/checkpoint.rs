@@ -85,6 +85,19 @@ pub(crate) fn flush_checked(
     Ok(())
 }
 
+/// A client context that keeps a reader's expected end-of-partition notices out of the logs.
+struct QuietReader;
+
+impl ClientContext for QuietReader {
+    fn error(&self, error: rdkafka::error::KafkaError, reason: &str) {
+        if error.rdkafka_error_code() != Some(rdkafka::types::RDKafkaErrorCode::PartitionEOF) {
+            tracing::warn!("reading checkpoints: {error}: {reason}");
+        }
+    }
+}
+
+impl rdkafka::consumer::ConsumerContext for QuietReader {}
+
 /// Reads and writes a group's checkpoint topic.
 pub struct CheckpointStore {
     url: KafkaUrl,
@@ -137,18 +150,19 @@ impl CheckpointStore {
             .map(|tp| (checkpoint_key(tp), tp.clone()))
             .collect();
         let parts: HashSet<i32> = tps.iter().map(|tp| self.partition_of(tp)).collect();
-        let consumer: BaseConsumer = base_config(&self.url, "gatewatch-checkpoint-reader")
-            .set("group.id", format!("{}-reader", self.topic))
-            .set("enable.auto.commit", "false")
-            .set("enable.partition.eof", "true")
-            .set("auto.offset.reset", "earliest")
-            .create()
-            .map_err(|e| {
-                format!(
-                    "cannot create a Kafka consumer for {}: {e}",
-                    self.url.brokers
-                )
-            })?;
+        let consumer: BaseConsumer<QuietReader> =
+            base_config(&self.url, "gatewatch-checkpoint-reader")
+                .set("group.id", format!("{}-reader", self.topic))
+                .set("enable.auto.commit", "false")
+                .set("enable.partition.eof", "true")
+                .set("auto.offset.reset", "earliest")
+                .create_with_context(QuietReader)
+                .map_err(|e| {
+                    format!(
+                        "cannot create a Kafka consumer for {}: {e}",
+                        self.url.brokers
+                    )
+                })?;
         let mut tpl = TopicPartitionList::new();
         for p in &parts {
             tpl.add_partition_offset(&self.topic, *p, Offset::Beginning)

@@ -167,6 +167,7 @@ impl ConsumerContext for GroupContext {
 struct Pending {
     data: Vec<u8>,
     offsets: Vec<i64>,
+    keys: Vec<Option<u64>>,
     oversized: Vec<OversizedLine>,
     since: Option<Instant>,
 }
@@ -255,6 +256,7 @@ impl KafkaSource {
                 data: p.data,
                 oversized: p.oversized,
                 offsets: Some(p.offsets),
+                keys: Some(p.keys),
             }));
         }
     }
@@ -274,7 +276,8 @@ impl KafkaSource {
         }
     }
 
-    fn add_message(&mut self, tp: TopicPartition, offset: i64, payload: &[u8]) {
+    fn add_message(&mut self, tp: TopicPartition, offset: i64, key: Option<&[u8]>, payload: &[u8]) {
+        let key = key.map(crate::partition::key_hash);
         let (max, head) = (self.max_line_bytes, self.head_bytes);
         let pending = self.pending.entry(tp.clone()).or_default();
         pending.since.get_or_insert_with(Instant::now);
@@ -297,11 +300,13 @@ impl KafkaSource {
                 pending.data.push(b'\n');
             }
             pending.offsets.push(offset);
+            pending.keys.push(key);
         }
         if !any {
             // An empty message still advances the partition: keep its offset.
             pending.data.push(b'\n');
             pending.offsets.push(offset);
+            pending.keys.push(key);
         }
         if pending.data.len() >= self.chunk_bytes {
             self.flush(&tp);
@@ -357,7 +362,7 @@ impl Source for KafkaSource {
                     self.last_message = Instant::now();
                     let tp = TopicPartition::new(msg.topic(), msg.partition());
                     let offset = msg.offset();
-                    self.add_message(tp, offset, msg.payload().unwrap_or_default());
+                    self.add_message(tp, offset, msg.key(), msg.payload().unwrap_or_default());
                 }
                 Some(Err(e)) => tracing::warn!("kafka: {e}"),
                 None => {

@@ -58,6 +58,15 @@ impl KafkaWriter {
         send_blocking(&self.producer, record, &self.topic)
     }
 
+    /// Queues one record to an explicit partition.
+    pub fn send_to(&self, partition: i32, key: &str, payload: &[u8]) -> Result<(), String> {
+        let record = BaseRecord::to(&self.topic)
+            .key(key)
+            .payload(payload)
+            .partition(partition);
+        send_blocking(&self.producer, record, &self.topic)
+    }
+
     /// Waits until every queued record is acknowledged by the broker.
     pub fn flush(&self, timeout: Duration) -> Result<(), String> {
         let before = self.producer.context().failed.load(Ordering::Relaxed);
