@@ -15,6 +15,7 @@ use gatewatch_rules::CompiledRule;
 use crate::alert::Alert;
 use crate::clock::ClockConfig;
 use crate::error::EngineError;
+use crate::guard::StateLimits;
 use crate::operator::{Emitted, FilterMasks, KeyGroup, Operator, StateSize};
 use crate::rule_op::RuleOperator;
 use crate::sequencer::{Placement, Rejected, RouteGroup, Sequenced, Sequencer};
@@ -29,6 +30,8 @@ pub struct EngineConfig {
     pub clock: ClockConfig,
     /// Evidence requests kept per alert.
     pub evidence_samples: usize,
+    /// What each rule may hold and emit (per task).
+    pub limits: StateLimits,
 }
 
 impl Default for EngineConfig {
@@ -36,6 +39,7 @@ impl Default for EngineConfig {
         EngineConfig {
             clock: ClockConfig::default(),
             evidence_samples: 5,
+            limits: StateLimits::default(),
         }
     }
 }

@@ -1,7 +1,5 @@
-//! Turning a closed window's SQL result into alerts: entity, counts, evidence, and the rule's
-//! `on_window` script verdict.
-
-use std::collections::HashMap;
+//! Turning a closed window's SQL result into alerts: entity, counts, evidence (from what the
+//! window recorded per entity), and the rule's `on_window` script verdict.
 
 use arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
 use arrow::compute::cast;
@@ -14,6 +12,7 @@ use serde_json::{Map, Value};
 
 use crate::alert::{alert_id, format_rfc3339, Alert};
 use crate::error::EngineError;
+use crate::evidence::Seen;
 
 /// Outcome of evaluating one window.
 #[derive(Debug, Default)]
@@ -70,15 +69,6 @@ struct ResultRow {
     title: Option<String>,
 }
 
-/// What the engine works out itself for an alerted entity from the window's rows.
-#[derive(Default)]
-struct EntityRows {
-    count: i64,
-    first: i64,
-    last: i64,
-    evidence: Vec<Map<String, Value>>,
-}
-
 fn as_strings(array: &ArrayRef) -> Result<Vec<Option<String>>, EngineError> {
     let utf8 = cast(array, &DataType::Utf8)?;
     let s = utf8.as_string::<i32>();
@@ -87,13 +77,13 @@ fn as_strings(array: &ArrayRef) -> Result<Vec<Option<String>>, EngineError> {
         .collect())
 }
 
-/// Builds the alerts of one closed window from its SQL result and its rows.
+/// Builds the alerts of one closed window from its SQL result; `seen` says what the window
+/// saw of an entity (counts, times, evidence: see [`crate::evidence`]).
 pub fn alerts_from_result(
     rule: &CompiledRule,
     window_start: i64,
     result: &[RecordBatch],
-    rows: &[RecordBatch],
-    evidence_samples: usize,
+    seen: &dyn Fn(&str) -> Option<Seen>,
 ) -> Result<WindowAlerts, EngineError> {
     let spec = &rule.spec;
     let mut pending: Vec<ResultRow> = Vec::new();
@@ -184,16 +174,12 @@ pub fn alerts_from_result(
             script_errors,
         });
     }
-    let mut by_entity: HashMap<String, EntityRows> = pending
-        .iter()
-        .map(|p| (p.entity.clone(), EntityRows::default()))
-        .collect();
-    scan_entity_rows(rule, rows, evidence_samples, &mut by_entity)?;
     let window_end = window_start.saturating_add(rule.window_ms);
     let mut alerts: Vec<Alert> = pending
         .into_iter()
         .map(|row| {
-            let seen = by_entity.get(&row.entity);
+            let seen = seen(&row.entity);
+            let seen = seen.as_ref();
             Alert {
                 id: alert_id(&spec.id, &row.entity, window_start),
                 rule_id: spec.id.clone(),
@@ -223,55 +209,6 @@ pub fn alerts_from_result(
         alerts,
         script_errors,
     })
-}
-
-/// One pass over the window's rows for the alerted entities: counts, first/last seen and the
-/// earliest few rows as evidence.
-fn scan_entity_rows(
-    rule: &CompiledRule,
-    rows: &[RecordBatch],
-    samples: usize,
-    by_entity: &mut HashMap<String, EntityRows>,
-) -> Result<(), EngineError> {
-    let formats = FormatOptions::default();
-    for batch in rows {
-        let schema = batch.schema();
-        let entities = as_strings(batch.column(schema.index_of(rule.entity_column.name())?))?;
-        let times = event_times(batch)?;
-        for (r, entity) in entities.iter().enumerate() {
-            let Some(seen) = entity.as_ref().and_then(|e| by_entity.get_mut(e)) else {
-                continue;
-            };
-            let t = times.value(r);
-            if seen.count == 0 {
-                seen.first = t;
-                seen.last = t;
-            }
-            seen.first = seen.first.min(t);
-            seen.last = seen.last.max(t);
-            seen.count += 1;
-            if seen.evidence.len() < samples {
-                let mut row = Map::new();
-                for c in gatewatch_rules::compile::EVIDENCE_COLUMNS {
-                    let Ok(i) = schema.index_of(c.name()) else {
-                        continue;
-                    };
-                    let col = batch.column(i);
-                    if col.is_null(r) {
-                        continue;
-                    }
-                    let v = if *c == Column::EventTime {
-                        Value::String(format_rfc3339(t))
-                    } else {
-                        json_value_with(col, r, &formats)?
-                    };
-                    row.insert(c.name().to_owned(), v);
-                }
-                seen.evidence.push(row);
-            }
-        }
-    }
-    Ok(())
 }
 
 fn json_value(col: &ArrayRef, row: usize) -> Result<Value, EngineError> {

@@ -1,9 +1,10 @@
 //! A rule as an operator: filter the rows (stateless part computed upstream when possible,
-//! stateful part and `on_event` script here, in record order), file the kept rows into panes,
-//! close windows exactly where the task watermark passes their end, turn each closed window
-//! into alerts, and hold back repeats within `suppress_for`.
+//! stateful part and `on_event` script here, in record order), fold the kept rows into their
+//! panes (partial aggregates, see [`crate::pane`]), close windows exactly where the task
+//! watermark passes their end, turn each closed window into alerts, hold back repeats within
+//! `suppress_for`, and keep every map and buffer within [`StateLimits`].
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use arrow::array::{
@@ -18,26 +19,19 @@ use gatewatch_rules::script::{row_to_map, ScriptKind};
 use gatewatch_rules::CompiledRule;
 use serde::{Deserialize, Serialize};
 
+use crate::alert::Alert;
 use crate::error::EngineError;
-use crate::evaluate::alerts_from_result;
+use crate::evaluate::{alerts_from_result, event_times};
+use crate::evidence::{hashes_of, Evidence};
+use crate::guard::{flood_cap, pressure_alert, Shed, Suppression};
 use crate::operator::{KeyGroup, OpCtx, Operator, RowsIn, StateSize};
+use crate::pane::{Pane, PaneData};
 use crate::stats::EngineStats;
 use crate::time::end_of;
 use crate::window::RuleWindows;
 
 /// Script errors are logged one by one up to this many per rule and task, then only counted.
 const SCRIPT_ERROR_LOG_LIMIT: u64 = 5;
-
-/// The filtered rows of one pane.
-#[derive(Debug, Default)]
-pub struct RowPane {
-    /// Row batches in arrival order, with the rule's columns.
-    pub batches: Vec<RecordBatch>,
-    /// Total rows.
-    pub rows: usize,
-    /// Lowest source offset held, per partition: what the commit point must not pass.
-    pub min_offset: BTreeMap<TopicPartition, i64>,
-}
 
 /// State of a rule that outlives its windows: what a checkpoint saves.
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
@@ -48,16 +42,26 @@ pub struct RuleCheckpoint {
     pub learner: Option<gatewatch_rules::functions::EndpointLearner>,
 }
 
+/// A pane and what was shed from it.
+struct Slot {
+    pane: Pane,
+    shed: Shed,
+}
+
 /// One rule running in one task.
 pub struct RuleOperator {
     rule: Arc<CompiledRule>,
     generation: u64,
     index: usize,
     stateful: Option<StatefulFilter>,
-    windows: RuleWindows<RowPane>,
-    /// Per entity, the window start of its last alert (for `suppress_for`).
-    last_alert: HashMap<String, i64>,
+    windows: RuleWindows<Slot>,
+    suppression: Suppression,
     script_errors: u64,
+    seq: u64,
+    /// Groups and bytes over all open panes, updated as rows are added.
+    groups: usize,
+    bytes: usize,
+    shedding_logged: bool,
 }
 
 impl RuleOperator {
@@ -74,29 +78,18 @@ impl RuleOperator {
             generation,
             index,
             stateful,
-            last_alert: HashMap::new(),
+            suppression: Suppression::default(),
             script_errors: 0,
+            seq: 0,
+            groups: 0,
+            bytes: 0,
+            shedding_logged: false,
         })
     }
 
     /// The rule.
     pub fn rule(&self) -> &Arc<CompiledRule> {
         &self.rule
-    }
-
-    /// Distinct entities in open windows (walks all rows: for benchmarks and diagnostics).
-    pub fn buffered_entities(&self) -> usize {
-        let mut seen = std::collections::HashSet::new();
-        for (_, pane) in self.windows.panes() {
-            for b in &pane.batches {
-                if let Some(col) = b.column_by_name(self.rule.entity_column.name()) {
-                    if let Ok(s) = arrow::compute::cast(col, &arrow::datatypes::DataType::Utf8) {
-                        seen.extend(s.as_string::<i32>().iter().flatten().map(str::to_owned));
-                    }
-                }
-            }
-        }
-        seen.len()
     }
 
     fn count_script_error(&mut self, error: &str, stats: &mut EngineStats) {
@@ -169,83 +162,297 @@ impl RuleOperator {
         Ok(kept)
     }
 
-    /// Moves the rows of `segment` (pane → rows) into their panes.
+    /// Recomputes the totals over open panes.
+    fn retotal(&mut self) {
+        let (mut g, mut b) = (0, 0);
+        for (_, s) in self.windows.panes() {
+            g += s.pane.groups();
+            b += s.pane.bytes();
+        }
+        self.groups = g;
+        self.bytes = b;
+    }
+
+    /// Folds the rows of `segment` (pane start → rows of `projected`) into their panes, within
+    /// the state limits.
     fn flush_segment(
         &mut self,
         projected: &RecordBatch,
         offsets: &Int64Array,
         upstream: &TopicPartition,
         segment: &mut BTreeMap<i64, Vec<u32>>,
+        ctx: &mut OpCtx<'_>,
     ) -> Result<(), EngineError> {
-        for (pane, rows) in std::mem::take(segment) {
+        let limits = ctx.cfg.limits;
+        for (pane_start, rows) in std::mem::take(segment) {
+            let rule = self.rule.clone();
+            let plan = rule.agg.as_ref();
+            let sub = if rows.len() == projected.num_rows() && plan.is_some() {
+                projected.clone()
+            } else {
+                take_record_batch(projected, &UInt32Array::from(rows.clone()))?
+            };
+            // The aggregate's own filters (WHERE) first: only rows it counts are recorded.
+            let (pre, positions) = match plan {
+                Some(p) => {
+                    let (pre, pos) = p.prepare(&sub).map_err(|e| rule.exec_error(e))?;
+                    (Some(pre), pos)
+                }
+                None => (None, None),
+            };
+            let local: Vec<u32> = positions.unwrap_or_else(|| (0..sub.num_rows() as u32).collect());
+            if local.is_empty() {
+                continue;
+            }
+            let hashes = hashes_of(&sub, rule.entity_column, &local)?;
+            if !self.windows.has_pane(pane_start) {
+                let fresh = Slot {
+                    pane: Pane::new(plan)?,
+                    shed: Shed::default(),
+                };
+                self.windows.pane_mut_with(pane_start, || fresh);
+            }
+            let slot = self
+                .windows
+                .pane_mut_with(pane_start, unreachable_slot);
+            // Within the limits, rows of groups this pane already tracks are always taken;
+            // rows of new groups are shed once the rule holds too much.
+            let over_groups = self.groups >= limits.max_groups;
+            let over_bytes = self.bytes >= limits.max_bytes;
+            let hard = self.bytes >= limits.max_bytes.saturating_mul(2);
+            let mut new_groups = std::collections::HashSet::new();
+            let mut accept: Vec<usize> = Vec::with_capacity(local.len());
+            for (j, h) in hashes.iter().enumerate() {
+                let known = slot.pane.evidence.contains(*h) || new_groups.contains(h);
+                let take = if hard {
+                    false
+                } else if known {
+                    true
+                } else if over_groups
+                    || over_bytes
+                    || self.groups + new_groups.len() >= limits.max_groups
+                {
+                    false
+                } else {
+                    new_groups.insert(*h);
+                    true
+                };
+                if take {
+                    accept.push(j);
+                } else {
+                    slot.shed.record(
+                        *h,
+                        if hard || over_bytes {
+                            "bytes"
+                        } else {
+                            "groups"
+                        },
+                    );
+                }
+            }
+            if accept.len() < local.len() {
+                EngineStats::bump(
+                    &mut ctx.stats.shed_by_rule,
+                    rule.id(),
+                    (local.len() - accept.len()) as u64,
+                );
+                if !self.shedding_logged {
+                    self.shedding_logged = true;
+                    tracing::warn!(
+                        rule = rule.id(),
+                        groups = self.groups,
+                        bytes = self.bytes,
+                        max_groups = limits.max_groups,
+                        max_bytes = limits.max_bytes,
+                        "state limit reached: rows of new entities are shed and counted (detection is degraded for this rule; a gatewatch-state-pressure alert reports each window)"
+                    );
+                }
+                if accept.is_empty() {
+                    continue;
+                }
+            }
+            let (sub, pre, local, hashes) = if accept.len() < local.len() {
+                // Keep only the accepted rows, in both the rule's columns and the aggregate input.
+                let sub_rows: Vec<u32> = accept.iter().map(|&j| local[j]).collect();
+                let pre = match &pre {
+                    Some(p) => Some(take_record_batch(
+                        p,
+                        &UInt32Array::from(accept.iter().map(|&j| j as u32).collect::<Vec<_>>()),
+                    )?),
+                    None => None,
+                };
+                let hashes: Vec<u64> = accept.iter().map(|&j| hashes[j]).collect();
+                (sub, pre, sub_rows, hashes)
+            } else {
+                (sub, pre, local, hashes)
+            };
+            let times_all = event_times(&sub)?;
+            let times: Vec<i64> = local.iter().map(|&r| times_all.value(r as usize)).collect();
+            let mut seq = self.seq;
+            slot.pane.evidence.add(
+                &sub,
+                &local,
+                &hashes,
+                &times,
+                &mut seq,
+                ctx.cfg.evidence_samples,
+            )?;
+            self.seq = seq;
+            let rows_batch = if plan.is_none() {
+                take_record_batch(&sub, &UInt32Array::from(local.clone()))?
+            } else {
+                sub.clone()
+            };
+            slot.pane.add(plan, &rows_batch, pre.as_ref())?;
             let min_offset = rows
                 .iter()
                 .map(|&i| offsets.value(i as usize))
                 .min()
                 .unwrap_or(i64::MAX);
-            let taken = if rows.len() == projected.num_rows() {
-                projected.clone()
-            } else {
-                take_record_batch(projected, &UInt32Array::from(rows))?
-            };
-            let p = self.windows.pane_mut(pane);
-            p.rows += taken.num_rows();
-            p.batches.push(taken);
-            p.min_offset
-                .entry(upstream.clone())
-                .and_modify(|o| *o = (*o).min(min_offset))
-                .or_insert(min_offset);
+            slot.pane.hold(upstream, min_offset);
+            self.retotal();
         }
         Ok(())
     }
 
     fn close(&mut self, wm: i64, ctx: &mut OpCtx<'_>) -> Result<(), EngineError> {
-        let mut closed: Vec<(i64, Vec<RecordBatch>)> = Vec::new();
+        let rule = self.rule.clone();
+        let samples = ctx.cfg.evidence_samples;
+        let discard = ctx.discard_through;
+        let mut closed: Vec<(i64, Vec<Alert>, Shed)> = Vec::new();
+        let mut script_errors: Vec<String> = Vec::new();
+        let mut windows_closed = 0u64;
         self.windows
-            .close_until::<EngineError>(wm, |start, panes| {
-                let rows: Vec<RecordBatch> = panes
-                    .iter()
-                    .flat_map(|p| p.batches.iter().cloned())
-                    .collect();
-                if rows.iter().any(|b| b.num_rows() > 0) {
-                    closed.push((start, rows));
+            .close_until::<EngineError>(wm, |start, slots| {
+                if slots.iter().all(|s| s.pane.rows == 0 && s.shed.rows == 0) {
+                    return Ok(());
                 }
+                let end = end_of(start, rule.window_ms);
+                if end <= discard {
+                    // Closed and delivered before this task was rebuilt: the replay only restores
+                    // the state; it must not alert again (nor suppress with its own alerts).
+                    return Ok(());
+                }
+                let mut shed = Shed::default();
+                for s in slots.iter() {
+                    shed.merge(&s.shed);
+                }
+                let result = if slots.iter().all(|s| s.pane.rows == 0) {
+                    Vec::new()
+                } else {
+                    windows_closed += 1;
+                    window_result(&rule, slots)?
+                };
+                let evidence: Vec<&Evidence> = slots.iter().map(|s| &s.pane.evidence).collect();
+                let evaluated = alerts_from_result(&rule, start, &result, &|entity| {
+                    Evidence::seen(&evidence, entity, samples)
+                })?;
+                script_errors.extend(evaluated.script_errors);
+                closed.push((start, evaluated.alerts, shed));
                 Ok(())
             })?;
-        for (start, rows) in closed {
-            let end = end_of(start, self.rule.window_ms);
-            if end <= ctx.discard_through {
-                // Closed and delivered before this task was rebuilt: the replay only restores
-                // the state, it must not alert again (nor suppress with its own alerts).
-                continue;
-            }
-            ctx.stats.windows_closed += 1;
-            let result = self.rule.run_window(rows.clone())?;
-            let evaluated =
-                alerts_from_result(&self.rule, start, &result, &rows, ctx.cfg.evidence_samples)?;
-            for e in &evaluated.script_errors {
-                self.count_script_error(e, ctx.stats);
-            }
-            let suppress = self.rule.suppress_ms;
+        ctx.stats.windows_closed += windows_closed;
+        for e in &script_errors {
+            self.count_script_error(e, ctx.stats);
+        }
+        for (start, alerts, shed) in closed {
+            let suppress = rule.suppress_ms;
             if suppress > 0 {
-                // Entries older than the suppression horizon can never suppress again.
-                self.last_alert
-                    .retain(|_, last| last.saturating_add(suppress) > start);
+                self.suppression.prune(start, suppress);
             }
-            for alert in evaluated.alerts {
-                if suppress > 0 {
-                    if self.last_alert.contains_key(&alert.entity) {
-                        EngineStats::bump(&mut ctx.stats.suppressed_by_rule, self.rule.id(), 1);
-                        continue;
-                    }
-                    self.last_alert.insert(alert.entity.clone(), start);
+            let mut kept = Vec::new();
+            for alert in alerts {
+                if suppress > 0 && self.suppression.contains(&alert.entity) {
+                    EngineStats::bump(&mut ctx.stats.suppressed_by_rule, rule.id(), 1);
+                    continue;
                 }
-                EngineStats::bump(&mut ctx.stats.alerts_by_rule, self.rule.id(), 1);
+                kept.push(alert);
+            }
+            let (kept, summary) =
+                flood_cap(&rule, start, kept, ctx.cfg.limits.max_alerts_per_window);
+            if let Some(summary) = summary {
+                EngineStats::bump(
+                    &mut ctx.stats.flood_dropped_by_rule,
+                    rule.id(),
+                    summary.event_count.max(0) as u64,
+                );
+                ctx.out.alerts.push(summary);
+            }
+            for alert in kept {
+                if suppress > 0 {
+                    let evicted = self.suppression.record(
+                        &alert.entity,
+                        start,
+                        ctx.cfg.limits.suppression_entries,
+                    );
+                    ctx.stats.suppression_evicted += evicted;
+                }
+                EngineStats::bump(&mut ctx.stats.alerts_by_rule, rule.id(), 1);
                 ctx.out.alerts.push(alert);
             }
+            if shed.rows > 0 {
+                ctx.out
+                    .alerts
+                    .push(pressure_alert(&rule, start, &shed, &ctx.cfg.limits));
+            }
         }
+        self.retotal();
         Ok(())
     }
+}
+
+/// Never called: the pane was just created when missing.
+fn unreachable_slot() -> Slot {
+    Slot {
+        pane: Pane::empty_rows(),
+        shed: Shed::default(),
+    }
+}
+
+/// The rule's SQL result over one closed window.
+fn window_result(
+    rule: &CompiledRule,
+    slots: &mut [&mut Slot],
+) -> Result<Vec<RecordBatch>, EngineError> {
+    let Some(plan) = rule.agg.as_ref() else {
+        let rows: Vec<RecordBatch> = slots
+            .iter()
+            .flat_map(|s| s.pane.batches().iter().cloned())
+            .collect();
+        return Ok(rule.run_window(rows)?);
+    };
+    let internal = |e: datafusion::error::DataFusionError| rule.exec_error(e);
+    let aggregated = if rule.window_ms == rule.slide_ms && slots.len() == 1 {
+        // Tumbling: the pane is the window, and closes once.
+        match &mut slots[0].pane.data {
+            PaneData::Agg { state, sealed } if sealed.is_empty() => {
+                state.evaluate(plan).map_err(internal)?
+            }
+            _ => merged(plan, slots).map_err(internal)?,
+        }
+    } else {
+        merged(plan, slots).map_err(internal)?
+    };
+    Ok(plan.finish(aggregated).map_err(internal)?)
+}
+
+/// A window's aggregate over several panes: each pane's state sealed, then all merged.
+fn merged(
+    plan: &gatewatch_rules::aggregate::AggPlan,
+    slots: &mut [&mut Slot],
+) -> datafusion::error::Result<RecordBatch> {
+    let mut total = plan.new_state()?;
+    for s in slots.iter_mut() {
+        s.pane
+            .seal(plan)
+            .map_err(|e| datafusion::error::DataFusionError::Internal(e.to_string()))?;
+        if let PaneData::Agg { sealed, .. } = &s.pane.data {
+            for b in sealed {
+                total.merge(plan, b)?;
+            }
+        }
+    }
+    total.evaluate(plan)
 }
 
 /// The rule's columns out of a batch; columns the batch lacks (decoded before a hot reload
@@ -296,7 +503,7 @@ impl Operator for RuleOperator {
             let row = i as usize;
             let task_wm = input.task_wm[row];
             if self.windows.would_close(task_wm) {
-                self.flush_segment(&projected, &offsets, input.upstream, &mut segment)?;
+                self.flush_segment(&projected, &offsets, input.upstream, &mut segment, ctx)?;
                 self.close(task_wm, ctx)?;
             }
             let t = input.times[row];
@@ -315,7 +522,7 @@ impl Operator for RuleOperator {
             };
             segment.entry(pane).or_default().push(i);
         }
-        self.flush_segment(&projected, &offsets, input.upstream, &mut segment)?;
+        self.flush_segment(&projected, &offsets, input.upstream, &mut segment, ctx)?;
         if late > 0 {
             EngineStats::bump(&mut ctx.stats.late_by_rule, self.rule.id(), late);
         }
@@ -327,8 +534,8 @@ impl Operator for RuleOperator {
     }
 
     fn held_offsets(&self, out: &mut BTreeMap<TopicPartition, i64>) {
-        for (_, pane) in self.windows.panes() {
-            for (k, o) in &pane.min_offset {
+        for (_, slot) in self.windows.panes() {
+            for (k, o) in &slot.pane.min_offset {
                 out.entry(k.clone())
                     .and_modify(|m| *m = (*m).min(*o))
                     .or_insert(*o);
@@ -338,27 +545,18 @@ impl Operator for RuleOperator {
 
     fn state_size(&self) -> StateSize {
         let mut s = StateSize::default();
-        for (_, pane) in self.windows.panes() {
-            s.rows += pane.rows;
-            s.bytes += pane
-                .batches
-                .iter()
-                .map(RecordBatch::get_array_memory_size)
-                .sum::<usize>();
+        for (_, slot) in self.windows.panes() {
+            s.rows += slot.pane.rows;
+            s.bytes += slot.pane.bytes();
+            s.groups += slot.pane.groups();
         }
-        s.bytes += self.last_alert.len() * 48;
+        s.bytes += self.suppression.bytes();
         s
     }
 
     fn checkpoint(&self) -> Option<serde_json::Value> {
-        let mut last_alert: Vec<(String, i64)> = self
-            .last_alert
-            .iter()
-            .map(|(k, v)| (k.clone(), *v))
-            .collect();
-        last_alert.sort();
         let state = RuleCheckpoint {
-            last_alert,
+            last_alert: self.suppression.entries(),
             learner: self.stateful.as_ref().map(StatefulFilter::snapshot),
         };
         serde_json::to_value(state).ok()
@@ -368,7 +566,7 @@ impl Operator for RuleOperator {
         let state: RuleCheckpoint = serde_json::from_value(state).map_err(|e| {
             EngineError::Internal(format!("rule {} checkpoint: {e}", self.rule.id()))
         })?;
-        self.last_alert = state.last_alert.into_iter().collect();
+        self.suppression = Suppression::from_entries(state.last_alert);
         if let (Some(f), Some(l)) = (&self.stateful, state.learner) {
             f.restore(l);
         }

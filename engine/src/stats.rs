@@ -28,6 +28,12 @@ pub struct EngineStats {
     pub time_released: u64,
     /// Held records never confirmed: dead-lettered as `time_jump`.
     pub time_rejected: u64,
+    /// Rows a rule shed because it reached a state limit, per rule.
+    pub shed_by_rule: BTreeMap<String, u64>,
+    /// Alerts left out of a flooded window (summarised instead), per rule.
+    pub flood_dropped_by_rule: BTreeMap<String, u64>,
+    /// Suppression entries forgotten to stay within the limit.
+    pub suppression_evicted: u64,
 }
 
 fn merge_map(into: &mut BTreeMap<String, u64>, from: &BTreeMap<String, u64>) {
@@ -50,6 +56,9 @@ impl EngineStats {
         self.time_held += o.time_held;
         self.time_released += o.time_released;
         self.time_rejected += o.time_rejected;
+        merge_map(&mut self.shed_by_rule, &o.shed_by_rule);
+        merge_map(&mut self.flood_dropped_by_rule, &o.flood_dropped_by_rule);
+        self.suppression_evicted += o.suppression_evicted;
     }
 
     /// Adds `n` to a per-rule (or per-source) counter.

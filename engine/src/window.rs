@@ -22,7 +22,7 @@ pub struct RuleWindows<P> {
     closed_through: i64,
 }
 
-impl<P: Default> RuleWindows<P> {
+impl<P> RuleWindows<P> {
     /// State for windows of `size_ms`, sliding by `slide_ms` (which divides it).
     pub fn new(size_ms: i64, slide_ms: i64) -> Self {
         RuleWindows {
@@ -65,8 +65,21 @@ impl<P: Default> RuleWindows<P> {
     }
 
     /// The pane starting at `pane`, created empty if needed.
-    pub fn pane_mut(&mut self, pane: i64) -> &mut P {
+    pub fn pane_mut(&mut self, pane: i64) -> &mut P
+    where
+        P: Default,
+    {
         self.panes.entry(pane).or_default()
+    }
+
+    /// Whether the pane starting at `pane` is open.
+    pub fn has_pane(&self, pane: i64) -> bool {
+        self.panes.contains_key(&pane)
+    }
+
+    /// The pane starting at `pane`, created by `make` if needed.
+    pub fn pane_mut_with(&mut self, pane: i64, make: impl FnOnce() -> P) -> &mut P {
+        self.panes.entry(pane).or_insert_with(make)
     }
 
     /// Closes every window ending at or before `wm`, earliest first: `on_window` gets each
@@ -74,7 +87,7 @@ impl<P: Default> RuleWindows<P> {
     pub fn close_until<E>(
         &mut self,
         wm: i64,
-        mut on_window: impl FnMut(i64, &[&P]) -> Result<(), E>,
+        mut on_window: impl FnMut(i64, &mut [&mut P]) -> Result<(), E>,
     ) -> Result<(), E> {
         if wm <= self.closed_through {
             return Ok(());
@@ -89,17 +102,18 @@ impl<P: Default> RuleWindows<P> {
                 }
             }
         }
-        let result = (|| {
-            for ws in starts {
-                let panes: Vec<&P> = self
-                    .panes
-                    .range(ws..end_of(ws, w))
-                    .map(|(_, p)| p)
-                    .collect();
-                on_window(ws, &panes)?;
+        let mut result = Ok(());
+        for ws in starts {
+            let mut panes: Vec<&mut P> = self
+                .panes
+                .range_mut(ws..end_of(ws, w))
+                .map(|(_, p)| p)
+                .collect();
+            if let Err(e) = on_window(ws, &mut panes) {
+                result = Err(e);
+                break;
             }
-            Ok(())
-        })();
+        }
         self.closed_through = wm;
         // A pane is needed until the last window covering it (start = the pane) closes.
         self.panes.retain(|p, _| end_of(*p, w) > wm);

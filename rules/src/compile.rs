@@ -14,6 +14,7 @@ use datafusion::logical_expr::LogicalPlan;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use gatewatch_ingest::schema::{event_schema, Column, ColumnSet};
 
+use crate::aggregate::AggPlan;
 use crate::error::RuleError;
 use crate::filter::{RuleFilter, StatefulFilter};
 use crate::plan::{block_on, WindowPlan};
@@ -141,6 +142,9 @@ pub struct CompiledRule {
     pub filter: RuleFilter,
     /// The window query, planned once (see [`crate::plan`]).
     pub window: WindowPlan,
+    /// The query split at its lowest aggregate, when it has that shape (see
+    /// [`crate::aggregate`]): windows then hold partial aggregates instead of rows.
+    pub agg: Option<AggPlan>,
 }
 
 impl std::fmt::Debug for CompiledRule {
@@ -370,6 +374,8 @@ impl CompiledRule {
         let physical = block_on(state.create_physical_plan(&plan))
             .and_then(|p| p)
             .map_err(|e| sql_error(&spec, origin, text, "sql", "sql", e))?;
+        let agg = AggPlan::split(&physical, ctx.task_ctx())
+            .map_err(|e| sql_error(&spec, origin, text, "sql", "sql", e))?;
         let window = WindowPlan::new(physical, ctx.task_ctx(), columns.schema());
 
         let rule_schema = DFSchema::try_from(columns.schema().as_ref().clone())
@@ -395,12 +401,20 @@ impl CompiledRule {
             script,
             filter,
             window,
+            agg,
         })
     }
 
     /// The rule's id.
     pub fn id(&self) -> &str {
         &self.spec.id
+    }
+
+    /// The same rule evaluated the simple way: windows keep the filtered rows and the whole
+    /// query runs at close. For differential tests and for comparing the two in benchmarks.
+    pub fn without_partial_aggregates(mut self) -> Self {
+        self.agg = None;
+        self
     }
 
     /// Evaluates the stateless part of the filter on a batch that holds exactly

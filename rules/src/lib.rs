@@ -7,6 +7,7 @@
 //! buffers only the rows (and columns) the rule needs, e.g. failed logins only.
 #![deny(missing_docs)]
 
+pub mod aggregate;
 pub mod compile;
 pub mod error;
 pub mod filter;

@@ -6,6 +6,7 @@ mod decoders;
 mod exactly_once;
 mod kafka;
 mod pack;
+mod partial;
 mod receiver;
 mod rules;
 mod sinks;

@@ -15,16 +15,15 @@
 use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Float64Array, StringArray};
-use arrow::datatypes::{DataType, Field, Int64Type, TimeUnit};
+use arrow::datatypes::{DataType, Int64Type, TimeUnit};
 use datafusion::common::{Result, ScalarValue};
-use datafusion::logical_expr::{
-    create_udaf, create_udf, Accumulator, AggregateUDF, ColumnarValue, ScalarUDF, Volatility,
-};
+use datafusion::logical_expr::{create_udf, AggregateUDF, ColumnarValue, ScalarUDF, Volatility};
 use datafusion::prelude::SessionContext;
 
+use super::collect::{CollectUdaf, Reduce};
 use super::{
-    cidr_contains, interarrival_cv, longest_id_run, probe_class, route_template, shannon_entropy,
-    ua_class, with_api_spec, EndpointLearner,
+    cidr_contains, probe_class, route_template, shannon_entropy, ua_class, with_api_spec,
+    EndpointLearner,
 };
 
 /// Applies `f` to array arguments, keeping scalar-in/scalar-out so constant folding works.
@@ -226,110 +225,10 @@ fn scalar_udfs() -> Vec<ScalarUDF> {
     ]
 }
 
-/// Collects i64 values (ids or times) and reduces them at the end. State is the list of values,
-/// so partial states from several partitions or panes merge exactly.
-#[derive(Debug)]
-struct CollectI64 {
-    values: Vec<i64>,
-    finish: fn(Vec<i64>) -> ScalarValue,
-    parse_text: bool,
-}
-
-impl CollectI64 {
-    fn add(&mut self, array: &ArrayRef) -> Result<()> {
-        if self.parse_text {
-            // Object ids arrive as text; non-numeric ids (uuids, tokens) have no order to walk.
-            let s = utf8(array)?;
-            self.values.extend(
-                s.as_string::<i32>()
-                    .iter()
-                    .flatten()
-                    .filter_map(|v| v.parse::<i64>().ok()),
-            );
-        } else {
-            let a = arrow::compute::cast(array, &DataType::Int64)?;
-            self.values
-                .extend(a.as_primitive::<Int64Type>().iter().flatten());
-        }
-        Ok(())
-    }
-}
-
-impl Accumulator for CollectI64 {
-    fn update_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
-        self.add(&values[0])
-    }
-
-    fn evaluate(&mut self) -> Result<ScalarValue> {
-        Ok((self.finish)(std::mem::take(&mut self.values)))
-    }
-
-    fn size(&self) -> usize {
-        std::mem::size_of::<Self>() + self.values.capacity() * 8
-    }
-
-    fn state(&mut self) -> Result<Vec<ScalarValue>> {
-        let values: Vec<ScalarValue> = self
-            .values
-            .iter()
-            .map(|v| ScalarValue::Int64(Some(*v)))
-            .collect();
-        Ok(vec![ScalarValue::List(ScalarValue::new_list_nullable(
-            &values,
-            &DataType::Int64,
-        ))])
-    }
-
-    fn merge_batch(&mut self, states: &[ArrayRef]) -> Result<()> {
-        let lists = states[0].as_list::<i32>();
-        for i in 0..lists.len() {
-            if lists.is_valid(i) {
-                let inner = lists.value(i);
-                self.values
-                    .extend(inner.as_primitive::<Int64Type>().iter().flatten());
-            }
-        }
-        Ok(())
-    }
-}
-
-fn list_of_i64() -> DataType {
-    DataType::List(Arc::new(Field::new("item", DataType::Int64, true)))
-}
-
 fn aggregate_udfs() -> Vec<AggregateUDF> {
     vec![
-        create_udaf(
-            "longest_id_run",
-            vec![DataType::Utf8],
-            Arc::new(DataType::Int64),
-            Volatility::Immutable,
-            Arc::new(|_| {
-                Ok(Box::new(CollectI64 {
-                    values: Vec::new(),
-                    finish: |v| ScalarValue::Int64(Some(longest_id_run(v))),
-                    parse_text: true,
-                }))
-            }),
-            Arc::new(vec![list_of_i64()]),
-        ),
-        create_udaf(
-            "interarrival_cv",
-            vec![DataType::Timestamp(
-                TimeUnit::Millisecond,
-                Some("UTC".into()),
-            )],
-            Arc::new(DataType::Float64),
-            Volatility::Immutable,
-            Arc::new(|_| {
-                Ok(Box::new(CollectI64 {
-                    values: Vec::new(),
-                    finish: |v| ScalarValue::Float64(interarrival_cv(v)),
-                    parse_text: false,
-                }))
-            }),
-            Arc::new(vec![list_of_i64()]),
-        ),
+        CollectUdaf::udaf(Reduce::IdRun),
+        CollectUdaf::udaf(Reduce::InterarrivalCv),
     ]
 }
 

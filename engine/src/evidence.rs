@@ -1,0 +1,236 @@
+//! What a window saw of each entity, kept as rows arrive so no raw rows are needed at close:
+//! how many events, the first and last event time, and the few earliest events as evidence.
+//!
+//! Keyed by a 64-bit hash of the rule's entity column value. Evidence samples are the K
+//! events with the smallest (event time, arrival order), so they do not depend on how batches
+//! were cut or how panes split a window. Sampled rows are kept with the evidence columns only.
+//! An alert finds its entity's record by its `entity` value, or, when the rule builds the
+//! entity from several columns (`concat(method, ' ', route_template)`), by any of its
+//! space-separated parts.
+
+use std::collections::HashMap;
+
+use arrow::array::{Array, AsArray, RecordBatch, UInt32Array};
+use arrow::compute::take_record_batch;
+use arrow::datatypes::DataType;
+use gatewatch_ingest::partition::key_hash;
+use gatewatch_ingest::schema::Column;
+use serde_json::{Map, Value};
+
+use crate::alert::format_rfc3339;
+use crate::error::EngineError;
+
+/// One sampled event: (event time, arrival sequence, batch, row).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Sample {
+    time: i64,
+    seq: u64,
+    batch: u32,
+    row: u32,
+}
+
+/// What a pane saw of one entity.
+#[derive(Debug, Clone, Default)]
+struct Record {
+    count: u64,
+    first: i64,
+    last: i64,
+    samples: Vec<Sample>,
+}
+
+/// What a window saw of an alerted entity.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Seen {
+    /// Events.
+    pub count: i64,
+    /// First event time.
+    pub first: i64,
+    /// Last event time.
+    pub last: i64,
+    /// The earliest events, as JSON objects of the evidence columns.
+    pub evidence: Vec<Map<String, Value>>,
+}
+
+/// Per entity of one pane: counts, times and evidence samples.
+#[derive(Debug, Default)]
+pub struct Evidence {
+    by_entity: HashMap<u64, Record>,
+    rows: Vec<RecordBatch>,
+    bytes: usize,
+}
+
+/// The hash an entity value is recorded under.
+pub fn entity_hash(value: &str) -> u64 {
+    key_hash(value.as_bytes())
+}
+
+impl Evidence {
+    /// Entities recorded.
+    pub fn entities(&self) -> usize {
+        self.by_entity.len()
+    }
+
+    /// Whether the entity with this hash is recorded.
+    pub fn contains(&self, hash: u64) -> bool {
+        self.by_entity.contains_key(&hash)
+    }
+
+    /// Bytes held (approximate).
+    pub fn bytes(&self) -> usize {
+        self.bytes + self.by_entity.capacity() * (8 + std::mem::size_of::<Record>() + 8)
+    }
+
+    /// Records rows `rows` of `batch` (the rule's columns; in arrival order) with their entity
+    /// hashes and times; `seq` numbers them in arrival order; keeps `k` samples per entity.
+    pub fn add(
+        &mut self,
+        batch: &RecordBatch,
+        rows: &[u32],
+        hashes: &[u64],
+        times: &[i64],
+        seq: &mut u64,
+        k: usize,
+    ) -> Result<(), EngineError> {
+        let batch_no = self.rows.len() as u32;
+        let mut sampled: Vec<u32> = Vec::new();
+        for (j, &row) in rows.iter().enumerate() {
+            let (h, t) = (hashes[j], times[j]);
+            *seq += 1;
+            let rec = self.by_entity.entry(h).or_insert_with(|| Record {
+                first: t,
+                last: t,
+                ..Default::default()
+            });
+            rec.count += 1;
+            rec.first = rec.first.min(t);
+            rec.last = rec.last.max(t);
+            if k == 0 {
+                continue;
+            }
+            let sample = Sample {
+                time: t,
+                seq: *seq,
+                batch: batch_no,
+                row: sampled.len() as u32,
+            };
+            if rec.samples.len() < k {
+                rec.samples.push(sample);
+            } else if let Some(max) = rec.samples.iter_mut().max() {
+                if sample < *max {
+                    *max = sample;
+                } else {
+                    continue;
+                }
+            }
+            sampled.push(row);
+        }
+        if !sampled.is_empty() {
+            let keep: Vec<usize> = gatewatch_rules::compile::EVIDENCE_COLUMNS
+                .iter()
+                .filter_map(|c| batch.schema().index_of(c.name()).ok())
+                .collect();
+            let taken = take_record_batch(&batch.project(&keep)?, &UInt32Array::from(sampled))?;
+            self.bytes += taken.get_array_memory_size();
+            self.rows.push(taken);
+        }
+        Ok(())
+    }
+
+    /// What the panes saw of `entity` (or of its space-separated parts), merged.
+    pub fn seen(panes: &[&Evidence], entity: &str, k: usize) -> Option<Seen> {
+        let mut keys = vec![entity_hash(entity)];
+        if entity.contains(' ') {
+            keys.extend(entity.split(' ').filter(|p| !p.is_empty()).map(entity_hash));
+        }
+        for key in keys {
+            let mut found: Vec<(&Evidence, &Record)> = Vec::new();
+            for e in panes {
+                if let Some(r) = e.by_entity.get(&key) {
+                    found.push((e, r));
+                }
+            }
+            if found.is_empty() {
+                continue;
+            }
+            let mut seen = Seen {
+                count: 0,
+                first: i64::MAX,
+                last: i64::MIN,
+                evidence: Vec::new(),
+            };
+            let mut samples: Vec<(Sample, &Evidence)> = Vec::new();
+            for (e, r) in found {
+                seen.count = seen.count.saturating_add(r.count as i64);
+                seen.first = seen.first.min(r.first);
+                seen.last = seen.last.max(r.last);
+                samples.extend(r.samples.iter().map(|s| (*s, e)));
+            }
+            samples.sort_by_key(|(s, _)| (s.time, s.seq));
+            for (s, e) in samples.into_iter().take(k) {
+                if let Some(b) = e.rows.get(s.batch as usize) {
+                    seen.evidence.push(row_json(b, s.row as usize));
+                }
+            }
+            return Some(seen);
+        }
+        None
+    }
+}
+
+/// The entity hashes of `rows` of `batch`, from the rule's entity column (null: hash of "").
+pub fn hashes_of(
+    batch: &RecordBatch,
+    column: Column,
+    rows: &[u32],
+) -> Result<Vec<u64>, EngineError> {
+    let Some(col) = batch.column_by_name(column.name()) else {
+        return Ok(vec![entity_hash(""); rows.len()]);
+    };
+    let text = arrow::compute::cast(col, &DataType::Utf8)?;
+    let text = text.as_string::<i32>();
+    Ok(rows
+        .iter()
+        .map(|&r| {
+            let r = r as usize;
+            entity_hash(if text.is_null(r) { "" } else { text.value(r) })
+        })
+        .collect())
+}
+
+/// One evidence row as JSON: numbers as numbers, times as RFC 3339, text as text; nulls left
+/// out.
+fn row_json(batch: &RecordBatch, row: usize) -> Map<String, Value> {
+    let mut out = Map::new();
+    for (field, col) in batch.schema().fields().iter().zip(batch.columns()) {
+        if col.is_null(row) {
+            continue;
+        }
+        let v = match col.data_type() {
+            DataType::Timestamp(..) => {
+                let ms = arrow::compute::cast(&col.slice(row, 1), &DataType::Int64)
+                    .ok()
+                    .map(|a| a.as_primitive::<arrow::datatypes::Int64Type>().value(0));
+                match ms {
+                    Some(ms) => Value::String(format_rfc3339(ms)),
+                    None => continue,
+                }
+            }
+            DataType::Int32 => {
+                Value::from(col.as_primitive::<arrow::datatypes::Int32Type>().value(row))
+            }
+            DataType::Int64 => {
+                Value::from(col.as_primitive::<arrow::datatypes::Int64Type>().value(row))
+            }
+            DataType::Utf8 => Value::String(col.as_string::<i32>().value(row).to_owned()),
+            _ => match arrow::util::display::ArrayFormatter::try_new(
+                col.as_ref(),
+                &arrow::util::display::FormatOptions::default(),
+            ) {
+                Ok(f) => Value::String(f.value(row).to_string()),
+                Err(_) => continue,
+            },
+        };
+        out.insert(field.name().clone(), v);
+    }
+    out
+}

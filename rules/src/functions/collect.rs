@@ -1,0 +1,315 @@
+//! `longest_id_run(object_id)` and `interarrival_cv(event_time)`: aggregates that need every
+//! value of a group, not a running summary. Their state is the group's values (8 bytes each),
+//! so partial states from several panes or partitions merge exactly; both are evaluated at
+//! window close over the merged, sorted values. A [`GroupsAccumulator`] keeps one vector per
+//! group (no per-group boxed accumulator), and a plain [`Accumulator`] serves DataFusion's own
+//! execution of the same query.
+
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Float64Array, Int64Array, ListArray};
+use arrow::buffer::OffsetBuffer;
+use arrow::datatypes::{DataType, Field, FieldRef, Int64Type, TimeUnit};
+use datafusion::common::{Result, ScalarValue};
+use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
+use datafusion::logical_expr::{
+    Accumulator, AggregateUDF, AggregateUDFImpl, EmitTo, GroupsAccumulator, Signature, Volatility,
+};
+
+use super::{interarrival_cv, longest_id_run};
+
+/// Which reduction a collecting aggregate applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Reduce {
+    /// `longest_id_run`: numeric ids as text -> Int64.
+    IdRun,
+    /// `interarrival_cv`: timestamps -> Float64 (null with fewer than 3 events).
+    InterarrivalCv,
+}
+
+impl Reduce {
+    fn finish(self, values: Vec<i64>) -> ScalarValue {
+        match self {
+            Reduce::IdRun => ScalarValue::Int64(Some(longest_id_run(values))),
+            Reduce::InterarrivalCv => ScalarValue::Float64(interarrival_cv(values)),
+        }
+    }
+
+    fn output(self) -> DataType {
+        match self {
+            Reduce::IdRun => DataType::Int64,
+            Reduce::InterarrivalCv => DataType::Float64,
+        }
+    }
+
+    /// The values of an input array as i64 (ids parsed from text; non-numeric ids have no
+    /// order to walk and are skipped), `None` for nulls and skipped values.
+    fn values(self, array: &ArrayRef) -> Result<Vec<Option<i64>>> {
+        Ok(match self {
+            Reduce::IdRun => {
+                let s = arrow::compute::cast(array, &DataType::Utf8)?;
+                s.as_string::<i32>()
+                    .iter()
+                    .map(|v| v.and_then(|v| v.parse::<i64>().ok()))
+                    .collect()
+            }
+            Reduce::InterarrivalCv => {
+                let a = arrow::compute::cast(array, &DataType::Int64)?;
+                a.as_primitive::<Int64Type>().iter().collect()
+            }
+        })
+    }
+}
+
+fn list_field() -> FieldRef {
+    Arc::new(Field::new("item", DataType::Int64, true))
+}
+
+fn list_of_i64() -> DataType {
+    DataType::List(list_field())
+}
+
+/// A collecting aggregate as a DataFusion UDAF.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct CollectUdaf {
+    name: &'static str,
+    reduce: Reduce,
+    signature: Signature,
+}
+
+impl CollectUdaf {
+    /// The UDAF for `reduce`.
+    pub fn udaf(reduce: Reduce) -> AggregateUDF {
+        let (name, input) = match reduce {
+            Reduce::IdRun => ("longest_id_run", DataType::Utf8),
+            Reduce::InterarrivalCv => (
+                "interarrival_cv",
+                DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())),
+            ),
+        };
+        AggregateUDF::from(CollectUdaf {
+            name,
+            reduce,
+            signature: Signature::exact(vec![input], Volatility::Immutable),
+        })
+    }
+}
+
+impl AggregateUDFImpl for CollectUdaf {
+    fn name(&self) -> &str {
+        self.name
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
+        Ok(self.reduce.output())
+    }
+
+    fn accumulator(&self, _args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
+        Ok(Box::new(CollectOne {
+            values: Vec::new(),
+            reduce: self.reduce,
+        }))
+    }
+
+    fn state_fields(&self, args: StateFieldsArgs) -> Result<Vec<FieldRef>> {
+        Ok(vec![Arc::new(Field::new(
+            format!("{}[values]", args.name),
+            list_of_i64(),
+            true,
+        ))])
+    }
+
+    fn groups_accumulator_supported(&self, _args: AccumulatorArgs) -> bool {
+        true
+    }
+
+    fn create_groups_accumulator(
+        &self,
+        _args: AccumulatorArgs,
+    ) -> Result<Box<dyn GroupsAccumulator>> {
+        Ok(Box::new(CollectGroups {
+            values: Vec::new(),
+            reduce: self.reduce,
+            held: 0,
+        }))
+    }
+}
+
+/// One group's values (DataFusion's per-group path).
+#[derive(Debug)]
+struct CollectOne {
+    values: Vec<i64>,
+    reduce: Reduce,
+}
+
+impl Accumulator for CollectOne {
+    fn update_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
+        self.values
+            .extend(self.reduce.values(&values[0])?.into_iter().flatten());
+        Ok(())
+    }
+
+    fn evaluate(&mut self) -> Result<ScalarValue> {
+        Ok(self.reduce.finish(std::mem::take(&mut self.values)))
+    }
+
+    fn size(&self) -> usize {
+        std::mem::size_of::<Self>() + self.values.capacity() * 8
+    }
+
+    fn state(&mut self) -> Result<Vec<ScalarValue>> {
+        let values = Int64Array::from(std::mem::take(&mut self.values));
+        let list = ListArray::new(
+            list_field(),
+            OffsetBuffer::from_lengths([values.len()]),
+            Arc::new(values),
+            None,
+        );
+        Ok(vec![ScalarValue::List(Arc::new(list))])
+    }
+
+    fn merge_batch(&mut self, states: &[ArrayRef]) -> Result<()> {
+        let lists = states[0].as_list::<i32>();
+        for i in 0..lists.len() {
+            if lists.is_valid(i) {
+                let inner = lists.value(i);
+                self.values
+                    .extend(inner.as_primitive::<Int64Type>().iter().flatten());
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Every group's values, one vector per group.
+struct CollectGroups {
+    values: Vec<Vec<i64>>,
+    reduce: Reduce,
+    /// Values held over all groups (for `size`, which must not walk the groups).
+    held: usize,
+}
+
+impl CollectGroups {
+    fn grow(&mut self, total: usize) {
+        if self.values.len() < total {
+            self.values.resize_with(total, Vec::new);
+        }
+    }
+
+    fn take(&mut self, emit_to: EmitTo) -> Vec<Vec<i64>> {
+        let taken = emit_to.take_needed(&mut self.values);
+        self.held = self.held.saturating_sub(taken.iter().map(Vec::len).sum());
+        taken
+    }
+}
+
+impl GroupsAccumulator for CollectGroups {
+    fn update_batch(
+        &mut self,
+        values: &[ArrayRef],
+        group_indices: &[usize],
+        opt_filter: Option<&BooleanArray>,
+        total_num_groups: usize,
+    ) -> Result<()> {
+        self.grow(total_num_groups);
+        let vals = self.reduce.values(&values[0])?;
+        for (row, (&g, v)) in group_indices.iter().zip(vals).enumerate() {
+            if opt_filter.is_some_and(|f| !(f.is_valid(row) && f.value(row))) {
+                continue;
+            }
+            if let Some(v) = v {
+                self.values[g].push(v);
+                self.held += 1;
+            }
+        }
+        Ok(())
+    }
+
+    fn evaluate(&mut self, emit_to: EmitTo) -> Result<ArrayRef> {
+        let groups = self.take(emit_to);
+        let reduce = self.reduce;
+        Ok(match reduce {
+            Reduce::IdRun => Arc::new(
+                groups
+                    .into_iter()
+                    .map(|v| Some(longest_id_run(v)))
+                    .collect::<Int64Array>(),
+            ),
+            Reduce::InterarrivalCv => Arc::new(
+                groups
+                    .into_iter()
+                    .map(interarrival_cv)
+                    .collect::<Float64Array>(),
+            ),
+        })
+    }
+
+    fn state(&mut self, emit_to: EmitTo) -> Result<Vec<ArrayRef>> {
+        let groups = self.take(emit_to);
+        let lengths: Vec<usize> = groups.iter().map(Vec::len).collect();
+        let flat: Int64Array = groups.into_iter().flatten().map(Some).collect();
+        let list = ListArray::new(
+            list_field(),
+            OffsetBuffer::from_lengths(lengths),
+            Arc::new(flat),
+            None,
+        );
+        Ok(vec![Arc::new(list)])
+    }
+
+    fn merge_batch(
+        &mut self,
+        values: &[ArrayRef],
+        group_indices: &[usize],
+        total_num_groups: usize,
+    ) -> Result<()> {
+        self.grow(total_num_groups);
+        let lists = values[0].as_list::<i32>();
+        for (row, &g) in group_indices.iter().enumerate() {
+            if lists.is_valid(row) {
+                let inner = lists.value(row);
+                let before = self.values[g].len();
+                self.values[g].extend(inner.as_primitive::<Int64Type>().iter().flatten());
+                self.held += self.values[g].len() - before;
+            }
+        }
+        Ok(())
+    }
+
+    fn convert_to_state(
+        &self,
+        values: &[ArrayRef],
+        opt_filter: Option<&BooleanArray>,
+    ) -> Result<Vec<ArrayRef>> {
+        let vals = self.reduce.values(&values[0])?;
+        let mut lengths = Vec::with_capacity(vals.len());
+        let mut flat = Vec::with_capacity(vals.len());
+        for (row, v) in vals.into_iter().enumerate() {
+            let keep = opt_filter.is_none_or(|f| f.is_valid(row) && f.value(row));
+            match v.filter(|_| keep) {
+                Some(v) => {
+                    flat.push(v);
+                    lengths.push(1);
+                }
+                None => lengths.push(0),
+            }
+        }
+        let list = ListArray::new(
+            list_field(),
+            OffsetBuffer::from_lengths(lengths),
+            Arc::new(Int64Array::from(flat)),
+            None,
+        );
+        Ok(vec![Arc::new(list)])
+    }
+
+    fn size(&self) -> usize {
+        std::mem::size_of::<Self>()
+            + self.values.capacity() * std::mem::size_of::<Vec<i64>>()
+            + self.held * 8
+    }
+}
