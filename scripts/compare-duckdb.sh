@@ -1,46 +1,59 @@
 #!/usr/bin/env bash
-# The performance north star: gatewatch replaying a file of Kong logs vs DuckDB running the same
-# detection as one batch SQL query over the same file. The DuckDB query is the single-source
-# stuffing rule, so gatewatch runs that rule alone for the like-for-like figure, and then the
-# whole built-in pack (15 rules) for the cost of everything it detects.
-# Usage: scripts/compare-duckdb.sh [EVENTS]   (release build; installs duckdb from PyPI into a venv)
+# The performance north star: the whole built-in pack, file -> alerts, against DuckDB running the
+# same 15 detections as batch SQL over the same Kong file (the peer benchmark
+# ../shared/bench/duckdb_pack.py). Whole process against whole process, runs alternated, 2 cores.
+# Prints each run's wall time and peak RSS, the best of each, and the speed ratio
+# (DuckDB time / gatewatch time: above 1 means gatewatch is faster). Also checks both found the
+# same alerts (rule, entity, window, event count).
+# Usage: scripts/compare-duckdb.sh [RATE] [RUNS]
+#   RATE: benign requests per second over one hour of generated traffic (default 250: about
+#   1M records, 1.3 GB); RUNS: runs of each (default 3). Release build; duckdb from PyPI in a venv.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/gatewatch/target}"
-EVENTS="${1:-1000000}"
+RATE="${1:-250}"
+RUNS="${2:-3}"
 VENV="${GATEWATCH_DUCKDB_VENV:-$HOME/.cache/gatewatch/duckdb}"
-FILE="${TMPDIR:-/tmp}/gatewatch-compare.ndjson"
+PEER="${GATEWATCH_DUCKDB_PACK:-../shared/bench/duckdb_pack.py}"
+DIR="${TMPDIR:-/tmp}/gatewatch-compare"
+FILE="$DIR/pack-$RATE.jsonl"
+mkdir -p "$DIR"
 
-cargo build --release --quiet
+[ -f "$PEER" ] || { echo "peer benchmark $PEER not found (set GATEWATCH_DUCKDB_PACK)" >&2; exit 2; }
+cargo build --release --locked --quiet
 [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
-"$VENV/bin/python" -c 'import duckdb' 2>/dev/null || "$VENV/bin/pip" install -q duckdb
+"$VENV/bin/python" -c 'import duckdb, yaml' 2>/dev/null || "$VENV/bin/pip" install -q duckdb pyyaml
 GW="$CARGO_TARGET_DIR/release/gatewatch"
 
-"$GW" bench --events "$EVENTS" --save "$FILE" >/dev/null
+rm -f "$DIR"/gw.jsonl.*
+[ -s "$FILE" ] || "$GW" generate --seed 42 --duration 1h --rate "$RATE" -o "$FILE"
 echo "file: $FILE ($(wc -l <"$FILE") records, $(du -m "$FILE" | cut -f1) MB), $(nproc) cores"
 
-cat >/tmp/gatewatch-duckdb.py <<PY
-import duckdb, sys
-con = duckdb.connect()
-rows = con.sql("""
-SELECT client_ip, time_bucket(INTERVAL 1 minute, to_timestamp(started_at / 1000)) AS window_start,
-       count(*) AS event_count, count(DISTINCT username) AS distinct_usernames
-FROM read_ndjson('$FILE', columns = {started_at: 'BIGINT', client_ip: 'VARCHAR',
-     request: 'STRUCT(uri VARCHAR)', response: 'STRUCT(status INTEGER)', username: 'VARCHAR'})
-WHERE response.status IN (401, 403)
-  AND regexp_matches(request.uri, '(?i)/(login|signin|auth|token|session)')
-  AND client_ip IS NOT NULL
-GROUP BY ALL HAVING count(*) >= 20
-""").fetchall()
-print(len(rows), "alerts", file=sys.stderr)
-PY
+best_duck=""; best_gw=""; rss_duck=""; rss_gw=""
+for i in $(seq 1 "$RUNS"); do
+  /usr/bin/time -f "%e %M" -o "$DIR/duck.time" \
+    env GW_RULES_DIR=rules "$VENV/bin/python" "$PEER" "$FILE" 2 >"$DIR/duck.jsonl" 2>"$DIR/duck.err"
+  /usr/bin/time -f "%e %M" -o "$DIR/gw.time" \
+    "$GW" run -i "$FILE" --format kong --quiet-alerts -o "$DIR/gw.jsonl.$i" --no-summary
+  read -r d_s d_kb <"$DIR/duck.time"
+  read -r g_s g_kb <"$DIR/gw.time"
+  printf "run %d: DuckDB %6.2f s %5d MiB   gatewatch %6.2f s %5d MiB\n" "$i" "$d_s" $((d_kb / 1024)) "$g_s" $((g_kb / 1024))
+  if [ -z "$best_duck" ] || awk "BEGIN{exit !($d_s < $best_duck)}"; then best_duck=$d_s; rss_duck=$d_kb; fi
+  if [ -z "$best_gw" ] || awk "BEGIN{exit !($g_s < $best_gw)}"; then best_gw=$g_s; rss_gw=$g_kb; fi
+done
+awk -v d="$best_duck" -v g="$best_gw" -v dr="$rss_duck" -v gr="$rss_gw" 'BEGIN{
+  printf "best of %s: DuckDB %.2f s (%d MiB), gatewatch %.2f s (%d MiB): gatewatch at %.2fx DuckDB'"'"'s speed\n", '"$RUNS"', d, dr/1024, g, gr/1024, d/g }'
 
-echo "== DuckDB (whole process)"
-/usr/bin/time -f "%e s wall, %M KB max RSS" "$VENV/bin/python" /tmp/gatewatch-duckdb.py
-RULES="${TMPDIR:-/tmp}/gatewatch-compare-rules"
-rm -rf "$RULES" && "$GW" rules export "$RULES" >/dev/null
-find "$RULES" -name '*.toml' ! -name 'credential-stuffing-single-source.toml' -delete
-echo "== gatewatch run, the same rule (whole process)"
-/usr/bin/time -f "%e s wall, %M KB max RSS" "$GW" run -i "$FILE" --format kong --rules "$RULES" --quiet-alerts -o /dev/null --no-summary
-echo "== gatewatch run, the whole built-in pack (whole process)"
-/usr/bin/time -f "%e s wall, %M KB max RSS" "$GW" run -i "$FILE" --format kong --quiet-alerts -o /dev/null --no-summary
+# Same detections? (rule, entity, window start, event count) of both, over every run's output.
+"$VENV/bin/python" - "$DIR/duck.jsonl" "$DIR/gw.jsonl.1" <<'PY'
+import json, sys
+def key(a): return (a["rule_id"], a["entity"], a["window_start"], int(a["event_count"]))
+duck = {key(json.loads(l)) for l in open(sys.argv[1]) if l.strip()}
+gw = {key(json.loads(l)) for l in open(sys.argv[2]) if l.strip()
+      if not json.loads(l)["rule_id"].startswith("gatewatch-")}
+print(f"alerts: DuckDB {len(duck)}, gatewatch {len(gw)}, in both {len(duck & gw)}")
+for name, only in (("only DuckDB", duck - gw), ("only gatewatch", gw - duck)):
+    for k in sorted(only)[:10]:
+        print(f"  {name}: {k}")
+PY
+rm -f "$DIR"/gw.jsonl.*

@@ -129,6 +129,7 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
     );
 
     engine_figures(&chunks, rule_columns)?;
+    entity_state_figures()?;
 
     let threads = args.threads.unwrap_or(cores);
     let cfg = PipelineConfig {
@@ -238,42 +239,67 @@ fn kafka_figures(broker: &str, chunks: &[Chunk], threads: usize) -> Result<()> {
         self::line("bare rdkafka consume loop (the ceiling)", seen, bytes, bare)
     );
 
-    let kafka_url: gatewatch_ingest::kafka::KafkaUrl = format!(
-        "{base}/{topic}?group=bench-gw-{}&stop_after_idle=2s",
-        std::process::id()
-    )
-    .parse()
-    .map_err(anyhow::Error::msg)?;
-    let cfg = PipelineConfig {
-        threads,
-        idle_timeout: Some(Duration::from_secs(30)),
-        ..Default::default()
-    };
-    let rules = gatewatch_rules::load_builtin(&[])?;
-    let sink_file = tempfile_path();
-    let mut sinks: Vec<Box<dyn Sink>> = vec![Box::new(JsonLinesSink::file(&sink_file)?)];
-    let summary = pipeline::run(
-        pipeline::InputSource::Kafka(kafka_url),
-        rules,
-        &mut sinks,
-        &cfg,
-        None,
-    )?;
-    let _ = std::fs::remove_file(&sink_file);
-    println!(
-        "{}  ({} alerts)",
-        self::line(
-            "Kafka -> alerts, built-in rules",
-            summary.engine.events,
-            bytes,
-            summary.active
-        ),
-        summary.alerts()
-    );
-    println!(
-        "Kafka -> alerts / bare consume: {:.2} (events/s ratio; both timed from first to last record)",
-        (summary.engine.events as f64 / summary.active.as_secs_f64().max(1e-9)) / (seen as f64 / bare.as_secs_f64().max(1e-9))
-    );
+    let bare_rate = seen as f64 / bare.as_secs_f64().max(1e-9);
+    for instances in [1usize, 2] {
+        let group = format!("bench-gw{instances}-{}", std::process::id());
+        let started = Instant::now();
+        let runs: Vec<_> = (0..instances)
+            .map(|i| {
+                let url = format!("{base}/{topic}?group={group}&stop_after_idle=3s");
+                std::thread::spawn(move || -> Result<(pipeline::RunSummary, Duration)> {
+                    let kafka_url: gatewatch_ingest::kafka::KafkaUrl =
+                        url.parse().map_err(anyhow::Error::msg)?;
+                    let cfg = PipelineConfig {
+                        threads: if instances == 1 { threads } else { 1 },
+                        workers: if instances == 1 { threads } else { 1 },
+                        idle_timeout: Some(Duration::from_secs(30)),
+                        ..Default::default()
+                    };
+                    let rules = gatewatch_rules::load_builtin(&[])?;
+                    let sink_file = std::env::temp_dir()
+                        .join(format!("gatewatch-bench-{}-{i}.jsonl", std::process::id()));
+                    let mut sinks: Vec<Box<dyn Sink>> =
+                        vec![Box::new(JsonLinesSink::file(&sink_file)?)];
+                    let t = Instant::now();
+                    let summary = pipeline::run(
+                        pipeline::InputSource::Kafka(kafka_url),
+                        rules,
+                        &mut sinks,
+                        &cfg,
+                        None,
+                    )?;
+                    let _ = std::fs::remove_file(&sink_file);
+                    Ok((summary, t.elapsed()))
+                })
+            })
+            .collect();
+        let mut events = 0u64;
+        let mut alerts = 0u64;
+        let mut active = Duration::ZERO;
+        for r in runs {
+            let (summary, _) = r
+                .join()
+                .map_err(|_| anyhow::anyhow!("a benchmark instance panicked"))??;
+            events += summary.engine.events;
+            alerts += summary.alerts();
+            active = active.max(summary.active);
+        }
+        let _ = started;
+        println!(
+            "{}  ({} alerts)",
+            self::line(
+                &format!("Kafka -> alerts, built-in rules, {instances} instance(s)"),
+                events,
+                bytes,
+                active
+            ),
+            alerts
+        );
+        println!(
+            "  / bare consume: {:.2} (events/s ratio; timed from first to last record)",
+            (events as f64 / active.as_secs_f64().max(1e-9)) / bare_rate
+        );
+    }
     Ok(())
 }
 
@@ -387,6 +413,95 @@ fn engine_figures(chunks: &[Chunk], projection: ColumnSet) -> Result<()> {
             counted.peak_entities,
             counted.peak_bytes as f64 / counted.peak_entities.max(1) as f64,
         );
+    }
+    Ok(())
+}
+
+/// Window state per tracked entity for the counting rules, at 1k, 100k and 1M entities: each
+/// entity (a client address) fails three logins with three usernames, asks for three
+/// consecutive order ids (404) and three unknown routes, all within one minute so every window
+/// is open when the state is measured. Aggregate state and evidence are reported apart.
+fn entity_state_figures() -> Result<()> {
+    use gatewatch_ingest::{EventBatchBuilder, Provenance, RawEvent};
+    const RULES: [&str; 4] = [
+        "credential-stuffing-single-source",
+        "password-spray",
+        "endpoint-discovery",
+        "bola-id-walking",
+    ];
+    println!(
+        "window state per tracked entity (counting rules; aggregates / with evidence samples):"
+    );
+    for entities in [1_000u64, 100_000, 1_000_000] {
+        for samples in [5usize, 0] {
+            let rules: Vec<_> = gatewatch_rules::load_builtin(&[])?
+                .into_iter()
+                .filter(|r| RULES.contains(&r.id()))
+                .collect();
+            let cfg = gatewatch_engine::EngineConfig {
+                evidence_samples: samples,
+                limits: gatewatch_engine::guard::StateLimits {
+                    max_groups: usize::MAX,
+                    max_bytes: usize::MAX / 4,
+                    ..Default::default()
+                },
+                ..Default::default()
+            };
+            let mut engine = gatewatch_engine::Engine::new(rules, cfg);
+            let prov = Provenance {
+                source: "bench".into(),
+                partition: 0,
+            };
+            let mut builder = EventBatchBuilder::new(ColumnSet::all());
+            let t0 = 1_767_225_600_000i64;
+            let mut offset = 0i64;
+            for e in 0..entities {
+                let ip = format!("10.{}.{}.{}", e >> 16, (e >> 8) & 255, e & 255);
+                for k in 0..3u64 {
+                    let t = t0 + ((e * 9 + k) % 50_000) as i64;
+                    let user = format!("user{}", (e * 3 + k) % 1_000_000);
+                    let order = format!("/api/v1/orders/{}", 1000 + k);
+                    let route = format!("/api/v1/x{k}/y");
+                    for (method, path, status, username) in [
+                        ("POST", "/api/v1/login", 401, Some(user.as_str())),
+                        ("GET", order.as_str(), 404, None),
+                        ("GET", route.as_str(), 404, None),
+                    ] {
+                        let ev = RawEvent {
+                            client_ip: Some(ip.as_str().into()),
+                            method: Some(method.into()),
+                            target: Some(path.into()),
+                            status: Some(status),
+                            username: username.map(Into::into),
+                            user_agent: Some("bench-agent/1.0".into()),
+                            ..Default::default()
+                        };
+                        offset += 1;
+                        builder.append(&ev, t, &prov, offset);
+                    }
+                }
+                if builder.len() >= 8192 {
+                    engine.process(&builder.finish()?)?;
+                }
+            }
+            engine.process(&builder.finish()?)?;
+            let state = engine.state_by_operator();
+            let mut parts = Vec::new();
+            for id in RULES {
+                let s = state.get(id).copied().unwrap_or_default();
+                let g = s.groups.max(1) as f64;
+                parts.push(format!(
+                    "{}: {:.0}/{:.0} B",
+                    id.split('-').next().unwrap_or(id),
+                    (s.bytes - s.evidence_bytes) as f64 / g,
+                    s.bytes as f64 / g
+                ));
+            }
+            println!(
+                "  {entities:>9} entities, {samples} evidence samples: {}",
+                parts.join("  ")
+            );
+        }
     }
     Ok(())
 }

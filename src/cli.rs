@@ -8,6 +8,7 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 use gatewatch_engine::clock::ClockConfig;
+use gatewatch_engine::guard::StateLimits;
 use gatewatch_engine::EngineConfig;
 use gatewatch_generate::{GenConfig, Generator, GeneratorReader, Scenario};
 use gatewatch_ingest::kafka::KafkaUrl;
@@ -132,6 +133,17 @@ struct RunArgs {
     /// dead-lettered.
     #[arg(long, default_value_t = 10_000, value_name = "N")]
     time_hold_records: u64,
+    /// Per rule and task: at most this many entities tracked in open windows. Past it, rows
+    /// of new entities are shed (counted) and a gatewatch-state-pressure alert says so.
+    #[arg(long, default_value_t = 1_000_000, value_name = "N")]
+    max_groups: usize,
+    /// Per rule and task: at most this many bytes of window state (e.g. 32MiB, 1GiB).
+    #[arg(long, default_value = "32MiB", value_name = "BYTES")]
+    max_state_bytes: String,
+    /// Per rule and window: at most this many alerts; the rest are summarised in one
+    /// gatewatch-alert-flood alert.
+    #[arg(long, default_value_t = 100, value_name = "N")]
+    max_alerts_per_window: usize,
     /// Where rejected records go: a file (JSON Lines: source, offset, error, raw line;
     /// appended to) or `kafka://HOST:PORT/TOPIC` (original bytes, with the source topic,
     /// partition, offset and error as headers).
@@ -461,6 +473,12 @@ fn run(args: RunArgs) -> Result<ExitCode> {
                 hold_records: args.time_hold_records,
                 ..Default::default()
             },
+            limits: StateLimits {
+                max_groups: args.max_groups.max(1),
+                max_bytes: parse_bytes(&args.max_state_bytes)?,
+                max_alerts_per_window: args.max_alerts_per_window.max(1),
+                ..Default::default()
+            },
             ..Default::default()
         },
         threads: args.threads.unwrap_or(cores),
@@ -488,6 +506,25 @@ fn run(args: RunArgs) -> Result<ExitCode> {
         eprint!("{}", summary.render());
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A size such as `512KiB`, `32MiB`, `1GiB` or plain bytes.
+pub fn parse_bytes(text: &str) -> Result<usize> {
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (n, unit) = t.split_at(split);
+    let n: usize = n
+        .parse()
+        .with_context(|| format!("{text:?} is not a size (e.g. 32MiB)"))?;
+    let mult: usize = match unit.trim() {
+        "" | "B" => 1,
+        "KiB" | "K" | "KB" => 1 << 10,
+        "MiB" | "M" | "MB" => 1 << 20,
+        "GiB" | "G" | "GB" => 1 << 30,
+        other => bail!("{text:?}: unknown unit {other:?} (use B, KiB, MiB or GiB)"),
+    };
+    n.checked_mul(mult)
+        .with_context(|| format!("{text:?} is too large"))
 }
 
 /// Installs the API inventory: the `--openapi` files, or for the bundled sample traffic the

@@ -94,7 +94,7 @@ impl RuleSet {
         let mut by_key: BTreeMap<KeyGroup, Vec<usize>> = BTreeMap::new();
         for (i, r) in self.rules.iter().enumerate() {
             by_key
-                .entry(KeyGroup::Column(r.entity_column))
+                .entry(crate::rule_op::key_group_of(r))
                 .or_default()
                 .push(i);
         }
@@ -106,10 +106,14 @@ impl RuleSet {
             })
             .collect();
         if self.traffic {
-            groups.push(RouteGroup {
-                key: KeyGroup::Partition,
-                rules: None,
-            });
+            match groups.iter_mut().find(|g| g.key == KeyGroup::Partition) {
+                // Statistics need every row of the partition.
+                Some(g) => g.rules = None,
+                None => groups.push(RouteGroup {
+                    key: KeyGroup::Partition,
+                    rules: None,
+                }),
+            }
         }
         groups
     }
@@ -296,6 +300,17 @@ impl Engine {
             s += t.state_size();
         }
         s
+    }
+
+    /// What each operator holds, summed over tasks, by operator name (rule id, `traffic`).
+    pub fn state_by_operator(&self) -> BTreeMap<String, StateSize> {
+        let mut out: BTreeMap<String, StateSize> = BTreeMap::new();
+        for t in self.tasks.values() {
+            for op in t.operators() {
+                *out.entry(op.name().to_owned()).or_default() += op.state_size();
+            }
+        }
+        out
     }
 
     /// Distinct entity values in open windows, summed over rules and tasks (slow: benchmarks).

@@ -6,7 +6,7 @@ use arrow::compute::cast;
 use arrow::datatypes::{DataType, Int64Type, TimeUnit, TimestampMillisecondType};
 use arrow::util::display::{ArrayFormatter, FormatOptions};
 use gatewatch_ingest::schema::Column;
-use gatewatch_rules::script::{row_to_map, ScriptKind, WindowVerdict};
+use gatewatch_rules::script::{ScriptKind, WindowVerdict};
 use gatewatch_rules::CompiledRule;
 use serde_json::{Map, Value};
 
@@ -129,7 +129,7 @@ pub fn alerts_from_result(
             let mut title = None;
             let mut script_fields = Map::new();
             if let Some(script) = window_script {
-                match script.on_window(row_to_map(batch, r)) {
+                match script.on_window(script.row_map(batch, r)) {
                     Ok(WindowVerdict::Drop) => continue,
                     Ok(WindowVerdict::Keep(extra)) => {
                         for (k, v) in extra {

@@ -1,8 +1,11 @@
 //! Bounds on what one rule may hold and emit, because its input is written by attackers.
 //!
 //! * **State**: per rule and task, at most `max_groups` tracked entities and `max_bytes` of
-//!   window state. Past a limit, rows of entities the pane does not track yet are shed (in
-//!   record order, counted); past twice the byte limit, every row is. Each window that shed
+//!   window state, shared by the panes a window spans (a tumbling window's pane gets all of
+//!   the groups and half the bytes: the previous pane may still be open within the lateness).
+//!   Past a pane's share, rows of entities the pane does not track yet are shed (in record
+//!   order, counted): entities already tracked, such as an attack under way, keep being
+//!   counted; past twice the byte share, every row is shed. Each window that shed
 //!   rows raises one `gatewatch-state-pressure` alert naming the rule and what was shed, so the
 //!   SOC knows detection is degraded there. Alerts are exact while no limit fires.
 //! * **Alert floods**: per rule and window at most `max_alerts_per_window` alerts (those with

@@ -107,8 +107,10 @@ pub struct OpCtx<'a> {
 pub struct StateSize {
     /// Rows buffered.
     pub rows: usize,
-    /// Bytes of memory held (approximate).
+    /// Bytes of memory held (approximate), evidence included.
     pub bytes: usize,
+    /// Of which evidence samples and per-entity counts (see [`crate::evidence`]).
+    pub evidence_bytes: usize,
     /// Groups (entities) tracked.
     pub groups: usize,
 }
@@ -117,6 +119,7 @@ impl std::ops::AddAssign for StateSize {
     fn add_assign(&mut self, o: StateSize) {
         self.rows += o.rows;
         self.bytes += o.bytes;
+        self.evidence_bytes += o.evidence_bytes;
         self.groups += o.groups;
     }
 }

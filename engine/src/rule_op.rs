@@ -15,7 +15,7 @@ use arrow::datatypes::Int64Type;
 use gatewatch_ingest::schema::Column;
 use gatewatch_ingest::TopicPartition;
 use gatewatch_rules::filter::StatefulFilter;
-use gatewatch_rules::script::{row_to_map, ScriptKind};
+use gatewatch_rules::script::ScriptKind;
 use gatewatch_rules::CompiledRule;
 use serde::{Deserialize, Serialize};
 
@@ -58,9 +58,6 @@ pub struct RuleOperator {
     suppression: Suppression,
     script_errors: u64,
     seq: u64,
-    /// Groups and bytes over all open panes, updated as rows are added.
-    groups: usize,
-    bytes: usize,
     shedding_logged: bool,
 }
 
@@ -81,8 +78,6 @@ impl RuleOperator {
             suppression: Suppression::default(),
             script_errors: 0,
             seq: 0,
-            groups: 0,
-            bytes: 0,
             shedding_logged: false,
         })
     }
@@ -151,7 +146,7 @@ impl RuleOperator {
         {
             let mut flagged = Vec::with_capacity(kept.len());
             for i in kept {
-                match script.on_event(row_to_map(projected, i as usize)) {
+                match script.on_event(script.row_map(projected, i as usize)) {
                     Ok(true) => flagged.push(i),
                     Ok(false) => {}
                     Err(e) => self.count_script_error(&e, stats),
@@ -160,17 +155,6 @@ impl RuleOperator {
             kept = flagged;
         }
         Ok(kept)
-    }
-
-    /// Recomputes the totals over open panes.
-    fn retotal(&mut self) {
-        let (mut g, mut b) = (0, 0);
-        for (_, s) in self.windows.panes() {
-            g += s.pane.groups();
-            b += s.pane.bytes();
-        }
-        self.groups = g;
-        self.bytes = b;
     }
 
     /// Folds the rows of `segment` (pane start → rows of `projected`) into their panes, within
@@ -212,14 +196,17 @@ impl RuleOperator {
                 };
                 self.windows.pane_mut_with(pane_start, || fresh);
             }
-            let slot = self
-                .windows
-                .pane_mut_with(pane_start, unreachable_slot);
-            // Within the limits, rows of groups this pane already tracks are always taken;
-            // rows of new groups are shed once the rule holds too much.
-            let over_groups = self.groups >= limits.max_groups;
-            let over_bytes = self.bytes >= limits.max_bytes;
-            let hard = self.bytes >= limits.max_bytes.saturating_mul(2);
+            let slot = self.windows.pane_mut_with(pane_start, unreachable_slot);
+            // The limits are shared by the panes a window spans (one more for the pane that is
+            // closing while the next fills): rows of groups this pane already tracks are always
+            // taken; rows of new groups are shed once the pane holds its share.
+            let panes = (rule.window_ms / rule.slide_ms.max(1)).max(1) as usize;
+            let pane_groups = (limits.max_groups / panes).max(1);
+            let pane_bytes = (limits.max_bytes / (panes + 1)).max(1);
+            let (groups_now, bytes_now) = (slot.pane.groups(), slot.pane.bytes());
+            let over_groups = groups_now >= pane_groups;
+            let over_bytes = bytes_now >= pane_bytes;
+            let hard = bytes_now >= pane_bytes.saturating_mul(2);
             let mut new_groups = std::collections::HashSet::new();
             let mut accept: Vec<usize> = Vec::with_capacity(local.len());
             for (j, h) in hashes.iter().enumerate() {
@@ -228,9 +215,7 @@ impl RuleOperator {
                     false
                 } else if known {
                     true
-                } else if over_groups
-                    || over_bytes
-                    || self.groups + new_groups.len() >= limits.max_groups
+                } else if over_groups || over_bytes || groups_now + new_groups.len() >= pane_groups
                 {
                     false
                 } else {
@@ -260,8 +245,8 @@ impl RuleOperator {
                     self.shedding_logged = true;
                     tracing::warn!(
                         rule = rule.id(),
-                        groups = self.groups,
-                        bytes = self.bytes,
+                        pane_groups = groups_now,
+                        pane_bytes = bytes_now,
                         max_groups = limits.max_groups,
                         max_bytes = limits.max_bytes,
                         "state limit reached: rows of new entities are shed and counted (detection is degraded for this rule; a gatewatch-state-pressure alert reports each window)"
@@ -310,7 +295,6 @@ impl RuleOperator {
                 .min()
                 .unwrap_or(i64::MAX);
             slot.pane.hold(upstream, min_offset);
-            self.retotal();
         }
         Ok(())
     }
@@ -396,7 +380,6 @@ impl RuleOperator {
                     .push(pressure_alert(&rule, start, &shed, &ctx.cfg.limits));
             }
         }
-        self.retotal();
         Ok(())
     }
 }
@@ -455,6 +438,17 @@ fn merged(
     total.evaluate(plan)
 }
 
+/// How a rule's rows are routed: by its entity column, so all of an entity's events meet in
+/// one task; a rule whose filter learns (`endpoint_is_new`) sees its partition's whole stream
+/// instead, so what it learns does not depend on how entities are spread over tasks.
+pub fn key_group_of(rule: &CompiledRule) -> KeyGroup {
+    if rule.filter.has_state() {
+        KeyGroup::Partition
+    } else {
+        KeyGroup::Column(rule.entity_column)
+    }
+}
+
 /// The rule's columns out of a batch; columns the batch lacks (decoded before a hot reload
 /// widened the projection) are null.
 pub(crate) fn project_for(
@@ -480,7 +474,7 @@ impl Operator for RuleOperator {
     }
 
     fn key_group(&self) -> KeyGroup {
-        KeyGroup::Column(self.rule.entity_column)
+        key_group_of(&self.rule)
     }
 
     fn process(&mut self, input: &RowsIn<'_>, ctx: &mut OpCtx<'_>) -> Result<(), EngineError> {
@@ -548,6 +542,7 @@ impl Operator for RuleOperator {
         for (_, slot) in self.windows.panes() {
             s.rows += slot.pane.rows;
             s.bytes += slot.pane.bytes();
+            s.evidence_bytes += slot.pane.evidence.bytes();
             s.groups += slot.pane.groups();
         }
         s.bytes += self.suppression.bytes();

@@ -13,6 +13,7 @@
 pub mod batch;
 pub mod chunk;
 pub mod decode;
+pub mod fuzz;
 pub mod kafka;
 pub mod partition;
 pub mod route;

@@ -12,6 +12,7 @@ pub mod compile;
 pub mod error;
 pub mod filter;
 pub mod functions;
+pub mod fuzz;
 pub mod pack;
 pub mod plan;
 pub mod script;

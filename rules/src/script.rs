@@ -71,6 +71,7 @@ pub struct RuleScript {
     ast: AST,
     /// The hook it defines.
     pub kind: ScriptKind,
+    limits: ScriptLimits,
 }
 
 impl std::fmt::Debug for RuleScript {
@@ -177,7 +178,22 @@ impl RuleScript {
             engine: Arc::new(engine),
             ast,
             kind,
+            limits,
         })
+    }
+
+    /// Longest text value a script receives: a quarter of its string limit, so a script can
+    /// still lowercase or concatenate what it gets without hitting the limit.
+    pub fn field_limit(&self) -> usize {
+        (self.limits.max_string_size / 4).max(1)
+    }
+
+    /// One row as the map a script receives: text values longer than
+    /// [`field_limit`](Self::field_limit) are cut to it, and `_truncated` lists their names
+    /// (absent when nothing was cut). Attacker-sized input can therefore not make a script
+    /// fail, and so never fail open.
+    pub fn row_map(&self, batch: &RecordBatch, row: usize) -> Map {
+        row_to_map_limited(batch, row, self.field_limit())
     }
 
     /// Runs `on_event`; `Ok(true)` flags the event.
@@ -228,12 +244,38 @@ pub fn referenced_columns(source: &str) -> Vec<gatewatch_ingest::Column> {
 }
 
 /// One row of a batch as a Rhai map: text as strings, numbers as numbers, times as epoch ms,
-/// lists as arrays, nulls as `()`.
+/// lists as arrays, nulls as `()`. Text is cut to the default script field limit (see
+/// [`RuleScript::row_map`]).
 pub fn row_to_map(batch: &RecordBatch, row: usize) -> Map {
+    row_to_map_limited(batch, row, ScriptLimits::default().max_string_size / 4)
+}
+
+/// [`row_to_map`] with text cut to `max_text` bytes (at a character boundary); the names of
+/// cut fields are listed in `_truncated`.
+pub fn row_to_map_limited(batch: &RecordBatch, row: usize, max_text: usize) -> Map {
     let schema = batch.schema();
     let mut map = Map::new();
+    let mut truncated: rhai::Array = Vec::new();
     for (field, col) in schema.fields().iter().zip(batch.columns()) {
-        map.insert(field.name().as_str().into(), cell(col.as_ref(), row));
+        let value = if *col.data_type() == DataType::Utf8 && !col.is_null(row) {
+            let text = col.as_string::<i32>().value(row);
+            if text.len() > max_text {
+                let mut end = max_text;
+                while !text.is_char_boundary(end) {
+                    end -= 1;
+                }
+                truncated.push(field.name().as_str().into());
+                text[..end].into()
+            } else {
+                text.into()
+            }
+        } else {
+            cell(col.as_ref(), row)
+        };
+        map.insert(field.name().as_str().into(), value);
+    }
+    if !truncated.is_empty() {
+        map.insert("_truncated".into(), truncated.into());
     }
     map
 }
@@ -319,6 +361,23 @@ mod tests {
             WindowVerdict::Keep(m) => assert_eq!(m["score"].as_int().unwrap(), 400),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn a_huge_field_reaches_the_script_cut_and_flagged_not_failing() {
+        use arrow::array::StringArray;
+        let script = RuleScript::compile(
+            r#"fn on_event(e) { let ua = e.user_agent.to_lower(); ua.contains("sqlmap") && "user_agent" in e._truncated }"#,
+            ScriptLimits::default(),
+        )
+        .unwrap();
+        let ua = format!("sqlmap/1.8 {}", "A".repeat(70_000));
+        let batch = RecordBatch::try_from_iter(vec![(
+            "user_agent",
+            Arc::new(StringArray::from(vec![ua.as_str()])) as _,
+        )])
+        .unwrap();
+        assert_eq!(script.on_event(script.row_map(&batch, 0)), Ok(true));
     }
 
     #[test]

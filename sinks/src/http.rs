@@ -14,6 +14,9 @@ impl HttpPoster {
     /// A client whose requests time out after `timeout` (connect included).
     pub fn new(timeout: Duration) -> Result<HttpPoster, String> {
         let client = reqwest::Client::builder()
+            // A redirect is never followed: a POST would turn into a GET without its body
+            // (and carry the signature headers elsewhere). It is a failed delivery instead.
+            .redirect(reqwest::redirect::Policy::none())
             .timeout(timeout)
             .connect_timeout(timeout)
             .user_agent(concat!("gatewatch/", env!("CARGO_PKG_VERSION")))
@@ -22,9 +25,10 @@ impl HttpPoster {
         Ok(HttpPoster { client, timeout })
     }
 
-    /// POSTs `body` to `url`. 2xx is success; 408, 429 and 5xx and transport errors are worth
-    /// retrying; other 4xx mean the request itself is wrong and are not. Errors never contain
-    /// the URL, which is a secret for Slack and some webhooks.
+    /// POSTs `body` to `url`. 2xx is success; 3xx (never followed), 408, 429, 5xx and
+    /// transport errors are worth retrying (a moved endpoint may be fixed; the spool gives up
+    /// after `give_up_after` with the reason); other 4xx mean the request itself is wrong and
+    /// are not. Errors never contain the URL, which is a secret for Slack and some webhooks.
     pub async fn post(
         &self,
         url: &str,
@@ -52,6 +56,17 @@ impl HttpPoster {
         if status.is_success() {
             return Ok(());
         }
+        if status.is_redirection() {
+            let target = resp
+                .headers()
+                .get("location")
+                .and_then(|v| v.to_str().ok())
+                .map(redact_location)
+                .unwrap_or_else(|| "no Location".into());
+            return Err(SendError::retry(format!(
+                "HTTP {status}: redirect to {target} not followed (update the destination URL)"
+            )));
+        }
         let retry_after = resp
             .headers()
             .get("retry-after")
@@ -77,4 +92,10 @@ impl HttpPoster {
             Err(SendError::permanent(reason))
         }
     }
+}
+
+/// A redirect target for logs: scheme, host and path only (query strings may carry tokens).
+fn redact_location(location: &str) -> String {
+    let base = location.split(['?', '#']).next().unwrap_or_default();
+    crate::bound::truncate(base, 200)
 }

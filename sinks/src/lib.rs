@@ -13,6 +13,7 @@
 //! (ClickHouse `ReplacingMergeTree`, PagerDuty `dedup_key`, the webhook idempotency key).
 #![deny(missing_docs)]
 
+pub mod bound;
 pub mod clickhouse;
 pub mod config;
 pub mod http;

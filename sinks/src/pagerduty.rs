@@ -25,8 +25,13 @@ pub fn pd_severity(severity: &str) -> &'static str {
     }
 }
 
-/// The trigger event for an alert.
+/// Entities whose incidents auto-resolve are remembered up to this many; beyond, the quietest
+/// is forgotten (its incidents stay open for PagerDuty's auto-resolve or a human).
+const OPEN_INCIDENTS: usize = 10_000;
+
+/// The trigger event for an alert (values bounded, see [`crate::bound`]).
 pub fn trigger(routing_key: &str, alert: &Alert) -> Value {
+    let alert = &crate::bound::bounded(alert, crate::bound::MAX_VALUE_CHARS);
     let summary: String = format!(
         "{}: {} {} ({} events)",
         alert.title, alert.entity_type, alert.entity, alert.event_count
@@ -105,6 +110,23 @@ impl Destination for PagerDutyDestination {
                     .map_err(|e| SendError::permanent(e.to_string()))?;
                 self.http.post(&self.url, &[], body).await?;
                 if self.resolve_after.is_some() {
+                    if self.open.len() >= OPEN_INCIDENTS {
+                        // Bounded: the quietest entity is forgotten; its incidents are left to
+                        // PagerDuty's own auto-resolve (logged).
+                        if let Some(k) = self
+                            .open
+                            .iter()
+                            .min_by_key(|(_, (last, _))| *last)
+                            .map(|(k, _)| k.clone())
+                        {
+                            self.open.remove(&k);
+                            tracing::warn!(
+                                sink = "pagerduty",
+                                rule = %k.0,
+                                "more than {OPEN_INCIDENTS} entities awaiting auto-resolve: the quietest one's incidents will not be resolved by gatewatch"
+                            );
+                        }
+                    }
                     let entry = self
                         .open
                         .entry((alert.rule_id.clone(), alert.entity.clone()))

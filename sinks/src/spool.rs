@@ -1,8 +1,14 @@
 //! The on-disk spool: an append-only log of records per destination.
 //!
 //! Layout of a destination's directory:
-//! * `NNNNNNNNNNNNNNNNNNNN.jsonl`: segments, one [`Spooled`] record per line, in write order.
-//! * `cursor`: `SEGMENT OFFSET` of the first record not yet delivered.
+//! * `NNNNNNNNNNNNNNNNNNNN.spool`: segments, one framed [`Spooled`] record per line, in write
+//!   order. A frame is `CRC32 LENGTH JSON\n` (CRC-32 of the JSON as 8 hex digits, its length
+//!   in bytes): a torn or corrupt record is detected, reported and skipped, and the records
+//!   after it are still read (JSON never contains a raw newline, so lines resynchronise).
+//! * `NNNNNNNNNNNNNNNNNNNN.jsonl`: segments written by earlier versions (one bare JSON record
+//!   per line), still read the old way until delivered: the upgrade path.
+//! * `cursor`: `SEGMENT OFFSET` of the first record not yet delivered, replaced atomically and
+//!   fsynced.
 //! * `dead-letter.jsonl`: records given up on, with the reason.
 //!
 //! The writer (the pipeline thread) appends and fsyncs; the reader (the sender thread) reads
@@ -53,20 +59,77 @@ pub struct Position {
 /// A segment grows to about this size before the writer starts the next one.
 const SEGMENT_BYTES: u64 = 8 << 20;
 
-fn segment_path(dir: &Path, n: u64) -> PathBuf {
-    dir.join(format!("{n:020}.jsonl"))
+/// The framing of a segment's records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Framing {
+    /// Bare JSON lines (segments of earlier versions).
+    Lines,
+    /// `CRC32 LENGTH JSON` lines.
+    Framed,
 }
 
-fn segments(dir: &Path) -> io::Result<Vec<u64>> {
-    let mut out: Vec<u64> = fs::read_dir(dir)?
+impl Framing {
+    fn extension(self) -> &'static str {
+        match self {
+            Framing::Lines => "jsonl",
+            Framing::Framed => "spool",
+        }
+    }
+}
+
+fn segment_path(dir: &Path, n: u64, framing: Framing) -> PathBuf {
+    dir.join(format!("{n:020}.{}", framing.extension()))
+}
+
+/// The segments of a spool directory, oldest first.
+fn segments(dir: &Path) -> io::Result<Vec<(u64, Framing)>> {
+    let mut out: Vec<(u64, Framing)> = fs::read_dir(dir)?
         .filter_map(|e| e.ok())
         .filter_map(|e| {
             let name = e.file_name().into_string().ok()?;
-            name.strip_suffix(".jsonl")?.parse().ok()
+            if let Some(n) = name.strip_suffix(".spool") {
+                return Some((n.parse().ok()?, Framing::Framed));
+            }
+            Some((name.strip_suffix(".jsonl")?.parse().ok()?, Framing::Lines))
         })
         .collect();
     out.sort_unstable();
     Ok(out)
+}
+
+/// Appends one framed record (`CRC32 LENGTH JSON\n`) to `out`.
+fn frame(json: &[u8], out: &mut Vec<u8>) {
+    let crc = crc32fast::hash(json);
+    out.extend_from_slice(format!("{crc:08x} {} ", json.len()).as_bytes());
+    out.extend_from_slice(json);
+    out.push(b'\n');
+}
+
+/// The JSON of one framed line (without its newline), or why it is corrupt.
+fn unframe(line: &[u8]) -> Result<&[u8], String> {
+    let mut spaces = line
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| **b == b' ')
+        .map(|(i, _)| i);
+    let (Some(a), Some(b)) = (spaces.next(), spaces.next()) else {
+        return Err("no frame header".into());
+    };
+    let field = |bytes: &[u8]| std::str::from_utf8(bytes).ok().map(str::to_owned);
+    let crc = field(&line[..a])
+        .and_then(|c| u32::from_str_radix(&c, 16).ok())
+        .ok_or("no CRC")?;
+    let len: usize = field(&line[a + 1..b])
+        .and_then(|l| l.parse().ok())
+        .ok_or("no length")?;
+    let json = &line[b + 1..];
+    if json.len() != len {
+        return Err(format!("length {} where the frame says {len}", json.len()));
+    }
+    if crc32fast::hash(json) != crc {
+        return Err("CRC mismatch".into());
+    }
+    Ok(json)
 }
 
 /// Epoch ms now.
@@ -99,7 +162,7 @@ impl SpoolWriter {
                 dir.display()
             )));
         }
-        let next = segments(dir)?.last().map_or(1, |n| n + 1);
+        let next = segments(dir)?.last().map_or(1, |(n, _)| n + 1);
         let file = Self::create_segment(dir, next)?;
         Ok(SpoolWriter {
             dir: dir.to_owned(),
@@ -115,7 +178,7 @@ impl SpoolWriter {
         let file = OpenOptions::new()
             .create_new(true)
             .append(true)
-            .open(segment_path(dir, n))?;
+            .open(segment_path(dir, n, Framing::Framed))?;
         // The new directory entry must survive a crash too.
         File::open(dir)?.sync_all()?;
         Ok(file)
@@ -131,9 +194,11 @@ impl SpoolWriter {
         let at = now_ms();
         self.buf.clear();
         let mut n = 0;
+        let mut json = Vec::new();
         for record in records {
-            serde_json::to_writer(&mut self.buf, &Spooled { at, record })?;
-            self.buf.push(b'\n');
+            json.clear();
+            serde_json::to_writer(&mut json, &Spooled { at, record })?;
+            frame(&json, &mut self.buf);
             n += 1;
         }
         if n == 0 {
@@ -197,11 +262,11 @@ impl SpoolReader {
     }
 
     /// The next segment at or after the cursor's, if any.
-    fn current_segment(&mut self) -> io::Result<Option<u64>> {
+    fn current_segment(&mut self) -> io::Result<Option<(u64, Framing)>> {
         let first = segments(&self.dir)?
             .into_iter()
-            .find(|n| *n >= self.cursor.segment);
-        if let Some(n) = first {
+            .find(|(n, _)| *n >= self.cursor.segment);
+        if let Some((n, _)) = first {
             if n != self.cursor.segment {
                 self.cursor = Position {
                     segment: n,
@@ -216,7 +281,7 @@ impl SpoolReader {
     /// removed on the way.
     pub fn read(&mut self, max: usize) -> io::Result<Batch> {
         loop {
-            let Some(seg) = self.current_segment()? else {
+            let Some((seg, framing)) = self.current_segment()? else {
                 return Ok(Batch {
                     records: Vec::new(),
                     unreadable: Vec::new(),
@@ -224,12 +289,12 @@ impl SpoolReader {
                 });
             };
             let complete = seg < self.writing.load(Ordering::Acquire);
-            let batch = self.read_segment(seg, max, complete)?;
+            let batch = self.read_segment(seg, framing, max, complete)?;
             if !batch.records.is_empty() || !batch.unreadable.is_empty() || !complete {
                 return Ok(batch);
             }
             // A finished segment read to its end: delete it and go on with the next one.
-            fs::remove_file(segment_path(&self.dir, seg))?;
+            fs::remove_file(segment_path(&self.dir, seg, framing))?;
             self.cursor = Position {
                 segment: seg + 1,
                 offset: 0,
@@ -238,12 +303,28 @@ impl SpoolReader {
         }
     }
 
-    fn read_segment(&mut self, seg: u64, max: usize, complete: bool) -> io::Result<Batch> {
-        let mut file = File::open(segment_path(&self.dir, seg))?;
+    fn read_segment(
+        &mut self,
+        seg: u64,
+        framing: Framing,
+        max: usize,
+        complete: bool,
+    ) -> io::Result<Batch> {
+        let mut file = File::open(segment_path(&self.dir, seg, framing))?;
+        let mut unreadable = Vec::new();
+        let len = file.metadata()?.len();
+        if self.cursor.offset > len {
+            // A cursor past the end cannot be right: read the segment again from its start
+            // (delivery is at least once; destinations deduplicate on the alert id).
+            unreadable.push(format!(
+                "cursor at byte {} is past the end of segment {seg} ({len} bytes): reading the segment again",
+                self.cursor.offset
+            ));
+            self.cursor.offset = 0;
+        }
         file.seek(SeekFrom::Start(self.cursor.offset))?;
         let mut reader = BufReader::new(file);
         let mut records = Vec::new();
-        let mut unreadable = Vec::new();
         let mut offset = self.cursor.offset;
         let mut line = Vec::new();
         while records.len() < max {
@@ -263,10 +344,19 @@ impl SpoolReader {
                 break;
             }
             offset += n as u64;
-            match serde_json::from_slice::<Spooled>(&line) {
-                Ok(s) => records.push(s),
-                Err(e) => unreadable.push(format!(
+            let body = &line[..line.len() - 1];
+            let json = match framing {
+                Framing::Lines => Ok(body),
+                Framing::Framed => unframe(body),
+            };
+            match json.map(serde_json::from_slice::<Spooled>) {
+                Ok(Ok(s)) => records.push(s),
+                Ok(Err(e)) => unreadable.push(format!(
                     "unreadable record in segment {seg} at byte {}: {e}",
+                    offset - n as u64
+                )),
+                Err(e) => unreadable.push(format!(
+                    "corrupt record in segment {seg} at byte {} ({e}), skipped",
                     offset - n as u64
                 )),
             }
@@ -287,23 +377,26 @@ impl SpoolReader {
         self.save_cursor()
     }
 
+    /// Replaces the cursor file atomically and durably (file and directory fsynced).
     fn save_cursor(&self) -> io::Result<()> {
         let tmp = self.dir.join("cursor.tmp");
-        fs::write(
-            &tmp,
-            format!("{} {}\n", self.cursor.segment, self.cursor.offset),
-        )?;
-        fs::rename(tmp, self.dir.join("cursor"))
+        {
+            let mut f = File::create(&tmp)?;
+            f.write_all(format!("{} {}\n", self.cursor.segment, self.cursor.offset).as_bytes())?;
+            f.sync_all()?;
+        }
+        fs::rename(tmp, self.dir.join("cursor"))?;
+        File::open(&self.dir)?.sync_all()
     }
 
     /// Records not yet delivered (reads the remaining spool; for reports, not the hot path).
     pub fn pending(&self) -> io::Result<u64> {
         let mut n = 0;
-        for seg in segments(&self.dir)? {
+        for (seg, framing) in segments(&self.dir)? {
             if seg < self.cursor.segment {
                 continue;
             }
-            let mut file = File::open(segment_path(&self.dir, seg))?;
+            let mut file = File::open(segment_path(&self.dir, seg, framing))?;
             if seg == self.cursor.segment {
                 file.seek(SeekFrom::Start(self.cursor.offset))?;
             }
@@ -401,6 +494,74 @@ mod tests {
             segments(dir.path()).expect("list").len(),
             1,
             "old segment deleted"
+        );
+    }
+
+    #[test]
+    fn a_corrupt_record_is_reported_and_the_records_after_it_are_read() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        {
+            let mut w = SpoolWriter::open(dir.path()).expect("open");
+            w.append((0..3).map(row)).expect("append");
+        }
+        // Flip a byte inside the second record's JSON.
+        let (seg, framing) = segments(dir.path()).expect("list")[0];
+        let path = segment_path(dir.path(), seg, framing);
+        let mut bytes = std::fs::read(&path).expect("read");
+        let second = bytes.iter().position(|b| *b == b'\n').expect("newline") + 30;
+        bytes[second] ^= 0x01;
+        std::fs::write(&path, bytes).expect("write");
+        let w = SpoolWriter::open(dir.path()).expect("reopen");
+        let mut r = w.reader().expect("reader");
+        let b = r.read(10).expect("read");
+        assert_eq!(minutes(&b), vec![0, 2]);
+        assert_eq!(b.unreadable.len(), 1);
+        assert!(
+            b.unreadable[0].contains("CRC mismatch"),
+            "{:?}",
+            b.unreadable
+        );
+    }
+
+    #[test]
+    fn segments_of_the_previous_format_are_still_delivered() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let old = segment_path(dir.path(), 1, Framing::Lines);
+        let mut text = String::new();
+        for n in 0..2 {
+            text += &serde_json::to_string(&Spooled {
+                at: 1,
+                record: row(n),
+            })
+            .expect("json");
+            text.push('\n');
+        }
+        std::fs::write(&old, text).expect("write");
+        let mut w = SpoolWriter::open(dir.path()).expect("open");
+        let mut r = w.reader().expect("reader");
+        w.append([row(2)]).expect("append");
+        let b = r.read(10).expect("read");
+        assert_eq!(minutes(&b), vec![0, 1], "the old segment first");
+        r.ack(b.end).expect("ack");
+        assert_eq!(minutes(&r.read(10).expect("read")), vec![2]);
+    }
+
+    #[test]
+    fn a_cursor_past_the_end_rereads_the_segment_instead_of_dropping_it() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        {
+            let mut w = SpoolWriter::open(dir.path()).expect("open");
+            w.append((0..2).map(row)).expect("append");
+        }
+        std::fs::write(dir.path().join("cursor"), "1 999999\n").expect("cursor");
+        let w = SpoolWriter::open(dir.path()).expect("reopen");
+        let mut r = w.reader().expect("reader");
+        let b = r.read(10).expect("read");
+        assert_eq!(minutes(&b), vec![0, 1]);
+        assert!(
+            b.unreadable[0].contains("past the end"),
+            "{:?}",
+            b.unreadable
         );
     }
 

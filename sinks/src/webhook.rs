@@ -111,9 +111,11 @@ impl WebhookDestination {
     }
 }
 
-/// The body posted for an alert: its JSON object plus `idempotency_key`.
+/// The body posted for an alert: its JSON object (values bounded, see [`crate::bound`]) plus
+/// `idempotency_key`.
 pub fn body(alert: &gatewatch_engine::Alert) -> Vec<u8> {
-    let mut value = serde_json::to_value(alert).unwrap_or_default();
+    let alert = crate::bound::bounded(alert, crate::bound::MAX_VALUE_CHARS);
+    let mut value = serde_json::to_value(&alert).unwrap_or_default();
     if let Some(obj) = value.as_object_mut() {
         obj.insert("idempotency_key".into(), alert.id.clone().into());
     }

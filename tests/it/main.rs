@@ -4,6 +4,8 @@
 mod cli;
 mod decoders;
 mod exactly_once;
+mod fuzz_corpus;
+mod hostile;
 mod kafka;
 mod pack;
 mod partial;

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
 
@@ -41,6 +42,7 @@ struct State {
     fail_first: AtomicUsize,
     stall_first: AtomicUsize,
     stall_for: Mutex<Duration>,
+    redirect_to: Mutex<Option<String>>,
 }
 
 /// A running receiver; stops when dropped (its runtime shuts down).
@@ -65,6 +67,16 @@ impl Receiver {
                 let st = st.clone();
                 async move {
                     let n = st.seen.fetch_add(1, Ordering::SeqCst);
+                    let redirect = st.redirect_to.lock().unwrap().clone();
+                    if let Some(location) = redirect {
+                        st.log.lock().unwrap().push(Received {
+                            headers,
+                            body,
+                            status: 301,
+                        });
+                        return (StatusCode::MOVED_PERMANENTLY, [("location", location)])
+                            .into_response();
+                    }
                     if n < st.stall_first.load(Ordering::SeqCst) {
                         let d = *st.stall_for.lock().unwrap();
                         st.log.lock().unwrap().push(Received {
@@ -73,7 +85,7 @@ impl Receiver {
                             status: 0,
                         });
                         tokio::time::sleep(d).await;
-                        return StatusCode::GATEWAY_TIMEOUT;
+                        return StatusCode::GATEWAY_TIMEOUT.into_response();
                     }
                     let status = if n < st.fail_first.load(Ordering::SeqCst) {
                         StatusCode::INTERNAL_SERVER_ERROR
@@ -85,7 +97,8 @@ impl Receiver {
                         body,
                         status: status.as_u16(),
                     });
-                    status
+                    let r: Response = status.into_response();
+                    r
                 }
             }),
         );
@@ -117,6 +130,12 @@ impl Receiver {
     pub fn stall_first(&self, n: usize, d: Duration) -> &Self {
         *self.state.stall_for.lock().unwrap() = d;
         self.state.stall_first.store(n, Ordering::SeqCst);
+        self
+    }
+
+    /// Answer every request with `301 Moved Permanently` to `location`.
+    pub fn redirect_all(&self, location: &str) -> &Self {
+        *self.state.redirect_to.lock().unwrap() = Some(location.to_owned());
         self
     }
 

@@ -213,7 +213,8 @@ mod tests {
         ]));
         let groups = [0, 0, 0, 0, 1, 1];
         let mut one = DistinctCount::default();
-        one.update_batch(std::slice::from_ref(&vals), &groups, None, 2).unwrap();
+        one.update_batch(std::slice::from_ref(&vals), &groups, None, 2)
+            .unwrap();
         let mut pane = DistinctCount::default();
         pane.update_batch(&[vals], &groups, None, 2).unwrap();
         let state = pane.state(EmitTo::All).unwrap();
