@@ -54,7 +54,7 @@ pub struct Seen {
 /// Per entity of one pane: counts, times and evidence samples.
 #[derive(Debug, Default)]
 pub struct Evidence {
-    by_entity: HashMap<u64, Record>,
+    by_entity: HashMap<u64, Record, datafusion::common::hash_utils::RandomState>,
     rows: Vec<RecordBatch>,
     bytes: usize,
 }

@@ -88,14 +88,9 @@ pub struct Sequencer {
     steps: Vec<Step<RecordBatch>>,
 }
 
-/// FNV-1a: a fixed, fast hash, so routing is the same in every run.
-fn fnv1a(bytes: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in bytes {
-        h ^= u64::from(*b);
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    h
+/// A fixed, fast hash, so routing is the same in every run.
+fn route_hash(bytes: &[u8]) -> u64 {
+    gatewatch_ingest::partition::key_hash(bytes)
 }
 
 /// The source partition of a batch (batches never mix partitions).
@@ -156,7 +151,7 @@ impl Sequencer {
         match self.placement {
             Placement::PerPartition => TaskId::Partition(tp.clone()),
             Placement::Sharded(n) => {
-                let h = fnv1a(tp.topic.as_bytes()) ^ (tp.partition as u64);
+                let h = route_hash(tp.topic.as_bytes()) ^ (tp.partition as u64);
                 TaskId::Shard((h % u64::from(n.max(1))) as u32)
             }
         }
@@ -438,7 +433,7 @@ impl Sequencer {
                         let h = if text.is_null(i as usize) {
                             0
                         } else {
-                            fnv1a(text.value(i as usize).as_bytes())
+                            route_hash(text.value(i as usize).as_bytes())
                         };
                         let s = (h % u64::from(n)) as usize;
                         per_shard[s].entry(group.key).or_default().push(i);

@@ -102,7 +102,13 @@ impl JsonLinesSink {
             .append(true)
             .open(path)
             .map_err(io_err)?;
-        let sync_handle = f.try_clone().map_err(io_err)?;
+        // Only a regular file can be fsynced (`-o /dev/null` is a fine benchmark sink).
+        let regular = f.metadata().map(|m| m.is_file()).unwrap_or(false);
+        let sync_handle = if regular {
+            Some(f.try_clone().map_err(io_err)?)
+        } else {
+            None
+        };
         let mut out = BufWriter::new(Box::new(f) as Box<dyn Write + Send>);
         if ends_mid_line {
             out.write_all(b"\n").map_err(io_err)?;
@@ -110,7 +116,7 @@ impl JsonLinesSink {
         Ok(JsonLinesSink {
             name,
             out,
-            file: Some(sync_handle),
+            file: sync_handle,
             written: Some(written),
         })
     }

@@ -3,6 +3,7 @@
 //! thing whichever language a rule is written in.
 
 pub mod collect;
+pub mod memo;
 pub mod openapi;
 mod probe;
 mod ua;

@@ -133,6 +133,27 @@ fn percent_decode(s: &str) -> Cow<'_, str> {
     Cow::Owned(String::from_utf8_lossy(&out).into_owned())
 }
 
+/// Whether a user agent names an attack tool; remembered per thread (user agents repeat
+/// endlessly; bounded, cleared when full).
+fn is_scanner(ua: &str) -> bool {
+    thread_local! {
+        static SEEN: std::cell::RefCell<super::ua::FastMap<bool>> =
+            std::cell::RefCell::new(super::ua::FastMap::with_hasher(Default::default()));
+    }
+    if let Some(v) = SEEN.with(|m| m.borrow().get(ua).copied()) {
+        return v;
+    }
+    let v = lists().scanners.is_match(ua);
+    SEEN.with(|m| {
+        let mut m = m.borrow_mut();
+        if m.len() >= 8192 {
+            m.clear();
+        }
+        m.insert(ua.to_owned(), v);
+    });
+    v
+}
+
 /// What kind of probe a request is, or `None` for an ordinary request. Checked in this order:
 /// `scanner-agent`, `path-traversal`, `sql-injection`, `script-injection`, `backdoor`,
 /// `sensitive-file`, `admin-interface`.
@@ -154,7 +175,7 @@ pub fn probe_class(
     user_agent: Option<&str>,
 ) -> Option<&'static str> {
     let l = lists();
-    if user_agent.is_some_and(|ua| l.scanners.is_match(ua)) {
+    if user_agent.is_some_and(is_scanner) {
         return Some("scanner-agent");
     }
     let decoded_path = percent_decode(path);

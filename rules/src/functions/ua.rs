@@ -141,6 +141,10 @@ fn is_ai_agent(ai: &aho_corasick::AhoCorasick, ua: &str) -> bool {
     })
 }
 
+/// A map keyed by text with a fast fixed hash (these caches are per thread, never persisted).
+pub(crate) type FastMap<V> =
+    std::collections::HashMap<String, V, datafusion::common::hash_utils::RandomState>;
+
 /// Classifies a user agent.
 ///
 /// ```
@@ -157,8 +161,8 @@ pub fn ua_class(ua: &str) -> UaClass {
     // the answers per thread (bounded; cleared when full, so a flood of random agents only
     // costs what it would without the cache).
     thread_local! {
-        static SEEN: std::cell::RefCell<std::collections::HashMap<String, UaClass>> =
-            std::cell::RefCell::new(std::collections::HashMap::new());
+        static SEEN: std::cell::RefCell<FastMap<UaClass>> =
+            std::cell::RefCell::new(FastMap::with_hasher(Default::default()));
     }
     const CACHE_ENTRIES: usize = 8192;
     if let Some(c) = SEEN.with(|m| m.borrow().get(ua).copied()) {

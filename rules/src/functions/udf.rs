@@ -26,19 +26,24 @@ use super::{
     EndpointLearner,
 };
 
-/// Applies `f` to array arguments, keeping scalar-in/scalar-out so constant folding works.
+/// Applies the pure helper `name` (`f`) to array arguments, keeping scalar-in/scalar-out so
+/// constant folding works; a call on the very same arrays as a recent one reuses its result
+/// (see [`super::memo`]).
 fn map_args(
+    name: &'static str,
     args: &[ColumnarValue],
     f: impl Fn(&[ArrayRef]) -> Result<ArrayRef>,
 ) -> Result<ColumnarValue> {
-    let all_scalar = args.iter().all(|a| matches!(a, ColumnarValue::Scalar(_)));
-    let arrays = ColumnarValue::values_to_arrays(args)?;
-    let out = f(&arrays)?;
-    if all_scalar {
-        Ok(ColumnarValue::Scalar(ScalarValue::try_from_array(&out, 0)?))
-    } else {
-        Ok(ColumnarValue::Array(out))
-    }
+    super::memo::memoized(name, args, || {
+        let all_scalar = args.iter().all(|a| matches!(a, ColumnarValue::Scalar(_)));
+        let arrays = ColumnarValue::values_to_arrays(args)?;
+        let out = f(&arrays)?;
+        if all_scalar {
+            Ok(ColumnarValue::Scalar(ScalarValue::try_from_array(&out, 0)?))
+        } else {
+            Ok(ColumnarValue::Array(out))
+        }
+    })
 }
 
 fn value_at(a: &StringArray, i: usize) -> Option<&str> {
@@ -49,14 +54,14 @@ fn utf8(a: &ArrayRef) -> Result<ArrayRef> {
     Ok(arrow::compute::cast(a, &DataType::Utf8)?)
 }
 
-fn string_fn(name: &str, f: fn(&str) -> String) -> ScalarUDF {
+fn string_fn(name: &'static str, f: fn(&str) -> String) -> ScalarUDF {
     create_udf(
         name,
         vec![DataType::Utf8],
         DataType::Utf8,
         Volatility::Immutable,
         Arc::new(move |args| {
-            map_args(args, |a| {
+            map_args(name, args, |a| {
                 let s = utf8(&a[0])?;
                 let out: StringArray = s.as_string::<i32>().iter().map(|v| v.map(f)).collect();
                 Ok(Arc::new(out) as ArrayRef)
@@ -73,7 +78,7 @@ fn ua_class_udf() -> ScalarUDF {
         DataType::Utf8,
         Volatility::Immutable,
         Arc::new(|args| {
-            map_args(args, |a| {
+            map_args("ua_class", args, |a| {
                 let s = utf8(&a[0])?;
                 let out: StringArray = s
                     .as_string::<i32>()
@@ -94,7 +99,7 @@ fn probe_class_udf() -> ScalarUDF {
         DataType::Utf8,
         Volatility::Immutable,
         Arc::new(|args| {
-            map_args(args, |a| {
+            map_args("probe_class", args, |a| {
                 let (p, q, u) = (utf8(&a[0])?, utf8(&a[1])?, utf8(&a[2])?);
                 let (p, q, u) = (
                     p.as_string::<i32>(),
@@ -119,7 +124,7 @@ fn api_spec_status_udf() -> ScalarUDF {
         // The loaded spec can change between runs of one process (tests), never mid-batch.
         Volatility::Stable,
         Arc::new(|args| {
-            map_args(args, |a| {
+            map_args("api_spec_status", args, |a| {
                 let (m, t) = (utf8(&a[0])?, utf8(&a[1])?);
                 let (m, t) = (m.as_string::<i32>(), t.as_string::<i32>());
                 let out: StringArray = with_api_spec(|spec| {
@@ -193,7 +198,7 @@ fn scalar_udfs() -> Vec<ScalarUDF> {
             DataType::Boolean,
             Volatility::Immutable,
             Arc::new(|args| {
-                map_args(args, |a| {
+                map_args("cidr_contains", args, |a| {
                     let (c, i) = (utf8(&a[0])?, utf8(&a[1])?);
                     let (c, i) = (c.as_string::<i32>(), i.as_string::<i32>());
                     let out: BooleanArray = c
@@ -211,7 +216,7 @@ fn scalar_udfs() -> Vec<ScalarUDF> {
             DataType::Float64,
             Volatility::Immutable,
             Arc::new(|args| {
-                map_args(args, |a| {
+                map_args("shannon_entropy", args, |a| {
                     let s = utf8(&a[0])?;
                     let out: Float64Array = s
                         .as_string::<i32>()
@@ -273,7 +278,7 @@ fn cached_regexp_like() -> ScalarUDF {
         signature,
         DataType::Boolean,
         Arc::new(move |args| {
-            map_args(args, |a| {
+            map_args("regexp_like", args, |a| {
                 let text = utf8(&a[0])?;
                 let patterns = utf8(&a[1])?;
                 let flags = a.get(2).map(utf8).transpose()?;
