@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use arrow::record_batch::RecordBatch;
 use clap::Args;
-use gatewatch_generate::{write_kong_line, GenConfig, Generator};
+use gatewatch_generate::{write_line, GenConfig, Generator, Shape};
 use gatewatch_ingest::{
     Chunk, ChunkDecoder, ChunkOptions, ChunkReader, ColumnSet, DecodeConfig, Input,
 };
@@ -39,6 +39,11 @@ pub struct BenchArgs {
 }
 
 fn generate(events: u64) -> Vec<u8> {
+    generate_shape(events, Shape::Kong)
+}
+
+/// The generator's traffic written in one of the log shapes gatewatch reads.
+fn generate_shape(events: u64, shape: Shape) -> Vec<u8> {
     // Benign rate sized so the default 15 minutes of event time hold about `events` records.
     let cfg = GenConfig {
         benign_rate: (events as f64 / 900.0).max(1.0),
@@ -48,11 +53,29 @@ fn generate(events: u64) -> Vec<u8> {
     let mut line = String::new();
     for r in Generator::new(cfg) {
         line.clear();
-        write_kong_line(&r, &mut line);
+        write_line(shape, &r, &mut line);
         data.extend_from_slice(line.as_bytes());
         data.push(b'\n');
     }
     data
+}
+
+/// Decode throughput of every log shape on one core, same requests, the pack's columns.
+fn format_figures(events: u64, projection: ColumnSet) -> Result<()> {
+    println!(
+        "decode -> Arrow per log shape, {} rule columns, 1 core:",
+        projection.iter().count()
+    );
+    for shape in Shape::ALL {
+        let data = generate_shape(events, shape);
+        let chunks = chunks(&data)?;
+        let (rows, t) = decode_one_core(&chunks, projection)?;
+        println!(
+            "{}",
+            line(&format!("  {}", shape.name()), rows, data.len() as u64, t)
+        );
+    }
+    Ok(())
 }
 
 fn chunks(data: &[u8]) -> Result<Vec<Chunk>> {
@@ -128,6 +151,7 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
         )
     );
 
+    format_figures(args.events.min(200_000), rule_columns)?;
     engine_figures(&chunks, rule_columns)?;
     entity_state_figures()?;
 

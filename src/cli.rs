@@ -153,6 +153,15 @@ struct RunArgs {
     /// `request.headers.x-username`; `none` to disable. NGINX always uses `$remote_user`.
     #[arg(long, default_value = "username", value_name = "PATH")]
     username_field: String,
+    /// Envoy text lines use this format string instead of Envoy's, Istio's and Emissary's
+    /// defaults, in Envoy's own syntax: '[%START_TIME%] "%REQ(:METHOD)% %REQ(:PATH)% ..."'.
+    #[arg(long, value_name = "FORMAT")]
+    envoy_format: Option<String>,
+    /// NGINX/Apache lines use this format instead of combined/common: an NGINX log_format
+    /// ('$remote_addr - $remote_user [$time_local] "$request" $status ...') or an Apache
+    /// LogFormat ('%h %l %u %t "%r" %>s %b'). Fields must be separated by some text.
+    #[arg(long, value_name = "FORMAT")]
+    nginx_format: Option<String>,
     /// Lines longer than this are dead-lettered (their first 4 KiB) instead of decoded.
     #[arg(long, default_value_t = 1 << 20, value_name = "BYTES")]
     max_line_bytes: usize,
@@ -447,6 +456,12 @@ fn run(args: RunArgs) -> Result<ExitCode> {
     };
     if args.username_field != "none" {
         decode = decode.with_username_field(&args.username_field);
+    }
+    if let Some(f) = &args.envoy_format {
+        decode = decode.with_envoy_format(f).context("--envoy-format")?;
+    }
+    if let Some(f) = &args.nginx_format {
+        decode = decode.with_nginx_format(f).context("--nginx-format")?;
     }
     decode.input_key = match args.input_key.as_str() {
         "client_ip" => Some(Column::ClientIp),

@@ -9,6 +9,7 @@
 mod kong;
 mod reader;
 mod rng;
+mod text;
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -20,6 +21,7 @@ use serde::Serialize;
 pub use kong::write_kong_line;
 pub use reader::GeneratorReader;
 pub use rng::Rng;
+pub use text::{write_line, Shape};
 
 /// A labelled attack scenario.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

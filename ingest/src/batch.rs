@@ -76,6 +76,45 @@ pub struct RawEvent<'a> {
     pub ai_cost: Option<f64>,
 }
 
+impl RawEvent<'_> {
+    /// The same record owning its strings, for lines decoded out of a temporary buffer
+    /// (an unescaped or joined container log line).
+    pub fn into_owned(self) -> RawEvent<'static> {
+        fn own(s: Option<Str<'_>>) -> Option<Str<'static>> {
+            s.map(|s| Cow::Owned(s.into_owned()))
+        }
+        RawEvent {
+            format: self.format,
+            event_time_ms: self.event_time_ms,
+            time_rescaled: self.time_rescaled,
+            client_ip: own(self.client_ip),
+            method: own(self.method),
+            host: own(self.host),
+            target: own(self.target),
+            status: self.status,
+            upstream_status: self.upstream_status,
+            request_bytes: self.request_bytes,
+            response_bytes: self.response_bytes,
+            latency_ms: self.latency_ms,
+            user_agent: own(self.user_agent),
+            consumer_username: own(self.consumer_username),
+            consumer_id: own(self.consumer_id),
+            authenticated_entity: own(self.authenticated_entity),
+            username: own(self.username),
+            authorization: own(self.authorization),
+            service: own(self.service),
+            route_name: own(self.route_name),
+            request_id: own(self.request_id),
+            ai_provider: own(self.ai_provider),
+            ai_model: own(self.ai_model),
+            ai_prompt_tokens: self.ai_prompt_tokens,
+            ai_completion_tokens: self.ai_completion_tokens,
+            ai_total_tokens: self.ai_total_tokens,
+            ai_cost: self.ai_cost,
+        }
+    }
+}
+
 enum ColumnBuilder {
     Timestamp(TimestampMillisecondBuilder),
     Utf8(StringBuilder),
@@ -184,10 +223,7 @@ impl EventBatchBuilder {
         offset: i64,
     ) {
         let (path, query) = match ev.target.as_deref() {
-            Some(t) => {
-                let (p, q) = route::split_query(t);
-                (Some(p), q)
-            }
+            Some(t) => route::split_target(ev.method.as_deref(), t),
             None => (None, None),
         };
         if self.needs_template {
@@ -215,6 +251,7 @@ impl EventBatchBuilder {
                         Column::Host => ev.host.as_deref(),
                         Column::Path => path,
                         Column::Query => query,
+                        Column::RequestTarget => ev.target.as_deref(),
                         Column::RouteTemplate => path.map(|_| self.template.as_str()),
                         Column::ObjectId => match (path, self.id_ranges.last()) {
                             (Some(p), Some(r)) => Some(&p[r.clone()]),

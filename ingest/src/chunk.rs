@@ -5,7 +5,7 @@ use arrow::error::ArrowError;
 use arrow::record_batch::RecordBatch;
 
 use crate::batch::{EventBatchBuilder, Provenance, RawEvent};
-use crate::decode::{decode_line, DecodeConfig, DecodeError};
+use crate::decode::{container, decode_message, decode_owned, DecodeConfig, DecodeError};
 use crate::partition::key_hash;
 use crate::schema::ColumnSet;
 use crate::source::Chunk;
@@ -57,6 +57,16 @@ fn key_of<'e>(ev: &'e RawEvent<'_>, column: crate::Column) -> Option<&'e [u8]> {
     v.map(str::as_bytes)
 }
 
+/// Partial container lines (CRI `P`, Docker `log` without a newline) being joined.
+#[derive(Default)]
+struct Pending {
+    buf: String,
+    /// Bytes of all pieces, kept or not.
+    len: usize,
+    /// The pieces exceeded `--max-line-bytes`: the joined line is dead-lettered as too long.
+    overflow: bool,
+}
+
 /// Decodes chunks with one reusable builder; one per decode thread.
 pub struct ChunkDecoder {
     cfg: DecodeConfig,
@@ -102,6 +112,7 @@ impl ChunkDecoder {
         let mut key_mismatches = 0u64;
         let mut time_rescaled = 0u64;
         let mut events: Vec<RawEvent<'_>> = Vec::new();
+        let mut pending: Option<Pending> = None;
         let mut line_no = chunk.first_line;
         let mut index = 0usize;
         let mut oversized = chunk.oversized.iter().peekable();
@@ -140,8 +151,60 @@ impl ChunkDecoder {
             if line.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
+            let mut reject = |error: DecodeError, raw: &[u8]| {
+                malformed.push(Malformed {
+                    source: prov.source.clone(),
+                    partition: prov.partition,
+                    offset,
+                    error,
+                    raw: raw.to_vec(),
+                })
+            };
+            let text = match std::str::from_utf8(line) {
+                Ok(t) => t,
+                Err(e) => {
+                    reject(
+                        DecodeError::InvalidUtf8 {
+                            valid_up_to: e.valid_up_to(),
+                        },
+                        line,
+                    );
+                    continue;
+                }
+            };
             events.clear();
-            match decode_line(&self.cfg, line, &mut events) {
+            let result = match container::unwrap(text) {
+                None => decode_message(&self.cfg, text, &mut events),
+                Some(Err(e)) => Err(DecodeError::Container(e)),
+                // A partial line, or the end of one: join, then decode the whole line.
+                Some(Ok(env)) if env.partial || pending.is_some() => {
+                    let p = pending.get_or_insert_with(Pending::default);
+                    if p.buf.len() + env.message.len() > self.max_line_bytes {
+                        p.overflow = true;
+                    }
+                    if !p.overflow {
+                        p.buf.push_str(&env.message);
+                    }
+                    p.len += env.message.len();
+                    if env.partial {
+                        continue;
+                    }
+                    let p = pending.take().unwrap_or_default();
+                    if p.overflow {
+                        Err(DecodeError::TooLong {
+                            len: p.len,
+                            max: self.max_line_bytes,
+                        })
+                    } else {
+                        decode_owned(&self.cfg, &p.buf, &mut events)
+                    }
+                }
+                Some(Ok(env)) => match env.message {
+                    std::borrow::Cow::Borrowed(m) => decode_message(&self.cfg, m, &mut events),
+                    std::borrow::Cow::Owned(m) => decode_owned(&self.cfg, &m, &mut events),
+                },
+            };
+            match result {
                 Ok(()) => {
                     if let (Some(keys), Some(column)) = (&chunk.keys, self.cfg.input_key) {
                         let key = keys.get(index - 1).copied().flatten();
@@ -152,19 +215,27 @@ impl ChunkDecoder {
                     }
                     for ev in &events {
                         time_rescaled += u64::from(ev.time_rescaled);
-                        // decode_line guarantees an event time on every event it returns.
+                        // decoders guarantee an event time on every event they return.
                         let t = ev.event_time_ms.unwrap_or_default();
                         self.builder.append(ev, t, &prov, offset);
                     }
                 }
-                Err(error) => malformed.push(Malformed {
-                    source: prov.source.clone(),
-                    partition: prov.partition,
-                    offset,
-                    error,
-                    raw: line.to_vec(),
-                }),
+                Err(error) => reject(error, line),
             }
+        }
+        if let Some(p) = pending.take() {
+            // Partial container lines whose final piece is not in this chunk (or input).
+            malformed.push(Malformed {
+                source: prov.source.clone(),
+                partition: prov.partition,
+                offset: line_no as i64 - 1,
+                error: DecodeError::Container(format!(
+                    "{} bytes of partial lines (P) without their final line (F) before the \
+                     end of the input or batch",
+                    p.len
+                )),
+                raw: p.buf.as_bytes()[..p.buf.len().min(4096)].to_vec(),
+            });
         }
         let lines = index as u64;
         // Oversized lines were dropped by the reader but were read all the same.

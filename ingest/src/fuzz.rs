@@ -6,15 +6,61 @@ use crate::schema::ColumnSet;
 use crate::source::Chunk;
 use crate::ChunkDecoder;
 
+/// Checks the scanning Kong decoder against the serde reference on one line: whatever serde
+/// accepts, the scanner accepts with the same events; whatever the scanner rejects, serde
+/// rejects too (the scanner may accept a record serde refuses for a detail in a part it skips).
+pub fn kong_matches_reference(line: &str) {
+    let mut fast = Vec::new();
+    let fast_result = crate::decode::kong::decode_line(line, &mut |e| fast.push(e));
+    let mut reference = Vec::new();
+    let ref_result = crate::decode::kong_serde::decode_line(line, &mut |e| reference.push(e));
+    match (ref_result, fast_result) {
+        (Ok(()), Ok(())) => assert_eq!(fast, reference, "events differ for {line:?}"),
+        (Ok(()), Err(e)) => panic!("the scanner rejects what serde accepts ({e}): {line:?}"),
+        (Err(_), _) => {}
+    }
+}
+
 /// Decodes `data` as a chunk of lines with every format and checks what must always hold:
-/// no panic, and each non-blank line becomes rows or exactly one dead letter.
+/// no panic, each non-blank line becomes rows or exactly one dead letter, and the scanning
+/// Kong decoder agrees with the serde reference.
 pub fn decode_bytes(data: &[u8]) {
-    for format in [Format::Auto, Format::Kong, Format::Envoy, Format::Nginx] {
-        let cfg = DecodeConfig {
-            format,
+    for line in data.split(|b| *b == b'\n') {
+        if let Ok(text) = std::str::from_utf8(line) {
+            kong_matches_reference(text);
+        }
+    }
+    // The input as a format string: compiling it never panics, whatever it holds.
+    if let Some(first) = data.split(|b| *b == b'\n').next() {
+        let text = String::from_utf8_lossy(first);
+        let _ = crate::decode::LineTemplate::envoy("fuzz", &text);
+        let _ = crate::decode::LineTemplate::nginx("fuzz", &text);
+        let _ = crate::decode::LineTemplate::apache("fuzz", &text);
+    }
+    let custom = [
+        DecodeConfig::default().with_nginx_format(
+            r#"$host $remote_addr [$time_local] "$request" $status $body_bytes_sent "$http_user_agent" $request_time"#,
+        ),
+        DecodeConfig::default().with_nginx_format(r#"%v %h %l %u %t \"%r\" %>s %b %D"#),
+        DecodeConfig {
+            format: Format::Envoy,
             ..Default::default()
         }
-        .with_username_field("request.headers.x-username");
+        .with_envoy_format("%START_TIME% %DOWNSTREAM_REMOTE_ADDRESS% \"%REQ(:METHOD)% %REQ(:PATH)% %PROTOCOL%\" %RESPONSE_CODE% %DURATION%"),
+    ];
+    let configs = [Format::Auto, Format::Kong, Format::Envoy, Format::Nginx]
+        .into_iter()
+        .map(|format| DecodeConfig {
+            format,
+            ..Default::default()
+        })
+        .chain(
+            custom
+                .into_iter()
+                .map(|c| c.expect("the fuzz formats compile")),
+        );
+    for cfg in configs {
+        let cfg = cfg.with_username_field("request.headers.x-username");
         let mut decoder = ChunkDecoder::new(cfg, ColumnSet::all(), 1 << 16);
         let chunk = Chunk {
             source: "fuzz".into(),

@@ -122,6 +122,50 @@ pub fn split_query(target: &str) -> (&str, Option<&str>) {
     }
 }
 
+/// Splits a request target as logged into the path and query the columns hold, the same way
+/// for every decoder: an absolute URI (`http://host:8080/a?b`, proxies and scanners send them)
+/// loses its origin; an authority-form target (`CONNECT host:443`) or a target that is not a
+/// path at all (`*`, garbage) has no path. The raw target stays in `request_target`.
+///
+/// ```
+/// use gatewatch_ingest::route::split_target;
+/// assert_eq!(split_target(Some("GET"), "/a/b?x=1"), (Some("/a/b"), Some("x=1")));
+/// assert_eq!(split_target(Some("GET"), "http://h:80/a?x"), (Some("/a"), Some("x")));
+/// assert_eq!(split_target(Some("GET"), "https://h"), (Some("/"), None));
+/// assert_eq!(split_target(Some("CONNECT"), "h:443"), (None, None));
+/// assert_eq!(split_target(None, "h:443"), (None, None));
+/// ```
+pub fn split_target<'t>(
+    method: Option<&str>,
+    target: &'t str,
+) -> (Option<&'t str>, Option<&'t str>) {
+    if method.is_some_and(|m| m.eq_ignore_ascii_case("CONNECT")) {
+        return (None, None);
+    }
+    let origin_form = if target.starts_with('/') {
+        target
+    } else if let Some(i) = target.find("://").filter(|&i| {
+        i > 0
+            && target[..i]
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b))
+    }) {
+        let after = &target[i + 3..];
+        match after.find(['/', '?']) {
+            Some(j) if after.as_bytes()[j] == b'/' => &after[j..],
+            Some(j) => return (Some("/"), Some(&after[j + 1..])),
+            None => return (Some("/"), None),
+        }
+    } else if target == "*" {
+        // `OPTIONS *`: the server itself, a real (if odd) request target.
+        target
+    } else {
+        return (None, None);
+    };
+    let (path, query) = split_query(origin_form);
+    (Some(path), query)
+}
+
 /// The parameter names of a query string, in order, without values (`a=1&b&c=` -> a, b, c).
 pub fn query_keys(query: &str) -> impl Iterator<Item = &str> {
     query

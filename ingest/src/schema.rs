@@ -81,6 +81,8 @@ columns! {
         "Names of the query-string parameters.";
     Query = "query": DataType::Utf8, nullable = true,
         "The raw query string after `?`, as logged (not percent-decoded), or null if none. Probing rules look here for injection payloads.";
+    RequestTarget = "request_target": DataType::Utf8, nullable = true,
+        "The request target exactly as logged (path and query, an absolute URI, a `CONNECT` authority), before `path` and `query` were cut from it. Sigma's `cs-uri-query` maps here.";
     Status = "status": DataType::Int32, nullable = true,
         "HTTP status returned to the client.";
     UpstreamStatus = "upstream_status": DataType::Int32, nullable = true,

@@ -140,6 +140,13 @@ impl<R: Read> ChunkReader<R> {
                 0
             };
             self.flush_now = false;
+            // A container line cut in pieces (CRI `P`) is joined by the decoder: keep the
+            // pieces and their final line in one chunk (within --max-line-bytes).
+            let cut = if cut > 0 && !self.eof {
+                self.past_partial_lines(cut)
+            } else {
+                cut
+            };
             if cut > 0 {
                 return Ok(Some(self.cut(cut)));
             }
@@ -152,6 +159,29 @@ impl<R: Read> ChunkReader<R> {
                 continue;
             }
             self.fill()?;
+        }
+    }
+
+    /// Moves a cut that falls right after a partial container line to after the line that
+    /// ends it; 0 when that line is not read yet. Gives up (keeps the cut) once the pieces
+    /// exceed `max_line_bytes`: the decoder dead-letters them as too long either way.
+    fn past_partial_lines(&self, mut cut: usize) -> usize {
+        let start = cut;
+        loop {
+            let line_start = memchr::memrchr(b'\n', &self.buf[..cut - 1]).map_or(0, |i| i + 1);
+            let line = &self.buf[line_start..cut - 1];
+            let partial = std::str::from_utf8(line)
+                .ok()
+                .and_then(crate::decode::container::unwrap)
+                .and_then(Result::ok)
+                .is_some_and(|e| e.partial);
+            if !partial || cut - start > self.opts.max_line_bytes {
+                return cut;
+            }
+            match memchr::memchr(b'\n', &self.buf[cut..]) {
+                Some(i) => cut += i + 1,
+                None => return 0,
+            }
         }
     }
 
@@ -395,6 +425,33 @@ mod tests {
             expect += c.data.iter().filter(|b| **b == b'\n').count() as u64;
         }
         assert_eq!(expect, 101);
+    }
+
+    #[test]
+    fn partial_container_lines_stay_in_the_chunk_of_their_final_line() {
+        let input: Vec<u8> = (1..=60)
+            .flat_map(|i| {
+                let tag = if i % 3 == 0 { 'F' } else { 'P' };
+                format!("2026-01-01T00:00:00.{i:03}Z stdout {tag} piece {i}\n").into_bytes()
+            })
+            .collect();
+        let opts = ChunkOptions {
+            chunk_bytes: 50,
+            ..Default::default()
+        };
+        let cs = chunks(&input, opts);
+        assert!(cs.len() >= 15, "{} chunks", cs.len());
+        for c in &cs {
+            let last = String::from_utf8_lossy(&c.data)
+                .lines()
+                .last()
+                .unwrap()
+                .to_owned();
+            assert!(
+                last.contains(" stdout F "),
+                "chunk ends inside a joined line: {last}"
+            );
+        }
     }
 
     #[test]

@@ -74,7 +74,8 @@ fn a_hostile_corpus_is_dead_lettered_with_reasons_and_the_attacks_are_still_foun
                 let l = push(&deep, &mut data);
                 expect.push((l, "EOF while parsing"));
                 let t = EPOCH + MIN + 8_500;
-                let mut closed = format!(r#"{{"started_at":{t},"client_ip":"10.8.8.8","x":"#).into_bytes();
+                let mut closed =
+                    format!(r#"{{"started_at":{t},"client_ip":"10.8.8.8","x":"#).into_bytes();
                 closed.extend(std::iter::repeat_n(b'[', 100_000));
                 closed.extend(std::iter::repeat_n(b']', 100_000));
                 closed.push(b'}');

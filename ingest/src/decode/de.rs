@@ -117,11 +117,11 @@ impl<'de> Deserialize<'de> for LooseInt {
                 if v.is_empty() || v == "-" {
                     return Ok(LooseInt(None));
                 }
-                // Multi-valued upstream statuses ("502, 200") keep the last, final attempt.
-                let last = v.rsplit(',').next().unwrap_or(v).trim();
-                last.parse::<i64>()
-                    .map(|n| LooseInt(Some(n)))
-                    .map_err(|_| E::invalid_value(de::Unexpected::Str(v), &self))
+                // Multi-valued upstream statuses ("502, 200", "502 : 200") keep the last,
+                // final attempt.
+                super::request::loose_status(v)
+                    .map(LooseInt)
+                    .map_err(|()| E::invalid_value(de::Unexpected::Str(v), &self))
             }
             fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
                 Ok(LooseInt(None))

@@ -1,9 +1,13 @@
-//! Envoy's JSON access log (`json_format`), with the key names of Envoy's and Istio's default
-//! formats. Keys that other common configurations use are accepted as aliases.
+//! Envoy's JSON access log (`json_format`), with the key names of Envoy's, Istio's, Envoy
+//! Gateway's and Contour's default formats, and Istio Mixer's `accesslog` entries (camelCase,
+//! Istio 1.1–1.4). Keys that other common configurations use are accepted as aliases; keys a
+//! record may carry next to the canonical one (`time`, `url`, ...) are read as fallbacks,
+//! never as aliases, so both in one record is not a duplicate-key error.
 
 use serde::Deserialize;
 
 use super::de::{LooseInt, LooseStr};
+use super::request::{client_addr, first_forwarded, map_str};
 use crate::batch::{RawEvent, SourceFormat, Str};
 
 #[derive(Deserialize, Default)]
@@ -17,6 +21,7 @@ struct EnvoyRecord<'a> {
         borrow,
         alias = ":path",
         alias = "x-envoy-original-path",
+        alias = "x-envoy-origin-path",
         alias = "request_path"
     )]
     path: LooseStr<'a>,
@@ -43,6 +48,27 @@ struct EnvoyRecord<'a> {
     route_name: LooseStr<'a>,
     #[serde(borrow)]
     username: LooseStr<'a>,
+    // Istio Mixer's camelCase keys, read only where the Envoy key is absent.
+    #[serde(borrow, rename = "time")]
+    m_time: LooseStr<'a>,
+    #[serde(borrow, rename = "url")]
+    m_url: LooseStr<'a>,
+    #[serde(rename = "responseCode")]
+    m_response_code: LooseInt,
+    #[serde(borrow, rename = "sourceIp")]
+    m_source_ip: LooseStr<'a>,
+    #[serde(borrow, rename = "userAgent")]
+    m_user_agent: LooseStr<'a>,
+    #[serde(borrow, rename = "httpAuthority")]
+    m_authority: LooseStr<'a>,
+    #[serde(borrow, rename = "xForwardedFor")]
+    m_x_forwarded_for: LooseStr<'a>,
+    #[serde(borrow, rename = "requestId")]
+    m_request_id: LooseStr<'a>,
+    #[serde(rename = "receivedBytes")]
+    m_received_bytes: LooseInt,
+    #[serde(rename = "sentBytes")]
+    m_sent_bytes: LooseInt,
 }
 
 /// Parses Envoy's `%START_TIME%` (RFC 3339, e.g. `2024-05-01T12:00:00.123Z`) to epoch ms.
@@ -50,31 +76,6 @@ pub(crate) fn parse_rfc3339_ms(s: &str) -> Option<i64> {
     chrono::DateTime::parse_from_rfc3339(s)
         .ok()
         .map(|t| t.timestamp_millis())
-}
-
-/// `1.2.3.4:5678` -> `1.2.3.4`, `[::1]:80` -> `::1`; a bare address is returned as is.
-fn strip_port(addr: &str) -> &str {
-    if let Some(rest) = addr.strip_prefix('[') {
-        return rest.split(']').next().unwrap_or(rest);
-    }
-    match addr.rsplit_once(':') {
-        // One colon: IPv4 with port. Several colons: a bare IPv6 address.
-        Some((host, port)) if !host.contains(':') && port.bytes().all(|b| b.is_ascii_digit()) => {
-            host
-        }
-        _ => addr,
-    }
-}
-
-fn sub<'a>(s: &Str<'a>, part: &str) -> Str<'a> {
-    match s {
-        Str::Borrowed(b) => {
-            // `part` is a sub-slice of `b`; re-borrow it with the input's lifetime.
-            let start = part.as_ptr() as usize - b.as_ptr() as usize;
-            Str::Borrowed(&b[start..start + part.len()])
-        }
-        Str::Owned(_) => Str::Owned(part.to_owned()),
-    }
 }
 
 /// Envoy writes `-` for absent values.
@@ -85,7 +86,7 @@ fn present(v: LooseStr<'_>) -> Option<Str<'_>> {
 /// Decodes one Envoy JSON line. Errors are JSON errors or a start time that is not RFC 3339.
 pub fn decode_line<'a>(line: &'a str) -> Result<RawEvent<'a>, String> {
     let rec: EnvoyRecord<'a> = serde_json::from_str(line).map_err(|e| e.to_string())?;
-    let event_time_ms = match present(rec.start_time) {
+    let event_time_ms = match present(rec.start_time).or_else(|| present(rec.m_time)) {
         Some(t) => Some(
             parse_rfc3339_ms(&t)
                 .ok_or_else(|| format!("start_time {t:?} is not an RFC 3339 timestamp"))?,
@@ -93,31 +94,41 @@ pub fn decode_line<'a>(line: &'a str) -> Result<RawEvent<'a>, String> {
         None => None,
     };
     let client_ip = present(rec.client_ip)
-        .or_else(|| present(rec.downstream_remote_address).map(|a| sub(&a, strip_port(&a))))
+        .or_else(|| present(rec.downstream_remote_address).and_then(|a| map_str(a, client_addr)))
+        .or_else(|| present(rec.m_source_ip).and_then(|a| map_str(a, client_addr)))
         .or_else(|| {
-            present(rec.x_forwarded_for).map(|x| {
-                let first = x.split(',').next().unwrap_or(&x).trim();
-                sub(&x, first)
-            })
+            present(rec.x_forwarded_for)
+                .or_else(|| present(rec.m_x_forwarded_for))
+                .and_then(|x| map_str(x, first_forwarded))
         });
-    Ok(RawEvent {
+    let ev = RawEvent {
         format: SourceFormat::Envoy,
         event_time_ms,
         client_ip,
         method: present(rec.method),
-        host: present(rec.authority),
-        target: present(rec.path),
-        status: rec.response_code.0,
-        request_bytes: rec.bytes_received.0,
-        response_bytes: rec.bytes_sent.0,
+        host: present(rec.authority).or_else(|| present(rec.m_authority)),
+        target: present(rec.path).or_else(|| present(rec.m_url)),
+        status: rec.response_code.0.or(rec.m_response_code.0),
+        request_bytes: rec.bytes_received.0.or(rec.m_received_bytes.0),
+        response_bytes: rec.bytes_sent.0.or(rec.m_sent_bytes.0),
         latency_ms: rec.duration.0,
-        user_agent: present(rec.user_agent),
-        request_id: present(rec.request_id),
+        user_agent: present(rec.user_agent).or_else(|| present(rec.m_user_agent)),
+        request_id: present(rec.request_id).or_else(|| present(rec.m_request_id)),
         service: present(rec.upstream_cluster),
         route_name: present(rec.route_name),
         username: present(rec.username),
         ..RawEvent::default()
-    })
+    };
+    // Any JSON object deserializes into this lenient shape; one with no request and no status
+    // (an application's own log line) is not an access log.
+    if ev.method.is_none() && ev.target.is_none() && ev.status.is_none() {
+        return Err(
+            "no request (method, path) and no response code: not an access log record \
+             (Envoy keys: method, path, response_code)"
+                .into(),
+        );
+    }
+    Ok(ev)
 }
 
 #[cfg(test)]
@@ -144,12 +155,15 @@ mod tests {
     #[test]
     fn falls_back_to_forwarded_for_and_handles_ipv6() {
         let ev = decode_line(
-            r#"{"start_time":"2024-05-01T12:00:00Z","x_forwarded_for":"198.51.100.7, 10.0.0.1"}"#,
+            r#"{"start_time":"2024-05-01T12:00:00Z","response_code":200,"x_forwarded_for":"198.51.100.7, 10.0.0.1"}"#,
         )
         .unwrap();
         assert_eq!(ev.client_ip.as_deref(), Some("198.51.100.7"));
-        assert_eq!(strip_port("[2001:db8::1]:443"), "2001:db8::1");
-        assert_eq!(strip_port("2001:db8::1"), "2001:db8::1");
+        let ev = decode_line(
+            r#"{"start_time":"2024-05-01T12:00:00Z","path":"/","downstream_remote_address":"[2001:db8::1]:443"}"#,
+        )
+        .unwrap();
+        assert_eq!(ev.client_ip.as_deref(), Some("2001:db8::1"));
     }
 
     #[test]

@@ -1,31 +1,43 @@
 //! Line decoders: one gateway log line in, zero or more [`RawEvent`]s out.
 
+pub mod container;
 mod de;
 pub mod envoy;
+pub mod envoy_text;
 pub mod kong;
+pub mod kong_serde;
 pub mod nginx;
+pub mod request;
+pub mod scan;
+pub mod template;
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use memchr::memmem;
 use serde::de::{DeserializeSeed, SeqAccess, Visitor};
 
 use crate::batch::{RawEvent, SourceFormat, Str};
 use de::PathPick;
+pub use template::{LineTemplate, TemplateError};
 
 /// The `--format` of an input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Format {
-    /// Sniff every line: JSON with `started_at` is Kong, JSON with `start_time` is Envoy,
-    /// anything else is NGINX/Apache.
+    /// Sniff every line: JSON with `started_at` is Kong, other JSON is Envoy (Envoy, Istio,
+    /// Envoy Gateway and Contour key names); `[2024-...` or `ACCESS [` is Envoy's text log;
+    /// anything else is NGINX/Apache. Container envelopes (CRI, Docker JSON-file) are
+    /// unwrapped first, whatever the format.
     #[default]
     Auto,
     /// Kong JSON log lines (objects or arrays of objects).
     Kong,
-    /// Envoy JSON access log lines.
+    /// Envoy access logs: JSON, or text in Envoy's, Istio's or Emissary's default format (or
+    /// `--envoy-format`).
     Envoy,
-    /// NGINX or Apache combined/common log format.
+    /// NGINX or Apache combined/common log format, with or without a leading virtual host (or
+    /// `--nginx-format`).
     Nginx,
 }
 
@@ -72,9 +84,26 @@ pub enum DecodeError {
         /// serde_json's message, with the column of the problem.
         message: String,
     },
-    /// Not combined/common log format.
-    #[error("nginx log line: bad or missing {0}")]
-    Nginx(&'static str),
+    /// A text line that does not fit the format tried (`nginx combined`, `envoy text`,
+    /// `nginx custom`); the message says what was expected and at which byte.
+    #[error("{format}: {message}")]
+    Text {
+        /// The format tried.
+        format: &'static str,
+        /// What was expected where.
+        message: String,
+    },
+    /// A container envelope (CRI, Docker JSON-file) that could not be unwrapped.
+    #[error("container log: {0}")]
+    Container(String),
+    /// `--format auto` could not place the line; says what it looked like and what failed.
+    #[error("auto: {sniffed}; {error}")]
+    Auto {
+        /// What the line looked like and which format that led to.
+        sniffed: &'static str,
+        /// The error of that format.
+        error: Box<DecodeError>,
+    },
     /// The record has no event time, so it cannot be windowed.
     #[error("{format} record has no event time (expected `{field}`)")]
     MissingEventTime {
@@ -118,9 +147,31 @@ pub struct DecodeConfig {
     /// The column Kafka messages are keyed by (`--input-key`): records whose key is not that
     /// column's value are counted. `None`: the input is not keyed.
     pub input_key: Option<crate::Column>,
+    /// `--envoy-format`: Envoy text lines use this format instead of the built-in ones.
+    pub envoy_format: Option<Arc<LineTemplate>>,
+    /// `--nginx-format`: NGINX/Apache lines use this format instead of combined/common.
+    pub nginx_format: Option<Arc<LineTemplate>>,
 }
 
 impl DecodeConfig {
+    /// Sets `--envoy-format` from an Envoy format string (`%START_TIME% %REQ(:METHOD)% ...`).
+    pub fn with_envoy_format(mut self, format: &str) -> Result<Self, TemplateError> {
+        self.envoy_format = Some(Arc::new(LineTemplate::envoy("envoy custom", format)?));
+        Ok(self)
+    }
+
+    /// Sets `--nginx-format` from an NGINX `log_format` string (`$remote_addr ...`) or, when
+    /// it has no `$`, an Apache `LogFormat` string (`%h %l %u %t \"%r\" ...`).
+    pub fn with_nginx_format(mut self, format: &str) -> Result<Self, TemplateError> {
+        let t = if format.contains('$') {
+            LineTemplate::nginx("nginx custom", format)?
+        } else {
+            LineTemplate::apache("apache custom", format)?
+        };
+        self.nginx_format = Some(Arc::new(t));
+        Ok(self)
+    }
+
     /// Sets the username field from its dotted form.
     pub fn with_username_field(mut self, dotted: &str) -> Self {
         self.username_field = Some(dotted.split('.').map(str::to_owned).collect());
@@ -162,22 +213,41 @@ pub fn check_event_time(ms: i64) -> Option<(i64, bool)> {
     }
 }
 
-fn sniff(line: &str) -> SourceFormat {
+/// Which decoder a line goes to, and what it looked like (for `auto`'s error messages).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Route {
+    Kong,
+    EnvoyJson,
+    EnvoyText,
+    Nginx,
+}
+
+fn sniff(cfg: &DecodeConfig, line: &str) -> (Route, &'static str) {
     let trimmed = line.trim_start();
-    if !(trimmed.starts_with('{') || trimmed.starts_with('[')) {
-        return SourceFormat::Nginx;
+    let b = trimmed.as_bytes();
+    let json_array = b.first() == Some(&b'[') && {
+        let rest = trimmed[1..].trim_start();
+        rest.is_empty() || rest.starts_with('{') || rest.starts_with(']')
+    };
+    if b.first() == Some(&b'{') || json_array {
+        return if memmem::find(b, b"\"started_at\"").is_some() || json_array {
+            (Route::Kong, "JSON with started_at: kong")
+        } else {
+            (Route::EnvoyJson, "JSON without started_at: envoy")
+        };
     }
-    if memmem::find(line.as_bytes(), b"\"started_at\"").is_none()
-        && memmem::find(line.as_bytes(), b"\"start_time\"").is_some()
-    {
-        SourceFormat::Envoy
+    if cfg.nginx_format.is_some() && !(cfg.envoy_format.is_some() && envoy_text::sniff(line)) {
+        return (Route::Nginx, "text: nginx custom");
+    }
+    if envoy_text::sniff(line) {
+        (Route::EnvoyText, "text starting with [time]: envoy text")
     } else {
-        SourceFormat::Kong
+        (Route::Nginx, "text: nginx")
     }
 }
 
-/// Decodes one line (without its newline) into `out`. On error nothing is pushed, so a bad
-/// line never half-enters a batch.
+/// Decodes one line (without its newline) into `out`. Container envelopes are unwrapped
+/// first. On error nothing is pushed, so a bad line never half-enters a batch.
 pub fn decode_line<'a>(
     cfg: &DecodeConfig,
     line: &'a [u8],
@@ -186,33 +256,94 @@ pub fn decode_line<'a>(
     let line = std::str::from_utf8(line).map_err(|e| DecodeError::InvalidUtf8 {
         valid_up_to: e.valid_up_to(),
     })?;
-    let format = match cfg.format {
-        Format::Auto => sniff(line),
-        Format::Kong => SourceFormat::Kong,
-        Format::Envoy => SourceFormat::Envoy,
-        Format::Nginx => SourceFormat::Nginx,
+    match container::unwrap(line) {
+        None => decode_message(cfg, line, out),
+        Some(Err(e)) => Err(DecodeError::Container(e)),
+        Some(Ok(envelope)) => match envelope.message {
+            std::borrow::Cow::Borrowed(m) => decode_message(cfg, m, out),
+            std::borrow::Cow::Owned(m) => decode_owned(cfg, &m, out),
+        },
+    }
+}
+
+/// Decodes a line that was unescaped or joined into a buffer of its own: the records are
+/// copied out of it.
+pub fn decode_owned<'o>(
+    cfg: &DecodeConfig,
+    line: &str,
+    out: &mut Vec<RawEvent<'o>>,
+) -> Result<(), DecodeError> {
+    let mut tmp: Vec<RawEvent<'_>> = Vec::new();
+    decode_message(cfg, line, &mut tmp)?;
+    for ev in tmp {
+        let owned: RawEvent<'static> = ev.into_owned();
+        out.push(owned);
+    }
+    Ok(())
+}
+
+/// Decodes one access log line, already out of any container envelope.
+pub fn decode_message<'a>(
+    cfg: &DecodeConfig,
+    line: &'a str,
+    out: &mut Vec<RawEvent<'a>>,
+) -> Result<(), DecodeError> {
+    let (route, sniffed) = match cfg.format {
+        Format::Auto => sniff(cfg, line),
+        Format::Kong => (Route::Kong, ""),
+        Format::Envoy if line.trim_start().starts_with('{') => (Route::EnvoyJson, ""),
+        Format::Envoy => (Route::EnvoyText, ""),
+        Format::Nginx => (Route::Nginx, ""),
+    };
+    let format = match route {
+        Route::Kong => SourceFormat::Kong,
+        Route::EnvoyJson | Route::EnvoyText => SourceFormat::Envoy,
+        Route::Nginx => SourceFormat::Nginx,
     };
     let first = out.len();
-    let result = match format {
-        SourceFormat::Kong => {
+    let result = match route {
+        Route::Kong => {
             kong::decode_line(line, &mut |e| out.push(e)).map_err(|e| DecodeError::Json {
                 format,
                 message: e.to_string(),
             })
         }
-        SourceFormat::Envoy => envoy::decode_line(line)
+        Route::EnvoyJson => envoy::decode_line(line)
             .map(|e| out.push(e))
             .map_err(|message| DecodeError::Json { format, message }),
-        SourceFormat::Nginx => nginx::decode_line(line)
+        Route::EnvoyText => envoy_text::decode_line(line, cfg.envoy_format.as_deref())
             .map(|e| out.push(e))
-            .map_err(|e| DecodeError::Nginx(e.0)),
+            .map_err(|message| DecodeError::Text {
+                format: "envoy text",
+                message,
+            }),
+        Route::Nginx => match cfg.nginx_format.as_deref() {
+            Some(t) => t
+                .decode(line, SourceFormat::Nginx)
+                .map(|e| out.push(e))
+                .map_err(|m| DecodeError::Text {
+                    format: if t.name().starts_with("apache") {
+                        "apache custom"
+                    } else {
+                        "nginx custom"
+                    },
+                    message: format!("expected {m}"),
+                }),
+            None => nginx::decode_line(line)
+                .map(|e| out.push(e))
+                .map_err(|e| DecodeError::Text {
+                    format: "nginx combined",
+                    message: e.to_string(),
+                }),
+        },
     };
     let checked = result.and_then(|()| {
         if out[first..].iter().any(|e| e.event_time_ms.is_none()) {
-            let field = match format {
-                SourceFormat::Kong => "started_at",
-                SourceFormat::Envoy => "start_time",
-                SourceFormat::Nginx => "time_local",
+            let field = match route {
+                Route::Kong => "started_at",
+                Route::EnvoyJson => "start_time",
+                Route::EnvoyText => "%START_TIME%",
+                Route::Nginx => "time_local",
             };
             return Err(DecodeError::MissingEventTime { format, field });
         }
@@ -223,7 +354,7 @@ pub fn decode_line<'a>(
             e.event_time_ms = Some(t);
             e.time_rescaled = rescaled;
         }
-        if format != SourceFormat::Nginx {
+        if matches!(route, Route::Kong | Route::EnvoyJson) {
             match cfg.username_field.as_deref() {
                 // The main pass already read a top-level `username`.
                 Some([top]) if top == "username" => {}
@@ -241,7 +372,13 @@ pub fn decode_line<'a>(
     if checked.is_err() {
         out.truncate(first);
     }
-    checked
+    checked.map_err(|error| match (sniffed, &error) {
+        ("", _) | (_, DecodeError::TimeOutOfRange { .. }) => error,
+        (sniffed, _) => DecodeError::Auto {
+            sniffed,
+            error: Box::new(error),
+        },
+    })
 }
 
 /// A second, skipping pass over the line for the configured username field. It only runs when

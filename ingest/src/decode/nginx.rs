@@ -1,15 +1,26 @@
 //! NGINX / Apache access logs in the combined format
-//! `$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent"`
-//! and the common format (the same without referer and user agent). Fields appended after the
-//! user agent (e.g. `$request_time`) are ignored.
+//! `$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent"`,
+//! the common format (the same without referer and user agent), and the same with a virtual
+//! host first: Apache's `vhost_combined` (`%v:%p %h %l %u %t ...`, Debian's
+//! `other_vhosts_access.log`) or NGINX formats starting with `$host`. A quoted token before the
+//! client address (a logged `X-Forwarded-For`) is skipped. Fields appended after the user
+//! agent (e.g. `$request_time`) are ignored. Other layouts: `--nginx-format`.
 
 use std::borrow::Cow;
 
+use super::request::{client_addr, present, request_line};
 use crate::batch::{RawEvent, SourceFormat};
 
-/// Why a line is not in combined/common format; the message names the part that is wrong.
+/// Why a line is not in combined/common format: the part that is wrong and the byte where
+/// reading stopped.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NginxError(pub &'static str);
+pub struct NginxError(pub &'static str, pub usize);
+
+impl std::fmt::Display for NginxError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} at byte {}", self.0, self.1)
+    }
+}
 
 struct Cursor<'a> {
     s: &'a str,
@@ -22,7 +33,7 @@ impl<'a> Cursor<'a> {
         let rest = &self.s[self.pos..];
         let end = rest.find(' ').unwrap_or(rest.len());
         if end == 0 {
-            return Err(NginxError(what));
+            return Err(NginxError(what, self.pos));
         }
         self.pos += end;
         Ok(&rest[..end])
@@ -44,7 +55,7 @@ impl<'a> Cursor<'a> {
         self.skip_spaces();
         let bytes = self.s.as_bytes();
         if bytes.get(self.pos) != Some(&open) {
-            return Err(NginxError(what));
+            return Err(NginxError(what, self.pos));
         }
         let start = self.pos + 1;
         let mut i = start;
@@ -58,7 +69,12 @@ impl<'a> Cursor<'a> {
                 _ => i += 1,
             }
         }
-        Err(NginxError(what))
+        Err(NginxError(what, self.pos))
+    }
+
+    fn peek(&mut self) -> Option<u8> {
+        self.skip_spaces();
+        self.s.as_bytes().get(self.pos).copied()
     }
 
     fn at_end(&mut self) -> bool {
@@ -93,54 +109,92 @@ pub(crate) fn parse_time_local(s: &str) -> Option<i64> {
 }
 
 fn dash_none(s: &str) -> Option<Cow<'_, str>> {
-    (s != "-" && !s.is_empty()).then_some(Cow::Borrowed(s))
+    present(s).map(Cow::Borrowed)
 }
 
-/// Decodes one combined or common log line.
+/// Decodes one combined or common log line, with or without a leading virtual host.
 pub fn decode_line(line: &str) -> Result<RawEvent<'_>, NginxError> {
     let mut c = Cursor { s: line, pos: 0 };
-    let addr = c.token("remote address")?;
-    let _ident = c.token("ident field")?;
-    let user = c.token("remote user")?;
-    let time = c.delimited(b'[', b']', "[time_local]")?;
+    // Everything before `[time]`: `[vhost] [quoted XFF] addr ident user`.
+    let mut head: [&str; 6] = [""; 6];
+    let mut n = 0;
+    loop {
+        match c.peek() {
+            Some(b'[') => break,
+            None => {
+                return Err(NginxError(
+                    "no [time_local] after the client address",
+                    c.pos,
+                ))
+            }
+            Some(b'"') => {
+                // A logged X-Forwarded-For list; the peer address follows it.
+                c.delimited(b'"', b'"', "closing quote of a quoted field")?;
+                continue;
+            }
+            Some(_) if n == head.len() => {
+                return Err(NginxError(
+                    "no [time_local] after the client address",
+                    c.pos,
+                ))
+            }
+            Some(_) => {
+                head[n] = c.token("client address")?;
+                n += 1;
+            }
+        }
+    }
+    if n < 3 {
+        return Err(NginxError(
+            "client address, ident and user before [time_local]",
+            c.pos,
+        ));
+    }
+    let (addr, user) = (head[n - 3], head[n - 1]);
+    let host = (n > 3).then(|| head[0]).and_then(dash_none);
+    let time_at = c.pos;
+    let time = c.delimited(b'[', b']', "closing ] of [time_local]")?;
     let event_time_ms = parse_time_local(time).ok_or(NginxError(
         "time_local, expected dd/Mon/yyyy:HH:MM:SS +zzzz",
+        time_at,
     ))?;
     let request = c.delimited(b'"', b'"', "quoted request line")?;
-    let status = c
-        .token("status")?
-        .parse::<i64>()
-        .map_err(|_| NginxError("status, expected a number"))?;
-    let bytes = match c.token("body bytes")? {
+    let status_at = c.pos;
+    let status = match c.token("status")? {
         "-" => None,
-        n => Some(
-            n.parse::<i64>()
-                .map_err(|_| NginxError("body bytes, expected a number or -"))?,
+        s => Some(
+            s.parse::<i64>()
+                .map_err(|_| NginxError("status, expected a number or -", status_at))?,
         ),
     };
-    // The common format ends here; combined adds referer and user agent.
-    let user_agent = if c.at_end() {
+    // Sizes and the rest are optional: a record with its essentials is never rejected for them.
+    let bytes = if c.at_end() {
         None
     } else {
-        let _referer = c.delimited(b'"', b'"', "quoted referer")?;
-        dash_none(c.delimited(b'"', b'"', "quoted user agent")?)
+        c.token("body bytes")?.parse::<i64>().ok()
+    };
+    // The common format ends here; combined adds referer and user agent.
+    let user_agent = if c.peek() == Some(b'"') {
+        let _referer = c.delimited(b'"', b'"', "closing quote of the referer")?;
+        if c.peek() == Some(b'"') {
+            dash_none(c.delimited(b'"', b'"', "closing quote of the user agent")?)
+        } else {
+            None
+        }
+    } else {
+        None
     };
     // A request line that is not `METHOD target PROTOCOL` (TLS noise, scanners) is still a real
     // request the server answered: keep the event, with no method or path.
-    let mut parts = request.split(' ');
-    let (method, target) = match (parts.next(), parts.next()) {
-        (Some(m), Some(t)) if !m.is_empty() && m.bytes().all(|b| b.is_ascii_uppercase()) => {
-            (Some(Cow::Borrowed(m)), Some(Cow::Borrowed(t)))
-        }
-        _ => (None, None),
-    };
+    let (method, target) = request_line(request);
     Ok(RawEvent {
         format: SourceFormat::Nginx,
         event_time_ms: Some(event_time_ms),
-        client_ip: dash_none(addr),
-        method,
-        target,
-        status: Some(status),
+        client_ip: client_addr(addr).map(Cow::Borrowed),
+        method: method.map(Cow::Borrowed),
+        host,
+        target: target.map(Cow::Borrowed),
+        status,
         response_bytes: bytes,
         user_agent,
         username: dash_none(user),
@@ -191,17 +245,40 @@ mod tests {
     }
 
     #[test]
-    fn errors_name_the_bad_part() {
-        assert_eq!(decode_line("hello").unwrap_err(), NginxError("ident field"));
+    fn errors_name_the_bad_part_and_where() {
+        let e = decode_line("hello").unwrap_err();
+        assert_eq!(e.0, "no [time_local] after the client address");
         let bad_time = r#"1.2.3.4 - - [yesterday] "GET / HTTP/1.1" 200 1"#;
-        assert!(decode_line(bad_time)
-            .unwrap_err()
-            .0
-            .starts_with("time_local"));
+        let e = decode_line(bad_time).unwrap_err();
+        assert!(e.0.starts_with("time_local"));
+        assert_eq!(e.1, 12);
         let truncated = r#"1.2.3.4 - - [01/Jan/2024:00:00:00 +0000] "GET / HTT"#;
         assert_eq!(
-            decode_line(truncated).unwrap_err(),
-            NginxError("quoted request line")
+            decode_line(truncated).unwrap_err().to_string(),
+            "quoted request line at byte 41"
         );
+    }
+
+    #[test]
+    fn virtual_host_first_and_forwarded_list() {
+        let ev = decode_line(
+            r#"example.com:80 "10.5.102.222, 175.16.199.1" 10.2.1.185 - - [22/Jan/2016:13:18:29 +0000] "GET /a?q=1 HTTP/1.1" 200 25507 "-" "Amazon CloudFront""#,
+        )
+        .unwrap();
+        assert_eq!(ev.host.as_deref(), Some("example.com:80"));
+        assert_eq!(ev.client_ip.as_deref(), Some("10.2.1.185"));
+        assert_eq!(ev.user_agent.as_deref(), Some("Amazon CloudFront"));
+    }
+
+    #[test]
+    fn lenient_status_sizes_and_sockets() {
+        let ev = decode_line(
+            r#"example.com:80 unix: - - [26/Feb/2019:15:39:42 +0100] "OPTIONS / HTTP/1.1" - x"#,
+        )
+        .unwrap();
+        assert_eq!(ev.client_ip, None);
+        assert_eq!(ev.status, None);
+        assert_eq!(ev.response_bytes, None);
+        assert_eq!(ev.method.as_deref(), Some("OPTIONS"));
     }
 }

@@ -1,0 +1,117 @@
+//! Pieces every text decoder shares: the request line, client addresses, `-` for "absent".
+
+use std::borrow::Cow;
+
+use crate::batch::Str;
+
+/// Splits a request line `METHOD TARGET PROTOCOL` into method and target. Anything else (an
+/// empty line, `-`, one word, TLS or other binary bytes, Envoy's `- - -` for TCP) is a real
+/// request the server answered but has neither: both are `None`. A complete line with an odd
+/// method (`PATCHp`) keeps the method as logged; rules decide what is odd.
+///
+/// ```
+/// # use gatewatch_ingest::decode::request::request_line;
+/// assert_eq!(request_line("GET /a?b HTTP/1.1"), (Some("GET"), Some("/a?b")));
+/// assert_eq!(request_line("PATCHp /x HTTP/1.1"), (Some("PATCHp"), Some("/x")));
+/// assert_eq!(request_line("\\x16\\x03\\x01"), (None, None));
+/// assert_eq!(request_line("- - -"), (None, None));
+/// assert_eq!(request_line("GET /"), (None, None));
+/// ```
+pub fn request_line(line: &str) -> (Option<&str>, Option<&str>) {
+    let mut parts = line.split(' ');
+    match (parts.next(), parts.next(), parts.next(), parts.next()) {
+        (Some(m), Some(t), Some(p), None) if is_method(m) && !t.is_empty() && is_protocol(p) => {
+            (Some(m), Some(t))
+        }
+        _ => (None, None),
+    }
+}
+
+/// A method token as HTTP allows it in practice: letters, `-` and `_`, at most 32 bytes.
+pub fn is_method(m: &str) -> bool {
+    !m.is_empty()
+        && m.len() <= 32
+        && m.bytes()
+            .all(|b| b.is_ascii_alphabetic() || b == b'-' || b == b'_')
+}
+
+fn is_protocol(p: &str) -> bool {
+    p.starts_with("HTTP/") || p.starts_with("HTTPS/")
+}
+
+/// `-` and the empty string mean "absent" in every text log format.
+pub fn present(s: &str) -> Option<&str> {
+    (s != "-" && !s.is_empty()).then_some(s)
+}
+
+/// A client address as logged, without its port: `1.2.3.4:5678` -> `1.2.3.4`,
+/// `[::1]:80` -> `::1`; a bare IPv6 address is returned whole. `-`, empty and Unix sockets
+/// (`unix:`, `unix:/run/x.sock`) are `None`.
+///
+/// ```
+/// # use gatewatch_ingest::decode::request::client_addr;
+/// assert_eq!(client_addr("10.0.0.1:443"), Some("10.0.0.1"));
+/// assert_eq!(client_addr("[2001:db8::1]:443"), Some("2001:db8::1"));
+/// assert_eq!(client_addr("2001:db8::1"), Some("2001:db8::1"));
+/// assert_eq!(client_addr("unix:"), None);
+/// assert_eq!(client_addr("-"), None);
+/// ```
+pub fn client_addr(addr: &str) -> Option<&str> {
+    let addr = present(addr)?;
+    if addr.starts_with("unix:") {
+        return None;
+    }
+    if let Some(rest) = addr.strip_prefix('[') {
+        return rest.split(']').next().and_then(present);
+    }
+    match addr.rsplit_once(':') {
+        // One colon: IPv4 (or a name) with a port. Several colons: a bare IPv6 address.
+        Some((host, port)) if !host.contains(':') && port.bytes().all(|b| b.is_ascii_digit()) => {
+            present(host)
+        }
+        _ => Some(addr),
+    }
+}
+
+/// The first hop of an `X-Forwarded-For` list, trimmed.
+pub fn first_forwarded(xff: &str) -> Option<&str> {
+    present(xff.split(',').next().unwrap_or(xff).trim()).and_then(client_addr)
+}
+
+/// Applies a sub-slicing function to a borrowed-or-owned string, keeping the borrow when there
+/// is one (`client_addr` on a JSON string without escapes allocates nothing).
+pub(crate) fn map_str<'a>(
+    whole: Str<'a>,
+    f: impl for<'x> FnOnce(&'x str) -> Option<&'x str>,
+) -> Option<Str<'a>> {
+    match whole {
+        Cow::Borrowed(b) => f(b).map(Cow::Borrowed),
+        Cow::Owned(o) => f(&o).map(|s| Cow::Owned(s.to_owned())),
+    }
+}
+
+/// The last status of an NGINX upstream status list: `502, 200` (servers tried) and
+/// `502 : 200` (internal redirects) both give 200; `-` and non-numbers give `None`.
+///
+/// ```
+/// # use gatewatch_ingest::decode::request::last_status;
+/// assert_eq!(last_status("502 : 200"), Some(200));
+/// assert_eq!(last_status("200, -"), None);
+/// assert_eq!(last_status("404"), Some(404));
+/// ```
+pub fn last_status(s: &str) -> Option<i64> {
+    s.rsplit([',', ':'])
+        .next()
+        .and_then(|last| last.trim().parse::<i64>().ok())
+}
+
+/// A status logged as text: a number, or a list whose last entry is the final status
+/// (`502, 200`; `502 : 200`). `-` or empty, alone or last, is absent (`Ok(None)`); other text
+/// is a wrong type (`Err`), for the decoder to report.
+pub fn loose_status(s: &str) -> Result<Option<i64>, ()> {
+    let last = s.rsplit([',', ':']).next().unwrap_or(s).trim();
+    if last.is_empty() || last == "-" {
+        return Ok(None);
+    }
+    last.parse::<i64>().map(Some).map_err(|_| ())
+}

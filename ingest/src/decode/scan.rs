@@ -1,0 +1,616 @@
+//! A JSON scanner for decoders that need a few fields of a large record.
+//!
+//! Gateway records are mostly what no rule reads: request and response headers, `tries`,
+//! service and route internals. This scanner reads the fields a decoder asks for and skips
+//! every other value without tokenising it: a string is skipped by jumping from quote to
+//! quote (SIMD `memchr`), an object or array by jumping between the structural characters that
+//! matter (brackets and quotes) with a lookup table, iteratively, whatever the nesting depth.
+//! Skipped values are checked for balance and closed strings, not for every detail of JSON's
+//! grammar (a misspelt literal inside `tries` does not cost the record).
+//!
+//! Strings are borrowed from the line unless they contain escapes. Errors carry the column.
+
+use std::borrow::Cow;
+
+use crate::batch::Str;
+
+/// Why a record could not be scanned, with the column (1-based byte offset) where it went wrong.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScanError {
+    /// What is wrong.
+    pub message: String,
+    /// 1-based byte column.
+    pub column: usize,
+}
+
+impl std::fmt::Display for ScanError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} at line 1 column {}", self.message, self.column)
+    }
+}
+
+/// A scanned scalar.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Scalar<'a> {
+    /// `null`.
+    Null,
+    /// `true` / `false`.
+    Bool(bool),
+    /// A number, as written.
+    Number(&'a str),
+    /// A string.
+    Str(Str<'a>),
+}
+
+/// What the next value is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// `{`
+    Object,
+    /// `[`
+    Array,
+    /// Anything else.
+    Scalar,
+}
+
+/// Structural bytes when skipping containers: quotes, brackets and braces.
+static STRUCTURAL: [bool; 256] = {
+    let mut t = [false; 256];
+    t[b'"' as usize] = true;
+    t[b'{' as usize] = true;
+    t[b'}' as usize] = true;
+    t[b'[' as usize] = true;
+    t[b']' as usize] = true;
+    t
+};
+
+/// A cursor over one JSON text.
+pub struct Scan<'a> {
+    s: &'a str,
+    b: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Scan<'a> {
+    /// A scanner at the start of `s`.
+    pub fn new(s: &'a str) -> Self {
+        Scan {
+            s,
+            b: s.as_bytes(),
+            pos: 0,
+        }
+    }
+
+    /// An error at the current position.
+    pub fn err(&self, message: impl Into<String>) -> ScanError {
+        ScanError {
+            message: message.into(),
+            column: self.pos + 1,
+        }
+    }
+
+    fn eof(&self, what: &str) -> ScanError {
+        self.err(format!("EOF while parsing {what}"))
+    }
+
+    /// Skips whitespace.
+    #[inline]
+    pub fn ws(&mut self) {
+        while let Some(&c) = self.b.get(self.pos) {
+            if matches!(c, b' ' | b'\t' | b'\n' | b'\r') {
+                self.pos += 1;
+            } else {
+                break;
+            }
+        }
+    }
+
+    /// The next non-blank byte, not consumed.
+    #[inline]
+    pub fn peek(&mut self) -> Option<u8> {
+        self.ws();
+        self.b.get(self.pos).copied()
+    }
+
+    /// What the next value is.
+    pub fn kind(&mut self) -> Result<Kind, ScanError> {
+        match self.peek() {
+            Some(b'{') => Ok(Kind::Object),
+            Some(b'[') => Ok(Kind::Array),
+            Some(_) => Ok(Kind::Scalar),
+            None => Err(self.eof("a value")),
+        }
+    }
+
+    /// Nothing but whitespace left.
+    pub fn end(&mut self) -> Result<(), ScanError> {
+        match self.peek() {
+            None => Ok(()),
+            Some(_) => Err(self.err("trailing characters")),
+        }
+    }
+
+    fn expect(&mut self, c: u8, what: &str) -> Result<(), ScanError> {
+        match self.peek() {
+            Some(x) if x == c => {
+                self.pos += 1;
+                Ok(())
+            }
+            Some(_) => Err(self.err(format!("expected {what}"))),
+            None => Err(self.eof(what)),
+        }
+    }
+
+    /// The position just after the closing quote of the string starting at `from` (the byte
+    /// after its opening quote), and whether it had escapes.
+    #[inline]
+    fn string_end(&self, from: usize) -> Result<(usize, bool), ScanError> {
+        let mut i = from;
+        let mut escaped = false;
+        while let Some(k) = memchr::memchr2(b'"', b'\\', &self.b[i..]) {
+            let at = i + k;
+            if self.b[at] == b'"' {
+                return Ok((at + 1, escaped));
+            }
+            escaped = true;
+            // An escape: the next byte is escaped whatever it is.
+            i = at + 2;
+            if i > self.b.len() {
+                break;
+            }
+        }
+        Err(ScanError {
+            message: "EOF while parsing a string".into(),
+            column: self.b.len() + 1,
+        })
+    }
+
+    /// A string value (the next token must be one).
+    pub fn string(&mut self) -> Result<Str<'a>, ScanError> {
+        self.expect(b'"', "a string")?;
+        let start = self.pos;
+        let (end, escaped) = self.string_end(start)?;
+        self.pos = end;
+        let raw = &self.s[start..end - 1];
+        if !escaped {
+            return Ok(Cow::Borrowed(raw));
+        }
+        unescape(raw).map(Cow::Owned).map_err(|m| ScanError {
+            message: m,
+            column: start + 1,
+        })
+    }
+
+    /// The next object key and its `:`; `None` at the object's end (its `}` consumed).
+    /// `first` says whether no key was read yet in this object.
+    pub fn key(&mut self, first: bool) -> Result<Option<Str<'a>>, ScanError> {
+        match self.peek() {
+            Some(b'}') => {
+                self.pos += 1;
+                return Ok(None);
+            }
+            Some(b',') if !first => {
+                self.pos += 1;
+            }
+            Some(_) if first => {}
+            Some(_) => return Err(self.err("expected `,` or `}` after an object entry")),
+            None => return Err(self.eof("an object")),
+        }
+        if self.peek() != Some(b'"') {
+            return Err(match self.peek() {
+                None => self.eof("an object"),
+                Some(_) => self.err("key must be a string"),
+            });
+        }
+        let k = self.string()?;
+        self.expect(b':', "`:`")?;
+        Ok(Some(k))
+    }
+
+    /// Enters an object (`{`).
+    pub fn open_object(&mut self) -> Result<(), ScanError> {
+        self.expect(b'{', "an object")
+    }
+
+    /// Enters an array (`[`).
+    pub fn open_array(&mut self) -> Result<(), ScanError> {
+        self.expect(b'[', "an array")
+    }
+
+    /// Before the next array element: `false` at the array's end (its `]` consumed).
+    pub fn next_element(&mut self, first: bool) -> Result<bool, ScanError> {
+        match self.peek() {
+            Some(b']') => {
+                self.pos += 1;
+                Ok(false)
+            }
+            Some(b',') if !first => {
+                self.pos += 1;
+                Ok(true)
+            }
+            Some(_) if first => Ok(true),
+            Some(_) => Err(self.err("expected `,` or `]` after an array element")),
+            None => Err(self.eof("a list")),
+        }
+    }
+
+    /// A scalar (the next value must not be an object or array).
+    pub fn scalar(&mut self) -> Result<Scalar<'a>, ScanError> {
+        match self.peek() {
+            Some(b'"') => self.string().map(Scalar::Str),
+            Some(b'n') => self.literal("null").map(|_| Scalar::Null),
+            Some(b't') => self.literal("true").map(|_| Scalar::Bool(true)),
+            Some(b'f') => self.literal("false").map(|_| Scalar::Bool(false)),
+            Some(b'-' | b'0'..=b'9') => self.number().map(Scalar::Number),
+            Some(b'{') => Err(self.err("invalid type: map")),
+            Some(b'[') => Err(self.err("invalid type: sequence")),
+            Some(_) => Err(self.err("expected value")),
+            None => Err(self.eof("a value")),
+        }
+    }
+
+    fn literal(&mut self, word: &str) -> Result<(), ScanError> {
+        if self.b[self.pos..].starts_with(word.as_bytes()) {
+            self.pos += word.len();
+            Ok(())
+        } else {
+            Err(self.err("expected value"))
+        }
+    }
+
+    fn number(&mut self) -> Result<&'a str, ScanError> {
+        let start = self.pos;
+        let b = self.b;
+        let mut i = self.pos;
+        if b.get(i) == Some(&b'-') {
+            i += 1;
+        }
+        let digits = |i: &mut usize| {
+            let s = *i;
+            while b.get(*i).is_some_and(u8::is_ascii_digit) {
+                *i += 1;
+            }
+            *i > s
+        };
+        if !digits(&mut i) {
+            self.pos = i;
+            return Err(self.err("invalid number"));
+        }
+        if b.get(i) == Some(&b'.') {
+            i += 1;
+            if !digits(&mut i) {
+                self.pos = i;
+                return Err(self.err("invalid number"));
+            }
+        }
+        if matches!(b.get(i), Some(b'e' | b'E')) {
+            i += 1;
+            if matches!(b.get(i), Some(b'+' | b'-')) {
+                i += 1;
+            }
+            if !digits(&mut i) {
+                self.pos = i;
+                return Err(self.err("invalid number"));
+            }
+        }
+        self.pos = i;
+        Ok(&self.s[start..i])
+    }
+
+    /// Skips the next value, whatever it is, without building anything.
+    pub fn skip(&mut self) -> Result<(), ScanError> {
+        match self.peek() {
+            Some(b'"') => {
+                let (end, _) = self.string_end(self.pos + 1)?;
+                self.pos = end;
+                Ok(())
+            }
+            Some(b'{' | b'[') => self.skip_container(),
+            Some(_) => self.scalar().map(|_| ()),
+            None => Err(self.eof("a value")),
+        }
+    }
+
+    /// Skips an object or array by its brackets, strings jumped over, iteratively.
+    fn skip_container(&mut self) -> Result<(), ScanError> {
+        let mut stack: Vec<u8> = Vec::new();
+        let b = self.b;
+        let mut i = self.pos;
+        loop {
+            while i < b.len() && !STRUCTURAL[b[i] as usize] {
+                i += 1;
+            }
+            let Some(&c) = b.get(i) else {
+                self.pos = b.len();
+                return Err(self.eof(if stack.last() == Some(&b'[') {
+                    "a list"
+                } else {
+                    "an object"
+                }));
+            };
+            match c {
+                b'"' => {
+                    let (end, _) = self.string_end(i + 1)?;
+                    i = end;
+                    continue;
+                }
+                b'{' | b'[' => stack.push(c),
+                b'}' | b']' => {
+                    let open = if c == b'}' { b'{' } else { b'[' };
+                    if stack.pop() != Some(open) {
+                        self.pos = i;
+                        return Err(self.err("mismatched bracket"));
+                    }
+                }
+                _ => {}
+            }
+            i += 1;
+            if stack.is_empty() {
+                self.pos = i;
+                return Ok(());
+            }
+        }
+    }
+
+    /// A value as loose text: strings as they are, numbers as written, booleans as
+    /// `true`/`false`, null as `None`. `expected` names the field for errors on containers.
+    pub fn loose_str(&mut self, expected: &str) -> Result<Option<Str<'a>>, ScanError> {
+        match self.kind()? {
+            Kind::Scalar => Ok(match self.scalar()? {
+                Scalar::Null => None,
+                Scalar::Bool(v) => Some(Cow::Borrowed(if v { "true" } else { "false" })),
+                Scalar::Number(n) => Some(Cow::Owned(canonical_number(n))),
+                Scalar::Str(s) => Some(s),
+            }),
+            _ => {
+                let what = self.what();
+                Err(self.err(format!("invalid type: {what}, expected {expected}")))
+            }
+        }
+    }
+
+    /// A value as a lenient integer: integers, floats (truncated), numeric strings (`"200"`;
+    /// the last of `"502, 200"` or `"502 : 200"`); null and `"-"` as `None`.
+    pub fn loose_int(&mut self) -> Result<Option<i64>, ScanError> {
+        const EXPECTED: &str = "expected an integer, a numeric string or null";
+        if self.kind()? != Kind::Scalar {
+            let what = self.what();
+            return Err(self.err(format!("invalid type: {what}, {EXPECTED}")));
+        }
+        let at = self.pos;
+        match self.scalar()? {
+            Scalar::Null => Ok(None),
+            Scalar::Bool(v) => {
+                self.pos = at;
+                Err(self.err(format!("invalid type: boolean `{v}`, {EXPECTED}")))
+            }
+            Scalar::Number(n) => number_to_int(n).map(Some).map_err(|m| ScanError {
+                message: m,
+                column: at + 1,
+            }),
+            Scalar::Str(s) => {
+                let v = s.trim();
+                if v.is_empty() || v == "-" {
+                    return Ok(None);
+                }
+                // Multi-valued upstream statuses ("502, 200" servers tried, "502 : 200"
+                // internal redirects) keep the last, final attempt.
+                super::request::loose_status(v).map_err(|()| ScanError {
+                    message: format!("invalid value: string {v:?}, {EXPECTED}"),
+                    column: at + 1,
+                })
+            }
+        }
+    }
+
+    /// A value as a lenient float: numbers, numeric strings, null as `None`.
+    pub fn loose_float(&mut self) -> Result<Option<f64>, ScanError> {
+        const EXPECTED: &str = "expected a number, a numeric string or null";
+        if self.kind()? != Kind::Scalar {
+            let what = self.what();
+            return Err(self.err(format!("invalid type: {what}, {EXPECTED}")));
+        }
+        let at = self.pos;
+        match self.scalar()? {
+            Scalar::Null => Ok(None),
+            Scalar::Bool(v) => Err(ScanError {
+                message: format!("invalid type: boolean `{v}`, {EXPECTED}"),
+                column: at + 1,
+            }),
+            Scalar::Number(n) => n.parse::<f64>().map(Some).map_err(|_| ScanError {
+                message: format!("invalid number {n}"),
+                column: at + 1,
+            }),
+            Scalar::Str(s) => s.trim().parse::<f64>().map(Some).map_err(|_| ScanError {
+                message: format!("invalid value: string {s:?}, {EXPECTED}"),
+                column: at + 1,
+            }),
+        }
+    }
+
+    /// `null` consumed if it is next.
+    pub fn null(&mut self) -> bool {
+        if self.peek() == Some(b'n') && self.b[self.pos..].starts_with(b"null") {
+            self.pos += 4;
+            true
+        } else {
+            false
+        }
+    }
+
+    fn what(&mut self) -> &'static str {
+        match self.peek() {
+            Some(b'{') => "map",
+            Some(b'[') => "sequence",
+            Some(b'"') => "string",
+            Some(b't' | b'f') => "boolean",
+            Some(b'n') => "null",
+            Some(_) => "number",
+            None => "end of input",
+        }
+    }
+}
+
+/// A JSON integer literal as i64, as serde_json reads it: integers in range, floats truncated
+/// when finite and below 9e18.
+fn number_to_int(n: &str) -> Result<i64, String> {
+    if !n.contains(['.', 'e', 'E']) {
+        if let Ok(v) = n.parse::<i64>() {
+            return Ok(v);
+        }
+        if n.parse::<u64>().is_ok() {
+            return Err("integer out of range".into());
+        }
+    }
+    match n.parse::<f64>() {
+        Ok(v) if v.is_finite() && v.abs() < 9.0e18 => Ok(v as i64),
+        _ => Err("number out of range".into()),
+    }
+}
+
+/// A number as serde_json + `to_string` would render it for a text field.
+fn canonical_number(n: &str) -> String {
+    if !n.contains(['.', 'e', 'E']) {
+        if let Ok(v) = n.parse::<i64>() {
+            return v.to_string();
+        }
+        if let Ok(v) = n.parse::<u64>() {
+            return v.to_string();
+        }
+    }
+    n.parse::<f64>()
+        .map_or_else(|_| n.to_owned(), |v| v.to_string())
+}
+
+/// Decodes a JSON string body with escapes (lone surrogates become U+FFFD).
+fn unescape(raw: &str) -> Result<String, String> {
+    let mut out = String::with_capacity(raw.len());
+    let mut chars = raw.char_indices().peekable();
+    let b = raw.as_bytes();
+    while let Some((i, c)) = chars.next() {
+        if c != '\\' {
+            if (c as u32) < 0x20 {
+                return Err(
+                    "control character (\\u0000-\\u001F) found while parsing a string".into(),
+                );
+            }
+            out.push(c);
+            continue;
+        }
+        let Some((_, e)) = chars.next() else {
+            return Err("EOF while parsing a string".into());
+        };
+        match e {
+            '"' => out.push('"'),
+            '\\' => out.push('\\'),
+            '/' => out.push('/'),
+            'b' => out.push('\u{8}'),
+            'f' => out.push('\u{c}'),
+            'n' => out.push('\n'),
+            'r' => out.push('\r'),
+            't' => out.push('\t'),
+            'u' => {
+                let hex = |at: usize| -> Option<u32> {
+                    let h = raw.get(at..at + 4)?;
+                    u32::from_str_radix(h, 16).ok()
+                };
+                let Some(u) = hex(i + 2) else {
+                    return Err("invalid escape".into());
+                };
+                for _ in 0..4 {
+                    chars.next();
+                }
+                let ch = if (0xD800..0xDC00).contains(&u) {
+                    // A high surrogate: pair it with the low one that should follow.
+                    let next = i + 6;
+                    if b.get(next) == Some(&b'\\') && b.get(next + 1) == Some(&b'u') {
+                        match hex(next + 2) {
+                            Some(lo) if (0xDC00..0xE000).contains(&lo) => {
+                                for _ in 0..6 {
+                                    chars.next();
+                                }
+                                char::from_u32(0x10000 + ((u - 0xD800) << 10) + (lo - 0xDC00))
+                            }
+                            _ => None,
+                        }
+                    } else {
+                        None
+                    }
+                } else {
+                    char::from_u32(u)
+                };
+                out.push(ch.unwrap_or('\u{FFFD}'));
+            }
+            _ => return Err("invalid escape".into()),
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strings_borrow_unless_escaped() {
+        let mut s = Scan::new(r#""plain" "a\"b\\c\u00e9\ud83d\ude00""#);
+        assert!(matches!(s.string().unwrap(), Cow::Borrowed("plain")));
+        assert_eq!(s.string().unwrap(), "a\"b\\cé😀");
+        assert!(s.end().is_ok());
+    }
+
+    #[test]
+    fn skips_nested_values_iteratively() {
+        let deep = format!("{}{}", "[".repeat(200_000), "]".repeat(200_000));
+        let text = format!(r#"{{"a":{{"b":[1,{{"c":"x}}]"}}]}},"d":{deep},"e":7}}"#);
+        let mut s = Scan::new(&text);
+        s.open_object().unwrap();
+        let mut seen = Vec::new();
+        let mut first = true;
+        while let Some(k) = s.key(first).unwrap() {
+            first = false;
+            if k == "e" {
+                seen.push(s.loose_int().unwrap());
+            } else {
+                s.skip().unwrap();
+            }
+        }
+        assert_eq!(seen, [Some(7)]);
+        s.end().unwrap();
+    }
+
+    #[test]
+    fn truncated_and_mismatched_input_fails_with_a_position() {
+        for bad in [
+            r#"{"a":"#,
+            r#"{"a":[1,2"#,
+            r#"{"a":"unterminated"#,
+            r#"{"a":[1}"#,
+        ] {
+            let mut s = Scan::new(bad);
+            s.open_object().unwrap();
+            let k = s.key(true).unwrap();
+            assert!(k.is_some());
+            let e = s.skip().unwrap_err();
+            assert!(e.column >= 1, "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn loose_numbers() {
+        let mut s = Scan::new(r#"200 "502, 200" "-" null 1.5e3 "x" true 18446744073709551615"#);
+        assert_eq!(s.loose_int().unwrap(), Some(200));
+        assert_eq!(s.loose_int().unwrap(), Some(200));
+        assert_eq!(s.loose_int().unwrap(), None);
+        assert_eq!(s.loose_int().unwrap(), None);
+        assert_eq!(s.loose_int().unwrap(), Some(1500));
+        assert!(s.loose_int().unwrap_err().message.contains("invalid value"));
+        assert!(s
+            .loose_int()
+            .unwrap_err()
+            .message
+            .contains("invalid type: boolean"));
+        s.scalar().unwrap(); // the boolean was not consumed by the error
+        assert!(s.loose_int().unwrap_err().message.contains("out of range"));
+    }
+}
