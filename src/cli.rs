@@ -153,6 +153,10 @@ struct RunArgs {
     /// `request.headers.x-username`; `none` to disable. NGINX always uses `$remote_user`.
     #[arg(long, default_value = "username", value_name = "PATH")]
     username_field: String,
+    /// Serve Prometheus metrics on http://ADDR/metrics, liveness on /healthz and readiness
+    /// (rules loaded; Kafka group joined) on /readyz. `127.0.0.1:0` picks a free port (logged).
+    #[arg(long, value_name = "HOST:PORT")]
+    metrics_addr: Option<String>,
     /// Envoy text lines use this format string instead of Envoy's, Istio's and Emissary's
     /// defaults, in Envoy's own syntax: '[%START_TIME%] "%REQ(:METHOD)% %REQ(:PATH)% ..."'.
     #[arg(long, value_name = "FORMAT")]
@@ -418,6 +422,15 @@ fn load_rules(dir: Option<&PathBuf>, overrides: &[ParamOverride]) -> Result<Vec<
 }
 
 fn run(args: RunArgs) -> Result<ExitCode> {
+    // First, so that health answers (and readiness says "not yet") while rules load.
+    let observe = match &args.metrics_addr {
+        Some(addr) => {
+            let health = std::sync::Arc::new(gatewatch_pipeline::observe::Health::default());
+            gatewatch_pipeline::observe::serve(addr, health.clone())?;
+            Some(health)
+        }
+        None => None,
+    };
     let overrides = all_overrides(&args.params, args.params_file.as_deref())?;
     let rules = load_rules(args.rules.as_ref(), &overrides)?;
     load_api_spec(&args.openapi, args.input.is_none())?;
@@ -506,6 +519,7 @@ fn run(args: RunArgs) -> Result<ExitCode> {
             ms => Some(Duration::from_millis(ms as u64)),
         },
         sink_drain: drain,
+        observe,
         ..Default::default()
     };
     let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
@@ -764,6 +778,13 @@ fn init_logging(filter: &str) {
 
 /// Entry point: parses arguments, runs the command, prints the error chain on failure.
 pub fn main() -> ExitCode {
+    // A closed stdout (`gatewatch schema | head`) ends the process quietly, as for any Unix
+    // tool, instead of a panic in `println!`. Nothing is lost: Kafka offsets only move past
+    // output that was made durable, and spools are replayed on the next start.
+    // SAFETY: called first thing, before any thread exists; SIG_DFL is always a valid action.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     init_logging(&cli.log);
     let result = match cli.command {

@@ -31,6 +31,10 @@ pub enum SourceFormat {
 }
 
 impl SourceFormat {
+    /// Every format, in declaration order (`format as usize` indexes this).
+    pub const ALL: [SourceFormat; 3] =
+        [SourceFormat::Kong, SourceFormat::Envoy, SourceFormat::Nginx];
+
     /// The name stored in the `source_format` column.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -43,6 +43,8 @@ pub struct DecodedChunk {
     pub key_mismatches: u64,
     /// Records whose event time was out of range and rescaled (s, µs or ns read as ms).
     pub time_rescaled: u64,
+    /// Rows decoded per source format, in [`crate::SourceFormat::ALL`] order.
+    pub events_by_format: [u64; 3],
 }
 
 /// The value of `column` a record is keyed by, as bytes.
@@ -111,6 +113,7 @@ impl ChunkDecoder {
         let mut malformed = Vec::new();
         let mut key_mismatches = 0u64;
         let mut time_rescaled = 0u64;
+        let mut events_by_format = [0u64; 3];
         let mut events: Vec<RawEvent<'_>> = Vec::new();
         let mut pending: Option<Pending> = None;
         let mut line_no = chunk.first_line;
@@ -215,6 +218,7 @@ impl ChunkDecoder {
                     }
                     for ev in &events {
                         time_rescaled += u64::from(ev.time_rescaled);
+                        events_by_format[ev.format as usize] += 1;
                         // decoders guarantee an event time on every event they return.
                         let t = ev.event_time_ms.unwrap_or_default();
                         self.builder.append(ev, t, &prov, offset);
@@ -254,6 +258,7 @@ impl ChunkDecoder {
             last_offset,
             key_mismatches,
             time_rescaled,
+            events_by_format,
         })
     }
 }

@@ -379,13 +379,37 @@ pub fn open_input(spec: &str) -> io::Result<Input> {
     })
 }
 
-fn maybe_gunzip<R: BufRead + Send + 'static>(mut r: R) -> io::Result<Box<dyn Read + Send>> {
-    let is_gzip = r.fill_buf()?.starts_with(&[0x1f, 0x8b]);
-    Ok(if is_gzip {
-        Box::new(MultiGzDecoder::new(r))
-    } else {
-        Box::new(r)
-    })
+fn maybe_gunzip<R: BufRead + Send + 'static>(r: R) -> io::Result<Box<dyn Read + Send>> {
+    Ok(Box::new(Sniffed::Pending(Some(r))))
+}
+
+/// A reader that looks for the gzip magic on its first read, not when it is opened: opening
+/// stdin must not wait for the first bytes (a service is up, serving health and metrics,
+/// before its input says anything).
+enum Sniffed<R: BufRead> {
+    Pending(Option<R>),
+    Plain(R),
+    Gzip(MultiGzDecoder<R>),
+}
+
+impl<R: BufRead> Read for Sniffed<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if let Sniffed::Pending(r) = self {
+            let Some(mut r) = r.take() else {
+                return Ok(0);
+            };
+            *self = if r.fill_buf()?.starts_with(&[0x1f, 0x8b]) {
+                Sniffed::Gzip(MultiGzDecoder::new(r))
+            } else {
+                Sniffed::Plain(r)
+            };
+        }
+        match self {
+            Sniffed::Plain(r) => r.read(buf),
+            Sniffed::Gzip(r) => r.read(buf),
+            Sniffed::Pending(_) => Ok(0),
+        }
+    }
 }
 
 #[cfg(test)]

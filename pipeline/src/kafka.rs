@@ -52,6 +52,8 @@ pub struct KafkaCommits {
     pub replay: HashMap<TopicPartition, Replay>,
     /// Commits made.
     pub commits: u64,
+    /// When the last commit went through (or the bookkeeping started).
+    last_commit: Instant,
 }
 
 impl KafkaCommits {
@@ -66,7 +68,13 @@ impl KafkaCommits {
             committed: HashMap::new(),
             replay: HashMap::new(),
             commits: 0,
+            last_commit: Instant::now(),
         }
+    }
+
+    /// Time since the last commit went through (since the start before the first).
+    pub fn since_commit(&self) -> Duration {
+        self.last_commit.elapsed()
     }
 
     /// A partition went away: forget it.
@@ -213,6 +221,8 @@ impl KafkaCommits {
             }
         }
         self.commits += 1;
+        self.last_commit = Instant::now();
+        crate::observe::committed();
         Ok(())
     }
 }

@@ -13,6 +13,7 @@
 
 pub mod dead_letter;
 pub mod kafka;
+pub mod observe;
 pub mod reload;
 mod run;
 pub mod summary;
@@ -56,6 +57,8 @@ pub struct PipelineConfig {
     pub sink_drain: Duration,
     /// How often Kafka partitions are checkpointed and committed.
     pub commit_every: Duration,
+    /// With `--metrics-addr`: record metrics and report health here (see [`observe`]).
+    pub observe: Option<std::sync::Arc<observe::Health>>,
 }
 
 impl Default for PipelineConfig {
@@ -74,6 +77,7 @@ impl Default for PipelineConfig {
             idle_timeout: None,
             sink_drain: Duration::from_secs(30),
             commit_every: Duration::from_secs(1),
+            observe: None,
         }
     }
 }

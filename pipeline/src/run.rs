@@ -20,6 +20,7 @@ use gatewatch_sinks::Sink;
 
 use crate::dead_letter::{DeadLetter, Letter};
 use crate::kafka::{KafkaCommits, Replay};
+use crate::observe;
 use crate::reload::RuleReloader;
 use crate::summary::RunSummary;
 use crate::threads::{current, spawn_decoder, spawn_reader, FromDecoder, SharedRules, ToDecoder};
@@ -52,6 +53,9 @@ const PROGRESS_BARRIERS: u64 = 1 << 63;
 /// How often the main loop wakes without input, to check for rule changes and idleness.
 const TICK: Duration = Duration::from_millis(200);
 
+/// How often metrics are refreshed from the task workers' counters (with `--metrics-addr`).
+const METRICS_EVERY: Duration = Duration::from_secs(1);
+
 /// Everything the main loop works with.
 struct Main<'a> {
     cfg: &'a PipelineConfig,
@@ -66,11 +70,15 @@ struct Main<'a> {
     tasks_seen: std::collections::HashSet<TaskId>,
     last_data: HashMap<TopicPartition, Instant>,
     last_progress: Instant,
+    last_progress_line: Instant,
     progress_id: u64,
 }
 
 impl Main<'_> {
     fn deliver(&mut self, e: Emitted) -> Result<()> {
+        if self.cfg.observe.is_some() {
+            observe::alerts(&e.alerts);
+        }
         self.summary.traffic_rows.0 += e.traffic.entities.len() as u64;
         self.summary.traffic_rows.1 += e.traffic.endpoints.len() as u64;
         for sink in self.sinks.iter_mut() {
@@ -148,6 +156,25 @@ impl Main<'_> {
     ) -> Result<()> {
         self.summary.lines += decoded.lines;
         self.summary.bytes += decoded.bytes;
+        if self.cfg.observe.is_some() {
+            let source = decoded
+                .last_offset
+                .as_ref()
+                .map(|(topic, _, _)| topic.clone())
+                .unwrap_or_else(|| batch_source(&decoded.batch));
+            let by_format: Vec<(&'static str, u64)> = gatewatch_ingest::SourceFormat::ALL
+                .iter()
+                .zip(decoded.events_by_format)
+                .map(|(f, n)| (f.as_str(), n))
+                .collect();
+            observe::chunk(
+                &source,
+                decoded.lines,
+                decoded.bytes,
+                &by_format,
+                decoded.malformed.len() as u64,
+            );
+        }
         self.summary.time_rescaled += decoded.time_rescaled;
         if decoded.key_mismatches > 0 {
             if self.summary.key_mismatches == 0 {
@@ -212,6 +239,10 @@ impl Main<'_> {
     }
 
     fn on_assigned(&mut self, assignments: Vec<gatewatch_ingest::Assignment>) -> Result<()> {
+        // Any assignment, even of no partition, means the consumer joined its group.
+        if let Some(h) = &self.cfg.observe {
+            h.joined();
+        }
         for a in assignments {
             let checkpoint: Option<PartitionCheckpoint> = a
                 .checkpoint
@@ -324,9 +355,14 @@ impl Main<'_> {
     }
 
     fn progress(&mut self) {
-        if self.cfg.progress_every.is_zero()
-            || self.last_progress.elapsed() < self.cfg.progress_every
-        {
+        let observing = self.cfg.observe.is_some();
+        let every = match (self.cfg.progress_every.is_zero(), observing) {
+            (true, false) => return,
+            (true, true) => METRICS_EVERY,
+            (false, true) => self.cfg.progress_every.min(METRICS_EVERY),
+            (false, false) => self.cfg.progress_every,
+        };
+        if self.last_progress.elapsed() < every {
             return;
         }
         self.last_progress = Instant::now();
@@ -334,14 +370,30 @@ impl Main<'_> {
         for s in &self.stats {
             stats.merge(s);
         }
-        tracing::info!(
-            events = self.summary.engine.events,
-            malformed = self.summary.malformed,
-            alerts = stats.alerts(),
-            late = stats.late(),
-            "progress"
-        );
-        // Ask for fresh counters (no checkpoint needed) for the next line.
+        if observing {
+            observe::engine(&stats, &current(&self.rules).ids());
+            for tp in self.sequencer.partitions() {
+                if let Some(wm) = self.sequencer.watermark(&tp) {
+                    observe::watermark(&tp.topic, tp.partition, wm);
+                }
+            }
+            if let Some(k) = &self.kafka {
+                observe::commit_age(k.since_commit());
+            }
+        }
+        if !self.cfg.progress_every.is_zero()
+            && self.last_progress_line.elapsed() >= self.cfg.progress_every
+        {
+            self.last_progress_line = Instant::now();
+            tracing::info!(
+                events = self.summary.engine.events,
+                malformed = self.summary.malformed,
+                alerts = stats.alerts(),
+                late = stats.late(),
+                "progress"
+            );
+        }
+        // Ask for fresh counters (no checkpoint needed) for the next round.
         self.progress_id += 1;
         for w in &self.workers {
             let _ = w.send(ToWorker::Barrier {
@@ -350,6 +402,19 @@ impl Main<'_> {
             });
         }
     }
+}
+
+/// The input name of a decoded batch (its `source_name` column), for metrics labels.
+fn batch_source(batch: &arrow::array::RecordBatch) -> String {
+    use arrow::array::{Array, AsArray};
+    batch
+        .column_by_name(gatewatch_ingest::Column::SourceName.name())
+        .and_then(|c| {
+            c.as_string_opt::<i32>()
+                .filter(|a| !a.is_empty())
+                .map(|a| a.value(0).to_owned())
+        })
+        .unwrap_or_else(|| "input".to_owned())
 }
 
 /// One JSON object with a decoded row's fields: what a dead letter of a rejected row holds.
@@ -481,9 +546,17 @@ pub fn run(
         tasks_seen: Default::default(),
         last_data: HashMap::new(),
         last_progress: Instant::now(),
+        last_progress_line: Instant::now(),
         progress_id: PROGRESS_BARRIERS,
     };
 
+    if let Some(h) = &cfg.observe {
+        if m.kafka.is_some() {
+            h.expect_group();
+        }
+        h.rules_loaded();
+        h.beat();
+    }
     let result = main_loop(&mut m, &from_decoders, &out_rx, &mut reloader, interactive);
     if let Err(e) = result {
         drop(m.workers);
@@ -613,9 +686,15 @@ fn main_loop(
                             .map_err(|_| anyhow::anyhow!("a task worker stopped"))?;
                     }
                     tracing::info!(rules = %set.ids().join(","), "rules reloaded");
+                    if m.cfg.observe.is_some() {
+                        observe::reload(true);
+                    }
                 }
                 Some(Err(e)) => {
-                    tracing::error!("rule reload rejected, still running the last good rules: {e}")
+                    tracing::error!("rule reload rejected, still running the last good rules: {e}");
+                    if m.cfg.observe.is_some() {
+                        observe::reload(false);
+                    }
                 }
                 None => {}
             }
@@ -630,6 +709,9 @@ fn main_loop(
             k.maybe_start(&m.sequencer, &parts, &m.workers);
         }
         m.progress();
+        if let Some(h) = &m.cfg.observe {
+            h.beat();
+        }
     }
     m.summary.active =
         first_data.map_or(Duration::ZERO, |f| last_data.saturating_duration_since(f));

@@ -306,6 +306,8 @@ impl<D: Destination> Sender<D> {
                 break;
             }
             rt.block_on(self.dest.tick());
+            metrics::gauge!("gatewatch_sink_spool_records", "sink" => self.name.clone())
+                .set(self.spooled() as f64);
             let wait_until = match linger_until {
                 Some(l) if !stopping && !self.full_batch_waiting() => next_send.max(l),
                 _ => next_send,
@@ -322,6 +324,7 @@ impl<D: Destination> Sender<D> {
                     Err(e) => {
                         failures += 1;
                         self.report.failed_attempts += 1;
+                        self.count_failure("setup");
                         self.log_failure(&e, "set-up");
                         next_send = Instant::now() + self.backoff(failures, &e);
                         continue;
@@ -368,6 +371,8 @@ impl<D: Destination> Sender<D> {
                     failures = 0;
                     self.report.delivered += batch.records.len() as u64;
                     self.backlog_and_taken.1 += batch.records.len() as u64;
+                    metrics::counter!("gatewatch_sink_delivered_total", "sink" => self.name.clone())
+                        .increment(batch.records.len() as u64);
                     self.ack(batch.end);
                     if let Some(rate) = self.delivery.rate_per_sec.filter(|r| *r > 0.0) {
                         next_send = Instant::now()
@@ -376,6 +381,11 @@ impl<D: Destination> Sender<D> {
                 }
                 Err(e) => {
                     self.report.failed_attempts += 1;
+                    self.count_failure(if e.retryable {
+                        "retryable"
+                    } else {
+                        "permanent"
+                    });
                     failures += 1;
                     let age = Duration::from_millis((now_ms() - oldest).max(0) as u64);
                     if !e.retryable || age >= self.delivery.give_up_after {
@@ -404,11 +414,25 @@ impl<D: Destination> Sender<D> {
         self.finish()
     }
 
-    /// Whether a full batch is in the spool, by counting rather than reading it.
-    fn full_batch_waiting(&self) -> bool {
+    /// Records in the spool not yet delivered or given up on, by counting rather than reading.
+    fn spooled(&self) -> u64 {
         let (backlog, taken) = self.backlog_and_taken;
-        let available = (backlog + self.appended.load(Ordering::Acquire)).saturating_sub(taken);
-        available >= self.dest.batch_max() as u64
+        (backlog + self.appended.load(Ordering::Acquire)).saturating_sub(taken)
+    }
+
+    /// Whether a full batch is in the spool.
+    fn full_batch_waiting(&self) -> bool {
+        self.spooled() >= self.dest.batch_max() as u64
+    }
+
+    /// A failed attempt, for `gatewatch_sink_delivery_failures_total{sink,reason}`.
+    fn count_failure(&self, reason: &'static str) {
+        metrics::counter!(
+            "gatewatch_sink_delivery_failures_total",
+            "sink" => self.name.clone(),
+            "reason" => reason
+        )
+        .increment(1);
     }
 
     fn finish(mut self) -> SinkReport {

@@ -11,6 +11,7 @@ mod pack;
 mod partial;
 mod receiver;
 mod rules;
+mod service;
 mod sinks;
 mod support;
 mod windows;

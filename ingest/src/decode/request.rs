@@ -108,7 +108,7 @@ pub fn last_status(s: &str) -> Option<i64> {
 /// A status logged as text: a number, or a list whose last entry is the final status
 /// (`502, 200`; `502 : 200`). `-` or empty, alone or last, is absent (`Ok(None)`); other text
 /// is a wrong type (`Err`), for the decoder to report.
-pub fn loose_status(s: &str) -> Result<Option<i64>, ()> {
+pub(crate) fn loose_status(s: &str) -> Result<Option<i64>, ()> {
     let last = s.rsplit([',', ':']).next().unwrap_or(s).trim();
     if last.is_empty() || last == "-" {
         return Ok(None);
