@@ -39,7 +39,7 @@ pub struct GroupContext {
     events: Mutex<Vec<SourceItem>>,
     owned: Arc<Mutex<Owned>>,
     store: Arc<CheckpointStore>,
-    /// Set once partitions were assigned: `stop_after_idle` counts from then.
+    /// Set once partitions were assigned: `stop_after_idle` counts from the latest assignment.
     assigned: AtomicBool,
     /// A failure inside a callback that must stop the pipeline.
     fatal: Mutex<Option<String>>,
@@ -326,6 +326,12 @@ impl KafkaSource {
         let events: Vec<SourceItem> =
             std::mem::take(&mut *ctx.events.lock().unwrap_or_else(PoisonError::into_inner));
         for ev in events {
+            if let SourceItem::Assigned(_) = &ev {
+                // `stop_after_idle` counts from the latest assignment: a partition taken over
+                // in a rebalance is read from its checkpoint before this instance may stop,
+                // or two instances stopping in turn could leave it unread.
+                self.last_message = Instant::now();
+            }
             if let SourceItem::Revoked(parts) = &ev {
                 // Records not handed out yet go: the next owner reads them.
                 for p in parts {

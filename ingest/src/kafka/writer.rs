@@ -121,9 +121,11 @@ impl DeadLetterTopic {
         &self.topic
     }
 
-    /// Queues one dead letter.
+    /// Queues one dead letter, keyed by its source partition (`TOPIC/PARTITION`): the dead
+    /// letters of one input partition land in one partition of the dead-letter topic, in
+    /// input order (the offset is in the headers).
     pub fn send(&mut self, src: &DeadLetterSource<'_>, raw: &[u8]) -> Result<(), String> {
-        let key = format!("{}/{}/{}", src.topic, src.partition, src.offset);
+        let key = format!("{}/{}", src.topic, src.partition);
         let partition = src.partition.to_string();
         let offset = src.offset.to_string();
         let headers = OwnedHeaders::new()
