@@ -292,8 +292,13 @@ pub fn engine(stats: &EngineStats, rules: &[String]) {
     );
     by_rule("gatewatch_state_shed_total", &stats.shed_by_rule);
     counter!("gatewatch_windows_closed_total").absolute(stats.windows_closed);
-    counter!("gatewatch_time_jumps_rejected_total").absolute(stats.time_rejected);
     gauge!("gatewatch_rules_loaded").set(rules.len() as f64);
+}
+
+/// Records held as time jumps that no later record confirmed (dead-lettered as `time_jump`).
+/// Counted where the sequencer rejects them: the clocks live there, not in the task workers.
+pub fn time_jumps_rejected(n: usize) {
+    counter!("gatewatch_time_jumps_rejected_total").increment(n as u64);
 }
 
 /// The event-time watermark of an input partition (epoch ms).

@@ -59,18 +59,21 @@ pub fn decode_line<'a>(
         Some(t) => std::slice::from_ref(t),
         None => builtin(),
     };
-    let mut tried: Vec<(&str, Mismatch)> = Vec::new();
+    // The common case allocates nothing: the first template that fits wins.
     for t in templates {
-        match t.decode(line, SourceFormat::Envoy) {
-            Ok(ev) => return Ok(ev),
-            Err(m) => tried.push((t.name(), m)),
+        if let Ok(ev) = t.decode(line, SourceFormat::Envoy) {
+            return Ok(ev);
         }
     }
-    // The format that got furthest is the most likely one; report it first.
+    // Rejected: say why for each, the format that got furthest (the likeliest) first.
+    let mut tried: Vec<(&LineTemplate, Mismatch)> = templates
+        .iter()
+        .filter_map(|t| t.decode(line, SourceFormat::Envoy).err().map(|m| (t, m)))
+        .collect();
     tried.sort_by_key(|(_, m)| std::cmp::Reverse(m.at));
     Err(tried
         .iter()
-        .map(|(name, m)| format!("{name}: expected {m}"))
+        .map(|(t, m)| format!("{}: expected {}", t.name(), t.explain(m)))
         .collect::<Vec<_>>()
         .join("; "))
 }

@@ -327,7 +327,7 @@ pub fn decode_message<'a>(
                     } else {
                         "nginx custom"
                     },
-                    message: format!("expected {m}"),
+                    message: format!("expected {}", t.explain(&m)),
                 }),
             None => nginx::decode_line(line)
                 .map(|e| out.push(e))

@@ -127,6 +127,9 @@ impl Main<'_> {
                 .entry(k.clone())
                 .or_default() += v;
         }
+        if !seq.rejected.is_empty() && self.cfg.observe.is_some() {
+            observe::time_jumps_rejected(seq.rejected.len());
+        }
         for r in seq.rejected {
             let raw = r
                 .row

@@ -9,7 +9,6 @@
 //! line and allocates nothing unless a target has to be rebuilt from path and query.
 
 use std::borrow::Cow;
-use std::fmt;
 
 mod names;
 
@@ -91,22 +90,48 @@ pub struct TemplateError {
     message: String,
 }
 
-/// Why a line does not match a template; `at` is the byte where matching stopped.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Why a line does not match a template: the part where matching stopped and the byte.
+/// Cheap to build (templates are tried one after another on every line); the text comes
+/// from [`LineTemplate::explain`], only when a line is rejected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Mismatch {
-    /// What was expected.
-    pub expected: String,
+    /// Index of the template part that did not match.
+    part: usize,
+    /// What went wrong there.
+    kind: MismatchKind,
     /// Byte offset in the line.
     pub at: usize,
 }
 
-impl fmt::Display for Mismatch {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} at byte {}", self.expected, self.at)
-    }
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum MismatchKind {
+    /// A literal was not where the template puts it.
+    Literal,
+    /// The literal after a field never came.
+    FieldEnd,
+    /// A field's text is not what the field holds (a number, a time).
+    Value(&'static str),
 }
 
 impl LineTemplate {
+    /// What a [`Mismatch`] of this template means: `"\" \"" after %RESPONSE_CODE% at byte 44`.
+    pub fn explain(&self, m: &Mismatch) -> String {
+        let shown = |i: usize| match self.parts.get(i) {
+            Some(Part::Field(_, shown)) => shown.as_str(),
+            Some(Part::Lit(l)) => l.as_str(),
+            None => "",
+        };
+        let expected = match m.kind {
+            MismatchKind::Literal => format!("{:?}", shown(m.part)),
+            MismatchKind::FieldEnd => match self.parts.get(m.part + 1) {
+                Some(Part::Lit(next)) => format!("{next:?} after {}", shown(m.part)),
+                _ => format!("the end of {}", shown(m.part)),
+            },
+            MismatchKind::Value(what) => format!("{} as {what}", shown(m.part)),
+        };
+        format!("{expected} at byte {}", m.at)
+    }
+
     /// The template's name, used in dead-letter reasons (`envoy default`, `nginx custom`).
     pub fn name(&self) -> &str {
         &self.name
@@ -295,13 +320,14 @@ impl LineTemplate {
                 Part::Lit(l) => {
                     if !line[pos..].starts_with(l.as_str()) {
                         return Err(Mismatch {
-                            expected: format!("{l:?}"),
+                            part: i,
+                            kind: MismatchKind::Literal,
                             at: pos,
                         });
                     }
                     pos += l.len();
                 }
-                Part::Field(field, shown) => {
+                Part::Field(field, _) => {
                     let quoted =
                         i > 0 && matches!(&self.parts[i - 1], Part::Lit(l) if l.ends_with('"'));
                     let end = match self.parts.get(i + 1) {
@@ -309,15 +335,14 @@ impl LineTemplate {
                         // The last field runs to the end of the line.
                         _ => Some(line.trim_end().len().max(pos)),
                     }
-                    .ok_or_else(|| Mismatch {
-                        expected: match self.parts.get(i + 1) {
-                            Some(Part::Lit(next)) => format!("{next:?} after {shown}"),
-                            _ => format!("the end of {shown}"),
-                        },
+                    .ok_or(Mismatch {
+                        part: i,
+                        kind: MismatchKind::FieldEnd,
                         at: pos,
                     })?;
                     acc.set(*field, &line[pos..end]).map_err(|what| Mismatch {
-                        expected: format!("{shown} as {what}"),
+                        part: i,
+                        kind: MismatchKind::Value(what),
                         at: pos,
                     })?;
                     pos = end;
@@ -413,26 +438,29 @@ fn scaled(v: &str, unit: i64) -> Result<Option<i64>, &'static str> {
         .ok_or(WHAT)
 }
 
+/// A time field: `-` or empty is absent, anything else must parse.
+fn time(
+    v: &str,
+    parse: fn(&str) -> Option<i64>,
+    what: &'static str,
+) -> Result<Option<i64>, &'static str> {
+    present(v).map(|t| parse(t).ok_or(what)).transpose()
+}
+
 impl<'a> Pieces<'a> {
     fn set(&mut self, field: Field, v: &'a str) -> Result<(), &'static str> {
         match field {
             Field::TimeRfc3339 => {
-                self.time = match present(v) {
-                    None => None,
-                    Some(t) => {
-                        Some(crate::decode::envoy::parse_rfc3339_ms(t).ok_or("an RFC 3339 time")?)
-                    }
-                }
+                self.time = time(
+                    v,
+                    crate::decode::envoy::parse_rfc3339_ms,
+                    "an RFC 3339 time",
+                )?
             }
             Field::TimeLocal => {
                 let t = v.trim_start_matches('[').trim_end_matches(']');
-                self.time = match present(t) {
-                    None => None,
-                    Some(t) => Some(
-                        crate::decode::nginx::parse_time_local(t)
-                            .ok_or("dd/Mon/yyyy:HH:MM:SS +zzzz")?,
-                    ),
-                }
+                let parse = crate::decode::nginx::parse_time_local;
+                self.time = time(t, parse, "dd/Mon/yyyy:HH:MM:SS +zzzz")?
             }
             Field::TimeEpochSecs => self.time = scaled(v, 1000)?,
             Field::Client => self.client = client_addr(v),
@@ -563,14 +591,16 @@ mod tests {
             )
             .unwrap_err();
         assert_eq!(m.at, 9);
-        assert!(m.to_string().contains("after $time_local"), "{m}");
+        let why = t.explain(&m);
+        assert!(why.contains("after $time_local"), "{why}");
         let m = t
             .decode(
                 r#"1.2.3.4 [01/Jan/2026:00:00:01 +0000] "GET / HTTP/1.1" OK"#,
                 SourceFormat::Nginx,
             )
             .unwrap_err();
-        assert!(m.to_string().contains("$status as a number"), "{m}");
+        let why = t.explain(&m);
+        assert!(why.contains("$status as a number"), "{why}");
     }
 
     #[test]
