@@ -13,7 +13,9 @@ use gatewatch_engine::EngineConfig;
 use gatewatch_generate::{GenConfig, Generator, GeneratorReader, Scenario};
 use gatewatch_ingest::kafka::KafkaUrl;
 use gatewatch_ingest::{open_input, ChunkOptions, Column, DecodeConfig, Format, Input};
-use gatewatch_rules::{CompiledRule, ParamOverride};
+use gatewatch_rules::{CompiledRule, ParamOverride, SigmaOptions};
+
+use crate::sigma_cli::{log_skipped, SigmaArgs};
 use gatewatch_sinks::{JsonLinesSink, Sink};
 
 use gatewatch_pipeline::RuleReloader;
@@ -74,6 +76,11 @@ struct RulesDirArgs {
     /// Parameter overrides file, as for `run`.
     #[arg(long, value_name = "FILE")]
     params_file: Option<PathBuf>,
+    /// Config file, as for `run` (its `[sigma]` table applies).
+    #[arg(long, value_name = "FILE", env = "GATEWATCH_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(flatten)]
+    sigma: SigmaArgs,
 }
 
 #[derive(Debug, Args)]
@@ -97,8 +104,9 @@ struct RunArgs {
     /// Do not print alerts on stdout (useful with --output).
     #[arg(long)]
     quiet_alerts: bool,
-    /// Rule directory (*.toml); default: the built-in pack. The directory is watched: changes
-    /// (and SIGHUP) reload it; a set that fails to load is rejected and the last good set runs on.
+    /// Rule directory: gatewatch rules (*.toml) and Sigma rules (*.yml, *.yaml); default: the
+    /// built-in pack. The directory is watched: changes (and SIGHUP) reload it; a set that
+    /// fails to load is rejected and the last good set runs on.
     #[arg(long, value_name = "DIR")]
     rules: Option<PathBuf>,
     /// With no input for this long, event time advances with the wall clock so windows still
@@ -185,6 +193,8 @@ struct RunArgs {
     #[arg(long)]
     no_summary: bool,
     #[command(flatten)]
+    sigma: SigmaArgs,
+    #[command(flatten)]
     sinks: SinkArgs,
 }
 
@@ -258,7 +268,7 @@ impl SinkArgs {
             ClickHouseConfig, PagerDutyConfig, Secret, SinksConfig, SlackConfig, WebhookConfig,
         };
         let mut cfg: SinksConfig = match &self.config {
-            Some(path) => read_toml(path, "config file")?,
+            Some(path) => read_config_without_sigma(path)?,
             None => SinksConfig::default(),
         };
         if let Some(url) = &self.clickhouse {
@@ -375,6 +385,20 @@ fn read_toml<T: serde::de::DeserializeOwned>(path: &std::path::Path, what: &str)
     })
 }
 
+/// The sink settings of the config file: everything but its `[sigma]` table (read by
+/// [`crate::sigma_cli::read_config`]).
+fn read_config_without_sigma<T: serde::de::DeserializeOwned>(path: &std::path::Path) -> Result<T> {
+    let table: toml::Table = read_toml(path, "config file")?;
+    if !table.contains_key("sigma") {
+        return read_toml(path, "config file");
+    }
+    let mut rest = table;
+    rest.remove("sigma");
+    toml::Value::Table(rest)
+        .try_into()
+        .map_err(|e: toml::de::Error| anyhow::anyhow!("{}: {}", path.display(), e.message()))
+}
+
 /// The overrides of a `--params-file` (first) and `--param` flags (after, so they win).
 pub(crate) fn all_overrides(
     params: &[String],
@@ -410,9 +434,17 @@ pub(crate) fn all_overrides(
         .collect::<Result<Vec<_>, _>>()?)
 }
 
-fn load_rules(dir: Option<&PathBuf>, overrides: &[ParamOverride]) -> Result<Vec<CompiledRule>> {
+fn load_rules(
+    dir: Option<&PathBuf>,
+    overrides: &[ParamOverride],
+    sigma: &SigmaOptions,
+) -> Result<Vec<CompiledRule>> {
     let rules = match dir {
-        Some(d) => gatewatch_rules::load_dir(d, overrides)?,
+        Some(d) => {
+            let set = gatewatch_rules::load_dir_with(d, overrides, sigma)?;
+            log_skipped(&set.skipped);
+            set.rules
+        }
         None => gatewatch_rules::load_builtin(overrides)?,
     };
     if rules.is_empty() {
@@ -432,7 +464,8 @@ fn run(args: RunArgs) -> Result<ExitCode> {
         None => None,
     };
     let overrides = all_overrides(&args.params, args.params_file.as_deref())?;
-    let rules = load_rules(args.rules.as_ref(), &overrides)?;
+    let sigma = args.sigma.options(args.sinks.config.as_deref())?;
+    let rules = load_rules(args.rules.as_ref(), &overrides, &sigma)?;
     load_api_spec(&args.openapi, args.input.is_none())?;
     let reloader = args
         .rules
@@ -441,6 +474,7 @@ fn run(args: RunArgs) -> Result<ExitCode> {
             Ok::<_, anyhow::Error>(RuleReloader::new(
                 dir.clone(),
                 overrides.clone(),
+                sigma.clone(),
                 Duration::from_secs(1),
             ))
         })
@@ -709,10 +743,19 @@ fn rules_command(cmd: RulesCommand) -> Result<ExitCode> {
         RulesCommand::Lint(a) => {
             let files = rule_files(a.dir.as_ref())?;
             let n = files.len();
-            let errors =
-                gatewatch_rules::lint(files, &all_overrides(&a.params, a.params_file.as_deref())?);
+            let (errors, skipped) = gatewatch_rules::lint_with(
+                files,
+                &all_overrides(&a.params, a.params_file.as_deref())?,
+                &a.sigma.options(a.config.as_deref())?,
+            );
+            for s in &skipped {
+                println!("{s}");
+            }
             for e in &errors {
                 println!("{e}");
+            }
+            if !skipped.is_empty() {
+                eprintln!("{} Sigma rule(s) skipped (listed above)", skipped.len());
             }
             if errors.is_empty() {
                 eprintln!("{n} rule file(s) OK");
@@ -727,6 +770,7 @@ fn rules_command(cmd: RulesCommand) -> Result<ExitCode> {
             let outcomes = crate::rule_tests::run_tests(
                 &files,
                 &all_overrides(&a.params, a.params_file.as_deref())?,
+                &a.sigma.options(a.config.as_deref())?,
             );
             let width = outcomes
                 .iter()

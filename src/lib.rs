@@ -11,3 +11,4 @@ pub mod bench_clickhouse;
 pub mod cli;
 pub mod eval;
 pub mod rule_tests;
+pub mod sigma_cli;

@@ -9,7 +9,7 @@ use gatewatch_ingest::{
     Chunk, ChunkDecoder, ColumnSet, DecodeConfig, EventBatchBuilder, Provenance, RawEvent,
 };
 use gatewatch_rules::spec::{parse_duration_ms, Expectation, RuleTest};
-use gatewatch_rules::{CompiledRule, ParamOverride, RuleFiles, RuleSpec};
+use gatewatch_rules::{CompiledRule, ParamOverride, RuleFiles, SigmaOptions};
 
 /// Event time of `at = "0s"` in a test: 2026-01-01T00:00:00Z.
 pub const TEST_EPOCH_MS: i64 = 1_767_225_600_000;
@@ -245,11 +245,15 @@ fn check(expect: &Expectation, alerts: &[Alert]) -> Option<String> {
 
 /// Runs every test of every rule in `files`. A rule that does not compile is a failure of
 /// each of its tests (and of a pseudo-test when it has none).
-pub fn run_tests(files: &RuleFiles, overrides: &[ParamOverride]) -> Vec<TestOutcome> {
+pub fn run_tests(
+    files: &RuleFiles,
+    overrides: &[ParamOverride],
+    sigma: &SigmaOptions,
+) -> Vec<TestOutcome> {
     let mut out = Vec::new();
     for (origin, text) in files {
-        let spec = match RuleSpec::from_toml(origin, text) {
-            Ok(s) => s,
+        let specs = match gatewatch_rules::parse_file(origin, text, sigma, overrides) {
+            Ok(f) => f.specs,
             Err(e) => {
                 out.push(TestOutcome {
                     origin: origin.clone(),
@@ -260,20 +264,22 @@ pub fn run_tests(files: &RuleFiles, overrides: &[ParamOverride]) -> Vec<TestOutc
                 continue;
             }
         };
-        for test in &spec.tests {
-            let failure = match CompiledRule::compile(spec.clone(), origin, text, overrides) {
-                Ok(rule) => match run_one(rule, test) {
-                    Ok(alerts) => check(&test.expect, &alerts),
+        for spec in specs {
+            for test in &spec.tests {
+                let failure = match CompiledRule::compile(spec.clone(), origin, text, overrides) {
+                    Ok(rule) => match run_one(rule, test) {
+                        Ok(alerts) => check(&test.expect, &alerts),
+                        Err(e) => Some(e.to_string()),
+                    },
                     Err(e) => Some(e.to_string()),
-                },
-                Err(e) => Some(e.to_string()),
-            };
-            out.push(TestOutcome {
-                origin: origin.clone(),
-                rule_id: spec.id.clone(),
-                name: test.name.clone(),
-                failure,
-            });
+                };
+                out.push(TestOutcome {
+                    origin: origin.clone(),
+                    rule_id: spec.id.clone(),
+                    name: test.name.clone(),
+                    failure,
+                });
+            }
         }
     }
     out

@@ -148,7 +148,7 @@ pub fn alerts_from_result(
                     }
                 }
             }
-            let mut fields = Map::new();
+            let mut fields = spec.alert_fields.clone();
             for &i in &extra {
                 fields.insert(
                     schema.field(i).name().clone(),

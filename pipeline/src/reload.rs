@@ -1,5 +1,5 @@
 //! Hot reload of a rule directory: polled for changes (names, sizes, modification times of
-//! `*.toml`) and on SIGHUP. A set that fails to load is rejected with its errors logged; the
+//! its rule files, `*.toml` and Sigma `*.yml`/`*.yaml`) and on SIGHUP. A set that fails to load is rejected with its errors logged; the
 //! pipeline keeps running the last good set.
 
 use std::path::PathBuf;
@@ -7,12 +7,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use gatewatch_rules::{CompiledRule, ParamOverride, RuleError};
+use gatewatch_rules::{CompiledRule, ParamOverride, RuleError, SigmaOptions};
 
 /// Watches one rule directory.
 pub struct RuleReloader {
     dir: PathBuf,
     overrides: Vec<ParamOverride>,
+    sigma: SigmaOptions,
     seen: Vec<(PathBuf, u64, Option<SystemTime>)>,
     sighup: Arc<AtomicBool>,
     every: Duration,
@@ -20,8 +21,14 @@ pub struct RuleReloader {
 }
 
 impl RuleReloader {
-    /// Watches `dir`, reloading with the same `--param` overrides. SIGHUP forces a reload.
-    pub fn new(dir: PathBuf, overrides: Vec<ParamOverride>, every: Duration) -> Self {
+    /// Watches `dir`, reloading with the same `--param` overrides and Sigma options. SIGHUP
+    /// forces a reload.
+    pub fn new(
+        dir: PathBuf,
+        overrides: Vec<ParamOverride>,
+        sigma: SigmaOptions,
+        every: Duration,
+    ) -> Self {
         let sighup = Arc::new(AtomicBool::new(false));
         #[cfg(unix)]
         if let Err(e) = signal_hook::flag::register(signal_hook::consts::SIGHUP, sighup.clone()) {
@@ -33,6 +40,7 @@ impl RuleReloader {
             seen: Vec::new(),
             dir,
             overrides,
+            sigma,
             sighup,
             every,
             last_poll: Instant::now(),
@@ -42,20 +50,24 @@ impl RuleReloader {
     }
 
     fn listing(&self) -> Vec<(PathBuf, u64, Option<SystemTime>)> {
-        let mut files: Vec<_> = std::fs::read_dir(&self.dir)
-            .map(|rd| {
-                rd.filter_map(Result::ok)
-                    .map(|e| e.path())
-                    .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-                    .map(|p| {
-                        let meta = std::fs::metadata(&p).ok();
-                        let len = meta.as_ref().map_or(0, |m| m.len());
-                        let modified = meta.and_then(|m| m.modified().ok());
-                        (p, len, modified)
-                    })
-                    .collect()
+        let rules = gatewatch_rules::rule_paths(&self.dir).unwrap_or_default();
+        // A Sigma rule's `NAME.tests.toml` is part of it for `rules test`; watch it too.
+        let tests: Vec<PathBuf> = rules
+            .iter()
+            .filter(|p| gatewatch_rules::sigma::is_sigma_file(&p.to_string_lossy()))
+            .map(|p| gatewatch_rules::sigma::tests_path(&p.to_string_lossy()))
+            .filter(|p| p.is_file())
+            .collect();
+        let mut files: Vec<_> = rules
+            .into_iter()
+            .chain(tests)
+            .map(|p| {
+                let meta = std::fs::metadata(&p).ok();
+                let len = meta.as_ref().map_or(0, |m| m.len());
+                let modified = meta.and_then(|m| m.modified().ok());
+                (p, len, modified)
             })
-            .unwrap_or_default();
+            .collect();
         files.sort();
         files
     }
@@ -72,6 +84,9 @@ impl RuleReloader {
             return None;
         }
         self.seen = listing;
-        Some(gatewatch_rules::load_dir(&self.dir, &self.overrides))
+        Some(
+            gatewatch_rules::load_dir_with(&self.dir, &self.overrides, &self.sigma)
+                .map(|set| set.rules),
+        )
     }
 }

@@ -305,8 +305,11 @@ impl CompiledRule {
         let planning = rule_context();
         let filter_expr = match &spec.filter {
             Some(filter_text) => {
-                let filter_text = substitute(filter_text, &spec.params)
-                    .map_err(|m| invalid(&spec, "filter", m))?;
+                let filter_text = match spec.verbatim {
+                    true => filter_text.clone(),
+                    false => substitute(filter_text, &spec.params)
+                        .map_err(|m| invalid(&spec, "filter", m))?,
+                };
                 let expr = planning
                     .parse_sql_expr(&filter_text, &full)
                     .map_err(|e| sql_error(&spec, origin, text, "filter", "filter", e))?;
@@ -330,6 +333,7 @@ impl CompiledRule {
             None => None,
         };
         let sql = match &spec.sql {
+            Some(sql) if spec.verbatim => sql.clone(),
             Some(sql) => substitute(sql, &spec.params).map_err(|m| invalid(&spec, "sql", m))?,
             // An on_event rule: one alert per entity with flagged events in the window.
             None => format!(

@@ -16,6 +16,7 @@ pub mod fuzz;
 pub mod pack;
 pub mod plan;
 pub mod script;
+pub mod sigma;
 pub mod spec;
 pub mod table;
 
@@ -24,6 +25,7 @@ use std::path::Path;
 
 pub use compile::{CompiledRule, ParamOverride};
 pub use error::RuleError;
+pub use sigma::{SigmaOptions, Skipped};
 pub use spec::{RuleSpec, Severity};
 
 /// (origin, text) of the rule files of a source.
@@ -37,7 +39,72 @@ pub fn builtin_files() -> RuleFiles {
         .collect()
 }
 
-/// Every `*.toml` file of a directory, in file-name order.
+/// A loaded rule set: the rules that run and the Sigma rules skipped, with their reasons.
+#[derive(Debug, Default)]
+pub struct RuleSet {
+    /// Compiled, enabled rules.
+    pub rules: Vec<CompiledRule>,
+    /// Sigma rules read but not run (log source, unavailable field, unsupported modifier...).
+    pub skipped: Vec<Skipped>,
+}
+
+/// Whether a directory entry is a rule file: `*.toml` (gatewatch rules, except the
+/// `*.tests.toml` test files of Sigma rules) or `*.yml`/`*.yaml` (Sigma rules).
+pub fn is_rule_file(path: &Path) -> bool {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
+    (name.ends_with(".toml") && !name.ends_with(".tests.toml")) || sigma::is_sigma_file(&name)
+}
+
+/// The rules of one file: a TOML rule, or the rules of a Sigma file (some maybe skipped).
+pub fn parse_file(
+    origin: &str,
+    text: &str,
+    sigma_opts: &SigmaOptions,
+    overrides: &[ParamOverride],
+) -> Result<sigma::SigmaFile, RuleError> {
+    if sigma::is_sigma_file(origin) {
+        sigma::load(origin, text, sigma_opts, overrides)
+    } else {
+        Ok(sigma::SigmaFile {
+            specs: vec![RuleSpec::from_toml(origin, text)?],
+            skipped: Vec::new(),
+        })
+    }
+}
+
+/// Every rule file under a directory (see [`is_rule_file`]), subdirectories included (a
+/// SigmaHQ checkout keeps its rules in a tree), in path order. Entries whose name starts with
+/// `.` are left out, and symbolic links to directories are not followed: a Kubernetes
+/// ConfigMap volume's `..data` link and timestamped directory would otherwise load every rule
+/// twice.
+pub fn rule_paths(dir: &Path) -> std::io::Result<Vec<std::path::PathBuf>> {
+    fn walk(dir: &Path, depth: usize, out: &mut Vec<std::path::PathBuf>) -> std::io::Result<()> {
+        for entry in std::fs::read_dir(dir)? {
+            let entry = entry?;
+            if entry.file_name().to_string_lossy().starts_with('.') {
+                continue;
+            }
+            let path = entry.path();
+            if entry.file_type()?.is_dir() {
+                if depth < 16 {
+                    walk(&path, depth + 1, out)?;
+                }
+            } else if is_rule_file(&path) && path.is_file() {
+                out.push(path);
+            }
+        }
+        Ok(())
+    }
+    let mut out = Vec::new();
+    walk(dir, 0, &mut out)?;
+    out.sort();
+    Ok(out)
+}
+
+/// Every rule file under a directory (see [`rule_paths`]) with its text.
 pub fn dir_files(dir: &Path) -> Result<RuleFiles, RuleError> {
     let io_err = |e: std::io::Error| RuleError::Parse {
         origin: dir.display().to_string(),
@@ -45,12 +112,7 @@ pub fn dir_files(dir: &Path) -> Result<RuleFiles, RuleError> {
         col: 0,
         message: format!("cannot read rule directory: {e}"),
     };
-    let mut paths: Vec<_> = std::fs::read_dir(dir)
-        .map_err(io_err)?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-        .collect();
-    paths.sort();
+    let paths = rule_paths(dir).map_err(io_err)?;
     let mut files = Vec::new();
     for p in paths {
         let text = std::fs::read_to_string(&p).map_err(io_err)?;
@@ -65,9 +127,18 @@ pub fn compile_all(
     files: RuleFiles,
     overrides: &[ParamOverride],
 ) -> Result<Vec<CompiledRule>, RuleError> {
-    let (rules, mut errors) = compile_each(files, overrides, false);
+    Ok(compile_set(files, overrides, &SigmaOptions::default())?.rules)
+}
+
+/// [`compile_all`] with Sigma options, also returning the skipped Sigma rules.
+pub fn compile_set(
+    files: RuleFiles,
+    overrides: &[ParamOverride],
+    sigma_opts: &SigmaOptions,
+) -> Result<RuleSet, RuleError> {
+    let (rules, mut errors, skipped) = compile_each(files, overrides, sigma_opts, false);
     match errors.is_empty() {
-        true => Ok(rules),
+        true => Ok(RuleSet { rules, skipped }),
         false => Err(errors.remove(0)),
     }
 }
@@ -75,25 +146,44 @@ pub fn compile_all(
 /// Checks every file and returns every error found (what `gatewatch rules lint` prints).
 /// Disabled rules are compiled too: a rule should not break the day it is enabled.
 pub fn lint(files: RuleFiles, overrides: &[ParamOverride]) -> Vec<RuleError> {
-    compile_each(files, overrides, true).1
+    lint_with(files, overrides, &SigmaOptions::default()).0
+}
+
+/// [`lint`] with Sigma options: the errors, and the Sigma rules that would be skipped.
+pub fn lint_with(
+    files: RuleFiles,
+    overrides: &[ParamOverride],
+    sigma_opts: &SigmaOptions,
+) -> (Vec<RuleError>, Vec<Skipped>) {
+    let (_, errors, skipped) = compile_each(files, overrides, sigma_opts, true);
+    (errors, skipped)
 }
 
 fn compile_each(
     files: RuleFiles,
     overrides: &[ParamOverride],
+    sigma_opts: &SigmaOptions,
     compile_disabled: bool,
-) -> (Vec<CompiledRule>, Vec<RuleError>) {
+) -> (Vec<CompiledRule>, Vec<RuleError>, Vec<Skipped>) {
     let mut rules = Vec::new();
     let mut errors = Vec::new();
+    let mut skipped = Vec::new();
     let mut seen = HashSet::new();
+    let mut specs = Vec::new();
     for (origin, text) in files {
-        let spec = match RuleSpec::from_toml(&origin, &text) {
-            Ok(s) => s,
-            Err(e) => {
-                errors.push(e);
-                continue;
+        match parse_file(&origin, &text, sigma_opts, overrides) {
+            Ok(f) => {
+                skipped.extend(f.skipped);
+                specs.extend(
+                    f.specs
+                        .into_iter()
+                        .map(|s| (origin.clone(), text.clone(), s)),
+                );
             }
-        };
+            Err(e) => errors.push(e),
+        }
+    }
+    for (origin, text, spec) in specs {
         if !seen.insert(spec.id.clone()) {
             let (line, col) = spec::key_position(&text, "id");
             errors.push(RuleError::Invalid {
@@ -116,7 +206,7 @@ fn compile_each(
     }
     for o in overrides {
         if let Some(rule) = &o.rule {
-            if !seen.contains(rule) {
+            if !seen.contains(rule) && !skipped.iter().any(|s| &s.rule_id == rule) {
                 errors.push(RuleError::Param {
                     spec: format!("{rule}.{}={}", o.name, o.value),
                     message: format!("no rule with id {rule:?} is loaded"),
@@ -124,7 +214,7 @@ fn compile_each(
             }
         }
     }
-    (rules, errors)
+    (rules, errors, skipped)
 }
 
 /// Compiles the built-in pack.
@@ -132,9 +222,18 @@ pub fn load_builtin(overrides: &[ParamOverride]) -> Result<Vec<CompiledRule>, Ru
     compile_all(builtin_files(), overrides)
 }
 
-/// Compiles every `*.toml` file of a directory, in file-name order.
+/// Compiles every rule file of a directory, in file-name order.
 pub fn load_dir(dir: &Path, overrides: &[ParamOverride]) -> Result<Vec<CompiledRule>, RuleError> {
     compile_all(dir_files(dir)?, overrides)
+}
+
+/// [`load_dir`] with Sigma options, also returning the skipped Sigma rules.
+pub fn load_dir_with(
+    dir: &Path,
+    overrides: &[ParamOverride],
+    sigma_opts: &SigmaOptions,
+) -> Result<RuleSet, RuleError> {
+    compile_set(dir_files(dir)?, overrides, sigma_opts)
 }
 
 #[cfg(test)]

@@ -83,6 +83,15 @@ pub struct RuleSpec {
     pub window: WindowSpec,
     /// What the alert is about.
     pub entity: EntitySpec,
+    /// Constant fields every alert of the rule carries (not settable in TOML rule files): a
+    /// Sigma rule's `author`, `references` and `falsepositives`, which its licence asks alerts
+    /// to keep.
+    #[serde(skip)]
+    pub alert_fields: serde_json::Map<String, serde_json::Value>,
+    /// `filter` and `sql` are used as written, without `${param}` substitution: set for rules
+    /// compiled from Sigma, whose values may contain `${` (log4shell patterns).
+    #[serde(skip)]
+    pub verbatim: bool,
 }
 
 fn yes() -> bool {

@@ -12,6 +12,8 @@ mod partial;
 mod receiver;
 mod rules;
 mod service;
+mod sigma;
+mod sigma_rules;
 mod sinks;
 mod support;
 mod windows;

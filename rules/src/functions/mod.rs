@@ -113,6 +113,26 @@ pub fn shannon_entropy(s: &str) -> f64 {
         .sum()
 }
 
+/// The file extension of a request path (Sigma's `c-uri-extension`): what follows the last
+/// `.` of the last segment, without the query; `None` when the segment has no dot or ends
+/// with one.
+///
+/// ```
+/// use gatewatch_rules::functions::url_extension;
+/// assert_eq!(url_extension("/wp-login.php"), Some("php"));
+/// assert_eq!(url_extension("/a.b/c"), None);
+/// assert_eq!(url_extension("/backup.tar.gz?x=1"), Some("gz"));
+/// assert_eq!(url_extension("/x."), None);
+/// ```
+pub fn url_extension(path: &str) -> Option<&str> {
+    let path = path.split(['?', '#']).next().unwrap_or(path);
+    let segment = path.rsplit('/').next().unwrap_or(path);
+    match segment.rsplit_once('.') {
+        Some((_, ext)) if !ext.is_empty() => Some(ext),
+        _ => None,
+    }
+}
+
 /// Coefficient of variation (stddev / mean) of the gaps between sorted event times: near 0 for
 /// machine-regular clients (a scraper on a timer), around 1 for human or Poisson-like traffic.
 /// `None` with fewer than 3 events or when all events share one instant.

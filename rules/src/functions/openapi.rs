@@ -59,7 +59,7 @@ impl ApiSpec {
     pub fn parse(docs: &[(String, String)]) -> Result<ApiSpec, String> {
         let mut spec = ApiSpec::default();
         for (name, text) in docs {
-            let doc: serde_json::Value = serde_yaml::from_str(text)
+            let doc: serde_json::Value = yaml_serde::from_str(text)
                 .map_err(|e| format!("{name}: not a JSON or YAML document: {e}"))?;
             let Some(paths) = doc.get("paths").and_then(|p| p.as_object()) else {
                 return Err(format!(

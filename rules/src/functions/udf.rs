@@ -22,8 +22,8 @@ use datafusion::prelude::SessionContext;
 
 use super::collect::{CollectUdaf, Reduce};
 use super::{
-    cidr_contains, probe_class, route_template, shannon_entropy, ua_class, with_api_spec,
-    EndpointLearner,
+    cidr_contains, probe_class, route_template, shannon_entropy, ua_class, url_extension,
+    with_api_spec, EndpointLearner,
 };
 
 /// Applies the pure helper `name` (`f`) to array arguments, keeping scalar-in/scalar-out so
@@ -192,6 +192,23 @@ fn scalar_udfs() -> Vec<ScalarUDF> {
         endpoint_is_new_udf(Arc::default()),
         string_fn("route_template", route_template),
         ua_class_udf(),
+        create_udf(
+            "url_extension",
+            vec![DataType::Utf8],
+            DataType::Utf8,
+            Volatility::Immutable,
+            Arc::new(|args| {
+                map_args("url_extension", args, |a| {
+                    let s = utf8(&a[0])?;
+                    let out: StringArray = s
+                        .as_string::<i32>()
+                        .iter()
+                        .map(|v| v.and_then(url_extension))
+                        .collect();
+                    Ok(Arc::new(out) as ArrayRef)
+                })
+            }),
+        ),
         create_udf(
             "cidr_contains",
             vec![DataType::Utf8, DataType::Utf8],
