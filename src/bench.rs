@@ -36,6 +36,10 @@ pub struct BenchArgs {
     /// (created; its tables get benchmark rows).
     #[arg(long, value_name = "http://HOST:PORT/DB")]
     pub clickhouse: Option<String>,
+    /// Also measure the built-in pack together with every Sigma rule under DIR that applies
+    /// (proxy rules included), against the pack alone, in the same run.
+    #[arg(long, value_name = "DIR")]
+    pub sigma: Option<std::path::PathBuf>,
 }
 
 fn generate(events: u64) -> Vec<u8> {
@@ -164,10 +168,29 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
         vec![("builtin:stuffing".into(), stuffing_rule().to_owned())],
         &[],
     )?;
-    for (label, rules) in [
+    let pack_len = rules.len();
+    let mut runs = vec![
         ("the stuffing rule".to_owned(), single),
         (format!("built-in pack ({} rules)", rules.len()), rules),
-    ] {
+    ];
+    if let Some(dir) = &args.sigma {
+        let mut files = gatewatch_rules::builtin_files();
+        files.extend(gatewatch_rules::dir_files(dir)?);
+        let opts = gatewatch_rules::SigmaOptions {
+            proxy: true,
+            ..Default::default()
+        };
+        let set = gatewatch_rules::compile_set(files, &[], &opts)?;
+        runs.push((
+            format!(
+                "built-in pack + {} Sigma rules",
+                set.rules.len().saturating_sub(pack_len)
+            ),
+            set.rules,
+        ));
+    }
+    let mut rates = Vec::new();
+    for (label, rules) in runs {
         let sink_file = tempfile_path();
         let mut sinks: Vec<Box<dyn Sink>> = vec![Box::new(JsonLinesSink::file(&sink_file)?)];
         let input = Input {
@@ -177,6 +200,7 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
         };
         let summary = pipeline::run_lines(input, rules, &mut sinks, &cfg, None)?;
         let _ = std::fs::remove_file(&sink_file);
+        rates.push(summary.engine.events as f64 / summary.elapsed.as_secs_f64().max(1e-9));
         println!(
             "{}  ({} alerts, {} columns decoded)",
             line(
@@ -187,6 +211,12 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
             ),
             summary.alerts(),
             summary.decoded_columns.len()
+        );
+    }
+    if let [_, pack, with_sigma] = rates[..] {
+        println!(
+            "  pack + Sigma rules run at {:.2}x the pack's events/s",
+            with_sigma / pack
         );
     }
     if let Some(broker) = &args.kafka {

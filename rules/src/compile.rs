@@ -384,9 +384,13 @@ impl CompiledRule {
 
         let rule_schema = DFSchema::try_from(columns.schema().as_ref().clone())
             .map_err(|e| invalid(&spec, "filter", e.to_string()))?;
-        let conjuncts = filter_expr
-            .map(datafusion::logical_expr::utils::split_conjunction_owned)
-            .unwrap_or_default();
+        let conjuncts = match (filter_expr, spec.verbatim) {
+            (None, _) => Vec::new(),
+            // A compiled Sigma detection runs as one expression on the whole batch, so that its
+            // multi-pattern scans are shared with the other rules (see `sigma::matcher`).
+            (Some(e), true) => vec![e],
+            (Some(e), false) => datafusion::logical_expr::utils::split_conjunction_owned(e),
+        };
         let filter = RuleFilter::new(&ctx, conjuncts, rule_schema)
             .map_err(|e| sql_error(&spec, origin, text, "filter", "filter", e))?;
 

@@ -13,6 +13,7 @@ mod receiver;
 mod rules;
 mod service;
 mod sigma;
+mod sigma_diff;
 mod sigma_rules;
 mod sinks;
 mod support;

@@ -9,6 +9,8 @@ use arrow::record_batch::RecordBatch;
 use gatewatch_ingest::{ColumnSet, EventBatchBuilder, Provenance, RawEvent};
 use gatewatch_rules::{compile_set, RuleFiles, SigmaOptions};
 
+use crate::support::{alerts_of, gatewatch};
+
 /// SigmaHQ's 150 web-server and proxy rules, as copied into the repository (the rule
 /// directory is read recursively, as `--rules` reads it).
 pub fn sigmahq_files() -> RuleFiles {
@@ -63,7 +65,11 @@ fn selects(detection: &str, events: &[RawEvent<'static>]) -> Vec<bool> {
     let set = compile_set(vec![("t.yml".into(), yaml)], &[], &SigmaOptions::default())
         .unwrap_or_else(|e| panic!("{e}"));
     assert!(set.skipped.is_empty(), "{:?}", set.skipped);
-    let rule = &set.rules[0];
+    rule_mask(&set.rules[0], &batch_of(events))
+}
+
+/// The events as one batch with every column.
+pub fn batch_of(events: &[RawEvent<'static>]) -> RecordBatch {
     let mut b = EventBatchBuilder::new(ColumnSet::all());
     let prov = Provenance {
         source: "t".into(),
@@ -72,19 +78,22 @@ fn selects(detection: &str, events: &[RawEvent<'static>]) -> Vec<bool> {
     for (i, e) in events.iter().enumerate() {
         b.append(e, 0, &prov, i as i64);
     }
-    let full = b.finish().unwrap();
+    b.finish().unwrap()
+}
+
+/// The rows of `full` (every column) that the rule's row filter keeps.
+pub fn rule_mask(rule: &gatewatch_rules::CompiledRule, full: &RecordBatch) -> Vec<bool> {
     let idx: Vec<usize> = rule
         .schema
         .fields()
         .iter()
         .map(|f| full.schema().index_of(f.name()).unwrap())
         .collect();
-    let batch: RecordBatch = full.project(&idx).unwrap();
-    match rule.filter_mask(&batch).unwrap() {
+    match rule.filter_mask(&full.project(&idx).unwrap()).unwrap() {
         Some(mask) => (0..mask.len())
             .map(|i| mask.is_valid(i) && mask.value(i))
             .collect(),
-        None => vec![true; events.len()],
+        None => vec![true; full.num_rows()],
     }
 }
 
@@ -364,5 +373,101 @@ fn conditions_quantifiers_lists_of_maps_and_keywords() {
             &ev
         ),
         [false, false, true, false]
+    );
+}
+
+const LOG4SHELL_UA: &str = r#"title: Log4Shell in the user agent
+id: 0b9a4d3c-0000-4000-8000-000000000001
+status: test
+author: gatewatch tests
+logsource:
+    category: webserver
+detection:
+    selection:
+        cs-user-agent|contains: '${jndi:'
+    condition: selection
+level: critical
+"#;
+
+#[test]
+fn rules_test_runs_a_sigma_rules_sibling_tests_file_and_fails_a_wrong_expectation() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("log4shell.yml"), LOG4SHELL_UA).unwrap();
+    let tests = r#"
+[[tests]]
+name = "a JNDI lookup in the user agent alerts, with the author"
+lines = '''
+203.0.113.9 - - [01/Jan/2026:00:00:00 +0000] "GET / HTTP/1.1" 200 12 "-" "${jndi:ldap://x/a}"
+198.51.100.2 - - [01/Jan/2026:00:00:01 +0000] "GET / HTTP/1.1" 200 12 "-" "Mozilla/5.0"
+'''
+expect = { alerts = 1, entity = "203.0.113.9", severity = "critical", fields = { author = "gatewatch tests" } }
+"#;
+    std::fs::write(dir.path().join("log4shell.tests.toml"), tests).unwrap();
+    let d = dir.path().to_str().unwrap();
+    let out = gatewatch(&["rules", "test", d], None);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("1 passed, 0 failed"), "{text}");
+    // The test file is not mistaken for a TOML rule by lint or run.
+    let lint = gatewatch(&["rules", "lint", d], None);
+    assert!(
+        lint.status.success(),
+        "{}",
+        String::from_utf8_lossy(&lint.stdout)
+    );
+
+    std::fs::write(
+        dir.path().join("log4shell.tests.toml"),
+        tests.replace("alerts = 1", "alerts = 2"),
+    )
+    .unwrap();
+    let out = gatewatch(&["rules", "test", d], None);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("0 passed, 1 failed"));
+}
+
+#[test]
+fn run_loads_sigma_rules_from_a_tree_and_skips_what_it_cannot_run_without_failing() {
+    let dir = tempfile::tempdir().unwrap();
+    let sub = dir.path().join("web/emerging");
+    std::fs::create_dir_all(&sub).unwrap();
+    std::fs::write(sub.join("log4shell.yml"), LOG4SHELL_UA).unwrap();
+    std::fs::write(
+        dir.path().join("cookie.yml"),
+        LOG4SHELL_UA
+            .replace("0000-4000-8000-000000000001", "0000-4000-8000-000000000002")
+            .replace("cs-user-agent|contains", "cs-cookie|contains"),
+    )
+    .unwrap();
+    // A Kubernetes ConfigMap volume: hidden timestamped directory behind `..data`.
+    std::fs::create_dir_all(dir.path().join("..2026_01_01/x")).unwrap();
+    std::fs::write(
+        dir.path().join("..2026_01_01/x/log4shell.yml"),
+        LOG4SHELL_UA,
+    )
+    .unwrap();
+    let line = "203.0.113.9 - - [01/Jan/2026:00:00:00 +0000] \"GET / HTTP/1.1\" 200 12 \"-\" \"${jndi:ldap://x/a}\"\n";
+    let out = gatewatch(
+        &[
+            "run",
+            "--rules",
+            dir.path().to_str().unwrap(),
+            "-i",
+            "-",
+            "-f",
+            "nginx",
+            "--no-summary",
+        ],
+        Some(line.as_bytes()),
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let alerts = alerts_of(&out);
+    assert_eq!(alerts.len(), 1, "{stderr}");
+    assert_eq!(alerts[0]["rule_id"], "0b9a4d3c-0000-4000-8000-000000000001");
+    assert!(
+        stderr.contains("skipped Sigma rule 0b9a4d3c-0000-4000-8000-000000000002")
+            && stderr.contains("cs-cookie"),
+        "the skipped rule is logged with its reason: {stderr}"
     );
 }

@@ -192,6 +192,7 @@ fn scalar_udfs() -> Vec<ScalarUDF> {
         endpoint_is_new_udf(Arc::default()),
         string_fn("route_template", route_template),
         ua_class_udf(),
+        crate::sigma::matcher::sigma_match_udf(),
         create_udf(
             "url_extension",
             vec![DataType::Utf8],

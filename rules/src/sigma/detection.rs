@@ -23,19 +23,11 @@ use rsigma_parser::{
 };
 
 use super::fields::{lookup, FieldKind, KEYWORD_COLUMNS};
+use super::matcher::{self, Anchor};
 
 /// A SQL string literal.
 fn lit(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
-}
-
-/// How a string value is anchored.
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Anchor {
-    Whole,
-    Contains,
-    StartsWith,
-    EndsWith,
 }
 
 /// The `LIKE` pattern of a Sigma string: wildcards become `%`/`_`, LIKE's own special
@@ -63,6 +55,79 @@ fn like_pattern(s: &SigmaString, anchor: Anchor) -> String {
         out.push('%');
     }
     out
+}
+
+/// A plain value (wildcards at its ends only, which just widen the anchor) registered for the
+/// shared multi-pattern pass of [`matcher`]: its id and anchor.
+fn shared_pass(s: &SigmaString, anchor: Anchor) -> Option<(u32, Anchor)> {
+    let (mut open_left, mut open_right) = match anchor {
+        Anchor::Whole => (false, false),
+        Anchor::Contains => (true, true),
+        Anchor::StartsWith => (false, true),
+        Anchor::EndsWith => (true, false),
+    };
+    let mut parts = &s.parts[..];
+    while let Some((StringPart::Special(SpecialChar::WildcardMulti), rest)) = parts.split_first() {
+        open_left = true;
+        parts = rest;
+    }
+    while let Some((StringPart::Special(SpecialChar::WildcardMulti), rest)) = parts.split_last() {
+        open_right = true;
+        parts = rest;
+    }
+    let mut text = String::new();
+    for p in parts {
+        match p {
+            StringPart::Plain(t) => text.push_str(t),
+            StringPart::Special(_) => return None,
+        }
+    }
+    let anchor = match (open_left, open_right) {
+        (false, false) => Anchor::Whole,
+        (true, true) => Anchor::Contains,
+        (false, true) => Anchor::StartsWith,
+        (true, false) => Anchor::EndsWith,
+    };
+    matcher::register(&text).map(|id| (id, anchor))
+}
+
+/// One `sigma_match` call: whether any (or, with `all`, every) of the values `ids` sits in
+/// `col` as `anchor` says.
+fn shared_call(col: &str, anchor: Anchor, ids: &[u32], all: bool) -> String {
+    let ids: Vec<String> = ids.iter().map(u32::to_string).collect();
+    format!(
+        "sigma_match({col}, {}, '{}', {all})",
+        anchor as u8,
+        ids.join(",")
+    )
+}
+
+/// The values of one item on a text column, as few predicates as possible: the values that
+/// can use the shared pass become one call per anchor, the others one predicate each.
+fn text_values(col: &str, values: &[SigmaValue], m: &Mods) -> Result<Vec<String>, String> {
+    let plain = m.re.is_none() && !m.cidr && !m.exists && m.compare.is_none() && !m.cased;
+    let mut groups: Vec<(Anchor, Vec<u32>)> = Vec::new();
+    let mut parts = Vec::new();
+    for v in values {
+        let shared = match v {
+            SigmaValue::String(s) if plain => shared_pass(s, m.anchor),
+            _ => None,
+        };
+        match shared {
+            Some((id, anchor)) => match groups.iter_mut().find(|(a, _)| *a == anchor) {
+                Some((_, ids)) if ids.contains(&id) => {}
+                Some((_, ids)) => ids.push(id),
+                None => groups.push((anchor, vec![id])),
+            },
+            None => parts.push(match_value(col, FieldKind::Text, v, m)?),
+        }
+    }
+    let mut out: Vec<String> = groups
+        .iter()
+        .map(|(anchor, ids)| shared_call(col, *anchor, ids, m.all))
+        .collect();
+    out.extend(parts);
+    Ok(out)
 }
 
 /// What an item's modifiers ask for.
@@ -206,6 +271,13 @@ fn match_value(col: &str, kind: FieldKind, v: &SigmaValue, m: &Mods) -> Result<S
             {
                 format!("{col} = {}", s.original)
             }
+            (FieldKind::Text, SigmaValue::String(s), anchor) if !m.cased => {
+                match shared_pass(s, anchor) {
+                    // Already false for an absent field: no null guard needed.
+                    Some((id, anchor)) => return Ok(shared_call(col, anchor, &[id], false)),
+                    None => format!("{col} ILIKE {}", lit(&like_pattern(s, anchor))),
+                }
+            }
             (_, SigmaValue::String(s), anchor) => {
                 let like = if m.cased { "LIKE" } else { "ILIKE" };
                 format!("{} {like} {}", text(col), lit(&like_pattern(s, anchor)))
@@ -219,7 +291,13 @@ fn match_value(col: &str, kind: FieldKind, v: &SigmaValue, m: &Mods) -> Result<S
     Ok(format!("({col} IS NOT NULL AND {predicate})"))
 }
 
-fn join(parts: Vec<String>, op: &str, empty: &str) -> String {
+fn join(mut parts: Vec<String>, op: &str, empty: &str) -> String {
+    if op == "AND" {
+        // Shared-pass predicates first: the left side of an `AND` runs on the whole batch,
+        // where the column's scan is shared; DataFusion runs the right side of a selective
+        // `AND` on just the rows the left kept, which would need a scan of its own.
+        parts.sort_by_key(|p| !p.contains("sigma_match("));
+    }
     match parts.len() {
         0 => empty.to_owned(),
         1 => parts.into_iter().next().unwrap_or_default(),
@@ -240,11 +318,14 @@ fn item(it: &DetectionItem) -> Result<String, String> {
     match &it.field.name {
         Some(name) => {
             let f = lookup(name)?;
-            let parts = it
-                .values
-                .iter()
-                .map(|v| match_value(f.sql, f.kind, v, &m))
-                .collect::<Result<Vec<_>, _>>()?;
+            let parts = match f.kind {
+                FieldKind::Text => text_values(f.sql, &it.values, &m)?,
+                FieldKind::Int => it
+                    .values
+                    .iter()
+                    .map(|v| match_value(f.sql, f.kind, v, &m))
+                    .collect::<Result<Vec<_>, _>>()?,
+            };
             Ok(join(parts, op, empty))
         }
         None => keywords(&it.values, &m, op, empty),
@@ -260,15 +341,44 @@ fn keywords(values: &[SigmaValue], m: &Mods, op: &str, empty: &str) -> Result<St
         };
         return keywords(values, &contains, op, empty);
     }
+    if !m.all {
+        // Any value in any column: per column, the values as few predicates as possible.
+        let mut any = Vec::new();
+        for (c, kind) in KEYWORD_COLUMNS {
+            match kind {
+                FieldKind::Text => any.extend(text_values(c, values, m)?),
+                FieldKind::Int => {
+                    for v in values.iter().filter(|v| could_be_in_a_number(v)) {
+                        any.push(match_value(c, *kind, v, m)?);
+                    }
+                }
+            }
+        }
+        return Ok(join(any, "OR", "FALSE"));
+    }
     let mut per_value = Vec::new();
     for v in values {
         let any = KEYWORD_COLUMNS
             .iter()
-            .map(|c| match_value(c, FieldKind::Text, v, m))
+            .filter(|(_, kind)| *kind == FieldKind::Text || could_be_in_a_number(v))
+            .map(|(c, kind)| match_value(c, *kind, v, m))
             .collect::<Result<Vec<_>, _>>()?;
         per_value.push(join(any, "OR", "FALSE"));
     }
     Ok(join(per_value, op, empty))
+}
+
+/// Whether a keyword could occur in a number's decimal text (else numeric columns are not
+/// searched for it: `${jndi:` is never part of a status code).
+fn could_be_in_a_number(v: &SigmaValue) -> bool {
+    match v {
+        SigmaValue::String(s) => s
+            .original
+            .chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, '*' | '?' | '-')),
+        SigmaValue::Integer(_) | SigmaValue::Float(_) => true,
+        _ => false,
+    }
 }
 
 fn detection(d: &Detection) -> Result<String, String> {

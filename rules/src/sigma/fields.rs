@@ -1,5 +1,5 @@
 //! Which `events` column a Sigma field reads. The table here is the user documentation of the
-//! mapping (`gatewatch rules sigma-fields` prints it); the README shows it per input format.
+//! mapping; the README shows it per input format.
 
 /// How a field's values compare.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -123,9 +123,19 @@ pub const UNAVAILABLE: &[(&str, &str)] = &[
     ),
 ];
 
-/// Text columns a keyword (field-less) search looks in.
-pub const KEYWORD_COLUMNS: &[&str] =
-    &["request_target", "user_agent", "host", "method", "username"];
+/// The columns a keyword (field-less) search looks in: every mapped field (the path, query
+/// and extension are parts of `request_target`).
+pub const KEYWORD_COLUMNS: &[(&str, FieldKind)] = &[
+    ("request_target", FieldKind::Text),
+    ("user_agent", FieldKind::Text),
+    ("host", FieldKind::Text),
+    ("method", FieldKind::Text),
+    ("username", FieldKind::Text),
+    ("client_ip", FieldKind::Text),
+    ("status", FieldKind::Int),
+    ("request_bytes", FieldKind::Int),
+    ("response_bytes", FieldKind::Int),
+];
 
 /// The mapping of a Sigma field name, or why there is none.
 pub fn lookup(name: &str) -> Result<&'static FieldMap, String> {

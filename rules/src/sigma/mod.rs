@@ -14,6 +14,7 @@
 
 pub mod detection;
 pub mod fields;
+pub mod matcher;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -379,8 +380,9 @@ detection:
         assert_eq!(s.alert_fields["author"], "Someone");
         assert_eq!(s.window.size, "1m");
         let filter = s.filter.as_deref().unwrap();
+        // A plain value goes to the shared multi-pattern pass, anchored as "contains" (2).
         assert!(
-            filter.contains("request_target ILIKE '%/etc/passwd%'"),
+            filter.contains("sigma_match(request_target, 2, '"),
             "{filter}"
         );
         assert!(filter.contains("status = 200"), "{filter}");
