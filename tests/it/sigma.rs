@@ -529,3 +529,60 @@ fn the_config_files_sigma_table_selects_proxy_rules_beside_the_sink_settings() {
     let lint = gatewatch(&["rules", "lint", r, "--config", c], None);
     assert!(!lint.status.success());
 }
+
+#[test]
+fn hot_reload_sees_sigma_files_and_a_configmap_style_symlink_swap() {
+    use gatewatch_pipeline::RuleReloader;
+    use std::os::unix::fs::symlink;
+    use std::time::Duration;
+
+    let ids =
+        |polled: Option<Result<Vec<gatewatch_rules::CompiledRule>, gatewatch_rules::RuleError>>| {
+            let mut ids: Vec<String> = polled
+                .expect("a change is seen")
+                .unwrap()
+                .iter()
+                .map(|r| r.id().to_owned())
+                .collect();
+            ids.sort();
+            ids
+        };
+    // A Kubernetes ConfigMap volume: `NAME -> ..data/NAME`, `..data -> ..TIMESTAMP/`.
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::create_dir(d.join("..2026_01_01_a")).unwrap();
+    std::fs::write(d.join("..2026_01_01_a/log4shell.yml"), LOG4SHELL_UA).unwrap();
+    symlink("..2026_01_01_a", d.join("..data")).unwrap();
+    symlink("..data/log4shell.yml", d.join("log4shell.yml")).unwrap();
+    let mut reloader = RuleReloader::new(
+        d.to_path_buf(),
+        Vec::new(),
+        SigmaOptions::default(),
+        Duration::ZERO,
+    );
+    assert!(reloader.poll().is_none(), "nothing changed yet");
+
+    // The platform updates the ConfigMap: a new timestamped directory, `..data` swapped to it.
+    let second = LOG4SHELL_UA.replace("0000-4000-8000-000000000001", "0000-4000-8000-00000000000b");
+    std::fs::create_dir(d.join("..2026_01_01_b")).unwrap();
+    std::fs::write(
+        d.join("..2026_01_01_b/log4shell.yml"),
+        format!("{second}\n# v2\n"),
+    )
+    .unwrap();
+    symlink("..2026_01_01_b", d.join("..data_tmp")).unwrap();
+    std::fs::rename(d.join("..data_tmp"), d.join("..data")).unwrap();
+    assert_eq!(
+        ids(reloader.poll()),
+        ["0b9a4d3c-0000-4000-8000-00000000000b"],
+        "the swapped-in rule is loaded once, the hidden directories are not read"
+    );
+
+    // A plain Sigma file added beside it is picked up too.
+    std::fs::write(
+        d.join("other.yaml"),
+        LOG4SHELL_UA.replace("0000-4000-8000-000000000001", "0000-4000-8000-00000000000c"),
+    )
+    .unwrap();
+    assert_eq!(ids(reloader.poll()).len(), 2);
+}
