@@ -45,27 +45,19 @@ pub struct SigmaConfig {
     pub suppress_for: Option<String>,
 }
 
-#[derive(Deserialize)]
-struct OnlySigma {
-    #[serde(default)]
-    sigma: SigmaConfig,
-}
-
 /// The `[sigma]` table of a config file (the rest of the file is the sinks' business).
 pub fn read_config(path: &Path) -> Result<SigmaConfig> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read config file {}", path.display()))?;
     let table: toml::Table = toml::from_str(&text)
         .with_context(|| format!("config file {} is not valid TOML", path.display()))?;
-    let Some(sigma) = table.get("sigma") else {
-        return Ok(SigmaConfig::default());
-    };
-    let mut only = toml::Table::new();
-    only.insert("sigma".into(), sigma.clone());
-    let parsed: OnlySigma = toml::Value::Table(only)
-        .try_into()
-        .with_context(|| format!("{}: [sigma]", path.display()))?;
-    Ok(parsed.sigma)
+    match table.get("sigma") {
+        Some(sigma) => sigma
+            .clone()
+            .try_into()
+            .with_context(|| format!("{}: [sigma]", path.display())),
+        None => Ok(SigmaConfig::default()),
+    }
 }
 
 impl SigmaArgs {

@@ -34,6 +34,9 @@ pub enum Anchor {
 /// ever-changing rule sets can accumulate).
 const MAX_VALUES: usize = 1 << 16;
 
+/// Total length of the values up to which the automaton is a DFA.
+const DFA_MAX_BYTES: usize = 64 << 10;
+
 #[derive(Default)]
 struct Registry {
     values: Vec<String>,
@@ -72,12 +75,15 @@ fn automaton() -> Result<(Arc<AhoCorasick>, usize)> {
     if let Some(a) = &reg.automaton {
         return Ok((a.clone(), reg.values.len()));
     }
+    // A DFA (one table lookup per byte) while the values are few enough for its tables to stay
+    // small (SigmaHQ's web rules: about 15 KB of values); past that the crate's own choice, so
+    // that rule sets of any size cannot blow up memory.
+    let total: usize = reg.values.iter().map(String::len).sum();
+    let kind = (total <= DFA_MAX_BYTES).then_some(AhoCorasickKind::DFA);
     let a = AhoCorasickBuilder::new()
         .ascii_case_insensitive(true)
         .match_kind(MatchKind::Standard)
-        // A DFA: one table lookup per byte. Its size grows with the values' total length (a
-        // few MB for thousands of rules), paid once per rule set.
-        .kind(Some(AhoCorasickKind::DFA))
+        .kind(kind)
         .build(&reg.values)
         .map_err(|e| datafusion::error::DataFusionError::External(Box::new(e)))?;
     let a = Arc::new(a);

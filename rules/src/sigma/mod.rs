@@ -204,12 +204,9 @@ fn spec_of(
         tags: rule.tags.clone(),
         enabled: true,
         filter: Some(filter),
-        sql: Some(
-            "SELECT client_ip AS entity, count(*) AS event_count, min(event_time) AS first_seen, \
-             max(event_time) AS last_seen FROM events WHERE client_ip IS NOT NULL \
-             GROUP BY client_ip"
-                .into(),
-        ),
+        // No query: the compiler's per-entity default (count, first and last seen per
+        // `entity.column`), the same one `on_event` script rules get.
+        sql: None,
         script: None,
         suppress_for: Some(suppress.to_owned()),
         tests,
