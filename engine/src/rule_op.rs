@@ -101,16 +101,22 @@ impl RuleOperator {
     /// The rows of `input` this rule keeps, ascending: routed here, passing the filter (the
     /// stateless part from upstream when it was computed for this rule set), the stateful part
     /// and the `on_event` script.
+    /// The rule's filter mask for this batch if the decoder threads computed it (for the rule
+    /// set this operator belongs to).
+    fn upstream_mask<'a>(&self, input: &RowsIn<'a>) -> Option<&'a Option<BooleanArray>> {
+        input
+            .masks
+            .filter(|m| m.generation == self.generation)
+            .and_then(|m| m.masks.get(self.index))
+    }
+
     fn kept_rows(
         &mut self,
         input: &RowsIn<'_>,
         projected: &RecordBatch,
         stats: &mut EngineStats,
     ) -> Result<Vec<u32>, EngineError> {
-        let upstream = input
-            .masks
-            .filter(|m| m.generation == self.generation)
-            .and_then(|m| m.masks.get(self.index));
+        let upstream = self.upstream_mask(input);
         let computed;
         let mask: Option<&BooleanArray> = match upstream {
             Some(m) => m.as_ref(),
@@ -119,11 +125,21 @@ impl RuleOperator {
                 computed.as_ref()
             }
         };
-        let mut kept: Vec<u32> = input
-            .indices()
-            .filter(|&i| mask.is_none_or(|m| m.is_valid(i) && m.value(i)))
-            .map(|i| i as u32)
-            .collect();
+        let mut kept: Vec<u32> = match (mask, input.rows) {
+            // Every row of the batch: walk the mask's set bits, not every row.
+            (Some(m), None) => {
+                let bits = match m.nulls() {
+                    Some(valid) => m.values() & valid.inner(),
+                    None => m.values().clone(),
+                };
+                bits.set_indices().map(|i| i as u32).collect()
+            }
+            _ => input
+                .indices()
+                .filter(|&i| mask.is_none_or(|m| m.is_valid(i) && m.value(i)))
+                .map(|i| i as u32)
+                .collect(),
+        };
         if kept.is_empty() {
             return Ok(kept);
         }
@@ -480,6 +496,12 @@ impl Operator for RuleOperator {
     fn process(&mut self, input: &RowsIn<'_>, ctx: &mut OpCtx<'_>) -> Result<(), EngineError> {
         if input.rows.is_some_and(|r| r.is_empty()) {
             return Ok(());
+        }
+        // Most rules keep no row of most batches: nothing to project.
+        if let Some(Some(m)) = self.upstream_mask(input) {
+            if m.true_count() == 0 {
+                return Ok(());
+            }
         }
         let projected = project_for(&self.rule, input.batch)?;
         let kept = self.kept_rows(input, &projected, ctx.stats)?;

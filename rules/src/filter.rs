@@ -9,7 +9,8 @@
 //!   part kept. Their state is part of the task's checkpoint.
 //!
 //! Conjuncts run cheapest first, each on the rows the previous ones kept, so an expensive regex
-//! sees the few rows with a 401, not all traffic.
+//! sees the few rows with a 401, not all traffic. The stateless part runs as a
+//! [`crate::mask::Program`] over row bitmaps.
 
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -24,6 +25,7 @@ use datafusion::prelude::SessionContext;
 
 use crate::functions::udf::{endpoint_is_new_udf, ENDPOINT_IS_NEW};
 use crate::functions::EndpointLearner;
+use crate::mask::Program;
 
 /// Whether an expression calls a stateful (volatile) function.
 fn is_stateful(expr: &Expr) -> bool {
@@ -74,7 +76,7 @@ pub(crate) fn eval_conjuncts(
 
 /// A compiled filter.
 pub struct RuleFilter {
-    stateless: Vec<Arc<dyn PhysicalExpr>>,
+    stateless: Program,
     stateful: Vec<Expr>,
     schema: DFSchema,
 }
@@ -99,6 +101,7 @@ impl RuleFilter {
             .into_iter()
             .map(|e| ctx.create_physical_expr(e, &schema))
             .collect::<Result<Vec<_>, _>>()?;
+        let stateless = Program::new(&stateless, schema.as_arrow());
         Ok(RuleFilter {
             stateless,
             stateful,
@@ -116,7 +119,7 @@ impl RuleFilter {
         &self,
         batch: &RecordBatch,
     ) -> Result<Option<BooleanArray>, DataFusionError> {
-        eval_conjuncts(&self.stateless, batch)
+        self.stateless.mask(batch)
     }
 
     /// The stateful part, with fresh state: one per task. `None` if the filter has none.

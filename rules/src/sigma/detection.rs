@@ -59,7 +59,7 @@ fn like_pattern(s: &SigmaString, anchor: Anchor) -> String {
 
 /// A plain value (wildcards at its ends only, which just widen the anchor) registered for the
 /// shared multi-pattern pass of [`matcher`]: its id and anchor.
-fn shared_pass(s: &SigmaString, anchor: Anchor) -> Option<(u32, Anchor)> {
+fn shared_pass(col: &str, s: &SigmaString, anchor: Anchor) -> Option<(u32, Anchor)> {
     let (mut open_left, mut open_right) = match anchor {
         Anchor::Whole => (false, false),
         Anchor::Contains => (true, true),
@@ -88,7 +88,7 @@ fn shared_pass(s: &SigmaString, anchor: Anchor) -> Option<(u32, Anchor)> {
         (false, true) => Anchor::StartsWith,
         (true, false) => Anchor::EndsWith,
     };
-    matcher::register(&text).map(|id| (id, anchor))
+    matcher::register(col, &text).map(|id| (id, anchor))
 }
 
 /// One `sigma_match` call: whether any (or, with `all`, every) of the values `ids` sits in
@@ -96,7 +96,7 @@ fn shared_pass(s: &SigmaString, anchor: Anchor) -> Option<(u32, Anchor)> {
 fn shared_call(col: &str, anchor: Anchor, ids: &[u32], all: bool) -> String {
     let ids: Vec<String> = ids.iter().map(u32::to_string).collect();
     format!(
-        "sigma_match({col}, {}, '{}', {all})",
+        "sigma_match({col}, '{col}', {}, '{}', {all})",
         anchor as u8,
         ids.join(",")
     )
@@ -110,7 +110,7 @@ fn text_values(col: &str, values: &[SigmaValue], m: &Mods) -> Result<Vec<String>
     let mut parts = Vec::new();
     for v in values {
         let shared = match v {
-            SigmaValue::String(s) if plain => shared_pass(s, m.anchor),
+            SigmaValue::String(s) if plain => shared_pass(col, s, m.anchor),
             _ => None,
         };
         match shared {
@@ -272,7 +272,7 @@ fn match_value(col: &str, kind: FieldKind, v: &SigmaValue, m: &Mods) -> Result<S
                 format!("{col} = {}", s.original)
             }
             (FieldKind::Text, SigmaValue::String(s), anchor) if !m.cased => {
-                match shared_pass(s, anchor) {
+                match shared_pass(col, s, anchor) {
                     // Already false for an absent field: no null guard needed.
                     Some((id, anchor)) => return Ok(shared_call(col, anchor, &[id], false)),
                     None => format!("{col} ILIKE {}", lit(&like_pattern(s, anchor))),

@@ -37,58 +37,71 @@ const MAX_VALUES: usize = 1 << 16;
 /// Total length of the values up to which the automaton is a DFA.
 const DFA_MAX_BYTES: usize = 64 << 10;
 
+/// The values registered for one column, and their automaton.
 #[derive(Default)]
-struct Registry {
+struct Values {
     values: Vec<String>,
     ids: HashMap<String, u32>,
     automaton: Option<Arc<AhoCorasick>>,
 }
 
+/// Values per column: a column's pass looks only for the values rules ask of that column, so
+/// a short method or extension value does not fire on every user agent.
+#[derive(Default)]
+struct Registry {
+    columns: HashMap<String, Values>,
+    total: usize,
+}
+
 static REGISTRY: Mutex<Option<Registry>> = Mutex::new(None);
 
-/// The id of a value (ASCII-lowercased) in the process-wide set, registering it; `None` when the
-/// value cannot use the shared pass (empty, non-ASCII, or the set is full).
-pub fn register(value: &str) -> Option<u32> {
+/// The id of a value (ASCII-lowercased) in the process-wide set of `column`, registering it;
+/// `None` when the value cannot use the shared pass (empty, non-ASCII, or the set is full).
+pub fn register(column: &str, value: &str) -> Option<u32> {
     if value.is_empty() || !value.is_ascii() {
         return None;
     }
     let value = value.to_ascii_lowercase();
     let mut guard = REGISTRY.lock().unwrap_or_else(|p| p.into_inner());
     let reg = guard.get_or_insert_with(Registry::default);
-    if let Some(id) = reg.ids.get(&value) {
+    if let Some(id) = reg.columns.get(column).and_then(|c| c.ids.get(&value)) {
         return Some(*id);
     }
-    if reg.values.len() >= MAX_VALUES {
+    if reg.total >= MAX_VALUES {
         return None;
     }
-    let id = reg.values.len() as u32;
-    reg.values.push(value.clone());
-    reg.ids.insert(value, id);
-    reg.automaton = None;
+    reg.total += 1;
+    let set = reg.columns.entry(column.to_owned()).or_default();
+    let id = set.values.len() as u32;
+    set.values.push(value.clone());
+    set.ids.insert(value, id);
+    set.automaton = None;
     Some(id)
 }
 
-/// The automaton over every registered value, built on first use after a registration.
-fn automaton() -> Result<(Arc<AhoCorasick>, usize)> {
+/// The automaton over every value registered for `column`, built on first use after a
+/// registration.
+fn automaton(column: &str) -> Result<(Arc<AhoCorasick>, usize)> {
     let mut guard = REGISTRY.lock().unwrap_or_else(|p| p.into_inner());
     let reg = guard.get_or_insert_with(Registry::default);
-    if let Some(a) = &reg.automaton {
-        return Ok((a.clone(), reg.values.len()));
+    let set = reg.columns.entry(column.to_owned()).or_default();
+    if let Some(a) = &set.automaton {
+        return Ok((a.clone(), set.values.len()));
     }
     // A DFA (one table lookup per byte) while the values are few enough for its tables to stay
     // small (SigmaHQ's web rules: about 15 KB of values); past that the crate's own choice, so
     // that rule sets of any size cannot blow up memory.
-    let total: usize = reg.values.iter().map(String::len).sum();
+    let total: usize = set.values.iter().map(String::len).sum();
     let kind = (total <= DFA_MAX_BYTES).then_some(AhoCorasickKind::DFA);
     let a = AhoCorasickBuilder::new()
         .ascii_case_insensitive(true)
         .match_kind(MatchKind::Standard)
         .kind(kind)
-        .build(&reg.values)
+        .build(&set.values)
         .map_err(|e| datafusion::error::DataFusionError::External(Box::new(e)))?;
     let a = Arc::new(a);
-    reg.automaton = Some(a.clone());
-    Ok((a, reg.values.len()))
+    set.automaton = Some(a.clone());
+    Ok((a, set.values.len()))
 }
 
 /// Where each value was found in one column: per value id, the rows and anchor bits, so that
@@ -101,8 +114,8 @@ struct Found {
 }
 
 impl Found {
-    fn scan(column: &ArrayRef) -> Result<Found> {
-        let (ac, known) = automaton()?;
+    fn scan(column: &ArrayRef, name: &str) -> Result<Found> {
+        let (ac, known) = automaton(name)?;
         let strings = column.as_string::<i32>();
         let mut found = Found {
             rows: strings.len(),
@@ -184,37 +197,53 @@ impl Found {
 const SCANS_KEPT: usize = 32;
 
 thread_local! {
-    static SCANS: RefCell<Vec<(ArrayRef, Arc<Found>)>> = const { RefCell::new(Vec::new()) };
+    static SCANS: RefCell<Vec<(ArrayRef, String, Arc<Found>)>> = const { RefCell::new(Vec::new()) };
 }
 
-/// The scan of `column`, shared by every call on the same array.
-fn scan(column: &ArrayRef, id: u32) -> Result<Arc<Found>> {
+/// The scan of `column` for the values of `name`, shared by every call on the same array.
+fn scan(column: &ArrayRef, name: &str, id: u32) -> Result<Arc<Found>> {
     let hit = SCANS.with(|s| {
         let mut s = s.borrow_mut();
-        let at = s.iter().position(|(a, f)| {
+        let at = s.iter().position(|(a, n, f)| {
             Arc::ptr_eq(a, column)
+                && n == name
                 && a.offset() == column.offset()
                 && a.len() == column.len()
                 && (id as usize) < f.known
         })?;
         // Most recently used last.
         let entry = s.remove(at);
-        let found = entry.1.clone();
+        let found = entry.2.clone();
         s.push(entry);
         Some(found)
     });
     if let Some(f) = hit {
         return Ok(f);
     }
-    let found = Arc::new(Found::scan(column)?);
+    let found = Arc::new(Found::scan(column, name)?);
     SCANS.with(|s| {
         let mut s = s.borrow_mut();
         if s.len() >= SCANS_KEPT {
             s.remove(0);
         }
-        s.push((column.clone(), found.clone()));
+        s.push((column.clone(), name.to_owned(), found.clone()));
     });
     Ok(found)
+}
+
+/// The rows of a text column where any (with `all`: every) registered value of `ids` sits as
+/// `anchor` says: what `sigma_match` answers, for callers that hold the column and the parsed
+/// ids (the filter programs of [`crate::mask`]).
+pub(crate) fn match_buffer(
+    column: &ArrayRef,
+    name: &str,
+    anchor: u8,
+    ids: &[u32],
+    all: bool,
+) -> Result<arrow::buffer::BooleanBuffer> {
+    let newest = ids.iter().copied().max().unwrap_or(0);
+    let found = scan(column, name, newest)?;
+    Ok(found.mask(ids, anchor, all).values().clone())
 }
 
 fn scalar_int(v: &ColumnarValue) -> Option<i64> {
@@ -234,13 +263,14 @@ fn ids(v: &ColumnarValue) -> Option<Vec<u32>> {
     }
 }
 
-/// `sigma_match(text, anchor, 'id,id,...', all)`: whether any (with `all`: every) registered
-/// value of the list sits in the text where the anchor says (ASCII case-insensitively); false
-/// for null text.
+/// `sigma_match(text, 'column', anchor, 'id,id,...', all)`: whether any (with `all`: every)
+/// value of the list (ids registered for `column`) sits in the text where the anchor says (ASCII
+/// case-insensitively); false for null text.
 pub fn sigma_match_udf() -> ScalarUDF {
     create_udf(
         "sigma_match",
         vec![
+            DataType::Utf8,
             DataType::Utf8,
             DataType::Int64,
             DataType::Utf8,
@@ -249,10 +279,16 @@ pub fn sigma_match_udf() -> ScalarUDF {
         DataType::Boolean,
         Volatility::Immutable,
         Arc::new(|args: &[ColumnarValue]| {
-            let (Some(anchor), Some(ids), ColumnarValue::Scalar(ScalarValue::Boolean(Some(all)))) =
-                (scalar_int(&args[1]), ids(&args[2]), &args[3])
+            let (
+                ColumnarValue::Scalar(ScalarValue::Utf8(Some(name))),
+                Some(anchor),
+                Some(ids),
+                ColumnarValue::Scalar(ScalarValue::Boolean(Some(all))),
+            ) = (&args[1], scalar_int(&args[2]), ids(&args[3]), &args[4])
             else {
-                return exec_err!("sigma_match takes a literal anchor, id list and mode");
+                return exec_err!(
+                    "sigma_match takes a literal column name, anchor, id list and mode"
+                );
             };
             let column = match &args[0] {
                 ColumnarValue::Array(a) => a.clone(),
@@ -265,7 +301,7 @@ pub fn sigma_match_udf() -> ScalarUDF {
                 _ => arrow::compute::cast(&column, &DataType::Utf8)?,
             };
             let newest = ids.iter().copied().max().unwrap_or(0);
-            let found = scan(&column, newest)?;
+            let found = scan(&column, name, newest)?;
             Ok(ColumnarValue::Array(Arc::new(found.mask(
                 &ids,
                 anchor as u8,

@@ -379,7 +379,7 @@ detection:
         let filter = s.filter.as_deref().unwrap();
         // A plain value goes to the shared multi-pattern pass, anchored as "contains" (2).
         assert!(
-            filter.contains("sigma_match(request_target, 2, '"),
+            filter.contains("sigma_match(request_target, 'request_target', 2, '"),
             "{filter}"
         );
         assert!(filter.contains("status = 200"), "{filter}");

@@ -1,0 +1,460 @@
+//! A rule's stateless filter run as a small boolean program over row bitmaps.
+//!
+//! DataFusion evaluates `a AND b` by running `b` on a copy of the rows `a` kept. That is right
+//! for one rule, but Sigma rule sets are hundreds of `AND`/`OR`/`NOT` trees over the same few
+//! columns: every copy made a fresh array, so the per-column multi-pattern scan of
+//! [`crate::sigma::matcher`] (shared by array identity) was redone for each rule, and every
+//! `LIKE`/`regexp_like` with a literal pattern rebuilt its regex for each batch. Here:
+//!
+//! * `AND`, `OR` and `NOT` combine bitmaps (SQL's three-valued logic: a row is true, false or
+//!   unknown), and a child runs only on the rows whose answer is still open;
+//! * `sigma_match` leaves read the column's shared scan (one pass per column and batch, for all
+//!   rules);
+//! * `LIKE`/`ILIKE` and `regexp_like` of a column and a literal pattern use a regex compiled
+//!   once, when the rule is compiled;
+//! * anything else is a DataFusion expression, run on the open rows only (copied out when they
+//!   are few).
+
+use std::sync::Arc;
+
+use arrow::array::{Array, AsArray, BooleanArray, BooleanBufferBuilder};
+use arrow::buffer::BooleanBuffer;
+use arrow::datatypes::{DataType, Schema};
+use arrow::record_batch::RecordBatch;
+use datafusion::common::ScalarValue;
+use datafusion::error::{DataFusionError, Result};
+use datafusion::logical_expr::Operator;
+use datafusion::physical_expr::expressions::{BinaryExpr, Column, LikeExpr, Literal, NotExpr};
+use datafusion::physical_expr::{PhysicalExpr, ScalarFunctionExpr};
+use regex::{Regex, RegexBuilder};
+
+use crate::sigma::matcher;
+
+/// Per row: `t` where the value is true, `f` where it is false, neither where it is unknown
+/// (SQL NULL). Never both.
+struct Truth {
+    t: BooleanBuffer,
+    f: BooleanBuffer,
+}
+
+impl Truth {
+    fn unknown(rows: usize) -> Truth {
+        Truth {
+            t: BooleanBuffer::new_unset(rows),
+            f: BooleanBuffer::new_unset(rows),
+        }
+    }
+
+    /// A two-valued answer.
+    fn exact(t: BooleanBuffer) -> Truth {
+        Truth { f: !&t, t }
+    }
+
+    fn of(array: &BooleanArray) -> Truth {
+        let values = array.values();
+        match array.nulls() {
+            None => Truth::exact(values.clone()),
+            Some(valid) => Truth {
+                t: values & valid.inner(),
+                f: &!values & valid.inner(),
+            },
+        }
+    }
+}
+
+/// One node of a filter program.
+enum Node {
+    And(Vec<Node>),
+    Or(Vec<Node>),
+    Not(Box<Node>),
+    /// `sigma_match(column, 'name', anchor, 'ids', all)` on a text column of the batch.
+    Match {
+        column: usize,
+        name: String,
+        anchor: u8,
+        ids: Vec<u32>,
+        all: bool,
+    },
+    /// A text column against a regex compiled once (from `LIKE` or `regexp_like`).
+    Regex {
+        column: usize,
+        regex: Regex,
+        negated: bool,
+    },
+    /// Any other expression, evaluated by DataFusion.
+    Expr(Arc<dyn PhysicalExpr>),
+}
+
+/// The stateless part of a rule's filter: the `AND` of its conjuncts.
+pub(crate) struct Program {
+    root: Option<Node>,
+}
+
+impl Program {
+    /// The program of `conjuncts`, planned against `schema` (the batches it will see), run in
+    /// the order given.
+    pub(crate) fn new(conjuncts: &[Arc<dyn PhysicalExpr>], schema: &Schema) -> Program {
+        let root = (!conjuncts.is_empty())
+            .then(|| Node::And(conjuncts.iter().map(|c| build(c, schema)).collect()));
+        Program { root }
+    }
+
+    /// The rows the filter keeps; `None` when it has no conjunct (every row).
+    pub(crate) fn mask(&self, batch: &RecordBatch) -> Result<Option<BooleanArray>> {
+        let Some(root) = &self.root else {
+            return Ok(None);
+        };
+        let truth = root.eval(batch, None)?;
+        Ok(Some(BooleanArray::new(truth.t, None)))
+    }
+}
+
+/// The index of `expr` if it is a text column of `schema`.
+fn text_column(expr: &Arc<dyn PhysicalExpr>, schema: &Schema) -> Option<usize> {
+    let column = expr.downcast_ref::<Column>()?;
+    let field = schema.fields().get(column.index())?;
+    (field.name() == column.name() && field.data_type() == &DataType::Utf8)
+        .then_some(column.index())
+}
+
+fn literal(expr: &Arc<dyn PhysicalExpr>) -> Option<&ScalarValue> {
+    expr.downcast_ref::<Literal>().map(Literal::value)
+}
+
+fn literal_text(expr: &Arc<dyn PhysicalExpr>) -> Option<&str> {
+    match literal(expr)? {
+        ScalarValue::Utf8(Some(s)) => Some(s),
+        _ => None,
+    }
+}
+
+fn build(expr: &Arc<dyn PhysicalExpr>, schema: &Schema) -> Node {
+    let any = expr;
+    if let Some(b) = any.downcast_ref::<BinaryExpr>() {
+        let flat = |op: Operator| {
+            let mut out = Vec::new();
+            for side in [b.left(), b.right()] {
+                match build(side, schema) {
+                    Node::And(c) if op == Operator::And => out.extend(c),
+                    Node::Or(c) if op == Operator::Or => out.extend(c),
+                    n => out.push(n),
+                }
+            }
+            out
+        };
+        match b.op() {
+            Operator::And => return Node::And(flat(Operator::And)),
+            Operator::Or => return Node::Or(flat(Operator::Or)),
+            _ => {}
+        }
+    }
+    if let Some(n) = any.downcast_ref::<NotExpr>() {
+        return Node::Not(Box::new(build(n.arg(), schema)));
+    }
+    let native = if let Some(l) = any.downcast_ref::<LikeExpr>() {
+        like_node(l, schema)
+    } else if let Some(f) = any.downcast_ref::<ScalarFunctionExpr>() {
+        function_node(f, schema)
+    } else {
+        None
+    };
+    native.unwrap_or_else(|| Node::Expr(expr.clone()))
+}
+
+fn like_node(l: &LikeExpr, schema: &Schema) -> Option<Node> {
+    let column = text_column(l.expr(), schema)?;
+    let pattern = like_regex(literal_text(l.pattern())?)?;
+    let regex = RegexBuilder::new(&pattern)
+        .case_insensitive(l.case_insensitive())
+        .dot_matches_new_line(true)
+        .build()
+        .ok()?;
+    Some(Node::Regex {
+        column,
+        regex,
+        negated: l.negated(),
+    })
+}
+
+/// The regex of a `LIKE` pattern (`%` any text, `_` one character, `\` escapes the next), as
+/// Arrow's own `LIKE` kernel reads it; `None` for a pattern that kernel would reject.
+fn like_regex(pattern: &str) -> Option<String> {
+    let mut out = String::from("^");
+    let mut chars = pattern.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => match chars.next() {
+                Some(next) => out.push_str(&regex::escape(&next.to_string())),
+                None => out.push_str(r"\\"),
+            },
+            '%' => out.push_str(".*"),
+            '_' => out.push('.'),
+            c => out.push_str(&regex::escape(&c.to_string())),
+        }
+    }
+    out.push('$');
+    Some(out)
+}
+
+fn function_node(f: &ScalarFunctionExpr, schema: &Schema) -> Option<Node> {
+    let args = f.args();
+    match (f.name(), args) {
+        ("sigma_match", [text, name, anchor, ids, all]) => {
+            let column = text_column(text, schema)?;
+            let name = literal_text(name)?.to_owned();
+            let ScalarValue::Int64(Some(anchor)) = literal(anchor)? else {
+                return None;
+            };
+            let ids = literal_text(ids)?
+                .split(',')
+                .map(|x| x.trim().parse().ok())
+                .collect::<Option<Vec<u32>>>()?;
+            let ScalarValue::Boolean(Some(all)) = literal(all)? else {
+                return None;
+            };
+            Some(Node::Match {
+                column,
+                name,
+                anchor: u8::try_from(*anchor).ok()?,
+                ids,
+                all: *all,
+            })
+        }
+        ("regexp_like", [text, pattern]) => Some(Node::Regex {
+            column: text_column(text, schema)?,
+            regex: Regex::new(literal_text(pattern)?).ok()?,
+            negated: false,
+        }),
+        _ => None,
+    }
+}
+
+impl Node {
+    /// The node's value on the rows of `open` (all rows when `None`); its value on other rows
+    /// is unspecified (but never both true and false).
+    fn eval(&self, batch: &RecordBatch, open: Option<&BooleanBuffer>) -> Result<Truth> {
+        let rows = batch.num_rows();
+        match self {
+            Node::And(children) => {
+                let mut acc = Truth {
+                    t: BooleanBuffer::new_set(rows),
+                    f: BooleanBuffer::new_unset(rows),
+                };
+                let mut still = open.cloned();
+                for child in children {
+                    if still.as_ref().is_some_and(|s| s.count_set_bits() == 0) {
+                        break;
+                    }
+                    let c = child.eval(batch, still.as_ref())?;
+                    acc.t = &acc.t & &c.t;
+                    acc.f = &acc.f | &c.f;
+                    // A false row is decided: later conjuncts need not look at it.
+                    let undecided = !&acc.f;
+                    still = Some(match still {
+                        Some(s) => &s & &undecided,
+                        None => undecided,
+                    });
+                }
+                Ok(acc)
+            }
+            Node::Or(children) => {
+                let mut acc = Truth {
+                    t: BooleanBuffer::new_unset(rows),
+                    f: BooleanBuffer::new_set(rows),
+                };
+                let mut still = open.cloned();
+                for child in children {
+                    if still.as_ref().is_some_and(|s| s.count_set_bits() == 0) {
+                        break;
+                    }
+                    let c = child.eval(batch, still.as_ref())?;
+                    acc.t = &acc.t | &c.t;
+                    acc.f = &acc.f & &c.f;
+                    let undecided = !&acc.t;
+                    still = Some(match still {
+                        Some(s) => &s & &undecided,
+                        None => undecided,
+                    });
+                }
+                Ok(acc)
+            }
+            Node::Not(child) => {
+                let c = child.eval(batch, open)?;
+                Ok(Truth { t: c.f, f: c.t })
+            }
+            Node::Match {
+                column,
+                name,
+                anchor,
+                ids,
+                all,
+            } => Ok(Truth::exact(matcher::match_buffer(
+                batch.column(*column),
+                name,
+                *anchor,
+                ids,
+                *all,
+            )?)),
+            Node::Regex {
+                column,
+                regex,
+                negated,
+            } => {
+                let strings = batch.column(*column).as_string::<i32>();
+                let mut t = BooleanBufferBuilder::new(rows);
+                let mut f = BooleanBufferBuilder::new(rows);
+                t.append_n(rows, false);
+                f.append_n(rows, false);
+                let mut one = |row: usize| {
+                    if strings.is_valid(row) {
+                        if regex.is_match(strings.value(row)) != *negated {
+                            t.set_bit(row, true);
+                        } else {
+                            f.set_bit(row, true);
+                        }
+                    }
+                };
+                match open {
+                    Some(o) => o.set_indices().for_each(&mut one),
+                    None => (0..rows).for_each(&mut one),
+                }
+                Ok(Truth {
+                    t: t.finish(),
+                    f: f.finish(),
+                })
+            }
+            Node::Expr(expr) => eval_expr(expr, batch, open),
+        }
+    }
+}
+
+/// A DataFusion expression on the open rows: copied out when they are at most three quarters
+/// of the batch, else on the whole batch.
+fn eval_expr(
+    expr: &Arc<dyn PhysicalExpr>,
+    batch: &RecordBatch,
+    open: Option<&BooleanBuffer>,
+) -> Result<Truth> {
+    let rows = batch.num_rows();
+    let boolean = |value: datafusion::logical_expr::ColumnarValue, n: usize| {
+        let array = value.into_array(n)?;
+        array
+            .as_any()
+            .downcast_ref::<BooleanArray>()
+            .cloned()
+            .ok_or_else(|| DataFusionError::Plan("filter is not a boolean expression".into()))
+    };
+    let Some(open) = open.filter(|o| o.count_set_bits() * 4 <= rows * 3) else {
+        return Ok(Truth::of(&boolean(expr.evaluate(batch)?, rows)?));
+    };
+    let selected = open.count_set_bits();
+    if selected == 0 {
+        return Ok(Truth::unknown(rows));
+    }
+    let part = arrow::compute::filter_record_batch(batch, &BooleanArray::new(open.clone(), None))?;
+    let values = boolean(expr.evaluate(&part)?, selected)?;
+    let mut t = BooleanBufferBuilder::new(rows);
+    let mut f = BooleanBufferBuilder::new(rows);
+    t.append_n(rows, false);
+    f.append_n(rows, false);
+    for (k, row) in open.set_indices().enumerate() {
+        if values.is_valid(k) {
+            if values.value(k) {
+                t.set_bit(row, true);
+            } else {
+                f.set_bit(row, true);
+            }
+        }
+    }
+    Ok(Truth {
+        t: t.finish(),
+        f: f.finish(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::{ArrayRef, Int64Array, StringArray};
+    use arrow::datatypes::Field;
+    use datafusion::common::DFSchema;
+    use datafusion::prelude::SessionContext;
+
+    /// Rows with NULLs, mixed case, LIKE metacharacters and newlines.
+    fn batch() -> RecordBatch {
+        let path: ArrayRef = Arc::new(StringArray::from(vec![
+            Some("/Admin/login"),
+            None,
+            Some("/a_b%c"),
+            Some("/api/v1/users?id=1 UNION SELECT"),
+            Some("line\nbreak"),
+            Some(""),
+            Some("/ADMIN"),
+        ]));
+        let status: ArrayRef = Arc::new(Int64Array::from(vec![
+            Some(200),
+            Some(404),
+            None,
+            Some(500),
+            Some(200),
+            None,
+            Some(403),
+        ]));
+        let schema = Schema::new(vec![
+            Field::new("path", DataType::Utf8, true),
+            Field::new("status", DataType::Int64, true),
+        ]);
+        RecordBatch::try_new(Arc::new(schema), vec![path, status]).unwrap()
+    }
+
+    /// The program's rows and DataFusion's own (a filter keeps rows whose value is true).
+    fn both(sql: &str) -> (Vec<bool>, Vec<bool>) {
+        let batch = batch();
+        let ctx = SessionContext::new();
+        crate::functions::udf::register_all(&ctx);
+        let schema = DFSchema::try_from(batch.schema().as_ref().clone()).unwrap();
+        let expr = ctx.parse_sql_expr(sql, &schema).unwrap();
+        let physical = ctx.create_physical_expr(expr, &schema).unwrap();
+        let program = Program::new(std::slice::from_ref(&physical), &batch.schema());
+        let ours = program.mask(&batch).unwrap().unwrap();
+        let theirs = physical.evaluate(&batch).unwrap().into_array(7).unwrap();
+        let theirs = theirs.as_boolean();
+        (
+            (0..7).map(|i| ours.value(i)).collect(),
+            (0..7)
+                .map(|i| theirs.is_valid(i) && theirs.value(i))
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn three_valued_logic_and_short_cuts_agree_with_datafusion() {
+        for sql in [
+            "path LIKE '/a%'",
+            "NOT (path ILIKE '/admin%')",
+            "path ILIKE '/admin%' AND status = 200",
+            "NOT (path ILIKE '/admin%' AND status = 200)",
+            "NOT (status = 404 OR path LIKE '%\\%%')",
+            "path LIKE '/a\\_b%' OR status > 400",
+            "NOT (NOT (status = 200) AND NOT (path IS NULL))",
+            "regexp_like(path, '(?i)union\\s+select') OR status IS NULL",
+            "path NOT LIKE '%in%' AND (status = 500 OR status = 403 OR status IS NULL)",
+            "status = 200 AND path ILIKE '%BREAK'",
+        ] {
+            let (ours, theirs) = both(sql);
+            assert_eq!(ours, theirs, "{sql}");
+        }
+    }
+
+    #[test]
+    fn like_patterns_read_as_arrow_reads_them() {
+        let re = |p: &str| Regex::new(&like_regex(p).unwrap()).unwrap();
+        assert!(re("/a%b_c").is_match("/aXXbYc"));
+        assert!(!re("/a%b_c").is_match("/aXXbYYc"));
+        assert!(re(r"100\%").is_match("100%"));
+        assert!(!re(r"100\%").is_match("1000"));
+        assert!(re(r"a\_b").is_match("a_b") && !re(r"a\_b").is_match("axb"));
+        assert!(re(r"c:\\win%").is_match(r"c:\windows"));
+        assert!(re("(.*)").is_match("(.*)") && !re("(.*)").is_match("(xy)"));
+    }
+}
