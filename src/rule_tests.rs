@@ -83,6 +83,8 @@ fn expand(table: &toml::Table) -> Result<Vec<RawEvent<'_>>> {
                 "host" => ev.host = s()?,
                 "path" => ev.target = s()?,
                 "user_agent" => ev.user_agent = s()?,
+                "referer" => ev.referer = s()?,
+                "content_type" => ev.content_type = s()?,
                 "username" => ev.username = s()?,
                 "consumer_username" => ev.consumer_username = s()?,
                 "consumer_id" => ev.consumer_id = s()?,

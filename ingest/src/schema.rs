@@ -95,6 +95,10 @@ columns! {
         "Total request latency in milliseconds (Kong `latencies.request`, Envoy `duration`).";
     UserAgent = "user_agent": DataType::Utf8, nullable = true,
         "User-Agent header.";
+    Referer = "referer": DataType::Utf8, nullable = true,
+        "Referer header, as logged (null when absent; NGINX's `\"\"` for a header sent empty stays an empty string). Sigma's `cs-referer` maps here.";
+    ContentType = "content_type": DataType::Utf8, nullable = true,
+        "Request Content-Type header, as logged. Sigma's `cs-content-type` maps here.";
     ConsumerUsername = "consumer_username": DataType::Utf8, nullable = true,
         "Kong consumer username, when the request was authenticated to a consumer.";
     ConsumerId = "consumer_id": DataType::Utf8, nullable = true,

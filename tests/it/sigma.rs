@@ -23,10 +23,10 @@ fn every_sigmahq_web_rule_loads_or_is_skipped_with_a_precise_reason() {
     let files = sigmahq_files();
     assert_eq!(files.len(), 150);
     for (label, loaded, opts) in [
-        ("default", 81, SigmaOptions::default()),
+        ("default", 86, SigmaOptions::default()),
         (
             "proxy+deprecated",
-            140,
+            145,
             SigmaOptions {
                 proxy: true,
                 include_deprecated: true,
@@ -588,4 +588,86 @@ fn hot_reload_sees_sigma_files_and_a_configmap_style_symlink_swap() {
     )
     .unwrap();
     assert_eq!(ids(reloader.poll()).len(), 2);
+}
+
+#[test]
+fn referer_and_content_type_come_from_each_format_and_a_dash_is_absent_not_empty() {
+    let dir = tempfile::tempdir().unwrap();
+    let et =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("rules/sigma/sigmahq/rules-emerging-threats");
+    // `selection and not filter1 and not filter2`, filter2 being `cs-referer: null`: only a
+    // request that carries a Referer (even an empty one) can fire.
+    std::fs::copy(
+        et.join("2021/Exploits/CVE-2021-22123/web_cve_2021_22123_fortinet_exploit.yml"),
+        dir.path().join("fortinet.yml"),
+    )
+    .unwrap();
+    std::fs::copy(
+        et.join("2025/Exploits/CVE-2025-31324/web_lnx_exploit_cve_2025_31324_sap_netviewer_webshell_uploaded.yml"),
+        dir.path().join("sap.yml"),
+    )
+    .unwrap();
+    let nginx = |ip: &str, referer: &str| {
+        format!("{ip} - - [01/Jan/2026:00:00:00 +0000] \"POST /api/v2.0/user/remoteserver.saml HTTP/1.1\" 200 12 \"{referer}\" \"curl/8\"\n")
+    };
+    let kong = |ip: &str, content_type: &str| {
+        format!(
+            r#"{{"started_at":1767225600000,"client_ip":"{ip}","request":{{"method":"POST","uri":"/irj/servlet_jsp/irj/root/shell.jsp","headers":{{"content-type":"{content_type}","referer":"-"}}}},"response":{{"status":200}}}}"#
+        ) + "\n"
+    };
+    let input = [
+        nginx("198.51.100.1", "-"),
+        nginx("198.51.100.2", ""),
+        nginx(
+            "198.51.100.3",
+            "https://fw.example/root/user/remote-user/saml-user/x",
+        ),
+        nginx("198.51.100.4", "https://elsewhere.example/"),
+        kong("198.51.100.5", "application/octet-stream"),
+        kong("198.51.100.6", "text/plain"),
+    ]
+    .concat();
+    let out = gatewatch(
+        &[
+            "run",
+            "--rules",
+            dir.path().to_str().unwrap(),
+            "-i",
+            "-",
+            "--no-summary",
+        ],
+        Some(input.as_bytes()),
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(!stderr.contains("skipped Sigma rule"), "{stderr}");
+    let mut fired: Vec<(String, String)> = alerts_of(&out)
+        .iter()
+        .map(|a| {
+            (
+                a["entity"].as_str().unwrap_or_default().to_owned(),
+                a["rule_id"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    fired.sort();
+    assert_eq!(
+        fired,
+        [
+            // NGINX `""`: a Referer sent empty is present.
+            (
+                "198.51.100.2".into(),
+                "f425637f-891c-4191-a6c4-3bb1b70513b4".into()
+            ),
+            (
+                "198.51.100.4".into(),
+                "f425637f-891c-4191-a6c4-3bb1b70513b4".into()
+            ),
+            (
+                "198.51.100.5".into(),
+                "639b893f-f93a-4e53-a7c8-f08cf73fe7f7".into()
+            ),
+        ],
+        "{stderr}"
+    );
 }

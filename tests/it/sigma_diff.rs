@@ -127,6 +127,20 @@ fn compiled_sigma_filters_agree_with_rsigma_eval_on_random_requests() {
         } else {
             pick(&mut rng, &browsers).to_owned()
         };
+        // Referer: absent, a URL, or a rule value; Content-Type: absent or one of a few.
+        let referer = match rng.below(3) {
+            0 => None,
+            1 => Some("https://shop.example/_layouts/SignOut.aspx".to_owned()),
+            _ => {
+                let f = pick(&mut rng, &pool).to_owned();
+                Some(jumble(&mut rng, &f))
+            }
+        };
+        let content_type = match rng.below(3) {
+            0 => None,
+            1 => Some("application/octet-stream"),
+            _ => Some("application/json"),
+        };
         let method = methods[rng.below(4) as usize];
         let status = statuses[rng.below(6) as usize];
         let ip = format!("10.0.{}.{}", i / 250, i % 250);
@@ -142,6 +156,12 @@ fn compiled_sigma_filters_agree_with_rsigma_eval_on_random_requests() {
         if let Some(q) = query {
             j["c-uri-query"] = json!(q);
         }
+        if let Some(r) = &referer {
+            j["cs-referer"] = json!(r);
+        }
+        if let Some(c) = content_type {
+            j["cs-content-type"] = json!(c);
+        }
         if let Some(ext) = gatewatch_rules::functions::url_extension(&path) {
             j["c-uri-extension"] = json!(ext);
         }
@@ -153,6 +173,8 @@ fn compiled_sigma_filters_agree_with_rsigma_eval_on_random_requests() {
             target: Some(target.into()),
             status: Some(status),
             user_agent: Some(ua.into()),
+            referer: referer.map(Into::into),
+            content_type: content_type.map(Into::into),
             ..Default::default()
         });
     }

@@ -34,6 +34,10 @@ struct EnvoyRecord<'a> {
     duration: LooseInt,
     #[serde(borrow, alias = "user-agent")]
     user_agent: LooseStr<'a>,
+    #[serde(borrow, alias = "referrer")]
+    referer: LooseStr<'a>,
+    #[serde(borrow, alias = "content-type")]
+    content_type: LooseStr<'a>,
     #[serde(borrow, alias = "x-request-id")]
     request_id: LooseStr<'a>,
     #[serde(borrow, alias = "x-forwarded-for")]
@@ -113,6 +117,8 @@ pub fn decode_line<'a>(line: &'a str) -> Result<RawEvent<'a>, String> {
         response_bytes: rec.bytes_sent.0.or(rec.m_sent_bytes.0),
         latency_ms: rec.duration.0,
         user_agent: present(rec.user_agent).or_else(|| present(rec.m_user_agent)),
+        referer: present(rec.referer),
+        content_type: present(rec.content_type),
         request_id: present(rec.request_id).or_else(|| present(rec.m_request_id)),
         service: present(rec.upstream_cluster),
         route_name: present(rec.route_name),

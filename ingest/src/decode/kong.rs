@@ -98,6 +98,8 @@ fn record<'a>(s: &mut Scan<'a>) -> Result<RawEvent<'a>, ScanError> {
                                     entries(s, |s, key| {
                                         let slot = match key {
                                             "user-agent" => &mut ev.user_agent,
+                                            "referer" => &mut ev.referer,
+                                            "content-type" => &mut ev.content_type,
                                             "host" => &mut ev.host,
                                             "authorization" => &mut ev.authorization,
                                             _ => return s.skip(),

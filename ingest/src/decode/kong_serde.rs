@@ -65,6 +65,10 @@ struct Headers<'a> {
     host: LooseStr<'a>,
     #[serde(borrow)]
     authorization: LooseStr<'a>,
+    #[serde(borrow)]
+    referer: LooseStr<'a>,
+    #[serde(borrow, rename = "content-type")]
+    content_type: LooseStr<'a>,
 }
 
 #[derive(Deserialize, Default)]
@@ -232,6 +236,8 @@ impl<'a> KongRecord<'a> {
             response_bytes: resp.size.0,
             latency_ms: self.latencies.and_then(|l| l.request.0),
             user_agent: headers.user_agent.0,
+            referer: headers.referer.0,
+            content_type: headers.content_type.0,
             consumer_username: consumer.username.0,
             consumer_id: consumer.id.0,
             authenticated_entity: self.authenticated_entity.and_then(|e| e.id.0),

@@ -112,6 +112,11 @@ fn dash_none(s: &str) -> Option<Cow<'_, str>> {
     present(s).map(Cow::Borrowed)
 }
 
+/// A logged header: `-` (not sent) is absent, `""` (sent empty) is an empty value.
+fn dash_absent(s: &str) -> Option<Cow<'_, str>> {
+    (s != "-").then_some(Cow::Borrowed(s))
+}
+
 /// Decodes one combined or common log line, with or without a leading virtual host.
 pub fn decode_line(line: &str) -> Result<RawEvent<'_>, NginxError> {
     let mut c = Cursor { s: line, pos: 0 };
@@ -173,16 +178,18 @@ pub fn decode_line(line: &str) -> Result<RawEvent<'_>, NginxError> {
     } else {
         c.token("body bytes")?.parse::<i64>().ok()
     };
-    // The common format ends here; combined adds referer and user agent.
-    let user_agent = if c.peek() == Some(b'"') {
-        let _referer = c.delimited(b'"', b'"', "closing quote of the referer")?;
-        if c.peek() == Some(b'"') {
-            dash_none(c.delimited(b'"', b'"', "closing quote of the user agent")?)
+    // The common format ends here; combined adds referer and user agent. NGINX writes `-` for a
+    // header that was not sent and `""` for one sent empty: only `-` is absent.
+    let (referer, user_agent) = if c.peek() == Some(b'"') {
+        let referer = dash_absent(c.delimited(b'"', b'"', "closing quote of the referer")?);
+        let user_agent = if c.peek() == Some(b'"') {
+            dash_absent(c.delimited(b'"', b'"', "closing quote of the user agent")?)
         } else {
             None
-        }
+        };
+        (referer, user_agent)
     } else {
-        None
+        (None, None)
     };
     // A request line that is not `METHOD target PROTOCOL` (TLS noise, scanners) is still a real
     // request the server answered: keep the event, with no method or path.
@@ -197,6 +204,7 @@ pub fn decode_line(line: &str) -> Result<RawEvent<'_>, NginxError> {
         status,
         response_bytes: bytes,
         user_agent,
+        referer,
         username: dash_none(user),
         ..RawEvent::default()
     })

@@ -91,6 +91,28 @@ fn shared_pass(col: &str, s: &SigmaString, anchor: Anchor) -> Option<(u32, Ancho
     matcher::register(col, &text).map(|id| (id, anchor))
 }
 
+/// A necessary condition for a wildcard value, from the shared pass: its longest literal run
+/// must be in the field, so the `ILIKE` only runs on rows that have it. Runs holding `k` or `s`
+/// are cut there: `ILIKE` folds case by Unicode, where the Kelvin sign is a `k` and the long
+/// `ſ` an `s`, which the ASCII pass would not see. `None` when no run of 3 characters is left.
+fn prefilter(col: &str, s: &SigmaString) -> Option<String> {
+    let mut best = "";
+    for part in &s.parts {
+        if let StringPart::Plain(text) = part {
+            for run in text.split(['k', 'K', 's', 'S']) {
+                if run.len() > best.len() && run.is_ascii() {
+                    best = run;
+                }
+            }
+        }
+    }
+    if best.len() < 3 {
+        return None;
+    }
+    let id = matcher::register(col, best)?;
+    Some(shared_call(col, Anchor::Contains, &[id], false))
+}
+
 /// One `sigma_match` call: whether any (or, with `all`, every) of the values `ids` sits in
 /// `col` as `anchor` says.
 fn shared_call(col: &str, anchor: Anchor, ids: &[u32], all: bool) -> String {
@@ -275,7 +297,13 @@ fn match_value(col: &str, kind: FieldKind, v: &SigmaValue, m: &Mods) -> Result<S
                 match shared_pass(col, s, anchor) {
                     // Already false for an absent field: no null guard needed.
                     Some((id, anchor)) => return Ok(shared_call(col, anchor, &[id], false)),
-                    None => format!("{col} ILIKE {}", lit(&like_pattern(s, anchor))),
+                    None => {
+                        let like = format!("{col} ILIKE {}", lit(&like_pattern(s, anchor)));
+                        match prefilter(col, s) {
+                            Some(pre) => format!("{pre} AND {like}"),
+                            None => like,
+                        }
+                    }
                 }
             }
             (_, SigmaValue::String(s), anchor) => {
@@ -515,6 +543,26 @@ mod tests {
             like_pattern(&SigmaString::new("/a"), Anchor::EndsWith),
             "%/a"
         );
+    }
+
+    #[test]
+    fn wildcard_values_are_gated_by_their_longest_literal_run_without_k_or_s() {
+        let pre = |v: &str| prefilter("t_prefilter", &SigmaString::new(v));
+        let value = |call: &str| {
+            let id: u32 = call.split('\'').nth(3).unwrap().parse().unwrap();
+            let again = matcher::register("t_prefilter", "/manager/file").unwrap();
+            (id, again)
+        };
+        // `/manager/files` is cut at its `s`: `/manager/file` is the run the pass looks for.
+        let call = pre("/manager/files?path=../..").unwrap();
+        assert!(
+            call.starts_with("sigma_match(t_prefilter, 't_prefilter', 2, '"),
+            "{call}"
+        );
+        let (id, again) = value(&call);
+        assert_eq!(id, again);
+        // Nothing of 3 characters without k or s: no gate.
+        assert_eq!(pre("ss*kk?ab"), None);
     }
 
     #[test]

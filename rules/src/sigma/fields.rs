@@ -75,6 +75,18 @@ pub const FIELDS: &[FieldMap] = &[
         doc: "User-Agent header",
     },
     FieldMap {
+        names: &["cs-referer", "c-referer", "referer", "referrer"],
+        sql: "referer",
+        kind: FieldKind::Text,
+        doc: "Referer header (NGINX/Apache `\"-\"`: absent; `\"\"`: sent empty)",
+    },
+    FieldMap {
+        names: &["cs-content-type", "content-type", "content_type"],
+        sql: "content_type",
+        kind: FieldKind::Text,
+        doc: "request Content-Type header (Kong headers; `$content_type` / `%{Content-Type}i` in a custom format)",
+    },
+    FieldMap {
         names: &["cs-host", "c-host", "host"],
         sql: "host",
         kind: FieldKind::Text,
@@ -103,15 +115,7 @@ pub const FIELDS: &[FieldMap] = &[
 /// Sigma fields the taxonomy defines that gateway logs as gatewatch decodes them cannot hold:
 /// a rule on one of them is skipped (loading it would make `not field: x` fire on everything).
 pub const UNAVAILABLE: &[(&str, &str)] = &[
-    (
-        "cs-referer",
-        "the Referer header is not decoded into a column yet",
-    ),
     ("cs-cookie", "gateway access logs do not carry cookies"),
-    (
-        "cs-content-type",
-        "the request Content-Type is not decoded into a column",
-    ),
     (
         "dst_ip",
         "the destination (server) address is not decoded into a column",
@@ -128,6 +132,8 @@ pub const UNAVAILABLE: &[(&str, &str)] = &[
 pub const KEYWORD_COLUMNS: &[(&str, FieldKind)] = &[
     ("request_target", FieldKind::Text),
     ("user_agent", FieldKind::Text),
+    ("referer", FieldKind::Text),
+    ("content_type", FieldKind::Text),
     ("host", FieldKind::Text),
     ("method", FieldKind::Text),
     ("username", FieldKind::Text),

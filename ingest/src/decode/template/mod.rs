@@ -55,6 +55,10 @@ pub enum Field {
     DurationMicros,
     /// User-Agent header.
     UserAgent,
+    /// Referer header.
+    Referer,
+    /// Request Content-Type header.
+    ContentType,
     /// Host header, `:authority` or virtual host.
     Host,
     /// Request id.
@@ -402,6 +406,8 @@ struct Pieces<'a> {
     response_bytes: Option<i64>,
     latency_ms: Option<i64>,
     user_agent: Option<&'a str>,
+    referer: Option<&'a str>,
+    content_type: Option<&'a str>,
     host: Option<&'a str>,
     request_id: Option<&'a str>,
     upstream_cluster: Option<&'a str>,
@@ -478,6 +484,9 @@ impl<'a> Pieces<'a> {
             Field::DurationSecs => self.latency_ms = scaled(v, 1000)?,
             Field::DurationMicros => self.latency_ms = int(v)?.map(|us| us / 1000),
             Field::UserAgent => self.user_agent = present(v),
+            // `-` is a header not sent; `""` one sent empty (NGINX), kept as such.
+            Field::Referer => self.referer = (v != "-").then_some(v),
+            Field::ContentType => self.content_type = (v != "-").then_some(v),
             Field::Host => self.host = present(v),
             Field::RequestId => self.request_id = present(v),
             Field::UpstreamCluster => self.upstream_cluster = present(v),
@@ -517,6 +526,8 @@ impl<'a> Pieces<'a> {
         ev.response_bytes = self.response_bytes;
         ev.latency_ms = self.latency_ms;
         ev.user_agent = b(self.user_agent);
+        ev.referer = b(self.referer);
+        ev.content_type = b(self.content_type);
         ev.host = b(self.host);
         ev.request_id = b(self.request_id);
         ev.service = b(self.upstream_cluster);
@@ -578,6 +589,29 @@ mod tests {
         assert_eq!(ev.status, Some(401));
         assert_eq!(ev.latency_ms, Some(1));
         assert_eq!(ev.method.as_deref(), Some("POST"));
+        assert_eq!(ev.referer, None, "`-`: no Referer sent");
+    }
+
+    #[test]
+    fn headers_logged_empty_are_present_and_a_dash_is_absent() {
+        let t = LineTemplate::nginx(
+            "c",
+            r#"$remote_addr [$time_local] "$request" $status "$http_referer" "$content_type""#,
+        )
+        .unwrap();
+        let line = |referer: &str, ct: &str| {
+            format!(
+                r#"1.2.3.4 [01/Jan/2026:00:00:01 +0000] "POST /up HTTP/1.1" 200 "{referer}" "{ct}""#
+            )
+        };
+        let l = line("https://a.example/x", "application/json");
+        let ev = t.decode(&l, SourceFormat::Nginx).unwrap();
+        assert_eq!(ev.referer.as_deref(), Some("https://a.example/x"));
+        assert_eq!(ev.content_type.as_deref(), Some("application/json"));
+        let l = line("", "-");
+        let ev = t.decode(&l, SourceFormat::Nginx).unwrap();
+        assert_eq!(ev.referer.as_deref(), Some(""), "sent empty");
+        assert_eq!(ev.content_type, None, "not sent");
     }
 
     #[test]
