@@ -235,49 +235,8 @@ impl Node {
     fn eval(&self, batch: &RecordBatch, open: Option<&BooleanBuffer>) -> Result<Truth> {
         let rows = batch.num_rows();
         match self {
-            Node::And(children) => {
-                let mut acc = Truth {
-                    t: BooleanBuffer::new_set(rows),
-                    f: BooleanBuffer::new_unset(rows),
-                };
-                let mut still = open.cloned();
-                for child in children {
-                    if still.as_ref().is_some_and(|s| s.count_set_bits() == 0) {
-                        break;
-                    }
-                    let c = child.eval(batch, still.as_ref())?;
-                    acc.t = &acc.t & &c.t;
-                    acc.f = &acc.f | &c.f;
-                    // A false row is decided: later conjuncts need not look at it.
-                    let undecided = !&acc.f;
-                    still = Some(match still {
-                        Some(s) => &s & &undecided,
-                        None => undecided,
-                    });
-                }
-                Ok(acc)
-            }
-            Node::Or(children) => {
-                let mut acc = Truth {
-                    t: BooleanBuffer::new_unset(rows),
-                    f: BooleanBuffer::new_set(rows),
-                };
-                let mut still = open.cloned();
-                for child in children {
-                    if still.as_ref().is_some_and(|s| s.count_set_bits() == 0) {
-                        break;
-                    }
-                    let c = child.eval(batch, still.as_ref())?;
-                    acc.t = &acc.t | &c.t;
-                    acc.f = &acc.f & &c.f;
-                    let undecided = !&acc.t;
-                    still = Some(match still {
-                        Some(s) => &s & &undecided,
-                        None => undecided,
-                    });
-                }
-                Ok(acc)
-            }
+            Node::And(children) => junction(children, batch, open, true),
+            Node::Or(children) => junction(children, batch, open, false),
             Node::Not(child) => {
                 let c = child.eval(batch, open)?;
                 Ok(Truth { t: c.f, f: c.t })
@@ -326,6 +285,38 @@ impl Node {
             Node::Expr(expr) => eval_expr(expr, batch, open),
         }
     }
+}
+
+/// The `AND` of `children` (with `and`), else their `OR`, which is the same with true and false
+/// swapped (`a OR b` = `NOT (NOT a AND NOT b)`). A row decided (false for `AND`) is closed for
+/// the children after it.
+fn junction(
+    children: &[Node],
+    batch: &RecordBatch,
+    open: Option<&BooleanBuffer>,
+    and: bool,
+) -> Result<Truth> {
+    let rows = batch.num_rows();
+    let flip = |v: Truth| if and { v } else { Truth { t: v.f, f: v.t } };
+    let mut acc = Truth {
+        t: BooleanBuffer::new_set(rows),
+        f: BooleanBuffer::new_unset(rows),
+    };
+    let mut still = open.cloned();
+    for child in children {
+        if still.as_ref().is_some_and(|s| s.count_set_bits() == 0) {
+            break;
+        }
+        let c = flip(child.eval(batch, still.as_ref())?);
+        acc.t = &acc.t & &c.t;
+        acc.f = &acc.f | &c.f;
+        let undecided = !&acc.f;
+        still = Some(match still {
+            Some(s) => &s & &undecided,
+            None => undecided,
+        });
+    }
+    Ok(flip(acc))
 }
 
 /// A DataFusion expression on the open rows: copied out when they are at most three quarters

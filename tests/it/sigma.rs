@@ -429,6 +429,26 @@ expect = { alerts = 1, entity = "203.0.113.9", severity = "critical", fields = {
     assert!(String::from_utf8_lossy(&out.stdout).contains("0 passed, 1 failed"));
 }
 
+/// `gatewatch run --rules DIR` over `input` on stdin in `format`: its alerts and stderr (the run
+/// must succeed).
+fn run_on_stdin(dir: &Path, format: &str, input: &str) -> (Vec<serde_json::Value>, String) {
+    let rules = dir.to_str().unwrap();
+    let args = [
+        "run",
+        "--rules",
+        rules,
+        "-i",
+        "-",
+        "-f",
+        format,
+        "--no-summary",
+    ];
+    let out = gatewatch(&args, Some(input.as_bytes()));
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{stderr}");
+    (alerts_of(&out), stderr)
+}
+
 #[test]
 fn run_loads_sigma_rules_from_a_tree_and_skips_what_it_cannot_run_without_failing() {
     let dir = tempfile::tempdir().unwrap();
@@ -450,22 +470,7 @@ fn run_loads_sigma_rules_from_a_tree_and_skips_what_it_cannot_run_without_failin
     )
     .unwrap();
     let line = "203.0.113.9 - - [01/Jan/2026:00:00:00 +0000] \"GET / HTTP/1.1\" 200 12 \"-\" \"${jndi:ldap://x/a}\"\n";
-    let out = gatewatch(
-        &[
-            "run",
-            "--rules",
-            dir.path().to_str().unwrap(),
-            "-i",
-            "-",
-            "-f",
-            "nginx",
-            "--no-summary",
-        ],
-        Some(line.as_bytes()),
-    );
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stderr}");
-    let alerts = alerts_of(&out);
+    let (alerts, stderr) = run_on_stdin(dir.path(), "nginx", line);
     assert_eq!(alerts.len(), 1, "{stderr}");
     assert_eq!(alerts[0]["rule_id"], "0b9a4d3c-0000-4000-8000-000000000001");
     assert!(
@@ -627,21 +632,9 @@ fn referer_and_content_type_come_from_each_format_and_a_dash_is_absent_not_empty
         kong("198.51.100.6", "text/plain"),
     ]
     .concat();
-    let out = gatewatch(
-        &[
-            "run",
-            "--rules",
-            dir.path().to_str().unwrap(),
-            "-i",
-            "-",
-            "--no-summary",
-        ],
-        Some(input.as_bytes()),
-    );
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stderr}");
+    let (alerts, stderr) = run_on_stdin(dir.path(), "auto", &input);
     assert!(!stderr.contains("skipped Sigma rule"), "{stderr}");
-    let mut fired: Vec<(String, String)> = alerts_of(&out)
+    let mut fired: Vec<(String, String)> = alerts
         .iter()
         .map(|a| {
             (
