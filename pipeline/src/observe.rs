@@ -142,102 +142,141 @@ pub fn serve(addr: &str, health: Arc<Health>) -> Result<SocketAddr> {
     Ok(local)
 }
 
-fn describe() {
-    describe_counter!(
+/// Whether a metric only grows or goes up and down.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Only grows (`_total`).
+    Counter,
+    /// Goes up and down.
+    Gauge,
+}
+
+/// Every metric gatewatch exports: name, kind, unit and help text. Dashboards and alerting rules
+/// may name only these (a test checks `deploy/grafana/gatewatch-pipeline.json` against it).
+pub const METRICS: &[(&str, Kind, Unit, &str)] = &[
+    (
         "gatewatch_input_lines_total",
+        Kind::Counter,
         Unit::Count,
-        "Input lines (or Kafka messages) read, blank ones included."
-    );
-    describe_counter!(
+        "Input lines (or Kafka messages) read, blank ones included.",
+    ),
+    (
         "gatewatch_input_bytes_total",
+        Kind::Counter,
         Unit::Bytes,
-        "Input bytes read (decompressed)."
-    );
-    describe_counter!(
+        "Input bytes read (decompressed).",
+    ),
+    (
         "gatewatch_events_total",
+        Kind::Counter,
         Unit::Count,
-        "Records decoded into events, by input and log format."
-    );
-    describe_counter!(
+        "Records decoded into events, by input and log format.",
+    ),
+    (
         "gatewatch_malformed_total",
+        Kind::Counter,
         Unit::Count,
-        "Records rejected by the decoders (dead-lettered), by input."
-    );
-    describe_counter!(
+        "Records rejected by the decoders (dead-lettered), by input.",
+    ),
+    (
         "gatewatch_late_events_total",
+        Kind::Counter,
         Unit::Count,
-        "Rows a rule dropped because their window had closed (behind the watermark), by rule."
-    );
-    describe_counter!(
+        "Rows a rule dropped because their window had closed (behind the watermark), by rule.",
+    ),
+    (
         "gatewatch_alerts_total",
+        Kind::Counter,
         Unit::Count,
-        "Alerts raised and handed to the sinks, by rule and severity."
-    );
-    describe_counter!(
+        "Alerts raised and handed to the sinks, by rule and severity.",
+    ),
+    (
         "gatewatch_alerts_suppressed_total",
+        Kind::Counter,
         Unit::Count,
-        "Alerts not raised again within a rule's suppress_for, by rule."
-    );
-    describe_counter!(
+        "Alerts not raised again within a rule's suppress_for, by rule.",
+    ),
+    (
         "gatewatch_script_errors_total",
+        Kind::Counter,
         Unit::Count,
-        "Rhai script errors, by rule."
-    );
-    describe_counter!(
+        "Rhai script errors, by rule.",
+    ),
+    (
         "gatewatch_state_shed_total",
+        Kind::Counter,
         Unit::Count,
-        "Groups a rule refused to track past its state caps (detection degraded), by rule."
-    );
-    describe_counter!(
+        "Groups a rule refused to track past its state caps (detection degraded), by rule.",
+    ),
+    (
         "gatewatch_windows_closed_total",
+        Kind::Counter,
         Unit::Count,
-        "Windows closed by the watermark."
-    );
-    describe_counter!(
+        "Windows closed by the watermark.",
+    ),
+    (
         "gatewatch_time_jumps_rejected_total",
+        Kind::Counter,
         Unit::Count,
-        "Records dated far ahead that no later record confirmed (dead-lettered as time_jump)."
-    );
-    describe_gauge!(
+        "Records dated far ahead that no later record confirmed (dead-lettered as time_jump).",
+    ),
+    (
         "gatewatch_watermark_lag_seconds",
+        Kind::Gauge,
         Unit::Seconds,
-        "Wall clock minus the event-time watermark, by input partition."
-    );
-    describe_counter!(
+        "Wall clock minus the event-time watermark, by input partition.",
+    ),
+    (
         "gatewatch_commits_total",
+        Kind::Counter,
         Unit::Count,
-        "Kafka offset commits made."
-    );
-    describe_gauge!(
+        "Kafka offset commits made.",
+    ),
+    (
         "gatewatch_commit_age_seconds",
+        Kind::Gauge,
         Unit::Seconds,
-        "Seconds since the last Kafka offset commit."
-    );
-    describe_counter!(
+        "Seconds since the last Kafka offset commit.",
+    ),
+    (
         "gatewatch_rules_reload_total",
+        Kind::Counter,
         Unit::Count,
-        "Rule reloads, by result (ok, error)."
-    );
-    describe_gauge!(
+        "Rule reloads, by result (ok, error).",
+    ),
+    (
         "gatewatch_rules_loaded",
+        Kind::Gauge,
         Unit::Count,
-        "Rules currently running."
-    );
-    describe_gauge!(
+        "Rules currently running.",
+    ),
+    (
         "gatewatch_sink_spool_records",
+        Kind::Gauge,
         Unit::Count,
-        "Records waiting in a sink's spool, by sink."
-    );
-    describe_counter!(
+        "Records waiting in a sink's spool, by sink.",
+    ),
+    (
         "gatewatch_sink_delivered_total",
+        Kind::Counter,
         Unit::Count,
-        "Records a sink delivered, by sink."
-    );
-    describe_counter!(
+        "Records a sink delivered, by sink.",
+    ),
+    (
         "gatewatch_sink_delivery_failures_total",
+        Kind::Counter,
         Unit::Count,
-        "Failed delivery attempts, by sink and reason (setup, retryable, permanent)."
-    );
+        "Failed delivery attempts, by sink and reason (setup, retryable, permanent).",
+    ),
+];
+
+fn describe() {
+    for &(name, kind, unit, help) in METRICS {
+        match kind {
+            Kind::Counter => describe_counter!(name, unit, help),
+            Kind::Gauge => describe_gauge!(name, unit, help),
+        }
+    }
 }
 
 /// A decoded chunk: lines, bytes, events by format, malformed records.

@@ -217,3 +217,76 @@ fn a_closed_stdout_pipe_ends_a_command_quietly() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert!(stderr.trim().is_empty(), "nothing on stderr: {stderr}");
 }
+
+/// The pipeline dashboard's PromQL, as Prometheus recording rules (`$__rate_interval` set to
+/// `5m`), so that `promtool check rules` parses every query.
+fn dashboard_queries() -> Vec<String> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("deploy/grafana/gatewatch-pipeline.json");
+    let dash: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let panels = dash["panels"].as_array().unwrap();
+    assert!(panels.len() >= 8);
+    panels
+        .iter()
+        .flat_map(|p| p["targets"].as_array().unwrap().iter())
+        .map(|t| {
+            t["expr"]
+                .as_str()
+                .unwrap()
+                .replace("$__rate_interval", "5m")
+        })
+        .collect()
+}
+
+#[test]
+fn the_pipeline_dashboard_queries_parse_and_name_only_exported_metrics() {
+    let queries = dashboard_queries();
+    let exported: Vec<&str> = gatewatch_pipeline::observe::METRICS
+        .iter()
+        .map(|m| m.0)
+        .collect();
+    let mut used = std::collections::BTreeSet::new();
+    for q in &queries {
+        for (at, _) in q.match_indices("gatewatch_") {
+            let name: String = q[at..]
+                .chars()
+                .take_while(|c| c.is_ascii_lowercase() || *c == '_')
+                .collect();
+            assert!(
+                exported.contains(&name.as_str()),
+                "{q}: {name} is not exported"
+            );
+            used.insert(name);
+        }
+    }
+    assert!(
+        used.len() >= 15,
+        "the dashboard shows most metrics: {used:?}"
+    );
+    // JSON is YAML: a rules file promtool reads.
+    let rules: Vec<serde_json::Value> = queries
+        .iter()
+        .enumerate()
+        .map(|(i, q)| serde_json::json!({"record": format!("dashboard:query_{i}"), "expr": q}))
+        .collect();
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(
+        file.path(),
+        serde_json::json!({"groups": [{"name": "dashboard", "rules": rules}]}).to_string(),
+    )
+    .unwrap();
+    let promtool = std::env::var("GATEWATCH_PROMTOOL")
+        .expect("GATEWATCH_PROMTOOL is not set: `scripts/services.sh start` fetches promtool");
+    let out = Command::new(promtool)
+        .args(["check", "rules"])
+        .arg(file.path())
+        .output()
+        .expect("promtool runs");
+    assert!(
+        out.status.success(),
+        "promtool rejects a dashboard query:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
