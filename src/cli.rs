@@ -255,9 +255,9 @@ struct SinkArgs {
     /// Spool directory: records wait here (durably) until their destination takes them.
     #[arg(long, value_name = "DIR")]
     spool_dir: Option<PathBuf>,
-    /// At the end of the run, wait this long for spooled records to be delivered; what is left
-    /// is delivered by the next start.
-    #[arg(long, value_name = "DURATION")]
+    /// At the end of the run (also after SIGTERM), wait this long for spooled records to be
+    /// delivered; what is left is delivered by the next start.
+    #[arg(long, value_name = "DURATION", alias = "shutdown-timeout")]
     drain_timeout: Option<String>,
 }
 
@@ -497,6 +497,13 @@ fn run(args: RunArgs) -> Result<ExitCode> {
         Source::Lines(i) => i.interactive,
         Source::Kafka(_) => true,
     };
+    // SIGTERM/SIGINT end a Kafka run or a file replay as its input's end would (Kafka: commit
+    // what is durable, leave the group, keep open windows for the next owner); a second signal
+    // ends the process at once. A stdin run keeps the default: a blocked read would never see
+    // the flag.
+    if !matches!(&source, Source::Lines(i) if i.interactive) {
+        stop_on_signals()?;
+    }
     let mut decode = DecodeConfig {
         format: args.format,
         ..Default::default()
@@ -818,6 +825,18 @@ fn init_logging(filter: &str) {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
         .try_init();
+}
+
+/// SIGTERM and SIGINT set the sources' stop flag; a second one exits at once.
+fn stop_on_signals() -> Result<()> {
+    let stop = gatewatch_ingest::source::stop_flag();
+    for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+        // The conditional shutdown first: it fires only once the flag is already set.
+        signal_hook::flag::register_conditional_shutdown(sig, 1, stop.clone())
+            .context("installing a signal handler")?;
+        signal_hook::flag::register(sig, stop.clone()).context("installing a signal handler")?;
+    }
+    Ok(())
 }
 
 /// Entry point: parses arguments, runs the command, prints the error chain on failure.

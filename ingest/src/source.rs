@@ -5,7 +5,8 @@
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use flate2::read::MultiGzDecoder;
 
@@ -63,6 +64,20 @@ impl Default for ChunkOptions {
             oversized_head_bytes: 4096,
         }
     }
+}
+
+/// Set when the process was asked to stop (`gatewatch run` registers SIGTERM and SIGINT on
+/// it): sources then end as at the end of their input. For Kafka that is a clean stop: what was
+/// read goes through, offsets are committed past what is durably written, open windows stay
+/// open for the next owner of their partitions.
+pub fn stop_flag() -> &'static Arc<AtomicBool> {
+    static STOP: OnceLock<Arc<AtomicBool>> = OnceLock::new();
+    STOP.get_or_init(Arc::default)
+}
+
+/// Whether [`stop_flag`] is set.
+pub fn stop_requested() -> bool {
+    stop_flag().load(Ordering::Relaxed)
 }
 
 /// Cuts a byte stream into [`Chunk`]s of whole lines.
@@ -342,6 +357,11 @@ pub trait Source: Send {
 
 impl<R: Read + Send> Source for ChunkReader<R> {
     fn next_item(&mut self) -> io::Result<Option<SourceItem>> {
+        if stop_requested() && !self.eof {
+            tracing::info!("{}: stop requested, ending the input here", self.source);
+            self.eof = true;
+            return Ok(None);
+        }
         Ok(self.next_chunk()?.map(SourceItem::Chunk))
     }
 }

@@ -244,6 +244,34 @@ fn killed_runs_including_a_zombie_give_the_alerts_of_one_clean_run() {
     kill_and_restart(2);
 }
 
+/// SIGTERM mid-stream: the run stops at once (long before its idle stop), exits 0 and commits
+/// what it made durable; a rerun of the group writes no alert id twice and loses none.
+#[test]
+fn sigterm_mid_stream_exits_zero_and_a_rerun_gives_the_alerts_of_one_clean_run() {
+    let t = traffic();
+    let topic = unique("exact-term");
+    produce(&topic, &t, |_| true);
+    let group = unique("g");
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("alerts.jsonl");
+    let mut c = spawn(&topic, &group, &out, "60s");
+    wait_for(&mut c, "partitions assigned");
+    std::thread::sleep(Duration::from_millis(800));
+    let asked = Instant::now();
+    let pid = i32::try_from(c.id()).unwrap();
+    // SAFETY: kill(2) with a valid signal on our own child.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+    let status = c.wait().unwrap();
+    assert!(status.success(), "exit after SIGTERM: {status}");
+    assert!(
+        asked.elapsed() < Duration::from_secs(30),
+        "stopped by the signal, not by its 60 s idle stop: {:?}",
+        asked.elapsed()
+    );
+    finish(spawn(&topic, &group, &out, "4s"));
+    assert_exact(&[out], &t.reference);
+}
+
 /// A rolling restart: a second instance joins mid-stream, then the first is killed and the
 /// second takes its partitions over.
 #[test]

@@ -359,6 +359,15 @@ impl Source for KafkaSource {
             if let Some(item) = self.ready.pop_front() {
                 return Ok(Some(item));
             }
+            if crate::source::stop_requested() {
+                // What was read goes through; the rest stays in Kafka for the next owner.
+                self.flush_due(true);
+                if let Some(item) = self.ready.pop_front() {
+                    return Ok(Some(item));
+                }
+                tracing::info!("kafka: stop requested, leaving the group");
+                return Ok(None);
+            }
             let consumer = self.consumer.clone();
             let polled = consumer.poll(Duration::from_millis(100));
             // Rebalance callbacks ran inside poll: their events go out before later records.
