@@ -4,8 +4,9 @@
 use crate::spec::{key_position, parse_duration_ms, RuleSpec};
 use crate::ParamOverride;
 
-/// Parses `data` as a rule file, a `--param` override and a duration: no panic, and error
-/// positions lie inside the text.
+/// Parses `data` as a rule file, a Sigma rule file (parsed and compiled to SQL, every category
+/// and status accepted), a `--param` override and a duration: no panic, and error positions lie
+/// inside the text.
 pub fn parse_rule(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
     let lines = text.lines().count().max(1);
@@ -21,6 +22,19 @@ pub fn parse_rule(data: &[u8]) {
             let shown = e.to_string();
             assert!(!shown.is_empty());
         }
+    }
+    let every = crate::sigma::SigmaOptions {
+        proxy: true,
+        include_deprecated: true,
+        ..Default::default()
+    };
+    match crate::sigma::load("fuzz.yml", &text, &every, &[]) {
+        Ok(file) => {
+            for s in &file.skipped {
+                assert!(!s.reason.is_empty());
+            }
+        }
+        Err(e) => assert!(!e.to_string().is_empty()),
     }
     let _ = text.parse::<ParamOverride>();
     let _ = parse_duration_ms(&text);
