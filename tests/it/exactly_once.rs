@@ -215,14 +215,19 @@ fn seed() -> u64 {
     s
 }
 
+/// A fresh topic (named after `name`) holding all of `traffic()`, a fresh group, and a scratch
+/// directory for the outputs.
+fn produced(name: &str) -> (Traffic, String, String, tempfile::TempDir) {
+    let t = traffic();
+    let topic = unique(name);
+    produce(&topic, &t, |_| true);
+    (t, topic, unique("g"), tempfile::tempdir().unwrap())
+}
+
 /// Kills at `kills` random points (the first right after start, before any assignment),
 /// then one run to the end.
 fn kill_and_restart(kills: usize) {
-    let t = traffic();
-    let topic = unique("exact-kill");
-    produce(&topic, &t, |_| true);
-    let group = unique("g");
-    let dir = tempfile::tempdir().unwrap();
+    let (t, topic, group, dir) = produced("exact-kill");
     let out = dir.path().join("alerts.jsonl");
     let mut s = seed();
     // A zombie: the broker counts it as a member until its session times out.
@@ -248,11 +253,7 @@ fn killed_runs_including_a_zombie_give_the_alerts_of_one_clean_run() {
 /// what it made durable; a rerun of the group writes no alert id twice and loses none.
 #[test]
 fn sigterm_mid_stream_exits_zero_and_a_rerun_gives_the_alerts_of_one_clean_run() {
-    let t = traffic();
-    let topic = unique("exact-term");
-    produce(&topic, &t, |_| true);
-    let group = unique("g");
-    let dir = tempfile::tempdir().unwrap();
+    let (t, topic, group, dir) = produced("exact-term");
     let out = dir.path().join("alerts.jsonl");
     let mut c = spawn(&topic, &group, &out, "60s");
     wait_for(&mut c, "partitions assigned");
@@ -276,11 +277,7 @@ fn sigterm_mid_stream_exits_zero_and_a_rerun_gives_the_alerts_of_one_clean_run()
 /// second takes its partitions over.
 #[test]
 fn a_rolling_restart_gives_the_alerts_of_one_clean_run() {
-    let t = traffic();
-    let topic = unique("exact-roll");
-    produce(&topic, &t, |_| true);
-    let group = unique("g");
-    let dir = tempfile::tempdir().unwrap();
+    let (t, topic, group, dir) = produced("exact-roll");
     let (a_out, b_out) = (dir.path().join("a.jsonl"), dir.path().join("b.jsonl"));
     let mut a = spawn(&topic, &group, &a_out, "30s");
     wait_for(&mut a, "partitions assigned");
