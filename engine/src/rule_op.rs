@@ -98,9 +98,6 @@ impl RuleOperator {
         }
     }
 
-    /// The rows of `input` this rule keeps, ascending: routed here, passing the filter (the
-    /// stateless part from upstream when it was computed for this rule set), the stateful part
-    /// and the `on_event` script.
     /// The rule's filter mask for this batch if the decoder threads computed it (for the rule
     /// set this operator belongs to).
     fn upstream_mask<'a>(&self, input: &RowsIn<'a>) -> Option<&'a Option<BooleanArray>> {
@@ -110,6 +107,9 @@ impl RuleOperator {
             .and_then(|m| m.masks.get(self.index))
     }
 
+    /// The rows of `input` this rule keeps, ascending: routed here, passing the filter (the
+    /// stateless part from upstream when it was computed for this rule set), the stateful part
+    /// and the `on_event` script.
     fn kept_rows(
         &mut self,
         input: &RowsIn<'_>,

@@ -143,7 +143,14 @@ fn build(expr: &Arc<dyn PhysicalExpr>, schema: &Schema) -> Node {
             out
         };
         match b.op() {
-            Operator::And => return Node::And(flat(Operator::And)),
+            Operator::And => {
+                // Shared-scan leaves first: they cost a bitmap of an existing scan, and the rows
+                // they rule out are closed for the (dearer) children after them. `AND` is
+                // commutative in three-valued logic, so the order changes no answer.
+                let mut children = flat(Operator::And);
+                children.sort_by_key(|c| !matches!(c, Node::Match { .. }));
+                return Node::And(children);
+            }
             Operator::Or => return Node::Or(flat(Operator::Or)),
             _ => {}
         }
@@ -335,10 +342,10 @@ fn eval_expr(
             .cloned()
             .ok_or_else(|| DataFusionError::Plan("filter is not a boolean expression".into()))
     };
-    let Some(open) = open.filter(|o| o.count_set_bits() * 4 <= rows * 3) else {
+    let selected = open.map_or(rows, BooleanBuffer::count_set_bits);
+    let Some(open) = open.filter(|_| selected * 4 <= rows * 3) else {
         return Ok(Truth::of(&boolean(expr.evaluate(batch)?, rows)?));
     };
-    let selected = open.count_set_bits();
     if selected == 0 {
         return Ok(Truth::unknown(rows));
     }

@@ -319,13 +319,9 @@ fn match_value(col: &str, kind: FieldKind, v: &SigmaValue, m: &Mods) -> Result<S
     Ok(format!("({col} IS NOT NULL AND {predicate})"))
 }
 
-fn join(mut parts: Vec<String>, op: &str, empty: &str) -> String {
-    if op == "AND" {
-        // Shared-pass predicates first: the left side of an `AND` runs on the whole batch,
-        // where the column's scan is shared; DataFusion runs the right side of a selective
-        // `AND` on just the rows the left kept, which would need a scan of its own.
-        parts.sort_by_key(|p| !p.contains("sigma_match("));
-    }
+/// The parts joined by `op` (`AND`/`OR`); `empty` when there are none. The filter program
+/// (`crate::mask`) orders an `AND`'s children for speed, so the order here is the rule's.
+fn join(parts: Vec<String>, op: &str, empty: &str) -> String {
     match parts.len() {
         0 => empty.to_owned(),
         1 => parts.into_iter().next().unwrap_or_default(),

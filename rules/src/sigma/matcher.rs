@@ -1,9 +1,11 @@
 //! One multi-pattern pass per column for every Sigma string value: SigmaHQ's web rules are
 //! hundreds of case-insensitive substrings of the request target, and matching each with its
 //! own `ILIKE` scans every target hundreds of times. Instead each distinct value is registered
-//! once (process-wide), and `sigma_match(column, value_id, anchor)` answers from a single
-//! ASCII-case-insensitive Aho-Corasick pass over the column, made once per batch and shared by
-//! every rule that asks about the same column (by array identity, as `functions::memo` does).
+//! once per column (process-wide), and `sigma_match(column, 'column', anchor, 'ids', all)`
+//! answers from a single ASCII-case-insensitive Aho-Corasick pass over the column, made once
+//! per batch and shared by every rule that asks about the same column (by array identity, as
+//! `functions::memo` does). Filter programs (`crate::mask`) call [`match_buffer`] directly;
+//! the SQL function serves the other callers (a cast column, plain DataFusion evaluation).
 //!
 //! Values with wildcards, non-ASCII letters, `cased`, or empty values keep `ILIKE`/`LIKE`.
 
@@ -191,9 +193,10 @@ impl Found {
     }
 }
 
-/// Scans kept per thread. Rules reading a column get the same array, but DataFusion also
-/// evaluates the right side of a selective `AND` on just the rows the left kept (a new, short
-/// array used once): recently used scans are kept, so those never push out the batch's own.
+/// Scans kept per thread. Rules reading a column get the same array; a call on a new array made
+/// for it (a cast, or DataFusion evaluating a filtered copy) is used once: recently used scans
+/// are kept, so those never push out the batch's own. The bound also bounds the arrays kept
+/// alive here.
 const SCANS_KEPT: usize = 32;
 
 thread_local! {
