@@ -174,7 +174,11 @@ fn ratio(n: u64, d: u64) -> String {
 pub fn run(args: EvalArgs) -> Result<ExitCode> {
     let duration_ms = gatewatch_rules::spec::parse_duration_ms(&args.duration)
         .map_err(|e| anyhow::anyhow!("--duration: {e}"))?;
-    let overrides = crate::cli::all_overrides(&args.params, args.params_file.as_deref())?;
+    let overrides = crate::run_cmd::all_overrides(
+        &args.params,
+        args.params_file.as_deref(),
+        &toml::Table::new(),
+    )?;
     let spec = if args.no_openapi {
         None
     } else {

@@ -9,6 +9,12 @@
 pub mod bench;
 pub mod bench_clickhouse;
 pub mod cli;
+pub mod config;
 pub mod eval;
+pub mod gen_cmd;
+pub mod progress;
 pub mod rule_tests;
+pub mod rules_cmd;
+pub mod run_args;
+pub mod run_cmd;
 pub mod sigma_cli;

@@ -1,8 +1,6 @@
 //! Command-line and config-file options of Sigma rules (`--sigma-*`, `[sigma]`).
 
-use std::path::Path;
-
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::Args;
 use gatewatch_rules::{SigmaOptions, Skipped};
 use serde::Deserialize;
@@ -40,33 +38,17 @@ pub struct SigmaConfig {
     #[serde(default)]
     pub include_deprecated: bool,
     /// As `--sigma-window`.
+    #[serde(default, deserialize_with = "crate::config::checked_duration")]
     pub window: Option<String>,
     /// As `--sigma-suppress`.
+    #[serde(default, deserialize_with = "crate::config::checked_duration")]
     pub suppress_for: Option<String>,
-}
-
-/// The `[sigma]` table of a config file (the rest of the file is the sinks' business).
-pub fn read_config(path: &Path) -> Result<SigmaConfig> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read config file {}", path.display()))?;
-    let table: toml::Table = toml::from_str(&text)
-        .with_context(|| format!("config file {} is not valid TOML", path.display()))?;
-    match table.get("sigma") {
-        Some(sigma) => sigma
-            .clone()
-            .try_into()
-            .with_context(|| format!("{}: [sigma]", path.display())),
-        None => Ok(SigmaConfig::default()),
-    }
 }
 
 impl SigmaArgs {
     /// The options, from the flags over the config file's `[sigma]` table.
-    pub fn options(&self, config: Option<&Path>) -> Result<SigmaOptions> {
-        let file = match config {
-            Some(p) => read_config(p)?,
-            None => SigmaConfig::default(),
-        };
+    pub fn options(&self, file: &SigmaConfig) -> Result<SigmaOptions> {
+        let file = file.clone();
         let defaults = SigmaOptions::default();
         let opts = SigmaOptions {
             proxy: self.sigma_proxy || file.proxy,

@@ -269,7 +269,7 @@ impl Engine {
     pub fn stats(&self) -> EngineStats {
         let mut s = EngineStats::default();
         for t in self.tasks.values() {
-            s.merge(t.stats());
+            s.merge(&t.stats());
         }
         s.events = self.events;
         s.late_by_source = self.late.clone();

@@ -34,6 +34,10 @@ pub struct EngineStats {
     pub flood_dropped_by_rule: BTreeMap<String, u64>,
     /// Suppression entries forgotten to stay within the limit.
     pub suppression_evicted: u64,
+    /// Nanoseconds spent in each rule's operator (processing rows, closing windows).
+    pub eval_ns_by_rule: BTreeMap<String, u64>,
+    /// Bytes of window state each rule holds now (a snapshot: merging adds tasks' state).
+    pub state_bytes_by_rule: BTreeMap<String, u64>,
 }
 
 fn merge_map(into: &mut BTreeMap<String, u64>, from: &BTreeMap<String, u64>) {
@@ -59,6 +63,8 @@ impl EngineStats {
         merge_map(&mut self.shed_by_rule, &o.shed_by_rule);
         merge_map(&mut self.flood_dropped_by_rule, &o.flood_dropped_by_rule);
         self.suppression_evicted += o.suppression_evicted;
+        merge_map(&mut self.eval_ns_by_rule, &o.eval_ns_by_rule);
+        merge_map(&mut self.state_bytes_by_rule, &o.state_bytes_by_rule);
     }
 
     /// Adds `n` to a per-rule (or per-source) counter.

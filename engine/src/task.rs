@@ -11,6 +11,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
+use std::time::Instant;
 
 use arrow::array::RecordBatch;
 use gatewatch_ingest::TopicPartition;
@@ -84,6 +85,9 @@ pub struct Task {
     processed: BTreeMap<TopicPartition, i64>,
     own: Vec<i64>,
     task_wm: Vec<i64>,
+    /// Nanoseconds spent in each operator (same order as `operators`) since the last
+    /// operator swap; earlier time is in `stats`.
+    eval_ns: Vec<u64>,
 }
 
 impl Task {
@@ -100,6 +104,7 @@ impl Task {
             processed: BTreeMap::new(),
             own: Vec::new(),
             task_wm: Vec::new(),
+            eval_ns: Vec::new(),
         }
     }
 
@@ -113,14 +118,39 @@ impl Task {
         self.watermark
     }
 
-    /// Its counters.
-    pub fn stats(&self) -> &EngineStats {
-        &self.stats
+    /// Its counters, with the time spent in each rule and the state each rule holds now.
+    pub fn stats(&self) -> EngineStats {
+        let mut s = self.stats.clone();
+        for (i, op) in self.operators.iter().enumerate() {
+            let ns = self.eval_ns.get(i).copied().unwrap_or(0);
+            EngineStats::bump(&mut s.eval_ns_by_rule, op.name(), ns);
+            let bytes = op.state_size().bytes as u64;
+            EngineStats::bump(&mut s.state_bytes_by_rule, op.name(), bytes);
+        }
+        s
     }
 
-    /// Takes its counters (they restart from zero).
+    /// Takes its counters (they restart from zero; the state snapshot is left out).
     pub fn take_stats(&mut self) -> EngineStats {
+        self.fold_eval_time();
         std::mem::take(&mut self.stats)
+    }
+
+    /// Moves the per-operator times into the counters (before the operators change).
+    fn fold_eval_time(&mut self) {
+        for (i, op) in self.operators.iter().enumerate() {
+            let ns = self.eval_ns.get(i).copied().unwrap_or(0);
+            EngineStats::bump(&mut self.stats.eval_ns_by_rule, op.name(), ns);
+        }
+        self.eval_ns.clear();
+    }
+
+    /// Adds time spent in operator `i`.
+    fn spent(eval_ns: &mut Vec<u64>, i: usize, since: Instant) {
+        if eval_ns.len() <= i {
+            eval_ns.resize(i + 1, 0);
+        }
+        eval_ns[i] += since.elapsed().as_nanos() as u64;
     }
 
     /// Its operators.
@@ -133,6 +163,7 @@ impl Task {
         &mut self,
         mut build: impl FnMut(Vec<Box<dyn Operator>>) -> Vec<Box<dyn Operator>>,
     ) {
+        self.fold_eval_time();
         let old = std::mem::take(&mut self.operators);
         self.operators = build(old);
     }
@@ -205,10 +236,11 @@ impl Task {
                 Some(map) => map.get(&kg).map(|r| Some(&r[..])),
             }
         };
-        for op in self.operators.iter_mut() {
+        for (i, op) in self.operators.iter_mut().enumerate() {
             let Some(rows) = routed(op.key_group()) else {
                 continue;
             };
+            let started = Instant::now();
             let rows_in = RowsIn {
                 upstream: &input.upstream,
                 batch: &input.batch,
@@ -220,6 +252,7 @@ impl Task {
             };
             let mut ctx = Self::ctx(&self.cfg, &mut self.stats, &mut out, self.discard_through);
             op.process(&rows_in, &mut ctx)?;
+            Self::spent(&mut self.eval_ns, i, started);
         }
         if let Some(last) = input.last_offset {
             let e = self.processed.entry(input.upstream.clone()).or_insert(last);
@@ -255,9 +288,11 @@ impl Task {
             .unwrap_or(NO_WATERMARK);
         self.watermark = self.watermark.max(min);
         let wm = self.watermark;
-        for op in self.operators.iter_mut() {
+        for (i, op) in self.operators.iter_mut().enumerate() {
+            let started = Instant::now();
             let mut ctx = Self::ctx(&self.cfg, &mut self.stats, out, self.discard_through);
             op.advance(wm, &mut ctx)?;
+            Self::spent(&mut self.eval_ns, i, started);
         }
         Ok(())
     }
@@ -266,9 +301,11 @@ impl Task {
     pub fn finish(&mut self) -> Result<Emitted, EngineError> {
         let mut out = Emitted::default();
         self.watermark = i64::MAX;
-        for op in self.operators.iter_mut() {
+        for (i, op) in self.operators.iter_mut().enumerate() {
+            let started = Instant::now();
             let mut ctx = Self::ctx(&self.cfg, &mut self.stats, &mut out, self.discard_through);
             op.advance(i64::MAX, &mut ctx)?;
+            Self::spent(&mut self.eval_ns, i, started);
         }
         Ok(out)
     }

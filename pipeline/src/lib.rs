@@ -59,6 +59,40 @@ pub struct PipelineConfig {
     pub commit_every: Duration,
     /// With `--metrics-addr`: record metrics and report health here (see [`observe`]).
     pub observe: Option<std::sync::Arc<observe::Health>>,
+    /// A live view of the run's progress (a progress bar), updated a few times per second
+    /// instead of the progress lines.
+    pub progress: Option<ProgressHook>,
+}
+
+/// Counters of a running pipeline, for a progress view.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Progress {
+    /// Input bytes decoded.
+    pub bytes: u64,
+    /// Events decoded.
+    pub events: u64,
+    /// Records rejected as malformed.
+    pub malformed: u64,
+    /// Alerts raised.
+    pub alerts: u64,
+    /// Late events.
+    pub late: u64,
+}
+
+/// Something that shows [`Progress`] (e.g. a terminal progress bar).
+pub trait ProgressView: Send + Sync {
+    /// The latest counters.
+    fn update(&self, progress: &Progress);
+}
+
+/// A shared [`ProgressView`] in the pipeline's configuration.
+#[derive(Clone)]
+pub struct ProgressHook(pub std::sync::Arc<dyn ProgressView>);
+
+impl std::fmt::Debug for ProgressHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ProgressHook")
+    }
 }
 
 impl Default for PipelineConfig {
@@ -78,6 +112,7 @@ impl Default for PipelineConfig {
             sink_drain: Duration::from_secs(30),
             commit_every: Duration::from_secs(1),
             observe: None,
+            progress: None,
         }
     }
 }

@@ -209,6 +209,24 @@ pub const METRICS: &[(&str, Kind, Unit, &str)] = &[
         "Groups a rule refused to track past its state caps (detection degraded), by rule.",
     ),
     (
+        "gatewatch_rule_eval_seconds",
+        Kind::Gauge,
+        Unit::Seconds,
+        "Seconds spent evaluating a rule since start (rows in, windows closed), by rule; only grows: rate() is the share of a core the rule takes.",
+    ),
+    (
+        "gatewatch_window_state_bytes",
+        Kind::Gauge,
+        Unit::Bytes,
+        "Bytes of open-window state a rule holds now (summed over tasks), by rule.",
+    ),
+    (
+        "gatewatch_consumer_lag_messages",
+        Kind::Gauge,
+        Unit::Count,
+        "Kafka messages behind the partition's end not yet committed by this instance, by topic and partition (librdkafka statistics, every 5 s).",
+    ),
+    (
         "gatewatch_windows_closed_total",
         Kind::Counter,
         Unit::Count,
@@ -330,6 +348,12 @@ pub fn engine(stats: &EngineStats, rules: &[String]) {
         &stats.script_errors_by_rule,
     );
     by_rule("gatewatch_state_shed_total", &stats.shed_by_rule);
+    for id in rules {
+        let ns = stats.eval_ns_by_rule.get(id).copied().unwrap_or(0);
+        gauge!("gatewatch_rule_eval_seconds", "rule" => id.clone()).set(ns as f64 / 1e9);
+        let bytes = stats.state_bytes_by_rule.get(id).copied().unwrap_or(0);
+        gauge!("gatewatch_window_state_bytes", "rule" => id.clone()).set(bytes as f64);
+    }
     counter!("gatewatch_windows_closed_total").absolute(stats.windows_closed);
     gauge!("gatewatch_rules_loaded").set(rules.len() as f64);
 }

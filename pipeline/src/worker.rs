@@ -146,10 +146,17 @@ impl Worker {
             .collect()
     }
 
+    /// Keeps a dropped task's counters (not its state, which is gone).
+    fn retire(&mut self, old: &Task) {
+        let mut s = old.stats();
+        s.state_bytes_by_rule.clear();
+        self.retired.merge(&s);
+    }
+
     fn stats(&self) -> EngineStats {
         let mut s = self.retired.clone();
         for t in self.tasks.values() {
-            s.merge(t.stats());
+            s.merge(&t.stats());
         }
         s
     }
@@ -178,12 +185,12 @@ impl Worker {
                     t.set_discard_through(watermark);
                 }
                 if let Some(old) = self.tasks.insert(task, t) {
-                    self.retired.merge(old.stats());
+                    self.retire(&old);
                 }
             }
             ToWorker::Drop(id) => {
                 if let Some(old) = self.tasks.remove(&id) {
-                    self.retired.merge(old.stats());
+                    self.retire(&old);
                 }
             }
             ToWorker::Rules(rules) => {

@@ -280,9 +280,36 @@ impl ClickHouseDestination {
     }
 }
 
+/// ClickHouse exception codes that retrying cannot fix: the credentials, the user's rights or
+/// the names in the configuration are wrong (`UNKNOWN_TABLE`, `UNKNOWN_DATABASE`, `READONLY`,
+/// `UNKNOWN_USER`, `WRONG_PASSWORD` (servers before 20.x), `REQUIRED_PASSWORD`,
+/// `ACCESS_DENIED`, `AUTHENTICATION_FAILED`).
+const PERMANENT_CODES: [u32; 8] = [60, 81, 164, 192, 193, 194, 497, 516];
+
+/// The exception code of a ClickHouse error response (`Code: 516. DB::Exception: ...`).
+fn exception_code(text: &str) -> Option<u32> {
+    let rest = &text[text.find("Code: ")? + 6..];
+    let end = rest.find(|c: char| !c.is_ascii_digit())?;
+    rest[..end].parse().ok()
+}
+
+/// A failed set-up step as a [`SendError`]: permanent when ClickHouse says the configuration
+/// is wrong (see [`PERMANENT_CODES`]), else worth retrying (network, server starting, ...).
+pub fn classify(what: &str, e: clickhouse::error::Error) -> SendError {
+    let text = format!("{what}: {e}");
+    match &e {
+        clickhouse::error::Error::BadResponse(r)
+            if exception_code(r).is_some_and(|c| PERMANENT_CODES.contains(&c)) =>
+        {
+            SendError::permanent(text)
+        }
+        _ => SendError::retry(text),
+    }
+}
+
 /// Applies the migrations not yet recorded; returns the schema path taken.
 pub async fn migrate(target: &ClickHouseTarget) -> Result<SchemaPath, SendError> {
-    let err = |what: &str, e: clickhouse::error::Error| SendError::retry(format!("{what}: {e}"));
+    let err = classify;
     let root = target.client();
     let version: String = root
         .query("SELECT version()")
@@ -460,5 +487,31 @@ mod tests {
         }
         let stats = statements(MIGRATIONS[1].2, SchemaPath::Modern).join(";");
         assert!(stats.contains("TTL minute + INTERVAL 30 DAY"));
+    }
+
+    #[test]
+    fn authentication_and_unknown_names_are_permanent_network_errors_are_not() {
+        let bad = |text: &str| clickhouse::error::Error::BadResponse(text.to_owned());
+        let auth = "Code: 516. DB::Exception: gw: Authentication failed: password is incorrect. (AUTHENTICATION_FAILED)";
+        assert_eq!(exception_code(auth), Some(516));
+        assert!(!classify("connecting", bad(auth)).retryable);
+        let old = "Code: 193, e.displayText() = DB::Exception: Wrong password for user default";
+        assert!(!classify("connecting", bad(old)).retryable);
+        assert!(
+            !classify(
+                "insert",
+                bad("Code: 60. DB::Exception: Table x doesn't exist")
+            )
+            .retryable
+        );
+        assert!(
+            classify(
+                "insert",
+                bad("Code: 241. DB::Exception: Memory limit exceeded")
+            )
+            .retryable
+        );
+        assert!(classify("connecting", bad("502 Bad Gateway")).retryable);
+        assert!(classify("connecting", clickhouse::error::Error::TimedOut).retryable);
     }
 }

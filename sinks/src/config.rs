@@ -57,6 +57,18 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(secs))
 }
 
+/// Deserializes an optional duration text, rejecting what [`parse_duration`] rejects: a bad
+/// duration in a config file is reported at its line and column, not when a sender starts.
+pub fn checked_duration<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<String>, D::Error> {
+    let v: Option<String> = Option::deserialize(d)?;
+    if let Some(t) = &v {
+        parse_duration(t).map_err(serde::de::Error::custom)?;
+    }
+    Ok(v)
+}
+
 fn opt_duration(v: &Option<String>, what: &str) -> Result<Option<Duration>, String> {
     v.as_deref()
         .map(parse_duration)
@@ -65,35 +77,29 @@ fn opt_duration(v: &Option<String>, what: &str) -> Result<Option<Duration>, Stri
 }
 
 /// `[spool]`: where undelivered records wait.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct SpoolConfig {
-    /// Directory; each destination gets a subdirectory.
-    #[serde(default = "default_spool_dir")]
-    pub dir: PathBuf,
-    /// Records undelivered this long go to the dead-letter file (default `24h`).
+    /// Directory; each destination gets a subdirectory (default: `spool` in the data
+    /// directory, see `gatewatch run --data-dir`; [`SpoolConfig::dir`] for library users).
     #[serde(default)]
+    pub dir: Option<PathBuf>,
+    /// Records undelivered this long go to the dead-letter file (default `24h`).
+    #[serde(default, deserialize_with = "checked_duration")]
     pub give_up_after: Option<String>,
     /// At the end of a run, wait this long for spooled records to be delivered (default `30s`).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "checked_duration")]
     pub drain_timeout: Option<String>,
 }
 
-fn default_spool_dir() -> PathBuf {
-    PathBuf::from("gatewatch-spool")
-}
-
-impl Default for SpoolConfig {
-    fn default() -> Self {
-        SpoolConfig {
-            dir: default_spool_dir(),
-            give_up_after: None,
-            drain_timeout: None,
-        }
-    }
-}
-
 impl SpoolConfig {
+    /// The spool directory: as configured, else `gatewatch-spool` in the current directory.
+    pub fn dir(&self) -> PathBuf {
+        self.dir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("gatewatch-spool"))
+    }
+
     /// The drain timeout.
     pub fn drain(&self) -> Result<Duration, String> {
         Ok(opt_duration(&self.drain_timeout, "spool.drain_timeout")?
@@ -108,10 +114,13 @@ pub struct DeliveryConfig {
     /// Records per second at most.
     pub rate_per_sec: Option<f64>,
     /// Request timeout (default `10s`).
+    #[serde(default, deserialize_with = "checked_duration")]
     pub timeout: Option<String>,
     /// Longest retry delay (default `60s`).
+    #[serde(default, deserialize_with = "checked_duration")]
     pub max_backoff: Option<String>,
     /// Overrides `spool.give_up_after` for this destination.
+    #[serde(default, deserialize_with = "checked_duration")]
     pub give_up_after: Option<String>,
 }
 
@@ -157,6 +166,19 @@ fn secret(
     }
 }
 
+/// An `http://` or `https://` URL (checked at start, not at the first alert). The error
+/// does not repeat the URL: it may carry a token.
+fn http_url(url: String) -> Result<String, String> {
+    match reqwest::Url::parse(&url) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.has_host() => Ok(url),
+        Ok(u) => Err(format!(
+            "url: scheme {:?} without a host or not http(s); expected https://HOST/...",
+            u.scheme()
+        )),
+        Err(e) => Err(format!("url is not a URL ({e}); expected https://HOST/...")),
+    }
+}
+
 /// A secret that must be given, inline (`what`) or through `what_env`.
 fn required(inline: &Option<Secret>, env: &Option<String>, what: &str) -> Result<String, String> {
     secret(inline, env, what)?.ok_or_else(|| format!("needs {what} or {what}_env"))
@@ -177,6 +199,7 @@ pub struct ClickHouseConfig {
     /// Rows per insert at most (default 10000).
     pub batch_rows: Option<usize>,
     /// How long a partial batch may wait for more rows (default `1s`).
+    #[serde(default, deserialize_with = "checked_duration")]
     pub batch_linger: Option<String>,
     /// Store per-minute traffic statistics and the API inventory (default true).
     pub traffic_stats: Option<bool>,
@@ -246,6 +269,7 @@ pub struct PagerDutyConfig {
     /// Events API URL (default PagerDuty's).
     pub url: Option<String>,
     /// Resolve an entity's incidents after it stopped triggering the rule for this long.
+    #[serde(default, deserialize_with = "checked_duration")]
     pub resolve_after: Option<String>,
     /// Which alerts go here (default: severity high and above).
     #[serde(default)]
@@ -288,25 +312,86 @@ fn unique_name(given: &Option<String>, kind: &str, taken: &mut Vec<String>) -> S
 }
 
 impl SinksConfig {
-    /// Starts a spooled sink per configured destination.
-    pub fn build(&self) -> Result<Vec<Box<dyn Sink>>, SinkError> {
-        let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
+    /// Checks every destination's settings (secrets present, durations, routes, URLs) without
+    /// starting anything; returns the destinations' names.
+    pub fn validate(&self) -> Result<Vec<String>, SinkError> {
         let mut names = Vec::new();
+        self.assemble(false, &mut names)?;
+        Ok(names)
+    }
+
+    /// Starts a spooled sink per configured destination, after all of them were validated
+    /// (a bad last destination does not leave the first ones' senders running).
+    pub fn build(&self) -> Result<Vec<Box<dyn Sink>>, SinkError> {
+        self.validate()?;
+        self.assemble(true, &mut Vec::new())
+    }
+
+    /// Asks the destinations whose protocol can tell a wrong configuration from an outage
+    /// (ClickHouse: authentication, rights, unknown table) whether they will accept records,
+    /// waiting at most `wait`. A refusal is an error now, instead of records retried for
+    /// `give_up_after`; an unreachable destination is only logged (the spool absorbs outages).
+    pub fn probe(&self, wait: Duration) -> Result<(), SinkError> {
+        let Some(c) = &self.clickhouse else {
+            return Ok(());
+        };
+        let target = self.clickhouse_target(c)?;
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| SinkError::Config {
+                sink: "clickhouse".into(),
+                reason: format!("cannot start a runtime: {e}"),
+            })?;
+        match rt.block_on(async { tokio::time::timeout(wait, crate::clickhouse::migrate(&target)).await }) {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) if !e.retryable => Err(SinkError::Config {
+                sink: "clickhouse".into(),
+                reason: format!(
+                    "{} (ClickHouse refused the configuration: fix the URL, user, password or grants in [clickhouse] / --clickhouse; this is not retried)",
+                    e.reason
+                ),
+            }),
+            Ok(Err(e)) => {
+                tracing::warn!(sink = "clickhouse", "not reachable yet ({}); alerts are spooled until it is", e.reason);
+                Ok(())
+            }
+            Err(_) => {
+                tracing::warn!(sink = "clickhouse", "no answer within {wait:?}; alerts are spooled until it answers");
+                Ok(())
+            }
+        }
+    }
+
+    fn clickhouse_target(&self, c: &ClickHouseConfig) -> Result<ClickHouseTarget, SinkError> {
+        let cfg_err = |reason: String| SinkError::Config {
+            sink: "clickhouse".into(),
+            reason,
+        };
+        let mut target = ClickHouseTarget::parse(&c.url.0).map_err(cfg_err)?;
+        if let Some(u) = &c.user {
+            target.user = Some(u.clone());
+        }
+        if let Some(p) = secret(&c.password, &c.password_env, "password").map_err(cfg_err)? {
+            target.password = Some(p);
+        }
+        Ok(target)
+    }
+
+    /// Builds every destination; with `start`, starts its sender and returns the sinks.
+    fn assemble(
+        &self,
+        start: bool,
+        names: &mut Vec<String>,
+    ) -> Result<Vec<Box<dyn Sink>>, SinkError> {
+        let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
         let cfg_err = |sink: &str, reason: String| SinkError::Config {
             sink: sink.to_owned(),
             reason,
         };
         if let Some(c) = &self.clickhouse {
-            let name = unique_name(&Some("clickhouse".into()), "clickhouse", &mut names);
-            let mut target = ClickHouseTarget::parse(&c.url.0).map_err(|e| cfg_err(&name, e))?;
-            if let Some(u) = &c.user {
-                target.user = Some(u.clone());
-            }
-            if let Some(p) =
-                secret(&c.password, &c.password_env, "password").map_err(|e| cfg_err(&name, e))?
-            {
-                target.password = Some(p);
-            }
+            let name = unique_name(&Some("clickhouse".into()), "clickhouse", names);
+            let target = self.clickhouse_target(c)?;
             let linger = opt_duration(&c.batch_linger, "batch_linger")
                 .map_err(|e| cfg_err(&name, e))?
                 .unwrap_or(Duration::from_secs(1));
@@ -320,11 +405,13 @@ impl SinksConfig {
                 linger,
                 c.traffic_stats.unwrap_or(true),
             );
-            sinks.push(self.spooled(&name, dest, &c.route, delivery)?);
+            sinks.extend(self.spooled(start, &name, dest, &c.route, delivery)?);
         }
         for w in &self.webhook {
-            let name = unique_name(&w.name, "webhook", &mut names);
-            let url = required(&w.url, &w.url_env, "url").map_err(|e| cfg_err(&name, e))?;
+            let name = unique_name(&w.name, "webhook", names);
+            let url = required(&w.url, &w.url_env, "url")
+                .and_then(http_url)
+                .map_err(|e| cfg_err(&name, e))?;
             let key = secret(&w.secret, &w.secret_env, "secret").map_err(|e| cfg_err(&name, e))?;
             let (delivery, http) = self
                 .http_delivery(&w.delivery, None)
@@ -335,19 +422,21 @@ impl SinksConfig {
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect();
             let dest = WebhookDestination::new(url, key.map(String::into_bytes), headers, http);
-            sinks.push(self.spooled(&name, dest, &w.route, delivery)?);
+            sinks.extend(self.spooled(start, &name, dest, &w.route, delivery)?);
         }
         for s in &self.slack {
-            let name = unique_name(&s.name, "slack", &mut names);
-            let url = required(&s.url, &s.url_env, "url").map_err(|e| cfg_err(&name, e))?;
+            let name = unique_name(&s.name, "slack", names);
+            let url = required(&s.url, &s.url_env, "url")
+                .and_then(http_url)
+                .map_err(|e| cfg_err(&name, e))?;
             let (delivery, http) = self
                 .http_delivery(&s.delivery, Some(1.0))
                 .map_err(|e| cfg_err(&name, e))?;
             let dest = SlackDestination::new(url, s.rule_link.clone(), http);
-            sinks.push(self.spooled(&name, dest, &s.route, delivery)?);
+            sinks.extend(self.spooled(start, &name, dest, &s.route, delivery)?);
         }
         for p in &self.pagerduty {
-            let name = unique_name(&p.name, "pagerduty", &mut names);
+            let name = unique_name(&p.name, "pagerduty", names);
             let key = required(&p.routing_key, &p.routing_key_env, "routing_key")
                 .map_err(|e| cfg_err(&name, e))?;
             let (delivery, http) = self
@@ -355,13 +444,14 @@ impl SinksConfig {
                 .map_err(|e| cfg_err(&name, e))?;
             let resolve_after =
                 opt_duration(&p.resolve_after, "resolve_after").map_err(|e| cfg_err(&name, e))?;
-            let url = p.url.clone().unwrap_or_else(|| EVENTS_URL.to_owned());
+            let url = http_url(p.url.clone().unwrap_or_else(|| EVENTS_URL.to_owned()))
+                .map_err(|e| cfg_err(&name, e))?;
             let dest = PagerDutyDestination::new(url, key, resolve_after, http);
             let route = p.route.clone().unwrap_or(Route {
                 min_severity: Some("high".into()),
                 ..Route::default()
             });
-            sinks.push(self.spooled(&name, dest, &route, delivery)?);
+            sinks.extend(self.spooled(start, &name, dest, &route, delivery)?);
         }
         Ok(sinks)
     }
@@ -376,24 +466,29 @@ impl SinksConfig {
         Ok((delivery, HttpPoster::new(timeout)?))
     }
 
+    /// The sink of a validated destination: started with `start`, else none.
     fn spooled<D: Destination>(
         &self,
+        start: bool,
         name: &str,
         dest: D,
         route: &Route,
         delivery: Delivery,
-    ) -> Result<Box<dyn Sink>, SinkError> {
+    ) -> Result<Option<Box<dyn Sink>>, SinkError> {
         route.validate().map_err(|reason| SinkError::Config {
             sink: name.to_owned(),
             reason: format!("route: {reason}"),
         })?;
-        Ok(Box::new(SpooledSink::start(
+        if !start {
+            return Ok(None);
+        }
+        Ok(Some(Box::new(SpooledSink::start(
             name,
             dest,
-            &self.spool.dir.join(name),
+            &self.spool.dir().join(name),
             route.clone(),
             delivery,
-        )?))
+        )?)))
     }
 }
 

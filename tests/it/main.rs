@@ -2,6 +2,7 @@
 //! and the `gatewatch` binary as a user runs it.
 
 mod cli;
+mod config;
 mod decoders;
 mod exactly_once;
 mod fuzz_corpus;

@@ -147,6 +147,16 @@ fn a_stdin_run_serves_metrics_health_and_readiness_while_it_runs() {
         "{body}"
     );
     assert!(body.contains("# HELP gatewatch_alerts_total"), "{body}");
+    // Where the time goes and what state is held, per rule.
+    let body = wait_for(&addr, "gatewatch_rule_eval_seconds", 1e-9);
+    assert!(
+        body.contains(r#"gatewatch_rule_eval_seconds{rule="credential-stuffing-single-source"}"#),
+        "{body}"
+    );
+    assert!(
+        body.contains("gatewatch_window_state_bytes{rule="),
+        "{body}"
+    );
     promtool_accepts(&body);
     drop(stdin);
     let status = child.wait().unwrap();
@@ -177,7 +187,7 @@ fn a_kafka_run_is_ready_once_it_joined_its_group_and_counts_what_it_reads() {
         String::from_utf8_lossy(&out.stderr)
     );
     let input = format!(
-        "kafka://{}/{topic}?group={topic}&stop_after_idle=6s",
+        "kafka://{}/{topic}?group={topic}&stop_after_idle=12s",
         crate::kafka::broker()
     );
     let (mut child, addr) = start(&["-i", &input], Stdio::null());
@@ -194,6 +204,18 @@ fn a_kafka_run_is_ready_once_it_joined_its_group_and_counts_what_it_reads() {
     let body = wait_for(&addr, "gatewatch_commits_total", 1.0);
     assert!(body.contains("gatewatch_watermark_lag_seconds{"), "{body}");
     promtool_accepts(&body);
+    // librdkafka's statistics (every 5 s) give each owned partition's lag behind its end.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (_, body) = get(&addr, "/metrics");
+        if body.contains(&format!(
+            r#"gatewatch_consumer_lag_messages{{source="{topic}",partition="0"}}"#
+        )) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no consumer lag metric:\n{body}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
     assert!(child.wait().unwrap().success());
 }
 

@@ -45,7 +45,31 @@ pub struct GroupContext {
     fatal: Mutex<Option<String>>,
 }
 
-impl ClientContext for GroupContext {}
+impl ClientContext for GroupContext {
+    /// librdkafka's statistics (every `statistics.interval.ms`): each owned partition's lag,
+    /// the messages between its end and this member's committed offset.
+    fn stats(&self, statistics: rdkafka::Statistics) {
+        let owned = self.owned.lock().unwrap_or_else(PoisonError::into_inner);
+        for (topic, t) in &statistics.topics {
+            for (partition, p) in &t.partitions {
+                // -1: unknown (not assigned, nothing committed yet); the internal UA partition.
+                if p.consumer_lag < 0
+                    || !owned
+                        .partitions
+                        .contains(&TopicPartition::new(topic.as_str(), *partition))
+                {
+                    continue;
+                }
+                metrics::gauge!(
+                    "gatewatch_consumer_lag_messages",
+                    "source" => topic.clone(),
+                    "partition" => partition.to_string()
+                )
+                .set(p.consumer_lag as f64);
+            }
+        }
+    }
+}
 
 fn partitions_of(tpl: &TopicPartitionList) -> Vec<TopicPartition> {
     tpl.elements()
@@ -211,7 +235,9 @@ impl KafkaSource {
             .set("enable.auto.commit", "false")
             .set("enable.auto.offset.store", "false")
             .set("auto.offset.reset", &url.offset_reset)
-            .set("session.timeout.ms", "6000");
+            .set("session.timeout.ms", "6000")
+            // Consumer lag for the metrics (see `GroupContext::stats`).
+            .set("statistics.interval.ms", "5000");
         // The pass-through properties win over our defaults.
         for (k, v) in &url.properties {
             cfg.set(k, v);

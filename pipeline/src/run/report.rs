@@ -1,14 +1,17 @@
 //! What the main loop reports while it runs: progress lines, metrics refreshed from the task
 //! workers' counters, and the JSON form of a rejected row.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::Result;
 
 use gatewatch_engine::EngineStats;
 
 use super::{Main, METRICS_EVERY};
-use crate::observe;
+use crate::{observe, Progress};
+
+/// How often a progress view (bar) is refreshed.
+const VIEW_EVERY: Duration = Duration::from_millis(250);
 use crate::threads::current;
 use crate::worker::ToWorker;
 
@@ -17,12 +20,18 @@ impl Main<'_> {
     /// metrics refresh; both ask the workers for fresh counters for the next round.
     pub(super) fn progress(&mut self) {
         let observing = self.cfg.observe.is_some();
-        let every = match (self.cfg.progress_every.is_zero(), observing) {
-            (true, false) => return,
+        let mut every = match (self.cfg.progress_every.is_zero(), observing) {
+            (true, false) => Duration::MAX,
             (true, true) => METRICS_EVERY,
             (false, true) => self.cfg.progress_every.min(METRICS_EVERY),
             (false, false) => self.cfg.progress_every,
         };
+        if self.cfg.progress.is_some() {
+            every = every.min(VIEW_EVERY);
+        }
+        if every == Duration::MAX {
+            return;
+        }
         if self.last_progress.elapsed() < every {
             return;
         }
@@ -42,12 +51,21 @@ impl Main<'_> {
                 observe::commit_age(k.since_commit());
             }
         }
-        if !self.cfg.progress_every.is_zero()
+        if let Some(view) = &self.cfg.progress {
+            view.0.update(&Progress {
+                bytes: self.summary.bytes,
+                events: self.summary.engine.events,
+                malformed: self.summary.malformed,
+                alerts: stats.alerts(),
+                late: stats.late(),
+            });
+        } else if !self.cfg.progress_every.is_zero()
             && self.last_progress_line.elapsed() >= self.cfg.progress_every
         {
             self.last_progress_line = Instant::now();
             tracing::info!(
                 events = self.summary.engine.events,
+                bytes = self.summary.bytes,
                 malformed = self.summary.malformed,
                 alerts = stats.alerts(),
                 late = stats.late(),
