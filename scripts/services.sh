@@ -6,6 +6,9 @@
 #   here; gatewatch picks its legacy schema path for it, see deploy/clickhouse/README.md).
 #   promtool: Prometheus' checker, taken out of Debian's prometheus package (not installed, so
 #   no Prometheus service is set up), to check what /metrics serves.
+#   Deployment checkers (tests/it/deploy.rs): Debian's docker-compose (validates a compose file
+#   without an engine), kubernetes-validate (PyPI) and @kubernetes-models/prometheus-operator
+#   (npm, the Prometheus Operator's CRD schemas) with yaml (npm).
 # Usage: scripts/services.sh start|stop|env
 #        scripts/services.sh clickhouse-run DIR HTTP_PORT TCP_PORT   (one server in the foreground,
 #        for tests that stop and restart their own)
@@ -85,6 +88,25 @@ promtool_install() {
   rm -rf "$PROMTOOL_DIR/deb" "$PROMTOOL_DIR/root"
 }
 
+NODE_DIR="${GATEWATCH_NODE_DIR:-$HOME/.cache/gatewatch/node}"
+
+deploy_tools_install() {
+  if ! command -v docker-compose >/dev/null; then
+    local sudo=""
+    if [ "$(id -u)" != 0 ]; then sudo="sudo"; fi
+    echo "installing docker-compose from Debian's packages" >&2
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq docker-compose >&2 ||
+      { $sudo apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq docker-compose >&2; }
+  fi
+  if [ ! -x "$INFRA/bin/kubernetes-validate" ]; then
+    "$INFRA/bin/pip" install -q kubernetes-validate==1.37.0 >&2
+  fi
+  if [ ! -d "$NODE_DIR/node_modules/@kubernetes-models/prometheus-operator" ]; then
+    mkdir -p "$NODE_DIR"
+    (cd "$NODE_DIR" && npm install -s --no-audit --no-fund @kubernetes-models/prometheus-operator@6.0.0 yaml@2 >&2)
+  fi
+}
+
 wait_port() {
   for _ in $(seq 1 100); do
     if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
@@ -111,6 +133,7 @@ start() {
   fi
 
   promtool_install || echo "promtool not fetched: the metrics format test will fail" >&2
+  deploy_tools_install || echo "deployment checkers not installed: the deploy tests will fail" >&2
 
   clickhouse_install
   rm -rf "$STATE/clickhouse"
@@ -127,6 +150,8 @@ print_env() {
   echo "GATEWATCH_CLICKHOUSE_RUN=$SELF clickhouse-run"
   echo "GATEWATCH_PYTHON=$INFRA/bin/python"
   echo "GATEWATCH_PROMTOOL=$PROMTOOL_DIR/promtool"
+  echo "GATEWATCH_KUBE_VALIDATE=$INFRA/bin/kubernetes-validate"
+  echo "GATEWATCH_NODE_MODULES=$NODE_DIR/node_modules"
 }
 
 stop() {

@@ -48,6 +48,8 @@ pub struct ConfigFile {
     /// `[log]`: diagnostics on stderr.
     #[serde(default)]
     pub log: LogSection,
+    // The sink tables repeat `SinksConfig`'s fields: serde's `flatten` cannot be combined
+    // with `deny_unknown_fields`, and rejecting unknown keys matters more. `sinks()` maps them.
     /// `[spool]`: where undelivered sink records wait.
     #[serde(default)]
     pub spool: SpoolConfig,

@@ -4,6 +4,7 @@
 mod cli;
 mod config;
 mod decoders;
+mod deploy;
 mod exactly_once;
 mod fuzz_corpus;
 mod hostile;
