@@ -4,6 +4,10 @@
 /// (file name, text) of every built-in rule.
 pub const BUILTIN: &[(&str, &str)] = &[
     (
+        "admin-console-probing.toml",
+        include_str!("../pack/admin-console-probing.toml"),
+    ),
+    (
         "ai-crawler-declared.toml",
         include_str!("../pack/ai-crawler-declared.toml"),
     ),
@@ -22,6 +26,10 @@ pub const BUILTIN: &[(&str, &str)] = &[
     (
         "browser-ua-automation.toml",
         include_str!("../pack/browser-ua-automation.toml"),
+    ),
+    (
+        "cms-framework-scan.toml",
+        include_str!("../pack/cms-framework-scan.toml"),
     ),
     (
         "credential-stuffing-distributed.toml",
@@ -48,12 +56,20 @@ pub const BUILTIN: &[(&str, &str)] = &[
         include_str!("../pack/new-api-endpoint.toml"),
     ),
     (
+        "non-http-request.toml",
+        include_str!("../pack/non-http-request.toml"),
+    ),
+    (
         "password-spray.toml",
         include_str!("../pack/password-spray.toml"),
     ),
     (
         "probing-attack-tools.toml",
         include_str!("../pack/probing-attack-tools.toml"),
+    ),
+    (
+        "sensitive-file-exposed.toml",
+        include_str!("../pack/sensitive-file-exposed.toml"),
     ),
     (
         "shadow-api-endpoint.toml",

@@ -109,13 +109,25 @@ fn run(rules: Vec<CompiledRule>, batches: &[RecordBatch]) -> BTreeMap<String, se
         .collect()
 }
 
+/// Pack rules that run their whole query on the window's buffered rows, and why: they join
+/// the window's rows with each other, which no per-group partial aggregate expresses.
+/// `sensitive-file-exposed` compares a client's 2xx answer on a secret path with its other
+/// pages (catch-all detection) and with other clients' (files the app serves); its filter keeps
+/// only 2xx page-like rows.
+const WHOLE_WINDOW: &[&str] = &["sensitive-file-exposed"];
+
 fn compare(sliding: bool, seed: u64) {
     let batches = traffic(seed, 25, 3_000);
     let overrides = open_thresholds();
     let split = gatewatch_rules::compile_all(pack(sliding), &overrides).unwrap();
+    let whole_only: Vec<&str> = split
+        .iter()
+        .filter(|r| r.agg.is_none() && !WHOLE_WINDOW.contains(&r.id()))
+        .map(|r| r.id())
+        .collect();
     assert!(
-        split.iter().all(|r| r.agg.is_some()),
-        "every pack rule splits at its aggregate"
+        whole_only.is_empty(),
+        "every pack rule not in WHOLE_WINDOW splits at its aggregate; these do not: {whole_only:?}"
     );
     let whole: Vec<CompiledRule> = gatewatch_rules::compile_all(pack(sliding), &overrides)
         .unwrap()
