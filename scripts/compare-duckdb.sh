@@ -24,6 +24,15 @@ cargo build --release --locked --quiet
 [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
 "$VENV/bin/python" -c 'import duckdb, yaml' 2>/dev/null || "$VENV/bin/pip" install -q duckdb pyyaml
 GW="$CARGO_TARGET_DIR/release/gatewatch"
+# Like for like: the 15 detections the peer implements (the pack has grown past them); both
+# read the same rule files (the peer takes parameters, windows and word lists from them).
+PEER_RULES="ai-crawler-declared ai-crawler-on-api ai-gateway-token-spike bola-id-walking
+  browser-ua-automation credential-stuffing-distributed credential-stuffing-single-source
+  endpoint-discovery login-success-after-failures machine-regular-client new-api-endpoint
+  password-spray probing-attack-tools shadow-api-endpoint zombie-api-endpoint"
+RULES="$DIR/rules"
+rm -rf "$RULES" && mkdir -p "$RULES/pack" && cp -r rules/data rules/src "$RULES/"
+for r in $PEER_RULES; do cp "rules/pack/$r.toml" "$RULES/pack/"; done
 
 rm -f "$DIR"/gw.jsonl.*
 [ -s "$FILE" ] || "$GW" generate --seed 42 --duration 1h --rate "$RATE" -o "$FILE"
