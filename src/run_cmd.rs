@@ -52,6 +52,10 @@ struct Prepared {
     decode: DecodeConfig,
     engine: EngineConfig,
     sinks: SinksConfig,
+    /// The configured destinations' names (validated).
+    sink_names: Vec<String>,
+    /// `--idle-timeout` in milliseconds (0: off).
+    idle_timeout_ms: i64,
     data_dir: PathBuf,
 }
 
@@ -98,10 +102,10 @@ fn prepare(args: &RunArgs, file: &ConfigFile) -> Result<Prepared> {
         },
         ..Default::default()
     };
-    duration_ms(&args.idle_timeout).context("--idle-timeout")?;
+    let idle_timeout_ms = duration_ms(&args.idle_timeout).context("--idle-timeout")?;
     let data_dir = args.data_dir();
     let sinks = args.sinks.sinks_config(file, &data_dir)?;
-    sinks.validate()?;
+    let sink_names = sinks.validate()?;
     sinks.spool.drain().map_err(anyhow::Error::msg)?;
     if let Some(addr) = &args.metrics_addr {
         if addr
@@ -120,6 +124,8 @@ fn prepare(args: &RunArgs, file: &ConfigFile) -> Result<Prepared> {
         decode,
         engine,
         sinks,
+        sink_names,
+        idle_timeout_ms,
         data_dir,
     })
 }
@@ -203,7 +209,7 @@ pub fn run(mut args: RunArgs, given: &Given, log: &LogArgs, log_given: &Given) -
         dead_letter: args.dead_letter.clone(),
         progress_every: progress.lines_every,
         progress: progress.bar.as_ref().map(|b| b.hook()),
-        idle_timeout: match duration_ms(&args.idle_timeout)? {
+        idle_timeout: match p.idle_timeout_ms {
             0 => None,
             _ if !interactive => None,
             ms => Some(Duration::from_millis(ms as u64)),
@@ -250,7 +256,7 @@ pub fn check(path: &Path) -> Result<ExitCode> {
         }
         InputPlan::Kafka(k) => k.redacted(),
     };
-    let sinks = p.sinks.validate()?;
+    let sinks = &p.sink_names;
     println!("{}: OK", path.display());
     println!("  input:    {input}");
     println!(

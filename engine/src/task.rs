@@ -121,9 +121,8 @@ impl Task {
     /// Its counters, with the time spent in each rule and the state each rule holds now.
     pub fn stats(&self) -> EngineStats {
         let mut s = self.stats.clone();
-        for (i, op) in self.operators.iter().enumerate() {
-            let ns = self.eval_ns.get(i).copied().unwrap_or(0);
-            EngineStats::bump(&mut s.eval_ns_by_rule, op.name(), ns);
+        self.add_eval_time(&mut s);
+        for op in &self.operators {
             let bytes = op.state_size().bytes as u64;
             EngineStats::bump(&mut s.state_bytes_by_rule, op.name(), bytes);
         }
@@ -136,12 +135,18 @@ impl Task {
         std::mem::take(&mut self.stats)
     }
 
+    /// Adds the per-operator times not yet folded into the counters to `into`.
+    fn add_eval_time(&self, into: &mut EngineStats) {
+        for (op, ns) in self.operators.iter().zip(&self.eval_ns) {
+            EngineStats::bump(&mut into.eval_ns_by_rule, op.name(), *ns);
+        }
+    }
+
     /// Moves the per-operator times into the counters (before the operators change).
     fn fold_eval_time(&mut self) {
-        for (i, op) in self.operators.iter().enumerate() {
-            let ns = self.eval_ns.get(i).copied().unwrap_or(0);
-            EngineStats::bump(&mut self.stats.eval_ns_by_rule, op.name(), ns);
-        }
+        let mut s = std::mem::take(&mut self.stats);
+        self.add_eval_time(&mut s);
+        self.stats = s;
         self.eval_ns.clear();
     }
 

@@ -147,10 +147,8 @@ impl Worker {
     }
 
     /// Keeps a dropped task's counters (not its state, which is gone).
-    fn retire(&mut self, old: &Task) {
-        let mut s = old.stats();
-        s.state_bytes_by_rule.clear();
-        self.retired.merge(&s);
+    fn retire(&mut self, mut old: Task) {
+        self.retired.merge(&old.take_stats());
     }
 
     fn stats(&self) -> EngineStats {
@@ -185,12 +183,12 @@ impl Worker {
                     t.set_discard_through(watermark);
                 }
                 if let Some(old) = self.tasks.insert(task, t) {
-                    self.retire(&old);
+                    self.retire(old);
                 }
             }
             ToWorker::Drop(id) => {
                 if let Some(old) = self.tasks.remove(&id) {
-                    self.retire(&old);
+                    self.retire(old);
                 }
             }
             ToWorker::Rules(rules) => {

@@ -139,7 +139,6 @@ fn flags_and_their_environment_variables_win_over_the_file() {
     assert!(alerts_of(&out)
         .iter()
         .any(|x| x["rule_id"] == "credential-stuffing-single-source"));
-    let _ = a;
 }
 
 #[test]

@@ -8,30 +8,24 @@ use anyhow::Result;
 use gatewatch_engine::EngineStats;
 
 use super::{Main, METRICS_EVERY};
+use crate::threads::current;
+use crate::worker::ToWorker;
 use crate::{observe, Progress};
 
 /// How often a progress view (bar) is refreshed.
 const VIEW_EVERY: Duration = Duration::from_millis(250);
-use crate::threads::current;
-use crate::worker::ToWorker;
 
 impl Main<'_> {
     /// Every `--progress` period a progress line, and with `--metrics-addr` every second a
     /// metrics refresh; both ask the workers for fresh counters for the next round.
     pub(super) fn progress(&mut self) {
         let observing = self.cfg.observe.is_some();
-        let mut every = match (self.cfg.progress_every.is_zero(), observing) {
-            (true, false) => Duration::MAX,
-            (true, true) => METRICS_EVERY,
-            (false, true) => self.cfg.progress_every.min(METRICS_EVERY),
-            (false, false) => self.cfg.progress_every,
-        };
-        if self.cfg.progress.is_some() {
-            every = every.min(VIEW_EVERY);
-        }
-        if every == Duration::MAX {
+        let lines = (!self.cfg.progress_every.is_zero()).then_some(self.cfg.progress_every);
+        let view = self.cfg.progress.is_some().then_some(VIEW_EVERY);
+        let metrics = observing.then_some(METRICS_EVERY);
+        let Some(every) = [lines, view, metrics].into_iter().flatten().min() else {
             return;
-        }
+        };
         if self.last_progress.elapsed() < every {
             return;
         }
