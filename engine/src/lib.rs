@@ -20,7 +20,8 @@
 //!   state still holds; rows a rule's filter dropped hold nothing. See [`commit`].
 #![deny(missing_docs)]
 
-pub mod alert;
+/// Alerts (defined in `gatewatch-model`, which sinks depend on instead of the engine).
+pub use gatewatch_model::alert;
 pub mod clock;
 pub mod commit;
 pub mod engine;

@@ -14,10 +14,13 @@ pub mod batch;
 pub mod chunk;
 pub mod decode;
 pub mod fuzz;
+#[cfg(feature = "kafka")]
 pub mod kafka;
-pub mod partition;
 pub mod route;
-pub mod schema;
+/// Source partitions (defined in `gatewatch-model`).
+pub use gatewatch_model::partition;
+/// The canonical event schema (defined in `gatewatch-model`, shared with every crate).
+pub use gatewatch_model::schema;
 pub mod source;
 
 pub use batch::{EventBatchBuilder, Provenance, RawEvent, SourceFormat};

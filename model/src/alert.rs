@@ -65,9 +65,9 @@ fn parse_rfc3339<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
 /// It depends on nothing else (not arrival time, not the run), so a replay yields the same ids.
 ///
 /// ```
-/// let a = gatewatch_engine::alert::alert_id("r", "10.0.0.1", 60_000);
-/// assert_eq!(a, gatewatch_engine::alert::alert_id("r", "10.0.0.1", 60_000));
-/// assert_ne!(a, gatewatch_engine::alert::alert_id("r", "10.0.0.1", 120_000));
+/// let a = gatewatch_model::alert::alert_id("r", "10.0.0.1", 60_000);
+/// assert_eq!(a, gatewatch_model::alert::alert_id("r", "10.0.0.1", 60_000));
+/// assert_ne!(a, gatewatch_model::alert::alert_id("r", "10.0.0.1", 120_000));
 /// assert_eq!(a.len(), 32);
 /// ```
 pub fn alert_id(rule_id: &str, entity: &str, window_start_ms: i64) -> String {

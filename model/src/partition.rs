@@ -35,7 +35,7 @@ impl fmt::Display for TopicPartition {
 /// and run), for routing rows by key and comparing Kafka message keys with decoded values.
 ///
 /// ```
-/// use gatewatch_ingest::partition::key_hash;
+/// use gatewatch_model::partition::key_hash;
 /// assert_eq!(key_hash(b"203.0.113.7"), key_hash(b"203.0.113.7"));
 /// assert_ne!(key_hash(b"a"), key_hash(b"b"));
 /// ```

@@ -6,7 +6,7 @@
 
 use std::sync::{Arc, OnceLock};
 
-use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
 
 /// Time zone of every timestamp column: event times are always UTC.
 pub const UTC: &str = "UTC";

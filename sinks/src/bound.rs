@@ -2,7 +2,7 @@
 //! reaches a chat, a pager or a webhook: long strings are cut with an ellipsis. ClickHouse
 //! keeps the full alert.
 
-use gatewatch_engine::Alert;
+use gatewatch_model::Alert;
 use serde_json::Value;
 
 /// Longest string value sent to webhooks and PagerDuty, in characters.

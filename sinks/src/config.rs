@@ -1,24 +1,24 @@
 //! Sink configuration: the `[spool]`, `[clickhouse]`, `[[webhook]]`, `[[slack]]` and
 //! `[[pagerduty]]` tables of the config file (see `deploy/gatewatch.example.toml`), and the
-//! sinks built from them.
+//! sinks built from them. Each destination's own table lives in its folder and implements
+//! [`DestinationConfig`]; this module holds what they share (secrets, delivery, the spool).
 //!
 //! Secrets (webhook URLs, HMAC keys, routing keys, passwords) can be given inline or, better,
 //! as the name of an environment variable (`secret_env = "..."`). They are held as [`Secret`],
 //! whose `Debug` prints `***`, and never logged.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::clickhouse::{ClickHouseDestination, ClickHouseTarget};
-use crate::http::HttpPoster;
-use crate::pagerduty::{PagerDutyDestination, EVENTS_URL};
+pub use crate::clickhouse::ClickHouseConfig;
+pub use crate::pagerduty::PagerDutyConfig;
+pub use crate::slack::SlackConfig;
+pub use crate::webhook::WebhookConfig;
+
 use crate::route::Route;
-use crate::slack::SlackDestination;
 use crate::spooled::{Delivery, Destination, SpooledSink};
-use crate::webhook::WebhookDestination;
 use crate::{Sink, SinkError};
 
 /// A secret string: `Debug` never shows it.
@@ -32,48 +32,29 @@ impl std::fmt::Debug for Secret {
     }
 }
 
-/// Parses `500ms`, `10s`, `5m`, `24h`, `7d`.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let t = text.trim();
-    let split = t
-        .find(|c: char| !c.is_ascii_digit() && c != '.')
-        .unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let n: f64 = num
-        .parse()
-        .map_err(|_| format!("{text:?} is not a duration like 500ms, 10s, 5m, 24h or 7d"))?;
-    let secs = match unit.trim() {
-        "ms" => n / 1000.0,
-        "s" => n,
-        "m" => n * 60.0,
-        "h" => n * 3600.0,
-        "d" => n * 86400.0,
-        _ => {
-            return Err(format!(
-                "{text:?}: unit must be ms, s, m, h or d (e.g. 30s)"
-            ))
-        }
-    };
-    Ok(Duration::from_secs_f64(secs))
-}
-
-/// Deserializes an optional duration text, rejecting what [`parse_duration`] rejects: a bad
-/// duration in a config file is reported at its line and column, not when a sender starts.
-pub fn checked_duration<'de, D: serde::Deserializer<'de>>(
-    d: D,
-) -> Result<Option<String>, D::Error> {
-    let v: Option<String> = Option::deserialize(d)?;
-    if let Some(t) = &v {
-        parse_duration(t).map_err(serde::de::Error::custom)?;
+/// One destination's table of the config file. Each sink folder implements it: the settings,
+/// their checks, the destination they build and (where the protocol allows) a health check.
+pub trait DestinationConfig {
+    /// The destination it builds.
+    type Destination: Destination;
+    /// The kind, also the default name (`clickhouse`, `webhook`, ...).
+    const KIND: &'static str;
+    /// The name the table gives, if any (names are made unique: `slack`, `slack-2`, ...).
+    fn name(&self) -> Option<&str> {
+        None
     }
-    Ok(v)
-}
-
-fn opt_duration(v: &Option<String>, what: &str) -> Result<Option<Duration>, String> {
-    v.as_deref()
-        .map(parse_duration)
-        .transpose()
-        .map_err(|e| format!("{what}: {e}"))
+    /// Which alerts it takes.
+    fn route(&self) -> Route;
+    /// Its delivery settings, and the default rate (records per second) if it has one.
+    fn delivery(&self) -> (&DeliveryConfig, Option<f64>);
+    /// Checks every setting (secrets present, URLs) and builds the destination, whose
+    /// requests time out after `timeout`. Contacts nothing.
+    fn build(&self, timeout: Duration) -> Result<Self::Destination, String>;
+    /// Asks the destination, waiting at most `wait`, whether it will accept records: an error
+    /// only when it refuses the configuration (an outage is logged, the spool absorbs it).
+    fn health_check(&self, _wait: Duration) -> Result<(), String> {
+        Ok(())
+    }
 }
 
 /// `[spool]`: where undelivered records wait.
@@ -85,11 +66,11 @@ pub struct SpoolConfig {
     #[serde(default)]
     pub dir: Option<PathBuf>,
     /// Records undelivered this long go to the dead-letter file (default `24h`).
-    #[serde(default, deserialize_with = "checked_duration")]
-    pub give_up_after: Option<String>,
+    #[serde(default, with = "gatewatch_model::duration::option")]
+    pub give_up_after: Option<Duration>,
     /// At the end of a run, wait this long for spooled records to be delivered (default `30s`).
-    #[serde(default, deserialize_with = "checked_duration")]
-    pub drain_timeout: Option<String>,
+    #[serde(default, with = "gatewatch_model::duration::option")]
+    pub drain_timeout: Option<Duration>,
 }
 
 impl SpoolConfig {
@@ -101,9 +82,8 @@ impl SpoolConfig {
     }
 
     /// The drain timeout.
-    pub fn drain(&self) -> Result<Duration, String> {
-        Ok(opt_duration(&self.drain_timeout, "spool.drain_timeout")?
-            .unwrap_or(Duration::from_secs(30)))
+    pub fn drain(&self) -> Duration {
+        self.drain_timeout.unwrap_or(Duration::from_secs(30))
     }
 }
 
@@ -114,43 +94,36 @@ pub struct DeliveryConfig {
     /// Records per second at most.
     pub rate_per_sec: Option<f64>,
     /// Request timeout (default `10s`).
-    #[serde(default, deserialize_with = "checked_duration")]
-    pub timeout: Option<String>,
+    #[serde(default, with = "gatewatch_model::duration::option")]
+    pub timeout: Option<Duration>,
     /// Longest retry delay (default `60s`).
-    #[serde(default, deserialize_with = "checked_duration")]
-    pub max_backoff: Option<String>,
+    #[serde(default, with = "gatewatch_model::duration::option")]
+    pub max_backoff: Option<Duration>,
     /// Overrides `spool.give_up_after` for this destination.
-    #[serde(default, deserialize_with = "checked_duration")]
-    pub give_up_after: Option<String>,
+    #[serde(default, with = "gatewatch_model::duration::option")]
+    pub give_up_after: Option<Duration>,
 }
 
 impl DeliveryConfig {
-    fn delivery(
-        &self,
-        spool: &SpoolConfig,
-        default_rate: Option<f64>,
-    ) -> Result<(Delivery, Duration), String> {
+    /// The sender's settings and the request timeout.
+    fn delivery(&self, spool: &SpoolConfig, default_rate: Option<f64>) -> (Delivery, Duration) {
         let mut d = Delivery {
             rate_per_sec: self.rate_per_sec.or(default_rate),
             ..Delivery::default()
         };
-        if let Some(b) = opt_duration(&self.max_backoff, "delivery.max_backoff")? {
+        if let Some(b) = self.max_backoff {
             d.max_backoff = b;
             d.min_backoff = d.min_backoff.min(b);
         }
-        if let Some(g) = opt_duration(&self.give_up_after, "delivery.give_up_after")?
-            .or(opt_duration(&spool.give_up_after, "spool.give_up_after")?)
-        {
+        if let Some(g) = self.give_up_after.or(spool.give_up_after) {
             d.give_up_after = g;
         }
-        let timeout =
-            opt_duration(&self.timeout, "delivery.timeout")?.unwrap_or(Duration::from_secs(10));
-        Ok((d, timeout))
+        (d, self.timeout.unwrap_or(Duration::from_secs(10)))
     }
 }
 
 /// Resolves an inline secret or the environment variable named by `env`.
-fn secret(
+pub(crate) fn secret(
     inline: &Option<Secret>,
     env: &Option<String>,
     what: &str,
@@ -168,7 +141,7 @@ fn secret(
 
 /// An `http://` or `https://` URL (checked at start, not at the first alert). The error
 /// does not repeat the URL: it may carry a token.
-fn http_url(url: String) -> Result<String, String> {
+pub(crate) fn http_url(url: String) -> Result<String, String> {
     match reqwest::Url::parse(&url) {
         Ok(u) if matches!(u.scheme(), "http" | "https") && u.has_host() => Ok(url),
         Ok(u) => Err(format!(
@@ -180,103 +153,12 @@ fn http_url(url: String) -> Result<String, String> {
 }
 
 /// A secret that must be given, inline (`what`) or through `what_env`.
-fn required(inline: &Option<Secret>, env: &Option<String>, what: &str) -> Result<String, String> {
+pub(crate) fn required(
+    inline: &Option<Secret>,
+    env: &Option<String>,
+    what: &str,
+) -> Result<String, String> {
     secret(inline, env, what)?.ok_or_else(|| format!("needs {what} or {what}_env"))
-}
-
-/// `[clickhouse]`.
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct ClickHouseConfig {
-    /// `http://[user[:password]@]host:port/database`.
-    pub url: Secret,
-    /// User (instead of in the URL).
-    pub user: Option<String>,
-    /// Password (instead of in the URL).
-    pub password: Option<Secret>,
-    /// Environment variable holding the password.
-    pub password_env: Option<String>,
-    /// Rows per insert at most (default 10000).
-    pub batch_rows: Option<usize>,
-    /// How long a partial batch may wait for more rows (default `1s`).
-    #[serde(default, deserialize_with = "checked_duration")]
-    pub batch_linger: Option<String>,
-    /// Store per-minute traffic statistics and the API inventory (default true).
-    pub traffic_stats: Option<bool>,
-    /// Which alerts are stored (default: all).
-    #[serde(default)]
-    pub route: Route,
-    /// Delivery settings.
-    #[serde(default)]
-    pub delivery: DeliveryConfig,
-}
-
-/// `[[webhook]]`.
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct WebhookConfig {
-    /// Name in logs and of the spool subdirectory (default `webhook`, `webhook-2`, ...).
-    pub name: Option<String>,
-    /// The URL.
-    pub url: Option<Secret>,
-    /// Environment variable holding the URL.
-    pub url_env: Option<String>,
-    /// HMAC-SHA256 key.
-    pub secret: Option<Secret>,
-    /// Environment variable holding the HMAC key.
-    pub secret_env: Option<String>,
-    /// Extra headers on every request.
-    #[serde(default)]
-    pub headers: BTreeMap<String, String>,
-    /// Which alerts go here.
-    #[serde(default)]
-    pub route: Route,
-    /// Delivery settings.
-    #[serde(default)]
-    pub delivery: DeliveryConfig,
-}
-
-/// `[[slack]]`.
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct SlackConfig {
-    /// Name in logs and of the spool subdirectory.
-    pub name: Option<String>,
-    /// Incoming-webhook URL.
-    pub url: Option<Secret>,
-    /// Environment variable holding the URL.
-    pub url_env: Option<String>,
-    /// Link template for the rule, `{rule_id}` replaced.
-    pub rule_link: Option<String>,
-    /// Which alerts go here.
-    #[serde(default)]
-    pub route: Route,
-    /// Delivery settings (default rate 1 message/s, Slack's limit per webhook).
-    #[serde(default)]
-    pub delivery: DeliveryConfig,
-}
-
-/// `[[pagerduty]]`.
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct PagerDutyConfig {
-    /// Name in logs and of the spool subdirectory.
-    pub name: Option<String>,
-    /// Integration (routing) key.
-    pub routing_key: Option<Secret>,
-    /// Environment variable holding the routing key.
-    pub routing_key_env: Option<String>,
-    /// Events API URL (default PagerDuty's).
-    pub url: Option<String>,
-    /// Resolve an entity's incidents after it stopped triggering the rule for this long.
-    #[serde(default, deserialize_with = "checked_duration")]
-    pub resolve_after: Option<String>,
-    /// Which alerts go here (default: severity high and above).
-    #[serde(default)]
-    pub route: Option<Route>,
-    /// Delivery settings.
-    #[serde(default)]
-    pub delivery: DeliveryConfig,
 }
 
 /// All sink settings of the config file.
@@ -299,8 +181,13 @@ pub struct SinksConfig {
     pub pagerduty: Vec<PagerDutyConfig>,
 }
 
-fn unique_name(given: &Option<String>, kind: &str, taken: &mut Vec<String>) -> String {
-    let base = given.clone().unwrap_or_else(|| kind.to_owned());
+/// Something done to every configured destination, under its unique name.
+trait Visit {
+    fn visit<C: DestinationConfig>(&mut self, name: &str, c: &C) -> Result<(), SinkError>;
+}
+
+fn unique_name(given: Option<&str>, kind: &str, taken: &mut Vec<String>) -> String {
+    let base = given.unwrap_or(kind).to_owned();
     let mut name = base.clone();
     let mut n = 2;
     while taken.contains(&name) {
@@ -311,184 +198,103 @@ fn unique_name(given: &Option<String>, kind: &str, taken: &mut Vec<String>) -> S
     name
 }
 
+/// Builds (and with `start`, starts) the spooled sink of each destination.
+struct Assemble<'a> {
+    spool: &'a SpoolConfig,
+    start: bool,
+    sinks: Vec<Box<dyn Sink>>,
+}
+
+impl Visit for Assemble<'_> {
+    fn visit<C: DestinationConfig>(&mut self, name: &str, c: &C) -> Result<(), SinkError> {
+        let err = |reason: String| SinkError::Config {
+            sink: name.to_owned(),
+            reason,
+        };
+        let (cfg, rate) = c.delivery();
+        let (delivery, timeout) = cfg.delivery(self.spool, rate);
+        let route = c.route();
+        route.validate().map_err(|r| err(format!("route: {r}")))?;
+        let dest = c.build(timeout).map_err(err)?;
+        if self.start {
+            let dir = self.spool.dir().join(name);
+            let sink = SpooledSink::start(name, dest, &dir, route, delivery)?;
+            self.sinks.push(Box::new(sink));
+        }
+        Ok(())
+    }
+}
+
+/// Runs every destination's health check.
+struct Probe(Duration);
+
+impl Visit for Probe {
+    fn visit<C: DestinationConfig>(&mut self, name: &str, c: &C) -> Result<(), SinkError> {
+        c.health_check(self.0).map_err(|reason| SinkError::Config {
+            sink: name.to_owned(),
+            reason,
+        })
+    }
+}
+
 impl SinksConfig {
     /// Checks every destination's settings (secrets present, durations, routes, URLs) without
     /// starting anything; returns the destinations' names.
     pub fn validate(&self) -> Result<Vec<String>, SinkError> {
-        let mut names = Vec::new();
-        self.assemble(false, &mut names)?;
-        Ok(names)
+        let mut check = Assemble {
+            spool: &self.spool,
+            start: false,
+            sinks: Vec::new(),
+        };
+        self.each(&mut check)
     }
 
     /// Starts a spooled sink per configured destination, after all of them were validated
     /// (a bad last destination does not leave the first ones' senders running).
     pub fn build(&self) -> Result<Vec<Box<dyn Sink>>, SinkError> {
         self.validate()?;
-        self.assemble(true, &mut Vec::new())
+        let mut start = Assemble {
+            spool: &self.spool,
+            start: true,
+            sinks: Vec::new(),
+        };
+        self.each(&mut start)?;
+        Ok(start.sinks)
     }
 
     /// Asks the destinations whose protocol can tell a wrong configuration from an outage
     /// (ClickHouse: authentication, rights, unknown table) whether they will accept records,
-    /// waiting at most `wait`. A refusal is an error now, instead of records retried for
-    /// `give_up_after`; an unreachable destination is only logged (the spool absorbs outages).
+    /// waiting at most `wait` for each. A refusal is an error now, instead of records retried
+    /// for `give_up_after`; an unreachable destination is only logged (the spool absorbs
+    /// outages).
     pub fn probe(&self, wait: Duration) -> Result<(), SinkError> {
-        let Some(c) = &self.clickhouse else {
-            return Ok(());
-        };
-        let target = self.clickhouse_target(c)?;
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| SinkError::Config {
-                sink: "clickhouse".into(),
-                reason: format!("cannot start a runtime: {e}"),
-            })?;
-        match rt.block_on(async { tokio::time::timeout(wait, crate::clickhouse::migrate(&target)).await }) {
-            Ok(Ok(_)) => Ok(()),
-            Ok(Err(e)) if !e.retryable => Err(SinkError::Config {
-                sink: "clickhouse".into(),
-                reason: format!(
-                    "{} (ClickHouse refused the configuration: fix the URL, user, password or grants in [clickhouse] / --clickhouse; this is not retried)",
-                    e.reason
-                ),
-            }),
-            Ok(Err(e)) => {
-                tracing::warn!(sink = "clickhouse", "not reachable yet ({}); alerts are spooled until it is", e.reason);
-                Ok(())
-            }
-            Err(_) => {
-                tracing::warn!(sink = "clickhouse", "no answer within {wait:?}; alerts are spooled until it answers");
-                Ok(())
-            }
-        }
+        self.each(&mut Probe(wait)).map(|_| ())
     }
 
-    fn clickhouse_target(&self, c: &ClickHouseConfig) -> Result<ClickHouseTarget, SinkError> {
-        let cfg_err = |reason: String| SinkError::Config {
-            sink: "clickhouse".into(),
-            reason,
-        };
-        let mut target = ClickHouseTarget::parse(&c.url.0).map_err(cfg_err)?;
-        if let Some(u) = &c.user {
-            target.user = Some(u.clone());
+    /// Visits every destination in a fixed order under its unique name; returns the names.
+    fn each(&self, v: &mut impl Visit) -> Result<Vec<String>, SinkError> {
+        let mut names = Vec::new();
+        fn one<C: DestinationConfig>(
+            c: &C,
+            names: &mut Vec<String>,
+            v: &mut impl Visit,
+        ) -> Result<(), SinkError> {
+            let name = unique_name(c.name(), C::KIND, names);
+            v.visit(&name, c)
         }
-        if let Some(p) = secret(&c.password, &c.password_env, "password").map_err(cfg_err)? {
-            target.password = Some(p);
-        }
-        Ok(target)
-    }
-
-    /// Builds every destination; with `start`, starts its sender and returns the sinks.
-    fn assemble(
-        &self,
-        start: bool,
-        names: &mut Vec<String>,
-    ) -> Result<Vec<Box<dyn Sink>>, SinkError> {
-        let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
-        let cfg_err = |sink: &str, reason: String| SinkError::Config {
-            sink: sink.to_owned(),
-            reason,
-        };
         if let Some(c) = &self.clickhouse {
-            let name = unique_name(&Some("clickhouse".into()), "clickhouse", names);
-            let target = self.clickhouse_target(c)?;
-            let linger = opt_duration(&c.batch_linger, "batch_linger")
-                .map_err(|e| cfg_err(&name, e))?
-                .unwrap_or(Duration::from_secs(1));
-            let (delivery, _) = c
-                .delivery
-                .delivery(&self.spool, None)
-                .map_err(|e| cfg_err(&name, e))?;
-            let dest = ClickHouseDestination::new(
-                target,
-                c.batch_rows.unwrap_or(10_000),
-                linger,
-                c.traffic_stats.unwrap_or(true),
-            );
-            sinks.extend(self.spooled(start, &name, dest, &c.route, delivery)?);
+            one(c, &mut names, v)?;
         }
-        for w in &self.webhook {
-            let name = unique_name(&w.name, "webhook", names);
-            let url = required(&w.url, &w.url_env, "url")
-                .and_then(http_url)
-                .map_err(|e| cfg_err(&name, e))?;
-            let key = secret(&w.secret, &w.secret_env, "secret").map_err(|e| cfg_err(&name, e))?;
-            let (delivery, http) = self
-                .http_delivery(&w.delivery, None)
-                .map_err(|e| cfg_err(&name, e))?;
-            let headers = w
-                .headers
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect();
-            let dest = WebhookDestination::new(url, key.map(String::into_bytes), headers, http);
-            sinks.extend(self.spooled(start, &name, dest, &w.route, delivery)?);
+        for c in &self.webhook {
+            one(c, &mut names, v)?;
         }
-        for s in &self.slack {
-            let name = unique_name(&s.name, "slack", names);
-            let url = required(&s.url, &s.url_env, "url")
-                .and_then(http_url)
-                .map_err(|e| cfg_err(&name, e))?;
-            let (delivery, http) = self
-                .http_delivery(&s.delivery, Some(1.0))
-                .map_err(|e| cfg_err(&name, e))?;
-            let dest = SlackDestination::new(url, s.rule_link.clone(), http);
-            sinks.extend(self.spooled(start, &name, dest, &s.route, delivery)?);
+        for c in &self.slack {
+            one(c, &mut names, v)?;
         }
-        for p in &self.pagerduty {
-            let name = unique_name(&p.name, "pagerduty", names);
-            let key = required(&p.routing_key, &p.routing_key_env, "routing_key")
-                .map_err(|e| cfg_err(&name, e))?;
-            let (delivery, http) = self
-                .http_delivery(&p.delivery, None)
-                .map_err(|e| cfg_err(&name, e))?;
-            let resolve_after =
-                opt_duration(&p.resolve_after, "resolve_after").map_err(|e| cfg_err(&name, e))?;
-            let url = http_url(p.url.clone().unwrap_or_else(|| EVENTS_URL.to_owned()))
-                .map_err(|e| cfg_err(&name, e))?;
-            let dest = PagerDutyDestination::new(url, key, resolve_after, http);
-            let route = p.route.clone().unwrap_or(Route {
-                min_severity: Some("high".into()),
-                ..Route::default()
-            });
-            sinks.extend(self.spooled(start, &name, dest, &route, delivery)?);
+        for c in &self.pagerduty {
+            one(c, &mut names, v)?;
         }
-        Ok(sinks)
-    }
-
-    /// Delivery settings and an HTTP client with their timeout.
-    fn http_delivery(
-        &self,
-        cfg: &DeliveryConfig,
-        default_rate: Option<f64>,
-    ) -> Result<(Delivery, HttpPoster), String> {
-        let (delivery, timeout) = cfg.delivery(&self.spool, default_rate)?;
-        Ok((delivery, HttpPoster::new(timeout)?))
-    }
-
-    /// The sink of a validated destination: started with `start`, else none.
-    fn spooled<D: Destination>(
-        &self,
-        start: bool,
-        name: &str,
-        dest: D,
-        route: &Route,
-        delivery: Delivery,
-    ) -> Result<Option<Box<dyn Sink>>, SinkError> {
-        route.validate().map_err(|reason| SinkError::Config {
-            sink: name.to_owned(),
-            reason: format!("route: {reason}"),
-        })?;
-        if !start {
-            return Ok(None);
-        }
-        Ok(Some(Box::new(SpooledSink::start(
-            name,
-            dest,
-            &self.spool.dir().join(name),
-            route.clone(),
-            delivery,
-        )?)))
+        Ok(names)
     }
 }
 
@@ -497,10 +303,34 @@ mod tests {
     use super::*;
 
     #[test]
-    fn durations() {
-        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
-        assert_eq!(parse_duration("24h"), Ok(Duration::from_secs(86400)));
-        assert!(parse_duration("5 minutes").is_err());
+    fn durations_are_checked_while_parsing() {
+        let c: SinksConfig =
+            toml::from_str("[spool]\ngive_up_after = \"1h 30m\"\n").expect("parse");
+        assert_eq!(c.spool.give_up_after, Some(Duration::from_secs(5400)));
+        let e = toml::from_str::<SinksConfig>("[spool]\ndrain_timeout = \"5 parsecs\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("line 2") && e.contains("like 500ms"), "{e}");
+    }
+
+    #[test]
+    fn names_are_unique_per_kind() {
+        let c: SinksConfig = toml::from_str(
+            r#"
+            [[slack]]
+            url = "https://hooks.example/a"
+            [[slack]]
+            url = "https://hooks.example/b"
+            [[webhook]]
+            name = "siem"
+            url = "https://siem.example/in"
+            "#,
+        )
+        .expect("parse");
+        assert_eq!(
+            c.validate().expect("valid"),
+            ["siem", "slack", "slack-2"].map(String::from)
+        );
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, BufRead, BufReader, BufWriter, Write};
 use std::path::Path;
 
-use gatewatch_engine::Alert;
+use gatewatch_model::Record;
 
 use crate::{Sink, SinkError};
 
@@ -127,12 +127,12 @@ impl Sink for JsonLinesSink {
         &self.name
     }
 
-    fn deliver(&mut self, alerts: &[Alert]) -> Result<(), SinkError> {
+    fn deliver(&mut self, records: &[Record]) -> Result<(), SinkError> {
         let io_err = |source: io::Error| SinkError::Io {
             sink: self.name.clone(),
             source,
         };
-        for a in alerts {
+        for a in records.iter().filter_map(Record::as_alert) {
             if let Some(written) = self.written.as_mut() {
                 if !written.insert(&a.id) {
                     continue;
@@ -175,7 +175,7 @@ mod tests {
     fn a_reopened_file_skips_ids_it_holds() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("alerts.jsonl");
-        let a = crate::test_alert("id-1", "r", "high", &[]);
+        let a = Record::Alert(crate::test_alert("id-1", "r", "high", &[]));
         let mut s = JsonLinesSink::file(&path).expect("open");
         s.deliver(std::slice::from_ref(&a)).expect("deliver");
         s.sync().expect("sync");

@@ -1,7 +1,14 @@
 //! # gatewatch-sinks
 //!
 //! Where alerts and traffic statistics go: JSON Lines (stdout or a file), ClickHouse tables,
-//! Slack, PagerDuty and signed JSON webhooks, all behind the [`Sink`] trait.
+//! Slack, PagerDuty and signed JSON webhooks, all behind the [`Sink`] trait, which takes one
+//! record type ([`Record`]: an alert or a statistics row).
+//!
+//! Each remote destination has a folder in Vector's shape: `config` (its table of the config
+//! file, checked by [`config::DestinationConfig::build`]), `encoder` (records as the
+//! destination's requests), `service` (the [`spooled::Destination`]) and, where the protocol
+//! can tell a bad configuration from an outage, a health check. The crate depends on
+//! `gatewatch-model` only, not on the engine: it builds without DataFusion or Rhai.
 //!
 //! Every remote destination is a [`SpooledSink`]: [`Sink::deliver`] appends the records to
 //! the destination's on-disk spool and fsyncs it before returning, so once it returns the
@@ -27,7 +34,9 @@ pub mod webhook;
 
 use std::time::Duration;
 
-use gatewatch_engine::{Alert, TrafficRows};
+#[cfg(test)]
+use gatewatch_model::Alert;
+use gatewatch_model::Record;
 
 /// Why a sink could not take alerts.
 #[derive(Debug, thiserror::Error)]
@@ -56,8 +65,9 @@ pub enum SinkError {
 pub trait Sink: Send {
     /// The sink's name, for logs and errors.
     fn name(&self) -> &str;
-    /// Writes alerts in order.
-    fn deliver(&mut self, alerts: &[Alert]) -> Result<(), SinkError>;
+    /// Writes records in order: alerts, and the traffic statistics rows of closed minutes
+    /// (which only sinks that [want them](Sink::wants_traffic) keep).
+    fn deliver(&mut self, records: &[Record]) -> Result<(), SinkError>;
     /// Makes everything delivered so far durable (fsync), before offsets are committed past
     /// it. Sinks that are durable on delivery (spooled ones) need not do anything.
     fn sync(&mut self) -> Result<(), SinkError> {
@@ -67,10 +77,6 @@ pub trait Sink: Send {
     /// only if some sink does).
     fn wants_traffic(&self) -> bool {
         false
-    }
-    /// Writes the rows of closed traffic minutes.
-    fn deliver_traffic(&mut self, _rows: &TrafficRows) -> Result<(), SinkError> {
-        Ok(())
     }
     /// End of the run: waits up to `drain` for spooled records to be delivered and reports
     /// what it delivered and what is left (`None`: a sink without a spool).

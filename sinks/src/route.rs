@@ -1,6 +1,6 @@
 //! Which alerts go to a destination: by severity, rule id or tag.
 
-use gatewatch_engine::Alert;
+use gatewatch_model::Alert;
 use serde::Deserialize;
 
 /// Severities from lowest to highest; rules use these words.

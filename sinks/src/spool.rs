@@ -23,20 +23,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use gatewatch_engine::{Alert, EndpointMinute, EntityMinute};
+pub use gatewatch_model::Record;
 use serde::{Deserialize, Serialize};
-
-/// One spooled record.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", content = "row", rename_all = "snake_case")]
-pub enum Record {
-    /// An alert.
-    Alert(Alert),
-    /// A per-minute entity statistics row.
-    EntityMinute(EntityMinute),
-    /// A per-minute endpoint (API inventory) row.
-    EndpointMinute(EndpointMinute),
-}
 
 /// A record with the wall-clock time it was spooled (for the give-up time and batch linger).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -435,7 +423,7 @@ fn memchr_count(text: &[u8]) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use gatewatch_engine::EndpointMinute;
+    use gatewatch_model::EndpointMinute;
 
     fn row(n: i64) -> Record {
         Record::EndpointMinute(EndpointMinute {

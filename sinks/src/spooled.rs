@@ -8,8 +8,6 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use gatewatch_engine::{Alert, TrafficRows};
-
 use crate::route::Route;
 use crate::spool::{now_ms, Record, SpoolReader, SpoolWriter, Spooled};
 use crate::{Sink, SinkError, SinkReport};
@@ -205,32 +203,20 @@ impl Sink for SpooledSink {
         &self.name
     }
 
-    fn deliver(&mut self, alerts: &[Alert]) -> Result<(), SinkError> {
-        let records = alerts
+    fn deliver(&mut self, records: &[Record]) -> Result<(), SinkError> {
+        let records = records
             .iter()
-            .filter(|a| self.route.matches(a))
+            .filter(|r| match r {
+                Record::Alert(a) => self.route.matches(a),
+                _ => self.traffic,
+            })
             .cloned()
-            .map(Record::Alert)
             .collect();
         self.append(records)
     }
 
     fn wants_traffic(&self) -> bool {
         self.traffic
-    }
-
-    fn deliver_traffic(&mut self, rows: &TrafficRows) -> Result<(), SinkError> {
-        if !self.traffic {
-            return Ok(());
-        }
-        let records = rows
-            .entities
-            .iter()
-            .cloned()
-            .map(Record::EntityMinute)
-            .chain(rows.endpoints.iter().cloned().map(Record::EndpointMinute))
-            .collect();
-        self.append(records)
     }
 
     fn finish(&mut self, drain: Duration) -> Option<SinkReport> {
@@ -524,8 +510,8 @@ mod tests {
         }
     }
 
-    fn alert(id: &str) -> Alert {
-        crate::test_alert(id, "r", "high", &[])
+    fn alert(id: &str) -> Record {
+        Record::Alert(crate::test_alert(id, "r", "high", &[]))
     }
 
     fn run(fail: usize, retryable: bool, give_up: Duration) -> (SinkReport, Vec<String>, String) {

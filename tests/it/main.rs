@@ -9,6 +9,7 @@ mod exactly_once;
 mod fuzz_corpus;
 mod hostile;
 mod kafka;
+mod layout;
 mod pack;
 mod partial;
 mod receiver;

@@ -611,7 +611,8 @@ fn pagerduty_incidents_resolve_when_the_entity_goes_quiet() {
         1 << 16,
     );
     assert_eq!(alerts.len(), 1);
-    sink.deliver(&alerts).unwrap();
+    sink.deliver(&[gatewatch_model::Record::Alert(alerts[0].clone())])
+        .unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
     while rx.accepted().len() < 2 && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(50));

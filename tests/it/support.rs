@@ -5,6 +5,7 @@ use std::process::{Command, Output, Stdio};
 
 use gatewatch_engine::{Alert, EngineConfig};
 use gatewatch_ingest::{ChunkOptions, DecodeConfig, Input};
+use gatewatch_model::Record;
 use gatewatch_pipeline::{self as pipeline, PipelineConfig};
 use gatewatch_sinks::Sink;
 
@@ -41,8 +42,9 @@ impl Sink for Collect {
     fn name(&self) -> &str {
         "collect"
     }
-    fn deliver(&mut self, alerts: &[Alert]) -> Result<(), gatewatch_sinks::SinkError> {
-        self.0.lock().unwrap().extend_from_slice(alerts);
+    fn deliver(&mut self, records: &[Record]) -> Result<(), gatewatch_sinks::SinkError> {
+        let alerts = records.iter().filter_map(Record::as_alert).cloned();
+        self.0.lock().unwrap().extend(alerts);
         Ok(())
     }
 }

@@ -95,19 +95,6 @@ pub fn redact_text(text: &str) -> String {
     out
 }
 
-fn parse_duration(text: &str) -> Result<Duration, String> {
-    let t = text.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let (n, unit) = t.split_at(split);
-    let n: u64 = n.parse().map_err(|_| format!("bad duration {text:?}"))?;
-    Ok(match unit {
-        "ms" => Duration::from_millis(n),
-        "s" | "" => Duration::from_secs(n),
-        "m" => Duration::from_secs(n.saturating_mul(60)),
-        _ => return Err(format!("bad duration {text:?}: use ms, s or m")),
-    })
-}
-
 impl FromStr for KafkaUrl {
     type Err = String;
     fn from_str(url: &str) -> Result<Self, String> {
@@ -142,7 +129,7 @@ impl FromStr for KafkaUrl {
             match key {
                 "group" => k.group = value.to_owned(),
                 "offset_reset" => k.offset_reset = value.to_owned(),
-                "stop_after_idle" => k.stop_after_idle = Some(parse_duration(value)?),
+                "stop_after_idle" => k.stop_after_idle = Some(gatewatch_model::duration::parse(value)?),
                 p if p.contains('.') => k.properties.push((p.to_owned(), value.to_owned())),
                 other => {
                     return Err(format!(

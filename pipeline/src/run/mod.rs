@@ -15,6 +15,7 @@ use gatewatch_engine::sequencer::{Placement, Sequenced, Sequencer};
 use gatewatch_engine::{EngineStats, RuleSet, TaskId};
 use gatewatch_ingest::kafka::{KafkaSource, KafkaUrl};
 use gatewatch_ingest::{ChunkDecoder, ChunkReader, Input, Source, SourceItem, TopicPartition};
+use gatewatch_model::Record;
 use gatewatch_rules::CompiledRule;
 use gatewatch_sinks::Sink;
 
@@ -84,15 +85,13 @@ impl Main<'_> {
         }
         self.summary.traffic_rows.0 += e.traffic.entities.len() as u64;
         self.summary.traffic_rows.1 += e.traffic.endpoints.len() as u64;
+        if e.is_empty() {
+            return Ok(());
+        }
+        let records = Record::batch(e.alerts, e.traffic);
         for sink in self.sinks.iter_mut() {
-            if !e.alerts.is_empty() {
-                sink.deliver(&e.alerts)
-                    .with_context(|| format!("delivering alerts to {}", sink.name()))?;
-            }
-            if !e.traffic.is_empty() {
-                sink.deliver_traffic(&e.traffic)
-                    .with_context(|| format!("delivering traffic statistics to {}", sink.name()))?;
-            }
+            sink.deliver(&records)
+                .with_context(|| format!("delivering alerts and statistics to {}", sink.name()))?;
         }
         Ok(())
     }
