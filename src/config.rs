@@ -215,7 +215,7 @@ pub struct LogSection {
     /// As `--log` (`info`, `gatewatch=debug`).
     pub level: Option<String>,
     /// As `--log-format`.
-    pub format: Option<crate::cli::LogFormat>,
+    pub format: Option<crate::logging::LogFormat>,
 }
 
 /// Deserializes an optional engine duration (`5s`, `10m`, `0s`), checked as it is read.
@@ -398,16 +398,9 @@ pub fn default_data_dir() -> PathBuf {
     }
 }
 
-/// Parses a duration like `5s` or `10m`, or `0ms`.
+/// Parses a duration like `5s`, `10m` or `0s` into ms (`gatewatch_model::duration`'s grammar).
 pub fn duration_ms(text: &str) -> Result<i64> {
-    if text
-        .trim()
-        .trim_end_matches(|c: char| c.is_ascii_alphabetic())
-        == "0"
-    {
-        return Ok(0);
-    }
-    gatewatch_rules::spec::parse_duration_ms(text).map_err(anyhow::Error::msg)
+    gatewatch_model::duration::parse_ms(text).map_err(anyhow::Error::msg)
 }
 
 /// A size such as `512KiB`, `32MiB`, `1GiB` or plain bytes.
@@ -449,11 +442,11 @@ mod tests {
             e.contains("gatewatch.toml:3:1:") && e.contains("max_grups"),
             "{e}"
         );
-        let e = load_text("[engine]\n\nallowed_lateness = \"5 minutes\"\n")
+        let e = load_text("[engine]\n\nallowed_lateness = \"5 parsecs\"\n")
             .expect_err("bad duration")
             .to_string();
         assert!(e.contains("gatewatch.toml:3:20:"), "{e}");
-        let e = load_text("[spool]\ngive_up_after = \"1 day\"\n")
+        let e = load_text("[spool]\ngive_up_after = \"1 parsec\"\n")
             .expect_err("bad sink duration")
             .to_string();
         assert!(e.contains("gatewatch.toml:2:17:"), "{e}");

@@ -8,7 +8,8 @@ use gatewatch_engine::{Alert, Engine, EngineConfig};
 use gatewatch_ingest::{
     Chunk, ChunkDecoder, ColumnSet, DecodeConfig, EventBatchBuilder, Provenance, RawEvent,
 };
-use gatewatch_rules::spec::{parse_duration_ms, Expectation, RuleTest};
+use gatewatch_model::duration::parse_positive_ms;
+use gatewatch_rules::spec::{Expectation, RuleTest};
 use gatewatch_rules::{CompiledRule, ParamOverride, RuleFiles, SigmaOptions};
 
 /// Event time of `at = "0s"` in a test: 2026-01-01T00:00:00Z.
@@ -53,7 +54,7 @@ fn expand(table: &toml::Table) -> Result<Vec<RawEvent<'_>>> {
     let at = match table.get("at") {
         Some(v) => match v.as_str() {
             Some("0s") | Some("0") => 0,
-            Some(s) => parse_duration_ms(s).map_err(|e| anyhow!("at: {e}"))?,
+            Some(s) => parse_positive_ms(s).map_err(|e| anyhow!("at: {e}"))?,
             None => bail!("at: expected a duration such as \"90s\""),
         },
         None => 0,
@@ -65,7 +66,7 @@ fn expand(table: &toml::Table) -> Result<Vec<RawEvent<'_>>> {
         .unwrap_or(1)
         .max(1) as usize;
     let every = match table.get("every").and_then(|v| v.as_str()) {
-        Some(s) => parse_duration_ms(s).map_err(|e| anyhow!("every: {e}"))?,
+        Some(s) => parse_positive_ms(s).map_err(|e| anyhow!("every: {e}"))?,
         None => 0,
     };
     let mut out = Vec::with_capacity(repeat);

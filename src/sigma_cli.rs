@@ -68,7 +68,7 @@ impl SigmaArgs {
             ("--sigma-window", &opts.window),
             ("--sigma-suppress", &opts.suppress_for),
         ] {
-            gatewatch_rules::spec::parse_duration_ms(v)
+            gatewatch_model::duration::parse_positive_ms(v)
                 .map_err(|m| anyhow::anyhow!("{flag}: {m}"))?;
         }
         Ok(opts)

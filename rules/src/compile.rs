@@ -19,8 +19,9 @@ use crate::error::RuleError;
 use crate::filter::{RuleFilter, StatefulFilter};
 use crate::plan::{block_on, WindowPlan};
 use crate::script::{referenced_columns, RuleScript, ScriptKind, ScriptLimits};
-use crate::spec::{key_position, parse_duration_ms, position_in_value, ParamValue, RuleSpec};
+use crate::spec::{key_position, position_in_value, ParamValue, RuleSpec};
 use crate::table::WindowTable;
+use gatewatch_model::duration::parse_positive_ms;
 
 /// A DataFusion planning error pointed at the field it concerns, and at the offending name
 /// inside it when DataFusion names one ("No field named foo").
@@ -246,7 +247,7 @@ impl CompiledRule {
         }
         let (window_ms, slide_ms) = spec.window_ms().map_err(|m| invalid(&spec, "size", m))?;
         let suppress_ms = match &spec.suppress_for {
-            Some(d) => parse_duration_ms(d).map_err(|m| invalid(&spec, "suppress_for", m))?,
+            Some(d) => parse_positive_ms(d).map_err(|m| invalid(&spec, "suppress_for", m))?,
             None => 0,
         };
         let entity_column = Column::from_name(&spec.entity.column).ok_or_else(|| {

@@ -1,8 +1,9 @@
 //! The rule parser's fuzz entry point, shared by the `cargo fuzz` target (`fuzz/`) and the
 //! test that replays its saved corpus on stable Rust.
 
-use crate::spec::{key_position, parse_duration_ms, RuleSpec};
+use crate::spec::{key_position, RuleSpec};
 use crate::ParamOverride;
+use gatewatch_model::duration::parse_positive_ms;
 
 /// Parses `data` as a rule file, a Sigma rule file (parsed and compiled to SQL, every category
 /// and status accepted), a `--param` override and a duration: no panic, and error positions lie
@@ -37,5 +38,5 @@ pub fn parse_rule(data: &[u8]) {
         Err(e) => assert!(!e.to_string().is_empty()),
     }
     let _ = text.parse::<ParamOverride>();
-    let _ = parse_duration_ms(&text);
+    let _ = parse_positive_ms(&text);
 }

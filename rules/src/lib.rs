@@ -15,6 +15,7 @@ pub mod functions;
 pub mod fuzz;
 mod mask;
 pub mod pack;
+pub mod params;
 pub mod plan;
 pub mod script;
 pub mod sigma;

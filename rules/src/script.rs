@@ -107,44 +107,8 @@ pub fn sandbox(limits: ScriptLimits) -> Engine {
     engine.disable_symbol("eval");
     engine.on_print(|_| {});
     engine.on_debug(|_, _, _| {});
-    register_helpers(&mut engine);
+    crate::functions::registry::register_rhai(&mut engine);
     engine
-}
-
-fn register_helpers(engine: &mut Engine) {
-    use crate::functions as f;
-    engine.register_fn("route_template", |p: &str| f::route_template(p));
-    engine.register_fn("ua_class", |ua: &str| f::ua_class(ua).as_str().to_string());
-    engine.register_fn("cidr_contains", |c: &str, ip: &str| f::cidr_contains(c, ip));
-    engine.register_fn("shannon_entropy", |s: &str| f::shannon_entropy(s));
-    engine.register_fn("probe_class", |p: &str, q: &str, ua: &str| -> Dynamic {
-        f::probe_class(
-            p,
-            (!q.is_empty()).then_some(q),
-            (!ua.is_empty()).then_some(ua),
-        )
-        .map_or(Dynamic::UNIT, |c| c.into())
-    });
-    engine.register_fn("api_spec_status", |m: &str, t: &str| -> Dynamic {
-        f::api_spec_status(m, t).map_or(Dynamic::UNIT, |c| c.into())
-    });
-    engine.register_fn("longest_id_run", |ids: rhai::Array| {
-        f::longest_id_run(
-            ids.into_iter()
-                .filter_map(|d| {
-                    d.as_int()
-                        .ok()
-                        .or_else(|| d.into_string().ok()?.parse().ok())
-                })
-                .collect(),
-        )
-    });
-    engine.register_fn("interarrival_cv", |ts: rhai::Array| -> Dynamic {
-        match f::interarrival_cv(ts.into_iter().filter_map(|d| d.as_int().ok()).collect()) {
-            Some(v) => Dynamic::from_float(v),
-            None => Dynamic::UNIT,
-        }
-    });
 }
 
 impl RuleScript {

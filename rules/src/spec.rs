@@ -3,8 +3,11 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::ops::Range;
 
 use serde::{Deserialize, Serialize};
+
+use gatewatch_model::duration::parse_positive_ms;
 
 use crate::error::RuleError;
 
@@ -199,32 +202,6 @@ pub struct EntitySpec {
     pub column: String,
 }
 
-/// Parses a duration such as `500ms`, `30s`, `1m`, `2h`, `1d` into milliseconds.
-pub fn parse_duration_ms(text: &str) -> Result<i64, String> {
-    let t = text.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let n: i64 = num.parse().map_err(|_| {
-        format!("bad duration {text:?}: expected a number and a unit, like 30s or 10m")
-    })?;
-    let mult = match unit.trim() {
-        "ms" => 1,
-        "s" => 1_000,
-        "m" => 60_000,
-        "h" => 3_600_000,
-        "d" => 86_400_000,
-        other => {
-            return Err(format!(
-                "bad duration {text:?}: unknown unit {other:?} (use ms, s, m, h or d)"
-            ))
-        }
-    };
-    match n.checked_mul(mult) {
-        Some(ms) if ms > 0 => Ok(ms),
-        _ => Err(format!("bad duration {text:?}: must be positive")),
-    }
-}
-
 impl RuleSpec {
     /// Parses a rule file's text; `origin` names it in errors.
     pub fn from_toml(origin: &str, text: &str) -> Result<RuleSpec, RuleError> {
@@ -241,9 +218,9 @@ impl RuleSpec {
 
     /// Window size and slide in ms, validated.
     pub fn window_ms(&self) -> Result<(i64, i64), String> {
-        let size = parse_duration_ms(&self.window.size)?;
+        let size = parse_positive_ms(&self.window.size)?;
         let slide = match &self.window.slide {
-            Some(s) => parse_duration_ms(s)?,
+            Some(s) => parse_positive_ms(s)?,
             None => size,
         };
         if slide > size || size % slide != 0 {
@@ -255,39 +232,50 @@ impl RuleSpec {
     }
 }
 
-/// Position of `key = ...` in a rule file (the first occurrence at the start of a line), or
-/// (0, 0) if absent. Used to point errors found after parsing at the field they concern.
+/// Where `key` and its value are in a rule file: the byte spans toml's parser recorded, for
+/// the first `key` found in the document's top level, then in its tables (`size` is
+/// `window.size`, `column` is `entity.column`), in document order. `None` if absent or if the
+/// text is not TOML.
+pub fn key_spans(text: &str, key: &str) -> Option<(Range<usize>, Range<usize>)> {
+    use toml::de::{DeTable, DeValue};
+    let doc = DeTable::parse(text).ok()?;
+    let top = doc.get_ref();
+    let direct = top
+        .iter()
+        .find(|(k, _)| k.get_ref() == key)
+        .map(|(k, v)| (k.span(), v.span()));
+    direct.or_else(|| {
+        let mut tables: Vec<_> = top
+            .iter()
+            .filter_map(|(_, v)| match v.get_ref() {
+                DeValue::Table(t) => Some((v.span().start, t)),
+                _ => None,
+            })
+            .collect();
+        tables.sort_by_key(|(start, _)| *start);
+        tables.into_iter().find_map(|(_, t)| {
+            t.iter()
+                .find(|(k, _)| k.get_ref() == key)
+                .map(|(k, v)| (k.span(), v.span()))
+        })
+    })
+}
+
+/// 1-based line and column of `key` in a rule file (see [`key_spans`]), or (0, 0) if absent.
+/// Used to point errors found after parsing at the field they concern.
 pub fn key_position(text: &str, key: &str) -> (usize, usize) {
-    let mut offset = 0;
-    for line in text.split_inclusive('\n') {
-        let trimmed = line.trim_start();
-        if let Some(rest) = trimmed.strip_prefix(key) {
-            if rest.trim_start().starts_with('=') {
-                return line_col(text, offset + (line.len() - trimmed.len()));
-            }
-        }
-        offset += line.len();
-    }
-    (0, 0)
+    key_spans(text, key).map_or((0, 0), |(k, _)| line_col(text, k.start))
 }
 
 /// Position of `needle` inside the value of `key` (e.g. an unknown column inside `sql`),
 /// falling back to the key's own position.
 pub fn position_in_value(text: &str, key: &str, needle: &str) -> (usize, usize) {
-    let (line, col) = key_position(text, key);
-    if line == 0 {
+    let Some((k, v)) = key_spans(text, key) else {
         return (0, 0);
-    }
-    let start: usize = text
-        .split_inclusive('\n')
-        .take(line - 1)
-        .map(str::len)
-        .sum::<usize>()
-        + col
-        - 1;
-    match text[start..].find(needle) {
-        Some(i) if !needle.is_empty() => line_col(text, start + i),
-        _ => (line, col),
+    };
+    match text.get(v.clone()).and_then(|value| value.find(needle)) {
+        Some(i) if !needle.is_empty() => line_col(text, v.start + i),
+        _ => line_col(text, k.start),
     }
 }
 
@@ -307,24 +295,31 @@ mod tests {
     use super::*;
 
     #[test]
-    fn durations() {
-        assert_eq!(parse_duration_ms("1m"), Ok(60_000));
-        assert_eq!(parse_duration_ms("500ms"), Ok(500));
-        assert!(parse_duration_ms("10 parsecs")
-            .unwrap_err()
-            .contains("unknown unit"));
-        assert!(parse_duration_ms("0s").is_err());
-        assert!(parse_duration_ms("m").is_err());
-    }
-
-    #[test]
     fn unknown_fields_are_rejected_with_position() {
         let text = "id = \"x\"\ntitle = \"t\"\nseverity = \"high\"\nsql = \"select 1\"\nthreshhold = 3\n[window]\nsize = \"1m\"\n[entity]\ntype = \"ip\"\ncolumn = \"client_ip\"\n";
         assert_eq!(key_position(text, "severity"), (3, 1));
         assert_eq!(position_in_value(text, "sql", "1"), (4, 15));
+        assert_eq!(key_position(text, "column"), (10, 1), "entity.column");
+        assert_eq!(key_position(text, "size"), (7, 1), "window.size");
         let err = RuleSpec::from_toml("x.toml", text).unwrap_err().to_string();
         assert!(err.starts_with("x.toml:5:1:"), "{err}");
         assert!(err.contains("threshhold"), "{err}");
+    }
+
+    #[test]
+    fn positions_come_from_the_parser_not_from_text_search() {
+        // `sql =` inside a multi-line string and a key under [[tests]] must not be taken for
+        // the rule's own keys; a key written with quotes or spaces is still found.
+        let text = "id = \"x\"\nfilter = \"\"\"\nsql = status\"\"\"\n\"sql\"   =  \"select nope\"\n[[tests]]\nsize = 1\n[window]\nsize = \"1m\"\n";
+        assert_eq!(key_position(text, "sql"), (4, 1));
+        assert_eq!(position_in_value(text, "sql", "nope"), (4, 20));
+        assert_eq!(
+            key_position(text, "size"),
+            (8, 1),
+            "window.size, not tests[0].size"
+        );
+        assert_eq!(key_position(text, "missing"), (0, 0));
+        assert_eq!(key_position("not = [toml", "not"), (0, 0));
     }
 
     #[test]

@@ -341,5 +341,5 @@ fn user_errors_are_one_line_and_exit_non_zero() {
 
     let out = gatewatch(&["run", "--allowed-lateness", "5 fortnights"], None);
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown unit"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is not a duration"));
 }

@@ -41,7 +41,7 @@ fn an_unknown_key_or_a_bad_duration_fails_the_start_at_its_line_and_column() {
     let bad = write(
         tmp.path(),
         "bad.toml",
-        "[input]\nformat = \"kong\"\n\n[engine]\nidle_timeout = \"30 seconds\"\n",
+        "[input]\nformat = \"kong\"\n\n[engine]\nidle_timeout = \"30 parsecs\"\n",
     );
     for args in [vec!["run", "--config", &bad], vec!["config", "check", &bad]] {
         let out = gatewatch(&args, None);

@@ -351,7 +351,7 @@ fn lint_reports_each_error_class_at_its_line() {
             path("b_unknown_column.toml")
         ),
         format!(
-            "{}:6:1: rule c: bad duration \"1 parsec\"",
+            "{}:6:1: rule c: \"1 parsec\" is not a duration",
             path("c_bad_duration.toml")
         ),
         format!("{}:1:1: rule dup: duplicate rule id", path("e_dup.toml")),

@@ -6,6 +6,7 @@ pub mod collect;
 pub mod memo;
 pub mod openapi;
 mod probe;
+pub mod registry;
 mod ua;
 pub mod udf;
 

@@ -1,29 +1,19 @@
-//! The helper functions as DataFusion UDFs and UDAFs, registered in every rule's context.
+//! The helper functions as DataFusion UDFs and UDAFs, registered in every rule's context
+//! from [`super::registry::HELPERS`] (which also gives them to Rhai).
 //!
-//! | SQL | returns |
-//! |---|---|
-//! | `route_template(path)` | the path with ids replaced (`/users/{id}`) |
-//! | `ua_class(user_agent)` | `ai_agent`, `bot`, `tool`, `browser`, `unknown`, `empty` |
-//! | `cidr_contains(cidr, ip)` | whether the address is in the network |
-//! | `shannon_entropy(text)` | bits per byte |
-//! | `longest_id_run(object_id)` (aggregate) | longest run of consecutive numeric ids |
-//! | `interarrival_cv(event_time)` (aggregate) | stddev/mean of gaps between events |
-//! | `probe_class(path, query, user_agent)` | `scanner-agent`, `path-traversal`, `sql-injection`, `script-injection`, `backdoor`, `sensitive-file`, `admin-interface`, or NULL |
-//! | `api_spec_status(method, route_template)` | `documented`, `deprecated`, `undocumented`; NULL without `--openapi` |
-//! | `endpoint_is_new(method, route_template, event_time, learning_ms)` | whether the endpoint was first seen after the learning period (state per rule) |
+//! What each helper means is documented once, in [`super::registry::HELPERS`].
 
 use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Float64Array, StringArray};
 use arrow::datatypes::{DataType, Int64Type, TimeUnit};
 use datafusion::common::{Result, ScalarValue};
-use datafusion::logical_expr::{create_udf, AggregateUDF, ColumnarValue, ScalarUDF, Volatility};
+use datafusion::logical_expr::{create_udf, ColumnarValue, ScalarUDF, Volatility};
 use datafusion::prelude::SessionContext;
 
-use super::collect::{CollectUdaf, Reduce};
 use super::{
-    cidr_contains, probe_class, route_template, shannon_entropy, ua_class, url_extension,
-    with_api_spec, EndpointLearner,
+    cidr_contains, probe_class, shannon_entropy, ua_class, url_extension, with_api_spec,
+    EndpointLearner,
 };
 
 /// Applies the pure helper `name` (`f`) to array arguments, keeping scalar-in/scalar-out so
@@ -54,7 +44,7 @@ fn utf8(a: &ArrayRef) -> Result<ArrayRef> {
     Ok(arrow::compute::cast(a, &DataType::Utf8)?)
 }
 
-fn string_fn(name: &'static str, f: fn(&str) -> String) -> ScalarUDF {
+pub(super) fn string_fn(name: &'static str, f: fn(&str) -> String) -> ScalarUDF {
     create_udf(
         name,
         vec![DataType::Utf8],
@@ -71,7 +61,7 @@ fn string_fn(name: &'static str, f: fn(&str) -> String) -> ScalarUDF {
 }
 
 /// `ua_class(user_agent)`: class names are static strings, so no per-row allocation.
-fn ua_class_udf() -> ScalarUDF {
+pub(super) fn ua_class_udf() -> ScalarUDF {
     create_udf(
         "ua_class",
         vec![DataType::Utf8],
@@ -92,7 +82,7 @@ fn ua_class_udf() -> ScalarUDF {
 }
 
 /// `probe_class(path, query, user_agent)`.
-fn probe_class_udf() -> ScalarUDF {
+pub(super) fn probe_class_udf() -> ScalarUDF {
     create_udf(
         "probe_class",
         vec![DataType::Utf8, DataType::Utf8, DataType::Utf8],
@@ -116,7 +106,7 @@ fn probe_class_udf() -> ScalarUDF {
 }
 
 /// `api_spec_status(method, route_template)`.
-fn api_spec_status_udf() -> ScalarUDF {
+pub(super) fn api_spec_status_udf() -> ScalarUDF {
     create_udf(
         "api_spec_status",
         vec![DataType::Utf8, DataType::Utf8],
@@ -185,81 +175,75 @@ pub fn endpoint_is_new_udf(learner: Arc<std::sync::Mutex<EndpointLearner>>) -> S
     )
 }
 
-fn scalar_udfs() -> Vec<ScalarUDF> {
-    vec![
-        probe_class_udf(),
-        api_spec_status_udf(),
-        endpoint_is_new_udf(Arc::default()),
-        string_fn("route_template", route_template),
-        ua_class_udf(),
-        crate::sigma::matcher::sigma_match_udf(),
-        create_udf(
-            "url_extension",
-            vec![DataType::Utf8],
-            DataType::Utf8,
-            Volatility::Immutable,
-            Arc::new(|args| {
-                map_args("url_extension", args, |a| {
-                    let s = utf8(&a[0])?;
-                    let out: StringArray = s
-                        .as_string::<i32>()
-                        .iter()
-                        .map(|v| v.and_then(url_extension))
-                        .collect();
-                    Ok(Arc::new(out) as ArrayRef)
-                })
-            }),
-        ),
-        create_udf(
-            "cidr_contains",
-            vec![DataType::Utf8, DataType::Utf8],
-            DataType::Boolean,
-            Volatility::Immutable,
-            Arc::new(|args| {
-                map_args("cidr_contains", args, |a| {
-                    let (c, i) = (utf8(&a[0])?, utf8(&a[1])?);
-                    let (c, i) = (c.as_string::<i32>(), i.as_string::<i32>());
-                    let out: BooleanArray = c
-                        .iter()
-                        .zip(i.iter())
-                        .map(|(c, i)| Some(cidr_contains(c?, i?)))
-                        .collect();
-                    Ok(Arc::new(out) as ArrayRef)
-                })
-            }),
-        ),
-        create_udf(
-            "shannon_entropy",
-            vec![DataType::Utf8],
-            DataType::Float64,
-            Volatility::Immutable,
-            Arc::new(|args| {
-                map_args("shannon_entropy", args, |a| {
-                    let s = utf8(&a[0])?;
-                    let out: Float64Array = s
-                        .as_string::<i32>()
-                        .iter()
-                        .map(|v| v.map(shannon_entropy))
-                        .collect();
-                    Ok(Arc::new(out) as ArrayRef)
-                })
-            }),
-        ),
-    ]
+/// `url_extension(path)`.
+pub(super) fn url_extension_udf() -> ScalarUDF {
+    create_udf(
+        "url_extension",
+        vec![DataType::Utf8],
+        DataType::Utf8,
+        Volatility::Immutable,
+        Arc::new(|args| {
+            map_args("url_extension", args, |a| {
+                let s = utf8(&a[0])?;
+                let out: StringArray = s
+                    .as_string::<i32>()
+                    .iter()
+                    .map(|v| v.and_then(url_extension))
+                    .collect();
+                Ok(Arc::new(out) as ArrayRef)
+            })
+        }),
+    )
 }
 
-fn aggregate_udfs() -> Vec<AggregateUDF> {
-    vec![
-        CollectUdaf::udaf(Reduce::IdRun),
-        CollectUdaf::udaf(Reduce::InterarrivalCv),
-    ]
+/// `cidr_contains(cidr, ip)`.
+pub(super) fn cidr_contains_udf() -> ScalarUDF {
+    create_udf(
+        "cidr_contains",
+        vec![DataType::Utf8, DataType::Utf8],
+        DataType::Boolean,
+        Volatility::Immutable,
+        Arc::new(|args| {
+            map_args("cidr_contains", args, |a| {
+                let (c, i) = (utf8(&a[0])?, utf8(&a[1])?);
+                let (c, i) = (c.as_string::<i32>(), i.as_string::<i32>());
+                let out: BooleanArray = c
+                    .iter()
+                    .zip(i.iter())
+                    .map(|(c, i)| Some(cidr_contains(c?, i?)))
+                    .collect();
+                Ok(Arc::new(out) as ArrayRef)
+            })
+        }),
+    )
+}
+
+/// `shannon_entropy(text)`.
+pub(super) fn shannon_entropy_udf() -> ScalarUDF {
+    create_udf(
+        "shannon_entropy",
+        vec![DataType::Utf8],
+        DataType::Float64,
+        Volatility::Immutable,
+        Arc::new(|args| {
+            map_args("shannon_entropy", args, |a| {
+                let s = utf8(&a[0])?;
+                let out: Float64Array = s
+                    .as_string::<i32>()
+                    .iter()
+                    .map(|v| v.map(shannon_entropy))
+                    .collect();
+                Ok(Arc::new(out) as ArrayRef)
+            })
+        }),
+    )
 }
 
 /// `regexp_like(text, pattern[, flags])` with the compiled pattern cached. DataFusion's own
 /// compiles the pattern on every batch; rule filters call it on every batch of traffic, so the
 /// cache matters (the pattern is nearly always a literal). Same results; flags as in Rust's
 /// regex inline flags (`i`, `m`, `s`, `x`, ...).
-fn cached_regexp_like() -> ScalarUDF {
+pub(super) fn cached_regexp_like() -> ScalarUDF {
     use datafusion::logical_expr::{Signature, SimpleScalarUDF, TypeSignature};
     use std::collections::HashMap;
     use std::sync::Mutex;
@@ -327,15 +311,9 @@ fn cached_regexp_like() -> ScalarUDF {
     ))
 }
 
-/// Registers every helper in a rule's SQL context.
+/// Registers every helper in a rule's SQL context (the table is [`super::registry::HELPERS`]).
 pub fn register_all(ctx: &SessionContext) {
-    ctx.register_udf(cached_regexp_like());
-    for f in scalar_udfs() {
-        ctx.register_udf(f);
-    }
-    for f in aggregate_udfs() {
-        ctx.register_udaf(f);
-    }
+    super::registry::register_sql(ctx);
 }
 
 #[cfg(test)]

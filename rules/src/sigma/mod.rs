@@ -25,9 +25,8 @@ use serde_json::Value;
 
 use crate::compile::ParamOverride;
 use crate::error::RuleError;
-use crate::spec::{
-    parse_duration_ms, EntitySpec, ParamValue, RuleSpec, RuleTest, Severity, WindowSpec,
-};
+use crate::spec::{EntitySpec, ParamValue, RuleSpec, RuleTest, Severity, WindowSpec};
+use gatewatch_model::duration::parse_positive_ms;
 
 /// How Sigma rules are selected and windowed.
 #[derive(Debug, Clone, PartialEq)]
@@ -177,7 +176,7 @@ fn spec_of(
     let window = rule_override(overrides, &id, "window").unwrap_or(&opts.window);
     let suppress = rule_override(overrides, &id, "suppress_for").unwrap_or(&opts.suppress_for);
     for (name, d) in [("window", window), ("suppress_for", suppress)] {
-        parse_duration_ms(d).map_err(|m| invalid(format!("{name}: {m}")))?;
+        parse_positive_ms(d).map_err(|m| invalid(format!("{name}: {m}")))?;
     }
     let filter = detection::filter_sql(&rule.detection.named, &rule.detection.conditions)
         .map_err(invalid)?;

@@ -1,0 +1,226 @@
+//! Every helper function, defined once: its name, what it means, and how it is offered to
+//! each rule language. SQL rules get DataFusion UDFs/UDAFs ([`super::udf`]), Rhai scripts get
+//! plain functions; both call the same Rust function in [`super`], so a threshold means the
+//! same thing whichever language a rule is written in.
+//!
+//! Adding a helper is one entry in [`HELPERS`]: the SQL context ([`register_sql`]) and the
+//! script engine ([`register_rhai`]) are built from this table, and the tests below fail if a
+//! language's registration does not match the entry (wrong name, missing function).
+
+use datafusion::logical_expr::{AggregateUDF, ScalarUDF};
+use datafusion::prelude::SessionContext;
+use rhai::{Dynamic, Engine};
+
+use super::collect::{CollectUdaf, Reduce};
+use super::udf;
+
+/// How a helper is offered to SQL.
+pub enum SqlFunction {
+    /// A row-wise function.
+    Scalar(ScalarUDF),
+    /// An aggregate over a window's rows.
+    Aggregate(AggregateUDF),
+}
+
+/// One helper function.
+pub struct Helper {
+    /// Its name in both languages.
+    pub name: &'static str,
+    /// Call form and result, for documentation.
+    pub doc: &'static str,
+    /// Its SQL function (`None`: not offered to SQL).
+    pub sql: Option<fn() -> SqlFunction>,
+    /// Registers it in a Rhai engine (`None`: SQL only, for the reason in `doc`).
+    pub rhai: Option<fn(&mut Engine)>,
+}
+
+/// Every helper, SQL and Rhai.
+pub const HELPERS: &[Helper] = &[
+    Helper {
+        name: "route_template",
+        doc: "route_template(path): the path with ids replaced (`/users/{id}`)",
+        sql: Some(|| SqlFunction::Scalar(udf::string_fn("route_template", super::route_template))),
+        rhai: Some(|e| {
+            e.register_fn("route_template", |p: &str| super::route_template(p));
+        }),
+    },
+    Helper {
+        name: "ua_class",
+        doc: "ua_class(user_agent): ai_agent, bot, tool, browser, unknown, empty",
+        sql: Some(|| SqlFunction::Scalar(udf::ua_class_udf())),
+        rhai: Some(|e| {
+            e.register_fn("ua_class", |ua: &str| super::ua_class(ua).as_str().to_string());
+        }),
+    },
+    Helper {
+        name: "cidr_contains",
+        doc: "cidr_contains(cidr, ip): whether the address is in the network",
+        sql: Some(|| SqlFunction::Scalar(udf::cidr_contains_udf())),
+        rhai: Some(|e| {
+            e.register_fn("cidr_contains", |c: &str, ip: &str| super::cidr_contains(c, ip));
+        }),
+    },
+    Helper {
+        name: "shannon_entropy",
+        doc: "shannon_entropy(text): bits per byte",
+        sql: Some(|| SqlFunction::Scalar(udf::shannon_entropy_udf())),
+        rhai: Some(|e| {
+            e.register_fn("shannon_entropy", |s: &str| super::shannon_entropy(s));
+        }),
+    },
+    Helper {
+        name: "url_extension",
+        doc: "url_extension(path): the lower-case file extension of the path, or NULL/()",
+        sql: Some(|| SqlFunction::Scalar(udf::url_extension_udf())),
+        rhai: Some(|e| {
+            e.register_fn("url_extension", |p: &str| -> Dynamic {
+                super::url_extension(p).map_or(Dynamic::UNIT, |x| x.to_string().into())
+            });
+        }),
+    },
+    Helper {
+        name: "probe_class",
+        doc: "probe_class(path, query, user_agent): scanner-agent, path-traversal, sql-injection, script-injection, backdoor, sensitive-file, admin-interface, or NULL/()",
+        sql: Some(|| SqlFunction::Scalar(udf::probe_class_udf())),
+        rhai: Some(|e| {
+            e.register_fn("probe_class", |p: &str, q: &str, ua: &str| -> Dynamic {
+                super::probe_class(
+                    p,
+                    (!q.is_empty()).then_some(q),
+                    (!ua.is_empty()).then_some(ua),
+                )
+                .map_or(Dynamic::UNIT, |c| c.into())
+            });
+        }),
+    },
+    Helper {
+        name: "api_spec_status",
+        doc: "api_spec_status(method, route_template): documented, deprecated, undocumented; NULL/() without --openapi",
+        sql: Some(|| SqlFunction::Scalar(udf::api_spec_status_udf())),
+        rhai: Some(|e| {
+            e.register_fn("api_spec_status", |m: &str, t: &str| -> Dynamic {
+                super::api_spec_status(m, t).map_or(Dynamic::UNIT, |c| c.into())
+            });
+        }),
+    },
+    Helper {
+        name: "longest_id_run",
+        doc: "longest_id_run(object_id): longest run of consecutive numeric ids (SQL: aggregate; Rhai: over an array)",
+        sql: Some(|| SqlFunction::Aggregate(CollectUdaf::udaf(Reduce::IdRun))),
+        rhai: Some(|e| {
+            e.register_fn("longest_id_run", |ids: rhai::Array| {
+                super::longest_id_run(
+                    ids.into_iter()
+                        .filter_map(|d| {
+                            d.as_int()
+                                .ok()
+                                .or_else(|| d.into_string().ok()?.parse().ok())
+                        })
+                        .collect(),
+                )
+            });
+        }),
+    },
+    Helper {
+        name: "interarrival_cv",
+        doc: "interarrival_cv(event_time): stddev/mean of the gaps between events (SQL: aggregate; Rhai: over an array of ms)",
+        sql: Some(|| SqlFunction::Aggregate(CollectUdaf::udaf(Reduce::InterarrivalCv))),
+        rhai: Some(|e| {
+            e.register_fn("interarrival_cv", |ts: rhai::Array| -> Dynamic {
+                let ts = ts.into_iter().filter_map(|d| d.as_int().ok()).collect();
+                super::interarrival_cv(ts).map_or(Dynamic::UNIT, Dynamic::from_float)
+            });
+        }),
+    },
+    Helper {
+        name: "regexp_like",
+        doc: "regexp_like(text, pattern[, flags]): DataFusion's, with compiled patterns cached (SQL only: Rhai has no regex engine in the sandbox)",
+        sql: Some(|| SqlFunction::Scalar(udf::cached_regexp_like())),
+        rhai: None,
+    },
+    Helper {
+        name: udf::ENDPOINT_IS_NEW,
+        doc: "endpoint_is_new(method, route_template, event_time, learning_ms): first seen after the learning period (SQL filters only: state per rule and task)",
+        sql: Some(|| SqlFunction::Scalar(udf::endpoint_is_new_udf(Default::default()))),
+        rhai: None,
+    },
+    Helper {
+        name: "sigma_match",
+        doc: "sigma_match(col, 'col', anchor, 'ids', all): Sigma value lists (generated by the Sigma compiler, not written by hand)",
+        sql: Some(|| SqlFunction::Scalar(crate::sigma::matcher::sigma_match_udf())),
+        rhai: None,
+    },
+];
+
+/// Registers every SQL helper in a rule's context.
+pub fn register_sql(ctx: &SessionContext) {
+    for h in HELPERS {
+        match h.sql.map(|f| f()) {
+            Some(SqlFunction::Scalar(f)) => {
+                ctx.register_udf(f);
+            }
+            Some(SqlFunction::Aggregate(f)) => {
+                ctx.register_udaf(f);
+            }
+            None => {}
+        }
+    }
+}
+
+/// Registers every Rhai helper in a script engine.
+pub fn register_rhai(engine: &mut Engine) {
+    for h in HELPERS {
+        if let Some(register) = h.rhai {
+            register(engine);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::execution::FunctionRegistry;
+
+    #[test]
+    fn each_entry_registers_its_own_name_once() {
+        let mut seen = std::collections::HashSet::new();
+        let ctx = SessionContext::new();
+        register_sql(&ctx);
+        for h in HELPERS {
+            assert!(seen.insert(h.name), "{} listed twice", h.name);
+            assert!(
+                h.sql.is_some() || h.rhai.is_some(),
+                "{} serves no language",
+                h.name
+            );
+            match h.sql.map(|f| f()) {
+                Some(SqlFunction::Scalar(f)) => assert_eq!(f.name(), h.name),
+                Some(SqlFunction::Aggregate(f)) => assert_eq!(f.name(), h.name),
+                None => {}
+            }
+            if h.sql.is_some() {
+                assert!(
+                    ctx.udf(h.name).is_ok() || ctx.udaf(h.name).is_ok(),
+                    "SQL lacks {}",
+                    h.name
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn scripts_call_the_same_functions_as_sql() {
+        let engine = crate::script::sandbox(Default::default());
+        let got: String = engine
+            .eval(r#"route_template("/users/42") + " " + ua_class("curl/8.0") + " " + url_extension("/a/b.sql")"#)
+            .expect("helpers are registered in the sandbox");
+        assert_eq!(
+            got,
+            format!(
+                "{} {} sql",
+                super::super::route_template("/users/42"),
+                super::super::ua_class("curl/8.0").as_str()
+            )
+        );
+    }
+}
