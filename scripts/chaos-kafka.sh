@@ -8,7 +8,6 @@
 #        GATEWATCH_CHAOS_SEED=N repeats a run's random kill points (printed by each round).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/gatewatch/target}"
 kills="${1:-10}"
 rounds="${2:-1}"
 

@@ -10,7 +10,6 @@
 #   1M records, 1.3 GB); RUNS: runs of each (default 3). Release build; duckdb from PyPI in a venv.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/gatewatch/target}"
 RATE="${1:-250}"
 RUNS="${2:-3}"
 VENV="${GATEWATCH_DUCKDB_VENV:-$HOME/.cache/gatewatch/duckdb}"
@@ -23,7 +22,7 @@ mkdir -p "$DIR"
 cargo build --release --locked --quiet
 [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
 "$VENV/bin/python" -c 'import duckdb, yaml' 2>/dev/null || "$VENV/bin/pip" install -q duckdb pyyaml
-GW="$CARGO_TARGET_DIR/release/gatewatch"
+GW="${CARGO_TARGET_DIR:-target}/release/gatewatch"
 # Like for like: the 15 detections the peer implements (the pack has grown past them); both
 # read the same rule files (the peer takes parameters, windows and word lists from them).
 PEER_RULES="ai-crawler-declared ai-crawler-on-api ai-gateway-token-spike bola-id-walking

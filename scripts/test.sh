@@ -4,9 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# A target directory outside the checkout: CI clones afresh but runs on the same machine, so an
-# unchanged dependency graph is not rebuilt. A truly fresh machine just builds once.
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/gatewatch/target}"
+# The build goes where cargo puts it (./target, or $CARGO_TARGET_DIR), the same place as the
+# README's `cargo run -- run`: a newcomer builds DataFusion once for both commands. CI points
+# CARGO_TARGET_DIR outside the checkout (.ci/run) so fresh clones reuse the dependencies.
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 
 echo "== cargo fmt --check"

@@ -223,7 +223,7 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
         kafka_figures(broker, &chunks, threads)?;
     }
     if let Some(url) = &args.clickhouse {
-        crate::bench_clickhouse::figures(url, &data, threads)?;
+        crate::commands::bench_clickhouse::figures(url, &data, threads)?;
     }
     std::io::stdout().flush()?;
     Ok(ExitCode::SUCCESS)

@@ -119,7 +119,7 @@ pub fn figures(url: &str, kong_data: &[u8], threads: usize) -> Result<()> {
         Route::default(),
         Delivery::default(),
     )?;
-    let plain: Vec<Alert> = (0..ALERTS).map(alert).collect();
+    let plain: Vec<Record> = (0..ALERTS).map(|i| Record::Alert(alert(i))).collect();
     let t = Instant::now();
     for chunk in plain.chunks(1000) {
         sink.deliver(chunk)?;

@@ -12,6 +12,7 @@ use clap::Args;
 use gatewatch_engine::Alert;
 use gatewatch_generate::{labels, write_kong_line, GenConfig, Generator, Label, Scenario};
 use gatewatch_ingest::Input;
+use gatewatch_model::Record;
 use gatewatch_rules::functions::{set_api_spec, ApiSpec};
 use gatewatch_sinks::{Sink, SinkError};
 
@@ -77,9 +78,9 @@ impl Sink for Memory {
     fn name(&self) -> &str {
         "memory"
     }
-    fn deliver(&mut self, alerts: &[Alert]) -> Result<(), SinkError> {
+    fn deliver(&mut self, records: &[Record]) -> Result<(), SinkError> {
         if let Ok(mut v) = self.0.lock() {
-            v.extend_from_slice(alerts);
+            v.extend(records.iter().filter_map(Record::as_alert).cloned());
         }
         Ok(())
     }
@@ -172,9 +173,9 @@ fn ratio(n: u64, d: u64) -> String {
 
 /// Runs the evaluation and prints the tables.
 pub fn run(args: EvalArgs) -> Result<ExitCode> {
-    let duration_ms = gatewatch_rules::spec::parse_duration_ms(&args.duration)
+    let duration_ms = gatewatch_model::duration::parse_positive_ms(&args.duration)
         .map_err(|e| anyhow::anyhow!("--duration: {e}"))?;
-    let overrides = crate::run_cmd::all_overrides(
+    let overrides = gatewatch_rules::params::all_overrides(
         &args.params,
         args.params_file.as_deref(),
         &toml::Table::new(),

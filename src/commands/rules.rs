@@ -8,7 +8,6 @@ use clap::{Args, Subcommand};
 use gatewatch_rules::{ParamOverride, SigmaOptions};
 
 use crate::config::ConfigFile;
-use crate::run_cmd::all_overrides;
 use crate::sigma_cli::SigmaArgs;
 
 /// `gatewatch rules ...`.
@@ -51,7 +50,11 @@ impl RulesDirArgs {
             None => ConfigFile::default(),
         };
         let params_file = self.params_file.clone().or(file.rules.params_file.clone());
-        let overrides = all_overrides(&self.params, params_file.as_deref(), &file.rules.params)?;
+        let overrides = gatewatch_rules::params::all_overrides(
+            &self.params,
+            params_file.as_deref(),
+            &file.rules.params,
+        )?;
         let dir = self.dir.clone().or(file.rules.dir.clone());
         Ok((dir, overrides, self.sigma.options(&file.sigma)?))
     }

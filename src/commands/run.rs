@@ -18,9 +18,9 @@ use gatewatch_rules::{CompiledRule, ParamOverride, SigmaOptions};
 use gatewatch_sinks::config::SinksConfig;
 use gatewatch_sinks::{JsonLinesSink, Sink};
 
-use crate::cli::{init_logging, LogArgs};
+use crate::commands::run_args::{Given, RunArgs};
 use crate::config::{duration_ms, parse_bytes, ConfigFile};
-use crate::run_args::{Given, RunArgs};
+use crate::logging::{init_logging, LogArgs};
 use crate::sigma_cli::log_skipped;
 
 /// The embedded default traffic of `gatewatch run` without `--input`.
@@ -68,7 +68,11 @@ fn prepare(args: &RunArgs, file: &ConfigFile) -> Result<Prepared> {
         (None, None) => InputPlan::Sample,
     };
     let params_text = &file.rules.params;
-    let overrides = all_overrides(&args.params, args.params_file.as_deref(), params_text)?;
+    let overrides = gatewatch_rules::params::all_overrides(
+        &args.params,
+        args.params_file.as_deref(),
+        params_text,
+    )?;
     let sigma = args.sigma.options(&file.sigma)?;
     let rules = load_rules(args.rules.as_ref(), &overrides, &sigma)?;
     let api_spec = api_spec(&args.openapi, matches!(input, InputPlan::Sample))?;
@@ -106,7 +110,6 @@ fn prepare(args: &RunArgs, file: &ConfigFile) -> Result<Prepared> {
     let data_dir = args.data_dir();
     let sinks = args.sinks.sinks_config(file, &data_dir)?;
     let sink_names = sinks.validate()?;
-    sinks.spool.drain().map_err(anyhow::Error::msg)?;
     if let Some(addr) = &args.metrics_addr {
         if addr
             .rsplit_once(':')
@@ -188,7 +191,7 @@ pub fn run(mut args: RunArgs, given: &Given, log: &LogArgs, log_given: &Given) -
     // A ClickHouse that refuses the credentials or the database fails the start now; one
     // that is down is the spool's business.
     p.sinks.probe(Duration::from_secs(10))?;
-    let drain = p.sinks.spool.drain().map_err(anyhow::Error::msg)?;
+    let drain = p.sinks.spool.drain();
     let total = match &args.input {
         Some(path) if file_input && !path.ends_with(".gz") => {
             std::fs::metadata(path).ok().map(|m| m.len())
@@ -241,7 +244,7 @@ pub fn run(mut args: RunArgs, given: &Given, log: &LogArgs, log_given: &Given) -
 /// parameters, API inventory, secrets, sinks), without reading input or contacting anything.
 pub fn check(path: &Path) -> Result<ExitCode> {
     let file = ConfigFile::load(path)?;
-    let mut args = crate::cli::default_run_args();
+    let mut args = RunArgs::defaults();
     args.config = Some(path.to_owned());
     args.apply(&file, &Given(None));
     let p = prepare(&args, &file)?;
@@ -279,62 +282,6 @@ pub fn check(path: &Path) -> Result<ExitCode> {
         println!("  metrics:  http://{a}/metrics");
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// Reads and parses a TOML file; errors name `file:line:col`, as rule errors do.
-fn read_toml<T: serde::de::DeserializeOwned>(path: &Path, what: &str) -> Result<T> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read {what} {}", path.display()))?;
-    toml::from_str(&text).map_err(|e| {
-        let (line, col) = e
-            .span()
-            .map_or((0, 0), |s| gatewatch_rules::spec::line_col(&text, s.start));
-        anyhow::anyhow!("{}:{line}:{col}: {}", path.display(), e.message())
-    })
-}
-
-/// Parameter overrides as `[RULE.]NAME=VALUE` texts from a table of the params-file form.
-fn table_overrides(table: &toml::Table, origin: &str) -> Result<Vec<String>> {
-    let value_text = |v: &toml::Value| -> Result<String> {
-        Ok(match v {
-            toml::Value::String(s) => s.clone(),
-            toml::Value::Integer(i) => i.to_string(),
-            toml::Value::Float(f) => f.to_string(),
-            toml::Value::Boolean(b) => b.to_string(),
-            other => bail!("{origin}: unsupported parameter value {other:?}"),
-        })
-    };
-    let mut specs = Vec::new();
-    for (key, v) in table {
-        match v {
-            toml::Value::Table(rule) => {
-                for (name, v) in rule {
-                    specs.push(format!("{key}.{name}={}", value_text(v)?));
-                }
-            }
-            v => specs.push(format!("{key}={}", value_text(v)?)),
-        }
-    }
-    Ok(specs)
-}
-
-/// The overrides of the config file's `[rules.params]` (first), a `--params-file`, then
-/// `--param` flags (last, so they win).
-pub(crate) fn all_overrides(
-    params: &[String],
-    file: Option<&Path>,
-    config: &toml::Table,
-) -> Result<Vec<ParamOverride>> {
-    let mut specs = table_overrides(config, "[rules.params]")?;
-    if let Some(path) = file {
-        let table: toml::Table = read_toml(path, "parameters file")?;
-        specs.extend(table_overrides(&table, &path.display().to_string())?);
-    }
-    specs.extend(params.iter().cloned());
-    Ok(specs
-        .iter()
-        .map(|p| p.parse::<ParamOverride>())
-        .collect::<Result<Vec<_>, _>>()?)
 }
 
 fn load_rules(

@@ -254,9 +254,9 @@ impl SinkArgs {
             cfg.spool.dir = Some(data_dir.join("spool"));
         }
         if let Some(d) = &self.drain_timeout {
-            gatewatch_sinks::config::parse_duration(d)
+            let d = gatewatch_model::duration::parse(d)
                 .map_err(|e| anyhow::anyhow!("--drain-timeout: {e}"))?;
-            cfg.spool.drain_timeout = Some(d.clone());
+            cfg.spool.drain_timeout = Some(d);
         }
         Ok(cfg)
     }
@@ -276,6 +276,16 @@ impl Given<'_> {
 }
 
 impl RunArgs {
+    /// The arguments of a plain `gatewatch run` (what no subcommand means).
+    pub fn defaults() -> RunArgs {
+        #[derive(clap::Parser)]
+        struct Plain {
+            #[command(flatten)]
+            run: RunArgs,
+        }
+        <Plain as clap::Parser>::parse_from(["gatewatch"]).run
+    }
+
     /// Fills what the command line left out from the config file.
     pub fn apply(&mut self, f: &ConfigFile, given: &Given) {
         macro_rules! default_from_file {
