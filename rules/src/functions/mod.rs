@@ -7,7 +7,7 @@ pub mod memo;
 pub mod openapi;
 mod probe;
 pub mod registry;
-mod ua;
+pub mod ua;
 pub mod udf;
 
 use std::net::IpAddr;
@@ -15,7 +15,8 @@ use std::net::IpAddr;
 pub use gatewatch_ingest::route::route_template;
 pub use openapi::{api_spec_status, set_api_spec, with_api_spec, ApiSpec, EndpointLearner};
 pub use probe::probe_class;
-pub use ua::{ua_class, UaClass};
+pub use ua::verify::{crawler_verified, set_crawler_ranges, CrawlerRanges};
+pub use ua::{ua_class, verifiable_crawlers, UaClass, VerifiableCrawler};
 
 /// An ASCII-case-insensitive multi-pattern matcher over word lists (an empty one if the
 /// lists cannot be compiled, so a bad list disables a class rather than failing rules).

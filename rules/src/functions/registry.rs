@@ -46,10 +46,20 @@ pub const HELPERS: &[Helper] = &[
     },
     Helper {
         name: "ua_class",
-        doc: "ua_class(user_agent): ai_agent, bot, tool, browser, unknown, empty",
+        doc: "ua_class(user_agent): ai_crawler, ai_agent, bot, tool, browser, unknown, empty",
         sql: Some(|| SqlFunction::Scalar(udf::ua_class_udf())),
         rhai: Some(|e| {
             e.register_fn("ua_class", |ua: &str| super::ua_class(ua).as_str().to_string());
+        }),
+    },
+    Helper {
+        name: "crawler_verified",
+        doc: "crawler_verified(user_agent, client_ip): verified, spoofed or unverified for a claimed crawler with published ranges (--crawler-ranges); NULL/() when none is claimed",
+        sql: Some(|| SqlFunction::Scalar(udf::crawler_verified_udf())),
+        rhai: Some(|e| {
+            e.register_fn("crawler_verified", |ua: &str, ip: &str| -> Dynamic {
+                super::crawler_verified(ua, ip).map_or(Dynamic::UNIT, |c| c.into())
+            });
         }),
     },
     Helper {

@@ -1,18 +1,30 @@
-//! User-agent classes: AI agent (the ai.robots.txt list), known bot (crawler-user-agents
-//! patterns and generic bot words), tool (HTTP libraries and attack tools), browser.
+//! User-agent classes from several maintained lists at once (ai.robots.txt, arcjet's
+//! well-known-bots, crawler-user-agents: [`lists`]) plus generic signals of declared bots and AI
+//! clients ([`signals`]), so a new AI vendor's crawler is classified the week it appears, not
+//! when a list learns its name. Measured on real material in `eval/corpus` by
+//! `gatewatch eval --corpus eval/corpus`.
+
+mod lists;
+mod signals;
+pub mod verify;
 
 use std::sync::OnceLock;
 
-use regex::Regex;
+pub use lists::{verifiable_crawlers, VerifiableCrawler};
 
 /// What kind of client a user agent declares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UaClass {
-    /// An AI crawler or agent from the ai.robots.txt list (GPTBot, ClaudeBot, ChatGPT-User ...).
+    /// A declared AI crawler: training, indexing or search for an AI product (GPTBot,
+    /// ClaudeBot, PerplexityBot, CCBot, Bytespider, a new vendor's `FooAIBot/1.0; +https://foo.ai`).
+    AiCrawler,
+    /// An AI assistant or agent fetching for a user right now (ChatGPT-User, Claude-User,
+    /// Perplexity-User, coding agents and AI CLIs).
     AiAgent,
-    /// A known crawler or monitoring bot (Googlebot, bingbot, UptimeRobot ...).
+    /// Another declared bot: search engines, monitors, previews, feed readers (Googlebot,
+    /// bingbot, UptimeRobot ...).
     Bot,
-    /// An HTTP library, CLI or attack tool (curl, python-requests, sqlmap ...).
+    /// An HTTP library, CLI, headless browser or attack tool (curl, python-requests, sqlmap ...).
     Tool,
     /// A web browser or mobile app webview.
     Browser,
@@ -26,6 +38,7 @@ impl UaClass {
     /// The class name returned by `ua_class()` in SQL and Rhai.
     pub fn as_str(self) -> &'static str {
         match self {
+            UaClass::AiCrawler => "ai_crawler",
             UaClass::AiAgent => "ai_agent",
             UaClass::Bot => "bot",
             UaClass::Tool => "tool",
@@ -34,10 +47,12 @@ impl UaClass {
             UaClass::Empty => "empty",
         }
     }
-}
 
-const AI_ROBOTS_JSON: &str = include_str!("../../data/ai-robots.json");
-const CRAWLER_PATTERNS: &str = include_str!("../../data/crawler-patterns.txt");
+    /// Whether this is one of the two AI classes.
+    pub fn is_ai(self) -> bool {
+        matches!(self, UaClass::AiCrawler | UaClass::AiAgent)
+    }
+}
 
 /// HTTP client libraries and command-line clients; matched case-insensitively as substrings.
 const HTTP_CLIENTS: &[&str] = &[
@@ -93,51 +108,37 @@ pub(crate) const ATTACK_TOOLS: &[&str] = &[
     "w3af",
 ];
 
-struct Matchers {
-    ai: aho_corasick::AhoCorasick,
-    bots: Regex,
-    tools: aho_corasick::AhoCorasick,
-}
-
-fn matchers() -> &'static Matchers {
-    static M: OnceLock<Matchers> = OnceLock::new();
+/// The HTTP clients and attack tools as one case-insensitive matcher.
+fn tools() -> &'static aho_corasick::AhoCorasick {
+    static M: OnceLock<aho_corasick::AhoCorasick> = OnceLock::new();
     M.get_or_init(|| {
-        let robots: serde_json::Map<String, serde_json::Value> =
-            serde_json::from_str(AI_ROBOTS_JSON).unwrap_or_default();
-        let ai_tokens: Vec<String> = robots.keys().map(|k| k.to_ascii_lowercase()).collect();
-        let build = super::case_insensitive_matcher;
-        let tools: Vec<String> = HTTP_CLIENTS
+        let words: Vec<String> = HTTP_CLIENTS
             .iter()
             .chain(ATTACK_TOOLS)
+            .chain(&["headlesschrome", "phantomjs"])
             .map(|s| s.to_string())
             .collect();
-        // One alternation of every crawler pattern plus generic bot words; patterns that do not
-        // compile in Rust's regex dialect are skipped rather than failing the whole class.
-        let mut parts: Vec<&str> = CRAWLER_PATTERNS
-            .lines()
-            .filter(|p| !p.is_empty() && Regex::new(p).is_ok())
-            .collect();
-        parts.extend(["bot\\b", "crawler", "spider", "slurp", "monitor"]);
-        let bots = Regex::new(&format!("(?i){}", parts.join("|")))
-            .unwrap_or_else(|_| Regex::new("(?i)bot|crawler|spider").expect("static regex"));
-        Matchers {
-            ai: build(&ai_tokens),
-            bots,
-            tools: build(&tools),
-        }
+        super::case_insensitive_matcher(&words)
     })
 }
 
 /// Whether an ai.robots.txt token occurs as a whole product name: not inside a longer word and
 /// not as the prefix of a hyphenated name, so `OpenAI/1.0` is an agent but the SDK
-/// `openai-python/1.54` (a client of your AI gateway) is not.
-fn is_ai_agent(ai: &aho_corasick::AhoCorasick, ua: &str) -> bool {
-    let bytes = ua.as_bytes();
-    ai.find_overlapping_iter(ua).any(|m| {
-        let before = m.start().checked_sub(1).map(|i| bytes[i]);
-        let after = bytes.get(m.end()).copied();
-        !before.is_some_and(|b| b.is_ascii_alphanumeric())
-            && !after.is_some_and(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+/// `openai-python/1.54` (a client of your AI gateway) is not. Tokens of four letters or fewer
+/// (`Code`) count only as the first product of the user agent.
+fn named_ai(lower: &str) -> Option<UaClass> {
+    let bytes = lower.as_bytes();
+    lists::lists().ai_tokens.iter().find_map(|t| {
+        let short = t.name.len() <= 4;
+        let hit = lower.match_indices(t.name.as_str()).any(|(start, m)| {
+            let end = start + m.len();
+            let before = start.checked_sub(1).map(|i| bytes[i]);
+            let after = bytes.get(end).copied();
+            let whole = !before.is_some_and(|b| b.is_ascii_alphanumeric())
+                && !after.is_some_and(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+            whole && (!short || (start == 0 && matches!(after, None | Some(b'/'))))
+        });
+        hit.then_some(t.class)
     })
 }
 
@@ -149,7 +150,9 @@ pub(crate) type FastMap<V> =
 ///
 /// ```
 /// use gatewatch_rules::functions::{ua_class, UaClass};
-/// assert_eq!(ua_class("Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; GPTBot/1.2)"), UaClass::AiAgent);
+/// assert_eq!(ua_class("Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; GPTBot/1.2)"), UaClass::AiCrawler);
+/// // A crawler no list knows yet, from its contact pointer and vocabulary:
+/// assert_eq!(ua_class("Mozilla/5.0 (compatible; NovaLLMBot/0.3; +https://nova-llm.example/bot)"), UaClass::AiCrawler);
 /// assert_eq!(ua_class("python-requests/2.31.0"), UaClass::Tool);
 /// assert_eq!(ua_class("Mozilla/5.0 (compatible; ChatGPT-User/1.0; +https://openai.com/bot)"), UaClass::AiAgent);
 /// assert_ne!(ua_class("openai-python/1.54.0"), UaClass::AiAgent);
@@ -184,14 +187,46 @@ fn classify(ua: &str) -> UaClass {
     if ua.is_empty() || ua == "-" {
         return UaClass::Empty;
     }
-    let m = matchers();
-    if is_ai_agent(&m.ai, ua) {
+    let l = lists::lists();
+    let text = signals::signal_text(ua);
+    // 1. Named by an AI list.
+    if let Some(class) = named_ai(&text.to_ascii_lowercase()) {
+        return class;
+    }
+    let s = signals::signals(ua, &text);
+    let ai_class = if s.acts_for_user {
         UaClass::AiAgent
-    } else if m.tools.is_match(ua) {
-        UaClass::Tool
-    } else if m.bots.is_match(ua) {
-        UaClass::Bot
-    } else if ua.starts_with("Mozilla/")
+    } else {
+        UaClass::AiCrawler
+    };
+    if l.ai_patterns.as_ref().is_some_and(|r| r.is_match(&text)) {
+        return ai_class;
+    }
+    // 2. Tools announce themselves; a headless browser is a tool whatever else it says.
+    if tools().is_match(ua) {
+        return UaClass::Tool;
+    }
+    // 3. Generic AI signals, before the bot lists (a new AI crawler matches `bot` patterns).
+    if s.ai_app || s.agent_named {
+        return UaClass::AiAgent;
+    }
+    if s.extended_token {
+        return UaClass::AiCrawler;
+    }
+    if (s.declared && s.ai) || s.ai_in_compatible {
+        return ai_class;
+    }
+    // 4. Other lists, then any declared bot.
+    if l.tool_patterns.as_ref().is_some_and(|r| r.is_match(&text)) {
+        return UaClass::Tool;
+    }
+    if l.bot_patterns.as_ref().is_some_and(|r| r.is_match(&text)) {
+        return if s.ai { ai_class } else { UaClass::Bot };
+    }
+    if s.declared {
+        return UaClass::Bot;
+    }
+    if ua.starts_with("Mozilla/")
         || ua.contains("AppleWebKit")
         || ua.contains("Dalvik")
         || ua.contains("CFNetwork")
@@ -208,22 +243,43 @@ mod tests {
 
     #[test]
     fn classes() {
-        assert_eq!(ua_class("Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; ChatGPT-User/1.0; +https://openai.com/bot)"), UaClass::AiAgent);
-        assert_eq!(ua_class("ClaudeBot/1.0"), UaClass::AiAgent);
-        assert_eq!(ua_class("curl/8.5.0"), UaClass::Tool);
-        assert_eq!(
-            ua_class("sqlmap/1.7.2#stable (https://sqlmap.org)"),
-            UaClass::Tool
-        );
-        assert_eq!(
-            ua_class("Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)"),
-            UaClass::Bot
-        );
-        assert_eq!(ua_class("kube-probe/1.29"), UaClass::Unknown);
-        assert_eq!(
-            ua_class("ShopApp/4.12.0 (iPhone; iOS 18.1; Scale/3.00)"),
-            UaClass::Unknown
-        );
-        assert_eq!(ua_class(""), UaClass::Empty);
+        let cases = [
+            ("Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; ChatGPT-User/1.0; +https://openai.com/bot)", UaClass::AiAgent),
+            ("ClaudeBot/1.0", UaClass::AiCrawler),
+            ("Mozilla/5.0 (compatible; ClaudeBot/1.0; +claudebot@anthropic.com)", UaClass::AiCrawler),
+            ("claude-cli/2.1.205 (external, cli)", UaClass::AiAgent),
+            ("GitHubCopilotChat/0.23.2", UaClass::AiAgent),
+            ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36 (compatible; SomeAssistantAI/1.0)", UaClass::AiAgent),
+            ("Applebot-Extended", UaClass::AiCrawler),
+            ("curl/8.5.0", UaClass::Tool),
+            ("sqlmap/1.7.2#stable (https://sqlmap.org)", UaClass::Tool),
+            ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/120.0.0.0 Safari/537.36", UaClass::Tool),
+            ("Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)", UaClass::Bot),
+            ("Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)", UaClass::Bot),
+            ("Mozilla/5.0 (compatible; AcmeStatusCheck/2.0; +https://status.acme.example)", UaClass::Bot),
+            // "Agent" in a bot's name is older than AI agents.
+            ("Mozilla/5.0 (compatible; NetcraftSurveyAgent/1.0; +info@netcraft.com)", UaClass::Bot),
+            ("GoogleAgent-Search", UaClass::AiAgent),
+            ("censys.io internet census", UaClass::Bot),
+            ("kube-probe/1.29", UaClass::Unknown),
+            ("ShopApp/4.12.0 (iPhone; iOS 18.1; Scale/3.00)", UaClass::Unknown),
+            ("", UaClass::Empty),
+        ];
+        for (ua, want) in cases {
+            assert_eq!(classify(ua), want, "{ua}");
+        }
+    }
+
+    #[test]
+    fn phones_and_apps_named_like_bots_or_ai_products_are_browsers() {
+        for ua in [
+            "Mozilla/5.0 (Linux; Android 7.0; M bot 54) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/64.0.3282.137 Safari/537.36",
+            "Mozilla/5.0 (Linux; Android 13; Spider 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36",
+            "Mozilla/5.0 (Linux; Android 9; Gemini PDA Build/PPR1.180610.011) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/88.0 Mobile Safari/537.36",
+            "Mozilla/5.0 (compatible; MSIE 9.0; Windows NT 6.1; Trident/5.0)",
+            "Mozilla/5.0 (Windows NT 6.1; WOW64; rv:40.0) Gecko/20100101 CometBird/40.0",
+        ] {
+            assert_eq!(classify(ua), UaClass::Browser, "{ua}");
+        }
     }
 }
