@@ -8,6 +8,10 @@ pub const BUILTIN: &[(&str, &str)] = &[
         include_str!("../pack/admin-console-probing.toml"),
     ),
     (
+        "admin-login-distributed.toml",
+        include_str!("../pack/admin-login-distributed.toml"),
+    ),
+    (
         "ai-crawler-declared.toml",
         include_str!("../pack/ai-crawler-declared.toml"),
     ),
@@ -30,6 +34,10 @@ pub const BUILTIN: &[(&str, &str)] = &[
     (
         "cms-framework-scan.toml",
         include_str!("../pack/cms-framework-scan.toml"),
+    ),
+    (
+        "crawler-impersonation.toml",
+        include_str!("../pack/crawler-impersonation.toml"),
     ),
     (
         "credential-stuffing-distributed.toml",

@@ -175,7 +175,7 @@ column = "client_ip"
     assert_eq!(a.entity, "192.0.2.77");
     assert_eq!(a.fields["run"], 40);
     assert_eq!(a.fields["cv"], 0.0);
-    assert_eq!(a.fields["ua"], "ai_agent");
+    assert_eq!(a.fields["ua"], "ai_crawler");
     assert_eq!(a.fields["in_net"], true);
     assert!(a.fields["h"].as_f64().unwrap() > 2.0);
 }
