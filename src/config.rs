@@ -184,6 +184,8 @@ pub struct RulesSection {
     /// As `--openapi` (a list).
     #[serde(default)]
     pub openapi: Vec<PathBuf>,
+    /// As `--crawler-ranges`.
+    pub crawler_ranges: Option<PathBuf>,
 }
 
 /// `[output]`.
@@ -301,6 +303,7 @@ impl ConfigFile {
         fix_opt(&mut self.rules.dir);
         fix_opt(&mut self.rules.params_file);
         self.rules.openapi.iter_mut().for_each(fix);
+        fix_opt(&mut self.rules.crawler_ranges);
         fix_opt(&mut self.output.file);
         fix_opt(&mut self.spool.dir);
         let fix_text = |t: &mut Option<String>| {

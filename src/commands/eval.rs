@@ -38,6 +38,7 @@ pub const EXPECTED: &[(&str, &[&str])] = &[
     ("zombie-api", &["zombie-api-endpoint", "new-api-endpoint"]),
     ("ai-token-abuse", &["ai-gateway-token-spike"]),
     ("probing", &["probing-attack-tools"]),
+    ("web-scan", &["cms-framework-scan", "admin-console-probing"]),
 ];
 
 /// Options of `gatewatch eval`.
@@ -66,13 +67,26 @@ pub struct EvalArgs {
     #[arg(long)]
     no_openapi: bool,
     /// Exit with status 1 unless every scenario has recall >= 0.95 and no hard negative has
-    /// an alert (for CI).
+    /// an alert (for CI); with --corpus, unless every target of the corpus manifest is met.
     #[arg(long)]
     check: bool,
+    /// Evaluate on labelled public material instead of generated traffic: DIR/corpus.toml
+    /// lists user-agent lists (share classified as AI, browsers flagged) and labelled access
+    /// logs (recall per attacking client, alerts on benign clients). See eval/corpus.
+    #[arg(long, value_name = "DIR")]
+    corpus: Option<std::path::PathBuf>,
 }
 
+/// A sink keeping alerts in memory.
 #[derive(Default, Clone)]
-struct Memory(Arc<Mutex<Vec<Alert>>>);
+pub(super) struct Memory(Arc<Mutex<Vec<Alert>>>);
+
+impl Memory {
+    /// The alerts delivered so far.
+    pub(super) fn alerts(&self) -> Vec<Alert> {
+        self.0.lock().map(|v| v.clone()).unwrap_or_default()
+    }
+}
 
 impl Sink for Memory {
     fn name(&self) -> &str {
@@ -180,6 +194,16 @@ pub fn run(args: EvalArgs) -> Result<ExitCode> {
         args.params_file.as_deref(),
         &toml::Table::new(),
     )?;
+    if let Some(dir) = &args.corpus {
+        let load = || -> Result<_> {
+            Ok(match &args.rules {
+                Some(d) => gatewatch_rules::load_dir(d, &overrides)?,
+                None => gatewatch_rules::load_builtin(&overrides)?,
+            })
+        };
+        let ok = super::eval_corpus::run(dir, &load)?;
+        return Ok(super::eval_corpus::exit_code(ok, args.check));
+    }
     let spec = if args.no_openapi {
         None
     } else {
@@ -227,7 +251,7 @@ pub fn run(args: EvalArgs) -> Result<ExitCode> {
             pipeline::run_lines(input, rules, &mut sinks, &PipelineConfig::default(), None)
                 .with_context(|| format!("replaying seed {seed}"))?;
         events += summary.engine.events;
-        let alerts = memory.0.lock().map(|v| v.clone()).unwrap_or_default();
+        let alerts = memory.alerts();
         score(&labels(&cfg), &alerts, !args.no_openapi, &mut s);
     }
 

@@ -9,6 +9,7 @@ use gatewatch_ingest::Column;
 pub mod bench;
 pub mod bench_clickhouse;
 pub mod eval;
+mod eval_corpus;
 pub mod generate;
 pub mod rules;
 pub mod run;

@@ -22,6 +22,9 @@ pub enum RulesCommand {
         /// Target directory (created if missing).
         dir: PathBuf,
     },
+    /// List the crawlers whose address ranges are published (`--crawler-ranges` file names)
+    /// and where each vendor publishes them: `ID<TAB>URL`, one line per source.
+    Crawlers,
 }
 
 /// A rule directory and the settings rules are loaded with.
@@ -126,6 +129,14 @@ pub fn rules_command(cmd: RulesCommand) -> Result<ExitCode> {
                 std::fs::write(&path, text)
                     .with_context(|| format!("cannot write {}", path.display()))?;
                 println!("{}", path.display());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        RulesCommand::Crawlers => {
+            for c in gatewatch_rules::functions::verifiable_crawlers() {
+                for url in &c.sources {
+                    println!("{}\t{url}", c.id);
+                }
             }
             Ok(ExitCode::SUCCESS)
         }

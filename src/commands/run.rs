@@ -13,7 +13,7 @@ use gatewatch_generate::{GenConfig, GeneratorReader};
 use gatewatch_ingest::kafka::KafkaUrl;
 use gatewatch_ingest::{open_input, ChunkOptions, DecodeConfig, Input};
 use gatewatch_pipeline::{self as pipeline, InputSource as Source, PipelineConfig, RuleReloader};
-use gatewatch_rules::functions::ApiSpec;
+use gatewatch_rules::functions::{ApiSpec, CrawlerRanges};
 use gatewatch_rules::{CompiledRule, ParamOverride, SigmaOptions};
 use gatewatch_sinks::config::SinksConfig;
 use gatewatch_sinks::{JsonLinesSink, Sink};
@@ -49,6 +49,7 @@ struct Prepared {
     sigma: SigmaOptions,
     rules: Vec<CompiledRule>,
     api_spec: Option<ApiSpec>,
+    crawler_ranges: Option<CrawlerRanges>,
     decode: DecodeConfig,
     engine: EngineConfig,
     sinks: SinksConfig,
@@ -76,6 +77,7 @@ fn prepare(args: &RunArgs, file: &ConfigFile) -> Result<Prepared> {
     let sigma = args.sigma.options(&file.sigma)?;
     let rules = load_rules(args.rules.as_ref(), &overrides, &sigma)?;
     let api_spec = api_spec(&args.openapi, matches!(input, InputPlan::Sample))?;
+    let crawler_ranges = crawler_ranges(args.crawler_ranges.as_deref())?;
     let mut decode = DecodeConfig {
         format: args.format,
         ..Default::default()
@@ -124,6 +126,7 @@ fn prepare(args: &RunArgs, file: &ConfigFile) -> Result<Prepared> {
         sigma,
         rules,
         api_spec,
+        crawler_ranges,
         decode,
         engine,
         sinks,
@@ -153,6 +156,7 @@ pub fn run(mut args: RunArgs, given: &Given, log: &LogArgs, log_given: &Given) -
     let p = prepare(&args, &file)?;
     tracing::debug!(data_dir = %p.data_dir.display(), "data directory");
     gatewatch_rules::functions::set_api_spec(p.api_spec);
+    gatewatch_rules::functions::set_crawler_ranges(p.crawler_ranges);
     let reloader = args.rules.as_ref().map(|dir| {
         RuleReloader::new(
             dir.clone(),
@@ -301,6 +305,24 @@ fn load_rules(
         bail!("no enabled rules to run (check --rules)");
     }
     Ok(rules)
+}
+
+/// The published crawler ranges of `--crawler-ranges DIR`, if given.
+fn crawler_ranges(dir: Option<&std::path::Path>) -> Result<Option<CrawlerRanges>> {
+    let Some(dir) = dir else {
+        tracing::info!(
+            "no --crawler-ranges: crawler claims stay unverified; crawler-impersonation is silent"
+        );
+        return Ok(None);
+    };
+    let ranges =
+        CrawlerRanges::load_dir(dir).map_err(|e| anyhow::anyhow!("--crawler-ranges: {e}"))?;
+    tracing::info!(
+        crawlers = ranges.crawlers(),
+        prefixes = ranges.prefixes(),
+        "crawler ranges loaded: claims of those crawlers are verified"
+    );
+    Ok(Some(ranges))
 }
 
 /// The API inventory: the `--openapi` files, or for the bundled sample traffic the spec of

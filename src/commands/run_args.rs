@@ -61,6 +61,12 @@ pub struct RunArgs {
     /// are learned instead (rule new-api-endpoint).
     #[arg(long, value_name = "FILE")]
     pub openapi: Vec<PathBuf>,
+    /// Directory of published crawler address ranges, one file per crawler named by its id
+    /// (`google-crawler.json`, `openai-crawler.json`, ...; `gatewatch rules crawlers` lists
+    /// them and where each vendor publishes): a client claiming such a crawler from elsewhere
+    /// is `spoofed` (rule crawler-impersonation). Refresh with scripts/fetch-crawler-ranges.sh.
+    #[arg(long, value_name = "DIR", env = "GATEWATCH_CRAWLER_RANGES")]
+    pub crawler_ranges: Option<PathBuf>,
     /// How late (in event time) an event may arrive and still count in its window.
     #[arg(long, default_value = "5s", value_name = "DURATION")]
     pub allowed_lateness: String,
@@ -333,6 +339,10 @@ impl RunArgs {
         if self.openapi.is_empty() {
             self.openapi.clone_from(&f.rules.openapi);
         }
+        self.crawler_ranges = self
+            .crawler_ranges
+            .take()
+            .or(f.rules.crawler_ranges.clone());
         self.output = self.output.take().or(f.output.file.clone());
         self.quiet_alerts |= f.output.stdout == Some(false);
         self.no_summary |= f.output.summary == Some(false);

@@ -205,7 +205,8 @@ fn generate_is_deterministic_and_writes_labels() {
             "shadow-api",
             "zombie-api",
             "ai-token-abuse",
-            "probing"
+            "probing",
+            "web-scan"
         ]
     );
 }

@@ -12,6 +12,7 @@ mod kafka;
 mod layout;
 mod pack;
 mod partial;
+mod quality;
 mod receiver;
 mod rules;
 mod service;

@@ -1,0 +1,275 @@
+//! `gatewatch eval --corpus DIR`: the rules on labelled public material nobody on the project
+//! wrote (`eval/corpus/`), reported apart from the generated traffic.
+//!
+//! `DIR/corpus.toml` says what to measure:
+//! - `[[user_agents]]`: a list of real user agents (`.txt`, one per line, or `.tsv` with a
+//!   `user_agent` column) and the share of them `ua_class` must put in `classes`: at least
+//!   `min` (AI vendors' agents classified as AI) or at most `max` (browsers flagged as AI or bot).
+//! - `[[logs]]`: a `labels.jsonl` of `{file, client_ip, attack, kind}`; every file it names is
+//!   replayed through the rules (format sniffed per line). An attacking client is found when an
+//!   alert names it (as entity, or among its fields); a benign client must get no alert.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use gatewatch_engine::Alert;
+use gatewatch_ingest::Input;
+use gatewatch_rules::functions::{ua_class, UaClass};
+use gatewatch_rules::CompiledRule;
+use gatewatch_sinks::Sink;
+use serde::Deserialize;
+
+use super::eval::Memory;
+use gatewatch_pipeline::{self as pipeline, PipelineConfig};
+
+/// `corpus.toml`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Manifest {
+    #[serde(default)]
+    user_agents: Vec<UaList>,
+    #[serde(default)]
+    logs: Vec<LogSet>,
+}
+
+/// One list of real user agents and the share expected in some classes.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UaList {
+    /// Shown in the report.
+    name: String,
+    /// Relative to the corpus directory.
+    file: PathBuf,
+    /// `ua_class` names counted.
+    classes: Vec<String>,
+    /// The counted share must be at least this.
+    min: Option<f64>,
+    /// The counted share must be at most this.
+    max: Option<f64>,
+}
+
+/// Labelled access logs.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LogSet {
+    /// Relative to the corpus directory; the files it names are relative to it.
+    labels: PathBuf,
+}
+
+#[derive(Debug, Deserialize)]
+struct Label {
+    file: String,
+    client_ip: String,
+    attack: bool,
+    kind: String,
+}
+
+/// One measured figure against its target.
+struct Line {
+    name: String,
+    count: usize,
+    hits: usize,
+    share: f64,
+    target: String,
+    ok: bool,
+    examples: Vec<String>,
+}
+
+/// The share of a list's user agents in the counted classes.
+fn measure_list(dir: &Path, list: &UaList) -> Result<Line> {
+    let path = dir.join(&list.file);
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    let uas: Vec<String> = if path.extension().is_some_and(|e| e == "tsv") {
+        let mut lines = text.lines();
+        let header: Vec<&str> = lines.next().unwrap_or("").split('\t').collect();
+        let col = header
+            .iter()
+            .position(|h| *h == "user_agent")
+            .with_context(|| format!("{}: no `user_agent` column", path.display()))?;
+        lines
+            .filter_map(|l| l.split('\t').nth(col).map(String::from))
+            .collect()
+    } else {
+        text.lines().map(String::from).collect()
+    };
+    let uas: Vec<String> = uas.into_iter().filter(|u| !u.trim().is_empty()).collect();
+    let counted = |c: UaClass| list.classes.iter().any(|n| n == c.as_str());
+    let hits: Vec<&String> = uas.iter().filter(|u| counted(ua_class(u))).collect();
+    let share = if uas.is_empty() {
+        0.0
+    } else {
+        hits.len() as f64 / uas.len() as f64
+    };
+    let (ok, target, examples) = match (list.min, list.max) {
+        (Some(min), _) => (
+            share >= min,
+            format!(">= {min}"),
+            uas.iter()
+                .filter(|u| !counted(ua_class(u)))
+                .take(5)
+                .map(|u| format!("{} ({})", cut(u), ua_class(u).as_str()))
+                .collect(),
+        ),
+        (None, Some(max)) => (
+            share <= max,
+            format!("<= {max}"),
+            hits.iter()
+                .take(5)
+                .map(|u| format!("{} ({})", cut(u), ua_class(u).as_str()))
+                .collect(),
+        ),
+        (None, None) => (true, "-".into(), Vec::new()),
+    };
+    Ok(Line {
+        name: format!("{} [{}]", list.name, list.classes.join("|")),
+        count: uas.len(),
+        hits: hits.len(),
+        share,
+        target,
+        ok,
+        examples,
+    })
+}
+
+fn cut(s: &str) -> String {
+    s.chars().take(90).collect()
+}
+
+/// Whether an alert names `ip`: as its entity, or as a whole value inside its fields.
+fn names(a: &Alert, ip: &str) -> bool {
+    if a.entity == ip {
+        return true;
+    }
+    let fields = serde_json::to_string(&a.fields).unwrap_or_default();
+    fields.match_indices(ip).any(|(i, m)| {
+        let before = fields[..i].chars().next_back();
+        let after = fields[i + m.len()..].chars().next();
+        let edge =
+            |c: Option<char>| !c.is_some_and(|c| c.is_ascii_hexdigit() || c == '.' || c == ':');
+        edge(before) && edge(after)
+    })
+}
+
+/// Replays one log file through the rules.
+fn replay(path: &Path, rules: Vec<CompiledRule>) -> Result<Vec<Alert>> {
+    let memory = Memory::default();
+    let mut sinks: Vec<Box<dyn Sink>> = vec![Box::new(memory.clone())];
+    let file =
+        std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let input = Input {
+        reader: Box::new(std::io::BufReader::new(file)),
+        name: path.display().to_string(),
+        interactive: false,
+    };
+    pipeline::run_lines(input, rules, &mut sinks, &PipelineConfig::default(), None)
+        .with_context(|| format!("replaying {}", path.display()))?;
+    Ok(memory.alerts())
+}
+
+/// Runs the corpus evaluation and prints the report; `Ok(false)` when a target is missed.
+pub fn run(dir: &Path, load: &dyn Fn() -> Result<Vec<CompiledRule>>) -> Result<bool> {
+    let manifest_path = dir.join("corpus.toml");
+    let text = std::fs::read_to_string(&manifest_path).with_context(|| {
+        format!(
+            "cannot read {} (the corpus manifest: [[user_agents]] and [[logs]] tables)",
+            manifest_path.display()
+        )
+    })?;
+    let manifest: Manifest =
+        toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", manifest_path.display()))?;
+    let mut all_ok = true;
+
+    println!(
+        "gatewatch eval --corpus {}: held-out public material",
+        dir.display()
+    );
+    println!("\nuser-agent classes (ua_class)");
+    println!(
+        "{:<58} {:>7} {:>7} {:>7} {:>8}  ok",
+        "list [classes counted]", "agents", "counted", "share", "target"
+    );
+    for list in &manifest.user_agents {
+        let l = measure_list(dir, list)?;
+        all_ok &= l.ok;
+        println!(
+            "{:<58} {:>7} {:>7} {:>7.4} {:>8}  {}",
+            l.name,
+            l.count,
+            l.hits,
+            l.share,
+            l.target,
+            if l.ok { "yes" } else { "NO" }
+        );
+        for e in &l.examples {
+            println!("    e.g. {e}");
+        }
+    }
+
+    println!("\naccess logs (an attacking client is found when an alert names it; benign clients must get none)");
+    println!(
+        "{:<46} {:>8} {:>8} {:>7}  alerts",
+        "log", "attackers", "found", "benign-hit"
+    );
+    for set in &manifest.logs {
+        let labels_path = dir.join(&set.labels);
+        let base = labels_path.parent().unwrap_or(dir).to_path_buf();
+        let text = std::fs::read_to_string(&labels_path)
+            .with_context(|| format!("cannot read {}", labels_path.display()))?;
+        let mut by_file: BTreeMap<String, Vec<Label>> = BTreeMap::new();
+        for (n, line) in text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+        {
+            let label: Label = serde_json::from_str(line)
+                .with_context(|| format!("{}:{}", labels_path.display(), n + 1))?;
+            by_file.entry(label.file.clone()).or_default().push(label);
+        }
+        for (file, labels) in &by_file {
+            let alerts = replay(&base.join(file), load()?)?;
+            let attackers: Vec<&Label> = labels.iter().filter(|l| l.attack).collect();
+            let found = attackers
+                .iter()
+                .filter(|l| alerts.iter().any(|a| names(a, &l.client_ip)))
+                .count();
+            let benign_hits: BTreeSet<String> = labels
+                .iter()
+                .filter(|l| !l.attack)
+                .flat_map(|l| {
+                    alerts
+                        .iter()
+                        .filter(|a| names(a, &l.client_ip))
+                        .map(move |a| format!("{} on {} ({})", a.rule_id, l.client_ip, l.kind))
+                })
+                .collect();
+            let recall_ok = attackers.is_empty() || found as f64 / attackers.len() as f64 >= 0.95;
+            all_ok &= recall_ok && benign_hits.is_empty();
+            let rules: BTreeSet<&str> = alerts.iter().map(|a| a.rule_id.as_str()).collect();
+            println!(
+                "{:<46} {:>8} {:>8} {:>7}  {}",
+                cut(file),
+                attackers.len(),
+                found,
+                benign_hits.len(),
+                rules.into_iter().collect::<Vec<_>>().join(", ")
+            );
+            for h in benign_hits.iter().take(5) {
+                println!("    false positive: {h}");
+            }
+        }
+    }
+    Ok(all_ok)
+}
+
+/// `Ok(ExitCode)` for `--check`.
+pub fn exit_code(ok: bool, check: bool) -> ExitCode {
+    if check && !ok {
+        eprintln!("gatewatch eval --corpus: targets missed (see the rows marked NO or with false positives)");
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}

@@ -1,0 +1,149 @@
+//! Detection quality on material nobody here wrote (`eval/corpus`, issue 16) and crawler
+//! impersonation against published ranges.
+
+use std::path::Path;
+
+use crate::support::{alerts_of, gatewatch};
+
+/// The `share` column of the report row whose name starts with `name`.
+fn share(report: &str, name: &str) -> f64 {
+    let line = report
+        .lines()
+        .find(|l| l.starts_with(name))
+        .unwrap_or_else(|| panic!("no row {name:?} in:\n{report}"));
+    let cols: Vec<&str> = line.split_whitespace().collect();
+    // ... share, target (`>= 0.95`: two words), ok
+    cols[cols.len() - 4].parse().unwrap()
+}
+
+#[test]
+fn the_public_corpus_keeps_browsers_quiet_and_finds_ai_agents() {
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("eval/corpus");
+    let out = gatewatch(&["eval", "--corpus", corpus.to_str().unwrap()], None);
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{report}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Targets of issue 16 where we meet them, floors at today's figures where we do not yet.
+    assert!(
+        share(&report, "real browsers flagged as AI or bot") <= 0.01,
+        "{report}"
+    );
+    assert!(
+        share(&report, "AI vendors' agents (tuning set)") >= 0.93,
+        "{report}"
+    );
+    assert!(
+        share(&report, "AI vendors' agents (held out") >= 0.85,
+        "{report}"
+    );
+    assert!(
+        share(&report, "scanner and attack-tool agents") >= 0.9,
+        "{report}"
+    );
+    // The distributed Joomla admin brute force (16 addresses, one try each): every one named.
+    assert!(
+        report.lines().any(
+            |l| l.starts_with("azure-sentinel-apache-joomla-admin-bruteforce.log")
+                && l.split_whitespace().nth(1) == Some("16")
+                && l.split_whitespace().nth(2) == Some("16")
+        ),
+        "{report}"
+    );
+    // Benign application logs: no client gets an alert.
+    assert!(!report.contains("false positive:"), "{report}");
+    for file in [
+        "elastic-examples-apache-semicomplete.log",
+        "azure-sentinel-nginx-apt-downloads.log",
+    ] {
+        assert!(
+            report.lines().any(|l| l.starts_with(file)),
+            "{file} not replayed:\n{report}"
+        );
+    }
+}
+
+/// A Kong line with a user agent.
+fn kong_ua(t_s: i64, ip: &str, ua: &str) -> String {
+    let t = crate::support::EPOCH + t_s * 1000;
+    format!(
+        r#"{{"started_at":{t},"client_ip":"{ip}","request":{{"method":"GET","uri":"/api/v1/products/{t_s}","headers":{{"user-agent":"{ua}"}}}},"response":{{"status":200,"size":900}}}}"#
+    )
+}
+
+#[test]
+fn a_crawler_claimed_from_outside_its_published_ranges_is_impersonation() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ranges = tmp.path().join("ranges");
+    std::fs::create_dir(&ranges).unwrap();
+    // Google's googlebot.json shape, with documentation prefixes.
+    std::fs::write(
+        ranges.join("google-crawler.json"),
+        r#"{"creationTime":"2026-12-01T00:00:00.000000","prefixes":[{"ipv4Prefix":"192.0.2.0/24"},{"ipv6Prefix":"2001:db8:4801::/48"}]}"#,
+    )
+    .unwrap();
+    let googlebot = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)";
+    let mut log = String::new();
+    for i in 0..10 {
+        log.push_str(&kong_ua(i * 5, "192.0.2.10", googlebot));
+        log.push('\n');
+        log.push_str(&kong_ua(i * 5 + 1, "203.0.113.66", googlebot));
+        log.push('\n');
+        log.push_str(&kong_ua(i * 5 + 2, "2001:db8:4801::7", googlebot));
+        log.push('\n');
+    }
+    let input = tmp.path().join("kong.log");
+    std::fs::write(&input, &log).unwrap();
+    let args = [
+        "run",
+        "-i",
+        input.to_str().unwrap(),
+        "--crawler-ranges",
+        ranges.to_str().unwrap(),
+        "--no-summary",
+    ];
+    let out = gatewatch(&args, None);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let alerts: Vec<_> = alerts_of(&out)
+        .into_iter()
+        .filter(|a| a["rule_id"] == "crawler-impersonation")
+        .collect();
+    assert_eq!(alerts.len(), 1, "{alerts:#?}");
+    assert_eq!(alerts[0]["entity"], "203.0.113.66");
+    assert_eq!(alerts[0]["event_count"], 10);
+
+    // Without ranges nothing can be checked, so nothing is claimed spoofed.
+    let out = gatewatch(&args[..3], None);
+    assert!(!alerts_of(&out)
+        .iter()
+        .any(|a| a["rule_id"] == "crawler-impersonation"));
+
+    // A file named after no known crawler is an error that says what to name it.
+    std::fs::write(ranges.join("googlebot.txt"), "192.0.2.0/24\n").unwrap();
+    let out = gatewatch(&args, None);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("googlebot") && err.contains("google-crawler"),
+        "{err}"
+    );
+}
+
+#[test]
+fn rules_crawlers_lists_ids_and_sources() {
+    let out = gatewatch(&["rules", "crawlers"], None);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("google-crawler\thttps://")),
+        "{text}"
+    );
+    assert!(text.lines().all(|l| l.split('\t').count() == 2), "{text}");
+}
