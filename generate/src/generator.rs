@@ -193,8 +193,8 @@ mod tests {
         let low_slow = reqs.iter().filter(|r| r.user_agent == LOW_SLOW_UA).count();
         assert!(low_slow > 500);
         let l = labels(&cfg);
-        // 12 scenarios; machine-regular also labels ua-spoofing, shadow-api also zombie-api.
-        assert_eq!(l.iter().filter(|l| l.attack).count(), 14);
+        // 13 scenarios; machine-regular also labels ua-spoofing, shadow-api also zombie-api.
+        assert_eq!(l.iter().filter(|l| l.attack).count(), 15);
         for (ip, n) in [
             (SPRAY_IP, 50),
             (ATO_IP, 14),

@@ -77,6 +77,9 @@ registry! {
     AiTokenAbuse => ai_token_abuse,
     /// A scanner requesting `/.env`, `/.git/config`, admin consoles and injection payloads.
     Probing => probing,
+    /// A CMS/framework fingerprinting scan and a three-request admin-console probe, both with
+    /// browser user agents; and, benign, an app's users downloading the `.sql` it publishes.
+    WebScan => web_scan,
 }
 
 impl Scenario {
