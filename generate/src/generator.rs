@@ -116,6 +116,7 @@ fn emit(a: &mut ActorState, t: i64, seq: &mut u64, users: usize) -> Request {
         users,
         consumer: None,
         ai: None,
+        body_bytes: None,
     };
     let f = a.actor.request(&mut cx);
     Request {
@@ -128,7 +129,9 @@ fn emit(a: &mut ActorState, t: i64, seq: &mut u64, users: usize) -> Request {
         user_agent: f.user_agent,
         username: f.username,
         consumer: cx.consumer,
-        response_bytes: if f.status >= 400 {
+        response_bytes: if let Some(b) = cx.body_bytes {
+            b
+        } else if f.status >= 400 {
             60 + (response_bytes % 80)
         } else {
             response_bytes
@@ -193,8 +196,8 @@ mod tests {
         let low_slow = reqs.iter().filter(|r| r.user_agent == LOW_SLOW_UA).count();
         assert!(low_slow > 500);
         let l = labels(&cfg);
-        // 13 scenarios; machine-regular also labels ua-spoofing, shadow-api also zombie-api.
-        assert_eq!(l.iter().filter(|l| l.attack).count(), 15);
+        // 14 scenarios; machine-regular also labels ua-spoofing, shadow-api also zombie-api.
+        assert_eq!(l.iter().filter(|l| l.attack).count(), 16);
         for (ip, n) in [
             (SPRAY_IP, 50),
             (ATO_IP, 14),

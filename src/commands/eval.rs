@@ -39,7 +39,12 @@ pub const EXPECTED: &[(&str, &[&str])] = &[
     ("ai-token-abuse", &["ai-gateway-token-spike"]),
     ("probing", &["probing-attack-tools"]),
     ("web-scan", &["cms-framework-scan", "admin-console-probing"]),
+    ("spa-scan", &["probing-attack-tools"]),
 ];
+
+/// Rules that must stay quiet on a scenario's attackers although others report them: a scan of
+/// a single-page app gets 200 with `index.html` for `/.env`, which is no leak.
+pub const MUST_NOT: &[(&str, &[&str])] = &[("spa-scan", &["sensitive-file-exposed"])];
 
 /// Options of `gatewatch eval`.
 #[derive(Debug, Args)]
@@ -147,6 +152,20 @@ fn score(labels: &[Label], alerts: &[Alert], with_spec: bool, s: &mut Score) {
                     .iter()
                     .any(|a| a.entity == entity && a.rule_id == rule)
             };
+            for (_, rules) in MUST_NOT.iter().filter(|(sc, _)| *sc == l.scenario) {
+                for rule in *rules {
+                    let hits = s
+                        .negatives
+                        .entry(format!("{} (no {rule})", l.scenario))
+                        .or_default();
+                    hits.extend(
+                        l.entities
+                            .iter()
+                            .filter(|e| alerted(e, rule))
+                            .map(|e| format!("{rule} on {e}")),
+                    );
+                }
+            }
             let e = s.recall.entry(l.scenario.clone()).or_default();
             for entity in &l.entities {
                 e.0 += 1;

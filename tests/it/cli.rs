@@ -206,7 +206,8 @@ fn generate_is_deterministic_and_writes_labels() {
             "zombie-api",
             "ai-token-abuse",
             "probing",
-            "web-scan"
+            "web-scan",
+            "spa-scan"
         ]
     );
 }

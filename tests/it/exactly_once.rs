@@ -15,24 +15,10 @@ use std::time::{Duration, Instant};
 use gatewatch_ingest::kafka::{KafkaUrl, KafkaWriter};
 use serde_json::Value;
 
-use crate::kafka::{broker, unique};
+use crate::kafka::{broker, unique, TRAFFIC};
 use crate::support::gatewatch;
 
 const PARTITIONS: i32 = 4;
-/// Every scenario but `web-scan`: its hard negative (an app serving its `.sql` to several
-/// clients) is judged across clients, which partitions keyed by client address cannot do until
-/// rules repartition by their own key (issue 12); a Kafka run would raise that false positive
-/// where the file run does not.
-const TRAFFIC: &[&str] = &[
-    "--duration",
-    "8m",
-    "--rate",
-    "30",
-    "--seed",
-    "11",
-    "--scenarios",
-    "credential-stuffing,distributed-stuffing,password-spray,account-takeover,id-walking,endpoint-discovery,machine-regular,ai-crawler-api,ai-crawler-declared,shadow-api,ai-token-abuse,probing",
-];
 
 /// The partition a client address is produced to (explicit, so a test can hold one back).
 fn partition_of(ip: &str) -> i32 {

@@ -37,7 +37,7 @@ fn kafka_input(topic: &str, group: &str) -> String {
 /// clients) is judged across clients, which partitions keyed by client address cannot do until
 /// rules repartition by their own key (issue 12); a Kafka run would raise that false positive
 /// where the file run does not.
-const TRAFFIC: &[&str] = &[
+pub(crate) const TRAFFIC: &[&str] = &[
     "--duration",
     "8m",
     "--rate",

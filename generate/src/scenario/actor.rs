@@ -35,6 +35,9 @@ pub(crate) struct Cx<'a> {
     pub consumer: Option<String>,
     /// Kong AI Gateway usage of the request.
     pub ai: Option<AiUsage>,
+    /// The response body size, when the actor's server answers with a fixed page (a
+    /// single-page app's `index.html`); drawn at random otherwise.
+    pub body_bytes: Option<u32>,
 }
 
 impl Cx<'_> {

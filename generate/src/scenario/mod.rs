@@ -80,6 +80,8 @@ registry! {
     /// A CMS/framework fingerprinting scan and a three-request admin-console probe, both with
     /// browser user agents; and, benign, an app's users downloading the `.sql` it publishes.
     WebScan => web_scan,
+    /// A scanner against a single-page app that answers every path with its `index.html`.
+    SpaScan => spa_scan,
 }
 
 impl Scenario {

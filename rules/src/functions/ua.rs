@@ -160,26 +160,36 @@ pub(crate) type FastMap<V> =
 /// assert_eq!(ua_class("Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"), UaClass::Browser);
 /// ```
 pub fn ua_class(ua: &str) -> UaClass {
-    // User agents repeat endlessly while classifying one runs a 600-pattern regex: remember
-    // the answers per thread (bounded; cleared when full, so a flood of random agents only
-    // costs what it would without the cache).
     thread_local! {
-        static SEEN: std::cell::RefCell<FastMap<UaClass>> =
-            std::cell::RefCell::new(FastMap::with_hasher(Default::default()));
+        static SEEN: Remembered<UaClass> = Remembered::default();
     }
+    remember(&SEEN, ua, classify)
+}
+
+/// Answers per user agent, per thread.
+type Remembered<V> = std::cell::RefCell<FastMap<V>>;
+
+/// `compute(key)`, remembered in `cache`: user agents repeat endlessly while answering runs
+/// hundreds of patterns. Bounded: cleared when full, so a flood of random agents only costs
+/// what it would without the cache.
+fn remember<V: Copy>(
+    cache: &'static std::thread::LocalKey<Remembered<V>>,
+    key: &str,
+    compute: impl FnOnce(&str) -> V,
+) -> V {
     const CACHE_ENTRIES: usize = 8192;
-    if let Some(c) = SEEN.with(|m| m.borrow().get(ua).copied()) {
-        return c;
+    if let Some(v) = cache.with(|m| m.borrow().get(key).copied()) {
+        return v;
     }
-    let class = classify(ua);
-    SEEN.with(|m| {
+    let v = compute(key);
+    cache.with(|m| {
         let mut m = m.borrow_mut();
         if m.len() >= CACHE_ENTRIES {
             m.clear();
         }
-        m.insert(ua.to_owned(), class);
+        m.insert(key.to_owned(), v);
     });
-    class
+    v
 }
 
 fn classify(ua: &str) -> UaClass {

@@ -15,7 +15,7 @@ use std::sync::{Arc, OnceLock, RwLock};
 use ipnet::IpNet;
 
 use super::lists::lists;
-use super::FastMap;
+use super::{remember, Remembered};
 
 /// The published address ranges of verifiable crawlers, by well-known-bots id.
 #[derive(Debug, Default, Clone)]
@@ -140,22 +140,11 @@ pub fn set_crawler_ranges(ranges: Option<CrawlerRanges>) {
 /// per thread for the user agents seen last).
 fn claimed(ua: &str) -> Option<usize> {
     thread_local! {
-        static SEEN: std::cell::RefCell<FastMap<Option<usize>>> =
-            std::cell::RefCell::new(FastMap::with_hasher(Default::default()));
+        static SEEN: Remembered<Option<usize>> = Remembered::default();
     }
-    const CACHE_ENTRIES: usize = 8192;
-    if let Some(c) = SEEN.with(|m| m.borrow().get(ua).copied()) {
-        return c;
-    }
-    let claim = lists().verifiable_patterns.matches(ua).iter().next();
-    SEEN.with(|m| {
-        let mut m = m.borrow_mut();
-        if m.len() >= CACHE_ENTRIES {
-            m.clear();
-        }
-        m.insert(ua.to_owned(), claim);
-    });
-    claim
+    remember(&SEEN, ua, |ua| {
+        lists().verifiable_patterns.matches(ua).iter().next()
+    })
 }
 
 /// Whether a client claiming a verifiable crawler really is it: `verified` (the address is in
