@@ -17,10 +17,18 @@ use ipnet::IpNet;
 use super::lists::lists;
 use super::{remember, Remembered};
 
-/// The published address ranges of verifiable crawlers, by well-known-bots id.
+/// The published address ranges of verifiable crawlers, by well-known-bots id: per crawler,
+/// merged into disjoint prefixes sorted by address, so a lookup is one binary search however
+/// many prefixes a vendor publishes (every request claiming Googlebot is checked).
 #[derive(Debug, Default, Clone)]
 pub struct CrawlerRanges {
     by_id: HashMap<String, Vec<IpNet>>,
+}
+
+/// Whether `addr` is in `nets` (disjoint, sorted by network address).
+fn contains(nets: &[IpNet], addr: IpAddr) -> bool {
+    let after = nets.partition_point(|n| n.network() <= addr);
+    after > 0 && nets[after - 1].contains(&addr)
 }
 
 /// Most prefixes one crawler's file may hold (Google publishes a few hundred).
@@ -69,7 +77,11 @@ impl CrawlerRanges {
         if nets.is_empty() {
             return Err("no IP prefix or address found (expected JSON with prefixes, or one prefix per line)".into());
         }
-        self.by_id.entry(id.to_owned()).or_default().extend(nets);
+        let all = self.by_id.entry(id.to_owned()).or_default();
+        all.extend(nets);
+        let mut merged = IpNet::aggregate(all);
+        merged.sort_by_key(|n| n.network());
+        *all = merged;
         Ok(())
     }
 
@@ -148,8 +160,9 @@ fn claimed(ua: &str) -> Option<usize> {
 }
 
 /// Whether a client claiming a verifiable crawler really is it: `verified` (the address is in
-/// the crawler's published ranges), `spoofed` (it is not), `unverified` (no ranges loaded for
-/// that crawler, or no valid address), or `None` when the user agent claims no such crawler.
+/// the crawler's published ranges), `spoofed` (it is not, or the address is missing or
+/// unparsable), `unverified` (no ranges loaded for that crawler), or `None` when the user agent
+/// claims no such crawler.
 ///
 /// ```
 /// use gatewatch_rules::functions::{crawler_verified, set_crawler_ranges, CrawlerRanges};
@@ -159,6 +172,7 @@ fn claimed(ua: &str) -> Option<usize> {
 /// let googlebot = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)";
 /// assert_eq!(crawler_verified(googlebot, "192.0.2.7"), Some("verified"));
 /// assert_eq!(crawler_verified(googlebot, "203.0.113.9"), Some("spoofed"));
+/// assert_eq!(crawler_verified(googlebot, "not-an-address"), Some("spoofed"));
 /// assert_eq!(crawler_verified("curl/8.5.0", "203.0.113.9"), None);
 /// ```
 pub fn crawler_verified(ua: &str, ip: &str) -> Option<&'static str> {
@@ -168,14 +182,10 @@ pub fn crawler_verified(ua: &str, ip: &str) -> Option<&'static str> {
     let Some(nets) = guard.as_ref().and_then(|r| r.by_id.get(id)) else {
         return Some("unverified");
     };
-    let Ok(addr) = ip.trim().parse::<IpAddr>() else {
-        return Some("unverified");
-    };
-    Some(if nets.iter().any(|n| n.contains(&addr)) {
-        "verified"
-    } else {
-        "spoofed"
-    })
+    // A real crawler always has an address: a claim from no valid address is not verified,
+    // it is spoofed (fail closed).
+    let verified = ip.trim().parse::<IpAddr>().is_ok_and(|a| contains(nets, a));
+    Some(if verified { "verified" } else { "spoofed" })
 }
 
 #[cfg(test)]
@@ -190,6 +200,36 @@ mod tests {
         assert_eq!(parse_prefixes(text).unwrap().len(), 3);
         let geofeed = "203.0.113.0/24,US,US-CA,Menlo Park,\n2001:db8:f::/48,IE,,Dublin,\n";
         assert_eq!(parse_prefixes(geofeed).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn lookups_find_every_prefix_after_merging() {
+        let mut r = CrawlerRanges::default();
+        r.add(
+            "google-crawler",
+            "192.0.2.0/25\n192.0.2.128/25\n198.51.100.7\n2001:db8::/32\n10.0.0.0/8\n",
+        )
+        .unwrap();
+        let nets = &r.by_id["google-crawler"];
+        assert_eq!(nets.len(), 4, "{nets:?}: the two /25 merge");
+        for ip in [
+            "192.0.2.1",
+            "192.0.2.200",
+            "198.51.100.7",
+            "2001:db8::9",
+            "10.9.9.9",
+        ] {
+            assert!(contains(nets, ip.parse().unwrap()), "{ip}");
+        }
+        for ip in [
+            "192.0.3.1",
+            "198.51.100.8",
+            "2001:db9::1",
+            "9.255.255.255",
+            "::1",
+        ] {
+            assert!(!contains(nets, ip.parse().unwrap()), "{ip}");
+        }
     }
 
     #[test]
