@@ -126,19 +126,20 @@ fn tools() -> &'static aho_corasick::AhoCorasick {
 /// not as the prefix of a hyphenated name, so `OpenAI/1.0` is an agent but the SDK
 /// `openai-python/1.54` (a client of your AI gateway) is not. Tokens of four letters or fewer
 /// (`Code`) count only as the first product of the user agent.
-fn named_ai(lower: &str) -> Option<UaClass> {
-    let bytes = lower.as_bytes();
-    lists::lists().ai_tokens.iter().find_map(|t| {
-        let short = t.name.len() <= 4;
-        let hit = lower.match_indices(t.name.as_str()).any(|(start, m)| {
-            let end = start + m.len();
-            let before = start.checked_sub(1).map(|i| bytes[i]);
-            let after = bytes.get(end).copied();
-            let whole = !before.is_some_and(|b| b.is_ascii_alphanumeric())
-                && !after.is_some_and(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-            whole && (!short || (start == 0 && matches!(after, None | Some(b'/'))))
-        });
-        hit.then_some(t.class)
+fn named_ai(text: &str) -> Option<UaClass> {
+    let l = lists::lists();
+    let bytes = text.as_bytes();
+    l.ai_matcher.find_overlapping_iter(text).find_map(|m| {
+        let (start, end) = (m.start(), m.end());
+        let before = start.checked_sub(1).map(|i| bytes[i]);
+        let after = bytes.get(end).copied();
+        let whole = !before.is_some_and(|b| b.is_ascii_alphanumeric())
+            && !after.is_some_and(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        let short = end - start <= 4;
+        let counts = whole && (!short || (start == 0 && matches!(after, None | Some(b'/'))));
+        counts
+            .then(|| l.ai_tokens.get(m.pattern().as_usize()).map(|t| t.class))
+            .flatten()
     })
 }
 
@@ -200,7 +201,7 @@ fn classify(ua: &str) -> UaClass {
     let l = lists::lists();
     let text = signals::signal_text(ua);
     // 1. Named by an AI list.
-    if let Some(class) = named_ai(&text.to_ascii_lowercase()) {
+    if let Some(class) = named_ai(&text) {
         return class;
     }
     let s = signals::signals(ua, &text);

@@ -35,6 +35,8 @@ pub struct VerifiableCrawler {
 pub(super) struct Lists {
     /// ai.robots.txt tokens.
     pub ai_tokens: Vec<AiToken>,
+    /// `ai_tokens`' names in one case-insensitive automaton, pattern index = token index.
+    pub ai_matcher: aho_corasick::AhoCorasick,
     /// well-known-bots patterns of the `ai` category (not tools).
     pub ai_patterns: Option<Regex>,
     /// well-known-bots patterns of the `tool` and `programmatic` categories.
@@ -122,7 +124,7 @@ fn parse() -> Lists {
     let robots: serde_json::Map<String, serde_json::Value> =
         serde_json::from_str(AI_ROBOTS_JSON).unwrap_or_default();
     let mut ai_domains = BTreeSet::new();
-    let ai_tokens = robots
+    let ai_tokens: Vec<AiToken> = robots
         .iter()
         .map(|(name, v)| {
             let function = v.get("function").and_then(|f| f.as_str()).unwrap_or("");
@@ -199,7 +201,9 @@ fn parse() -> Lists {
     for d in ["github.com", "github.io", "gitlab.com"] {
         ai_domains.remove(d);
     }
+    let names: Vec<String> = ai_tokens.iter().map(|t: &AiToken| t.name.clone()).collect();
     Lists {
+        ai_matcher: super::super::case_insensitive_matcher(&names),
         ai_tokens,
         ai_patterns: alternation(&ai),
         tool_patterns: alternation(&tool),
