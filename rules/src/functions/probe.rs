@@ -133,25 +133,13 @@ fn percent_decode(s: &str) -> Cow<'_, str> {
     Cow::Owned(String::from_utf8_lossy(&out).into_owned())
 }
 
-/// Whether a user agent names an attack tool; remembered per thread (user agents repeat
-/// endlessly; bounded, cleared when full).
+/// Whether a user agent names an attack tool; remembered per thread (bounded, see
+/// [`super::ua::remember`]).
 fn is_scanner(ua: &str) -> bool {
     thread_local! {
-        static SEEN: std::cell::RefCell<super::ua::FastMap<bool>> =
-            std::cell::RefCell::new(super::ua::FastMap::with_hasher(Default::default()));
+        static SEEN: super::ua::Remembered<bool> = super::ua::Remembered::default();
     }
-    if let Some(v) = SEEN.with(|m| m.borrow().get(ua).copied()) {
-        return v;
-    }
-    let v = lists().scanners.is_match(ua);
-    SEEN.with(|m| {
-        let mut m = m.borrow_mut();
-        if m.len() >= 8192 {
-            m.clear();
-        }
-        m.insert(ua.to_owned(), v);
-    });
-    v
+    super::ua::remember(&SEEN, ua, |ua| lists().scanners.is_match(ua))
 }
 
 /// What kind of probe a request is, or `None` for an ordinary request. Checked in this order:

@@ -168,17 +168,23 @@ pub fn ua_class(ua: &str) -> UaClass {
 }
 
 /// Answers per user agent, per thread.
-type Remembered<V> = std::cell::RefCell<FastMap<V>>;
+pub(crate) type Remembered<V> = std::cell::RefCell<FastMap<V>>;
 
 /// `compute(key)`, remembered in `cache`: user agents repeat endlessly while answering runs
-/// hundreds of patterns. Bounded: cleared when full, so a flood of random agents only costs
-/// what it would without the cache.
-fn remember<V: Copy>(
+/// hundreds of patterns. Bounded in entries (cleared when full, so a flood of random agents
+/// only costs what it would without the cache) and in bytes: keys longer than any real user
+/// agent (lines may be 1 MiB) are answered but not kept, so a cache holds at most
+/// `CACHE_ENTRIES * MAX_KEY_BYTES` (8 MiB) per thread.
+pub(crate) fn remember<V: Copy>(
     cache: &'static std::thread::LocalKey<Remembered<V>>,
     key: &str,
     compute: impl FnOnce(&str) -> V,
 ) -> V {
     const CACHE_ENTRIES: usize = 8192;
+    const MAX_KEY_BYTES: usize = 1024;
+    if key.len() > MAX_KEY_BYTES {
+        return compute(key);
+    }
     if let Some(v) = cache.with(|m| m.borrow().get(key).copied()) {
         return v;
     }
