@@ -9,6 +9,7 @@ pub mod kong_serde;
 pub mod nginx;
 pub mod request;
 pub mod scan;
+mod swar;
 pub mod template;
 
 use std::fmt;

@@ -53,17 +53,6 @@ pub enum Kind {
     Scalar,
 }
 
-/// Structural bytes when skipping containers: quotes, brackets and braces.
-static STRUCTURAL: [bool; 256] = {
-    let mut t = [false; 256];
-    t[b'"' as usize] = true;
-    t[b'{' as usize] = true;
-    t[b'}' as usize] = true;
-    t[b'[' as usize] = true;
-    t[b']' as usize] = true;
-    t
-};
-
 /// A cursor over one JSON text.
 pub struct Scan<'a> {
     s: &'a str,
@@ -147,8 +136,7 @@ impl<'a> Scan<'a> {
     fn string_end(&self, from: usize) -> Result<(usize, bool), ScanError> {
         let mut i = from;
         let mut escaped = false;
-        while let Some(k) = memchr::memchr2(b'"', b'\\', &self.b[i..]) {
-            let at = i + k;
+        while let Some(at) = super::swar::quote_or_escape(self.b, i) {
             if self.b[at] == b'"' {
                 return Ok((at + 1, escaped));
             }
@@ -317,10 +305,10 @@ impl<'a> Scan<'a> {
         let b = self.b;
         let mut i = self.pos;
         loop {
-            while i < b.len() && !STRUCTURAL[b[i] as usize] {
-                i += 1;
-            }
-            let Some(&c) = b.get(i) else {
+            let Some(c) = super::swar::structural(b, i).map(|at| {
+                i = at;
+                b[at]
+            }) else {
                 self.pos = b.len();
                 return Err(self.eof(if stack.last() == Some(&b'[') {
                     "a list"

@@ -40,15 +40,15 @@ fn words(list: &str) -> Vec<String> {
 
 struct Lists {
     /// Admin consoles as path prefixes, without a trailing slash (`/phpmyadmin`).
-    admin: Vec<String>,
+    admin: std::collections::HashSet<String>,
     /// Sensitive file names (`.env`, `composer.json`): a last segment, or for dot-names any
     /// segment (`/.git/...`).
     sensitive_names: std::collections::HashSet<String>,
     /// Extensions (`.sql.gz`, `.bak`): suffixes of the last segment.
     sensitive_extensions: Vec<String>,
-    /// Sensitive multi-segment paths as `/`-prefixed suffixes (`/.git/config`), and the same
-    /// with a trailing slash (a directory inside the path).
-    sensitive_paths: Vec<(String, String)>,
+    /// Sensitive multi-segment paths, `/`-prefixed (`/.git/config`), all found in one pass:
+    /// a match counts at the end of the path or before a `/` (a directory inside the path).
+    sensitive_paths: AhoCorasick,
     backdoors: std::collections::HashSet<String>,
     traversal: AhoCorasick,
     sqli: AhoCorasick,
@@ -57,6 +57,31 @@ struct Lists {
 }
 
 use super::case_insensitive_matcher as automaton;
+
+impl Lists {
+    /// A console as the (lower-cased) path's prefix, followed by the end, `/`, `.` or `?`:
+    /// the prefixes ending where such a byte starts (a handful) are looked up, not every
+    /// console compared.
+    fn is_admin(&self, lower: &str) -> bool {
+        lower
+            .bytes()
+            .enumerate()
+            .filter(|(_, b)| matches!(b, b'/' | b'.' | b'?'))
+            .map(|(i, _)| i)
+            .chain(std::iter::once(lower.len()))
+            .any(|end| self.admin.contains(&lower[..end]))
+    }
+
+    /// A sensitive multi-segment path at the end of the (lower-cased) path or as a directory
+    /// inside it, in one pass of the automaton.
+    fn in_sensitive_path(&self, lower: &str) -> bool {
+        lower.contains('/')
+            && self
+                .sensitive_paths
+                .find_overlapping_iter(lower)
+                .any(|m| matches!(lower.as_bytes().get(m.end()), None | Some(b'/')))
+    }
+}
 
 fn lists() -> &'static Lists {
     static L: OnceLock<Lists> = OnceLock::new();
@@ -72,7 +97,7 @@ fn lists() -> &'static Lists {
         let mut sensitive_paths = Vec::new();
         for w in words(SENSITIVE) {
             if w.contains('/') {
-                sensitive_paths.push((format!("/{w}"), format!("/{w}/")));
+                sensitive_paths.push(format!("/{w}"));
             } else {
                 if w.starts_with('.') {
                     sensitive_extensions.push(w.clone());
@@ -88,7 +113,8 @@ fn lists() -> &'static Lists {
                 .collect(),
             sensitive_names,
             sensitive_extensions,
-            sensitive_paths,
+            // Standard match kind (the matcher's): overlapping search.
+            sensitive_paths: automaton(&sensitive_paths),
             backdoors: words(BACKDOORS).into_iter().collect(),
             traversal: automaton(&words(TRAVERSAL)),
             sqli: automaton(&sqli),
@@ -207,26 +233,70 @@ pub fn probe_class(
             && lower
                 .split('/')
                 .any(|seg| seg.starts_with('.') && l.sensitive_names.contains(seg)))
-        || (lower.contains('/')
-            && l.sensitive_paths
-                .iter()
-                .any(|(end, dir)| lower.ends_with(end.as_str()) || lower.contains(dir.as_str())));
+        || l.in_sensitive_path(lower);
     if sensitive {
         return Some("sensitive-file");
     }
-    let admin = l.admin.iter().any(|w| {
-        lower.starts_with(w.as_str())
-            && matches!(
-                lower.as_bytes().get(w.len()),
-                None | Some(b'/') | Some(b'.') | Some(b'?')
-            )
-    });
-    admin.then_some("admin-interface")
+    l.is_admin(lower).then_some("admin-interface")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The one-pass lookups (admin prefixes by set, sensitive paths by automaton) answer as a
+    /// scan of every word would, around every word's edges.
+    #[test]
+    fn list_lookups_agree_with_a_scan_of_every_word() {
+        let admin: Vec<String> = words(ADMIN)
+            .into_iter()
+            .map(|w| w.trim_end_matches('/').to_owned())
+            .filter(|w| !w.is_empty())
+            .collect();
+        let paths: Vec<String> = words(SENSITIVE)
+            .into_iter()
+            .filter(|w| w.contains('/'))
+            .map(|w| format!("/{w}"))
+            .collect();
+        let scan_admin = |p: &str| {
+            admin.iter().any(|w| {
+                p.starts_with(w.as_str())
+                    && matches!(p.as_bytes().get(w.len()), None | Some(b'/' | b'.' | b'?'))
+            })
+        };
+        let scan_paths = |p: &str| {
+            paths
+                .iter()
+                .any(|w| p.ends_with(w.as_str()) || p.contains(&format!("{w}/")))
+        };
+        let mut cases = vec!["/".to_owned(), "/api/v1/orders/7".to_owned(), String::new()];
+        for w in admin.iter().chain(&paths) {
+            for (pre, post) in [
+                ("", ""),
+                ("", "/"),
+                ("", ".php"),
+                ("", "?a=1"),
+                ("", "x"),
+                ("", "/x"),
+                ("/app", ""),
+                ("/app", "/"),
+                ("/app", "x"),
+                ("/app", "/x.y"),
+            ] {
+                cases.push(format!("{pre}{w}{post}"));
+            }
+            cases.push(w[..w.len() - 1].to_owned());
+        }
+        let l = lists();
+        for p in &cases {
+            assert_eq!(l.is_admin(p), scan_admin(p), "admin prefix of {p:?}");
+            assert_eq!(
+                l.in_sensitive_path(p),
+                scan_paths(p),
+                "sensitive path in {p:?}"
+            );
+        }
+    }
 
     #[test]
     fn ordinary_api_and_browser_traffic_is_not_a_probe() {
