@@ -13,33 +13,54 @@ use crate::batch::{RawEvent, SourceFormat};
 /// Decodes one line of Kong JSON, handing each record to `emit`. Nothing is emitted unless
 /// the whole line decodes, so a bad batch is dead-lettered whole rather than half-ingested.
 pub fn decode_line<'a>(line: &'a str, emit: &mut dyn FnMut(RawEvent<'a>)) -> Result<(), ScanError> {
+    let mut events = Vec::new();
+    decode_into(line, &mut events)?;
+    events.into_iter().for_each(emit);
+    Ok(())
+}
+
+/// Decodes one line of Kong JSON, appending its records to `out`; on an error nothing is
+/// appended. Records are filled where they will stay (a record is several hundred bytes:
+/// building it elsewhere and moving it costs a copy per record).
+pub fn decode_into<'a>(line: &'a str, out: &mut Vec<RawEvent<'a>>) -> Result<(), ScanError> {
+    let first = out.len();
+    let result = records(line, out);
+    if result.is_err() {
+        out.truncate(first);
+    }
+    result
+}
+
+fn records<'a>(line: &'a str, out: &mut Vec<RawEvent<'a>>) -> Result<(), ScanError> {
     let mut s = Scan::new(line);
     match s.kind()? {
         Kind::Object => {
-            let ev = record(&mut s)?;
-            s.end()?;
-            emit(ev);
+            record(&mut s, fresh(out))?;
+            s.end()
         }
         Kind::Array => {
             s.open_array()?;
-            let mut events = Vec::new();
             let mut first = true;
             while s.next_element(first)? {
                 first = false;
-                events.push(record(&mut s)?);
+                record(&mut s, fresh(out))?;
             }
-            s.end()?;
-            for ev in events {
-                emit(ev);
-            }
+            s.end()
         }
         Kind::Scalar => {
-            return Err(
-                s.err("invalid type: expected a Kong record (a JSON object or array of objects)")
-            )
+            Err(s.err("invalid type: expected a Kong record (a JSON object or array of objects)"))
         }
     }
-    Ok(())
+}
+
+/// A new, empty Kong record at the end of `out`.
+fn fresh<'a, 'o>(out: &'o mut Vec<RawEvent<'a>>) -> &'o mut RawEvent<'a> {
+    let at = out.len();
+    out.push(RawEvent {
+        format: SourceFormat::Kong,
+        ..Default::default()
+    });
+    &mut out[at]
 }
 
 /// Enters an object; `false` for `null` (an absent part of the record).
@@ -69,14 +90,10 @@ fn entries<'a>(
     Ok(())
 }
 
-fn record<'a>(s: &mut Scan<'a>) -> Result<RawEvent<'a>, ScanError> {
+fn record<'a>(s: &mut Scan<'a>, ev: &mut RawEvent<'a>) -> Result<(), ScanError> {
     if !object_or_null(s, "record")? {
         return Err(s.err("invalid type: null, expected a Kong record"));
     }
-    let mut ev = RawEvent {
-        format: SourceFormat::Kong,
-        ..Default::default()
-    };
     let mut url = None;
     entries(s, |s, key| {
         match key {
@@ -183,7 +200,7 @@ fn record<'a>(s: &mut Scan<'a>) -> Result<RawEvent<'a>, ScanError> {
                     })?;
                 }
             }
-            "ai" => ai(s, &mut ev)?,
+            "ai" => ai(s, ev)?,
             _ => s.skip()?,
         }
         Ok(())
@@ -191,7 +208,7 @@ fn record<'a>(s: &mut Scan<'a>) -> Result<RawEvent<'a>, ScanError> {
     if ev.target.is_none() {
         ev.target = url.map(strip_origin);
     }
-    Ok(ev)
+    Ok(())
 }
 
 /// Kong AI Gateway logs usage under `ai.<plugin>` (`ai-proxy` in 3.6-3.9, `proxy` later);
