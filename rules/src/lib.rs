@@ -21,6 +21,7 @@ pub mod script;
 pub mod sigma;
 pub mod spec;
 pub mod table;
+mod thread_regex;
 
 use std::collections::HashSet;
 use std::path::Path;

@@ -29,6 +29,7 @@ use datafusion::physical_expr::{PhysicalExpr, ScalarFunctionExpr};
 use regex::{Regex, RegexBuilder};
 
 use crate::sigma::matcher;
+use crate::thread_regex::ThreadRegex;
 
 /// Per row: `t` where the value is true, `f` where it is false, neither where it is unknown
 /// (SQL NULL). Never both.
@@ -78,7 +79,7 @@ enum Node {
     /// A text column against a regex compiled once (from `LIKE` or `regexp_like`).
     Regex {
         column: usize,
-        regex: Regex,
+        regex: ThreadRegex,
         negated: bool,
     },
     /// Any other expression, evaluated by DataFusion.
@@ -178,7 +179,7 @@ fn like_node(l: &LikeExpr, schema: &Schema) -> Option<Node> {
         .ok()?;
     Some(Node::Regex {
         column,
-        regex,
+        regex: ThreadRegex::new(regex),
         negated: l.negated(),
     })
 }
@@ -229,7 +230,7 @@ fn function_node(f: &ScalarFunctionExpr, schema: &Schema) -> Option<Node> {
         }
         ("regexp_like", [text, pattern]) => Some(Node::Regex {
             column: text_column(text, schema)?,
-            regex: Regex::new(literal_text(pattern)?).ok()?,
+            regex: ThreadRegex::new(Regex::new(literal_text(pattern)?).ok()?),
             negated: false,
         }),
         _ => None,
@@ -271,19 +272,21 @@ impl Node {
                 let mut f = BooleanBufferBuilder::new(rows);
                 t.append_n(rows, false);
                 f.append_n(rows, false);
-                let mut one = |row: usize| {
-                    if strings.is_valid(row) {
-                        if regex.is_match(strings.value(row)) != *negated {
-                            t.set_bit(row, true);
-                        } else {
-                            f.set_bit(row, true);
+                regex.with(|regex| {
+                    let mut one = |row: usize| {
+                        if strings.is_valid(row) {
+                            if regex.is_match(strings.value(row)) != *negated {
+                                t.set_bit(row, true);
+                            } else {
+                                f.set_bit(row, true);
+                            }
                         }
+                    };
+                    match open {
+                        Some(o) => o.set_indices().for_each(&mut one),
+                        None => (0..rows).for_each(&mut one),
                     }
-                };
-                match open {
-                    Some(o) => o.set_indices().for_each(&mut one),
-                    None => (0..rows).for_each(&mut one),
-                }
+                });
                 Ok(Truth {
                     t: t.finish(),
                     f: f.finish(),
