@@ -119,45 +119,61 @@ impl<'a> Scan<'a> {
         }
     }
 
+    #[inline]
     fn expect(&mut self, c: u8, what: &str) -> Result<(), ScanError> {
+        if self.peek() == Some(c) {
+            self.pos += 1;
+            Ok(())
+        } else {
+            Err(self.expected(what))
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn expected(&mut self, what: &str) -> ScanError {
         match self.peek() {
-            Some(x) if x == c => {
-                self.pos += 1;
-                Ok(())
-            }
-            Some(_) => Err(self.err(format!("expected {what}"))),
-            None => Err(self.eof(what)),
+            Some(_) => self.err(format!("expected {what}")),
+            None => self.eof(what),
         }
     }
 
     /// The position just after the closing quote of the string starting at `from` (the byte
-    /// after its opening quote), and whether it had escapes.
-    #[inline]
-    fn string_end(&self, from: usize) -> Result<(usize, bool), ScanError> {
+    /// after its opening quote), and whether it had escapes; `None` if it never closes.
+    /// Inlined, with a small result: most strings are a few bytes long, so a call's set-up
+    /// and a large `Result` cost more than the search.
+    #[inline(always)]
+    fn string_end(&self, from: usize) -> Option<(usize, bool)> {
         let mut i = from;
         let mut escaped = false;
         while let Some(at) = super::swar::quote_or_escape(self.b, i) {
             if self.b[at] == b'"' {
-                return Ok((at + 1, escaped));
+                return Some((at + 1, escaped));
             }
             escaped = true;
             // An escape: the next byte is escaped whatever it is.
             i = at + 2;
-            if i > self.b.len() {
-                break;
-            }
         }
-        Err(ScanError {
+        None
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn unterminated(&self) -> ScanError {
+        ScanError {
             message: "EOF while parsing a string".into(),
             column: self.b.len() + 1,
-        })
+        }
     }
 
     /// A string value (the next token must be one).
+    #[inline(always)]
     pub fn string(&mut self) -> Result<Str<'a>, ScanError> {
         self.expect(b'"', "a string")?;
         let start = self.pos;
-        let (end, escaped) = self.string_end(start)?;
+        let Some((end, escaped)) = self.string_end(start) else {
+            return Err(self.unterminated());
+        };
         self.pos = end;
         let raw = &self.s[start..end - 1];
         if !escaped {
@@ -171,6 +187,7 @@ impl<'a> Scan<'a> {
 
     /// The next object key and its `:`; `None` at the object's end (its `}` consumed).
     /// `first` says whether no key was read yet in this object.
+    #[inline]
     pub fn key(&mut self, first: bool) -> Result<Option<Str<'a>>, ScanError> {
         match self.peek() {
             Some(b'}') => {
@@ -289,7 +306,9 @@ impl<'a> Scan<'a> {
     pub fn skip(&mut self) -> Result<(), ScanError> {
         match self.peek() {
             Some(b'"') => {
-                let (end, _) = self.string_end(self.pos + 1)?;
+                let Some((end, _)) = self.string_end(self.pos + 1) else {
+                    return Err(self.unterminated());
+                };
                 self.pos = end;
                 Ok(())
             }
@@ -318,7 +337,9 @@ impl<'a> Scan<'a> {
             };
             match c {
                 b'"' => {
-                    let (end, _) = self.string_end(i + 1)?;
+                    let Some((end, _)) = self.string_end(i + 1) else {
+                        return Err(self.unterminated());
+                    };
                     i = end;
                     continue;
                 }

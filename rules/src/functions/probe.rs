@@ -40,16 +40,16 @@ fn words(list: &str) -> Vec<String> {
 
 struct Lists {
     /// Admin consoles as path prefixes, without a trailing slash (`/phpmyadmin`).
-    admin: std::collections::HashSet<String>,
+    admin: foldhash::HashSet<String>,
     /// Sensitive file names (`.env`, `composer.json`): a last segment, or for dot-names any
     /// segment (`/.git/...`).
-    sensitive_names: std::collections::HashSet<String>,
+    sensitive_names: foldhash::HashSet<String>,
     /// Extensions (`.sql.gz`, `.bak`): suffixes of the last segment.
     sensitive_extensions: Vec<String>,
     /// Sensitive multi-segment paths, `/`-prefixed (`/.git/config`), all found in one pass:
     /// a match counts at the end of the path or before a `/` (a directory inside the path).
     sensitive_paths: AhoCorasick,
-    backdoors: std::collections::HashSet<String>,
+    backdoors: foldhash::HashSet<String>,
     traversal: AhoCorasick,
     sqli: AhoCorasick,
     xss: AhoCorasick,
@@ -92,7 +92,7 @@ fn lists() -> &'static Lists {
             .iter()
             .map(|s| s.to_string())
             .collect();
-        let mut sensitive_names = std::collections::HashSet::new();
+        let mut sensitive_names = foldhash::HashSet::default();
         let mut sensitive_extensions = Vec::new();
         let mut sensitive_paths = Vec::new();
         for w in words(SENSITIVE) {
