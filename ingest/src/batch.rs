@@ -6,7 +6,7 @@ use std::ops::Range;
 use std::sync::Arc;
 
 use arrow::array::{
-    ArrayRef, Float64Builder, Int32Builder, Int64Builder, ListBuilder, StringBuilder,
+    Array, ArrayRef, Float64Builder, Int32Builder, Int64Builder, ListBuilder, StringBuilder,
     TimestampMillisecondBuilder,
 };
 use arrow::error::ArrowError;
@@ -147,13 +147,36 @@ impl ColumnBuilder {
         }
     }
 
+    /// The array built so far. The builder restarts with room for as many rows (and text
+    /// bytes) as this array has: Arrow's builders restart empty, and growing them again by
+    /// doubling copied every column several times per batch.
     fn finish(&mut self) -> ArrayRef {
         match self {
-            ColumnBuilder::Timestamp(b) => Arc::new(b.finish().with_timezone(UTC)),
-            ColumnBuilder::Utf8(b) => Arc::new(b.finish()),
-            ColumnBuilder::Int32(b) => Arc::new(b.finish()),
-            ColumnBuilder::Int64(b) => Arc::new(b.finish()),
-            ColumnBuilder::Float64(b) => Arc::new(b.finish()),
+            ColumnBuilder::Timestamp(b) => {
+                let a = b.finish();
+                *b = TimestampMillisecondBuilder::with_capacity(a.len());
+                Arc::new(a.with_timezone(UTC))
+            }
+            ColumnBuilder::Utf8(b) => {
+                let a = b.finish();
+                *b = StringBuilder::with_capacity(a.len(), a.value_data().len());
+                Arc::new(a)
+            }
+            ColumnBuilder::Int32(b) => {
+                let a = b.finish();
+                *b = Int32Builder::with_capacity(a.len());
+                Arc::new(a)
+            }
+            ColumnBuilder::Int64(b) => {
+                let a = b.finish();
+                *b = Int64Builder::with_capacity(a.len());
+                Arc::new(a)
+            }
+            ColumnBuilder::Float64(b) => {
+                let a = b.finish();
+                *b = Float64Builder::with_capacity(a.len());
+                Arc::new(a)
+            }
             ColumnBuilder::List(b) => Arc::new(b.finish()),
         }
     }

@@ -3,7 +3,7 @@
 //! line number of its first line, so every row keeps its file/line provenance.
 
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, Read};
+use std::io::{self, BufRead, BufReader, Read, Seek};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -407,7 +407,7 @@ pub fn open_input(spec: &str) -> io::Result<Input> {
             interactive: true,
         });
     }
-    let file = File::open(Path::new(spec))
+    let mut file = File::open(Path::new(spec))
         .map_err(|e| io::Error::new(e.kind(), format!("cannot open input {spec:?}: {e}")))?;
     if file.metadata().map(|m| m.is_dir()).unwrap_or(false) {
         return Err(io::Error::new(
@@ -415,24 +415,38 @@ pub fn open_input(spec: &str) -> io::Result<Input> {
             format!("input {spec:?} is a directory, not a log file"),
         ));
     }
-    let regular = file.metadata().is_ok_and(|m| m.is_file());
-    let mut buffered = BufReader::with_capacity(1 << 20, file);
-    let reader: Box<dyn Read + Send> = if !regular {
+    let reader: Box<dyn Read + Send> = if !file.metadata().is_ok_and(|m| m.is_file()) {
         // A FIFO or device may not have bytes yet: sniff on the first read.
-        maybe_gunzip(buffered)?
-    } else if buffered.fill_buf()?.starts_with(&GZIP_MAGIC) {
-        Box::new(MultiGzDecoder::new(buffered))
+        maybe_gunzip(BufReader::with_capacity(1 << 20, file))?
+    } else if starts_with_gzip_magic(&mut file)? {
+        Box::new(MultiGzDecoder::new(BufReader::with_capacity(1 << 20, file)))
     } else {
-        // A regular file is sniffed now, so reads go straight to the file: std's buffered file
-        // reader fills a chunk's spare capacity without zeroing it first (a wrapper of ours
-        // would have to zero every chunk before the kernel copies into it).
-        Box::new(buffered)
+        // A plain regular file is read directly: the kernel copies into a chunk's spare
+        // capacity, which is neither zeroed first (as a reader wrapper of ours would force)
+        // nor copied again out of a buffer.
+        Box::new(file)
     };
     Ok(Input {
         reader,
         name: spec.to_owned(),
         interactive: false,
     })
+}
+
+/// Whether a regular file starts with gzip's magic; the file is left at its start.
+fn starts_with_gzip_magic(file: &mut File) -> io::Result<bool> {
+    let mut magic = [0u8; 2];
+    let mut got = 0;
+    while got < magic.len() {
+        match file.read(&mut magic[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    file.seek(io::SeekFrom::Start(0))?;
+    Ok(got == magic.len() && magic == GZIP_MAGIC)
 }
 
 /// The first two bytes of a gzip member.
