@@ -97,8 +97,14 @@ impl<'a> Scan<'a> {
     /// The next non-blank byte, not consumed.
     #[inline]
     pub fn peek(&mut self) -> Option<u8> {
-        self.ws();
-        self.b.get(self.pos).copied()
+        // Compact JSON (what gateways write) has no blanks between tokens: one comparison.
+        match self.b.get(self.pos) {
+            Some(&c) if c > b' ' => Some(c),
+            _ => {
+                self.ws();
+                self.b.get(self.pos).copied()
+            }
+        }
     }
 
     /// What the next value is.

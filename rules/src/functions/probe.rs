@@ -50,15 +50,34 @@ struct Lists {
     /// a match counts at the end of the path or before a `/` (a directory inside the path).
     sensitive_paths: AhoCorasick,
     backdoors: foldhash::HashSet<String>,
-    traversal: AhoCorasick,
-    sqli: AhoCorasick,
-    xss: AhoCorasick,
+    /// Path traversal, SQL and script injection payloads in one automaton (one pass per text),
+    /// with each pattern's class bit.
+    injections: AhoCorasick,
+    injection_bits: Vec<u8>,
     scanners: AhoCorasick,
 }
 
 use super::case_insensitive_matcher as automaton;
 
+/// Class bits of [`Lists::injections`], highest priority first.
+const TRAVERSAL_BIT: u8 = 1;
+const SQLI_BIT: u8 = 2;
+const XSS_BIT: u8 = 4;
+
 impl Lists {
+    /// The injection classes whose payloads occur in `text`.
+    fn injection_classes(&self, text: &str) -> u8 {
+        self.injections
+            .find_overlapping_iter(text)
+            .fold(0, |bits, m| {
+                bits | self
+                    .injection_bits
+                    .get(m.pattern().as_usize())
+                    .copied()
+                    .unwrap_or(0)
+            })
+    }
+
     /// A console as the (lower-cased) path's prefix, followed by the end, `/`, `.` or `?`:
     /// the prefixes ending where such a byte starts (a handful) are looked up, not every
     /// console compared.
@@ -93,6 +112,16 @@ fn lists() -> &'static Lists {
             .map(|s| s.to_string())
             .collect();
         let mut sensitive_names = foldhash::HashSet::default();
+        let mut injections = Vec::new();
+        let mut injection_bits = Vec::new();
+        for (list, bit) in [
+            (words(TRAVERSAL), TRAVERSAL_BIT),
+            (sqli, SQLI_BIT),
+            (words(XSS), XSS_BIT),
+        ] {
+            injection_bits.extend(std::iter::repeat_n(bit, list.len()));
+            injections.extend(list);
+        }
         let mut sensitive_extensions = Vec::new();
         let mut sensitive_paths = Vec::new();
         for w in words(SENSITIVE) {
@@ -116,9 +145,9 @@ fn lists() -> &'static Lists {
             // Standard match kind (the matcher's): overlapping search.
             sensitive_paths: automaton(&sensitive_paths),
             backdoors: words(BACKDOORS).into_iter().collect(),
-            traversal: automaton(&words(TRAVERSAL)),
-            sqli: automaton(&sqli),
-            xss: automaton(&words(XSS)),
+            // Standard match kind: overlapping search reports every class present.
+            injections: automaton(&injections),
+            injection_bits,
             scanners: automaton(&scanners),
         }
     })
@@ -197,20 +226,22 @@ pub fn probe_class(
     // The decoded forms are searched only when decoding changed something.
     let decoded_path_differs = matches!(decoded_path, Cow::Owned(_));
     let decoded_query_differs = matches!(decoded_query, Some(Cow::Owned(_)));
-    let in_request = |a: &AhoCorasick| {
-        a.is_match(path)
-            || (decoded_path_differs && a.is_match(decoded_path.as_ref()))
-            || query.is_some_and(|q| a.is_match(q))
-            || (decoded_query_differs && decoded_query.as_deref().is_some_and(|q| a.is_match(q)))
-    };
-    if in_request(&l.traversal) {
-        return Some("path-traversal");
+    // Every class present in the path or query, raw or decoded; the first by priority wins.
+    let mut found = l.injection_classes(path) | query.map_or(0, |q| l.injection_classes(q));
+    if decoded_path_differs {
+        found |= l.injection_classes(decoded_path.as_ref());
     }
-    if in_request(&l.sqli) {
-        return Some("sql-injection");
+    if let Some(q) = decoded_query.as_deref().filter(|_| decoded_query_differs) {
+        found |= l.injection_classes(q);
     }
-    if in_request(&l.xss) {
-        return Some("script-injection");
+    for (bit, class) in [
+        (TRAVERSAL_BIT, "path-traversal"),
+        (SQLI_BIT, "sql-injection"),
+        (XSS_BIT, "script-injection"),
+    ] {
+        if found & bit != 0 {
+            return Some(class);
+        }
     }
     let lower: Cow<'_, str> = if decoded_path.bytes().any(|b| b.is_ascii_uppercase()) {
         Cow::Owned(decoded_path.to_ascii_lowercase())
@@ -315,6 +346,33 @@ mod tests {
                 "{p}"
             );
         }
+    }
+
+    /// One pass finds every injection class; the reported one follows the fixed priority
+    /// (traversal, then SQL, then script), wherever in the request each payload is.
+    #[test]
+    fn injection_classes_keep_their_priority() {
+        let q = "q=<script>x</script>&id=1 union select information_schema.tables";
+        assert_eq!(
+            probe_class("/a/../../etc", Some(q), None),
+            Some("path-traversal")
+        );
+        assert_eq!(
+            probe_class("/api/search", Some(q), None),
+            Some("sql-injection")
+        );
+        assert_eq!(
+            probe_class(
+                "/api/%3Csvg%20onload=1%3E",
+                Some("information_schema.tables"),
+                None
+            ),
+            Some("sql-injection")
+        );
+        assert_eq!(
+            probe_class("/api/%3Csvg%20onload=1%3E", None, None),
+            Some("script-injection")
+        );
     }
 
     #[test]
