@@ -24,6 +24,8 @@ first=""
 rm -f "$DIR/alerts.sums"
 for bin in "$@"; do
   out="$DIR/alerts-$(basename "$bin").jsonl"
+  # The JSONL sink keeps alerts already in its file (a replay writes nothing twice): start empty.
+  rm -f "$out"
   n=$(valgrind --tool=callgrind --callgrind-out-file=/dev/null "$bin" run -i "$SAMPLE" \
         --format kong --rules "$DIR/rules/pack" --quiet-alerts -o "$out" --no-summary \
         --progress off 2>&1 | sed -n 's/.*Collected : //p')
