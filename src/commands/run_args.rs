@@ -35,6 +35,8 @@ pub struct RunArgs {
     )]
     pub format: Format,
     /// Also (or, with --quiet-alerts, only) write alerts to this file, one JSON object per line.
+    /// Alerts are appended and an id already in the file is not written again (a replay
+    /// writes nothing twice): delete the file first to compare two runs.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// Do not print alerts on stdout (useful with --output).
