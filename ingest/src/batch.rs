@@ -6,8 +6,8 @@ use std::ops::Range;
 use std::sync::Arc;
 
 use arrow::array::{
-    Array, ArrayRef, Float64Builder, Int32Builder, Int64Builder, ListBuilder, StringBuilder,
-    TimestampMillisecondBuilder,
+    Array, ArrayRef, ArrowPrimitiveType, Float64Builder, Int32Builder, Int64Builder, ListBuilder,
+    PrimitiveArray, PrimitiveBuilder, StringBuilder, TimestampMillisecondBuilder,
 };
 use arrow::error::ArrowError;
 use arrow::record_batch::RecordBatch;
@@ -152,34 +152,25 @@ impl ColumnBuilder {
     /// doubling copied every column several times per batch.
     fn finish(&mut self) -> ArrayRef {
         match self {
-            ColumnBuilder::Timestamp(b) => {
-                let a = b.finish();
-                *b = TimestampMillisecondBuilder::with_capacity(a.len());
-                Arc::new(a.with_timezone(UTC))
-            }
+            ColumnBuilder::Timestamp(b) => Arc::new(restart(b).with_timezone(UTC)),
             ColumnBuilder::Utf8(b) => {
                 let a = b.finish();
                 *b = StringBuilder::with_capacity(a.len(), a.value_data().len());
                 Arc::new(a)
             }
-            ColumnBuilder::Int32(b) => {
-                let a = b.finish();
-                *b = Int32Builder::with_capacity(a.len());
-                Arc::new(a)
-            }
-            ColumnBuilder::Int64(b) => {
-                let a = b.finish();
-                *b = Int64Builder::with_capacity(a.len());
-                Arc::new(a)
-            }
-            ColumnBuilder::Float64(b) => {
-                let a = b.finish();
-                *b = Float64Builder::with_capacity(a.len());
-                Arc::new(a)
-            }
+            ColumnBuilder::Int32(b) => Arc::new(restart(b)),
+            ColumnBuilder::Int64(b) => Arc::new(restart(b)),
+            ColumnBuilder::Float64(b) => Arc::new(restart(b)),
             ColumnBuilder::List(b) => Arc::new(b.finish()),
         }
     }
+}
+
+/// The array `b` built, `b` restarted with room for as many values.
+fn restart<T: ArrowPrimitiveType>(b: &mut PrimitiveBuilder<T>) -> PrimitiveArray<T> {
+    let a = b.finish();
+    *b = PrimitiveBuilder::with_capacity(a.len());
+    a
 }
 
 /// Where the rows being appended come from; copied into the provenance columns.

@@ -11,7 +11,7 @@ use crate::ChunkDecoder;
 /// rejects too (the scanner may accept a record serde refuses for a detail in a part it skips).
 pub fn kong_matches_reference(line: &str) {
     let mut fast = Vec::new();
-    let fast_result = crate::decode::kong::decode_line(line, &mut |e| fast.push(e));
+    let fast_result = crate::decode::kong::decode_into(line, &mut fast);
     let mut reference = Vec::new();
     let ref_result = crate::decode::kong_serde::decode_line(line, &mut |e| reference.push(e));
     match (ref_result, fast_result) {

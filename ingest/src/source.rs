@@ -409,13 +409,14 @@ pub fn open_input(spec: &str) -> io::Result<Input> {
     }
     let mut file = File::open(Path::new(spec))
         .map_err(|e| io::Error::new(e.kind(), format!("cannot open input {spec:?}: {e}")))?;
-    if file.metadata().map(|m| m.is_dir()).unwrap_or(false) {
+    let meta = file.metadata().ok();
+    if meta.as_ref().is_some_and(|m| m.is_dir()) {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
             format!("input {spec:?} is a directory, not a log file"),
         ));
     }
-    let reader: Box<dyn Read + Send> = if !file.metadata().is_ok_and(|m| m.is_file()) {
+    let reader: Box<dyn Read + Send> = if !meta.is_some_and(|m| m.is_file()) {
         // A FIFO or device may not have bytes yet: sniff on the first read.
         maybe_gunzip(BufReader::with_capacity(1 << 20, file))?
     } else if starts_with_gzip_magic(&mut file)? {

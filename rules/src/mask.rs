@@ -26,10 +26,10 @@ use datafusion::error::{DataFusionError, Result};
 use datafusion::logical_expr::Operator;
 use datafusion::physical_expr::expressions::{BinaryExpr, Column, LikeExpr, Literal, NotExpr};
 use datafusion::physical_expr::{PhysicalExpr, ScalarFunctionExpr};
-use regex::{Regex, RegexBuilder};
+use regex::Regex;
 
 use crate::sigma::matcher;
-use crate::thread_regex::ThreadRegex;
+use crate::thread_regex;
 
 /// Per row: `t` where the value is true, `f` where it is false, neither where it is unknown
 /// (SQL NULL). Never both.
@@ -76,10 +76,11 @@ enum Node {
         ids: Vec<u32>,
         all: bool,
     },
-    /// A text column against a regex compiled once (from `LIKE` or `regexp_like`).
+    /// A text column against a regex (from `LIKE` or `regexp_like`), checked when the rule
+    /// is compiled and compiled once per thread ([`thread_regex`]), flags inline.
     Regex {
         column: usize,
-        regex: ThreadRegex,
+        pattern: String,
         negated: bool,
     },
     /// Any other expression, evaluated by DataFusion.
@@ -172,20 +173,25 @@ fn build(expr: &Arc<dyn PhysicalExpr>, schema: &Schema) -> Node {
 fn like_node(l: &LikeExpr, schema: &Schema) -> Option<Node> {
     let column = text_column(l.expr(), schema)?;
     let pattern = like_regex(literal_text(l.pattern())?)?;
-    let regex = RegexBuilder::new(&pattern)
-        .case_insensitive(l.case_insensitive())
-        .dot_matches_new_line(true)
-        .build()
-        .ok()?;
+    // `(?s)`: `%` and `_` match newlines too; `(?i)` for ILIKE.
+    let flags = if l.case_insensitive() {
+        "(?is)"
+    } else {
+        "(?s)"
+    };
+    regex_node(column, format!("{flags}{pattern}"), l.negated())
+}
+
+/// A regex node, if `pattern` compiles.
+fn regex_node(column: usize, pattern: String, negated: bool) -> Option<Node> {
+    Regex::new(&pattern).ok()?;
     Some(Node::Regex {
         column,
-        regex: ThreadRegex::new(regex),
-        negated: l.negated(),
+        pattern,
+        negated,
     })
 }
 
-/// The regex of a `LIKE` pattern (`%` any text, `_` one character, `\` escapes the next), as
-/// Arrow's own `LIKE` kernel reads it; `None` for a pattern that kernel would reject.
 fn like_regex(pattern: &str) -> Option<String> {
     let mut out = String::from("^");
     let mut chars = pattern.chars();
@@ -228,11 +234,11 @@ fn function_node(f: &ScalarFunctionExpr, schema: &Schema) -> Option<Node> {
                 all: *all,
             })
         }
-        ("regexp_like", [text, pattern]) => Some(Node::Regex {
-            column: text_column(text, schema)?,
-            regex: ThreadRegex::new(Regex::new(literal_text(pattern)?).ok()?),
-            negated: false,
-        }),
+        ("regexp_like", [text, pattern]) => regex_node(
+            text_column(text, schema)?,
+            literal_text(pattern)?.to_owned(),
+            false,
+        ),
         _ => None,
     }
 }
@@ -264,29 +270,29 @@ impl Node {
             )?)),
             Node::Regex {
                 column,
-                regex,
+                pattern,
                 negated,
             } => {
+                let regex = thread_regex::compiled(pattern)
+                    .map_err(|e| DataFusionError::Execution(format!("filter regex: {e}")))?;
                 let strings = batch.column(*column).as_string::<i32>();
                 let mut t = BooleanBufferBuilder::new(rows);
                 let mut f = BooleanBufferBuilder::new(rows);
                 t.append_n(rows, false);
                 f.append_n(rows, false);
-                regex.with(|regex| {
-                    let mut one = |row: usize| {
-                        if strings.is_valid(row) {
-                            if regex.is_match(strings.value(row)) != *negated {
-                                t.set_bit(row, true);
-                            } else {
-                                f.set_bit(row, true);
-                            }
+                let mut one = |row: usize| {
+                    if strings.is_valid(row) {
+                        if regex.is_match(strings.value(row)) != *negated {
+                            t.set_bit(row, true);
+                        } else {
+                            f.set_bit(row, true);
                         }
-                    };
-                    match open {
-                        Some(o) => o.set_indices().for_each(&mut one),
-                        None => (0..rows).for_each(&mut one),
                     }
-                });
+                };
+                match open {
+                    Some(o) => o.set_indices().for_each(&mut one),
+                    None => (0..rows).for_each(&mut one),
+                }
                 Ok(Truth {
                     t: t.finish(),
                     f: f.finish(),

@@ -1,54 +1,39 @@
-//! A compiled regex matched from several threads, each through its own clone.
+//! Regexes compiled per thread, cached by pattern.
 //!
 //! The `regex` crate keeps a regex's scratch space in a pool: the first thread to match owns
 //! a fast slot, every other thread takes and returns scratch space under a lock on every
-//! call. Stateless filters run on every decoder thread, once per row, so that lock was taken
-//! for most rows. A clone shares the compiled program and brings its own pool, so each thread
-//! here matches with a clone it owns, found by the regex's id once per batch.
+//! call. Stateless filters run on every decoder thread, once per row, so a regex shared by
+//! threads took that lock for most rows. Each thread here matches with regexes it compiled
+//! itself, looked up by pattern text (once per batch, not per row).
 
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use regex::Regex;
 
-/// Clones kept per thread before the table is emptied (rule reloads create new regexes and
-/// leave old ids behind; emptying only costs a clone per regex in use).
-const MAX_CLONES_PER_THREAD: usize = 4096;
-
-static NEXT_ID: AtomicU64 = AtomicU64::new(0);
+/// Patterns kept per thread before the table is emptied (a pattern may come from a column,
+/// i.e. from input; emptying only costs recompiling the patterns in use).
+const MAX_PER_THREAD: usize = 1024;
 
 thread_local! {
-    static CLONES: RefCell<HashMap<u64, Regex>> = RefCell::new(HashMap::new());
+    static COMPILED: RefCell<HashMap<String, Arc<Regex>>> = RefCell::new(HashMap::new());
 }
 
-/// A regex with an identity, matched through the calling thread's own clone.
-#[derive(Debug)]
-pub struct ThreadRegex {
-    id: u64,
-    regex: Regex,
-}
-
-impl ThreadRegex {
-    /// Wraps `regex` under a fresh id.
-    pub fn new(regex: Regex) -> Self {
-        ThreadRegex {
-            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
-            regex,
+/// `pattern` compiled by and for the calling thread (flags as inline `(?i)` etc.).
+pub(crate) fn compiled(pattern: &str) -> Result<Arc<Regex>, regex::Error> {
+    if let Some(r) = COMPILED.with(|c| c.borrow().get(pattern).cloned()) {
+        return Ok(r);
+    }
+    let re = Arc::new(Regex::new(pattern)?);
+    COMPILED.with(|c| {
+        let mut cache = c.borrow_mut();
+        if cache.len() >= MAX_PER_THREAD {
+            cache.clear();
         }
-    }
-
-    /// Runs `f` with this thread's clone of the regex (call once per batch, not per row).
-    pub fn with<R>(&self, f: impl FnOnce(&Regex) -> R) -> R {
-        CLONES.with(|clones| {
-            let mut clones = clones.borrow_mut();
-            if clones.len() >= MAX_CLONES_PER_THREAD && !clones.contains_key(&self.id) {
-                clones.clear();
-            }
-            let local = clones.entry(self.id).or_insert_with(|| self.regex.clone());
-            f(local)
-        })
-    }
+        cache.insert(pattern.to_owned(), re.clone());
+    });
+    Ok(re)
 }
 
 #[cfg(test)]
@@ -56,21 +41,31 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_thread_matches_as_the_regex_does() {
-        let re = std::sync::Arc::new(ThreadRegex::new(Regex::new(r"^/api/v\d+/login$").unwrap()));
-        let other = ThreadRegex::new(Regex::new("x").unwrap());
+    fn every_thread_compiles_its_own_and_answers_as_the_pattern_does() {
+        let pattern = r"^/api/v\d+/login$";
         let handles: Vec<_> = (0..3)
             .map(|_| {
-                let re = re.clone();
                 std::thread::spawn(move || {
-                    re.with(|r| (r.is_match("/api/v1/login"), r.is_match("/api/v1/logout")))
+                    let r = compiled(pattern).unwrap();
+                    let again = compiled(pattern).unwrap();
+                    (
+                        Arc::ptr_eq(&r, &again),
+                        r.is_match("/api/v1/login"),
+                        r.is_match("/api/v1/logout"),
+                        Arc::as_ptr(&r) as usize,
+                    )
                 })
             })
             .collect();
-        for h in handles {
-            assert_eq!(h.join().unwrap(), (true, false));
+        let results: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+        for (cached, yes, no, _) in &results {
+            assert!(*cached && *yes && !no);
         }
-        // Two regexes on one thread never answer for each other.
-        assert!(re.with(|r| !r.is_match("x")) && other.with(|r| r.is_match("x")));
+        let main = compiled(pattern).unwrap();
+        assert!(
+            results.iter().all(|r| r.3 != Arc::as_ptr(&main) as usize),
+            "another thread's regex was shared"
+        );
+        assert!(compiled("(").is_err());
     }
 }

@@ -10,17 +10,8 @@ use super::kong_serde::strip_origin;
 use super::scan::{Kind, Scan, ScanError};
 use crate::batch::{RawEvent, SourceFormat};
 
-/// Decodes one line of Kong JSON, handing each record to `emit`. Nothing is emitted unless
-/// the whole line decodes, so a bad batch is dead-lettered whole rather than half-ingested.
-pub fn decode_line<'a>(line: &'a str, emit: &mut dyn FnMut(RawEvent<'a>)) -> Result<(), ScanError> {
-    let mut events = Vec::new();
-    decode_into(line, &mut events)?;
-    events.into_iter().for_each(emit);
-    Ok(())
-}
-
-/// Decodes one line of Kong JSON, appending its records to `out`; on an error nothing is
-/// appended. Records are filled where they will stay (a record is several hundred bytes:
+/// Decodes one line of Kong JSON, appending its records to `out`. Nothing is appended unless
+/// the whole line decodes, so a bad batch is dead-lettered whole rather than half-ingested. Records are filled where they will stay (a record is several hundred bytes:
 /// building it elsewhere and moving it costs a copy per record).
 pub fn decode_into<'a>(line: &'a str, out: &mut Vec<RawEvent<'a>>) -> Result<(), ScanError> {
     let first = out.len();

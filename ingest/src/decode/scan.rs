@@ -330,10 +330,7 @@ impl<'a> Scan<'a> {
         let b = self.b;
         let mut i = self.pos;
         loop {
-            let Some(c) = super::swar::structural(b, i).map(|at| {
-                i = at;
-                b[at]
-            }) else {
+            let Some(at) = super::swar::structural(b, i) else {
                 self.pos = b.len();
                 return Err(self.eof(if stack.last() == Some(&b'[') {
                     "a list"
@@ -341,6 +338,8 @@ impl<'a> Scan<'a> {
                     "an object"
                 }));
             };
+            i = at;
+            let c = b[at];
             match c {
                 b'"' => {
                     let Some((end, _)) = self.string_end(i + 1) else {

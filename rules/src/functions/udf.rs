@@ -264,35 +264,16 @@ pub(super) fn shannon_entropy_udf() -> ScalarUDF {
 /// `regexp_like(text, pattern[, flags])` with the compiled pattern cached. DataFusion's own
 /// compiles the pattern on every batch; rule filters call it on every batch of traffic, so the
 /// cache matters (the pattern is nearly always a literal). Same results; flags as in Rust's
-/// regex inline flags (`i`, `m`, `s`, `x`, ...). The cache is per thread: a regex shared by
-/// threads gives all but the first a locked path to its scratch space on every match (see
-/// `crate::thread_regex`).
+/// regex inline flags (`i`, `m`, `s`, `x`, ...). Cached per thread ([`crate::thread_regex`]).
 pub(super) fn cached_regexp_like() -> ScalarUDF {
     use datafusion::logical_expr::{Signature, SimpleScalarUDF, TypeSignature};
-    use std::cell::RefCell;
-    use std::collections::HashMap;
-    thread_local! {
-        static CACHE: RefCell<HashMap<String, Arc<regex::Regex>>> = RefCell::new(HashMap::new());
-    }
-    let compile = move |pattern: &str, flags: Option<&str>| -> Result<Arc<regex::Regex>> {
+    let compile = |pattern: &str, flags: Option<&str>| -> Result<Arc<regex::Regex>> {
         let key = match flags {
             Some(f) if !f.is_empty() => format!("(?{f}){pattern}"),
             _ => pattern.to_owned(),
         };
-        if let Some(r) = CACHE.with(|c| c.borrow().get(&key).cloned()) {
-            return Ok(r);
-        }
-        let re = Arc::new(regex::Regex::new(&key).map_err(|e| {
-            datafusion::error::DataFusionError::Execution(format!("regexp_like: {e}"))
-        })?);
-        CACHE.with(|c| {
-            let mut cache = c.borrow_mut();
-            if cache.len() > 1024 {
-                cache.clear();
-            }
-            cache.insert(key, re.clone());
-        });
-        Ok(re)
+        crate::thread_regex::compiled(&key)
+            .map_err(|e| datafusion::error::DataFusionError::Execution(format!("regexp_like: {e}")))
     };
     let signature = Signature::one_of(
         vec![
