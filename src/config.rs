@@ -346,6 +346,8 @@ impl ConfigFile {
                     group: s.group.clone().unwrap_or_else(|| "gatewatch".into()),
                     offset_reset: s.offset_reset.clone().unwrap_or_else(|| "earliest".into()),
                     stop_after_idle: None,
+                    repartition: true,
+                    repartition_retention: std::time::Duration::from_secs(7 * 24 * 3600),
                     properties: Vec::new(),
                 }
             }

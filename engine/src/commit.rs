@@ -67,4 +67,8 @@ pub struct PartitionCheckpoint {
     pub watermark: i64,
     /// Long-lived operator state as of `processed_through`.
     pub task: TaskCheckpoint,
+    /// For a repartition partition: per source partition (`topic/partition`), the highest
+    /// position counted before `resume_offset` (rows re-sent at or below it are dropped).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub marks: Option<std::collections::BTreeMap<String, i64>>,
 }

@@ -54,6 +54,10 @@ pub struct RowsIn<'a> {
     pub task_wm: &'a [i64],
     /// Filter results computed upstream, if any.
     pub masks: Option<&'a FilterMasks>,
+    /// Rows that came through a repartition topic: its partition and the message's offset.
+    /// Operators then hold that offset (what a restart must read again), not the rows'
+    /// source offsets.
+    pub ledger: Option<(&'a TopicPartition, i64)>,
 }
 
 impl RowsIn<'_> {

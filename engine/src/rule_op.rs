@@ -179,7 +179,7 @@ impl RuleOperator {
         &mut self,
         projected: &RecordBatch,
         offsets: &Int64Array,
-        upstream: &TopicPartition,
+        (upstream, ledger): (&TopicPartition, Option<(&TopicPartition, i64)>),
         segment: &mut BTreeMap<i64, Vec<u32>>,
         ctx: &mut OpCtx<'_>,
     ) -> Result<(), EngineError> {
@@ -305,12 +305,17 @@ impl RuleOperator {
                 sub.clone()
             };
             slot.pane.add(plan, &rows_batch, pre.as_ref())?;
-            let min_offset = rows
-                .iter()
-                .map(|&i| offsets.value(i as usize))
-                .min()
-                .unwrap_or(i64::MAX);
-            slot.pane.hold(upstream, min_offset);
+            match ledger {
+                Some((tp, offset)) => slot.pane.hold(tp, offset),
+                None => {
+                    let min_offset = rows
+                        .iter()
+                        .map(|&i| offsets.value(i as usize))
+                        .min()
+                        .unwrap_or(i64::MAX);
+                    slot.pane.hold(upstream, min_offset);
+                }
+            }
         }
         Ok(())
     }
@@ -519,7 +524,13 @@ impl Operator for RuleOperator {
             let row = i as usize;
             let task_wm = input.task_wm[row];
             if self.windows.would_close(task_wm) {
-                self.flush_segment(&projected, &offsets, input.upstream, &mut segment, ctx)?;
+                self.flush_segment(
+                    &projected,
+                    &offsets,
+                    (input.upstream, input.ledger),
+                    &mut segment,
+                    ctx,
+                )?;
                 self.close(task_wm, ctx)?;
             }
             let t = input.times[row];
@@ -538,7 +549,13 @@ impl Operator for RuleOperator {
             };
             segment.entry(pane).or_default().push(i);
         }
-        self.flush_segment(&projected, &offsets, input.upstream, &mut segment, ctx)?;
+        self.flush_segment(
+            &projected,
+            &offsets,
+            (input.upstream, input.ledger),
+            &mut segment,
+            ctx,
+        )?;
         if late > 0 {
             EngineStats::bump(&mut ctx.stats.late_by_rule, self.rule.id(), late);
         }

@@ -74,6 +74,8 @@ pub struct Sequenced {
 
 struct Part {
     clock: PartitionClock<RecordBatch>,
+    /// Offset of the last record observed (positions of rows released at the end).
+    last_offset: i64,
     /// (first offset of a batch, clock before it), oldest first; only when tracking.
     snapshots: VecDeque<(i64, ClockSnapshot)>,
 }
@@ -185,6 +187,7 @@ impl Sequencer {
             tp.clone(),
             Part {
                 clock,
+                last_offset: i64::MIN,
                 snapshots: VecDeque::new(),
             },
         );
@@ -277,6 +280,7 @@ impl Sequencer {
         let clock_cfg = self.clock.clone();
         let part = self.parts.entry(tp.clone()).or_insert_with(|| Part {
             clock: PartitionClock::new(clock_cfg),
+            last_offset: i64::MIN,
             snapshots: VecDeque::new(),
         });
         if track {
@@ -286,6 +290,7 @@ impl Sequencer {
         // Per processed row: (0, row) for this batch, (k, 0) for held row k - 1.
         let mut order: Vec<(usize, usize)> = Vec::with_capacity(batch.num_rows());
         let mut wm_before: Vec<i64> = Vec::with_capacity(batch.num_rows());
+        let mut positions: Vec<i64> = Vec::with_capacity(batch.num_rows());
         let mut released: Vec<RecordBatch> = Vec::new();
         let mut in_order = true;
         let steps = &mut self.steps;
@@ -310,6 +315,7 @@ impl Sequencer {
                         in_order &= order.len() == i;
                         order.push((0, i));
                         wm_before.push(wm);
+                        positions.push(offsets.value(i));
                     }
                     Step::Released {
                         payload: Some(row),
@@ -320,6 +326,7 @@ impl Sequencer {
                         released.push(row);
                         order.push((released.len(), 0));
                         wm_before.push(wm);
+                        positions.push(offsets.value(i));
                     }
                     // Held before a restore: its effect on state is already in the checkpoint.
                     Step::Released { payload: None, .. } => in_order = false,
@@ -340,6 +347,7 @@ impl Sequencer {
             }
         }
         let wm_after = part.clock.watermark();
+        part.last_offset = part.last_offset.max(offsets.value(batch.num_rows() - 1));
         let last_offset = Some(offsets.value(batch.num_rows() - 1));
         let (rows, masks) = if in_order && order.len() == batch.num_rows() {
             (batch.clone(), masks)
@@ -350,7 +358,15 @@ impl Sequencer {
             sources.extend(released.iter());
             (interleave_record_batch(&sources, &order)?, None)
         };
-        self.emit(tp, rows, wm_before, wm_after, masks, last_offset, out)
+        self.emit(
+            tp,
+            rows,
+            (wm_before, positions),
+            wm_after,
+            masks,
+            last_offset,
+            out,
+        )
     }
 
     /// Hands processed rows (in processing order, with their watermarks) to their tasks.
@@ -359,7 +375,7 @@ impl Sequencer {
         &self,
         tp: TopicPartition,
         rows: RecordBatch,
-        wm_before: Vec<i64>,
+        (wm_before, positions): (Vec<i64>, Vec<i64>),
         wm_after: i64,
         masks: Option<Arc<FilterMasks>>,
         last_offset: Option<i64>,
@@ -377,6 +393,8 @@ impl Sequencer {
             selection: None,
             masks,
             last_offset,
+            positions: Some(positions.into()),
+            ledger: None,
         };
         match self.placement {
             Placement::PerPartition => out.inputs.push((TaskId::Partition(tp), base)),
@@ -458,7 +476,9 @@ impl Sequencer {
     /// released ones go to their tasks.
     pub fn finish(&mut self, out: &mut Sequenced) -> Result<(), EngineError> {
         let mut steps = Vec::new();
-        let mut released: Vec<(TopicPartition, Vec<RecordBatch>, Vec<i64>, i64)> = Vec::new();
+        // (partition, rows, their watermarks, watermark after, last offset observed)
+        type Released = (TopicPartition, Vec<RecordBatch>, Vec<i64>, i64, i64);
+        let mut released: Vec<Released> = Vec::new();
         for (tp, part) in self.parts.iter_mut() {
             steps.clear();
             part.clock.finish(&mut steps);
@@ -488,13 +508,20 @@ impl Sequencer {
                 }
             }
             if !rows.is_empty() {
-                released.push((tp.clone(), rows, wms, part.clock.watermark()));
+                released.push((
+                    tp.clone(),
+                    rows,
+                    wms,
+                    part.clock.watermark(),
+                    part.last_offset,
+                ));
             }
         }
-        for (tp, rows, wms, wm_after) in released {
+        for (tp, rows, wms, wm_after, last) in released {
             let Some(first) = rows.first() else { continue };
             let batch = arrow::compute::concat_batches(&first.schema(), &rows)?;
-            self.emit(tp, batch, wms, wm_after, None, None, out)?;
+            let positions = vec![last; wms.len()];
+            self.emit(tp, batch, (wms, positions), wm_after, None, None, out)?;
         }
         Ok(())
     }

@@ -62,6 +62,15 @@ pub struct TaskInput {
     /// The partition's highest offset handed over with this input (rows routed elsewhere or
     /// dead-lettered included).
     pub last_offset: Option<i64>,
+    /// Per row, its position in the upstream partition's processing order: the offset of the
+    /// record being processed when the row was released (its own offset unless the clock held
+    /// it). Non-decreasing, and the same in every replay: what a downstream task deduplicates
+    /// re-sent rows by (see the repartition model). `None` where nothing needs it.
+    pub positions: Option<Arc<[i64]>>,
+    /// For a task fed through a repartition topic: that topic's partition and the offset of
+    /// the message these rows came in. Commits and held offsets are counted there, while
+    /// watermarks stay per `upstream` (the rows' source partition).
+    pub ledger: Option<(TopicPartition, i64)>,
 }
 
 /// State of a task that outlives its windows, for a checkpoint.
@@ -184,7 +193,8 @@ impl Task {
         self.discard_through = self.discard_through.max(wm);
     }
 
-    /// Highest offset handed over per upstream.
+    /// Highest offset handed over per upstream (per repartition partition for rows that came
+    /// through one: see [`TaskInput::ledger`]).
     pub fn processed(&self) -> &BTreeMap<TopicPartition, i64> {
         &self.processed
     }
@@ -254,13 +264,18 @@ impl Task {
                 own_wm: &self.own,
                 task_wm: &self.task_wm,
                 masks: input.masks.as_deref(),
+                ledger: input.ledger.as_ref().map(|(tp, o)| (tp, *o)),
             };
             let mut ctx = Self::ctx(&self.cfg, &mut self.stats, &mut out, self.discard_through);
             op.process(&rows_in, &mut ctx)?;
             Self::spent(&mut self.eval_ns, i, started);
         }
-        if let Some(last) = input.last_offset {
-            let e = self.processed.entry(input.upstream.clone()).or_insert(last);
+        let read_at = match &input.ledger {
+            Some((tp, offset)) => Some((tp, *offset)),
+            None => input.last_offset.map(|last| (&input.upstream, last)),
+        };
+        if let Some((tp, last)) = read_at {
+            let e = self.processed.entry(tp.clone()).or_insert(last);
             *e = (*e).max(last);
         }
         let wm = self
@@ -302,10 +317,10 @@ impl Task {
         Ok(())
     }
 
-    /// End of input: every window closes.
+    /// End of input: every window closes. The task's watermark stays where its upstreams
+    /// brought it (a checkpoint taken now must not claim windows that never saw their rows).
     pub fn finish(&mut self) -> Result<Emitted, EngineError> {
         let mut out = Emitted::default();
-        self.watermark = i64::MAX;
         for (i, op) in self.operators.iter_mut().enumerate() {
             let started = Instant::now();
             let mut ctx = Self::ctx(&self.cfg, &mut self.stats, &mut out, self.discard_through);

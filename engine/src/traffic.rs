@@ -351,6 +351,7 @@ mod tests {
     ) {
         let key = TopicPartition::new("f", 0);
         let input = RowsIn {
+            ledger: None,
             upstream: &key,
             batch: b,
             rows: None,

@@ -29,5 +29,5 @@ pub use decode::{DecodeConfig, DecodeError, Format};
 pub use partition::TopicPartition;
 pub use schema::{event_schema, Column, ColumnSet};
 pub use source::{
-    open_input, Assignment, Chunk, ChunkOptions, ChunkReader, Input, Source, SourceItem,
+    open_input, Assignment, Chunk, ChunkOptions, ChunkReader, Input, Shuffled, Source, SourceItem,
 };

@@ -350,6 +350,19 @@ pub enum SourceItem {
     Assigned(Vec<Assignment>),
     /// Partitions taken away (Kafka rebalance): no later chunk comes from them.
     Revoked(Vec<crate::TopicPartition>),
+    /// A record of a repartition topic (see [`crate::kafka::repartition`]), passed on whole.
+    Shuffled(Shuffled),
+}
+
+/// A repartition record as read.
+#[derive(Debug)]
+pub struct Shuffled {
+    /// Its repartition partition.
+    pub tp: crate::TopicPartition,
+    /// Its offset there.
+    pub offset: i64,
+    /// The record.
+    pub payload: Vec<u8>,
 }
 
 /// A source of records: a file, stdin, or a Kafka consumer-group member.

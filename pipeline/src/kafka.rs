@@ -18,6 +18,7 @@ use gatewatch_engine::TaskId;
 use gatewatch_ingest::kafka::Committer;
 use gatewatch_ingest::TopicPartition;
 
+use crate::repartition::{marks_to_json, Downstream};
 use crate::worker::{TaskReport, ToWorker};
 
 /// A restored partition still replaying what its previous owner had processed.
@@ -150,6 +151,7 @@ impl KafkaCommits {
         clock_held: &ClockHeld,
         reports: &[TaskReport],
         at_end: bool,
+        mut downstream: Option<&mut Downstream>,
     ) -> Result<()> {
         let mut items = Vec::new();
         for r in reports {
@@ -171,6 +173,33 @@ impl KafkaCommits {
             let Some(c) = commit_point(Some(processed), held) else {
                 continue;
             };
+            if let Some(d) = downstream.as_deref_mut().filter(|d| d.marks(tp).is_some()) {
+                // A repartition partition: no clock; its marks instead.
+                let resumed = if at_end {
+                    d.marks(tp).map(|m| (processed.saturating_add(1), m))
+                } else {
+                    d.resume_point(tp, c)
+                };
+                let Some((resume, marks)) = resumed else {
+                    continue;
+                };
+                if self.committed.get(tp) == Some(&(c, processed)) {
+                    continue;
+                }
+                let cp = PartitionCheckpoint {
+                    version: CHECKPOINT_VERSION,
+                    topic: tp.topic.to_string(),
+                    partition: tp.partition,
+                    resume_offset: resume,
+                    clock: Default::default(),
+                    processed_through: processed,
+                    watermark: r.watermark,
+                    task,
+                    marks: Some(marks_to_json(&marks)),
+                };
+                items.push((tp.clone(), c, serde_json::to_vec(&cp)?, processed));
+                continue;
+            }
             let replay = self.replay.get(tp).copied();
             let (resume, clock, watermark) = if at_end {
                 // Every window was closed: resume after the last record, with the clock now.
@@ -200,6 +229,7 @@ impl KafkaCommits {
                 processed_through,
                 watermark,
                 task,
+                marks: None,
             };
             let bytes = serde_json::to_vec(&cp)?;
             items.push((tp.clone(), c, bytes, processed_through));

@@ -15,6 +15,7 @@ pub mod dead_letter;
 pub mod kafka;
 pub mod observe;
 pub mod reload;
+pub mod repartition;
 mod run;
 pub mod summary;
 pub mod threads;
@@ -97,11 +98,14 @@ impl std::fmt::Debug for ProgressHook {
 
 impl Default for PipelineConfig {
     /// Files at full speed: every core decoding and running rules, the default username field,
-    /// no dead-letter file, no progress lines, no idle timeout.
+    /// Kafka input keyed by client address (as `--input-key`), no dead-letter file, no progress lines, no idle timeout.
     fn default() -> Self {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         PipelineConfig {
-            decode: DecodeConfig::default().with_username_field("username"),
+            decode: DecodeConfig {
+                input_key: Some(gatewatch_ingest::Column::ClientIp),
+                ..DecodeConfig::default().with_username_field("username")
+            },
             chunk: ChunkOptions::default(),
             engine: EngineConfig::default(),
             threads: cores,

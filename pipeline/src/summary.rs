@@ -39,6 +39,24 @@ pub struct RunSummary {
     pub key_mismatches: u64,
     /// Records whose event time was out of range and rescaled (s, µs or ns read as ms).
     pub time_rescaled: u64,
+    /// Repartition topics (Kafka): records, rows and bytes sent, rows received, re-sent rows
+    /// dropped as already counted.
+    pub repartition: Option<Repartitioned>,
+}
+
+/// What went through repartition topics in a run.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Repartitioned {
+    /// Records sent.
+    pub records: u64,
+    /// Rows sent.
+    pub rows: u64,
+    /// Bytes sent.
+    pub bytes: u64,
+    /// Rows received and handed to tasks.
+    pub received: u64,
+    /// Rows received again (an upstream replay) and dropped.
+    pub duplicates: u64,
 }
 
 impl RunSummary {
@@ -100,6 +118,16 @@ impl RunSummary {
         }
         if self.commits > 0 {
             s += &format!("  kafka offset commits: {}\n", self.commits);
+        }
+        if let Some(r) = &self.repartition {
+            s += &format!(
+                "  repartition topics: {} rows sent in {} records ({:.1} bytes per event), {} rows received, {} re-sent rows dropped\n",
+                r.rows,
+                r.records,
+                r.bytes as f64 / self.engine.events.max(1) as f64,
+                r.received,
+                r.duplicates
+            );
         }
         if self.traffic_rows != (0, 0) {
             s += &format!(

@@ -26,8 +26,8 @@ pub enum ToWorker {
     Start {
         /// The task.
         task: TaskId,
-        /// Its upstream partition.
-        upstream: TopicPartition,
+        /// Its upstream partitions (it waits for each one's watermark).
+        upstreams: Vec<TopicPartition>,
         /// Its saved state and the watermark its previous owner reached.
         restore: Option<(TaskCheckpoint, i64)>,
     },
@@ -173,11 +173,13 @@ impl Worker {
             }
             ToWorker::Start {
                 task,
-                upstream,
+                upstreams,
                 restore,
             } => {
                 let mut t = Task::new(task.clone(), self.cfg.clone(), self.rules.operators()?);
-                t.register_upstream(&upstream);
+                for u in &upstreams {
+                    t.register_upstream(u);
+                }
                 if let Some((cp, watermark)) = restore {
                     t.restore(&cp)?;
                     t.set_discard_through(watermark);

@@ -240,6 +240,14 @@ fn kafka_figures(broker: &str, chunks: &[Chunk], threads: usize) -> Result<()> {
         .parse()
         .map_err(anyhow::Error::msg)?;
     let writer = gatewatch_ingest::kafka::KafkaWriter::connect(&url).map_err(anyhow::Error::msg)?;
+    // The same records unkeyed (spread over the partitions), for `--input-key none`.
+    let unkeyed_topic = format!("{topic}-unkeyed");
+    let unkeyed = gatewatch_ingest::kafka::KafkaWriter::connect(
+        &format!("{base}/{unkeyed_topic}")
+            .parse()
+            .map_err(anyhow::Error::msg)?,
+    )
+    .map_err(anyhow::Error::msg)?;
     let mut records = 0u64;
     let mut bytes = 0u64;
     let started = Instant::now();
@@ -252,17 +260,21 @@ fn kafka_figures(broker: &str, chunks: &[Chunk], threads: usize) -> Result<()> {
             writer
                 .send(&String::from_utf8_lossy(key), line)
                 .map_err(anyhow::Error::msg)?;
+            unkeyed
+                .send(&records.to_string(), line)
+                .map_err(anyhow::Error::msg)?;
             records += 1;
             bytes += line.len() as u64;
         }
     }
-    writer
-        .flush(Duration::from_secs(120))
-        .map_err(anyhow::Error::msg)?;
+    for w in [&writer, &unkeyed] {
+        w.flush(Duration::from_secs(120))
+            .map_err(anyhow::Error::msg)?;
+    }
     println!(
         "{}",
         self::line(
-            "produce to Kafka (keyed by client_ip)",
+            "produce to Kafka (keyed by client_ip, and unkeyed)",
             records,
             bytes,
             started.elapsed()
@@ -294,67 +306,101 @@ fn kafka_figures(broker: &str, chunks: &[Chunk], threads: usize) -> Result<()> {
     );
 
     let bare_rate = seen as f64 / bare.as_secs_f64().max(1e-9);
-    for instances in [1usize, 2] {
-        let group = format!("bench-gw{instances}-{}", std::process::id());
-        let started = Instant::now();
-        let runs: Vec<_> = (0..instances)
-            .map(|i| {
-                let url = format!("{base}/{topic}?group={group}&stop_after_idle=3s");
-                std::thread::spawn(move || -> Result<(pipeline::RunSummary, Duration)> {
-                    let kafka_url: gatewatch_ingest::kafka::KafkaUrl =
-                        url.parse().map_err(anyhow::Error::msg)?;
-                    let cfg = PipelineConfig {
-                        threads: if instances == 1 { threads } else { 1 },
-                        workers: if instances == 1 { threads } else { 1 },
-                        idle_timeout: Some(Duration::from_secs(30)),
-                        ..Default::default()
-                    };
-                    let rules = gatewatch_rules::load_builtin(&[])?;
-                    let sink_file = std::env::temp_dir()
-                        .join(format!("gatewatch-bench-{}-{i}.jsonl", std::process::id()));
-                    let mut sinks: Vec<Box<dyn Sink>> =
-                        vec![Box::new(JsonLinesSink::file(&sink_file)?)];
-                    let t = Instant::now();
-                    let summary = pipeline::run(
-                        pipeline::InputSource::Kafka(kafka_url),
-                        rules,
-                        &mut sinks,
-                        &cfg,
-                        None,
-                    )?;
-                    let _ = std::fs::remove_file(&sink_file);
-                    Ok((summary, t.elapsed()))
-                })
-            })
-            .collect();
-        let mut events = 0u64;
-        let mut alerts = 0u64;
-        let mut active = Duration::ZERO;
-        for r in runs {
-            let (summary, _) = r
-                .join()
-                .map_err(|_| anyhow::anyhow!("a benchmark instance panicked"))??;
-            events += summary.engine.events;
-            alerts += summary.alerts();
-            active = active.max(summary.active);
-        }
-        let _ = started;
+    // (topic, input keyed by client address, repartition, instances)
+    let runs = [
+        (&topic, true, false, 1usize),
+        (&topic, true, true, 1),
+        (&topic, true, true, 2),
+        (&unkeyed_topic, false, true, 1),
+        (&unkeyed_topic, false, true, 2),
+    ];
+    for (run_topic, keyed, repartition, instances) in runs {
+        let (events, alerts, active, shipped) =
+            kafka_run(base, run_topic, keyed, repartition, instances, threads)?;
+        let label = format!(
+            "Kafka -> alerts, built-in rules, {instances} instance(s), {}, repartition {}",
+            if keyed { "keyed" } else { "unkeyed" },
+            if repartition { "on" } else { "off" }
+        );
         println!(
             "{}  ({} alerts)",
-            self::line(
-                &format!("Kafka -> alerts, built-in rules, {instances} instance(s)"),
-                events,
-                bytes,
-                active
-            ),
+            self::line(&label, events, bytes, active),
             alerts
         );
         println!(
-            "  / bare consume: {:.2} (events/s ratio; timed from first to last record)",
-            (events as f64 / active.as_secs_f64().max(1e-9)) / bare_rate
+            "  / bare consume: {:.2} (events/s ratio; timed from first to last record); repartition topics: {:.1} bytes and {:.3} rows per input event",
+            (events as f64 / active.as_secs_f64().max(1e-9)) / bare_rate,
+            shipped.bytes as f64 / events.max(1) as f64,
+            shipped.rows as f64 / events.max(1) as f64,
         );
     }
     Ok(())
+}
+
+/// One Kafka -> alerts measurement: `instances` pipelines in one group on `topic`. Returns
+/// events, alerts, the longest active time and what went through repartition topics.
+fn kafka_run(
+    base: &str,
+    topic: &str,
+    keyed: bool,
+    repartition: bool,
+    instances: usize,
+    threads: usize,
+) -> Result<(u64, u64, Duration, pipeline::summary::Repartitioned)> {
+    let group = format!(
+        "bench-{topic}-{instances}-{}",
+        if repartition { "r" } else { "n" }
+    );
+    let runs: Vec<_> = (0..instances)
+        .map(|i| {
+            let url = format!(
+                "{base}/{topic}?group={group}&stop_after_idle=3s&repartition={}",
+                if repartition { "on" } else { "off" }
+            );
+            std::thread::spawn(move || -> Result<pipeline::RunSummary> {
+                let kafka_url: gatewatch_ingest::kafka::KafkaUrl =
+                    url.parse().map_err(anyhow::Error::msg)?;
+                let mut cfg = PipelineConfig {
+                    threads: if instances == 1 { threads } else { 1 },
+                    workers: if instances == 1 { threads } else { 1 },
+                    idle_timeout: Some(Duration::from_secs(30)),
+                    ..Default::default()
+                };
+                if !keyed {
+                    cfg.decode.input_key = None;
+                }
+                let rules = gatewatch_rules::load_builtin(&[])?;
+                let sink_file = std::env::temp_dir()
+                    .join(format!("gatewatch-bench-{}-{i}.jsonl", std::process::id()));
+                let mut sinks: Vec<Box<dyn Sink>> =
+                    vec![Box::new(JsonLinesSink::file(&sink_file)?)];
+                let summary = pipeline::run(
+                    pipeline::InputSource::Kafka(kafka_url),
+                    rules,
+                    &mut sinks,
+                    &cfg,
+                    None,
+                )?;
+                let _ = std::fs::remove_file(&sink_file);
+                Ok(summary)
+            })
+        })
+        .collect();
+    let (mut events, mut alerts, mut active) = (0u64, 0u64, Duration::ZERO);
+    let mut shipped = pipeline::summary::Repartitioned::default();
+    for r in runs {
+        let summary = r
+            .join()
+            .map_err(|_| anyhow::anyhow!("a benchmark instance panicked"))??;
+        events += summary.engine.events;
+        alerts += summary.alerts();
+        active = active.max(summary.active);
+        if let Some(s) = summary.repartition {
+            shipped.bytes += s.bytes;
+            shipped.rows += s.rows;
+        }
+    }
+    Ok((events, alerts, active, shipped))
 }
 
 /// A copy of the built-in credential-stuffing rule under another id, optionally sliding.

@@ -189,8 +189,13 @@ pub fn run(mut args: RunArgs, given: &Given, log: &LogArgs, log_given: &Given) -
     if !matches!(&source, Source::Lines(i) if i.interactive) {
         stop_on_signals()?;
     }
-    if p.decode.input_key.is_none() && matches!(source, Source::Kafka(_)) {
-        tracing::warn!("--input-key none: each instance evaluates rules on the partitions it owns only, so an entity whose events are spread over partitions is split until repartitioning is configured");
+    if let Source::Kafka(k) = &source {
+        if !k.repartition {
+            tracing::warn!(
+                "repartition=off: rules keyed by another column than --input-key ({}) see only the events of the partitions each instance owns, so an entity spread over partitions is split, and its alerts differ between runs",
+                p.decode.input_key.map_or("none: every rule", |c| c.name())
+            );
+        }
     }
     // A ClickHouse that refuses the credentials or the database fails the start now; one
     // that is down is the spool's business.

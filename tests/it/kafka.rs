@@ -33,10 +33,9 @@ fn kafka_input(topic: &str, group: &str) -> String {
     )
 }
 
-/// Every scenario but `web-scan`: its hard negative (an app serving its `.sql` to several
-/// clients) is judged across clients, which partitions keyed by client address cannot do until
-/// rules repartition by their own key (issue 12); a Kafka run would raise that false positive
-/// where the file run does not.
+/// Every scenario, `web-scan` included: its hard negative (an app serving its `.sql` to several
+/// clients) is judged across clients by a rule keyed by the log format, which reaches one task
+/// through a repartition topic however the input is keyed.
 pub(crate) const TRAFFIC: &[&str] = &[
     "--duration",
     "8m",
@@ -45,7 +44,7 @@ pub(crate) const TRAFFIC: &[&str] = &[
     "--seed",
     "11",
     "--scenarios",
-    "credential-stuffing,distributed-stuffing,password-spray,account-takeover,id-walking,endpoint-discovery,machine-regular,ai-crawler-api,ai-crawler-declared,shadow-api,ai-token-abuse,probing",
+    "credential-stuffing,distributed-stuffing,password-spray,account-takeover,id-walking,endpoint-discovery,machine-regular,ai-crawler-api,ai-crawler-declared,shadow-api,ai-token-abuse,probing,web-scan",
 ];
 
 /// Generates the same traffic to a file and to a topic; returns the alert ids of the file run.

@@ -121,7 +121,13 @@ impl CheckpointStore {
             .set("message.max.bytes", "10000000")
             .create_with_context(DeliveryCount::default())
             .map_err(|e| format!("cannot create a Kafka producer for {}: {e}", url.brokers))?;
-        let partitions = ensure_topic(url, &topic, producer.client())?;
+        let partitions = ensure_topic(
+            url,
+            &topic,
+            producer.client(),
+            None,
+            &[("cleanup.policy", "compact")],
+        )?;
         Ok(CheckpointStore {
             url: url.clone(),
             topic,
@@ -235,11 +241,14 @@ impl CheckpointStore {
     }
 }
 
-/// Creates `topic` (compacted) if the cluster does not have it; returns its partition count.
-fn ensure_topic(
+/// Creates `topic` with `configs` if the cluster does not have it, with `partitions` (default:
+/// as many as the first input topic); returns its partition count.
+pub(crate) fn ensure_topic(
     url: &KafkaUrl,
     topic: &str,
     client: &rdkafka::client::Client<DeliveryCount>,
+    partitions: Option<i32>,
+    configs: &[(&str, &str)],
 ) -> Result<i32, String> {
     let timeout = Duration::from_secs(10);
     let count = |name: &str| -> Result<Option<i32>, String> {
@@ -255,14 +264,17 @@ fn ensure_topic(
     if let Some(n) = count(topic)? {
         return Ok(n);
     }
-    let partitions = url
-        .topics
-        .first()
-        .map(|t| count(t))
-        .transpose()?
-        .flatten()
-        .unwrap_or(1)
-        .max(1);
+    let partitions = match partitions {
+        Some(n) => n,
+        None => url
+            .topics
+            .first()
+            .map(|t| count(t))
+            .transpose()?
+            .flatten()
+            .unwrap_or(1),
+    }
+    .max(1);
     let admin: AdminClient<DefaultClientContext> =
         base_config(url, "gatewatch-admin").create().map_err(|e| {
             format!(
@@ -270,8 +282,10 @@ fn ensure_topic(
                 url.brokers
             )
         })?;
-    let new = NewTopic::new(topic, partitions, TopicReplication::Fixed(-1))
-        .set("cleanup.policy", "compact");
+    let mut new = NewTopic::new(topic, partitions, TopicReplication::Fixed(-1));
+    for (k, v) in configs {
+        new = new.set(k, v);
+    }
     let result = futures::executor::block_on(admin.create_topics(
         [&new],
         &AdminOptions::new().operation_timeout(Some(timeout)),
@@ -282,14 +296,14 @@ fn ensure_topic(
                 if let Err((name, code)) = r {
                     if code != rdkafka::types::RDKafkaErrorCode::TopicAlreadyExists {
                         tracing::warn!(
-                            "creating checkpoint topic {name} failed ({code}); relying on the broker to create it"
+                            "creating topic {name} failed ({code}); relying on the broker to create it"
                         );
                     }
                 }
             }
         }
         Err(e) => tracing::warn!(
-            "creating checkpoint topic {topic} failed ({e}); relying on the broker to create it"
+            "creating topic {topic} failed ({e}); relying on the broker to create it"
         ),
     }
     let deadline = Instant::now() + timeout;
@@ -299,8 +313,13 @@ fn ensure_topic(
         }
         if Instant::now() > deadline {
             return Err(format!(
-                "checkpoint topic {topic} does not exist and could not be created on {}: create it (cleanup.policy=compact) or allow auto-creation",
-                url.brokers
+                "topic {topic} does not exist and could not be created on {}: create it ({}) or allow auto-creation",
+                url.brokers,
+                configs
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ));
         }
         std::thread::sleep(Duration::from_millis(200));

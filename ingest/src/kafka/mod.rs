@@ -6,9 +6,12 @@
 //!   assigned partition at its checkpoint's resume offset.
 //! * [`checkpoint`]: reading and writing `<group>-gatewatch-checkpoint`, and committing offsets
 //!   only for partitions this member still owns.
+//! * [`repartition`]: the internal topics rows of rules keyed by something else than the
+//!   input key travel through, so all rows of one entity meet in one task.
 //! * [`writer`]: keyed producers for `gatewatch generate --to` and the dead-letter topic.
 
 pub mod checkpoint;
+pub mod repartition;
 pub mod source;
 pub mod writer;
 
@@ -24,7 +27,9 @@ pub use writer::{DeadLetterTopic, KafkaWriter};
 /// Query parameters: `group` (consumer group, default `gatewatch`), `offset_reset`
 /// (`earliest`, the default, or `latest`: where a group with no committed offset starts),
 /// `stop_after_idle` (e.g. `5s`: end the input after that long without messages; for replays
-/// and tests), and any librdkafka property with a dot in its name (`security.protocol`,
+/// and tests), `repartition` (`on`, the default, or `off`: see [`repartition`]),
+/// `repartition_retention` (how long the broker keeps repartition records, default `7d`), and
+/// any librdkafka property with a dot in its name (`security.protocol`,
 /// `sasl.mechanisms`, `ssl.ca.location`, ...), passed through as is.
 #[derive(Clone, PartialEq)]
 pub struct KafkaUrl {
@@ -38,6 +43,10 @@ pub struct KafkaUrl {
     pub offset_reset: String,
     /// End of input after this long without messages.
     pub stop_after_idle: Option<Duration>,
+    /// Whether rules keyed by something else than the input key go through repartition topics.
+    pub repartition: bool,
+    /// Retention of the repartition topics this run creates.
+    pub repartition_retention: Duration,
     /// librdkafka properties passed through.
     pub properties: Vec<(String, String)>,
 }
@@ -120,6 +129,8 @@ impl FromStr for KafkaUrl {
             group: "gatewatch".into(),
             offset_reset: "earliest".into(),
             stop_after_idle: None,
+            repartition: true,
+            repartition_retention: Duration::from_secs(7 * 24 * 3600),
             properties: Vec::new(),
         };
         for pair in query.split('&').filter(|p| !p.is_empty()) {
@@ -130,10 +141,20 @@ impl FromStr for KafkaUrl {
                 "group" => k.group = value.to_owned(),
                 "offset_reset" => k.offset_reset = value.to_owned(),
                 "stop_after_idle" => k.stop_after_idle = Some(gatewatch_model::duration::parse(value)?),
+                "repartition" => {
+                    k.repartition = match value {
+                        "on" => true,
+                        "off" => false,
+                        v => return Err(format!("{shown:?}: repartition={v:?}: expected on or off")),
+                    }
+                }
+                "repartition_retention" => {
+                    k.repartition_retention = gatewatch_model::duration::parse(value)?
+                }
                 p if p.contains('.') => k.properties.push((p.to_owned(), value.to_owned())),
                 other => {
                     return Err(format!(
-                        "{shown:?}: unknown parameter {other:?} (group, offset_reset, stop_after_idle, or a librdkafka property such as security.protocol)"
+                        "{shown:?}: unknown parameter {other:?} (group, offset_reset, stop_after_idle, repartition, repartition_retention, or a librdkafka property such as security.protocol)"
                     ))
                 }
             }

@@ -207,10 +207,13 @@ pub struct KafkaSource {
     linger: Duration,
     stop_after_idle: Option<Duration>,
     last_message: Instant,
+    /// Topic-name prefix of the group's repartition topics.
+    repartition_prefix: String,
 }
 
 impl KafkaSource {
-    /// Joins the group and subscribes. `chunk_bytes` bounds a chunk; records longer than
+    /// Joins the group and subscribes to the input topics and to `repartition` (the group's
+    /// repartition topics, whose records are passed on whole). `chunk_bytes` bounds a chunk; records longer than
     /// `max_line_bytes` are dead-lettered (their first `head_bytes`); `linger` is how long a
     /// partition's records may wait for more before they are sent on. Also returns the
     /// committer the pipeline stores checkpoints and commits offsets with.
@@ -220,6 +223,7 @@ impl KafkaSource {
         max_line_bytes: usize,
         head_bytes: usize,
         linger: Duration,
+        repartition: &[String],
     ) -> Result<(KafkaSource, Committer), String> {
         let store = Arc::new(CheckpointStore::connect(url)?);
         let owned: Arc<Mutex<Owned>> = Arc::default();
@@ -245,7 +249,12 @@ impl KafkaSource {
         let consumer: BaseConsumer<GroupContext> = cfg
             .create_with_context(ctx)
             .map_err(|e| format!("cannot create a Kafka consumer for {}: {e}", url.brokers))?;
-        let topics: Vec<&str> = url.topics.iter().map(String::as_str).collect();
+        let topics: Vec<&str> = url
+            .topics
+            .iter()
+            .chain(repartition)
+            .map(String::as_str)
+            .collect();
         consumer
             .subscribe(&topics)
             .map_err(|e| format!("cannot subscribe to {topics:?}: {e}"))?;
@@ -260,6 +269,7 @@ impl KafkaSource {
             linger,
             stop_after_idle: url.stop_after_idle,
             last_message: Instant::now(),
+            repartition_prefix: super::repartition::repartition_topic(&url.group, ""),
         };
         let committer = Committer {
             consumer,
@@ -368,6 +378,7 @@ impl KafkaSource {
                     SourceItem::Chunk(c) => {
                         !revoked.contains(&TopicPartition::new(c.source.clone(), c.partition))
                     }
+                    SourceItem::Shuffled(r) => !revoked.contains(&r.tp),
                     _ => true,
                 });
             }
@@ -403,6 +414,15 @@ impl Source for KafkaSource {
                     self.last_message = Instant::now();
                     let tp = TopicPartition::new(msg.topic(), msg.partition());
                     let offset = msg.offset();
+                    if msg.topic().starts_with(&self.repartition_prefix) {
+                        self.ready
+                            .push_back(SourceItem::Shuffled(crate::source::Shuffled {
+                                tp,
+                                offset,
+                                payload: msg.payload().unwrap_or_default().to_vec(),
+                            }));
+                        continue;
+                    }
                     self.add_message(tp, offset, msg.key(), msg.payload().unwrap_or_default());
                 }
                 Some(Err(e)) => tracing::warn!("kafka: {e}"),

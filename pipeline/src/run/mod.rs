@@ -19,6 +19,7 @@ use gatewatch_model::Record;
 use gatewatch_rules::CompiledRule;
 use gatewatch_sinks::Sink;
 
+mod hop;
 mod report;
 
 use crate::dead_letter::{DeadLetter, Letter};
@@ -69,6 +70,7 @@ struct Main<'a> {
     sinks: &'a mut [Box<dyn Sink>],
     dead_letter: Option<DeadLetter>,
     kafka: Option<KafkaCommits>,
+    hop: Option<hop::Hop>,
     summary: RunSummary,
     stats: Vec<EngineStats>,
     tasks_seen: std::collections::HashSet<TaskId>,
@@ -149,6 +151,7 @@ impl Main<'_> {
             })?;
         }
         for (task, input) in seq.inputs {
+            let input = self.outbound(&task, input)?;
             self.send(&task, ToWorker::Input(task.clone(), Box::new(input)))?;
         }
         Ok(())
@@ -249,6 +252,9 @@ impl Main<'_> {
             h.joined();
         }
         for a in assignments {
+            if self.assigned_repartition(&a)? {
+                continue;
+            }
             let checkpoint: Option<PartitionCheckpoint> = a
                 .checkpoint
                 .as_deref()
@@ -281,7 +287,7 @@ impl Main<'_> {
                 &task,
                 ToWorker::Start {
                     task: task.clone(),
-                    upstream: a.tp.clone(),
+                    upstreams: vec![a.tp.clone()],
                     restore,
                 },
             )?;
@@ -291,6 +297,7 @@ impl Main<'_> {
 
     fn on_revoked(&mut self, parts: Vec<TopicPartition>) -> Result<()> {
         for tp in parts {
+            self.revoked_repartition(&tp);
             self.sequencer.remove_partition(&tp);
             self.last_data.remove(&tp);
             if let Some(k) = self.kafka.as_mut() {
@@ -320,7 +327,8 @@ impl Main<'_> {
                 if let Some((clock_held, reports)) = done {
                     self.make_durable()?;
                     if let Some(k) = self.kafka.as_mut() {
-                        k.commit(&mut self.sequencer, &clock_held, &reports, false)?;
+                        let down = self.hop.as_mut().map(|h| &mut h.downstream);
+                        k.commit(&mut self.sequencer, &clock_held, &reports, false, down)?;
                     }
                 }
             }
@@ -329,8 +337,11 @@ impl Main<'_> {
         Ok(())
     }
 
-    /// Dead letters and sink output written so far become durable.
+    /// Dead letters, sink output and repartition records written so far become durable.
     fn make_durable(&mut self) -> Result<()> {
+        if let Some(h) = self.hop.as_mut() {
+            h.shipper.flush()?;
+        }
         if let Some(dl) = self.dead_letter.as_mut() {
             dl.sync()?;
         }
@@ -352,6 +363,7 @@ impl Main<'_> {
             return Ok(());
         }
         for (tp, wm) in self.sequencer.advance_idle(&quiet) {
+            self.ship_watermark(&tp, wm)?;
             for task in self.sequencer.tasks_of(&tp) {
                 self.send(&task, ToWorker::Advance(task.clone(), tp.clone(), wm))?;
             }
@@ -379,6 +391,7 @@ pub fn run(
     let engine_cfg = Arc::new(cfg.engine.clone());
 
     let (recycle_tx, recycle_rx) = sync_channel(threads * 4);
+    let mut hop = None;
     let (source, placement, kafka): (Box<dyn Source>, Placement, Option<KafkaCommits>) = match input
     {
         InputSource::Lines(input) => (
@@ -395,12 +408,15 @@ pub fn run(
             None,
         ),
         InputSource::Kafka(url) => {
+            hop = hop::Hop::connect(&url, &rule_set, cfg.decode.input_key)?;
+            let topics = hop.as_ref().map(|h| h.plan.topics()).unwrap_or_default();
             let (src, committer) = KafkaSource::connect(
                 &url,
                 cfg.chunk.chunk_bytes,
                 cfg.chunk.max_line_bytes,
                 cfg.chunk.oversized_head_bytes,
                 Duration::from_millis(100),
+                &topics,
             )
             .map_err(anyhow::Error::msg)?;
             (
@@ -468,6 +484,7 @@ pub fn run(
         sinks,
         dead_letter,
         kafka,
+        hop,
         summary: RunSummary::default(),
         stats: vec![EngineStats::default(); workers_n],
         tasks_seen: Default::default(),
@@ -523,7 +540,8 @@ pub fn run(
         // Final checkpoints: every window closed, nothing held.
         let parts = m.sequencer.partitions();
         let clock_held = parts.into_iter().map(|tp| (tp, None)).collect();
-        if let Err(e) = k.commit(&mut m.sequencer, &clock_held, &reports, true) {
+        let down = m.hop.as_mut().map(|h| &mut h.downstream);
+        if let Err(e) = k.commit(&mut m.sequencer, &clock_held, &reports, true, down) {
             tracing::warn!("final commit failed ({e}); the next start replays from the last one");
         }
         m.summary.commits = k.commits;
@@ -535,6 +553,7 @@ pub fn run(
     }
 
     let mut summary = m.summary;
+    summary.repartition = m.hop.as_ref().map(hop::Hop::summary);
     let (events, late) = (summary.engine.events, summary.engine.late_by_source.clone());
     for s in &m.stats {
         summary.engine.merge(s);
@@ -584,6 +603,7 @@ fn main_loop(
                         FromDecoder::Error(e) => bail!(e),
                         FromDecoder::Event(SourceItem::Assigned(a)) => m.on_assigned(a)?,
                         FromDecoder::Event(SourceItem::Revoked(r)) => m.on_revoked(r)?,
+                        FromDecoder::Event(SourceItem::Shuffled(r)) => m.on_shuffled(r)?,
                         FromDecoder::Event(SourceItem::Chunk(_)) => {}
                         FromDecoder::Decoded(decoded, masks) => {
                             first_data.get_or_insert_with(Instant::now);
@@ -608,6 +628,9 @@ fn main_loop(
                     let set = Arc::new(RuleSet::new(rules, old.generation + 1, old.traffic));
                     *m.rules.write().unwrap_or_else(PoisonError::into_inner) = set.clone();
                     m.sequencer.set_groups(set.route_groups());
+                    if let Some(h) = m.hop.as_mut() {
+                        h.reload(&set);
+                    }
                     for w in &m.workers {
                         w.send(ToWorker::Rules(set.clone()))
                             .map_err(|_| anyhow::anyhow!("a task worker stopped"))?;

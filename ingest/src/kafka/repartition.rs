@@ -1,0 +1,139 @@
+//! Repartition topics: how rows of rules keyed by something else than the input key reach the
+//! one task that sees every row of their entity.
+//!
+//! Input partitions are keyed by one column (the client address, `--input-key`). A rule whose
+//! entity is another column (user agent, account, endpoint) would see each entity's rows split
+//! over every partition, and so over every instance. Like Kafka Streams, gatewatch sends those
+//! rules' rows, filtered and projected, through an internal topic keyed by the rule's entity:
+//! `<group>-repartition-<column>`, as many partitions as the input topic, time-based retention.
+//! Every member of the group consumes it beside the input, so the rows of one entity all land
+//! in one partition, one task, one instance.
+//!
+//! This module holds the Kafka side: naming and creating the topics, and a producer whose
+//! deliveries are checked before the input offsets they came from are committed. The record
+//! format and the watermarks that travel with it are the pipeline's (`gatewatch-pipeline`'s
+//! `repartition` module).
+
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+
+use super::checkpoint::{ensure_topic, flush_checked, DeliveryCount};
+use super::{base_config, KafkaUrl};
+
+/// Marks the repartition topics of a group (consumers recognise their records by it).
+pub const REPARTITION_INFIX: &str = "-repartition-";
+
+/// The repartition topic of a consumer group for rules keyed by `key` (a column name).
+pub fn repartition_topic(group: &str, key: &str) -> String {
+    format!("{group}{REPARTITION_INFIX}{key}")
+}
+
+/// How long queued repartition records may take to be acknowledged before the run stops.
+const DELIVERY_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A producer for a group's repartition topics.
+pub struct RepartitionWriter {
+    producer: BaseProducer<DeliveryCount>,
+    failed_before: u64,
+}
+
+impl RepartitionWriter {
+    /// Connects and makes sure each of `topics` exists (created with as many partitions as the
+    /// first input topic and the URL's `repartition_retention` if missing; an existing topic
+    /// keeps its count). Returns the writer and each topic's partition count.
+    pub fn connect(url: &KafkaUrl, topics: &[String]) -> Result<(Self, Vec<i32>), String> {
+        let producer: BaseProducer<DeliveryCount> = base_config(url, "gatewatch-repartition")
+            .set("acks", "all")
+            // One request in flight per broker: retries never reorder a partition's records,
+            // which downstream deduplication relies on.
+            .set("max.in.flight.requests.per.connection", "1")
+            .set("linger.ms", "5")
+            .set("compression.type", "lz4")
+            .set("message.max.bytes", "10000000")
+            .set("queue.buffering.max.kbytes", "262144")
+            .create_with_context(DeliveryCount::default())
+            .map_err(|e| format!("cannot create a Kafka producer for {}: {e}", url.brokers))?;
+        let retention = url.repartition_retention.as_millis().to_string();
+        let mut counts = Vec::new();
+        for t in topics {
+            counts.push(ensure_topic(
+                url,
+                t,
+                producer.client(),
+                None,
+                &[("cleanup.policy", "delete"), ("retention.ms", &retention)],
+            )?);
+        }
+        Ok((
+            RepartitionWriter {
+                producer,
+                failed_before: 0,
+            },
+            counts,
+        ))
+    }
+
+    /// Queues `payload` for `partition` of `topic`, waiting while the local queue is full.
+    pub fn send(&self, topic: &str, partition: i32, payload: &[u8]) -> Result<(), String> {
+        let mut record: BaseRecord<'_, (), [u8]> =
+            BaseRecord::to(topic).partition(partition).payload(payload);
+        loop {
+            match self.producer.send(record) {
+                Ok(()) => return Ok(()),
+                Err((e, r))
+                    if e.rdkafka_error_code()
+                        == Some(rdkafka::types::RDKafkaErrorCode::QueueFull) =>
+                {
+                    self.producer.poll(Duration::from_millis(50));
+                    record = r;
+                }
+                Err((e, _)) => return Err(format!("repartition record to {topic}: {e}")),
+            }
+        }
+    }
+
+    /// Serves delivery reports without waiting (call now and then).
+    pub fn poll(&self) {
+        self.producer.poll(Duration::ZERO);
+    }
+
+    /// Waits until every queued record is acknowledged; an error if any delivery failed (the
+    /// input offsets they came from must then not be committed).
+    pub fn flush(&mut self) -> Result<(), String> {
+        flush_checked(
+            &self.producer,
+            self.failed_before,
+            DELIVERY_TIMEOUT,
+            "repartition records",
+        )?;
+        self.failed_before = self.producer.context().failed.load(Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// The partition counts of `topics` (the input topics), from the cluster's metadata.
+    pub fn partition_counts(&self, topics: &[String]) -> Result<Vec<i32>, String> {
+        let timeout = Duration::from_secs(10);
+        let mut out = Vec::new();
+        for t in topics {
+            let md = self
+                .producer
+                .client()
+                .fetch_metadata(Some(t), timeout)
+                .map_err(|e| format!("cannot read metadata of {t}: {e}"))?;
+            let n = md
+                .topics()
+                .iter()
+                .find(|x| x.name() == t && x.error().is_none())
+                .map_or(0, |x| x.partitions().len() as i32);
+            if n == 0 {
+                return Err(format!(
+                    "input topic {t} has no partitions (does it exist?)"
+                ));
+            }
+            out.push(n);
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,184 @@
+//! The main loop's side of repartitioning (see [`crate::repartition`]): ship what input
+//! partitions' tasks do not evaluate, start repartition tasks on assignment, and turn
+//! repartition records into task inputs.
+
+use anyhow::{Context, Result};
+use gatewatch_engine::commit::PartitionCheckpoint;
+use gatewatch_engine::{RuleSet, TaskId, TaskInput};
+use gatewatch_ingest::kafka::repartition::RepartitionWriter;
+use gatewatch_ingest::kafka::KafkaUrl;
+use gatewatch_ingest::{Assignment, Column, Shuffled, TopicPartition};
+
+use super::Main;
+use crate::repartition::{marks_from_json, shuffled_keys, Downstream, Plan, Shipper};
+use crate::summary::Repartitioned;
+use crate::worker::ToWorker;
+
+/// Repartitioning in a Kafka run.
+pub(super) struct Hop {
+    pub(super) plan: Plan,
+    pub(super) shipper: Shipper,
+    pub(super) downstream: Downstream,
+    received: u64,
+}
+
+impl Hop {
+    /// Sets up the repartition topics `set` needs with the input keyed by `input_key`; `None`
+    /// when every rule is keyed like the input (or repartitioning is off).
+    pub(super) fn connect(
+        url: &KafkaUrl,
+        set: &RuleSet,
+        input_key: Option<Column>,
+    ) -> Result<Option<Hop>> {
+        if !url.repartition {
+            return Ok(None);
+        }
+        let keys = shuffled_keys(set, input_key);
+        if keys.is_empty() {
+            return Ok(None);
+        }
+        let topics: Vec<String> = keys
+            .iter()
+            .map(|(_, c)| {
+                gatewatch_ingest::kafka::repartition::repartition_topic(&url.group, c.name())
+            })
+            .collect();
+        let (writer, counts) = RepartitionWriter::connect(url, &topics)
+            .map_err(anyhow::Error::msg)
+            .context("setting up repartition topics (or run with ?repartition=off, and accept that rules keyed by another column than --input-key see each instance's share only)")?;
+        let inputs = writer
+            .partition_counts(&url.topics)
+            .map_err(anyhow::Error::msg)?;
+        let origins = url
+            .topics
+            .iter()
+            .zip(inputs)
+            .flat_map(|(t, n)| (0..n).map(move |p| TopicPartition::new(t.as_str(), p)))
+            .collect();
+        let plan = Plan::new(set, &keys, &url.group, &counts, origins);
+        for s in &plan.shuffles {
+            tracing::info!(topic = %s.topic, partitions = s.partitions, rules = s.rules.len(), "rules keyed by {} repartition through {}", s.column.name(), s.topic);
+        }
+        Ok(Some(Hop {
+            plan,
+            shipper: Shipper::new(writer),
+            downstream: Downstream::default(),
+            received: 0,
+        }))
+    }
+
+    /// A reload: the plan follows the new rule set.
+    pub(super) fn reload(&mut self, set: &RuleSet) {
+        for c in self.plan.refresh(set) {
+            tracing::warn!(
+                "rules keyed by {} have no repartition topic (added by a reload): they run in each input partition's task until a restart",
+                c.name()
+            );
+        }
+    }
+
+    /// Counters for the summary.
+    pub(super) fn summary(&self) -> Repartitioned {
+        Repartitioned {
+            records: self.shipper.records,
+            rows: self.shipper.rows,
+            bytes: self.shipper.bytes,
+            received: self.received,
+            duplicates: self.downstream.duplicates,
+        }
+    }
+}
+
+impl Main<'_> {
+    /// An input for a task: an input partition's rows are shipped for the repartitioned keys
+    /// and evaluated locally for the others.
+    pub(super) fn outbound(&mut self, task: &TaskId, mut input: TaskInput) -> Result<TaskInput> {
+        let Some(hop) = self.hop.as_mut() else {
+            return Ok(input);
+        };
+        if !matches!(task, TaskId::Partition(tp) if !hop.plan.is_repartition(tp)) {
+            return Ok(input);
+        }
+        hop.shipper.ship(&hop.plan, &input)?;
+        let set = crate::threads::current(&self.rules);
+        input.selection = Some(hop.plan.local_selection(&set, input.batch.num_rows()));
+        Ok(input)
+    }
+
+    /// An input partition's watermark moved without rows.
+    pub(super) fn ship_watermark(&mut self, tp: &TopicPartition, wm: i64) -> Result<()> {
+        match self.hop.as_mut() {
+            Some(hop) => hop.shipper.watermark(&hop.plan, tp, wm),
+            None => Ok(()),
+        }
+    }
+
+    /// Starts the task of an assigned repartition partition; `false` if `a` is an input
+    /// partition.
+    pub(super) fn assigned_repartition(&mut self, a: &Assignment) -> Result<bool> {
+        let Some(hop) = self.hop.as_mut() else {
+            return Ok(false);
+        };
+        let Some(key) = hop.plan.shuffle_of(&a.tp).map(|s| s.key) else {
+            return Ok(false);
+        };
+        let checkpoint: Option<PartitionCheckpoint> =
+            a.checkpoint
+                .as_deref()
+                .and_then(|b| match serde_json::from_slice(b) {
+                    Ok(cp) => Some(cp),
+                    Err(e) => {
+                        tracing::error!(partition = %a.tp, "unreadable checkpoint ({e}): starting the partition with empty state");
+                        None
+                    }
+                });
+        let marks = checkpoint
+            .as_ref()
+            .and_then(|cp| cp.marks.as_ref())
+            .map(marks_from_json)
+            .unwrap_or_default();
+        if let Some(cp) = &checkpoint {
+            tracing::info!(partition = %a.tp, resume_offset = cp.resume_offset, processed_through = cp.processed_through, "restoring repartition task from checkpoint");
+        }
+        hop.downstream.start(&a.tp, key, marks);
+        let upstreams = hop.plan.origins.clone();
+        let task = TaskId::Partition(a.tp.clone());
+        let restore = checkpoint.map(|cp| (cp.task, cp.watermark));
+        self.send(
+            &task,
+            ToWorker::Start {
+                task: task.clone(),
+                upstreams,
+                restore,
+            },
+        )?;
+        Ok(true)
+    }
+
+    /// Forgets a revoked partition; `true` if it was a repartition partition.
+    pub(super) fn revoked_repartition(&mut self, tp: &TopicPartition) -> bool {
+        let Some(hop) = self.hop.as_mut() else {
+            return false;
+        };
+        if hop.plan.is_repartition(tp) {
+            hop.downstream.remove(tp);
+            true
+        } else {
+            hop.shipper.forget(tp);
+            false
+        }
+    }
+
+    /// A repartition record: rows for its task.
+    pub(super) fn on_shuffled(&mut self, rec: Shuffled) -> Result<()> {
+        let Some(hop) = self.hop.as_mut() else {
+            return Ok(());
+        };
+        let Some(input) = hop.downstream.accept(&rec)? else {
+            return Ok(());
+        };
+        hop.received += input.batch.num_rows() as u64;
+        let task = TaskId::Partition(rec.tp);
+        self.send(&task, ToWorker::Input(task.clone(), Box::new(input)))
+    }
+}
