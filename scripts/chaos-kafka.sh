@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The longer crash/rebalance matrix against a real broker (not run in CI):
 #   N kills at random points (the first before any assignment, a zombie member), then one run
-#   to the end; and three instances joining and leaving one group, one run finishing alone.
+#   to the end; and three instances joining and leaving one group, one run finishing alone, on
+#   input keyed by client address and on unkeyed input (every rule through repartition topics).
 # Each case compares every output with one uninterrupted file run over the same traffic: the
 # same alert ids, each written once per output, with the same event counts and fields.
 # Usage: scripts/chaos-kafka.sh [KILLS] [ROUNDS]     (defaults: 10 kills, 1 round)

@@ -348,6 +348,7 @@ impl ConfigFile {
                     stop_after_idle: None,
                     repartition: true,
                     repartition_retention: std::time::Duration::from_secs(7 * 24 * 3600),
+                    repartition_partitions: None,
                     properties: Vec::new(),
                 }
             }

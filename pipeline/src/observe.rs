@@ -245,6 +245,30 @@ pub const METRICS: &[(&str, Kind, Unit, &str)] = &[
         "Wall clock minus the event-time watermark, by input partition.",
     ),
     (
+        "gatewatch_repartition_rows_sent_total",
+        Kind::Counter,
+        Unit::Count,
+        "Rows sent to repartition topics (rules keyed by another column than the input key).",
+    ),
+    (
+        "gatewatch_repartition_bytes_sent_total",
+        Kind::Counter,
+        Unit::Bytes,
+        "Bytes sent to repartition topics.",
+    ),
+    (
+        "gatewatch_repartition_rows_received_total",
+        Kind::Counter,
+        Unit::Count,
+        "Rows received from repartition topics and handed to tasks.",
+    ),
+    (
+        "gatewatch_repartition_duplicates_total",
+        Kind::Counter,
+        Unit::Count,
+        "Rows received again from repartition topics after an upstream restart, and dropped.",
+    ),
+    (
         "gatewatch_commits_total",
         Kind::Counter,
         Unit::Count,
@@ -375,6 +399,18 @@ pub fn watermark(topic: &str, partition: i32, watermark_ms: i64) {
         "partition" => partition.to_string()
     )
     .set(now_ms.saturating_sub(watermark_ms) as f64 / 1000.0);
+}
+
+/// Rows and bytes sent to repartition topics.
+pub fn repartition_sent(rows: u64, bytes: u64) {
+    counter!("gatewatch_repartition_rows_sent_total").increment(rows);
+    counter!("gatewatch_repartition_bytes_sent_total").increment(bytes);
+}
+
+/// Rows received from repartition topics, and re-sent rows dropped.
+pub fn repartition_received(rows: u64, duplicates: u64) {
+    counter!("gatewatch_repartition_rows_received_total").increment(rows);
+    counter!("gatewatch_repartition_duplicates_total").increment(duplicates);
 }
 
 /// A Kafka commit round went through.

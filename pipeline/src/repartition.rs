@@ -54,6 +54,18 @@ const META_TOPIC: &str = "gatewatch.source_topic";
 const META_PARTITION: &str = "gatewatch.source_partition";
 /// Schema metadata: the source partition's watermark after the rows.
 const META_WM_AFTER: &str = "gatewatch.watermark_after";
+/// Schema metadata: wall-clock time the record was sent (epoch ms), for the hop's latency.
+const META_SENT_MS: &str = "gatewatch.sent_ms";
+
+/// Snapshots of marks kept per repartition partition between commits; past this the oldest
+/// go (a commit then waits for a later resume point: safe, only a longer replay).
+const MAX_SNAPSHOTS: usize = 1 << 16;
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
 /// Per row: the source partition's watermark before it.
 const COL_WM_BEFORE: &str = "gatewatch_wm_before";
 /// Per row: its position in the source partition's processing order.
@@ -191,6 +203,8 @@ pub struct Shipper {
     pub bytes: u64,
     /// Rows sent.
     pub rows: u64,
+    /// Time spent encoding and queueing records, and waiting for acknowledgements at the end.
+    pub busy: (std::time::Duration, std::time::Duration),
 }
 
 impl Shipper {
@@ -202,12 +216,20 @@ impl Shipper {
             records: 0,
             bytes: 0,
             rows: 0,
+            busy: Default::default(),
         }
     }
 
     /// Sends the rows of `input` (an input partition's, in processing order) that each
     /// shuffle's rules may keep, and the partition's watermark to every destination.
     pub fn ship(&mut self, plan: &Plan, input: &TaskInput) -> Result<()> {
+        let started = std::time::Instant::now();
+        let r = self.ship_rows(plan, input);
+        self.busy.0 += started.elapsed();
+        r
+    }
+
+    fn ship_rows(&mut self, plan: &Plan, input: &TaskInput) -> Result<()> {
         let rows = input.batch.num_rows();
         let positions = input
             .positions
@@ -286,9 +308,24 @@ impl Shipper {
         self.sent_wm.retain(|(_, _, tp), _| tp != upstream);
     }
 
-    /// Waits until every record sent is acknowledged.
+    /// Records sent so far: a commit taken now waits until [`Shipper::acknowledged`] reaches
+    /// this.
+    pub fn sent(&self) -> u64 {
+        self.writer.sent()
+    }
+
+    /// How many of the records sent, in sending order, the broker has acknowledged (every one
+    /// below the returned count); an error once a delivery failed.
+    pub fn acknowledged(&self) -> Result<u64> {
+        self.writer.acknowledged().map_err(anyhow::Error::msg)
+    }
+
+    /// Waits until every record sent is acknowledged (the end of a run).
     pub fn flush(&mut self) -> Result<()> {
-        self.writer.flush().map_err(anyhow::Error::msg)
+        let started = std::time::Instant::now();
+        let r = self.writer.flush().map_err(anyhow::Error::msg);
+        self.busy.1 += started.elapsed();
+        r
     }
 }
 
@@ -324,6 +361,7 @@ pub fn encode(
         (META_TOPIC, input.upstream.topic.to_string()),
         (META_PARTITION, input.upstream.partition.to_string()),
         (META_WM_AFTER, input.wm_after.to_string()),
+        (META_SENT_MS, now_ms().to_string()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
@@ -352,6 +390,9 @@ pub struct Downstream {
     parts: HashMap<TopicPartition, Part>,
     /// Rows dropped as already counted (re-sent after an upstream restart).
     pub duplicates: u64,
+    /// Wall-clock time from send to receipt of records carrying rows, milliseconds, in
+    /// power-of-two buckets (bucket i: below 2^i ms).
+    hop_ms: [u64; 32],
 }
 
 impl Downstream {
@@ -370,6 +411,24 @@ impl Downstream {
     /// Forgets a revoked partition.
     pub fn remove(&mut self, tp: &TopicPartition) {
         self.parts.remove(tp);
+    }
+
+    /// The `q` quantile (0..=1) of the hop's latency, as the upper bound of its power-of-two
+    /// bucket in milliseconds; `None` before any record with rows.
+    pub fn hop_quantile_ms(&self, q: f64) -> Option<u64> {
+        let total: u64 = self.hop_ms.iter().sum();
+        if total == 0 {
+            return None;
+        }
+        let want = ((total as f64) * q).ceil().max(1.0) as u64;
+        let mut seen = 0;
+        for (i, n) in self.hop_ms.iter().enumerate() {
+            seen += n;
+            if seen >= want {
+                return Some(1u64 << i);
+            }
+        }
+        None
     }
 
     /// The marks now.
@@ -418,7 +477,17 @@ impl Downstream {
         };
         let wm = int_col(COL_WM_BEFORE)?;
         let pos = int_col(COL_POSITION)?;
+        if part.snapshots.len() >= MAX_SNAPSHOTS {
+            part.snapshots.pop_front();
+        }
         part.snapshots.push_back((rec.offset, part.marks.clone()));
+        if batch.num_rows() > 0 {
+            if let Some(sent) = meta.get(META_SENT_MS).and_then(|v| v.parse::<i64>().ok()) {
+                let ms = now_ms().saturating_sub(sent).max(0) as u64;
+                let bucket = (u64::BITS - ms.leading_zeros()) as usize;
+                self.hop_ms[bucket.min(self.hop_ms.len() - 1)] += 1;
+            }
+        }
         let mark = part.marks.get(&upstream).copied().unwrap_or(i64::MIN);
         let keep: Vec<u32> = (0..batch.num_rows())
             .filter(|&i| pos.value(i) > mark)

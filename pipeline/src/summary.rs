@@ -57,6 +57,11 @@ pub struct Repartitioned {
     pub received: u64,
     /// Rows received again (an upstream replay) and dropped.
     pub duplicates: u64,
+    /// Repartition records that could not be read (logged, dead-lettered, skipped).
+    pub unreadable: u64,
+    /// Wall-clock latency through the hop (send to receipt), median and 99th percentile, as
+    /// power-of-two upper bounds in milliseconds.
+    pub hop_ms: Option<(u64, u64)>,
 }
 
 impl RunSummary {
@@ -128,6 +133,15 @@ impl RunSummary {
                 r.received,
                 r.duplicates
             );
+            if let Some((p50, p99)) = r.hop_ms {
+                s += &format!("  repartition hop latency: p50 <= {p50} ms, p99 <= {p99} ms\n");
+            }
+            if r.unreadable > 0 {
+                s += &format!(
+                    "  repartition records unreadable (skipped, dead-lettered): {}\n",
+                    r.unreadable
+                );
+            }
         }
         if self.traffic_rows != (0, 0) {
             s += &format!(

@@ -336,8 +336,47 @@ fn a_partition_produced_minutes_later_is_not_late() {
     assert_exact(&[out], &t.reference);
 }
 
+/// Every line round-robin over the partitions, in file order: no partition holds all of a
+/// client's events (an unkeyed input, for `--input-key none`).
+pub(crate) fn produce_unkeyed(topic: &str, t: &Traffic) {
+    let url: KafkaUrl = format!("kafka://{}/{topic}", broker()).parse().unwrap();
+    let writer = KafkaWriter::connect(&url).unwrap();
+    for (i, (ip, line)) in t.lines.iter().enumerate() {
+        writer
+            .send_to(i as i32 % PARTITIONS, ip, line.as_bytes())
+            .unwrap();
+    }
+    writer.flush(Duration::from_secs(60)).unwrap();
+}
+
+/// Three instances join one group, two are killed, a fourth joins and finishes alone.
+fn join_and_leave(t: &Traffic, topic: &str, more: &[&str]) {
+    let group = unique("g");
+    let dir = tempfile::tempdir().unwrap();
+    let outs: Vec<_> = (0..4)
+        .map(|i| dir.path().join(format!("{i}.jsonl")))
+        .collect();
+    let mut s = seed();
+    let mut a = spawn_with(topic, &group, &outs[0], "60s", more);
+    wait_for(&mut a, "partitions assigned");
+    let mut b = spawn_with(topic, &group, &outs[1], "60s", more);
+    wait_for(&mut b, "partitions assigned");
+    let mut c = spawn_with(topic, &group, &outs[2], "60s", more);
+    wait_for(&mut c, "partitions assigned");
+    std::thread::sleep(delay(&mut s, 1_000));
+    kill(a);
+    std::thread::sleep(delay(&mut s, 1_000));
+    kill(b);
+    let mut d = spawn_with(topic, &group, &outs[3], "15s", more);
+    wait_for(&mut d, "partitions assigned");
+    std::thread::sleep(delay(&mut s, 1_000));
+    kill(c);
+    finish(d);
+    assert_exact(&outs, &t.reference);
+}
+
 /// The longer matrix for `scripts/chaos-kafka.sh`: `GATEWATCH_CHAOS_KILLS` kills (default 10),
-/// then three instances joining and leaving.
+/// then three instances joining and leaving, on keyed and on unkeyed input.
 #[test]
 #[ignore = "long: run by scripts/chaos-kafka.sh"]
 fn chaos_matrix() {
@@ -350,26 +389,8 @@ fn chaos_matrix() {
     let t = traffic();
     let topic = unique("chaos-three");
     produce(&topic, &t, |_| true);
-    let group = unique("g");
-    let dir = tempfile::tempdir().unwrap();
-    let outs: Vec<_> = (0..4)
-        .map(|i| dir.path().join(format!("{i}.jsonl")))
-        .collect();
-    let mut s = seed();
-    let mut a = spawn(&topic, &group, &outs[0], "60s");
-    wait_for(&mut a, "partitions assigned");
-    let mut b = spawn(&topic, &group, &outs[1], "60s");
-    wait_for(&mut b, "partitions assigned");
-    let mut c = spawn(&topic, &group, &outs[2], "60s");
-    wait_for(&mut c, "partitions assigned");
-    std::thread::sleep(delay(&mut s, 1_000));
-    kill(a);
-    std::thread::sleep(delay(&mut s, 1_000));
-    kill(b);
-    let mut d = spawn(&topic, &group, &outs[3], "15s");
-    wait_for(&mut d, "partitions assigned");
-    std::thread::sleep(delay(&mut s, 1_000));
-    kill(c);
-    finish(d);
-    assert_exact(&outs, &t.reference);
+    join_and_leave(&t, &topic, &[]);
+    let unkeyed = unique("chaos-unkeyed");
+    produce_unkeyed(&unkeyed, &t);
+    join_and_leave(&t, &unkeyed, &["--input-key", "none"]);
 }

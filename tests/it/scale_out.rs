@@ -9,28 +9,11 @@
 //! Joining and leaving instances and repeated kills are in `exactly_once` (the same
 //! comparison); the longer matrix is in `scripts/chaos-kafka.sh`.
 
-use std::time::Duration;
-
-use gatewatch_ingest::kafka::{KafkaUrl, KafkaWriter};
-
 use crate::exactly_once::{
-    assert_exact, delay, finish, kill, produce, seed, spawn, spawn_with, traffic, wait_for,
-    Traffic, PARTITIONS,
+    assert_exact, delay, finish, kill, produce, produce_unkeyed, seed, spawn, spawn_with, traffic,
+    wait_for, Traffic,
 };
-use crate::kafka::{broker, unique};
-
-/// Every line round-robin over the partitions, in file order: no partition holds all of a
-/// client's events.
-fn produce_unkeyed(topic: &str, t: &Traffic) {
-    let url: KafkaUrl = format!("kafka://{}/{topic}", broker()).parse().unwrap();
-    let writer = KafkaWriter::connect(&url).unwrap();
-    for (i, (ip, line)) in t.lines.iter().enumerate() {
-        writer
-            .send_to(i as i32 % PARTITIONS, ip, line.as_bytes())
-            .unwrap();
-    }
-    writer.flush(Duration::from_secs(60)).unwrap();
-}
+use crate::kafka::unique;
 
 /// The distributed-stuffing scenario's user agent is spread over every partition: the test
 /// traffic must carry an alert whose entity is not the input key, or it proves nothing.

@@ -243,10 +243,10 @@ impl CheckpointStore {
 
 /// Creates `topic` with `configs` if the cluster does not have it, with `partitions` (default:
 /// as many as the first input topic); returns its partition count.
-pub(crate) fn ensure_topic(
+pub(crate) fn ensure_topic<C: ClientContext>(
     url: &KafkaUrl,
     topic: &str,
-    client: &rdkafka::client::Client<DeliveryCount>,
+    client: &rdkafka::client::Client<C>,
     partitions: Option<i32>,
     configs: &[(&str, &str)],
 ) -> Result<i32, String> {

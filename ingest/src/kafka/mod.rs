@@ -28,7 +28,9 @@ pub use writer::{DeadLetterTopic, KafkaWriter};
 /// (`earliest`, the default, or `latest`: where a group with no committed offset starts),
 /// `stop_after_idle` (e.g. `5s`: end the input after that long without messages; for replays
 /// and tests), `repartition` (`on`, the default, or `off`: see [`repartition`]),
-/// `repartition_retention` (how long the broker keeps repartition records, default `7d`), and
+/// `repartition_retention` (how long the broker keeps repartition records, default `7d`),
+/// `repartition_partitions` (partitions of repartition topics this run creates, default: as
+/// many as the first input topic), and
 /// any librdkafka property with a dot in its name (`security.protocol`,
 /// `sasl.mechanisms`, `ssl.ca.location`, ...), passed through as is.
 #[derive(Clone, PartialEq)]
@@ -47,6 +49,8 @@ pub struct KafkaUrl {
     pub repartition: bool,
     /// Retention of the repartition topics this run creates.
     pub repartition_retention: Duration,
+    /// Partitions of the repartition topics this run creates (`None`: as the input's).
+    pub repartition_partitions: Option<i32>,
     /// librdkafka properties passed through.
     pub properties: Vec<(String, String)>,
 }
@@ -131,6 +135,7 @@ impl FromStr for KafkaUrl {
             stop_after_idle: None,
             repartition: true,
             repartition_retention: Duration::from_secs(7 * 24 * 3600),
+            repartition_partitions: None,
             properties: Vec::new(),
         };
         for pair in query.split('&').filter(|p| !p.is_empty()) {
@@ -151,10 +156,20 @@ impl FromStr for KafkaUrl {
                 "repartition_retention" => {
                     k.repartition_retention = gatewatch_model::duration::parse(value)?
                 }
+                "repartition_partitions" => {
+                    k.repartition_partitions = match value.parse::<i32>() {
+                        Ok(n) if (1..=10_000).contains(&n) => Some(n),
+                        _ => {
+                            return Err(format!(
+                                "{shown:?}: repartition_partitions={value:?}: expected a number of partitions from 1 to 10000"
+                            ))
+                        }
+                    }
+                }
                 p if p.contains('.') => k.properties.push((p.to_owned(), value.to_owned())),
                 other => {
                     return Err(format!(
-                        "{shown:?}: unknown parameter {other:?} (group, offset_reset, stop_after_idle, repartition, repartition_retention, or a librdkafka property such as security.protocol)"
+                        "{shown:?}: unknown parameter {other:?} (group, offset_reset, stop_after_idle, repartition, repartition_retention, repartition_partitions, or a librdkafka property such as security.protocol)"
                     ))
                 }
             }

@@ -14,12 +14,14 @@
 //! format and the watermarks that travel with it are the pipeline's (`gatewatch-pipeline`'s
 //! `repartition` module).
 
-use std::sync::atomic::Ordering;
+use std::collections::BTreeSet;
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
-use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext};
+use rdkafka::ClientContext;
 
-use super::checkpoint::{ensure_topic, flush_checked, DeliveryCount};
+use super::checkpoint::ensure_topic;
 use super::{base_config, KafkaUrl};
 
 /// Marks the repartition topics of a group (consumers recognise their records by it).
@@ -30,30 +32,64 @@ pub fn repartition_topic(group: &str, key: &str) -> String {
     format!("{group}{REPARTITION_INFIX}{key}")
 }
 
-/// How long queued repartition records may take to be acknowledged before the run stops.
+/// How long queued repartition records may take to be acknowledged at the end of a run.
 const DELIVERY_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// A producer for a group's repartition topics.
+/// Which records the broker acknowledged: every id below `prefix`, and those in `above`.
+#[derive(Default)]
+struct AckState {
+    prefix: u64,
+    above: BTreeSet<u64>,
+    failed: Option<String>,
+}
+
+/// Delivery reports, by record id.
+#[derive(Default)]
+struct Acks(Mutex<AckState>);
+
+impl ClientContext for Acks {}
+
+impl ProducerContext for Acks {
+    type DeliveryOpaque = Box<u64>;
+    fn delivery(&self, result: &DeliveryResult<'_>, id: Box<u64>) {
+        let mut s = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Err((e, _)) = result {
+            // Never counted as acknowledged: the input offsets before it stay uncommitted.
+            s.failed.get_or_insert_with(|| e.to_string());
+            return;
+        }
+        s.above.insert(*id);
+        while s.above.first() == Some(&s.prefix) {
+            s.above.pop_first();
+            s.prefix += 1;
+        }
+    }
+}
+
+/// A producer for a group's repartition topics. Each record gets an id in sending order;
+/// [`RepartitionWriter::acknowledged`] says up to which id every record is acknowledged, so a
+/// commit can wait for exactly the records sent before it without stopping the flow.
 pub struct RepartitionWriter {
-    producer: BaseProducer<DeliveryCount>,
-    failed_before: u64,
+    producer: BaseProducer<Acks>,
+    next_id: u64,
 }
 
 impl RepartitionWriter {
-    /// Connects and makes sure each of `topics` exists (created with as many partitions as the
-    /// first input topic and the URL's `repartition_retention` if missing; an existing topic
-    /// keeps its count). Returns the writer and each topic's partition count.
+    /// Connects and makes sure each of `topics` exists (created with `repartition_partitions`,
+    /// by default as many partitions as the first input topic, and the URL's
+    /// `repartition_retention`, if missing; an existing topic keeps its count). Returns the
+    /// writer and each topic's partition count.
     pub fn connect(url: &KafkaUrl, topics: &[String]) -> Result<(Self, Vec<i32>), String> {
-        let producer: BaseProducer<DeliveryCount> = base_config(url, "gatewatch-repartition")
+        let producer: BaseProducer<Acks> = base_config(url, "gatewatch-repartition")
             .set("acks", "all")
             // One request in flight per broker: retries never reorder a partition's records,
             // which downstream deduplication relies on.
             .set("max.in.flight.requests.per.connection", "1")
-            .set("linger.ms", "5")
+            .set("linger.ms", "20")
             .set("compression.type", "lz4")
             .set("message.max.bytes", "10000000")
             .set("queue.buffering.max.kbytes", "262144")
-            .create_with_context(DeliveryCount::default())
+            .create_with_context(Acks::default())
             .map_err(|e| format!("cannot create a Kafka producer for {}: {e}", url.brokers))?;
         let retention = url.repartition_retention.as_millis().to_string();
         let mut counts = Vec::new();
@@ -62,26 +98,31 @@ impl RepartitionWriter {
                 url,
                 t,
                 producer.client(),
-                None,
+                url.repartition_partitions,
                 &[("cleanup.policy", "delete"), ("retention.ms", &retention)],
             )?);
         }
         Ok((
             RepartitionWriter {
                 producer,
-                failed_before: 0,
+                next_id: 0,
             },
             counts,
         ))
     }
 
     /// Queues `payload` for `partition` of `topic`, waiting while the local queue is full.
-    pub fn send(&self, topic: &str, partition: i32, payload: &[u8]) -> Result<(), String> {
-        let mut record: BaseRecord<'_, (), [u8]> =
-            BaseRecord::to(topic).partition(partition).payload(payload);
+    pub fn send(&mut self, topic: &str, partition: i32, payload: &[u8]) -> Result<(), String> {
+        let mut record: BaseRecord<'_, (), [u8], Box<u64>> =
+            BaseRecord::with_opaque_to(topic, Box::new(self.next_id))
+                .partition(partition)
+                .payload(payload);
         loop {
             match self.producer.send(record) {
-                Ok(()) => return Ok(()),
+                Ok(()) => {
+                    self.next_id += 1;
+                    return Ok(());
+                }
                 Err((e, r))
                     if e.rdkafka_error_code()
                         == Some(rdkafka::types::RDKafkaErrorCode::QueueFull) =>
@@ -99,17 +140,37 @@ impl RepartitionWriter {
         self.producer.poll(Duration::ZERO);
     }
 
-    /// Waits until every queued record is acknowledged; an error if any delivery failed (the
-    /// input offsets they came from must then not be committed).
+    /// Records sent so far (ids below this one).
+    pub fn sent(&self) -> u64 {
+        self.next_id
+    }
+
+    /// Serves delivery reports and returns the id below which every record is acknowledged;
+    /// an error once any delivery failed.
+    pub fn acknowledged(&self) -> Result<u64, String> {
+        self.producer.poll(Duration::ZERO);
+        let s = self.acks();
+        match &s.failed {
+            Some(e) => Err(format!("repartition records: delivery failed: {e}")),
+            None => Ok(s.prefix),
+        }
+    }
+
+    fn acks(&self) -> std::sync::MutexGuard<'_, AckState> {
+        self.producer
+            .context()
+            .0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Waits until every queued record is acknowledged (the end of a run); an error if any
+    /// delivery failed.
     pub fn flush(&mut self) -> Result<(), String> {
-        flush_checked(
-            &self.producer,
-            self.failed_before,
-            DELIVERY_TIMEOUT,
-            "repartition records",
-        )?;
-        self.failed_before = self.producer.context().failed.load(Ordering::Relaxed);
-        Ok(())
+        self.producer.flush(DELIVERY_TIMEOUT).map_err(|e| {
+            format!("repartition records: not acknowledged within {DELIVERY_TIMEOUT:?}: {e}")
+        })?;
+        self.acknowledged().map(|_| ())
     }
 
     /// The partition counts of `topics` (the input topics), from the cluster's metadata.

@@ -20,6 +20,7 @@ pub(super) struct Hop {
     pub(super) shipper: Shipper,
     pub(super) downstream: Downstream,
     received: u64,
+    unreadable: u64,
 }
 
 impl Hop {
@@ -64,6 +65,7 @@ impl Hop {
             shipper: Shipper::new(writer),
             downstream: Downstream::default(),
             received: 0,
+            unreadable: 0,
         }))
     }
 
@@ -79,12 +81,22 @@ impl Hop {
 
     /// Counters for the summary.
     pub(super) fn summary(&self) -> Repartitioned {
+        tracing::info!(
+            "repartition: {:?} encoding and sending, {:?} waiting for acknowledgements at the end",
+            self.shipper.busy.0,
+            self.shipper.busy.1
+        );
         Repartitioned {
             records: self.shipper.records,
             rows: self.shipper.rows,
             bytes: self.shipper.bytes,
             received: self.received,
             duplicates: self.downstream.duplicates,
+            unreadable: self.unreadable,
+            hop_ms: self
+                .downstream
+                .hop_quantile_ms(0.5)
+                .zip(self.downstream.hop_quantile_ms(0.99)),
         }
     }
 }
@@ -99,7 +111,14 @@ impl Main<'_> {
         if !matches!(task, TaskId::Partition(tp) if !hop.plan.is_repartition(tp)) {
             return Ok(input);
         }
+        let before = (hop.shipper.rows, hop.shipper.bytes);
         hop.shipper.ship(&hop.plan, &input)?;
+        if self.cfg.observe.is_some() {
+            crate::observe::repartition_sent(
+                hop.shipper.rows - before.0,
+                hop.shipper.bytes - before.1,
+            );
+        }
         let set = crate::threads::current(&self.rules);
         input.selection = Some(hop.plan.local_selection(&set, input.batch.num_rows()));
         Ok(input)
@@ -174,10 +193,33 @@ impl Main<'_> {
         let Some(hop) = self.hop.as_mut() else {
             return Ok(());
         };
-        let Some(input) = hop.downstream.accept(&rec)? else {
-            return Ok(());
+        let dups = hop.downstream.duplicates;
+        let input = match hop.downstream.accept(&rec) {
+            Ok(Some(input)) => input,
+            Ok(None) => return Ok(()),
+            Err(e) => {
+                // Only gatewatch writes these topics; a record it cannot read is counted,
+                // logged and dead-lettered, never allowed to stop the pipeline.
+                hop.unreadable += 1;
+                tracing::error!(partition = %rec.tp, offset = rec.offset, "unreadable repartition record, skipped: {e:#}");
+                let error = format!("repartition: {e:#}");
+                return self.dead_letter(&crate::dead_letter::Letter {
+                    source: &rec.tp.topic,
+                    partition: rec.tp.partition,
+                    offset: rec.offset,
+                    error: &error,
+                    raw: &rec.payload,
+                    truncated: false,
+                });
+            }
         };
         hop.received += input.batch.num_rows() as u64;
+        if self.cfg.observe.is_some() {
+            crate::observe::repartition_received(
+                input.batch.num_rows() as u64,
+                hop.downstream.duplicates - dups,
+            );
+        }
         let task = TaskId::Partition(rec.tp);
         self.send(&task, ToWorker::Input(task.clone(), Box::new(input)))
     }

@@ -71,6 +71,9 @@ struct Main<'a> {
     dead_letter: Option<DeadLetter>,
     kafka: Option<KafkaCommits>,
     hop: Option<hop::Hop>,
+    /// A commit round answered by every worker, waiting for the repartition records sent
+    /// before it to be acknowledged (records sent, as [`crate::repartition::Shipper::sent`]).
+    pending_commit: Option<(crate::kafka::ClockHeld, Vec<crate::worker::TaskReport>, u64)>,
     summary: RunSummary,
     stats: Vec<EngineStats>,
     tasks_seen: std::collections::HashSet<TaskId>,
@@ -325,11 +328,9 @@ impl Main<'_> {
                 }
                 let done = self.kafka.as_mut().and_then(|k| k.answer(id, tasks));
                 if let Some((clock_held, reports)) = done {
-                    self.make_durable()?;
-                    if let Some(k) = self.kafka.as_mut() {
-                        let down = self.hop.as_mut().map(|h| &mut h.downstream);
-                        k.commit(&mut self.sequencer, &clock_held, &reports, false, down)?;
-                    }
+                    let sent = self.hop.as_ref().map_or(0, |h| h.shipper.sent());
+                    self.pending_commit = Some((clock_held, reports, sent));
+                    self.try_commit()?;
                 }
             }
             FromWorker::Finished { .. } => bail!("a task worker finished early"),
@@ -337,11 +338,30 @@ impl Main<'_> {
         Ok(())
     }
 
+    /// Commits a completed round once the repartition records sent before its barrier are
+    /// acknowledged (checked without waiting: the flow goes on meanwhile).
+    fn try_commit(&mut self) -> Result<()> {
+        let Some((_, _, sent)) = &self.pending_commit else {
+            return Ok(());
+        };
+        if let Some(h) = &self.hop {
+            if h.shipper.acknowledged()? < *sent {
+                return Ok(());
+            }
+        }
+        let Some((clock_held, reports, _)) = self.pending_commit.take() else {
+            return Ok(());
+        };
+        self.make_durable()?;
+        if let Some(k) = self.kafka.as_mut() {
+            let down = self.hop.as_mut().map(|h| &mut h.downstream);
+            k.commit(&mut self.sequencer, &clock_held, &reports, false, down)?;
+        }
+        Ok(())
+    }
+
     /// Dead letters, sink output and repartition records written so far become durable.
     fn make_durable(&mut self) -> Result<()> {
-        if let Some(h) = self.hop.as_mut() {
-            h.shipper.flush()?;
-        }
         if let Some(dl) = self.dead_letter.as_mut() {
             dl.sync()?;
         }
@@ -485,6 +505,7 @@ pub fn run(
         dead_letter,
         kafka,
         hop,
+        pending_commit: None,
         summary: RunSummary::default(),
         stats: vec![EngineStats::default(); workers_n],
         tasks_seen: Default::default(),
@@ -534,6 +555,9 @@ pub fn run(
             }
             Err(_) => bail!("a task worker stopped before finishing"),
         }
+    }
+    if let Some(h) = m.hop.as_mut() {
+        h.shipper.flush()?;
     }
     m.make_durable()?;
     if let Some(k) = m.kafka.as_mut() {
@@ -654,7 +678,8 @@ fn main_loop(
                 m.on_idle(idle)?;
             }
         }
-        if let Some(k) = m.kafka.as_mut() {
+        m.try_commit()?;
+        if let Some(k) = m.kafka.as_mut().filter(|_| m.pending_commit.is_none()) {
             let parts = m.sequencer.partitions();
             k.maybe_start(&m.sequencer, &parts, &m.workers);
         }
