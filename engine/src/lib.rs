@@ -31,6 +31,7 @@ pub mod evidence;
 pub mod guard;
 pub mod operator;
 pub mod pane;
+mod reorder;
 pub mod rule_op;
 pub mod sequencer;
 pub mod stats;

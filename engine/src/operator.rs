@@ -24,6 +24,10 @@ use crate::EngineConfig;
 pub enum KeyGroup {
     /// All rows of a source partition, in the partition's home task (traffic statistics).
     Partition,
+    /// Rows of every partition in one task (rules whose filter keeps state across entities,
+    /// such as first-seen endpoints): a file's home task; for Kafka, the one partition of a
+    /// repartition topic.
+    Global,
     /// Rows grouped by this column's value (a rule's entity): all rows with one value meet in
     /// one task.
     Column(gatewatch_ingest::Column),

@@ -431,7 +431,7 @@ impl Sequencer {
                 _ => (0..rows as u32).collect(),
             };
             match group.key {
-                KeyGroup::Partition => {
+                KeyGroup::Partition | KeyGroup::Global => {
                     per_shard[home].insert(group.key, candidates);
                 }
                 KeyGroup::Column(c) => {

@@ -76,9 +76,9 @@ const COL_POSITION: &str = "gatewatch_position";
 pub struct Shuffle {
     /// The key group.
     pub key: KeyGroup,
-    /// Its column.
-    pub column: Column,
-    /// `<group>-repartition-<column>`.
+    /// Its column (`None` for [`KeyGroup::Global`]: every row to one partition).
+    pub column: Option<Column>,
+    /// `<group>-repartition-<column>` (`<group>-repartition-global`).
     pub topic: String,
     /// The topic's partition count.
     pub partitions: i32,
@@ -98,22 +98,29 @@ pub struct Plan {
 }
 
 /// The key groups of `set` that repartition when the input is keyed by `input_key`: every
-/// group keyed by another column (all of them with no input key).
-pub fn shuffled_keys(set: &RuleSet, input_key: Option<Column>) -> Vec<(KeyGroup, Column)> {
+/// group keyed by another column (all of them with no input key), and the rules that need
+/// every row in one place ([`KeyGroup::Global`], column `None`).
+pub fn shuffled_keys(set: &RuleSet, input_key: Option<Column>) -> Vec<(KeyGroup, Option<Column>)> {
     set.route_groups()
         .into_iter()
         .filter_map(|g| match g.key {
-            KeyGroup::Column(c) if Some(c) != input_key => Some((g.key, c)),
+            KeyGroup::Column(c) if Some(c) != input_key => Some((g.key, Some(c))),
+            KeyGroup::Global => Some((g.key, None)),
             _ => None,
         })
         .collect()
+}
+
+/// The repartition topic name part of a key.
+pub fn key_name(column: Option<Column>) -> &'static str {
+    column.map_or("global", |c| c.name())
 }
 
 impl Plan {
     /// A plan for `set`'s `keys` with topics of `group`; `partitions` per topic as created.
     pub fn new(
         set: &RuleSet,
-        keys: &[(KeyGroup, Column)],
+        keys: &[(KeyGroup, Option<Column>)],
         group: &str,
         partitions: &[i32],
         origins: Vec<TopicPartition>,
@@ -125,7 +132,7 @@ impl Plan {
                 .map(|(&(key, column), &n)| Shuffle {
                     key,
                     column,
-                    topic: repartition_topic(group, column.name()),
+                    topic: repartition_topic(group, key_name(column)),
                     partitions: n.max(1),
                     rules: Vec::new(),
                     schema: Arc::new(Schema::empty()),
@@ -139,7 +146,7 @@ impl Plan {
 
     /// Re-reads the rules of each key from `set` (a reload); returns the keys of `set` that
     /// would repartition but have no topic (their rules run in the input partition's task).
-    pub fn refresh(&mut self, set: &RuleSet) -> Vec<Column> {
+    pub fn refresh(&mut self, set: &RuleSet) -> Vec<&'static str> {
         let groups = set.route_groups();
         for s in &mut self.shuffles {
             s.rules = groups
@@ -148,7 +155,9 @@ impl Plan {
                 .and_then(|g| g.rules.clone())
                 .unwrap_or_default();
             let mut cols = ColumnSet::required();
-            cols.insert(s.column);
+            if let Some(c) = s.column {
+                cols.insert(c);
+            }
             let read = gatewatch_rules::compile::columns_read(
                 s.rules
                     .iter()
@@ -159,9 +168,11 @@ impl Plan {
         }
         groups
             .iter()
+            .filter(|g| !self.shuffles.iter().any(|s| s.key == g.key))
             .filter_map(|g| match g.key {
-                KeyGroup::Column(c) if !self.shuffles.iter().any(|s| s.key == g.key) => Some(c),
-                _ => None,
+                KeyGroup::Column(c) => Some(c.name()),
+                KeyGroup::Global => Some(key_name(None)),
+                KeyGroup::Partition => None,
             })
             .collect()
     }
@@ -238,7 +249,7 @@ impl Shipper {
             .ok_or_else(|| anyhow!("rows of {} without positions", input.upstream))?;
         for (si, s) in plan.shuffles.iter().enumerate() {
             let mut per_dest: BTreeMap<i32, Vec<u32>> = BTreeMap::new();
-            let col = input.batch.column_by_name(s.column.name());
+            let col = s.column.and_then(|c| input.batch.column_by_name(c.name()));
             let text = col
                 .map(|c| arrow::compute::cast(c, &DataType::Utf8))
                 .transpose()?;
@@ -565,7 +576,7 @@ mod tests {
         cols.insert(Column::UserAgent);
         Shuffle {
             key: KeyGroup::Column(Column::UserAgent),
-            column: Column::UserAgent,
+            column: Some(Column::UserAgent),
             topic: "g-repartition-user_agent".into(),
             partitions: 4,
             rules: vec![0],

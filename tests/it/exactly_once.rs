@@ -50,10 +50,15 @@ pub(crate) struct Traffic {
 }
 
 pub(crate) fn traffic() -> Traffic {
+    traffic_from(TRAFFIC)
+}
+
+/// [`traffic`] generated with `generate` arguments `gen`.
+pub(crate) fn traffic_from(gen: &[&str]) -> Traffic {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("traffic.log");
     let mut args = vec!["generate", "-o", file.to_str().unwrap()];
-    args.extend_from_slice(TRAFFIC);
+    args.extend_from_slice(gen);
     assert!(gatewatch(&args, None).status.success());
     let out = gatewatch(&["run", "-i", file.to_str().unwrap()], None);
     let summary = String::from_utf8_lossy(&out.stderr);

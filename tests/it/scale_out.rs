@@ -11,7 +11,7 @@
 
 use crate::exactly_once::{
     assert_exact, delay, finish, kill, produce, produce_unkeyed, seed, spawn, spawn_with, traffic,
-    wait_for, Traffic,
+    traffic_from, wait_for, Traffic,
 };
 use crate::kafka::unique;
 
@@ -27,10 +27,21 @@ fn assert_has_cross_partition_alerts(t: &Traffic) {
     );
 }
 
+/// 20 minutes of every scenario: past `new-api-endpoint`'s 10-minute learning period, so the
+/// rule whose filter learns across all traffic (one task, rows in event-time order) alerts too.
+const LONG_TRAFFIC: &[&str] = &["--duration", "20m", "--rate", "20", "--seed", "5"];
+
 #[test]
 fn three_instances_on_unkeyed_input_give_the_alerts_of_one_run() {
-    let t = traffic();
+    let t = traffic_from(LONG_TRAFFIC);
     assert_has_cross_partition_alerts(&t);
+    assert!(
+        t.reference
+            .values()
+            .any(|a| a["rule_id"] == "new-api-endpoint"),
+        "the traffic must raise new-api-endpoint: {:#?}",
+        t.reference
+    );
     let topic = unique("scale-unkeyed");
     produce_unkeyed(&topic, &t);
     let group = unique("g");

@@ -75,11 +75,14 @@ pub struct RepartitionWriter {
 }
 
 impl RepartitionWriter {
-    /// Connects and makes sure each of `topics` exists (created with `repartition_partitions`,
-    /// by default as many partitions as the first input topic, and the URL's
-    /// `repartition_retention`, if missing; an existing topic keeps its count). Returns the
-    /// writer and each topic's partition count.
-    pub fn connect(url: &KafkaUrl, topics: &[String]) -> Result<(Self, Vec<i32>), String> {
+    /// Connects and makes sure each of `topics` exists (created with the given partition
+    /// count, else `repartition_partitions`, by default as many partitions as the first input
+    /// topic, and the URL's `repartition_retention`, if missing; an existing topic keeps its
+    /// count). Returns the writer and each topic's partition count.
+    pub fn connect(
+        url: &KafkaUrl,
+        topics: &[(String, Option<i32>)],
+    ) -> Result<(Self, Vec<i32>), String> {
         let producer: BaseProducer<Acks> = base_config(url, "gatewatch-repartition")
             .set("acks", "all")
             // One request in flight per broker: retries never reorder a partition's records,
@@ -93,12 +96,12 @@ impl RepartitionWriter {
             .map_err(|e| format!("cannot create a Kafka producer for {}: {e}", url.brokers))?;
         let retention = url.repartition_retention.as_millis().to_string();
         let mut counts = Vec::new();
-        for t in topics {
+        for (t, partitions) in topics {
             counts.push(ensure_topic(
                 url,
                 t,
                 producer.client(),
-                url.repartition_partitions,
+                partitions.or(url.repartition_partitions),
                 &[("cleanup.policy", "delete"), ("retention.ms", &retention)],
             )?);
         }

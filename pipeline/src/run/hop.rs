@@ -10,7 +10,7 @@ use gatewatch_ingest::kafka::KafkaUrl;
 use gatewatch_ingest::{Assignment, Column, Shuffled, TopicPartition};
 
 use super::Main;
-use crate::repartition::{marks_from_json, shuffled_keys, Downstream, Plan, Shipper};
+use crate::repartition::{key_name, marks_from_json, shuffled_keys, Downstream, Plan, Shipper};
 use crate::summary::Repartitioned;
 use crate::worker::ToWorker;
 
@@ -38,10 +38,17 @@ impl Hop {
         if keys.is_empty() {
             return Ok(None);
         }
-        let topics: Vec<String> = keys
+        // Rules that need every row in one place get a topic of one partition.
+        let topics: Vec<(String, Option<i32>)> = keys
             .iter()
             .map(|(_, c)| {
-                gatewatch_ingest::kafka::repartition::repartition_topic(&url.group, c.name())
+                (
+                    gatewatch_ingest::kafka::repartition::repartition_topic(
+                        &url.group,
+                        key_name(*c),
+                    ),
+                    c.is_none().then_some(1),
+                )
             })
             .collect();
         let (writer, counts) = RepartitionWriter::connect(url, &topics)
@@ -58,7 +65,7 @@ impl Hop {
             .collect();
         let plan = Plan::new(set, &keys, &url.group, &counts, origins);
         for s in &plan.shuffles {
-            tracing::info!(topic = %s.topic, partitions = s.partitions, rules = s.rules.len(), "rules keyed by {} repartition through {}", s.column.name(), s.topic);
+            tracing::info!(topic = %s.topic, partitions = s.partitions, rules = s.rules.len(), "rules keyed by {} repartition through {}", key_name(s.column), s.topic);
         }
         Ok(Some(Hop {
             plan,
@@ -71,10 +78,9 @@ impl Hop {
 
     /// A reload: the plan follows the new rule set.
     pub(super) fn reload(&mut self, set: &RuleSet) {
-        for c in self.plan.refresh(set) {
+        for name in self.plan.refresh(set) {
             tracing::warn!(
-                "rules keyed by {} have no repartition topic (added by a reload): they run in each input partition's task until a restart",
-                c.name()
+                "rules keyed by {name} have no repartition topic (added by a reload): they run in each input partition's task until a restart"
             );
         }
     }

@@ -2,7 +2,8 @@
 //! stateful part and `on_event` script here, in record order), fold the kept rows into their
 //! panes (partial aggregates, see [`crate::pane`]), close windows exactly where the task
 //! watermark passes their end, turn each closed window into alerts, hold back repeats within
-//! `suppress_for`, and keep every map and buffer within [`StateLimits`].
+//! `suppress_for`, and keep every map and buffer within [`StateLimits`]. A rule whose filter
+//! keeps state sees its rows in event-time order (see [`ordered`]).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -29,6 +30,8 @@ use crate::pane::{Pane, PaneData};
 use crate::stats::EngineStats;
 use crate::time::end_of;
 use crate::window::RuleWindows;
+
+mod ordered;
 
 /// Script errors are logged one by one up to this many per rule and task, then only counted.
 const SCRIPT_ERROR_LOG_LIMIT: u64 = 5;
@@ -59,6 +62,8 @@ pub struct RuleOperator {
     script_errors: u64,
     seq: u64,
     shedding_logged: bool,
+    /// Rows waiting for the watermark (rules with a stateful filter only).
+    reorder: Option<crate::reorder::Reorder>,
 }
 
 impl RuleOperator {
@@ -74,11 +79,12 @@ impl RuleOperator {
             rule,
             generation,
             index,
-            stateful,
             suppression: Suppression::default(),
             script_errors: 0,
             seq: 0,
             shedding_logged: false,
+            reorder: stateful.is_some().then(Default::default),
+            stateful,
         })
     }
 
@@ -116,6 +122,16 @@ impl RuleOperator {
         projected: &RecordBatch,
         stats: &mut EngineStats,
     ) -> Result<Vec<u32>, EngineError> {
+        let kept = self.stateless_rows(input, projected)?;
+        self.stateful_rows(projected, kept, stats)
+    }
+
+    /// The rows of `input` routed here that pass the stateless part of the filter, ascending.
+    fn stateless_rows(
+        &self,
+        input: &RowsIn<'_>,
+        projected: &RecordBatch,
+    ) -> Result<Vec<u32>, EngineError> {
         let upstream = self.upstream_mask(input);
         let computed;
         let mask: Option<&BooleanArray> = match upstream {
@@ -125,7 +141,7 @@ impl RuleOperator {
                 computed.as_ref()
             }
         };
-        let mut kept: Vec<u32> = match (mask, input.rows) {
+        let kept: Vec<u32> = match (mask, input.rows) {
             // Every row of the batch: walk the mask's set bits, not every row.
             (Some(m), None) => {
                 let bits = match m.nulls() {
@@ -140,6 +156,17 @@ impl RuleOperator {
                 .map(|i| i as u32)
                 .collect(),
         };
+        Ok(kept)
+    }
+
+    /// Of `kept` (rows of `projected`, in the order the stateful filter must see them), those
+    /// the stateful part of the filter and the `on_event` script keep.
+    fn stateful_rows(
+        &mut self,
+        projected: &RecordBatch,
+        mut kept: Vec<u32>,
+        stats: &mut EngineStats,
+    ) -> Result<Vec<u32>, EngineError> {
         if kept.is_empty() {
             return Ok(kept);
         }
@@ -464,7 +491,7 @@ fn merged(
 /// instead, so what it learns does not depend on how entities are spread over tasks.
 pub fn key_group_of(rule: &CompiledRule) -> KeyGroup {
     if rule.filter.has_state() {
-        KeyGroup::Partition
+        KeyGroup::Global
     } else {
         KeyGroup::Column(rule.entity_column)
     }
@@ -509,6 +536,9 @@ impl Operator for RuleOperator {
             }
         }
         let projected = project_for(&self.rule, input.batch)?;
+        if self.reorder.is_some() {
+            return self.wait_for_watermark(input, &projected, ctx);
+        }
         let kept = self.kept_rows(input, &projected, ctx.stats)?;
         if kept.is_empty() {
             return Ok(());
@@ -563,10 +593,14 @@ impl Operator for RuleOperator {
     }
 
     fn advance(&mut self, wm: i64, ctx: &mut OpCtx<'_>) -> Result<(), EngineError> {
+        self.release_through(wm, ctx)?;
         self.close(wm, ctx)
     }
 
     fn held_offsets(&self, out: &mut BTreeMap<TopicPartition, i64>) {
+        if let Some(r) = &self.reorder {
+            r.held_offsets(out);
+        }
         for (_, slot) in self.windows.panes() {
             for (k, o) in &slot.pane.min_offset {
                 out.entry(k.clone())
@@ -585,6 +619,10 @@ impl Operator for RuleOperator {
             s.groups += slot.pane.groups();
         }
         s.bytes += self.suppression.bytes();
+        if let Some(r) = &self.reorder {
+            s.rows += r.len();
+            s.bytes += r.bytes();
+        }
         s
     }
 

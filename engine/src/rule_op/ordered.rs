@@ -1,0 +1,106 @@
+//! Rules whose filter keeps state: rows wait for the watermark and meet the stateful filter in
+//! event-time order (see [`crate::reorder`]), then go into their panes like any other rule's.
+
+use std::collections::BTreeMap;
+
+use arrow::array::{AsArray, RecordBatch};
+use arrow::datatypes::Int64Type;
+use gatewatch_ingest::schema::Column;
+use gatewatch_ingest::TopicPartition;
+
+use super::RuleOperator;
+use crate::error::EngineError;
+use crate::operator::{OpCtx, RowsIn};
+use crate::reorder::hold_offsets;
+use crate::stats::EngineStats;
+
+impl RuleOperator {
+    /// Rows past the stateless part of the filter and the lateness checks wait for the
+    /// watermark (windows close in [`RuleOperator::release_through`], after the rows before
+    /// them are released).
+    pub(super) fn wait_for_watermark(
+        &mut self,
+        input: &RowsIn<'_>,
+        projected: &RecordBatch,
+        ctx: &mut OpCtx<'_>,
+    ) -> Result<(), EngineError> {
+        let kept = self.stateless_rows(input, projected)?;
+        if kept.is_empty() {
+            return Ok(());
+        }
+        let offsets = projected
+            .column_by_name(Column::SourceOffset.name())
+            .and_then(|a| a.as_primitive_opt::<Int64Type>())
+            .ok_or_else(|| EngineError::Internal("batch without source_offset".into()))?
+            .clone();
+        let mut waiting = Vec::with_capacity(kept.len());
+        let mut late = 0u64;
+        for i in kept {
+            let (t, own) = (input.times[i as usize], input.own_wm[i as usize]);
+            if self.windows.is_late(t, own)
+                || self.windows.is_late(t, self.windows.closed_through())
+                || self.windows.pane_start(t).is_none()
+            {
+                late += 1;
+            } else {
+                waiting.push(i);
+            }
+        }
+        if late > 0 {
+            EngineStats::bump(&mut ctx.stats.late_by_rule, self.rule.id(), late);
+        }
+        let ledger = input.ledger.map(|(tp, o)| (tp.clone(), o));
+        let upstream = input.upstream.clone();
+        if let Some(r) = self.reorder.as_mut() {
+            r.add(projected, &waiting, input.times, input.upstream, |i| {
+                ledger
+                    .clone()
+                    .unwrap_or_else(|| (upstream.clone(), offsets.value(i as usize)))
+            });
+        }
+        Ok(())
+    }
+
+    /// Releases the rows before `wm` in event-time order through the stateful filter into
+    /// their panes.
+    pub(super) fn release_through(
+        &mut self,
+        wm: i64,
+        ctx: &mut OpCtx<'_>,
+    ) -> Result<(), EngineError> {
+        let max_rows = ctx.cfg.limits.max_groups;
+        let Some(reorder) = self.reorder.as_mut() else {
+            return Ok(());
+        };
+        let before = reorder.shed;
+        let Some(released) = reorder.release(wm, max_rows)? else {
+            return Ok(());
+        };
+        let shed = reorder.shed - before;
+        if shed > 0 {
+            EngineStats::bump(&mut ctx.stats.shed_by_rule, self.rule.id(), shed);
+        }
+        let all: Vec<u32> = (0..released.batch.num_rows() as u32).collect();
+        let kept = self.stateful_rows(&released.batch, all, ctx.stats)?;
+        // Per partition held, the rows by pane.
+        let mut segments: BTreeMap<TopicPartition, BTreeMap<i64, Vec<u32>>> = BTreeMap::new();
+        for i in kept {
+            let t = released.times[i as usize];
+            let Some(pane) = self.windows.pane_start(t) else {
+                continue;
+            };
+            let hold = released.holds[i as usize].0.clone();
+            segments
+                .entry(hold)
+                .or_default()
+                .entry(pane)
+                .or_default()
+                .push(i);
+        }
+        let offsets = hold_offsets(&released.holds);
+        for (tp, mut segment) in segments {
+            self.flush_segment(&released.batch, &offsets, (&tp, None), &mut segment, ctx)?;
+        }
+        Ok(())
+    }
+}
