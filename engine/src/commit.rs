@@ -45,6 +45,30 @@ pub fn commit_point(
     }
 }
 
+/// Of `snapshots` (record boundary offset, state there; oldest first), the latest at or before
+/// `offset`: where a restored task may resume. Older ones are dropped.
+///
+/// ```
+/// use std::collections::VecDeque;
+/// use gatewatch_engine::commit::resume_at;
+/// let mut s: VecDeque<(i64, &str)> = [(10, "a"), (20, "b"), (30, "c")].into();
+/// assert_eq!(resume_at(&mut s, 25), Some((20, "b")));
+/// assert_eq!(s.len(), 2);
+/// assert_eq!(resume_at(&mut s, 5), None);
+/// ```
+pub fn resume_at<T: Clone>(
+    snapshots: &mut std::collections::VecDeque<(i64, T)>,
+    offset: i64,
+) -> Option<(i64, T)> {
+    while snapshots.len() > 1 && snapshots[1].0 <= offset {
+        snapshots.pop_front();
+    }
+    snapshots
+        .front()
+        .filter(|(first, _)| *first <= offset)
+        .cloned()
+}
+
 /// Format version of [`PartitionCheckpoint`].
 pub const CHECKPOINT_VERSION: u32 = 1;
 

@@ -28,6 +28,8 @@ struct Waiting {
     row: u32,
     /// The partition and offset a restart must read again to get the row back.
     hold: (TopicPartition, i64),
+    /// Late for its window: the stateful filter learns from it, no pane takes it.
+    late: bool,
 }
 
 /// Rows released in order.
@@ -38,6 +40,8 @@ pub(crate) struct Released {
     pub times: Vec<i64>,
     /// Per row, the partition and offset it holds.
     pub holds: Vec<(TopicPartition, i64)>,
+    /// Per row, whether it was late for its window (learned from, not counted).
+    pub late: Vec<bool>,
 }
 
 /// Rows of one rule waiting for the watermark.
@@ -70,8 +74,9 @@ impl Reorder {
         shared + self.waiting.len() * 96
     }
 
-    /// Adds rows `rows` of `batch` from `upstream`; `times` and `holds` are by row of `batch`
-    /// (`holds`: the partition and offset a restart must read again to get the row back).
+    /// Adds rows `rows` of `batch` from `upstream`; `times`, `holds` and `late` are by row of
+    /// `batch` (`holds`: the partition and offset a restart must read again to get the row
+    /// back; `late`: late for its window, so only the stateful filter sees it).
     pub fn add(
         &mut self,
         batch: &RecordBatch,
@@ -79,6 +84,7 @@ impl Reorder {
         times: &[i64],
         upstream: &TopicPartition,
         holds: impl Fn(u32) -> (TopicPartition, i64),
+        late: impl Fn(u32) -> bool,
     ) {
         if rows.is_empty() {
             return;
@@ -95,6 +101,7 @@ impl Reorder {
                     batch: id,
                     row: r,
                     hold: holds(r),
+                    late: late(r),
                 },
             );
         }
@@ -147,11 +154,13 @@ impl Reorder {
             }
         }
         let times = out.iter().map(|(k, _)| k.0).collect();
+        let late = out.iter().map(|(_, w)| w.late).collect();
         let holds = out.into_iter().map(|(_, w)| w.hold).collect();
         Ok(Some(Released {
             batch,
             times,
             holds,
+            late,
         }))
     }
 
@@ -196,10 +205,16 @@ mod tests {
             &[30, 20, 20],
             &tp(1),
             |i| (tp(1), 100 + i64::from(i)),
+            |_| false,
         );
-        r.add(&batch(&[0, 1]), &[0, 1], &[20, 10], &tp(0), |i| {
-            (tp(0), i64::from(i))
-        });
+        r.add(
+            &batch(&[0, 1]),
+            &[0, 1],
+            &[20, 10],
+            &tp(0),
+            |i| (tp(0), i64::from(i)),
+            |i| i == 1,
+        );
         let mut held = BTreeMap::new();
         r.held_offsets(&mut held);
         assert_eq!(held, [(tp(0), 0), (tp(1), 100)].into_iter().collect());
@@ -215,6 +230,7 @@ mod tests {
         assert_eq!(v, [1, 0, 11, 12]);
         assert_eq!(out.times, [10, 20, 20, 20]);
         assert_eq!(out.holds[0], (tp(0), 1));
+        assert_eq!(out.late, [true, false, false, false]);
         assert_eq!(r.len(), 1);
         let out = r.release(i64::MAX, usize::MAX).unwrap().unwrap();
         assert_eq!(out.times, [30]);
@@ -228,9 +244,14 @@ mod tests {
     #[test]
     fn past_the_limit_the_oldest_rows_go_early_and_are_counted() {
         let mut r = Reorder::default();
-        r.add(&batch(&[1, 2, 3]), &[0, 1, 2], &[5, 6, 7], &tp(0), |i| {
-            (tp(0), i64::from(i))
-        });
+        r.add(
+            &batch(&[1, 2, 3]),
+            &[0, 1, 2],
+            &[5, 6, 7],
+            &tp(0),
+            |i| (tp(0), i64::from(i)),
+            |_| false,
+        );
         let out = r.release(0, 2).unwrap().unwrap();
         assert_eq!(out.times, [5]);
         assert_eq!((r.shed, r.len()), (1, 2));

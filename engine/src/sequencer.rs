@@ -245,14 +245,7 @@ impl Sequencer {
         tp: &TopicPartition,
         offset: i64,
     ) -> Option<(i64, ClockSnapshot)> {
-        let p = self.parts.get_mut(tp)?;
-        while p.snapshots.len() > 1 && p.snapshots[1].0 <= offset {
-            p.snapshots.pop_front();
-        }
-        p.snapshots
-            .front()
-            .filter(|(first, _)| *first <= offset)
-            .cloned()
+        crate::commit::resume_at(&mut self.parts.get_mut(tp)?.snapshots, offset)
     }
 
     /// Clock counters of all partitions: (held, released, rejected).

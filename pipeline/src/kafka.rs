@@ -173,7 +173,8 @@ impl KafkaCommits {
             let Some(c) = commit_point(Some(processed), held) else {
                 continue;
             };
-            if let Some(d) = downstream.as_deref_mut().filter(|d| d.marks(tp).is_some()) {
+            let down = downstream.as_deref_mut().filter(|d| d.marks(tp).is_some());
+            let (resume, clock, watermark, processed_through, marks) = if let Some(d) = down {
                 // A repartition partition: no clock; its marks instead.
                 let resumed = if at_end {
                     d.marks(tp).map(|m| (processed.saturating_add(1), m))
@@ -183,40 +184,28 @@ impl KafkaCommits {
                 let Some((resume, marks)) = resumed else {
                     continue;
                 };
-                if self.committed.get(tp) == Some(&(c, processed)) {
-                    continue;
-                }
-                let cp = PartitionCheckpoint {
-                    version: CHECKPOINT_VERSION,
-                    topic: tp.topic.to_string(),
-                    partition: tp.partition,
-                    resume_offset: resume,
-                    clock: Default::default(),
-                    processed_through: processed,
-                    watermark: r.watermark,
-                    task,
-                    marks: Some(marks_to_json(&marks)),
-                };
-                items.push((tp.clone(), c, serde_json::to_vec(&cp)?, processed));
-                continue;
-            }
-            let replay = self.replay.get(tp).copied();
-            let (resume, clock, watermark) = if at_end {
-                // Every window was closed: resume after the last record, with the clock now.
-                let Some(clock) = sequencer.clock_snapshot(tp) else {
-                    continue;
-                };
-                let wm = clock.watermark;
-                (processed.saturating_add(1), clock, wm)
+                let marks = Some(marks_to_json(&marks));
+                (resume, Default::default(), r.watermark, processed, marks)
             } else {
-                let Some((resume, clock)) = sequencer.resume_point(tp, c) else {
-                    continue;
+                let replay = self.replay.get(tp).copied();
+                let (resume, clock, watermark) = if at_end {
+                    // Every window was closed: resume after the last record, with the clock now.
+                    let Some(clock) = sequencer.clock_snapshot(tp) else {
+                        continue;
+                    };
+                    let wm = clock.watermark;
+                    (processed.saturating_add(1), clock, wm)
+                } else {
+                    let Some((resume, clock)) = sequencer.resume_point(tp, c) else {
+                        continue;
+                    };
+                    (resume, clock, r.watermark)
                 };
-                (resume, clock, r.watermark)
+                let watermark = replay.map_or(watermark, |rp| watermark.max(rp.watermark));
+                let processed_through =
+                    replay.map_or(processed, |rp| processed.max(rp.processed_through));
+                (resume, clock, watermark, processed_through, None)
             };
-            let watermark = replay.map_or(watermark, |rp| watermark.max(rp.watermark));
-            let processed_through =
-                replay.map_or(processed, |rp| processed.max(rp.processed_through));
             if self.committed.get(tp) == Some(&(c, processed_through)) {
                 continue;
             }
@@ -229,7 +218,7 @@ impl KafkaCommits {
                 processed_through,
                 watermark,
                 task,
-                marks: None,
+                marks,
             };
             let bytes = serde_json::to_vec(&cp)?;
             items.push((tp.clone(), c, bytes, processed_through));

@@ -450,14 +450,7 @@ impl Downstream {
     /// The latest record boundary at or before `offset` and the marks there: where a
     /// restored task may resume. Older snapshots are dropped.
     pub fn resume_point(&mut self, tp: &TopicPartition, offset: i64) -> Option<(i64, Marks)> {
-        let p = self.parts.get_mut(tp)?;
-        while p.snapshots.len() > 1 && p.snapshots[1].0 <= offset {
-            p.snapshots.pop_front();
-        }
-        p.snapshots
-            .front()
-            .filter(|(first, _)| *first <= offset)
-            .cloned()
+        gatewatch_engine::commit::resume_at(&mut self.parts.get_mut(tp)?.snapshots, offset)
     }
 
     /// The task input of a repartition record (`None` for a partition not started here).

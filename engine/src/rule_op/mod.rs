@@ -497,6 +497,15 @@ pub fn key_group_of(rule: &CompiledRule) -> KeyGroup {
     }
 }
 
+/// The source offsets of a batch's rows.
+pub(crate) fn source_offsets(batch: &RecordBatch) -> Result<Int64Array, EngineError> {
+    Ok(batch
+        .column_by_name(Column::SourceOffset.name())
+        .and_then(|a| a.as_primitive_opt::<Int64Type>())
+        .ok_or_else(|| EngineError::Internal("batch without source_offset".into()))?
+        .clone())
+}
+
 /// The rule's columns out of a batch; columns the batch lacks (decoded before a hot reload
 /// widened the projection) are null.
 pub(crate) fn project_for(
@@ -543,24 +552,15 @@ impl Operator for RuleOperator {
         if kept.is_empty() {
             return Ok(());
         }
-        let offsets = projected
-            .column_by_name(Column::SourceOffset.name())
-            .and_then(|a| a.as_primitive_opt::<Int64Type>())
-            .ok_or_else(|| EngineError::Internal("batch without source_offset".into()))?
-            .clone();
+        let offsets = source_offsets(&projected)?;
+        let hold = (input.upstream, input.ledger);
         let mut segment: BTreeMap<i64, Vec<u32>> = BTreeMap::new();
         let mut late = 0u64;
         for i in kept {
             let row = i as usize;
             let task_wm = input.task_wm[row];
             if self.windows.would_close(task_wm) {
-                self.flush_segment(
-                    &projected,
-                    &offsets,
-                    (input.upstream, input.ledger),
-                    &mut segment,
-                    ctx,
-                )?;
+                self.flush_segment(&projected, &offsets, hold, &mut segment, ctx)?;
                 self.close(task_wm, ctx)?;
             }
             let t = input.times[row];
@@ -579,13 +579,7 @@ impl Operator for RuleOperator {
             };
             segment.entry(pane).or_default().push(i);
         }
-        self.flush_segment(
-            &projected,
-            &offsets,
-            (input.upstream, input.ledger),
-            &mut segment,
-            ctx,
-        )?;
+        self.flush_segment(&projected, &offsets, hold, &mut segment, ctx)?;
         if late > 0 {
             EngineStats::bump(&mut ctx.stats.late_by_rule, self.rule.id(), late);
         }

@@ -3,9 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use arrow::array::{AsArray, RecordBatch};
-use arrow::datatypes::Int64Type;
-use gatewatch_ingest::schema::Column;
+use arrow::array::RecordBatch;
 use gatewatch_ingest::TopicPartition;
 
 use super::RuleOperator;
@@ -15,9 +13,10 @@ use crate::reorder::hold_offsets;
 use crate::stats::EngineStats;
 
 impl RuleOperator {
-    /// Rows past the stateless part of the filter and the lateness checks wait for the
-    /// watermark (windows close in [`RuleOperator::release_through`], after the rows before
-    /// them are released).
+    /// Rows past the stateless part of the filter wait for the watermark (windows close in
+    /// [`RuleOperator::release_through`], after the rows before them are released). Rows late
+    /// for their window are counted late now and wait too: the stateful filter still learns
+    /// from them (an endpoint seen late was still seen), no pane takes them.
     pub(super) fn wait_for_watermark(
         &mut self,
         input: &RowsIn<'_>,
@@ -28,35 +27,33 @@ impl RuleOperator {
         if kept.is_empty() {
             return Ok(());
         }
-        let offsets = projected
-            .column_by_name(Column::SourceOffset.name())
-            .and_then(|a| a.as_primitive_opt::<Int64Type>())
-            .ok_or_else(|| EngineError::Internal("batch without source_offset".into()))?
-            .clone();
-        let mut waiting = Vec::with_capacity(kept.len());
-        let mut late = 0u64;
-        for i in kept {
+        let offsets = super::source_offsets(projected)?;
+        let mut is_late = vec![false; projected.num_rows()];
+        for &i in &kept {
             let (t, own) = (input.times[i as usize], input.own_wm[i as usize]);
-            if self.windows.is_late(t, own)
+            is_late[i as usize] = self.windows.is_late(t, own)
                 || self.windows.is_late(t, self.windows.closed_through())
-                || self.windows.pane_start(t).is_none()
-            {
-                late += 1;
-            } else {
-                waiting.push(i);
-            }
+                || self.windows.pane_start(t).is_none();
         }
+        let late = is_late.iter().filter(|l| **l).count() as u64;
         if late > 0 {
             EngineStats::bump(&mut ctx.stats.late_by_rule, self.rule.id(), late);
         }
         let ledger = input.ledger.map(|(tp, o)| (tp.clone(), o));
         let upstream = input.upstream.clone();
         if let Some(r) = self.reorder.as_mut() {
-            r.add(projected, &waiting, input.times, input.upstream, |i| {
-                ledger
-                    .clone()
-                    .unwrap_or_else(|| (upstream.clone(), offsets.value(i as usize)))
-            });
+            r.add(
+                projected,
+                &kept,
+                input.times,
+                input.upstream,
+                |i| {
+                    ledger
+                        .clone()
+                        .unwrap_or_else(|| (upstream.clone(), offsets.value(i as usize)))
+                },
+                |i| is_late[i as usize],
+            );
         }
         Ok(())
     }
@@ -85,6 +82,9 @@ impl RuleOperator {
         // Per partition held, the rows by pane.
         let mut segments: BTreeMap<TopicPartition, BTreeMap<i64, Vec<u32>>> = BTreeMap::new();
         for i in kept {
+            if released.late[i as usize] {
+                continue;
+            }
             let t = released.times[i as usize];
             let Some(pane) = self.windows.pane_start(t) else {
                 continue;

@@ -3,7 +3,6 @@
 //! repartition records into task inputs.
 
 use anyhow::{Context, Result};
-use gatewatch_engine::commit::PartitionCheckpoint;
 use gatewatch_engine::{RuleSet, TaskId, TaskInput};
 use gatewatch_ingest::kafka::repartition::RepartitionWriter;
 use gatewatch_ingest::kafka::KafkaUrl;
@@ -147,16 +146,7 @@ impl Main<'_> {
         let Some(key) = hop.plan.shuffle_of(&a.tp).map(|s| s.key) else {
             return Ok(false);
         };
-        let checkpoint: Option<PartitionCheckpoint> =
-            a.checkpoint
-                .as_deref()
-                .and_then(|b| match serde_json::from_slice(b) {
-                    Ok(cp) => Some(cp),
-                    Err(e) => {
-                        tracing::error!(partition = %a.tp, "unreadable checkpoint ({e}): starting the partition with empty state");
-                        None
-                    }
-                });
+        let checkpoint = super::checkpoint_of(a);
         let marks = checkpoint
             .as_ref()
             .and_then(|cp| cp.marks.as_ref())

@@ -258,16 +258,7 @@ impl Main<'_> {
             if self.assigned_repartition(&a)? {
                 continue;
             }
-            let checkpoint: Option<PartitionCheckpoint> = a
-                .checkpoint
-                .as_deref()
-                .and_then(|b| match serde_json::from_slice(b) {
-                    Ok(cp) => Some(cp),
-                    Err(e) => {
-                        tracing::error!(partition = %a.tp, "unreadable checkpoint ({e}): starting the partition with empty state");
-                        None
-                    }
-                });
+            let checkpoint = checkpoint_of(&a);
             let task = TaskId::Partition(a.tp.clone());
             match &checkpoint {
                 Some(cp) => {
@@ -390,6 +381,20 @@ impl Main<'_> {
         }
         Ok(())
     }
+}
+
+/// The checkpoint an assignment came with, if it has a readable one (an unreadable one is
+/// logged: the partition then starts with empty state).
+fn checkpoint_of(a: &gatewatch_ingest::Assignment) -> Option<PartitionCheckpoint> {
+    a.checkpoint
+        .as_deref()
+        .and_then(|b| match serde_json::from_slice(b) {
+            Ok(cp) => Some(cp),
+            Err(e) => {
+                tracing::error!(partition = %a.tp, "unreadable checkpoint ({e}): starting the partition with empty state");
+                None
+            }
+        })
 }
 
 /// Runs `rules` over `input`, delivering alerts to `sinks` as windows close. With a
