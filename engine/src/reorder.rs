@@ -15,19 +15,30 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use arrow::array::{Int64Array, RecordBatch};
-use arrow::compute::interleave_record_batch;
+use arrow::array::{Int64Array, RecordBatch, UInt32Array};
+use arrow::compute::{interleave_record_batch, take_record_batch};
 use gatewatch_ingest::TopicPartition;
 
 use crate::error::EngineError;
 
+/// Released rows in at most this many runs of consecutive rows are concatenated slices;
+/// more are gathered row by row.
+const MAX_RUNS: usize = 16;
+
 /// A row waiting for the watermark.
+#[derive(Clone, Copy)]
 struct Waiting {
-    /// Index into `batches`.
+    time: i64,
+    /// Index into `Reorder::parts`: its source partition.
+    upstream: u32,
+    /// Arrival order (ties within one source partition keep it).
+    arrival: u64,
+    /// Key into `Reorder::batches`.
     batch: usize,
     row: u32,
-    /// The partition and offset a restart must read again to get the row back.
-    hold: (TopicPartition, i64),
+    /// Index into `Reorder::parts` and offset: what a restart must read again to get the row
+    /// back.
+    hold: (u32, i64),
     /// Late for its window: the stateful filter learns from it, no pane takes it.
     late: bool,
 }
@@ -47,12 +58,16 @@ pub(crate) struct Released {
 /// Rows of one rule waiting for the watermark.
 #[derive(Default)]
 pub(crate) struct Reorder {
-    /// (event time, source partition, arrival) -> row.
-    waiting: BTreeMap<(i64, TopicPartition, u64), Waiting>,
-    /// Batches rows point into (dropped once no row does).
+    /// Waiting rows, in arrival order (sorted when released).
+    waiting: Vec<Waiting>,
+    /// Partitions rows come from or hold (a handful per task).
+    parts: Vec<TopicPartition>,
+    /// Batches rows point into, with how many rows still do (dropped at zero).
     batches: HashMap<usize, (RecordBatch, usize)>,
     next_batch: usize,
     arrival: u64,
+    /// Lowest waiting time (`i64::MAX` when none): most calls release nothing.
+    earliest: i64,
     /// Rows released before the watermark passed them, to stay within the limit.
     pub shed: u64,
 }
@@ -71,81 +86,90 @@ impl Reorder {
             .values()
             .map(|(b, n)| b.get_array_memory_size() * n / b.num_rows().max(1))
             .sum();
-        shared + self.waiting.len() * 96
+        shared + self.waiting.capacity() * std::mem::size_of::<Waiting>()
     }
 
-    /// Adds rows `rows` of `batch` from `upstream`; `times`, `holds` and `late` are by row of
-    /// `batch` (`holds`: the partition and offset a restart must read again to get the row
-    /// back; `late`: late for its window, so only the stateful filter sees it).
+    fn part(&mut self, tp: &TopicPartition) -> u32 {
+        match self.parts.iter().position(|p| p == tp) {
+            Some(i) => i as u32,
+            None => {
+                self.parts.push(tp.clone());
+                (self.parts.len() - 1) as u32
+            }
+        }
+    }
+
+    /// Adds rows `rows` of `batch` from `upstream`. Each holds `hold` (the partition a restart
+    /// must read again to get it back) at `offset(row)`; `times`, `offset` and `late` are by
+    /// row of `batch` (`late`: late for its window, so only the stateful filter sees it).
+    #[allow(clippy::too_many_arguments)]
     pub fn add(
         &mut self,
         batch: &RecordBatch,
         rows: &[u32],
         times: &[i64],
         upstream: &TopicPartition,
-        holds: impl Fn(u32) -> (TopicPartition, i64),
+        hold: &TopicPartition,
+        offset: impl Fn(u32) -> i64,
         late: impl Fn(u32) -> bool,
     ) {
         if rows.is_empty() {
             return;
         }
+        if self.waiting.is_empty() {
+            self.earliest = i64::MAX;
+        }
+        // Only the rows that wait, contiguous: released in time order they are then slices.
+        let compact = if rows.len() == batch.num_rows() {
+            None
+        } else {
+            take_record_batch(batch, &UInt32Array::from(rows.to_vec())).ok()
+        };
+        let compacted = compact.is_some();
         let id = self.next_batch;
         self.next_batch += 1;
-        self.batches.insert(id, (batch.clone(), rows.len()));
-        for &r in rows {
-            let t = times.get(r as usize).copied().unwrap_or(i64::MIN);
+        self.batches
+            .insert(id, (compact.unwrap_or_else(|| batch.clone()), rows.len()));
+        let (up, held) = (self.part(upstream), self.part(hold));
+        self.waiting.reserve(rows.len());
+        for (k, &r) in rows.iter().enumerate() {
+            let time = times.get(r as usize).copied().unwrap_or(i64::MIN);
             self.arrival += 1;
-            self.waiting.insert(
-                (t, upstream.clone(), self.arrival),
-                Waiting {
-                    batch: id,
-                    row: r,
-                    hold: holds(r),
-                    late: late(r),
-                },
-            );
+            self.earliest = self.earliest.min(time);
+            self.waiting.push(Waiting {
+                time,
+                upstream: up,
+                arrival: self.arrival,
+                batch: id,
+                row: if compacted { k as u32 } else { r },
+                hold: (held, offset(r)),
+                late: late(r),
+            });
         }
     }
 
     /// Releases every row before `wm` (and the oldest beyond `max_rows`), in order.
     pub fn release(&mut self, wm: i64, max_rows: usize) -> Result<Option<Released>, EngineError> {
-        let mut out: Vec<((i64, TopicPartition, u64), Waiting)> = Vec::new();
-        loop {
-            let len = self.waiting.len();
-            let Some(entry) = self.waiting.first_entry() else {
-                break;
-            };
-            let due = entry.key().0 < wm;
-            if !due && len <= max_rows {
-                break;
-            }
-            if !due {
-                self.shed += 1;
-            }
-            out.push(entry.remove_entry());
-        }
-        if out.is_empty() {
+        if self.waiting.is_empty() || (self.earliest >= wm && self.waiting.len() <= max_rows) {
             return Ok(None);
         }
-        let mut order: Vec<usize> = Vec::new();
-        let mut slot: HashMap<usize, usize> = HashMap::new();
-        let mut indices = Vec::with_capacity(out.len());
-        for (_, w) in &out {
-            let s = *slot.entry(w.batch).or_insert_with(|| {
-                order.push(w.batch);
-                order.len() - 1
-            });
-            indices.push((s, w.row as usize));
+        let parts = &self.parts;
+        self.waiting.sort_by(|a, b| {
+            a.time
+                .cmp(&b.time)
+                .then_with(|| parts[a.upstream as usize].cmp(&parts[b.upstream as usize]))
+                .then(a.arrival.cmp(&b.arrival))
+        });
+        let due = self.waiting.partition_point(|w| w.time < wm);
+        let take = due.max(self.waiting.len().saturating_sub(max_rows));
+        self.shed += (take - due) as u64;
+        if take == 0 {
+            return Ok(None);
         }
-        let sources: Vec<&RecordBatch> = order
-            .iter()
-            .filter_map(|id| self.batches.get(id).map(|(b, _)| b))
-            .collect();
-        if sources.len() != order.len() {
-            return Err(EngineError::Internal("reorder: a batch vanished".into()));
-        }
-        let batch = interleave_record_batch(&sources, &indices)?;
-        for (_, w) in &out {
+        let out: Vec<Waiting> = self.waiting.drain(..take).collect();
+        self.earliest = self.waiting.first().map_or(i64::MAX, |w| w.time);
+        let batch = self.gather(&out)?;
+        for w in &out {
             if let Some(e) = self.batches.get_mut(&w.batch) {
                 e.1 -= 1;
                 if e.1 == 0 {
@@ -153,23 +177,76 @@ impl Reorder {
                 }
             }
         }
-        let times = out.iter().map(|(k, _)| k.0).collect();
-        let late = out.iter().map(|(_, w)| w.late).collect();
-        let holds = out.into_iter().map(|(_, w)| w.hold).collect();
         Ok(Some(Released {
             batch,
-            times,
-            holds,
-            late,
+            times: out.iter().map(|w| w.time).collect(),
+            holds: out
+                .iter()
+                .map(|w| (self.parts[w.hold.0 as usize].clone(), w.hold.1))
+                .collect(),
+            late: out.iter().map(|w| w.late).collect(),
         }))
+    }
+
+    /// The rows of `out`, in that order, as one batch: slices of the batches they wait in
+    /// when they come in a few runs (the usual case: a partition's rows arrive in time order),
+    /// else gathered row by row.
+    fn gather(&self, out: &[Waiting]) -> Result<RecordBatch, EngineError> {
+        let vanished = || EngineError::Internal("reorder: a batch vanished".into());
+        // (batch, first row, rows) of each run of consecutive rows of one batch.
+        let mut runs: Vec<(usize, usize, usize)> = Vec::new();
+        for w in out {
+            match runs.last_mut() {
+                Some((b, start, n)) if *b == w.batch && *start + *n == w.row as usize => *n += 1,
+                _ => runs.push((w.batch, w.row as usize, 1)),
+            }
+            if runs.len() > MAX_RUNS {
+                break;
+            }
+        }
+        if runs.len() <= MAX_RUNS {
+            let slices = runs
+                .iter()
+                .map(|&(b, start, n)| {
+                    let batch = &self.batches.get(&b).ok_or_else(vanished)?.0;
+                    Ok(batch.slice(start, n))
+                })
+                .collect::<Result<Vec<RecordBatch>, EngineError>>()?;
+            return match slices.as_slice() {
+                [one] => Ok(one.clone()),
+                _ => Ok(arrow::compute::concat_batches(
+                    &slices[0].schema(),
+                    &slices,
+                )?),
+            };
+        }
+        let mut order: Vec<usize> = Vec::new();
+        let mut slot: HashMap<usize, usize> = HashMap::new();
+        let mut indices = Vec::with_capacity(out.len());
+        for w in out {
+            let s = *slot.entry(w.batch).or_insert_with(|| {
+                order.push(w.batch);
+                order.len() - 1
+            });
+            indices.push((s, w.row as usize));
+        }
+        let sources = order
+            .iter()
+            .map(|id| self.batches.get(id).map(|(b, _)| b).ok_or_else(vanished))
+            .collect::<Result<Vec<&RecordBatch>, EngineError>>()?;
+        Ok(interleave_record_batch(&sources, &indices)?)
     }
 
     /// Per partition, the lowest offset a waiting row holds.
     pub fn held_offsets(&self, out: &mut BTreeMap<TopicPartition, i64>) {
-        for w in self.waiting.values() {
-            out.entry(w.hold.0.clone())
-                .and_modify(|m| *m = (*m).min(w.hold.1))
-                .or_insert(w.hold.1);
+        for w in &self.waiting {
+            let tp = &self.parts[w.hold.0 as usize];
+            match out.get_mut(tp) {
+                Some(m) => *m = (*m).min(w.hold.1),
+                None => {
+                    out.insert(tp.clone(), w.hold.1);
+                }
+            }
         }
     }
 }
@@ -204,7 +281,8 @@ mod tests {
             &[0, 1, 2],
             &[30, 20, 20],
             &tp(1),
-            |i| (tp(1), 100 + i64::from(i)),
+            &tp(1),
+            |i| 100 + i64::from(i),
             |_| false,
         );
         r.add(
@@ -212,7 +290,8 @@ mod tests {
             &[0, 1],
             &[20, 10],
             &tp(0),
-            |i| (tp(0), i64::from(i)),
+            &tp(0),
+            i64::from,
             |i| i == 1,
         );
         let mut held = BTreeMap::new();
@@ -249,7 +328,8 @@ mod tests {
             &[0, 1, 2],
             &[5, 6, 7],
             &tp(0),
-            |i| (tp(0), i64::from(i)),
+            &tp(0),
+            i64::from,
             |_| false,
         );
         let out = r.release(0, 2).unwrap().unwrap();

@@ -39,21 +39,27 @@ impl RuleOperator {
         if late > 0 {
             EngineStats::bump(&mut ctx.stats.late_by_rule, self.rule.id(), late);
         }
-        let ledger = input.ledger.map(|(tp, o)| (tp.clone(), o));
-        let upstream = input.upstream.clone();
         if let Some(r) = self.reorder.as_mut() {
-            r.add(
-                projected,
-                &kept,
-                input.times,
-                input.upstream,
-                |i| {
-                    ledger
-                        .clone()
-                        .unwrap_or_else(|| (upstream.clone(), offsets.value(i as usize)))
-                },
-                |i| is_late[i as usize],
-            );
+            match input.ledger {
+                Some((tp, o)) => r.add(
+                    projected,
+                    &kept,
+                    input.times,
+                    input.upstream,
+                    tp,
+                    |_| o,
+                    |i| is_late[i as usize],
+                ),
+                None => r.add(
+                    projected,
+                    &kept,
+                    input.times,
+                    input.upstream,
+                    input.upstream,
+                    |i| offsets.value(i as usize),
+                    |i| is_late[i as usize],
+                ),
+            }
         }
         Ok(())
     }
