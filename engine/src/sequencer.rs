@@ -226,6 +226,13 @@ impl Sequencer {
         moved
     }
 
+    /// Whether a partition has a clock that never accepted a record (assigned, still empty).
+    pub fn never_observed(&self, tp: &TopicPartition) -> bool {
+        self.parts
+            .get(tp)
+            .is_some_and(|p| p.clock.robust_max().is_none())
+    }
+
     /// Forgets a partition (revoked).
     pub fn remove_partition(&mut self, tp: &TopicPartition) {
         self.parts.remove(tp);

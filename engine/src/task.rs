@@ -87,6 +87,8 @@ pub struct Task {
     id: TaskId,
     cfg: Arc<EngineConfig>,
     upstream_wm: BTreeMap<TopicPartition, i64>,
+    /// Upstreams that said they are idle and have sent no row since: they hold nothing back.
+    idle: std::collections::BTreeSet<TopicPartition>,
     watermark: i64,
     operators: Vec<Box<dyn Operator>>,
     stats: EngineStats,
@@ -106,6 +108,7 @@ impl Task {
             id,
             cfg,
             upstream_wm: BTreeMap::new(),
+            idle: Default::default(),
             watermark: NO_WATERMARK,
             operators,
             stats: EngineStats::default(),
@@ -227,10 +230,13 @@ impl Task {
             )));
         }
         self.register_upstream(&input.upstream);
+        if n > 0 {
+            self.idle.remove(&input.upstream);
+        }
         let others = self
             .upstream_wm
             .iter()
-            .filter(|(k, _)| **k != input.upstream)
+            .filter(|(k, _)| **k != input.upstream && !self.idle.contains(*k))
             .map(|(_, w)| *w)
             .min();
         self.own.clear();
@@ -299,13 +305,26 @@ impl Task {
         Ok(out)
     }
 
+    /// An upstream that never had a record says it is idle (a live input partition with no
+    /// traffic at all, which no watermark can speak for): until it sends rows, the task's
+    /// watermark is the minimum over the others. Its later rows for windows closed meanwhile
+    /// are late.
+    pub fn set_idle(&mut self, upstream: &TopicPartition) -> Result<Emitted, EngineError> {
+        self.register_upstream(upstream);
+        self.idle.insert(upstream.clone());
+        let mut out = Emitted::default();
+        self.advance_to_min(&mut out)?;
+        Ok(out)
+    }
+
     fn advance_to_min(&mut self, out: &mut Emitted) -> Result<(), EngineError> {
         let min = self
             .upstream_wm
-            .values()
-            .copied()
+            .iter()
+            .filter(|(k, _)| !self.idle.contains(*k))
+            .map(|(_, w)| *w)
             .min()
-            .unwrap_or(NO_WATERMARK);
+            .unwrap_or(self.watermark);
         self.watermark = self.watermark.max(min);
         let wm = self.watermark;
         for (i, op) in self.operators.iter_mut().enumerate() {

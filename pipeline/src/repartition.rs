@@ -56,6 +56,8 @@ const META_PARTITION: &str = "gatewatch.source_partition";
 const META_WM_AFTER: &str = "gatewatch.watermark_after";
 /// Schema metadata: wall-clock time the record was sent (epoch ms), for the hop's latency.
 const META_SENT_MS: &str = "gatewatch.sent_ms";
+/// Schema metadata, on an empty record: the source partition never had a record and is idle.
+const META_IDLE: &str = "gatewatch.idle";
 
 /// Snapshots of marks kept per repartition partition between commits; past this the oldest
 /// go (a commit then waits for a later resume point: safe, only a longer replay).
@@ -282,7 +284,7 @@ impl Shipper {
                     continue;
                 }
                 let idx = UInt32Array::from(picked.unwrap_or_default());
-                let payload = encode(s, input, positions, &idx)?;
+                let payload = encode(s, input, positions, &idx, false)?;
                 self.writer
                     .send(&s.topic, dest, &payload)
                     .map_err(anyhow::Error::msg)?;
@@ -312,6 +314,35 @@ impl Shipper {
             ledger: None,
         };
         self.ship(plan, &empty)
+    }
+
+    /// An input partition that never had a record is idle (live input, `--idle-timeout`):
+    /// every destination stops waiting for it until it sends rows.
+    pub fn idle(&mut self, plan: &Plan, upstream: &TopicPartition) -> Result<()> {
+        let empty = TaskInput {
+            upstream: upstream.clone(),
+            batch: RecordBatch::new_empty(Arc::new(Schema::empty())),
+            times: Arc::from(Vec::new()),
+            wm_before: Arc::from(Vec::new()),
+            wm_after: i64::MIN,
+            selection: None,
+            masks: None,
+            last_offset: None,
+            positions: None,
+            ledger: None,
+        };
+        let idx = UInt32Array::from(Vec::<u32>::new());
+        for s in &plan.shuffles {
+            let payload = encode(s, &empty, &[], &idx, true)?;
+            for dest in 0..s.partitions {
+                self.writer
+                    .send(&s.topic, dest, &payload)
+                    .map_err(anyhow::Error::msg)?;
+                self.records += 1;
+                self.bytes += payload.len() as u64;
+            }
+        }
+        Ok(())
     }
 
     /// Forgets what was sent for a revoked input partition.
@@ -347,6 +378,7 @@ pub fn encode(
     input: &TaskInput,
     positions: &[i64],
     idx: &UInt32Array,
+    idle: bool,
 ) -> Result<Vec<u8>> {
     let n = idx.len();
     let mut fields: Vec<Arc<Field>> = s.schema.fields().iter().cloned().collect();
@@ -375,6 +407,7 @@ pub fn encode(
         (META_SENT_MS, now_ms().to_string()),
     ]
     .into_iter()
+    .chain(idle.then(|| (META_IDLE, "1".to_owned())))
     .map(|(k, v)| (k.to_owned(), v))
     .collect();
     let schema = Arc::new(Schema::new_with_metadata(fields, meta));
@@ -453,8 +486,9 @@ impl Downstream {
         gatewatch_engine::commit::resume_at(&mut self.parts.get_mut(tp)?.snapshots, offset)
     }
 
-    /// The task input of a repartition record (`None` for a partition not started here).
-    pub fn accept(&mut self, rec: &Shuffled) -> Result<Option<TaskInput>> {
+    /// The task input of a repartition record (`None` for a partition not started here), and
+    /// whether the record says its source partition is idle.
+    pub fn accept(&mut self, rec: &Shuffled) -> Result<Option<(TaskInput, bool)>> {
         let Some(part) = self.parts.get_mut(&rec.tp) else {
             return Ok(None);
         };
@@ -527,18 +561,22 @@ impl Downstream {
         };
         let wm_before: Arc<[i64]> = keep.iter().map(|&i| wm.value(i as usize)).collect();
         let all: Arc<[u32]> = (0..data.num_rows() as u32).collect();
-        Ok(Some(TaskInput {
-            upstream,
-            batch: data,
-            times,
-            wm_before,
-            wm_after,
-            selection: Some([(part.key, all)].into_iter().collect()),
-            masks: None,
-            last_offset: None,
-            positions: None,
-            ledger: Some((rec.tp.clone(), rec.offset)),
-        }))
+        let idle = meta.contains_key(META_IDLE);
+        Ok(Some((
+            TaskInput {
+                upstream,
+                batch: data,
+                times,
+                wm_before,
+                wm_after,
+                selection: Some([(part.key, all)].into_iter().collect()),
+                masks: None,
+                last_offset: None,
+                positions: None,
+                ledger: Some((rec.tp.clone(), rec.offset)),
+            },
+            idle,
+        )))
     }
 }
 
@@ -624,7 +662,7 @@ mod tests {
         Shuffled {
             tp: TopicPartition::new(s.topic.as_str(), 2),
             offset,
-            payload: encode(s, input, &positions, &UInt32Array::from(rows)).unwrap(),
+            payload: encode(s, input, &positions, &UInt32Array::from(rows), false).unwrap(),
         }
     }
 
@@ -636,10 +674,11 @@ mod tests {
         let rtp = TopicPartition::new(s.topic.as_str(), 2);
         d.start(&rtp, s.key, Marks::new());
 
-        let got = d
+        let (got, idle) = d
             .accept(&record(&s, &input, vec![0, 2], 100))
             .unwrap()
             .unwrap();
+        assert!(!idle);
         assert_eq!(got.upstream, TopicPartition::new("in", 1));
         assert_eq!(got.batch.num_rows(), 2);
         assert_eq!(&*got.times, &[1_000, 1_500]);
@@ -654,7 +693,7 @@ mod tests {
 
         // The same rows again (an upstream replayed after a crash): dropped, but the
         // watermark still counts.
-        let again = d
+        let (again, _) = d
             .accept(&record(&s, &input, vec![0, 2], 101))
             .unwrap()
             .unwrap();
@@ -663,7 +702,7 @@ mod tests {
         assert_eq!(d.duplicates, 2);
 
         // A watermark alone.
-        let marker = d.accept(&record(&s, &input, vec![], 102)).unwrap().unwrap();
+        let (marker, _) = d.accept(&record(&s, &input, vec![], 102)).unwrap().unwrap();
         assert_eq!((marker.batch.num_rows(), marker.wm_after), (0, 700));
 
         // Resuming at a record restores the marks from just before it.

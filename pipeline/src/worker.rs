@@ -22,6 +22,8 @@ pub enum ToWorker {
     Input(TaskId, Box<TaskInput>),
     /// An upstream's watermark moved without rows (idle live tail).
     Advance(TaskId, TopicPartition, i64),
+    /// An upstream that never had a record is idle: it holds nothing back until it sends rows.
+    Idle(TaskId, TopicPartition),
     /// Create a task restored from a checkpoint (a Kafka partition assigned with one).
     Start {
         /// The task.
@@ -168,6 +170,12 @@ impl Worker {
             ToWorker::Advance(id, tp, wm) => {
                 if let Some(t) = self.tasks.get_mut(&id) {
                     let e = t.advance(&tp, wm)?;
+                    self.emit(e);
+                }
+            }
+            ToWorker::Idle(id, tp) => {
+                if let Some(t) = self.tasks.get_mut(&id) {
+                    let e = t.set_idle(&tp)?;
                     self.emit(e);
                 }
             }

@@ -171,7 +171,7 @@ pub(crate) fn finish(mut child: Child) {
     assert!(status.success(), "gatewatch failed: {status}");
 }
 
-fn read_alerts(path: &std::path::Path) -> Vec<Value> {
+pub(crate) fn read_alerts(path: &std::path::Path) -> Vec<Value> {
     std::fs::read_to_string(path)
         .unwrap_or_default()
         .lines()

@@ -10,8 +10,8 @@
 //! comparison); the longer matrix is in `scripts/chaos-kafka.sh`.
 
 use crate::exactly_once::{
-    assert_exact, delay, finish, kill, produce, produce_unkeyed, seed, spawn, spawn_with, traffic,
-    traffic_from, wait_for, Traffic,
+    assert_exact, delay, finish, kill, produce, produce_unkeyed, read_alerts, seed, spawn,
+    spawn_with, traffic, traffic_from, wait_for, Traffic,
 };
 use crate::kafka::unique;
 
@@ -82,4 +82,36 @@ fn two_instances_one_killed_mid_stream_give_the_alerts_of_one_run() {
     finish(b);
     finish(c);
     assert_exact(&outs, &t.reference);
+}
+
+/// A live input partition that never gets a record (no watermark can speak for it) does not hold
+/// back the windows of repartitioned rules once `--idle-timeout` says it is idle: the
+/// distributed-stuffing alert (its user agent spread over the other partitions) is written while
+/// the run goes on, long before its idle stop would close every window.
+#[test]
+fn an_input_partition_with_no_record_does_not_hold_repartitioned_windows() {
+    let t = traffic_from(LONG_TRAFFIC);
+    let topic = unique("scale-idle");
+    produce(&topic, &t, |p| p != 3);
+    let group = unique("g");
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("alerts.jsonl");
+    let mut run = spawn_with(&topic, &group, &out, "120s", &["--idle-timeout", "2s"]);
+    wait_for(&mut run, "partitions assigned");
+    let assigned = std::time::Instant::now();
+    let found = loop {
+        let seen = read_alerts(&out)
+            .iter()
+            .any(|a| a["rule_id"] == "credential-stuffing-distributed");
+        if seen || assigned.elapsed() > std::time::Duration::from_secs(60) {
+            break seen;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    };
+    let waited = assigned.elapsed();
+    kill(run);
+    assert!(
+        found,
+        "no credential-stuffing-distributed alert within {waited:?} of the assignment: the empty partition held the repartitioned windows"
+    );
 }

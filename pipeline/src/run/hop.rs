@@ -20,6 +20,8 @@ pub(super) struct Hop {
     pub(super) downstream: Downstream,
     received: u64,
     unreadable: u64,
+    /// Input partitions that never had a record, and when they were last announced idle.
+    idle_sent: std::collections::HashMap<TopicPartition, std::time::Instant>,
 }
 
 impl Hop {
@@ -72,6 +74,7 @@ impl Hop {
             downstream: Downstream::default(),
             received: 0,
             unreadable: 0,
+            idle_sent: Default::default(),
         }))
     }
 
@@ -137,6 +140,24 @@ impl Main<'_> {
         }
     }
 
+    /// An input partition quiet for `idle` that never had a record: repartition tasks stop
+    /// waiting for it (announced again every `idle`, for tasks restored meanwhile).
+    pub(super) fn ship_idle(
+        &mut self,
+        tp: &TopicPartition,
+        idle: std::time::Duration,
+    ) -> Result<()> {
+        let Some(hop) = self.hop.as_mut() else {
+            return Ok(());
+        };
+        if hop.idle_sent.get(tp).is_some_and(|t| t.elapsed() < idle) {
+            return Ok(());
+        }
+        hop.idle_sent.insert(tp.clone(), std::time::Instant::now());
+        tracing::info!(partition = %tp, "input partition idle with no record yet: repartitioned windows no longer wait for it");
+        hop.shipper.idle(&hop.plan, tp)
+    }
+
     /// Starts the task of an assigned repartition partition; `false` if `a` is an input
     /// partition.
     pub(super) fn assigned_repartition(&mut self, a: &Assignment) -> Result<bool> {
@@ -191,7 +212,11 @@ impl Main<'_> {
         };
         let dups = hop.downstream.duplicates;
         let input = match hop.downstream.accept(&rec) {
-            Ok(Some(input)) => input,
+            Ok(Some((input, true))) => {
+                let task = TaskId::Partition(rec.tp);
+                return self.send(&task, ToWorker::Idle(task.clone(), input.upstream));
+            }
+            Ok(Some((input, false))) => input,
             Ok(None) => return Ok(()),
             Err(e) => {
                 // Only gatewatch writes these topics; a record it cannot read is counted,

@@ -276,6 +276,10 @@ impl Main<'_> {
                 }
                 None => self.sequencer.start_partition(&a.tp, None),
             }
+            // Quiet since its assignment: a partition that never gets a record is idle too.
+            self.last_data
+                .entry(a.tp.clone())
+                .or_insert_with(Instant::now);
             let restore = checkpoint.map(|cp| (cp.task, cp.watermark));
             self.send(
                 &task,
@@ -372,6 +376,11 @@ impl Main<'_> {
             .collect();
         if quiet.is_empty() {
             return Ok(());
+        }
+        for tp in quiet.keys() {
+            if self.sequencer.never_observed(tp) {
+                self.ship_idle(tp, idle)?;
+            }
         }
         for (tp, wm) in self.sequencer.advance_idle(&quiet) {
             self.ship_watermark(&tp, wm)?;
