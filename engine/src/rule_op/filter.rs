@@ -1,0 +1,120 @@
+//! A rule's filter on a batch: the stateless part (from the decoder threads when they computed
+//! it for this rule set), the stateful part and the `on_event` script.
+
+use arrow::array::{Array, BooleanArray, RecordBatch, UInt32Array};
+use arrow::compute::take_record_batch;
+use gatewatch_rules::script::ScriptKind;
+
+use super::{RuleOperator, SCRIPT_ERROR_LOG_LIMIT};
+use crate::error::EngineError;
+use crate::operator::RowsIn;
+use crate::stats::EngineStats;
+
+impl RuleOperator {
+    pub(super) fn count_script_error(&mut self, error: &str, stats: &mut EngineStats) {
+        self.script_errors += 1;
+        EngineStats::bump(&mut stats.script_errors_by_rule, self.rule.id(), 1);
+        if self.script_errors <= SCRIPT_ERROR_LOG_LIMIT {
+            tracing::warn!(
+                rule = self.rule.id(),
+                "script failed, event or alert skipped: {error}"
+            );
+        }
+    }
+
+    /// The rule's filter mask for this batch if the decoder threads computed it (for the rule
+    /// set this operator belongs to).
+    pub(super) fn upstream_mask<'a>(&self, input: &RowsIn<'a>) -> Option<&'a Option<BooleanArray>> {
+        input
+            .masks
+            .filter(|m| m.generation == self.generation)
+            .and_then(|m| m.masks.get(self.index))
+    }
+
+    /// The rows of `input` this rule keeps, ascending: routed here, passing the filter (the
+    /// stateless part from upstream when it was computed for this rule set), the stateful part
+    /// and the `on_event` script.
+    pub(super) fn kept_rows(
+        &mut self,
+        input: &RowsIn<'_>,
+        projected: &RecordBatch,
+        stats: &mut EngineStats,
+    ) -> Result<Vec<u32>, EngineError> {
+        let kept = self.stateless_rows(input, projected)?;
+        self.stateful_rows(projected, kept, stats)
+    }
+
+    /// The rows of `input` routed here that pass the stateless part of the filter, ascending.
+    pub(super) fn stateless_rows(
+        &self,
+        input: &RowsIn<'_>,
+        projected: &RecordBatch,
+    ) -> Result<Vec<u32>, EngineError> {
+        let upstream = self.upstream_mask(input);
+        let computed;
+        let mask: Option<&BooleanArray> = match upstream {
+            Some(m) => m.as_ref(),
+            None => {
+                computed = self.rule.filter_mask(projected)?;
+                computed.as_ref()
+            }
+        };
+        let kept: Vec<u32> = match (mask, input.rows) {
+            // Every row of the batch: walk the mask's set bits, not every row.
+            (Some(m), None) => {
+                let bits = match m.nulls() {
+                    Some(valid) => m.values() & valid.inner(),
+                    None => m.values().clone(),
+                };
+                bits.set_indices().map(|i| i as u32).collect()
+            }
+            _ => input
+                .indices()
+                .filter(|&i| mask.is_none_or(|m| m.is_valid(i) && m.value(i)))
+                .map(|i| i as u32)
+                .collect(),
+        };
+        Ok(kept)
+    }
+
+    /// Of `kept` (rows of `projected`, in the order the stateful filter must see them), those
+    /// the stateful part of the filter and the `on_event` script keep.
+    pub(super) fn stateful_rows(
+        &mut self,
+        projected: &RecordBatch,
+        mut kept: Vec<u32>,
+        stats: &mut EngineStats,
+    ) -> Result<Vec<u32>, EngineError> {
+        if kept.is_empty() {
+            return Ok(kept);
+        }
+        if let Some(stateful) = &self.stateful {
+            let sub = take_record_batch(projected, &UInt32Array::from(kept.clone()))?;
+            if let Some(m) = stateful.mask(&sub).map_err(|e| self.rule.exec_error(e))? {
+                kept = kept
+                    .iter()
+                    .zip(0..)
+                    .filter(|(_, j)| m.is_valid(*j) && m.value(*j))
+                    .map(|(i, _)| *i)
+                    .collect();
+            }
+        }
+        let rule = self.rule.clone();
+        if let Some(script) = rule
+            .script
+            .as_ref()
+            .filter(|s| s.kind == ScriptKind::PerEvent)
+        {
+            let mut flagged = Vec::with_capacity(kept.len());
+            for i in kept {
+                match script.on_event(script.row_map(projected, i as usize)) {
+                    Ok(true) => flagged.push(i),
+                    Ok(false) => {}
+                    Err(e) => self.count_script_error(&e, stats),
+                }
+            }
+            kept = flagged;
+        }
+        Ok(kept)
+    }
+}
