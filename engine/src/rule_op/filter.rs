@@ -89,7 +89,14 @@ impl RuleOperator {
             return Ok(kept);
         }
         if let Some(stateful) = &self.stateful {
-            let sub = take_record_batch(projected, &UInt32Array::from(kept.clone()))?;
+            // Every row in order (rows released by the reorder buffer): no copy.
+            let every = kept.len() == projected.num_rows()
+                && kept.iter().enumerate().all(|(i, &k)| k as usize == i);
+            let sub = if every {
+                projected.clone()
+            } else {
+                take_record_batch(projected, &UInt32Array::from(kept.clone()))?
+            };
             if let Some(m) = stateful.mask(&sub).map_err(|e| self.rule.exec_error(e))? {
                 kept = kept
                     .iter()
