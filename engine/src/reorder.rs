@@ -49,8 +49,12 @@ pub(crate) struct Released {
     pub batch: RecordBatch,
     /// Event time of each.
     pub times: Vec<i64>,
-    /// Per row, the partition and offset it holds.
-    pub holds: Vec<(TopicPartition, i64)>,
+    /// Per row, the partition it holds (an index into `parts`).
+    pub hold_parts: Vec<u32>,
+    /// Per row, the offset it holds there.
+    pub hold_offsets: Int64Array,
+    /// The partitions rows hold.
+    pub parts: Vec<TopicPartition>,
     /// Per row, whether it was late for its window (learned from, not counted).
     pub late: Vec<bool>,
 }
@@ -148,9 +152,27 @@ impl Reorder {
         }
     }
 
-    /// Releases every row before `wm` (and the oldest beyond `max_rows`), in order.
-    pub fn release(&mut self, wm: i64, max_rows: usize) -> Result<Option<Released>, EngineError> {
-        if self.waiting.is_empty() || (self.earliest >= wm && self.waiting.len() <= max_rows) {
+    /// Releases every row before `wm`, in order, and the oldest beyond `max_rows` rows or
+    /// `max_bytes` (a partition lagging far behind the others must not grow this without end).
+    pub fn release(
+        &mut self,
+        wm: i64,
+        max_rows: usize,
+        max_bytes: usize,
+    ) -> Result<Option<Released>, EngineError> {
+        if self.waiting.is_empty() {
+            return Ok(None);
+        }
+        let len = self.waiting.len();
+        let bytes = self.bytes();
+        // Rows over the byte limit, at the average row size.
+        let over_bytes = if bytes > max_bytes {
+            ((bytes - max_bytes) as u128 * len as u128).div_ceil(bytes as u128) as usize
+        } else {
+            0
+        };
+        let over = len.saturating_sub(max_rows).max(over_bytes);
+        if self.earliest >= wm && over == 0 {
             return Ok(None);
         }
         let parts = &self.parts;
@@ -161,7 +183,7 @@ impl Reorder {
                 .then(a.arrival.cmp(&b.arrival))
         });
         let due = self.waiting.partition_point(|w| w.time < wm);
-        let take = due.max(self.waiting.len().saturating_sub(max_rows));
+        let take = due.max(over.min(len));
         self.shed += (take - due) as u64;
         if take == 0 {
             return Ok(None);
@@ -180,10 +202,9 @@ impl Reorder {
         Ok(Some(Released {
             batch,
             times: out.iter().map(|w| w.time).collect(),
-            holds: out
-                .iter()
-                .map(|w| (self.parts[w.hold.0 as usize].clone(), w.hold.1))
-                .collect(),
+            hold_parts: out.iter().map(|w| w.hold.0).collect(),
+            hold_offsets: out.iter().map(|w| w.hold.1).collect(),
+            parts: self.parts.clone(),
             late: out.iter().map(|w| w.late).collect(),
         }))
     }
@@ -251,11 +272,6 @@ impl Reorder {
     }
 }
 
-/// The offsets of `holds` as an array (for a pane's held offset).
-pub(crate) fn hold_offsets(holds: &[(TopicPartition, i64)]) -> Int64Array {
-    holds.iter().map(|h| h.1).collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -298,8 +314,8 @@ mod tests {
         r.held_offsets(&mut held);
         assert_eq!(held, [(tp(0), 0), (tp(1), 100)].into_iter().collect());
 
-        assert!(r.release(10, usize::MAX).unwrap().is_none());
-        let out = r.release(25, usize::MAX).unwrap().unwrap();
+        assert!(r.release(10, usize::MAX, usize::MAX).unwrap().is_none());
+        let out = r.release(25, usize::MAX, usize::MAX).unwrap().unwrap();
         let v: Vec<i64> = out
             .batch
             .column(0)
@@ -308,10 +324,14 @@ mod tests {
             .to_vec();
         assert_eq!(v, [1, 0, 11, 12]);
         assert_eq!(out.times, [10, 20, 20, 20]);
-        assert_eq!(out.holds[0], (tp(0), 1));
+        assert_eq!(out.parts[out.hold_parts[0] as usize], tp(0));
+        assert_eq!(out.hold_offsets.value(0), 1);
         assert_eq!(out.late, [true, false, false, false]);
         assert_eq!(r.len(), 1);
-        let out = r.release(i64::MAX, usize::MAX).unwrap().unwrap();
+        let out = r
+            .release(i64::MAX, usize::MAX, usize::MAX)
+            .unwrap()
+            .unwrap();
         assert_eq!(out.times, [30]);
         assert_eq!(r.len(), 0);
         assert!(
@@ -332,8 +352,12 @@ mod tests {
             i64::from,
             |_| false,
         );
-        let out = r.release(0, 2).unwrap().unwrap();
+        let out = r.release(0, 2, usize::MAX).unwrap().unwrap();
         assert_eq!(out.times, [5]);
         assert_eq!((r.shed, r.len()), (1, 2));
+        // Past the byte limit too: a byte allows no row at all.
+        let out = r.release(0, usize::MAX, 1).unwrap().unwrap();
+        assert_eq!(out.times, [6, 7]);
+        assert_eq!((r.shed, r.len()), (3, 0));
     }
 }

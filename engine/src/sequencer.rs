@@ -95,6 +95,54 @@ fn route_hash(bytes: &[u8]) -> u64 {
     gatewatch_ingest::partition::key_hash(bytes)
 }
 
+/// Of a batch's `rows` rows, those some of `rules` may keep: the union of their stateless
+/// `masks` (every row without masks, or for a group of non-rule operators).
+pub fn candidates(rules: Option<&[usize]>, masks: Option<&FilterMasks>, rows: usize) -> Vec<u32> {
+    match (rules, masks) {
+        (Some(rules), Some(m)) => (0..rows)
+            .filter(|&i| {
+                rules.iter().any(|&r| match m.masks.get(r) {
+                    Some(Some(mask)) => mask.is_valid(i) && mask.value(i),
+                    Some(None) | None => true,
+                })
+            })
+            .map(|i| i as u32)
+            .collect(),
+        _ => (0..rows as u32).collect(),
+    }
+}
+
+/// `rows` of `batch` split over `n` buckets by a fixed hash of `column`'s text (null, or no
+/// such column: bucket 0): all rows with one value land in one bucket, in every run and on
+/// every instance.
+pub fn split_by_key(
+    batch: &RecordBatch,
+    column: Option<Column>,
+    rows: &[u32],
+    n: u32,
+) -> Result<Vec<Vec<u32>>, EngineError> {
+    let n = n.max(1);
+    let mut out = vec![Vec::new(); n as usize];
+    let Some(col) = column.and_then(|c| batch.column_by_name(c.name())) else {
+        out[0] = rows.to_vec();
+        return Ok(out);
+    };
+    if rows.is_empty() {
+        return Ok(out);
+    }
+    let text = arrow::compute::cast(col, &DataType::Utf8)?;
+    let text = text.as_string::<i32>();
+    for &i in rows {
+        let h = if text.is_null(i as usize) {
+            0
+        } else {
+            route_hash(text.value(i as usize).as_bytes())
+        };
+        out[(h % u64::from(n)) as usize].push(i);
+    }
+    Ok(out)
+}
+
 /// The source partition of a batch (batches never mix partitions).
 pub fn batch_partition(batch: &RecordBatch) -> Result<TopicPartition, EngineError> {
     let name = batch
@@ -290,7 +338,8 @@ impl Sequencer {
         // Per processed row: (0, row) for this batch, (k, 0) for held row k - 1.
         let mut order: Vec<(usize, usize)> = Vec::with_capacity(batch.num_rows());
         let mut wm_before: Vec<i64> = Vec::with_capacity(batch.num_rows());
-        let mut positions: Vec<i64> = Vec::with_capacity(batch.num_rows());
+        // Positions only matter to repartitioning, which only Kafka runs (tracked) do.
+        let mut positions: Vec<i64> = Vec::with_capacity(if track { batch.num_rows() } else { 0 });
         let mut released: Vec<RecordBatch> = Vec::new();
         let mut in_order = true;
         let steps = &mut self.steps;
@@ -315,7 +364,9 @@ impl Sequencer {
                         in_order &= order.len() == i;
                         order.push((0, i));
                         wm_before.push(wm);
-                        positions.push(offsets.value(i));
+                        if track {
+                            positions.push(offsets.value(i));
+                        }
                     }
                     Step::Released {
                         payload: Some(row),
@@ -326,7 +377,9 @@ impl Sequencer {
                         released.push(row);
                         order.push((released.len(), 0));
                         wm_before.push(wm);
-                        positions.push(offsets.value(i));
+                        if track {
+                            positions.push(offsets.value(i));
+                        }
                     }
                     // Held before a restore: its effect on state is already in the checkpoint.
                     Step::Released { payload: None, .. } => in_order = false,
@@ -361,7 +414,7 @@ impl Sequencer {
         self.emit(
             tp,
             rows,
-            (wm_before, positions),
+            (wm_before, track.then_some(positions)),
             wm_after,
             masks,
             last_offset,
@@ -375,7 +428,7 @@ impl Sequencer {
         &self,
         tp: TopicPartition,
         rows: RecordBatch,
-        (wm_before, positions): (Vec<i64>, Vec<i64>),
+        (wm_before, positions): (Vec<i64>, Option<Vec<i64>>),
         wm_after: i64,
         masks: Option<Arc<FilterMasks>>,
         last_offset: Option<i64>,
@@ -393,7 +446,7 @@ impl Sequencer {
             selection: None,
             masks,
             last_offset,
-            positions: Some(positions.into()),
+            positions: positions.map(Into::into),
             ledger: None,
         };
         match self.placement {
@@ -417,19 +470,7 @@ impl Sequencer {
             TaskId::Partition(_) => 0,
         };
         for group in &self.groups {
-            // Rows some rule of the group may keep: the union of their stateless masks.
-            let candidates: Vec<u32> = match (&group.rules, &base.masks) {
-                (Some(rules), Some(m)) => (0..rows)
-                    .filter(|&i| {
-                        rules.iter().any(|&r| match m.masks.get(r) {
-                            Some(Some(mask)) => mask.is_valid(i) && mask.value(i),
-                            Some(None) | None => true,
-                        })
-                    })
-                    .map(|i| i as u32)
-                    .collect(),
-                _ => (0..rows as u32).collect(),
-            };
+            let candidates = candidates(group.rules.as_deref(), base.masks.as_deref(), rows);
             match group.key {
                 KeyGroup::Partition | KeyGroup::Global => {
                     per_shard[home].insert(group.key, candidates);
@@ -438,23 +479,11 @@ impl Sequencer {
                     for s in per_shard.iter_mut() {
                         s.entry(group.key).or_default();
                     }
-                    if candidates.is_empty() {
-                        continue;
-                    }
-                    let Some(col) = base.batch.column_by_name(c.name()) else {
-                        per_shard[0].insert(group.key, candidates);
-                        continue;
-                    };
-                    let text = arrow::compute::cast(col, &DataType::Utf8)?;
-                    let text = text.as_string::<i32>();
-                    for i in candidates {
-                        let h = if text.is_null(i as usize) {
-                            0
-                        } else {
-                            route_hash(text.value(i as usize).as_bytes())
-                        };
-                        let s = (h % u64::from(n)) as usize;
-                        per_shard[s].entry(group.key).or_default().push(i);
+                    let split = split_by_key(&base.batch, Some(c), &candidates, n)?;
+                    for (s, rows) in split.into_iter().enumerate() {
+                        if !rows.is_empty() {
+                            per_shard[s].insert(group.key, rows);
+                        }
                     }
                 }
             }
@@ -520,7 +549,7 @@ impl Sequencer {
         for (tp, rows, wms, wm_after, last) in released {
             let Some(first) = rows.first() else { continue };
             let batch = arrow::compute::concat_batches(&first.schema(), &rows)?;
-            let positions = vec![last; wms.len()];
+            let positions = self.track_snapshots.then(|| vec![last; wms.len()]);
             self.emit(tp, batch, (wms, positions), wm_after, None, None, out)?;
         }
         Ok(())

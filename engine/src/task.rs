@@ -65,7 +65,8 @@ pub struct TaskInput {
     /// Per row, its position in the upstream partition's processing order: the offset of the
     /// record being processed when the row was released (its own offset unless the clock held
     /// it). Non-decreasing, and the same in every replay: what a downstream task deduplicates
-    /// re-sent rows by (see the repartition model). `None` where nothing needs it.
+    /// re-sent rows by (see the repartition model). `None` where nothing needs it (sequencers
+    /// without snapshots: files and stdin).
     pub positions: Option<Arc<[i64]>>,
     /// For a task fed through a repartition topic: that topic's partition and the offset of
     /// the message these rows came in. Commits and held offsets are counted there, while

@@ -4,12 +4,10 @@
 use std::collections::BTreeMap;
 
 use arrow::array::RecordBatch;
-use gatewatch_ingest::TopicPartition;
 
 use super::RuleOperator;
 use crate::error::EngineError;
 use crate::operator::{OpCtx, RowsIn};
-use crate::reorder::hold_offsets;
 use crate::stats::EngineStats;
 
 impl RuleOperator {
@@ -71,12 +69,12 @@ impl RuleOperator {
         wm: i64,
         ctx: &mut OpCtx<'_>,
     ) -> Result<(), EngineError> {
-        let max_rows = ctx.cfg.limits.max_groups;
+        let (max_rows, max_bytes) = (ctx.cfg.limits.max_groups, ctx.cfg.limits.max_bytes);
         let Some(reorder) = self.reorder.as_mut() else {
             return Ok(());
         };
         let before = reorder.shed;
-        let Some(released) = reorder.release(wm, max_rows)? else {
+        let Some(released) = reorder.release(wm, max_rows, max_bytes)? else {
             return Ok(());
         };
         let shed = reorder.shed - before;
@@ -86,7 +84,7 @@ impl RuleOperator {
         let all: Vec<u32> = (0..released.batch.num_rows() as u32).collect();
         let kept = self.stateful_rows(&released.batch, all, ctx.stats)?;
         // Per partition held, the rows by pane.
-        let mut segments: BTreeMap<TopicPartition, BTreeMap<i64, Vec<u32>>> = BTreeMap::new();
+        let mut segments: BTreeMap<u32, BTreeMap<i64, Vec<u32>>> = BTreeMap::new();
         for i in kept {
             if released.late[i as usize] {
                 continue;
@@ -95,17 +93,17 @@ impl RuleOperator {
             let Some(pane) = self.windows.pane_start(t) else {
                 continue;
             };
-            let hold = released.holds[i as usize].0.clone();
             segments
-                .entry(hold)
+                .entry(released.hold_parts[i as usize])
                 .or_default()
                 .entry(pane)
                 .or_default()
                 .push(i);
         }
-        let offsets = hold_offsets(&released.holds);
-        for (tp, mut segment) in segments {
-            self.flush_segment(&released.batch, &offsets, (&tp, None), &mut segment, ctx)?;
+        for (part, mut segment) in segments {
+            let tp = &released.parts[part as usize];
+            let offsets = &released.hold_offsets;
+            self.flush_segment(&released.batch, offsets, (tp, None), &mut segment, ctx)?;
         }
         Ok(())
     }

@@ -38,7 +38,7 @@ use std::io::Cursor;
 use std::sync::Arc;
 
 use anyhow::{anyhow, bail, Context, Result};
-use arrow::array::{Array, ArrayRef, AsArray, Int64Array, RecordBatch, UInt32Array};
+use arrow::array::{ArrayRef, AsArray, Int64Array, RecordBatch, UInt32Array};
 use arrow::compute::take_record_batch;
 use arrow::datatypes::{DataType, Field, Int64Type, Schema, SchemaRef};
 use arrow::ipc::reader::StreamReader;
@@ -97,6 +97,8 @@ pub struct Plan {
     pub shuffles: Vec<Shuffle>,
     /// Every input partition (the upstreams of a repartition task).
     pub origins: Vec<TopicPartition>,
+    /// The key groups an input partition's task evaluates itself (as of the last refresh).
+    local: Vec<KeyGroup>,
 }
 
 /// The key groups of `set` that repartition when the input is keyed by `input_key`: every
@@ -141,6 +143,7 @@ impl Plan {
                 })
                 .collect(),
             origins,
+            local: Vec::new(),
         };
         plan.refresh(set);
         plan
@@ -150,6 +153,11 @@ impl Plan {
     /// would repartition but have no topic (their rules run in the input partition's task).
     pub fn refresh(&mut self, set: &RuleSet) -> Vec<&'static str> {
         let groups = set.route_groups();
+        self.local = groups
+            .iter()
+            .map(|g| g.key)
+            .filter(|k| !self.shuffles.iter().any(|s| s.key == *k))
+            .collect();
         for s in &mut self.shuffles {
             s.rules = groups
                 .iter()
@@ -195,13 +203,9 @@ impl Plan {
     }
 
     /// For an input partition's task: every key group but the repartitioned ones, all rows.
-    pub fn local_selection(&self, set: &RuleSet, rows: usize) -> HashMap<KeyGroup, Arc<[u32]>> {
+    pub fn local_selection(&self, rows: usize) -> HashMap<KeyGroup, Arc<[u32]>> {
         let all: Arc<[u32]> = (0..rows as u32).collect();
-        set.route_groups()
-            .into_iter()
-            .filter(|g| !self.shuffles.iter().any(|s| s.key == g.key))
-            .map(|g| (g.key, all.clone()))
-            .collect()
+        self.local.iter().map(|k| (*k, all.clone())).collect()
     }
 }
 

@@ -1,6 +1,7 @@
 //! The upstream side: rows and watermarks of input partitions to repartition topics.
 
 use super::*;
+use gatewatch_engine::sequencer::{candidates, split_by_key};
 
 /// The upstream side: sends rows and watermarks of input partitions to repartition topics.
 pub struct Shipper {
@@ -47,40 +48,16 @@ impl Shipper {
             .filter(|p| p.len() == rows)
             .ok_or_else(|| anyhow!("rows of {} without positions", input.upstream))?;
         for (si, s) in plan.shuffles.iter().enumerate() {
-            let mut per_dest: BTreeMap<i32, Vec<u32>> = BTreeMap::new();
-            let col = s.column.and_then(|c| input.batch.column_by_name(c.name()));
-            let text = col
-                .map(|c| arrow::compute::cast(c, &DataType::Utf8))
-                .transpose()?;
-            let text = text.as_ref().map(|t| t.as_string::<i32>());
-            for i in 0..rows {
-                let keep = match &input.masks {
-                    Some(m) => s.rules.iter().any(|&r| match m.masks.get(r) {
-                        Some(Some(mask)) => mask.is_valid(i) && mask.value(i),
-                        Some(None) | None => true,
-                    }),
-                    None => true,
-                };
-                if !keep {
-                    continue;
-                }
-                let h = match text {
-                    Some(t) if !t.is_null(i) => {
-                        gatewatch_ingest::partition::key_hash(t.value(i).as_bytes())
-                    }
-                    _ => 0,
-                };
-                let dest = (h % s.partitions as u64) as i32;
-                per_dest.entry(dest).or_default().push(i as u32);
-            }
-            for dest in 0..s.partitions {
+            // The same routing as a file's shards: rows some rule may keep, by key hash.
+            let keep = candidates(Some(&s.rules), input.masks.as_deref(), rows);
+            let per_dest = split_by_key(&input.batch, s.column, &keep, s.partitions as u32)?;
+            for (dest, picked) in (0..s.partitions).zip(per_dest) {
                 let key = (si, dest, input.upstream.clone());
                 let last = self.sent_wm.get(&key).copied();
-                let picked = per_dest.remove(&dest);
-                if picked.is_none() && last.is_some_and(|w| w >= input.wm_after) {
+                if picked.is_empty() && last.is_some_and(|w| w >= input.wm_after) {
                     continue;
                 }
-                let idx = UInt32Array::from(picked.unwrap_or_default());
+                let idx = UInt32Array::from(picked);
                 let payload = encode(s, input, positions, &idx, false)?;
                 self.writer
                     .send(&s.topic, dest, &payload)
@@ -98,36 +75,13 @@ impl Shipper {
     /// An input partition's watermark moved without rows (idle live tail): tell every
     /// destination.
     pub fn watermark(&mut self, plan: &Plan, upstream: &TopicPartition, wm: i64) -> Result<()> {
-        let empty = TaskInput {
-            upstream: upstream.clone(),
-            batch: RecordBatch::new_empty(Arc::new(Schema::empty())),
-            times: Arc::from(Vec::new()),
-            wm_before: Arc::from(Vec::new()),
-            wm_after: wm,
-            selection: None,
-            masks: None,
-            last_offset: None,
-            positions: Some(Arc::from(Vec::new())),
-            ledger: None,
-        };
-        self.ship(plan, &empty)
+        self.ship(plan, &no_rows(upstream, wm))
     }
 
     /// An input partition that never had a record is idle (live input, `--idle-timeout`):
     /// every destination stops waiting for it until it sends rows.
     pub fn idle(&mut self, plan: &Plan, upstream: &TopicPartition) -> Result<()> {
-        let empty = TaskInput {
-            upstream: upstream.clone(),
-            batch: RecordBatch::new_empty(Arc::new(Schema::empty())),
-            times: Arc::from(Vec::new()),
-            wm_before: Arc::from(Vec::new()),
-            wm_after: i64::MIN,
-            selection: None,
-            masks: None,
-            last_offset: None,
-            positions: None,
-            ledger: None,
-        };
+        let empty = no_rows(upstream, i64::MIN);
         let idx = UInt32Array::from(Vec::<u32>::new());
         for s in &plan.shuffles {
             let payload = encode(s, &empty, &[], &idx, true)?;
@@ -165,6 +119,22 @@ impl Shipper {
         let r = self.writer.flush().map_err(anyhow::Error::msg);
         self.busy.1 += started.elapsed();
         r
+    }
+}
+
+/// An input of no rows from `upstream`, whose watermark is `wm`.
+fn no_rows(upstream: &TopicPartition, wm: i64) -> TaskInput {
+    TaskInput {
+        upstream: upstream.clone(),
+        batch: RecordBatch::new_empty(Arc::new(Schema::empty())),
+        times: Arc::from(Vec::new()),
+        wm_before: Arc::from(Vec::new()),
+        wm_after: wm,
+        selection: None,
+        masks: None,
+        last_offset: None,
+        positions: Some(Arc::from(Vec::new())),
+        ledger: None,
     }
 }
 

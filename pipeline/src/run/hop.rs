@@ -127,8 +127,7 @@ impl Main<'_> {
                 hop.shipper.bytes - before.1,
             );
         }
-        let set = crate::threads::current(&self.rules);
-        input.selection = Some(hop.plan.local_selection(&set, input.batch.num_rows()));
+        input.selection = Some(hop.plan.local_selection(input.batch.num_rows()));
         Ok(input)
     }
 
