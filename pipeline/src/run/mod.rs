@@ -393,6 +393,111 @@ impl Main<'_> {
     }
 }
 
+/// End of input: rows still held by the clocks are rejected, every window closes and its
+/// alerts are delivered; Kafka partitions are checkpointed as fully processed.
+fn finish_windows(m: &mut Main<'_>, out_rx: &Receiver<FromWorker>) -> Result<()> {
+    let mut seq = Sequenced::default();
+    m.sequencer.finish(&mut seq)?;
+    m.dispatch(seq)?;
+    for w in &m.workers {
+        w.send(ToWorker::Finish)
+            .map_err(|_| anyhow::anyhow!("a task worker stopped"))?;
+    }
+    let mut finished = 0;
+    let mut reports = Vec::new();
+    while finished < m.workers.len() {
+        match out_rx.recv() {
+            Ok(FromWorker::Emitted(e)) => m.deliver(e)?,
+            Ok(FromWorker::Error(e)) => bail!(e),
+            Ok(FromWorker::Report { .. }) => {}
+            Ok(FromWorker::Finished {
+                worker,
+                tasks,
+                stats,
+            }) => {
+                m.stats[worker] = stats;
+                reports.extend(tasks);
+                finished += 1;
+            }
+            Err(_) => bail!("a task worker stopped before finishing"),
+        }
+    }
+    if let Some(h) = m.hop.as_mut() {
+        h.shipper.flush()?;
+    }
+    m.make_durable()?;
+    if let Some(k) = m.kafka.as_mut() {
+        // Final checkpoints: every window closed, nothing held.
+        let parts = m.sequencer.partitions();
+        let clock_held = parts.into_iter().map(|tp| (tp, None)).collect();
+        let down = m.hop.as_mut().map(|h| &mut h.downstream);
+        if let Err(e) = k.commit(&mut m.sequencer, &clock_held, &reports, true, down) {
+            tracing::warn!("final commit failed ({e}); the next start replays from the last one");
+        }
+        m.summary.commits = k.commits;
+    }
+    Ok(())
+}
+
+/// A stop requested (SIGTERM, SIGINT) on Kafka: open windows stay open for the partitions'
+/// next owners. Every worker reports through one last barrier (after the alerts of windows
+/// already closed), those alerts and the repartition records become durable, and each
+/// partition is committed at its ordinary commit point, so the next owner replays the rows its
+/// open windows need and closes them with every row.
+fn stop_keeping_windows(m: &mut Main<'_>, out_rx: &Receiver<FromWorker>) -> Result<()> {
+    let id = PROGRESS_BARRIERS - 1;
+    let clock_held = m
+        .sequencer
+        .partitions()
+        .into_iter()
+        .map(|tp| {
+            let held = m.sequencer.held_offset(&tp);
+            (tp, held)
+        })
+        .collect();
+    for w in &m.workers {
+        w.send(ToWorker::Barrier {
+            id,
+            checkpoint: true,
+        })
+        .map_err(|_| anyhow::anyhow!("a task worker stopped"))?;
+    }
+    let mut reports = Vec::new();
+    let mut answered = 0;
+    while answered < m.workers.len() {
+        match out_rx.recv() {
+            Ok(FromWorker::Emitted(e)) => m.deliver(e)?,
+            Ok(FromWorker::Error(e)) => bail!(e),
+            Ok(FromWorker::Report {
+                id: got,
+                worker,
+                tasks,
+                stats,
+            }) => {
+                m.stats[worker] = stats;
+                if got == id {
+                    reports.extend(tasks);
+                    answered += 1;
+                }
+            }
+            Ok(FromWorker::Finished { .. }) => bail!("a task worker finished early"),
+            Err(_) => bail!("a task worker stopped before its last report"),
+        }
+    }
+    if let Some(h) = m.hop.as_mut() {
+        h.shipper.flush()?;
+    }
+    m.make_durable()?;
+    if let Some(k) = m.kafka.as_mut() {
+        let down = m.hop.as_mut().map(|h| &mut h.downstream);
+        if let Err(e) = k.commit(&mut m.sequencer, &clock_held, &reports, false, down) {
+            tracing::warn!("last commit failed ({e}); the next owner replays from the one before");
+        }
+        m.summary.commits = k.commits;
+    }
+    Ok(())
+}
+
 /// The checkpoint an assignment came with, if it has a readable one (an unreadable one is
 /// logged: the partition then starts with empty state).
 fn checkpoint_of(a: &gatewatch_ingest::Assignment) -> Option<PartitionCheckpoint> {
@@ -544,46 +649,10 @@ pub fn run(
         return Err(e);
     }
 
-    // End of input: rows still held by the clocks are rejected, every window closes.
-    let mut seq = Sequenced::default();
-    m.sequencer.finish(&mut seq)?;
-    m.dispatch(seq)?;
-    for w in &m.workers {
-        w.send(ToWorker::Finish)
-            .map_err(|_| anyhow::anyhow!("a task worker stopped"))?;
-    }
-    let mut finished = 0;
-    let mut reports = Vec::new();
-    while finished < m.workers.len() {
-        match out_rx.recv() {
-            Ok(FromWorker::Emitted(e)) => m.deliver(e)?,
-            Ok(FromWorker::Error(e)) => bail!(e),
-            Ok(FromWorker::Report { .. }) => {}
-            Ok(FromWorker::Finished {
-                worker,
-                tasks,
-                stats,
-            }) => {
-                m.stats[worker] = stats;
-                reports.extend(tasks);
-                finished += 1;
-            }
-            Err(_) => bail!("a task worker stopped before finishing"),
-        }
-    }
-    if let Some(h) = m.hop.as_mut() {
-        h.shipper.flush()?;
-    }
-    m.make_durable()?;
-    if let Some(k) = m.kafka.as_mut() {
-        // Final checkpoints: every window closed, nothing held.
-        let parts = m.sequencer.partitions();
-        let clock_held = parts.into_iter().map(|tp| (tp, None)).collect();
-        let down = m.hop.as_mut().map(|h| &mut h.downstream);
-        if let Err(e) = k.commit(&mut m.sequencer, &clock_held, &reports, true, down) {
-            tracing::warn!("final commit failed ({e}); the next start replays from the last one");
-        }
-        m.summary.commits = k.commits;
+    if m.kafka.is_some() && gatewatch_ingest::source::stop_requested() {
+        stop_keeping_windows(&mut m, &out_rx)?;
+    } else {
+        finish_windows(&mut m, &out_rx)?;
     }
     drop(m.workers);
     drop(from_decoders);
