@@ -253,36 +253,36 @@ pub fn run_tests(
     overrides: &[ParamOverride],
     sigma: &SigmaOptions,
 ) -> Vec<TestOutcome> {
-    let mut out = Vec::new();
-    for (origin, text) in files {
-        let specs = match gatewatch_rules::parse_file(origin, text, sigma, overrides) {
-            Ok(f) => f.specs,
-            Err(e) => {
-                out.push(TestOutcome {
-                    origin: origin.clone(),
-                    rule_id: "?".into(),
-                    name: "(parse)".into(),
-                    failure: Some(e.to_string()),
-                });
-                continue;
-            }
-        };
-        for spec in specs {
-            for test in &spec.tests {
-                let failure = match CompiledRule::compile(spec.clone(), origin, text, overrides) {
-                    Ok(rule) => match run_one(rule, test) {
-                        Ok(alerts) => check(&test.expect, &alerts),
-                        Err(e) => Some(e.to_string()),
-                    },
+    let parsed = gatewatch_rules::parse_files(files, sigma, overrides);
+    let mut out: Vec<TestOutcome> = parsed
+        .errors
+        .iter()
+        .map(|e| TestOutcome {
+            origin: match e {
+                gatewatch_rules::RuleError::Parse { origin, .. }
+                | gatewatch_rules::RuleError::Invalid { origin, .. } => origin.clone(),
+                _ => String::new(),
+            },
+            rule_id: "?".into(),
+            name: "(parse)".into(),
+            failure: Some(e.to_string()),
+        })
+        .collect();
+    for (origin, text, spec) in &parsed.specs {
+        for test in &spec.tests {
+            let failure = match CompiledRule::compile(spec.clone(), origin, text, overrides) {
+                Ok(rule) => match run_one(rule, test) {
+                    Ok(alerts) => check(&test.expect, &alerts),
                     Err(e) => Some(e.to_string()),
-                };
-                out.push(TestOutcome {
-                    origin: origin.clone(),
-                    rule_id: spec.id.clone(),
-                    name: test.name.clone(),
-                    failure,
-                });
-            }
+                },
+                Err(e) => Some(e.to_string()),
+            };
+            out.push(TestOutcome {
+                origin: origin.clone(),
+                rule_id: spec.id.clone(),
+                name: test.name.clone(),
+                failure,
+            });
         }
     }
     out

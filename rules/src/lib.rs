@@ -73,7 +73,7 @@ pub fn parse_file(
     } else {
         Ok(sigma::SigmaFile {
             specs: vec![RuleSpec::from_toml(origin, text)?],
-            skipped: Vec::new(),
+            ..sigma::SigmaFile::default()
         })
     }
 }
@@ -162,6 +162,62 @@ pub fn lint_with(
     (errors, skipped)
 }
 
+/// Every rule of a set of files, Sigma correlations resolved across files.
+#[derive(Debug, Default)]
+pub struct ParsedFiles {
+    /// (origin, file text, spec) of every rule, disabled ones included.
+    pub specs: Vec<(String, String, RuleSpec)>,
+    /// Files that did not parse.
+    pub errors: Vec<RuleError>,
+    /// Sigma rules read but not run.
+    pub skipped: Vec<Skipped>,
+    /// Sigma rules that run with a remark (converted legacy aggregations).
+    pub notes: Vec<Skipped>,
+}
+
+/// Parses every file, then resolves the Sigma correlations against all of their rules (a
+/// correlation may reference rules of other files of the set).
+pub fn parse_files(
+    files: &RuleFiles,
+    sigma_opts: &SigmaOptions,
+    overrides: &[ParamOverride],
+) -> ParsedFiles {
+    let mut out = ParsedFiles::default();
+    let mut pending = Vec::new();
+    let mut names = std::collections::HashMap::new();
+    let mut texts = std::collections::HashMap::new();
+    for (origin, text) in files {
+        match parse_file(origin, text, sigma_opts, overrides) {
+            Ok(f) => {
+                out.skipped.extend(f.skipped);
+                out.notes.extend(f.notes);
+                pending.extend(f.correlations);
+                names.extend(f.names);
+                texts.insert(origin.clone(), text.clone());
+                out.specs.extend(
+                    f.specs
+                        .into_iter()
+                        .map(|s| (origin.clone(), text.clone(), s)),
+                );
+            }
+            Err(e) => out.errors.push(e),
+        }
+    }
+    if !pending.is_empty() {
+        let mut specs: Vec<RuleSpec> = out.specs.iter().map(|s| s.2.clone()).collect();
+        let correlations =
+            sigma::correlation::resolve(&mut specs, &mut out.skipped, &names, &pending, overrides);
+        for (entry, spec) in out.specs.iter_mut().zip(specs) {
+            entry.2 = spec;
+        }
+        for (origin, spec) in correlations {
+            let text = texts.get(&origin).cloned().unwrap_or_default();
+            out.specs.push((origin, text, spec));
+        }
+    }
+    out
+}
+
 fn compile_each(
     files: RuleFiles,
     overrides: &[ParamOverride],
@@ -169,23 +225,13 @@ fn compile_each(
     compile_disabled: bool,
 ) -> (Vec<CompiledRule>, Vec<RuleError>, Vec<Skipped>) {
     let mut rules = Vec::new();
-    let mut errors = Vec::new();
-    let mut skipped = Vec::new();
     let mut seen = HashSet::new();
-    let mut specs = Vec::new();
-    for (origin, text) in files {
-        match parse_file(&origin, &text, sigma_opts, overrides) {
-            Ok(f) => {
-                skipped.extend(f.skipped);
-                specs.extend(
-                    f.specs
-                        .into_iter()
-                        .map(|s| (origin.clone(), text.clone(), s)),
-                );
-            }
-            Err(e) => errors.push(e),
-        }
-    }
+    let ParsedFiles {
+        specs,
+        mut errors,
+        skipped,
+        notes: _,
+    } = parse_files(&files, sigma_opts, overrides);
     let mut to_compile = Vec::new();
     for (origin, text, spec) in specs {
         if !seen.insert(spec.id.clone()) {

@@ -95,6 +95,10 @@ pub struct RuleSpec {
     /// compiled from Sigma, whose values may contain `${` (log4shell patterns).
     #[serde(skip)]
     pub verbatim: bool,
+    /// Every row in one task (not settable in TOML rule files): set for Sigma correlations
+    /// whose groups no single column decides (aliases, no group-by, lowercased keys).
+    #[serde(skip)]
+    pub one_group: bool,
 }
 
 fn yes() -> bool {

@@ -77,9 +77,16 @@ pub fn rules_command(cmd: RulesCommand) -> Result<ExitCode> {
             let (dir, overrides, sigma) = a.settings()?;
             let files = rule_files(dir.as_ref())?;
             let n = files.len();
+            let notes = gatewatch_rules::parse_files(&files, &sigma, &overrides).notes;
             let (errors, skipped) = gatewatch_rules::lint_with(files, &overrides, &sigma);
             for s in &skipped {
                 println!("{s}");
+            }
+            for n in &notes {
+                println!(
+                    "{}: note: Sigma rule {} ({}): {}",
+                    n.origin, n.rule_id, n.title, n.reason
+                );
             }
             for e in &errors {
                 println!("{e}");

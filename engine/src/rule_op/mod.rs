@@ -381,7 +381,7 @@ fn merged(
 /// one task; a rule whose filter learns (`endpoint_is_new`) sees its partition's whole stream
 /// instead, so what it learns does not depend on how entities are spread over tasks.
 pub fn key_group_of(rule: &CompiledRule) -> KeyGroup {
-    if rule.filter.has_state() {
+    if rule.filter.has_state() || rule.spec.one_group {
         KeyGroup::Global
     } else {
         KeyGroup::Column(rule.entity_column)

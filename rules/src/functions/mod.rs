@@ -7,6 +7,7 @@ pub mod memo;
 pub mod openapi;
 mod probe;
 pub mod registry;
+pub mod sequence;
 pub mod ua;
 pub mod udf;
 

@@ -12,8 +12,10 @@
 //! holds, an unsupported modifier, an aggregation) is *skipped* with its reason, never loaded
 //! half-understood; `gatewatch rules lint` lists the skipped rules.
 
+pub mod correlation;
 pub mod detection;
 pub mod fields;
+pub mod legacy;
 pub mod matcher;
 
 use std::collections::BTreeMap;
@@ -83,6 +85,12 @@ pub struct SigmaFile {
     pub specs: Vec<RuleSpec>,
     /// Rules that do not run.
     pub skipped: Vec<Skipped>,
+    /// Correlation rules, resolved once every file is read ([`correlation::resolve`]).
+    pub correlations: Vec<correlation::Pending>,
+    /// `name` -> `id` of the rules and correlations that have a name.
+    pub names: Vec<(String, String)>,
+    /// Rules that run with a remark (a converted legacy aggregation), for `rules lint`.
+    pub notes: Vec<Skipped>,
 }
 
 /// Whether a file name is a Sigma rule file.
@@ -220,30 +228,8 @@ fn spec_of(
         },
         alert_fields,
         verbatim: true,
+        one_group: false,
         id,
-    })
-}
-
-/// A rule whose condition is a legacy SigmaHQ aggregation (`selection | count() by clientip >
-/// 10`), which the condition grammar of Sigma 2 no longer has: skipped with that reason.
-fn legacy_aggregation(origin: &str, text: &str) -> Option<Skipped> {
-    let doc: yaml_serde::Value = yaml_serde::from_str(text).ok()?;
-    let condition = doc.get("detection")?.get("condition")?;
-    let conditions: Vec<&str> = match condition {
-        yaml_serde::Value::String(s) => vec![s.as_str()],
-        yaml_serde::Value::Sequence(xs) => xs.iter().filter_map(|x| x.as_str()).collect(),
-        _ => return None,
-    };
-    let aggregation = conditions.iter().find(|c| c.contains('|'))?;
-    let field = |k: &str| doc.get(k).and_then(|v| v.as_str()).map(str::to_owned);
-    Some(Skipped {
-        origin: origin.to_owned(),
-        rule_id: field("id").unwrap_or_else(|| origin.to_owned()),
-        title: field("title").unwrap_or_default(),
-        reason: format!(
-            "legacy aggregation condition `{aggregation}`: Sigma 2 expresses it as a correlation \
-             rule, which gatewatch does not run yet"
-        ),
     })
 }
 
@@ -273,13 +259,37 @@ pub fn load(
     };
     let collection = rsigma_parser::parse_sigma_yaml(text).map_err(|e| parse_err(e.to_string()))?;
     if let Some(e) = collection.errors.first() {
-        if let Some(skipped) = legacy_aggregation(origin, text) {
-            return Ok(SigmaFile {
-                specs: Vec::new(),
-                skipped: vec![skipped],
-            });
-        }
-        return Err(parse_err(e.clone()));
+        return match legacy::convert(text) {
+            Some(legacy::Legacy::Converted {
+                text: converted,
+                note,
+            }) => {
+                let mut f = load(origin, &converted, opts, overrides)?;
+                if let Some(c) = f.correlations.first() {
+                    f.notes.push(Skipped {
+                        origin: origin.to_owned(),
+                        rule_id: c.id(),
+                        title: c.rule.title.clone(),
+                        reason: note,
+                    });
+                }
+                Ok(f)
+            }
+            Some(legacy::Legacy::Skipped {
+                rule_id,
+                title,
+                reason,
+            }) => Ok(SigmaFile {
+                skipped: vec![Skipped {
+                    origin: origin.to_owned(),
+                    rule_id,
+                    title,
+                    reason,
+                }],
+                ..SigmaFile::default()
+            }),
+            None => Err(parse_err(e.clone())),
+        };
     }
     let mut tests = match std::fs::read_to_string(tests_path(origin)) {
         Ok(t) => toml::from_str::<TestFile>(&t).map_err(|e| RuleError::Parse {
@@ -300,13 +310,26 @@ pub fn load(
         title: rule.title.clone(),
         reason,
     };
-    for c in &collection.correlations {
-        out.skipped.push(Skipped {
+    let given = correlation::conditions_given(text);
+    for (i, c) in collection.correlations.iter().enumerate() {
+        let mut pending = correlation::Pending {
             origin: origin.to_owned(),
-            rule_id: c.id.clone().unwrap_or_default(),
-            title: c.title.clone(),
-            reason: "correlation rules are not supported yet".into(),
-        });
+            rule: c.clone(),
+            tests: Vec::new(),
+            has_condition: given.get(i).copied().unwrap_or(true),
+        };
+        pending.tests = tests
+            .rule
+            .remove(&pending.id())
+            .map(|t| t.tests)
+            .unwrap_or_else(|| match collection.correlations.len() {
+                1 => std::mem::take(&mut tests.tests),
+                _ => Vec::new(),
+            });
+        if let Some(name) = &c.name {
+            out.names.push((name.clone(), pending.id()));
+        }
+        out.correlations.push(pending);
     }
     for f in &collection.filters {
         out.skipped.push(Skipped {
@@ -316,8 +339,11 @@ pub fn load(
             reason: "Sigma filter documents are not supported yet".into(),
         });
     }
-    let single = collection.rules.len() == 1;
+    let single = collection.rules.len() == 1 && collection.correlations.is_empty();
     for rule in &collection.rules {
+        if let Some(name) = &rule.name {
+            out.names.push((name.clone(), rule_id(rule, origin)));
+        }
         if let Some(reason) = not_applicable(rule, opts) {
             out.skipped.push(skip(rule, reason));
             continue;
