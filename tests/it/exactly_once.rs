@@ -55,12 +55,19 @@ pub(crate) fn traffic() -> Traffic {
 
 /// [`traffic`] generated with `generate` arguments `gen`.
 pub(crate) fn traffic_from(gen: &[&str]) -> Traffic {
+    traffic_with(gen, &[])
+}
+
+/// [`traffic_from`], the reference run given more `run` arguments (`--rules DIR`).
+pub(crate) fn traffic_with(gen: &[&str], run: &[&str]) -> Traffic {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("traffic.log");
     let mut args = vec!["generate", "-o", file.to_str().unwrap()];
     args.extend_from_slice(gen);
     assert!(gatewatch(&args, None).status.success());
-    let out = gatewatch(&["run", "-i", file.to_str().unwrap()], None);
+    let mut args = vec!["run", "-i", file.to_str().unwrap()];
+    args.extend_from_slice(run);
+    let out = gatewatch(&args, None);
     let summary = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{summary}");
     assert!(summary.contains("late (behind watermark): 0"), "{summary}");

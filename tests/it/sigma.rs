@@ -26,7 +26,7 @@ fn every_sigmahq_web_rule_loads_or_is_skipped_with_a_precise_reason() {
         ("default", 86, SigmaOptions::default()),
         (
             "proxy+deprecated",
-            145,
+            146,
             SigmaOptions {
                 proxy: true,
                 include_deprecated: true,

@@ -265,6 +265,17 @@ pub fn load(
                 note,
             }) => {
                 let mut f = load(origin, &converted, opts, overrides)?;
+                // A detection part that cannot run: the rule as written is what is skipped.
+                if let (Some(base), Some(c)) = (f.skipped.pop(), f.correlations.first()) {
+                    return Ok(SigmaFile {
+                        skipped: vec![Skipped {
+                            rule_id: c.id(),
+                            title: c.rule.title.clone(),
+                            ..base
+                        }],
+                        ..SigmaFile::default()
+                    });
+                }
                 if let Some(c) = f.correlations.first() {
                     f.notes.push(Skipped {
                         origin: origin.to_owned(),
