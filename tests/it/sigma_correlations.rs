@@ -28,7 +28,7 @@ fn every_correlation_fixture_passes_its_rule_tests() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{text}");
     // Every type has tests: a count that drops means a correlation stopped loading.
-    assert!(text.contains("22 passed, 0 failed"), "{text}");
+    assert!(text.contains("26 passed, 0 failed"), "{text}");
     for id in [BRUTE_THEN_SUCCESS, SPRAY, LEGACY, AGENT_MANY_SOURCES] {
         assert!(text.contains(id), "no test ran for {id}: {text}");
     }
