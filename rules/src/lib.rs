@@ -49,6 +49,8 @@ pub struct RuleSet {
     pub rules: Vec<CompiledRule>,
     /// Sigma rules read but not run (log source, unavailable field, unsupported modifier...).
     pub skipped: Vec<Skipped>,
+    /// Sigma rules that run with a remark (converted legacy aggregations).
+    pub notes: Vec<Skipped>,
 }
 
 /// Whether a directory entry is a rule file: `*.toml` (gatewatch rules, except the
@@ -139,9 +141,13 @@ pub fn compile_set(
     overrides: &[ParamOverride],
     sigma_opts: &SigmaOptions,
 ) -> Result<RuleSet, RuleError> {
-    let (rules, mut errors, skipped) = compile_each(files, overrides, sigma_opts, false);
+    let (rules, mut errors, skipped, notes) = compile_each(files, overrides, sigma_opts, false);
     match errors.is_empty() {
-        true => Ok(RuleSet { rules, skipped }),
+        true => Ok(RuleSet {
+            rules,
+            skipped,
+            notes,
+        }),
         false => Err(errors.remove(0)),
     }
 }
@@ -158,7 +164,7 @@ pub fn lint_with(
     overrides: &[ParamOverride],
     sigma_opts: &SigmaOptions,
 ) -> (Vec<RuleError>, Vec<Skipped>) {
-    let (_, errors, skipped) = compile_each(files, overrides, sigma_opts, true);
+    let (_, errors, skipped, _) = compile_each(files, overrides, sigma_opts, true);
     (errors, skipped)
 }
 
@@ -223,14 +229,19 @@ fn compile_each(
     overrides: &[ParamOverride],
     sigma_opts: &SigmaOptions,
     compile_disabled: bool,
-) -> (Vec<CompiledRule>, Vec<RuleError>, Vec<Skipped>) {
+) -> (
+    Vec<CompiledRule>,
+    Vec<RuleError>,
+    Vec<Skipped>,
+    Vec<Skipped>,
+) {
     let mut rules = Vec::new();
     let mut seen = HashSet::new();
     let ParsedFiles {
         specs,
         mut errors,
         skipped,
-        notes: _,
+        notes,
     } = parse_files(&files, sigma_opts, overrides);
     let mut to_compile = Vec::new();
     for (origin, text, spec) in specs {
@@ -266,7 +277,7 @@ fn compile_each(
             }
         }
     }
-    (rules, errors, skipped)
+    (rules, errors, skipped, notes)
 }
 
 /// Compiles rules on every core (planning a rule's SQL takes about a millisecond; a SigmaHQ

@@ -302,6 +302,15 @@ fn load_rules(
         Some(d) => {
             let set = gatewatch_rules::load_dir_with(d, overrides, sigma)?;
             log_skipped(&set.skipped);
+            for n in &set.notes {
+                tracing::warn!(
+                    "{}: Sigma rule {} ({}): {}",
+                    n.origin,
+                    n.rule_id,
+                    n.title,
+                    n.reason
+                );
+            }
             set.rules
         }
         None => gatewatch_rules::load_builtin(overrides)?,

@@ -256,8 +256,11 @@ fn measure(id: &str, evs: &[&Ev]) -> Option<f64> {
     .then_some(x)
 }
 
-/// Brute force: (rule, entity, window start) -> (measure, event count, first, last seen).
-fn brute_force(evs: &[Ev]) -> BTreeMap<(String, String, i64), (f64, i64, i64, i64)> {
+/// (rule, entity, window start) -> (measure, event count, first seen, last seen).
+type Outcome = BTreeMap<(String, String, i64), (f64, i64, i64, i64)>;
+
+/// Brute force: every window's groups measured directly.
+fn brute_force(evs: &[Ev]) -> Outcome {
     let (lo, hi) = (
         evs.iter().map(|e| e.t).min().unwrap(),
         evs.iter().map(|e| e.t).max().unwrap(),
@@ -344,7 +347,7 @@ fn correlations_through_the_engine_equal_a_brute_force_of_every_window() {
         };
         a.fields[name].as_f64().unwrap()
     };
-    let got: BTreeMap<(String, String, i64), (f64, i64, i64, i64)> = alerts
+    let got: Outcome = alerts
         .iter()
         .map(|a| {
             (

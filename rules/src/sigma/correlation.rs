@@ -192,11 +192,16 @@ fn measure_of(c: &CorrelationRule, percentile: u8, inner: bool) -> Result<Measur
         CorrelationType::ValueCount => Measure::ValueCount,
         CorrelationType::Temporal => Measure::Temporal,
         CorrelationType::TemporalOrdered => Measure::TemporalOrdered,
-        CorrelationType::ValuePercentile => Measure::Percentile(percentile),
-        CorrelationType::ValueMedian => Measure::Percentile(50),
+        CorrelationType::ValuePercentile if !inner => Measure::Percentile(percentile),
+        CorrelationType::ValueMedian if !inner => Measure::Percentile(50),
         // At the root, sums and averages are plain SQL aggregates: no evaluator measure.
         CorrelationType::ValueSum | CorrelationType::ValueAvg if !inner => Measure::EventCount,
-        CorrelationType::ValueSum | CorrelationType::ValueAvg => {
+        // Inside a chain a percentile would be re-sorted at every event (quadratic in the
+        // window's events, which an attacker controls).
+        CorrelationType::ValueSum
+        | CorrelationType::ValueAvg
+        | CorrelationType::ValuePercentile
+        | CorrelationType::ValueMedian => {
             return Err(format!(
                 "{} cannot be referenced by another correlation yet",
                 c.correlation_type.as_str()
@@ -631,4 +636,24 @@ pub fn resolve(
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_slide_is_a_tenth_or_the_nearest_whole_second_hop() {
+        assert_eq!(default_slide(300_000), 30_000);
+        assert_eq!(default_slide(3_600_000), 360_000);
+        assert_eq!(default_slide(7_000), 1_000);
+        assert_eq!(default_slide(1_000), 1_000);
+        assert_eq!(default_slide(1_500), 1_500, "no whole-second hop: tumbling");
+    }
+
+    #[test]
+    fn a_missing_condition_of_a_temporal_type_means_every_rule() {
+        let text = "title: a\ncorrelation:\n    type: temporal\n---\ntitle: b\ncorrelation:\n    type: event_count\n    condition:\n        gte: 3\n";
+        assert_eq!(conditions_given(text), vec![false, true]);
+    }
 }
