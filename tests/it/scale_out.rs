@@ -10,8 +10,8 @@
 //! comparison); the longer matrix is in `scripts/chaos-kafka.sh`.
 
 use crate::exactly_once::{
-    assert_exact, delay, finish, kill, produce, produce_unkeyed, read_alerts, seed, spawn,
-    spawn_with, traffic, traffic_from, wait_for, Traffic,
+    assert_exact, delay, finish, kill, produce, produce_unkeyed, read_alerts, seed, spawn_with,
+    traffic, traffic_from, wait_for, Traffic,
 };
 use crate::kafka::unique;
 
@@ -65,20 +65,26 @@ fn two_instances_one_killed_mid_stream_give_the_alerts_of_one_run() {
     assert_has_cross_partition_alerts(&t);
     let topic = unique("scale-kill");
     produce(&topic, &t, |_| true);
+    two_instances_one_killed(&topic, &t, &[]);
+}
+
+/// Two instances with `more` arguments on `topic` (produced from `t`), one SIGKILLed
+/// mid-stream and replaced: together exactly the alerts of the uninterrupted file run.
+pub(crate) fn two_instances_one_killed(topic: &str, t: &Traffic, more: &[&str]) {
     let group = unique("g");
     let dir = tempfile::tempdir().unwrap();
     let outs: Vec<_> = (0..3)
         .map(|i| dir.path().join(format!("{i}.jsonl")))
         .collect();
     let mut s = seed();
-    let mut a = spawn(&topic, &group, &outs[0], "30s");
-    let mut b = spawn(&topic, &group, &outs[1], "15s");
+    let mut a = spawn_with(topic, &group, &outs[0], "30s", more);
+    let mut b = spawn_with(topic, &group, &outs[1], "15s", more);
     wait_for(&mut a, "partitions assigned");
     wait_for(&mut b, "partitions assigned");
     std::thread::sleep(delay(&mut s, 1_500));
     kill(a);
     // The replacement outlives the killed member's session (6 s) before it takes over.
-    let c = spawn(&topic, &group, &outs[2], "15s");
+    let c = spawn_with(topic, &group, &outs[2], "15s", more);
     finish(b);
     finish(c);
     assert_exact(&outs, &t.reference);

@@ -4,10 +4,9 @@
 //! rules that only feed a correlation staying quiet, and on a real broker two instances with
 //! one killed mid-window giving exactly the alerts of one uninterrupted run.
 
-use crate::exactly_once::{
-    assert_exact, delay, finish, kill, produce, seed, spawn_with, traffic_with, wait_for,
-};
+use crate::exactly_once::{produce, traffic_with};
 use crate::kafka::unique;
+use crate::scale_out::two_instances_one_killed;
 use crate::support::{alerts_of, fixture, gatewatch, generate};
 
 /// Fixture ids (`tests/fixtures/sigma-correlations`).
@@ -161,23 +160,7 @@ fn correlations_on_kafka_survive_a_kill_and_two_instances_with_the_alerts_of_one
     }
     let topic = unique("sigma-corr");
     produce(&topic, &t, |_| true);
-    let group = unique("g");
-    let dir = tempfile::tempdir().unwrap();
-    let outs: Vec<_> = (0..3)
-        .map(|i| dir.path().join(format!("{i}.jsonl")))
-        .collect();
-    let more = ["--rules", rules.as_str()];
-    let mut s = seed();
-    let mut a = spawn_with(&topic, &group, &outs[0], "30s", &more);
-    let mut b = spawn_with(&topic, &group, &outs[1], "15s", &more);
-    wait_for(&mut a, "partitions assigned");
-    wait_for(&mut b, "partitions assigned");
-    std::thread::sleep(delay(&mut s, 1_500));
-    kill(a);
-    let c = spawn_with(&topic, &group, &outs[2], "15s", &more);
-    finish(b);
-    finish(c);
-    assert_exact(&outs, &t.reference);
+    two_instances_one_killed(&topic, &t, &["--rules", rules.as_str()]);
 }
 
 const SUCCESS: &str = r#"title: Accepted login

@@ -65,6 +65,17 @@ fn list_field() -> FieldRef {
     Arc::new(Field::new("item", DataType::Int64, true))
 }
 
+/// One list value holding `values` (an aggregate's state of one group).
+pub(crate) fn list_scalar(values: Int64Array) -> ScalarValue {
+    let list = ListArray::new(
+        list_field(),
+        OffsetBuffer::from_lengths([values.len()]),
+        Arc::new(values),
+        None,
+    );
+    ScalarValue::List(Arc::new(list))
+}
+
 fn list_of_i64() -> DataType {
     DataType::List(list_field())
 }
@@ -162,14 +173,9 @@ impl Accumulator for CollectOne {
     }
 
     fn state(&mut self) -> Result<Vec<ScalarValue>> {
-        let values = Int64Array::from(std::mem::take(&mut self.values));
-        let list = ListArray::new(
-            list_field(),
-            OffsetBuffer::from_lengths([values.len()]),
-            Arc::new(values),
-            None,
-        );
-        Ok(vec![ScalarValue::List(Arc::new(list))])
+        Ok(vec![list_scalar(Int64Array::from(std::mem::take(
+            &mut self.values,
+        )))])
     }
 
     fn merge_batch(&mut self, states: &[ArrayRef]) -> Result<()> {

@@ -20,8 +20,7 @@ use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, AsArray, Int64Array, ListArray};
-use arrow::buffer::OffsetBuffer;
+use arrow::array::{Array, ArrayRef, AsArray, Int64Array};
 use arrow::datatypes::{DataType, Field, FieldRef, Int64Type, TimeUnit};
 use datafusion::common::{DataFusionError, Result, ScalarValue};
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
@@ -401,14 +400,7 @@ impl Accumulator for SequenceAcc {
         for (t, c, v) in std::mem::take(&mut self.events) {
             flat.extend([Some(t), Some(c), v]);
         }
-        let values = Int64Array::from(flat);
-        let list = ListArray::new(
-            Arc::new(Field::new("item", DataType::Int64, true)),
-            OffsetBuffer::from_lengths([values.len()]),
-            Arc::new(values),
-            None,
-        );
-        Ok(vec![ScalarValue::List(Arc::new(list))])
+        Ok(vec![super::collect::list_scalar(Int64Array::from(flat))])
     }
 
     fn merge_batch(&mut self, states: &[ArrayRef]) -> Result<()> {
