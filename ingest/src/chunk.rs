@@ -79,11 +79,13 @@ pub struct ChunkDecoder {
 impl ChunkDecoder {
     /// A decoder filling `projection` (plus the always-present columns).
     pub fn new(cfg: DecodeConfig, projection: ColumnSet, max_line_bytes: usize) -> Self {
-        ChunkDecoder {
+        let mut d = ChunkDecoder {
             cfg,
             builder: EventBatchBuilder::new(projection),
             max_line_bytes,
-        }
+        };
+        d.set_kong_parts();
+        d
     }
 
     /// Changes the decoded columns (a rule reload widened or narrowed them); the always-present
@@ -91,7 +93,17 @@ impl ChunkDecoder {
     pub fn set_projection(&mut self, projection: ColumnSet) {
         if projection.union(ColumnSet::required()) != self.builder.projection() {
             self.builder = EventBatchBuilder::new(projection);
+            self.set_kong_parts();
         }
+    }
+
+    /// Reads the parts of Kong records the columns (and the input key check) need.
+    fn set_kong_parts(&mut self) {
+        let mut cols = self.builder.projection();
+        if let Some(k) = self.cfg.input_key {
+            cols.insert(k);
+        }
+        self.cfg.kong_parts = crate::decode::kong::KongParts::for_columns(cols);
     }
 
     /// The columns of the batches this decoder produces.

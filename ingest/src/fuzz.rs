@@ -10,8 +10,40 @@ use crate::ChunkDecoder;
 /// accepts, the scanner accepts with the same events; whatever the scanner rejects, serde
 /// rejects too (the scanner may accept a record serde refuses for a detail in a part it skips).
 pub fn kong_matches_reference(line: &str) {
+    use crate::decode::kong::{decode_into, KongParts};
     let mut fast = Vec::new();
-    let fast_result = crate::decode::kong::decode_into(line, &mut fast);
+    let fast_result = decode_into(line, &KongParts::default(), &mut fast);
+    // Reading no optional part gives the same events less those parts, and rejects nothing
+    // that reading them accepts.
+    let none = KongParts {
+        service: false,
+        route: false,
+        consumer: false,
+        authenticated_entity: false,
+        latencies: false,
+        ai: false,
+    };
+    let mut narrow = Vec::new();
+    let narrow_result = decode_into(line, &none, &mut narrow);
+    if fast_result.is_ok() {
+        assert!(narrow_result.is_ok(), "skipping parts rejects {line:?}");
+        let mut want = fast.clone();
+        for e in &mut want {
+            e.service = None;
+            e.route_name = None;
+            e.consumer_username = None;
+            e.consumer_id = None;
+            e.authenticated_entity = None;
+            e.latency_ms = None;
+            e.ai_provider = None;
+            e.ai_model = None;
+            e.ai_prompt_tokens = None;
+            e.ai_completion_tokens = None;
+            e.ai_total_tokens = None;
+            e.ai_cost = None;
+        }
+        assert_eq!(narrow, want, "skipped parts changed other fields of {line:?}");
+    }
     let mut reference = Vec::new();
     let ref_result = crate::decode::kong_serde::decode_line(line, &mut |e| reference.push(e));
     match (ref_result, fast_result) {

@@ -9,24 +9,89 @@
 use super::kong_serde::strip_origin;
 use super::scan::{Kind, Scan, ScanError};
 use crate::batch::{RawEvent, SourceFormat};
+use crate::{Column, ColumnSet};
+
+/// Which optional parts of a Kong record are read. A part no decoded column needs is still
+/// checked to be an object (or null) and to be well-formed JSON, but is skipped whole, bracket
+/// to bracket, instead of key by key: `service` and `route` alone are two dozen keys of a
+/// typical record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KongParts {
+    /// `service.name`.
+    pub service: bool,
+    /// `route.name`.
+    pub route: bool,
+    /// `consumer.username`, `consumer.id`.
+    pub consumer: bool,
+    /// `authenticated_entity.id`.
+    pub authenticated_entity: bool,
+    /// `latencies.request`.
+    pub latencies: bool,
+    /// `ai.<plugin>.usage|meta`.
+    pub ai: bool,
+}
+
+impl Default for KongParts {
+    /// Every part.
+    fn default() -> Self {
+        KongParts {
+            service: true,
+            route: true,
+            consumer: true,
+            authenticated_entity: true,
+            latencies: true,
+            ai: true,
+        }
+    }
+}
+
+impl KongParts {
+    /// The parts `columns` need.
+    pub fn for_columns(columns: ColumnSet) -> Self {
+        let any = |cs: &[Column]| cs.iter().any(|c| columns.contains(*c));
+        KongParts {
+            service: any(&[Column::Service]),
+            route: any(&[Column::RouteName]),
+            consumer: any(&[Column::ConsumerUsername, Column::ConsumerId]),
+            authenticated_entity: any(&[Column::AuthenticatedEntity]),
+            latencies: any(&[Column::LatencyMs]),
+            ai: any(&[
+                Column::AiProvider,
+                Column::AiModel,
+                Column::AiPromptTokens,
+                Column::AiCompletionTokens,
+                Column::AiTotalTokens,
+                Column::AiCost,
+            ]),
+        }
+    }
+}
 
 /// Decodes one line of Kong JSON, appending its records to `out`. Nothing is appended unless
 /// the whole line decodes, so a bad batch is dead-lettered whole rather than half-ingested. Records are filled where they will stay (a record is several hundred bytes:
 /// building it elsewhere and moving it costs a copy per record).
-pub fn decode_into<'a>(line: &'a str, out: &mut Vec<RawEvent<'a>>) -> Result<(), ScanError> {
+pub fn decode_into<'a>(
+    line: &'a str,
+    parts: &KongParts,
+    out: &mut Vec<RawEvent<'a>>,
+) -> Result<(), ScanError> {
     let first = out.len();
-    let result = records(line, out);
+    let result = records(line, parts, out);
     if result.is_err() {
         out.truncate(first);
     }
     result
 }
 
-fn records<'a>(line: &'a str, out: &mut Vec<RawEvent<'a>>) -> Result<(), ScanError> {
+fn records<'a>(
+    line: &'a str,
+    parts: &KongParts,
+    out: &mut Vec<RawEvent<'a>>,
+) -> Result<(), ScanError> {
     let mut s = Scan::new(line);
     match s.kind()? {
         Kind::Object => {
-            record(&mut s, fresh(out))?;
+            record(&mut s, parts, fresh(out))?;
             s.end()
         }
         Kind::Array => {
@@ -34,7 +99,7 @@ fn records<'a>(line: &'a str, out: &mut Vec<RawEvent<'a>>) -> Result<(), ScanErr
             let mut first = true;
             while s.next_element(first)? {
                 first = false;
-                record(&mut s, fresh(out))?;
+                record(&mut s, parts, fresh(out))?;
             }
             s.end()
         }
@@ -81,7 +146,18 @@ fn entries<'a>(
     Ok(())
 }
 
-fn record<'a>(s: &mut Scan<'a>, ev: &mut RawEvent<'a>) -> Result<(), ScanError> {
+/// Skips a part no column needs, after checking it is an object or null as when read.
+fn skip_part(s: &mut Scan<'_>, what: &str) -> Result<(), ScanError> {
+    if s.null() {
+        return Ok(());
+    }
+    match s.kind()? {
+        Kind::Object => s.skip(),
+        _ => Err(s.err(format!("invalid type: expected `{what}` to be an object"))),
+    }
+}
+
+fn record<'a>(s: &mut Scan<'a>, parts: &KongParts, ev: &mut RawEvent<'a>) -> Result<(), ScanError> {
     if !object_or_null(s, "record")? {
         return Err(s.err("invalid type: null, expected a Kong record"));
     }
@@ -141,6 +217,12 @@ fn record<'a>(s: &mut Scan<'a>, ev: &mut RawEvent<'a>) -> Result<(), ScanError> 
                     })?;
                 }
             }
+            "service" if !parts.service => skip_part(s, key)?,
+            "route" if !parts.route => skip_part(s, key)?,
+            "consumer" if !parts.consumer => skip_part(s, key)?,
+            "authenticated_entity" if !parts.authenticated_entity => skip_part(s, key)?,
+            "latencies" if !parts.latencies => skip_part(s, key)?,
+            "ai" if !parts.ai => skip_part(s, key)?,
             "latencies" => {
                 if object_or_null(s, "latencies")? {
                     entries(s, |s, key| {

@@ -152,6 +152,8 @@ pub struct DecodeConfig {
     pub envoy_format: Option<Arc<LineTemplate>>,
     /// `--nginx-format`: NGINX/Apache lines use this format instead of combined/common.
     pub nginx_format: Option<Arc<LineTemplate>>,
+    /// The parts of a Kong record that are read (the decoder sets them from its columns).
+    pub kong_parts: kong::KongParts,
 }
 
 impl DecodeConfig {
@@ -303,7 +305,7 @@ pub fn decode_message<'a>(
     };
     let first = out.len();
     let result = match route {
-        Route::Kong => kong::decode_into(line, out).map_err(|e| DecodeError::Json {
+        Route::Kong => kong::decode_into(line, &cfg.kong_parts, out).map_err(|e| DecodeError::Json {
             format,
             message: e.to_string(),
         }),
