@@ -42,7 +42,10 @@ pub fn kong_matches_reference(line: &str) {
             e.ai_total_tokens = None;
             e.ai_cost = None;
         }
-        assert_eq!(narrow, want, "skipped parts changed other fields of {line:?}");
+        assert_eq!(
+            narrow, want,
+            "skipped parts changed other fields of {line:?}"
+        );
     }
     let mut reference = Vec::new();
     let ref_result = crate::decode::kong_serde::decode_line(line, &mut |e| reference.push(e));

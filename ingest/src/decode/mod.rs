@@ -305,10 +305,12 @@ pub fn decode_message<'a>(
     };
     let first = out.len();
     let result = match route {
-        Route::Kong => kong::decode_into(line, &cfg.kong_parts, out).map_err(|e| DecodeError::Json {
-            format,
-            message: e.to_string(),
-        }),
+        Route::Kong => {
+            kong::decode_into(line, &cfg.kong_parts, out).map_err(|e| DecodeError::Json {
+                format,
+                message: e.to_string(),
+            })
+        }
         Route::EnvoyJson => envoy::decode_line(line)
             .map(|e| out.push(e))
             .map_err(|message| DecodeError::Json { format, message }),

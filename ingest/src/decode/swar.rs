@@ -52,8 +52,9 @@ pub fn quote_or_escape(b: &[u8], from: usize) -> Option<usize> {
 }
 
 /// Position of the first byte at or after `from` that matters when skipping a container:
-/// a quote, a bracket or a brace.
-#[inline]
+/// a quote, a bracket or a brace. (The byte-at-a-time skip kept as the reference of the block
+/// skip's test uses it.)
+#[cfg(test)]
 pub fn structural(b: &[u8], from: usize) -> Option<usize> {
     let mut i = from;
     while let Some(w) = word(b, i) {
@@ -71,9 +72,162 @@ pub fn structural(b: &[u8], from: usize) -> Option<usize> {
         .map(|k| i + k)
 }
 
+/// High bit set in exactly the bytes of `w` equal to `c` (no false positives: usable as a
+/// mask of every match, not only the first).
+#[cfg_attr(all(target_arch = "x86_64", target_feature = "sse2"), allow(dead_code))]
+#[inline(always)]
+fn eq_exact(w: u64, c: u8) -> u64 {
+    let x = w ^ (LO * u64::from(c));
+    let low7 = LO * 0x7f;
+    !(((x & low7).wrapping_add(low7)) | x | low7)
+}
+
+/// The high bits of a byte mask gathered into 8 bits, byte 0 in bit 0.
+#[cfg_attr(all(target_arch = "x86_64", target_feature = "sse2"), allow(dead_code))]
+#[inline(always)]
+fn pack(m: u64) -> u64 {
+    ((m >> 7).wrapping_mul(0x0102_0408_1020_4080)) >> 56
+}
+
+/// Where the bytes that matter when skipping JSON are in a 64-byte block, one bit per byte
+/// (byte 0 in bit 0).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BlockMasks {
+    /// `"`
+    pub quote: u64,
+    /// `\`
+    pub backslash: u64,
+    /// `{`, `}`, `[` and `]`.
+    pub bracket: u64,
+}
+
+/// The masks of one 64-byte block: SSE2 compares on x86-64 (part of its baseline, so always
+/// there), [`block_masks_swar`] elsewhere.
+#[inline]
+pub fn block_masks(block: &[u8; 64]) -> BlockMasks {
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+    {
+        // SAFETY: the function only needs SSE2, which this build enables (`target_feature`
+        // checked above; it is part of every x86-64 CPU). It reads nothing through pointers.
+        unsafe { block_masks_sse2(block) }
+    }
+    #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
+    {
+        block_masks_swar(block)
+    }
+}
+
+/// [`block_masks`] with 16-byte compares. The lanes are built from two little-endian words
+/// (no pointer loads, so no `unsafe`; the compiler merges them into one unaligned load).
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+#[target_feature(enable = "sse2")]
+#[inline]
+fn block_masks_sse2(block: &[u8; 64]) -> BlockMasks {
+    use std::arch::x86_64::{
+        _mm_cmpeq_epi8, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8, _mm_set_epi64x,
+    };
+    let word = |i: usize| {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&block[i..i + 8]);
+        i64::from_le_bytes(w)
+    };
+    let quote_v = _mm_set1_epi8(b'"' as i8);
+    let backslash_v = _mm_set1_epi8(b'\\' as i8);
+    let open_v = _mm_set1_epi8(b'{' as i8);
+    let close_v = _mm_set1_epi8(b'}' as i8);
+    let fold = _mm_set1_epi8(0x20);
+    let (mut quote, mut backslash, mut bracket) = (0u64, 0u64, 0u64);
+    for k in 0..4 {
+        let v = _mm_set_epi64x(word(16 * k + 8), word(16 * k));
+        // `| 0x20` folds `[` onto `{` and `]` onto `}` (no other byte folds onto either).
+        let f = _mm_or_si128(v, fold);
+        let bits = |m| u64::from(_mm_movemask_epi8(m) as u16) << (16 * k);
+        quote |= bits(_mm_cmpeq_epi8(v, quote_v));
+        backslash |= bits(_mm_cmpeq_epi8(v, backslash_v));
+        bracket |= bits(_mm_or_si128(
+            _mm_cmpeq_epi8(f, open_v),
+            _mm_cmpeq_epi8(f, close_v),
+        ));
+    }
+    BlockMasks {
+        quote,
+        backslash,
+        bracket,
+    }
+}
+
+/// [`block_masks`] eight bytes at a time in general-purpose registers.
+#[cfg_attr(all(target_arch = "x86_64", target_feature = "sse2"), allow(dead_code))]
+#[inline]
+fn block_masks_swar(block: &[u8; 64]) -> BlockMasks {
+    let (mut quote, mut backslash, mut bracket) = (0u64, 0u64, 0u64);
+    for (k, chunk) in block.chunks_exact(8).enumerate() {
+        let w = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
+        // `| 0x20` folds `[` onto `{` and `]` onto `}` (no other byte folds onto either).
+        let folded = w | (LO * 0x20);
+        quote |= pack(eq_exact(w, b'"')) << (8 * k);
+        backslash |= pack(eq_exact(w, b'\\')) << (8 * k);
+        bracket |= pack(eq_exact(folded, b'{') | eq_exact(folded, b'}')) << (8 * k);
+    }
+    BlockMasks {
+        quote,
+        backslash,
+        bracket,
+    }
+}
+
+/// Bit `i` set when an odd number of bits at or below `i` are set in `x`.
+#[inline(always)]
+pub fn prefix_xor(mut x: u64) -> u64 {
+    for shift in [1, 2, 4, 8, 16, 32] {
+        x ^= x << shift;
+    }
+    x
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn block_masks_mark_every_matching_byte() {
+        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+        let alphabet = [
+            b'"',
+            b'\\',
+            b'{',
+            b'}',
+            b'[',
+            b']',
+            0x80,
+            0x01,
+            b'a',
+            0x5b ^ 0x80,
+            0xff,
+            0x7b ^ 0x20,
+            0,
+        ];
+        for _ in 0..20_000 {
+            let mut block = [0u8; 64];
+            for b in block.iter_mut() {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                *b = alphabet[(seed >> 11) as usize % alphabet.len()];
+            }
+            let bits = |f: &dyn Fn(u8) -> bool| {
+                (0..64)
+                    .filter(|&i| f(block[i]))
+                    .fold(0u64, |m, i| m | 1 << i)
+            };
+            let m = block_masks(&block);
+            assert_eq!(m, block_masks_swar(&block));
+            assert_eq!(m.quote, bits(&|c| c == b'"'));
+            assert_eq!(m.backslash, bits(&|c| c == b'\\'));
+            assert_eq!(m.bracket, bits(&|c| matches!(c, b'{' | b'}' | b'[' | b']')));
+        }
+        assert_eq!(prefix_xor(0b1001_0100), 0xFFFF_FFFF_FFFF_FF8C);
+    }
 
     /// Every position and length against the obvious byte loop, including bytes that defeat
     /// naive word tricks (0x80, 0x01 after a match, bytes that differ from a needle by 0x20).
