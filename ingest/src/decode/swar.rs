@@ -189,31 +189,41 @@ pub fn prefix_xor(mut x: u64) -> u64 {
 mod tests {
     use super::*;
 
+    /// The bytes that matter to the searches and masks, and bytes that defeat naive word
+    /// tricks: 0x80, 0x01 after a match, bytes differing from a needle by 0x20 or 0x80.
+    const HOSTILE: [u8; 15] = [
+        b'a',
+        b'"',
+        b'\\',
+        b'{',
+        b'}',
+        b'[',
+        b']',
+        0x80,
+        0x01,
+        0x02,
+        0x7b ^ 0x20,
+        0x5b ^ 0x80,
+        0,
+        0xff,
+        b'z',
+    ];
+
+    /// The next value of a xorshift64 sequence (deterministic test input).
+    fn xorshift(seed: &mut u64) -> u64 {
+        *seed ^= *seed << 13;
+        *seed ^= *seed >> 7;
+        *seed ^= *seed << 17;
+        *seed
+    }
+
     #[test]
     fn block_masks_mark_every_matching_byte() {
         let mut seed = 0x2545_f491_4f6c_dd1d_u64;
-        let alphabet = [
-            b'"',
-            b'\\',
-            b'{',
-            b'}',
-            b'[',
-            b']',
-            0x80,
-            0x01,
-            b'a',
-            0x5b ^ 0x80,
-            0xff,
-            0x7b ^ 0x20,
-            0,
-        ];
         for _ in 0..20_000 {
             let mut block = [0u8; 64];
             for b in block.iter_mut() {
-                seed ^= seed << 13;
-                seed ^= seed >> 7;
-                seed ^= seed << 17;
-                *b = alphabet[(seed >> 11) as usize % alphabet.len()];
+                *b = HOSTILE[(xorshift(&mut seed) >> 11) as usize % HOSTILE.len()];
             }
             let bits = |f: &dyn Fn(u8) -> bool| {
                 (0..64)
@@ -233,32 +243,15 @@ mod tests {
     /// naive word tricks (0x80, 0x01 after a match, bytes that differ from a needle by 0x20).
     #[test]
     fn agree_with_a_byte_loop() {
-        let alphabet = [
-            b'a',
-            b'"',
-            b'\\',
-            b'{',
-            b'}',
-            b'[',
-            b']',
-            0x80,
-            0x01,
-            0x02,
-            0x7b ^ 0x20,
-            b'\0',
-            0xff,
-        ];
         let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
         for len in 0..80 {
             for _ in 0..200 {
                 let text: Vec<u8> = (0..len)
                     .map(|_| {
-                        seed ^= seed << 13;
-                        seed ^= seed >> 7;
-                        seed ^= seed << 17;
+                        let seed = xorshift(&mut seed);
                         // Mostly plain bytes, so matches land at every offset.
                         if seed.is_multiple_of(5) {
-                            alphabet[(seed >> 8) as usize % alphabet.len()]
+                            HOSTILE[(seed >> 8) as usize % HOSTILE.len()]
                         } else {
                             b'a' + (seed >> 16) as u8 % 26
                         }
