@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-use crate::support::{alerts_of, failed_logins, gatewatch, kong};
+use crate::support::{alerts_of, failed_logins, gatewatch, gatewatch_ok, kong};
 
 const RULE: &str = "credential-stuffing-single-source";
 
@@ -18,12 +18,7 @@ fn entities(alerts: &[serde_json::Value]) -> Vec<String> {
 
 #[test]
 fn no_arguments_runs_the_bundled_sample_and_finds_the_stuffer() {
-    let out = gatewatch(&[], None);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = gatewatch_ok(&[], None);
     let all = alerts_of(&out);
     // The sample holds every scenario; the bundled shop spec makes shadow/zombie findings too.
     let rules: std::collections::BTreeSet<&str> =

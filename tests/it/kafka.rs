@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use gatewatch_ingest::kafka::{KafkaUrl, KafkaWriter};
 
-use crate::support::{alerts_of, gatewatch};
+use crate::support::{alerts_of, gatewatch, gatewatch_ok};
 
 pub fn broker() -> String {
     std::env::var("GATEWATCH_KAFKA")
@@ -57,12 +57,7 @@ fn produce_and_reference(topic: &str) -> BTreeSet<String> {
     let to = format!("kafka://{}/{topic}", broker());
     let mut args = vec!["generate", "--to", to.as_str()];
     args.extend_from_slice(TRAFFIC);
-    let out = gatewatch(&args, None);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    gatewatch_ok(&args, None);
     let reference = ids(&alerts_of(&gatewatch(
         &["run", "-i", file.to_str().unwrap()],
         None,
@@ -94,12 +89,7 @@ fn kafka_run_gives_the_same_alerts_as_the_file_run_and_commits() {
     let topic = unique("e2e");
     let reference = produce_and_reference(&topic);
     let group = unique("g");
-    let out = gatewatch(&["run", "-i", &kafka_input(&topic, &group)], None);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = gatewatch_ok(&["run", "-i", &kafka_input(&topic, &group)], None);
     assert_eq!(ids(&alerts_of(&out)), reference);
 
     // Everything was committed: the same group reads nothing more.
@@ -172,7 +162,7 @@ fn malformed_messages_are_dead_lettered_with_partition_and_offset() {
 
     let dir = tempfile::tempdir().unwrap();
     let dl = dir.path().join("dead.jsonl");
-    let out = gatewatch(
+    let out = gatewatch_ok(
         &[
             "run",
             "-i",
@@ -181,11 +171,6 @@ fn malformed_messages_are_dead_lettered_with_partition_and_offset() {
             dl.to_str().unwrap(),
         ],
         None,
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
     );
     let alerts = alerts_of(&out);
     assert_eq!(
@@ -332,7 +317,7 @@ fn dead_letters_go_to_a_topic_with_their_source_in_headers() {
     writer.send("203.0.113.78", b"\xff\xfe not utf8").unwrap();
     writer.flush(Duration::from_secs(30)).unwrap();
     let dl = format!("kafka://{}/{dlq}", broker());
-    let out = gatewatch(
+    let out = gatewatch_ok(
         &[
             "run",
             "-i",
@@ -341,11 +326,6 @@ fn dead_letters_go_to_a_topic_with_their_source_in_headers() {
             &dl,
         ],
         None,
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
     );
     assert_eq!(alerts_of(&out).len(), 1);
     let dead = read_topic(&dlq);

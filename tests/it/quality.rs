@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use crate::support::{alerts_of, gatewatch};
+use crate::support::{alerts_of, gatewatch, gatewatch_ok};
 
 /// The `share` column of the report row whose name starts with `name`.
 fn share(report: &str, name: &str) -> f64 {
@@ -104,12 +104,7 @@ fn a_crawler_claimed_from_outside_its_published_ranges_is_impersonation() {
         ranges.to_str().unwrap(),
         "--no-summary",
     ];
-    let out = gatewatch(&args, None);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = gatewatch_ok(&args, None);
     let alerts: Vec<_> = alerts_of(&out)
         .into_iter()
         .filter(|a| a["rule_id"] == "crawler-impersonation")

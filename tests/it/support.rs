@@ -120,6 +120,17 @@ pub fn gatewatch(args: &[&str], stdin: Option<&[u8]>) -> Output {
     child.wait_with_output().unwrap()
 }
 
+/// Runs the gatewatch binary and fails the test, showing its stderr, unless it succeeds.
+pub fn gatewatch_ok(args: &[&str], stdin: Option<&[u8]>) -> Output {
+    let out = gatewatch(args, stdin);
+    assert!(
+        out.status.success(),
+        "gatewatch {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
 /// The alerts printed on stdout, parsed.
 pub fn alerts_of(out: &Output) -> Vec<serde_json::Value> {
     String::from_utf8_lossy(&out.stdout)
@@ -135,11 +146,6 @@ pub fn generate(dir: &std::path::Path, name: &str, args: &[&str]) -> PathBuf {
     let path = dir.join(name);
     let mut all = vec!["generate", "--output", path.to_str().unwrap()];
     all.extend_from_slice(args);
-    let out = gatewatch(&all, None);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    gatewatch_ok(&all, None);
     path
 }
