@@ -17,7 +17,6 @@
 //! chain's events all fall within the outer correlation's timespan.
 
 use std::collections::HashMap;
-use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, Int64Array};
@@ -249,10 +248,10 @@ pub fn percentile(vs: &mut [f64], p: u8) -> Option<f64> {
     Some(vs[rank.clamp(1, vs.len()) - 1])
 }
 
+/// A value of a counted field as it is kept in the state: the fixed-seed hash rows are routed
+/// by, the same in every process, run and instance (states merge across them).
 fn hash_value(s: &str) -> i64 {
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    s.hash(&mut h);
-    h.finish() as i64
+    gatewatch_model::partition::key_hash(s.as_bytes()) as i64
 }
 
 /// `sigma_sequence(event_time, code, value, program)` (BIGINT) and
@@ -294,7 +293,13 @@ impl SequenceUdaf {
     }
 }
 
-fn program_of(args: &AccumulatorArgs) -> Result<Node> {
+/// The parsed program of the call: parsed once per distinct program text (one per correlation
+/// rule) and shared, not once per group and window (DataFusion asks for an accumulator per
+/// group).
+fn program_of(args: &AccumulatorArgs) -> Result<Arc<Node>> {
+    thread_local! {
+        static PARSED: std::cell::RefCell<HashMap<String, Arc<Node>>> = Default::default();
+    }
     let lit = args
         .exprs
         .get(3)
@@ -302,8 +307,15 @@ fn program_of(args: &AccumulatorArgs) -> Result<Node> {
         .ok_or_else(|| DataFusionError::Plan("sigma_sequence: program must be a literal".into()))?;
     match lit.value() {
         ScalarValue::Utf8(Some(s)) | ScalarValue::LargeUtf8(Some(s)) => {
-            serde_json::from_str(s.as_str())
-                .map_err(|e| DataFusionError::Plan(format!("sigma_sequence program: {e}")))
+            if let Some(node) = PARSED.with(|m| m.borrow().get(s.as_str()).cloned()) {
+                return Ok(node);
+            }
+            let node: Arc<Node> = Arc::new(
+                serde_json::from_str(s.as_str())
+                    .map_err(|e| DataFusionError::Plan(format!("sigma_sequence program: {e}")))?,
+            );
+            PARSED.with(|m| m.borrow_mut().insert(s.clone(), Arc::clone(&node)));
+            Ok(node)
         }
         v => Err(DataFusionError::Plan(format!(
             "sigma_sequence: program must be text, not {v:?}"
@@ -350,7 +362,7 @@ impl AggregateUDFImpl for SequenceUdaf {
 /// One group's events.
 #[derive(Debug)]
 struct SequenceAcc {
-    node: Node,
+    node: Arc<Node>,
     numeric: bool,
     float: bool,
     events: Vec<(i64, i64, Option<i64>)>,

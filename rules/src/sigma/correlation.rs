@@ -460,17 +460,15 @@ fn spec_of(
         .map(|(op, v)| format!("{expr} {} {v}", op.sql()))
         .collect::<Vec<_>>()
         .join(" AND ");
+    let group_cols = groups
+        .iter()
+        .map(|(_, s)| s.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
     let entity = match groups.len() {
         0 => "'all'".to_owned(),
         1 => groups[0].1.clone(),
-        _ => format!(
-            "concat_ws(' ', {})",
-            groups
-                .iter()
-                .map(|(_, s)| s.clone())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
+        _ => format!("concat_ws(' ', {group_cols})"),
     };
     let mut select = vec![
         format!("{entity} AS entity"),
@@ -487,14 +485,7 @@ fn spec_of(
     let group_by = if groups.is_empty() {
         String::new()
     } else {
-        format!(
-            "\nGROUP BY {}",
-            groups
-                .iter()
-                .map(|(_, s)| s.clone())
-                .collect::<Vec<_>>()
-                .join(", ")
-        )
+        format!("\nGROUP BY {group_cols}")
     };
     let sql = format!(
         "SELECT {}\nFROM events{group_by}\nHAVING {having}",
@@ -513,16 +504,8 @@ fn spec_of(
         filter.push_str(&format!(" AND {s} IS NOT NULL"));
     }
 
-    let mut alert_fields = serde_json::Map::new();
-    alert_fields.insert(
-        "author".into(),
-        Value::String(c.author.clone().unwrap_or_default()),
-    );
-    alert_fields.insert("references".into(), Value::from(c.references.clone()));
-    alert_fields.insert(
-        "falsepositives".into(),
-        Value::from(c.falsepositives.clone()),
-    );
+    let mut alert_fields =
+        super::provenance_fields(c.author.as_deref(), &c.references, &c.falsepositives);
     alert_fields.insert(
         "correlation_type".into(),
         Value::String(c.correlation_type.as_str().into()),

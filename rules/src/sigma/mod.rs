@@ -188,15 +188,10 @@ fn spec_of(
     }
     let filter = detection::filter_sql(&rule.detection.named, &rule.detection.conditions)
         .map_err(invalid)?;
-    let mut alert_fields = serde_json::Map::new();
-    alert_fields.insert(
-        "author".into(),
-        Value::String(rule.author.clone().unwrap_or_default()),
-    );
-    alert_fields.insert("references".into(), Value::from(rule.references.clone()));
-    alert_fields.insert(
-        "falsepositives".into(),
-        Value::from(rule.falsepositives.clone()),
+    let alert_fields = provenance_fields(
+        rule.author.as_deref(),
+        &rule.references,
+        &rule.falsepositives,
     );
     let mut params = BTreeMap::new();
     params.insert("window".to_owned(), ParamValue::Str(window.to_owned()));
@@ -379,6 +374,26 @@ pub fn load(
         }
     }
     Ok(out)
+}
+
+/// The alert fields saying where a Sigma rule comes from: author, references and known false
+/// positives, as the rule states them.
+fn provenance_fields(
+    author: Option<&str>,
+    references: &[String],
+    falsepositives: &[String],
+) -> serde_json::Map<String, Value> {
+    let mut fields = serde_json::Map::new();
+    fields.insert(
+        "author".into(),
+        Value::String(author.unwrap_or_default().into()),
+    );
+    fields.insert("references".into(), Value::from(references.to_vec()));
+    fields.insert(
+        "falsepositives".into(),
+        Value::from(falsepositives.to_vec()),
+    );
+    fields
 }
 
 #[cfg(test)]
