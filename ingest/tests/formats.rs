@@ -12,8 +12,13 @@ use gatewatch_ingest::{ChunkDecoder, Column, ColumnSet, RawEvent};
 use proptest::prelude::*;
 use serde_json::Value;
 
+/// The fixture folder of the checkout running the test. Cargo sets `CARGO_MANIFEST_DIR` at run
+/// time too; the compile-time value may name another clone sharing the target directory (cargo
+/// reuses a test binary built there when nothing it depends on changed).
 fn fixtures() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/formats")
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from)
+        .join("../tests/fixtures/formats")
 }
 
 fn decode(cfg: &DecodeConfig, line: &str) -> Result<Vec<RawEvent<'static>>, DecodeError> {
