@@ -164,7 +164,7 @@ fn a_stdin_run_serves_metrics_health_and_readiness_while_it_runs() {
 }
 
 #[test]
-fn a_kafka_run_is_ready_once_it_joined_its_group_and_counts_what_it_reads() {
+fn a_kafka_run_is_ready_once_it_joined_its_group_counts_what_it_reads_and_stops_when_idle() {
     let topic = crate::kafka::unique("metrics");
     let to = format!("kafka://{}/{topic}", crate::kafka::broker());
     let out = crate::support::gatewatch(
@@ -187,7 +187,9 @@ fn a_kafka_run_is_ready_once_it_joined_its_group_and_counts_what_it_reads() {
         String::from_utf8_lossy(&out.stderr)
     );
     let input = format!(
-        "kafka://{}/{topic}?group={topic}&stop_after_idle=12s",
+        // Longer than the 5 s statistics period (the lag metric below) and than the period at
+        // which repartition watermark and idle marks are re-sent: those are not activity.
+        "kafka://{}/{topic}?group={topic}&stop_after_idle=30s",
         crate::kafka::broker()
     );
     let (mut child, addr) = start(&["-i", &input], Stdio::null());
@@ -216,7 +218,18 @@ fn a_kafka_run_is_ready_once_it_joined_its_group_and_counts_what_it_reads() {
         assert!(Instant::now() < deadline, "no consumer lag metric:\n{body}");
         std::thread::sleep(Duration::from_millis(200));
     }
-    assert!(child.wait().unwrap().success());
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("still running 120 s later: a 30 s stop_after_idle never fired");
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert!(status.success());
 }
 
 #[test]

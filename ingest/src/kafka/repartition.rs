@@ -27,6 +27,11 @@ use super::{base_config, KafkaUrl};
 /// Marks the repartition topics of a group (consumers recognise their records by it).
 pub const REPARTITION_INFIX: &str = "-repartition-";
 
+/// The key of repartition records that carry no rows, only a watermark or an idle mark. A
+/// consumer's `stop_after_idle` doesn't count them as activity: they are re-sent while the input
+/// is quiet and would otherwise keep an idle run alive forever.
+pub const CONTROL_KEY: &[u8] = b"gatewatch-control";
+
 /// The repartition topic of a consumer group for rules keyed by `key` (a column name).
 pub fn repartition_topic(group: &str, key: &str) -> String {
     format!("{group}{REPARTITION_INFIX}{key}")
@@ -115,11 +120,21 @@ impl RepartitionWriter {
     }
 
     /// Queues `payload` for `partition` of `topic`, waiting while the local queue is full.
-    pub fn send(&mut self, topic: &str, partition: i32, payload: &[u8]) -> Result<(), String> {
-        let mut record: BaseRecord<'_, (), [u8], Box<u64>> =
+    /// `rows` says whether it carries rows; one that doesn't is keyed [`CONTROL_KEY`].
+    pub fn send(
+        &mut self,
+        topic: &str,
+        partition: i32,
+        payload: &[u8],
+        rows: bool,
+    ) -> Result<(), String> {
+        let mut record: BaseRecord<'_, [u8], [u8], Box<u64>> =
             BaseRecord::with_opaque_to(topic, Box::new(self.next_id))
                 .partition(partition)
                 .payload(payload);
+        if !rows {
+            record = record.key(CONTROL_KEY);
+        }
         loop {
             match self.producer.send(record) {
                 Ok(()) => {

@@ -388,6 +388,18 @@ impl KafkaSource {
     }
 }
 
+impl KafkaSource {
+    /// Whether `stop_after_idle` has passed since the last input record or shuffled rows, in
+    /// the group and with nothing ready to hand out.
+    fn idle_expired(&self) -> bool {
+        self.stop_after_idle.is_some_and(|idle| {
+            self.ready.is_empty()
+                && self.consumer.context().assigned.load(Ordering::Relaxed)
+                && self.last_message.elapsed() >= idle
+        })
+    }
+}
+
 impl Source for KafkaSource {
     /// The next chunk or rebalance event; `None` once `stop_after_idle` has passed without
     /// messages. Broker errors are logged and retried by librdkafka, not returned.
@@ -405,16 +417,29 @@ impl Source for KafkaSource {
                 tracing::info!("kafka: stop requested, leaving the group");
                 return Ok(None);
             }
+            if self.idle_expired() {
+                // Checked before polling, not only when a poll comes back empty: watermark and
+                // idle marks may keep arriving on repartition topics while the input is quiet.
+                self.flush_due(true);
+                if let Some(item) = self.ready.pop_front() {
+                    return Ok(Some(item));
+                }
+                return Ok(None);
+            }
             let consumer = self.consumer.clone();
             let polled = consumer.poll(Duration::from_millis(100));
             // Rebalance callbacks ran inside poll: their events go out before later records.
             self.take_events()?;
             match polled {
                 Some(Ok(msg)) => {
-                    self.last_message = Instant::now();
                     let tp = TopicPartition::new(msg.topic(), msg.partition());
                     let offset = msg.offset();
                     if msg.topic().starts_with(&self.repartition_prefix) {
+                        // Watermark and idle marks are re-sent while the input is quiet: only
+                        // rows are activity, or a long `stop_after_idle` would never fire.
+                        if msg.key() != Some(super::repartition::CONTROL_KEY) {
+                            self.last_message = Instant::now();
+                        }
                         self.ready
                             .push_back(SourceItem::Shuffled(crate::source::Shuffled {
                                 tp,
@@ -423,21 +448,15 @@ impl Source for KafkaSource {
                             }));
                         continue;
                     }
+                    self.last_message = Instant::now();
                     self.add_message(tp, offset, msg.key(), msg.payload().unwrap_or_default());
                 }
                 Some(Err(e)) => tracing::warn!("kafka: {e}"),
                 None => {
                     self.flush_due(true);
-                    let assigned = self.consumer.context().assigned.load(Ordering::Relaxed);
-                    if !assigned {
+                    if !self.consumer.context().assigned.load(Ordering::Relaxed) {
                         // Not in the group yet: idleness counts from the assignment.
                         self.last_message = Instant::now();
-                    } else if self.ready.is_empty() {
-                        if let Some(idle) = self.stop_after_idle {
-                            if self.last_message.elapsed() >= idle {
-                                return Ok(None);
-                            }
-                        }
                     }
                     continue;
                 }

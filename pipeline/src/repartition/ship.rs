@@ -57,10 +57,11 @@ impl Shipper {
                 if picked.is_empty() && last.is_some_and(|w| w >= input.wm_after) {
                     continue;
                 }
+                let picked_none = picked.is_empty();
                 let idx = UInt32Array::from(picked);
                 let payload = encode(s, input, positions, &idx, false)?;
                 self.writer
-                    .send(&s.topic, dest, &payload)
+                    .send(&s.topic, dest, &payload, !picked_none)
                     .map_err(anyhow::Error::msg)?;
                 self.records += 1;
                 self.rows += idx.len() as u64;
@@ -87,7 +88,7 @@ impl Shipper {
             let payload = encode(s, &empty, &[], &idx, true)?;
             for dest in 0..s.partitions {
                 self.writer
-                    .send(&s.topic, dest, &payload)
+                    .send(&s.topic, dest, &payload, false)
                     .map_err(anyhow::Error::msg)?;
                 self.records += 1;
                 self.bytes += payload.len() as u64;

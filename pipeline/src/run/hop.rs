@@ -22,6 +22,8 @@ pub(super) struct Hop {
     unreadable: u64,
     /// Input partitions that never had a record, and when they were last announced idle.
     idle_sent: std::collections::HashMap<TopicPartition, std::time::Instant>,
+    /// Quiet input partitions, and when their wall-clock watermark was last shipped.
+    wm_sent: std::collections::HashMap<TopicPartition, std::time::Instant>,
 }
 
 impl Hop {
@@ -75,6 +77,7 @@ impl Hop {
             received: 0,
             unreadable: 0,
             idle_sent: Default::default(),
+            wm_sent: Default::default(),
         }))
     }
 
@@ -131,12 +134,25 @@ impl Main<'_> {
         Ok(input)
     }
 
-    /// An input partition's watermark moved without rows.
-    pub(super) fn ship_watermark(&mut self, tp: &TopicPartition, wm: i64) -> Result<()> {
-        match self.hop.as_mut() {
-            Some(hop) => hop.shipper.watermark(&hop.plan, tp, wm),
-            None => Ok(()),
+    /// A quiet input partition's watermark moved with the wall clock (`idle` after its last
+    /// record). It moves on every tick of the main loop, but is shipped at most every
+    /// [`quiet_watermark_period`]: each shipment is a record per shuffle and destination
+    /// partition, and an idle pipeline must not fill the repartition topics.
+    pub(super) fn ship_watermark(
+        &mut self,
+        tp: &TopicPartition,
+        wm: i64,
+        idle: std::time::Duration,
+    ) -> Result<()> {
+        let Some(hop) = self.hop.as_mut() else {
+            return Ok(());
+        };
+        let period = quiet_watermark_period(idle);
+        if hop.wm_sent.get(tp).is_some_and(|t| t.elapsed() < period) {
+            return Ok(());
         }
+        hop.wm_sent.insert(tp.clone(), std::time::Instant::now());
+        hop.shipper.watermark(&hop.plan, tp, wm)
     }
 
     /// An input partition quiet for `idle` that never had a record: repartition tasks stop
@@ -200,6 +216,8 @@ impl Main<'_> {
             true
         } else {
             hop.shipper.forget(tp);
+            hop.wm_sent.remove(tp);
+            hop.idle_sent.remove(tp);
             false
         }
     }
@@ -243,4 +261,11 @@ impl Main<'_> {
         let task = TaskId::Partition(rec.tp);
         self.send(&task, ToWorker::Input(task.clone(), Box::new(input)))
     }
+}
+
+/// How often a quiet input partition's advancing watermark is shipped: a sixth of the idle
+/// timeout (5 s by default), at least every second. Repartitioned windows close up to this much
+/// later than local ones on a quiet input.
+pub(super) fn quiet_watermark_period(idle: std::time::Duration) -> std::time::Duration {
+    (idle / 6).max(std::time::Duration::from_secs(1))
 }

@@ -384,7 +384,7 @@ impl Main<'_> {
             }
         }
         for (tp, wm) in self.sequencer.advance_idle(&quiet) {
-            self.ship_watermark(&tp, wm)?;
+            self.ship_watermark(&tp, wm, idle)?;
             for task in self.sequencer.tasks_of(&tp) {
                 self.send(&task, ToWorker::Advance(task.clone(), tp.clone(), wm))?;
             }
