@@ -32,11 +32,11 @@ fn the_public_corpus_keeps_browsers_quiet_and_finds_ai_agents() {
         "{report}"
     );
     assert!(
-        share(&report, "AI vendors' agents (tuning set)") >= 0.93,
+        share(&report, "AI vendors' agents (tuning set)") >= 0.95,
         "{report}"
     );
     assert!(
-        share(&report, "AI vendors' agents (held out") >= 0.85,
+        share(&report, "AI vendors' agents (held out") >= 0.90,
         "{report}"
     );
     assert!(

@@ -21,7 +21,8 @@ pub(super) struct Signals {
     /// platform-less vendor template, bot or crawler name shapes, `-User`/`-Agent` tokens.
     pub declared: bool,
     /// AI vocabulary: vendor and product names, `AI` tokens, `.ai` domains, an AI vendor's
-    /// domain, `-Extended` training tokens.
+    /// domain, `-Extended` training tokens, and the words of text collection for models
+    /// (`corpus`, `corpora`, `dataset`: a crawler building corpora gathers training text).
     pub ai: bool,
     /// AI vocabulary inside a `compatible;` section (a browser-like agent naming an AI product).
     pub ai_in_compatible: bool,
@@ -73,7 +74,7 @@ fn patterns() -> &'static Patterns {
             bot_shape: r(r"[a-z]Bot\b|[Bb]ot/|\bbot\b|Bot[-_ ]|[a-z]bot\b"),
             crawl_word: r(r"(?i)crawl|spider|scrape|fetcher|scanner|census|survey"),
             user_agent_token: r(r"-User\b|-Agent\b|Agent/"),
-            ai_word: r(r"(?i:openai|anthropic|claude|perplexity|mistral|cohere|gemini|kimi|moonshot|deepseek|qwen|groq|hugging ?face|\bllm|gpt|copilot|chatbot|codex|grok|devin|manus|\bxai\b|[a-z][\w-]*\.ai\b|\bai\b|-ai\b)|[a-z]AI\b|\bAI[A-Z0-9]|AI[A-Z][a-z]"),
+            ai_word: r(r"(?i:openai|anthropic|claude|perplexity|mistral|cohere|gemini|kimi|moonshot|deepseek|qwen|groq|hugging ?face|\bllm|gpt|copilot|chatbot|codex|grok|devin|manus|\bxai\b|[a-z][\w-]*\.ai\b|\bai\b|-ai\b|corp(?:us|ora)\b|datasets?\b)|[a-z]AI\b|\bAI[A-Z0-9]|AI[A-Z][a-z]"),
             acts_for_user: r(r"(?i)-user\b|agent|assistant|operator|copilot|devin|manus|codex|cli\b|chat"),
             app_tool: r(r"(?i)cli|chat|code|agent|assistant"),
             agent_named: r(r"^Agent/|[a-z]Agent-[A-Z]"),
@@ -193,6 +194,9 @@ mod tests {
             "an SDK is a client of your AI gateway"
         );
         assert!(s("Applebot-Extended").extended_token);
+        // A crawler collecting text corpora declares what its pages are for.
+        let corpus = s("CorpusCollector (+https://corpora.example.org/crawler.html)");
+        assert!(corpus.declared && corpus.ai, "{corpus:?}");
         // `Safari` and `Haiku` contain "ai" without being AI words.
         assert!(!s("Mozilla/5.0 (compatible; U; Webpositive/533.4; Haiku) AppleWebkit/533.4 Safari/533.4").ai);
     }
