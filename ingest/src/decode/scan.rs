@@ -334,7 +334,7 @@ impl<'a> Scan<'a> {
     /// block with a backslash is walked byte by byte.
     fn skip_container(&mut self) -> Result<(), ScanError> {
         let b = self.b;
-        let mut stack: Vec<u8> = Vec::new();
+        let mut stack = brackets::Brackets::default();
         let (mut in_string, mut escaped) = (false, false);
         let mut at = self.pos;
         while at < b.len() {
@@ -347,24 +347,26 @@ impl<'a> Scan<'a> {
                 }
             };
             let m = super::swar::block_masks(block);
-            let mut visit =
-                |i: usize, c: u8, stack: &mut Vec<u8>| -> Option<Result<(), ScanError>> {
-                    match c {
-                        b'{' | b'[' => stack.push(c),
-                        _ => {
-                            let open = if c == b'}' { b'{' } else { b'[' };
-                            if stack.pop() != Some(open) {
-                                self.pos = i;
-                                return Some(Err(self.err("mismatched bracket")));
-                            }
-                            if stack.is_empty() {
-                                self.pos = i + 1;
-                                return Some(Ok(()));
-                            }
+            let mut visit = |i: usize,
+                             c: u8,
+                             stack: &mut brackets::Brackets|
+             -> Option<Result<(), ScanError>> {
+                match c {
+                    b'{' | b'[' => stack.push(c),
+                    _ => {
+                        let open = if c == b'}' { b'{' } else { b'[' };
+                        if stack.pop() != Some(open) {
+                            self.pos = i;
+                            return Some(Err(self.err("mismatched bracket")));
+                        }
+                        if stack.is_empty() {
+                            self.pos = i + 1;
+                            return Some(Ok(()));
                         }
                     }
-                    None
-                };
+                }
+                None
+            };
             if m.backslash != 0 || escaped {
                 for (k, &c) in block.iter().enumerate().take(b.len() - at) {
                     if escaped {
@@ -402,7 +404,7 @@ impl<'a> Scan<'a> {
             return Err(self.unterminated());
         }
         self.pos = b.len();
-        Err(self.eof(if stack.last() == Some(&b'[') {
+        Err(self.eof(if stack.last() == Some(b'[') {
             "a list"
         } else {
             "an object"
@@ -604,5 +606,6 @@ fn unescape(raw: &str) -> Result<String, String> {
     Ok(out)
 }
 
+mod brackets;
 #[cfg(test)]
 mod tests;
