@@ -228,6 +228,7 @@ pub fn run(dir: &Path, load: &dyn Fn() -> Result<Vec<CompiledRule>>) -> Result<b
                 .with_context(|| format!("{}:{}", labels_path.display(), n + 1))?;
             by_file.entry(label.file.clone()).or_default().push(label);
         }
+        let (mut all_attackers, mut all_found, mut all_benign, mut all_benign_hit) = (0, 0, 0, 0);
         for (file, labels) in &by_file {
             let alerts = replay(&base.join(file), load()?)?;
             let attackers: Vec<&Label> = labels.iter().filter(|l| l.attack).collect();
@@ -245,6 +246,18 @@ pub fn run(dir: &Path, load: &dyn Fn() -> Result<Vec<CompiledRule>>) -> Result<b
                         .map(move |a| format!("{} on {} ({})", a.rule_id, l.client_ip, l.kind))
                 })
                 .collect();
+            let benign: BTreeSet<&str> = labels
+                .iter()
+                .filter(|l| !l.attack)
+                .map(|l| l.client_ip.as_str())
+                .collect();
+            all_attackers += attackers.len();
+            all_found += found;
+            all_benign += benign.len();
+            all_benign_hit += benign
+                .iter()
+                .filter(|ip| alerts.iter().any(|a| names(a, ip)))
+                .count();
             let recall_ok = attackers.is_empty() || found as f64 / attackers.len() as f64 >= 0.95;
             all_ok &= recall_ok && benign_hits.is_empty();
             let rules: BTreeSet<&str> = alerts.iter().map(|a| a.rule_id.as_str()).collect();
@@ -259,6 +272,17 @@ pub fn run(dir: &Path, load: &dyn Fn() -> Result<Vec<CompiledRule>>) -> Result<b
             for h in benign_hits.iter().take(5) {
                 println!("    false positive: {h}");
             }
+        }
+        if by_file.len() > 1 {
+            println!(
+                "{:<46} {:>8} {:>8} {:>7}  ({} of {} benign clients alerted)",
+                format!("all of {}", set.labels.display()),
+                all_attackers,
+                all_found,
+                all_benign_hit,
+                all_benign_hit,
+                all_benign
+            );
         }
     }
     Ok(all_ok)
