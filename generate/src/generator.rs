@@ -49,7 +49,12 @@ impl Generator {
                 continue;
             }
             let mut rng = root.fork(i as u64 + 1);
-            let first = p.start_ms + rng.exp_ms(p.rate).min(p.end_ms - p.start_ms);
+            let wait = rng.exp_ms(p.rate).min(p.end_ms - p.start_ms);
+            let first = if p.actor.starts_at_window() {
+                p.start_ms
+            } else {
+                p.start_ms + wait
+            };
             g.actors.push(ActorState {
                 actor: p.actor,
                 rng,

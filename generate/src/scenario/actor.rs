@@ -19,6 +19,12 @@ pub(crate) trait Actor: fmt::Debug + Sync {
     fn periodic(&self) -> bool {
         false
     }
+
+    /// The first request at the start of the actor's window, not after a random wait (with
+    /// [`Actor::periodic`]: exactly as many requests as the window holds periods).
+    fn starts_at_window(&self) -> bool {
+        false
+    }
 }
 
 /// What an actor sees when it makes a request, and the optional parts it may set.

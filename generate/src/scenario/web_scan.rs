@@ -38,8 +38,9 @@ pub(super) const DEF: Def = Def {
 
 fn plan(p: &mut Plan<'_>) {
     p.add(&CmsScanner, p.window(0.6, 2 * 60_000, 0.1), 0.5);
-    // Three requests in ten seconds, then nothing: below every volume threshold.
-    p.add(&ConsoleProber, p.window(0.45, 10_000, 0.01), 0.3);
+    // Three requests in ten seconds (one every 3.4 s from the window's start), then nothing:
+    // below every volume threshold.
+    p.add(&ConsoleProber, p.window(0.45, 10_000, 0.01), 0.295);
     p.add(&SchemaDownloads, p.all(), 0.2);
 }
 
@@ -90,6 +91,14 @@ impl Actor for ConsoleProber {
 
     fn label(&self, _l: &mut Labels<'_>) {
         // Labelled with the CMS scanner: one label per scenario.
+    }
+
+    fn periodic(&self) -> bool {
+        true
+    }
+
+    fn starts_at_window(&self) -> bool {
+        true
     }
 }
 
