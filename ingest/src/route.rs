@@ -132,6 +132,7 @@ pub fn split_query(target: &str) -> (&str, Option<&str>) {
 /// assert_eq!(split_target(Some("GET"), "/a/b?x=1"), (Some("/a/b"), Some("x=1")));
 /// assert_eq!(split_target(Some("GET"), "http://h:80/a?x"), (Some("/a"), Some("x")));
 /// assert_eq!(split_target(Some("GET"), "https://h"), (Some("/"), None));
+/// assert_eq!(split_target(Some("GET"), "%2Fa%3Fx"), (Some("%2Fa%3Fx"), None));
 /// assert_eq!(split_target(Some("CONNECT"), "h:443"), (None, None));
 /// assert_eq!(split_target(None, "h:443"), (None, None));
 /// ```
@@ -142,7 +143,13 @@ pub fn split_target<'t>(
     if method.is_some_and(|m| m.eq_ignore_ascii_case("CONNECT")) {
         return (None, None);
     }
-    let origin_form = if target.starts_with('/') {
+    let origin_form = if target.starts_with('/')
+        || target
+            .get(..3)
+            .is_some_and(|p| p.eq_ignore_ascii_case("%2f"))
+    {
+        // A path whose first slash is percent-encoded is still a path: servers that decode
+        // before routing answer it, and scanners send it to slip past filters on `/`.
         target
     } else if let Some(i) = target.find("://").filter(|&i| {
         i > 0

