@@ -3,6 +3,8 @@
 //! `{"log":"<line>\n","stream":"stdout","time":"..."}`. A `P` (partial) CRI line, or a Docker
 //! `log` without its final newline, continues in the next line of the same input; the chunk
 //! decoder joins them (up to `--max-line-bytes`) before decoding the access log inside.
+//! Also BSD syslog (RFC 3164), what NGINX's `access_log syslog:` leaves in a file once rsyslog
+//! or journald wrote it: `[<PRI>]Mmm dd hh:mm:ss host tag[pid]: <line>`.
 
 use std::borrow::Cow;
 
@@ -11,9 +13,9 @@ use serde::Deserialize;
 /// One unwrapped envelope.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Envelope<'a> {
-    /// The runtime's time for the line, as written (RFC 3339).
+    /// The runtime's time for the line, as written (RFC 3339; syslog's `Mmm dd hh:mm:ss`).
     pub time: &'a str,
-    /// `stdout` or `stderr`.
+    /// `stdout` or `stderr`; for syslog, the tag (`nginx[2869]`).
     pub stream: Cow<'a, str>,
     /// The line continues in the next envelope.
     pub partial: bool,
@@ -28,6 +30,8 @@ pub enum Kind {
     Cri,
     /// Docker JSON-file envelope.
     Docker,
+    /// BSD syslog line.
+    Syslog,
 }
 
 /// Sniffs the envelope kind: a CRI line starts with a date and time (`2024-01-01T`) followed
@@ -47,7 +51,67 @@ pub fn sniff(line: &str) -> Option<Kind> {
     if t.starts_with('{') && t[1..].trim_start().starts_with("\"log\"") {
         return Some(Kind::Docker);
     }
+    if matches!(b.first(), Some(b'<' | b'A'..=b'Z')) && syslog(line).is_some() {
+        return Some(Kind::Syslog);
+    }
     None
+}
+
+const MONTHS: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
+
+/// Unwraps a BSD syslog line: an optional `<PRI>`, `Mmm dd hh:mm:ss`, a host, a tag of at most
+/// 64 bytes (`nginx`, `nginx[2869]`) and `: `. `None` if the line is not one.
+///
+/// ```
+/// # use gatewatch_ingest::decode::container::syslog;
+/// let e = syslog("Jul  8 11:07:07 web-1 nginx[2869]: 10.0.0.1 - - [08/Jul/2021:11:07:07 +0000] \"GET / HTTP/1.1\" 200 5").unwrap();
+/// assert_eq!((e.time, e.stream.as_ref()), ("Jul  8 11:07:07", "nginx[2869]"));
+/// assert!(e.message.starts_with("10.0.0.1 - - ["));
+/// ```
+pub fn syslog(line: &str) -> Option<Envelope<'_>> {
+    let rest = match line.strip_prefix('<') {
+        Some(r) => {
+            let end = r.find('>').filter(|&e| (1..=3).contains(&e))?;
+            r[..end].bytes().all(|c| c.is_ascii_digit()).then_some(())?;
+            &r[end + 1..]
+        }
+        None => line,
+    };
+    let b = rest.as_bytes();
+    let stamp = b.get(..16)?;
+    let digit = |i: usize| stamp[i].is_ascii_digit();
+    let shaped = MONTHS.iter().any(|m| stamp.starts_with(m.as_bytes()))
+        && stamp[3] == b' '
+        && (stamp[4] == b' ' || digit(4))
+        && digit(5)
+        && stamp[6] == b' '
+        && digit(7)
+        && digit(8)
+        && stamp[9] == b':'
+        && digit(10)
+        && digit(11)
+        && stamp[12] == b':'
+        && digit(13)
+        && digit(14)
+        && stamp[15] == b' ';
+    if !shaped {
+        return None;
+    }
+    let (host, after) = rest[16..].split_once(' ')?;
+    let head = &after.as_bytes()[..after.len().min(66)];
+    let colon = memchr::memmem::find(head, b": ")?;
+    let tag = &after[..colon];
+    if host.is_empty() || tag.is_empty() || colon > 64 || tag.contains(' ') {
+        return None;
+    }
+    Some(Envelope {
+        time: &rest[..15],
+        stream: Cow::Borrowed(tag),
+        partial: false,
+        message: Cow::Borrowed(&after[colon + 2..]),
+    })
 }
 
 /// Unwraps a CRI line. `None` if it is not `<time> <stdout|stderr> <P|F> <text>`.
@@ -126,6 +190,7 @@ pub fn unwrap(line: &str) -> Option<Result<Envelope<'_>, String>> {
     match sniff(line)? {
         Kind::Cri => Some(cri(line).ok_or_else(|| "not a CRI log line".to_owned())),
         Kind::Docker => Some(docker(line).map_err(|e| format!("docker JSON log: {e}"))),
+        Kind::Syslog => syslog(line).map(Ok),
     }
 }
 
@@ -152,6 +217,29 @@ mod tests {
             sniff("10.0.0.1 - - [01/Jan/2024:00:00:00 +0000] \"GET /\" 200 1"),
             None
         );
+    }
+
+    /// NGINX through rsyslog (a line from the CrowdSec Hub's tests, MIT), with and without a
+    /// priority; lines that only look a little like syslog stay what they are.
+    #[test]
+    fn syslog_lines_are_unwrapped() {
+        let line = "Jul  8 11:07:07 ip-172-31-43-28.us-east-2.compute.internal nginx[2869]: 167.71.13.196 - - [08/Jul/2021:11:07:07 +0000] \"GET /wp-config.php HTTP/1.1\" 200 5 \"-\" \"Go-http-client/1.1\"";
+        assert_eq!(sniff(line), Some(Kind::Syslog));
+        let e = syslog(line).unwrap();
+        assert!(e.message.starts_with("167.71.13.196 - - [08/Jul/2021"));
+        assert_eq!(e.stream, "nginx[2869]");
+        let with_pri = format!("<190>{line}");
+        assert_eq!(syslog(&with_pri).unwrap().message, e.message);
+        for not in [
+            "Jul  8 11:07:07 host message without a tag",
+            "July 8 11:07:07 host nginx: x",
+            "<1900>Jul  8 11:07:07 host nginx: x",
+            "Jul  8 11:07 host nginx: x",
+            "GET / HTTP/1.1",
+            "Jul",
+        ] {
+            assert_eq!(syslog(not), None, "{not}");
+        }
     }
 
     #[test]
