@@ -40,6 +40,10 @@ pub const BUILTIN: &[(&str, &str)] = &[
         include_str!("../pack/crawler-impersonation.toml"),
     ),
     (
+        "cms-user-enumeration.toml",
+        include_str!("../pack/cms-user-enumeration.toml"),
+    ),
+    (
         "credential-stuffing-distributed.toml",
         include_str!("../pack/credential-stuffing-distributed.toml"),
     ),
