@@ -215,7 +215,7 @@ fn lists() -> &'static Lists {
             sensitive_paths: automaton(&sensitive_paths),
             backdoors: words(BACKDOORS).into_iter().collect(),
             // Standard match kind: overlapping search reports every class present.
-            injections: automaton(&injections),
+            injections: super::case_insensitive_dfa(&injections),
             injection_bits,
             scanners: automaton(&scanners),
         }
@@ -305,7 +305,11 @@ pub fn probe_class(
     }
     // Log4Shell and Shellshock payloads travel in headers: the user agent is searched too, for
     // code only, when it has the opening of one.
-    if let Some(ua) = user_agent.filter(|u| u.contains("${") || u.contains("() {")) {
+    // One SIMD scan for `{` first: user agents almost never have one.
+    let code_opening = |u: &&str| {
+        memchr::memchr(b'{', u.as_bytes()).is_some() && (u.contains("${") || u.contains("() {"))
+    };
+    if let Some(ua) = user_agent.filter(code_opening) {
         found |= l.injection_classes(ua) & CODE_BIT;
     }
     if found & CODE_BIT != 0 {
