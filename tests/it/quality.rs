@@ -65,6 +65,44 @@ fn the_public_corpus_keeps_browsers_quiet_and_finds_ai_agents() {
     }
 }
 
+/// The held-out CrowdSec Hub scenario-test logs (`eval/heldout`): at least the attacking clients
+/// named on 2026-12-03 (46 of 72: scans, exploit payloads, syslog-wrapped lines, author walks),
+/// and not one alert on a benign client.
+#[test]
+fn held_out_scan_logs_keep_their_recall_and_benign_clients_stay_quiet() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("eval/heldout");
+    let out = gatewatch(&["eval", "--corpus", dir.to_str().unwrap()], None);
+    let report = String::from_utf8_lossy(&out.stdout);
+    let total = report
+        .lines()
+        .find(|l| l.starts_with("all of crowdsec-hub/labels.jsonl"))
+        .unwrap_or_else(|| panic!("no total row in:\n{report}"));
+    let cols: Vec<&str> = total.split_whitespace().collect();
+    // all of <labels> attackers found benign-hit (...)
+    let (attackers, found, benign_hit): (u32, u32, u32) = (
+        cols[3].parse().unwrap(),
+        cols[4].parse().unwrap(),
+        cols[5].parse().unwrap(),
+    );
+    assert_eq!(attackers, 72, "{report}");
+    assert!(found >= 46, "{found} of {attackers} named:\n{report}");
+    assert_eq!(benign_hit, 0, "{report}");
+    // The single-request exploit rule and the syslog envelope are what reach most of them.
+    for (file, rule) in [
+        ("apache_log4j2_cve-2021-44228.log", "exploit-payload"),
+        ("spring4shell_cve-2022-22965.log", "exploit-payload"),
+        ("http-wordpress_wpconfig.log", "cms-framework-scan"),
+        ("http-wordpress_user-enum.log", "cms-user-enumeration"),
+    ] {
+        assert!(
+            report
+                .lines()
+                .any(|l| l.starts_with(file) && l.contains(rule)),
+            "{file}: no {rule} alert:\n{report}"
+        );
+    }
+}
+
 /// A Kong line with a user agent.
 fn kong_ua(t_s: i64, ip: &str, ua: &str) -> String {
     let t = crate::support::EPOCH + t_s * 1000;
