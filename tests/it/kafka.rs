@@ -371,3 +371,68 @@ fn records_not_keyed_by_client_address_are_reported() {
     let summary = String::from_utf8_lossy(&out.stderr);
     assert!(!summary.contains("input key:"), "{summary}");
 }
+
+/// A quiet input's clock moves with the wall clock, and its watermark reaches the repartition
+/// topics at most every sixth of `--idle-timeout`: an idle pipeline must not fill them. (Before
+/// this was throttled, each received watermark record woke the loop that shipped more: 1.1M
+/// records in a minute on this traffic, and `stop_after_idle` never fired.)
+#[test]
+fn an_idle_repartitioned_run_sends_few_watermark_records_and_stops() {
+    let topic = unique("idle-volume");
+    let to = format!("kafka://{}/{topic}", broker());
+    gatewatch_ok(
+        &[
+            "generate",
+            "--to",
+            &to,
+            "--duration",
+            "2m",
+            "--rate",
+            "10",
+            "--seed",
+            "7",
+        ],
+        None,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let input = format!("{to}?group={topic}&stop_after_idle=20s");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gatewatch"))
+        .args([
+            "run",
+            "-i",
+            &input,
+            "--idle-timeout",
+            "12s",
+            "--quiet-alerts",
+            "-o",
+        ])
+        .arg(dir.path().join("alerts.jsonl"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let log = std::thread::spawn(move || {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut stderr, &mut s).unwrap();
+        s
+    });
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("still running 120 s later: stop_after_idle=20s never fired");
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let log = log.join().unwrap();
+    let records: u64 = log
+        .lines()
+        .find_map(|l| l.split(" rows sent in ").nth(1))
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no repartition summary in:\n{log}"));
+    // About 480 on this traffic: the rows' records plus a few watermark rounds.
+    assert!(records < 2_000, "{records} repartition records:\n{log}");
+}
