@@ -57,11 +57,11 @@ impl Shipper {
                 if picked.is_empty() && last.is_some_and(|w| w >= input.wm_after) {
                     continue;
                 }
-                let picked_none = picked.is_empty();
+                let has_rows = !picked.is_empty();
                 let idx = UInt32Array::from(picked);
                 let payload = encode(s, input, positions, &idx, false)?;
                 self.writer
-                    .send(&s.topic, dest, &payload, !picked_none)
+                    .send(&s.topic, dest, &payload, has_rows)
                     .map_err(anyhow::Error::msg)?;
                 self.records += 1;
                 self.rows += idx.len() as u64;

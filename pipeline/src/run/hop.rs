@@ -266,6 +266,6 @@ impl Main<'_> {
 /// How often a quiet input partition's advancing watermark is shipped: a sixth of the idle
 /// timeout (5 s by default), at least every second. Repartitioned windows close up to this much
 /// later than local ones on a quiet input.
-pub(super) fn quiet_watermark_period(idle: std::time::Duration) -> std::time::Duration {
+fn quiet_watermark_period(idle: std::time::Duration) -> std::time::Duration {
     (idle / 6).max(std::time::Duration::from_secs(1))
 }
