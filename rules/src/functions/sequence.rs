@@ -314,7 +314,15 @@ fn program_of(args: &AccumulatorArgs) -> Result<Arc<Node>> {
                 serde_json::from_str(s.as_str())
                     .map_err(|e| DataFusionError::Plan(format!("sigma_sequence program: {e}")))?,
             );
-            PARSED.with(|m| m.borrow_mut().insert(s.clone(), Arc::clone(&node)));
+            PARSED.with(|m| {
+                let mut m = m.borrow_mut();
+                // Reloads bring new program texts: keep the map bounded (a cleared one only
+                // costs a parse per program again).
+                if m.len() >= 1024 {
+                    m.clear();
+                }
+                m.insert(s.clone(), Arc::clone(&node));
+            });
             Ok(node)
         }
         v => Err(DataFusionError::Plan(format!(
