@@ -8,16 +8,19 @@
 #   RECORDS: records from the start of the file (default 200000: ~50 s per binary; the first
 #   40k are dominated by one-off start-up work such as compiling user-agent patterns).
 #   Copy a binary aside (cp target/release/gatewatch /tmp/gw-before) before changing code.
+#   RULES (environment): the rules run, default the 15 the DuckDB peer implements (as
+#   compare-duckdb.sh); RULES=rules/pack counts the whole built-in pack.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RECORDS=200000
 if [[ "${1:-}" =~ ^[0-9]+$ ]]; then RECORDS=$1; shift; fi
-[ $# -ge 1 ] || { sed -n '2,11p' "$0" >&2; exit 2; }
+[ $# -ge 1 ] || { sed -n '2,13p' "$0" >&2; exit 2; }
 command -v valgrind >/dev/null || { echo "valgrind not found (apt-get install valgrind)" >&2; exit 2; }
 DIR="${TMPDIR:-/tmp}/gatewatch-compare"
 FILE="$DIR/pack-250.jsonl"
 [ -s "$FILE" ] || { echo "$FILE missing: run scripts/compare-duckdb.sh once (it generates it)" >&2; exit 2; }
-[ -d "$DIR/rules/pack" ] || { echo "$DIR/rules missing: run scripts/compare-duckdb.sh once" >&2; exit 2; }
+RULES="${RULES:-$DIR/rules/pack}"
+[ -d "$RULES" ] || { echo "$RULES missing: run scripts/compare-duckdb.sh once" >&2; exit 2; }
 SAMPLE="$DIR/first-$RECORDS.jsonl"
 [ -s "$SAMPLE" ] || head -n "$RECORDS" "$FILE" >"$SAMPLE"
 first=""
@@ -27,7 +30,7 @@ for bin in "$@"; do
   # The JSONL sink keeps alerts already in its file (a replay writes nothing twice): start empty.
   rm -f "$out"
   n=$(valgrind --tool=callgrind --callgrind-out-file=/dev/null "$bin" run -i "$SAMPLE" \
-        --format kong --rules "$DIR/rules/pack" --quiet-alerts -o "$out" --no-summary \
+        --format kong --rules "$RULES" --quiet-alerts -o "$out" --no-summary \
         --progress off 2>&1 | sed -n 's/.*Collected : //p')
   printf "%-40s %13s instructions" "$bin" "$n"
   if [ -z "$first" ]; then first=$n; echo; else
