@@ -1,0 +1,131 @@
+//! Evaluating the native leaves: regexes (one answer per column and pattern per batch, shared
+//! by every rule that asks) and integer `IN` lists.
+
+use std::cell::RefCell;
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, AsArray, BooleanBufferBuilder};
+use arrow::buffer::BooleanBuffer;
+use arrow::datatypes::{DataType, Int64Type};
+use datafusion::error::{DataFusionError, Result};
+
+use super::Truth;
+use crate::thread_regex;
+
+/// Whole-column regex answers kept per thread: enough for the patterns one batch's rules
+/// share (the pack has a few; Sigma rules use [`crate::sigma::matcher`] instead).
+const KEPT: usize = 8;
+
+/// A regex's answer on every row of a column.
+struct Answer {
+    /// The column answered, held so its identity cannot be reused while remembered.
+    column: ArrayRef,
+    pattern: String,
+    /// Where the pattern matches (`t`) and where it does not (`f`); NULLs in neither.
+    truth: Truth,
+}
+
+thread_local! {
+    static ANSWERS: RefCell<Vec<Answer>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Whether `a` is the very array `b` (same allocation, length and offset).
+fn same(a: &ArrayRef, b: &ArrayRef) -> bool {
+    std::ptr::addr_eq(Arc::as_ptr(a), Arc::as_ptr(b))
+        && a.len() == b.len()
+        && a.offset() == b.offset()
+}
+
+/// `column` (text) against `pattern`, negated if asked, on the rows of `open` (all when
+/// `None`). The login-path regex is in four rules of the pack and the API-path regex in
+/// three, all on the same `path` column of the same batch: the first rule that asks on most
+/// rows answers every row and the answer is kept; the others read it. A rule asking on few
+/// open rows answers only those (and keeps nothing).
+pub(super) fn regex(
+    column: &ArrayRef,
+    pattern: &str,
+    negated: bool,
+    open: Option<&BooleanBuffer>,
+) -> Result<Truth> {
+    let flip = |t: Truth| if negated { Truth { t: t.f, f: t.t } } else { t };
+    let kept = ANSWERS.with(|a| {
+        a.borrow()
+            .iter()
+            .find(|e| e.pattern == pattern && same(&e.column, column))
+            .map(|e| Truth {
+                t: e.truth.t.clone(),
+                f: e.truth.f.clone(),
+            })
+    });
+    if let Some(truth) = kept {
+        return Ok(flip(truth));
+    }
+    let rows = column.len();
+    let few = open.filter(|o| o.count_set_bits() * 4 <= rows * 3);
+    let truth = matches(column, pattern, few)?;
+    if few.is_none() {
+        ANSWERS.with(|a| {
+            let mut a = a.borrow_mut();
+            if a.len() >= KEPT {
+                a.remove(0);
+            }
+            a.push(Answer {
+                column: column.clone(),
+                pattern: pattern.to_owned(),
+                truth: Truth {
+                    t: truth.t.clone(),
+                    f: truth.f.clone(),
+                },
+            });
+        });
+    }
+    Ok(flip(truth))
+}
+
+/// Where `pattern` matches `column`, on the rows of `open` (all when `None`).
+fn matches(column: &ArrayRef, pattern: &str, open: Option<&BooleanBuffer>) -> Result<Truth> {
+    let regex = thread_regex::compiled(pattern)
+        .map_err(|e| DataFusionError::Execution(format!("filter regex: {e}")))?;
+    let strings = column
+        .as_string_opt::<i32>()
+        .ok_or_else(|| DataFusionError::Plan("filter regex on a non-text column".into()))?;
+    let rows = strings.len();
+    let mut t = BooleanBufferBuilder::new(rows);
+    let mut f = BooleanBufferBuilder::new(rows);
+    t.append_n(rows, false);
+    f.append_n(rows, false);
+    let mut one = |row: usize| {
+        if strings.is_valid(row) {
+            if regex.is_match(strings.value(row)) {
+                t.set_bit(row, true);
+            } else {
+                f.set_bit(row, true);
+            }
+        }
+    };
+    match open {
+        Some(o) => o.set_indices().for_each(&mut one),
+        None => (0..rows).for_each(&mut one),
+    }
+    Ok(Truth {
+        t: t.finish(),
+        f: f.finish(),
+    })
+}
+
+/// An integer `column` `IN` (`NOT IN` if `negated`) `values`, on every row.
+pub(super) fn int_in(column: &ArrayRef, values: &[i64], negated: bool) -> Result<Truth> {
+    let wide = arrow::compute::cast(column, &DataType::Int64)?;
+    let ints = wide.as_primitive::<Int64Type>();
+    let raw = ints.values();
+    let hit = BooleanBuffer::collect_bool(raw.len(), |i| values.contains(&raw[i]));
+    let miss = !&hit;
+    let (t, f) = if negated { (miss, hit) } else { (hit, miss) };
+    Ok(match ints.nulls() {
+        None => Truth { t, f },
+        Some(valid) => Truth {
+            t: &t & valid.inner(),
+            f: &f & valid.inner(),
+        },
+    })
+}

@@ -1,0 +1,172 @@
+//! The filter program against DataFusion's own evaluation, and how leaves are planned.
+
+use super::plan::like_regex;
+use super::*;
+use arrow::array::{ArrayRef, Int32Array, StringArray};
+use arrow::datatypes::Field;
+use datafusion::common::DFSchema;
+use datafusion::prelude::SessionContext;
+use regex::Regex;
+
+/// Rows with NULLs, mixed case, LIKE metacharacters and newlines.
+fn batch() -> RecordBatch {
+    let path: ArrayRef = Arc::new(StringArray::from(vec![
+        Some("/Admin/login"),
+        None,
+        Some("/a_b%c"),
+        Some("/api/v1/users?id=1 UNION SELECT"),
+        Some("line\nbreak"),
+        Some(""),
+        Some("/ADMIN"),
+    ]));
+    let status: ArrayRef = Arc::new(Int32Array::from(vec![
+        Some(200),
+        Some(404),
+        None,
+        Some(500),
+        Some(200),
+        None,
+        Some(403),
+    ]));
+    let schema = Schema::new(vec![
+        Field::new("path", DataType::Utf8, true),
+        Field::new("status", DataType::Int32, true),
+    ]);
+    RecordBatch::try_new(Arc::new(schema), vec![path, status]).unwrap()
+}
+
+/// The program's rows and DataFusion's own (a filter keeps rows whose value is true).
+fn both(sql: &str) -> (Vec<bool>, Vec<bool>) {
+    let batch = batch();
+    let ctx = SessionContext::new();
+    crate::functions::udf::register_all(&ctx);
+    let schema = DFSchema::try_from(batch.schema().as_ref().clone()).unwrap();
+    let expr = ctx.parse_sql_expr(sql, &schema).unwrap();
+    let physical = ctx.create_physical_expr(expr, &schema).unwrap();
+    let program = Program::new(std::slice::from_ref(&physical), &batch.schema());
+    let ours = program.mask(&batch).unwrap().unwrap();
+    let theirs = physical.evaluate(&batch).unwrap().into_array(7).unwrap();
+    let theirs = theirs.as_boolean();
+    (
+        (0..7).map(|i| ours.value(i)).collect(),
+        (0..7)
+            .map(|i| theirs.is_valid(i) && theirs.value(i))
+            .collect(),
+    )
+}
+
+#[test]
+fn three_valued_logic_and_short_cuts_agree_with_datafusion() {
+    for sql in [
+        "path LIKE '/a%'",
+        "NOT (path ILIKE '/admin%')",
+        "path ILIKE '/admin%' AND status = 200",
+        "NOT (path ILIKE '/admin%' AND status = 200)",
+        "NOT (status = 404 OR path LIKE '%\\%%')",
+        "path LIKE '/a\\_b%' OR status > 400",
+        "NOT (NOT (status = 200) AND NOT (path IS NULL))",
+        "regexp_like(path, '(?i)union\\s+select') OR status IS NULL",
+        "path NOT LIKE '%in%' AND (status = 500 OR status = 403 OR status IS NULL)",
+        "status = 200 AND path ILIKE '%BREAK'",
+        // Comparisons on the whole batch, then expressions on the open rows only, copied
+        // out with just the columns they read.
+        "status IN (403, 404) AND upper(path) = '/ADMIN'",
+        "status NOT IN (200, 403) OR path LIKE '%in%'",
+        "NOT (status IN (500, 404)) AND status NOT IN (403)",
+        "status IN (200, NULL) OR path IS NULL",
+        "status = 404 AND length(path) > 3",
+        "path LIKE '/A%' AND abs(status) >= 200",
+        "path IS NOT NULL AND NOT (status IN (200, 500)) AND lower(path) <> ''",
+        "(status IS DISTINCT FROM 200) AND (character_length(path) < 7 OR status IS NULL)",
+        "NOT (status IS NOT NULL) OR upper(path) LIKE '%ADMIN%'",
+    ] {
+        let (ours, theirs) = both(sql);
+        assert_eq!(ours, theirs, "{sql}");
+    }
+}
+
+/// The kind of node each conjunct of `sql` became.
+fn kinds(sql: &str) -> Vec<&'static str> {
+    let batch = batch();
+    let ctx = SessionContext::new();
+    crate::functions::udf::register_all(&ctx);
+    let schema = DFSchema::try_from(batch.schema().as_ref().clone()).unwrap();
+    let expr = ctx.parse_sql_expr(sql, &schema).unwrap();
+    let physical = ctx.create_physical_expr(expr, &schema).unwrap();
+    let conjuncts: Vec<_> = datafusion::physical_expr::split_conjunction(&physical)
+        .into_iter()
+        .cloned()
+        .collect();
+    let Some(Node::And(children)) = Program::new(&conjuncts, &batch.schema()).root else {
+        panic!("a program is an AND of its conjuncts")
+    };
+    children
+        .iter()
+        .map(|c| match c {
+            Node::IntIn { .. } => "int-in",
+            Node::Whole(_) => "whole",
+            Node::Expr(_) => "expr",
+            Node::Regex { .. } => "regex",
+            _ => "other",
+        })
+        .collect()
+}
+
+#[test]
+fn cheap_comparisons_are_planned_natively_and_functions_are_not() {
+    assert_eq!(
+        kinds("status IN (401, 403) AND status NOT IN (408) AND status >= 400 AND path IS NOT NULL AND upper(path) = 'X' AND regexp_like(path, 'a')"),
+        ["int-in", "int-in", "whole", "whole", "expr", "regex"]
+    );
+    // A NULL in the list, or a function of the column, stays DataFusion's.
+    assert_eq!(
+        kinds("status IN (1, NULL) AND abs(status) IN (1)"),
+        ["expr", "expr"]
+    );
+}
+
+#[test]
+fn like_patterns_read_as_arrow_reads_them() {
+    let re = |p: &str| Regex::new(&like_regex(p).unwrap()).unwrap();
+    assert!(re("/a%b_c").is_match("/aXXbYc"));
+    assert!(!re("/a%b_c").is_match("/aXXbYYc"));
+    assert!(re(r"100\%").is_match("100%"));
+    assert!(!re(r"100\%").is_match("1000"));
+    assert!(re(r"a\_b").is_match("a_b") && !re(r"a\_b").is_match("axb"));
+    assert!(re(r"c:\\win%").is_match(r"c:\windows"));
+    assert!(re("(.*)").is_match("(.*)") && !re("(.*)").is_match("(xy)"));
+}
+
+#[test]
+fn a_regex_answer_is_shared_by_rules_reading_the_same_column_and_never_by_another() {
+    let batch = batch();
+    let path = batch.column(0);
+    // The first rule asks on every row: its answer is kept.
+    let first = leaf::regex(path, "(?i)admin", false, None).unwrap();
+    assert_eq!(
+        first.t,
+        BooleanBuffer::from(vec![true, false, false, false, false, false, true])
+    );
+    // A second rule asks, negated, on two open rows: it reads the kept answer for every row.
+    let open = BooleanBuffer::from(vec![true, false, false, false, false, false, false]);
+    let again = leaf::regex(path, "(?i)admin", true, Some(&open)).unwrap();
+    assert_eq!((&again.t, &again.f), (&first.f, &first.t));
+    // Other text in another array is answered afresh, whatever its length.
+    let other: ArrayRef = Arc::new(StringArray::from(vec![
+        Some("/user"),
+        None,
+        Some("/ADMIN"),
+        Some("/"),
+        Some("/"),
+        Some(""),
+        Some("/x"),
+    ]));
+    let fresh = leaf::regex(&other, "(?i)admin", false, None).unwrap();
+    assert_eq!(
+        fresh.t,
+        BooleanBuffer::from(vec![false, false, true, false, false, false, false])
+    );
+    // A few open rows are answered alone (the closed ones are in neither set).
+    let few = leaf::regex(&other.slice(0, 7), "(?i)user", false, Some(&open)).unwrap();
+    assert_eq!(few.t.count_set_bits() + few.f.count_set_bits(), 1);
+}
