@@ -2,8 +2,8 @@
 
 use super::plan::like_regex;
 use super::*;
-use arrow::array::{ArrayRef, Int32Array, StringArray};
-use arrow::datatypes::Field;
+use arrow::array::{ArrayRef, AsArray, Int32Array, StringArray};
+use arrow::datatypes::{DataType, Field};
 use datafusion::common::DFSchema;
 use datafusion::prelude::SessionContext;
 use regex::Regex;
