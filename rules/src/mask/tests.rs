@@ -35,14 +35,20 @@ fn batch() -> RecordBatch {
     RecordBatch::try_new(Arc::new(schema), vec![path, status]).unwrap()
 }
 
-/// The program's rows and DataFusion's own (a filter keeps rows whose value is true).
-fn both(sql: &str) -> (Vec<bool>, Vec<bool>) {
+/// The test batch and `sql` planned against it, with gatewatch's functions registered.
+fn planned(sql: &str) -> (RecordBatch, Arc<dyn PhysicalExpr>) {
     let batch = batch();
     let ctx = SessionContext::new();
     crate::functions::udf::register_all(&ctx);
     let schema = DFSchema::try_from(batch.schema().as_ref().clone()).unwrap();
     let expr = ctx.parse_sql_expr(sql, &schema).unwrap();
     let physical = ctx.create_physical_expr(expr, &schema).unwrap();
+    (batch, physical)
+}
+
+/// The program's rows and DataFusion's own (a filter keeps rows whose value is true).
+fn both(sql: &str) -> (Vec<bool>, Vec<bool>) {
+    let (batch, physical) = planned(sql);
     let program = Program::new(std::slice::from_ref(&physical), &batch.schema());
     let ours = program.mask(&batch).unwrap().unwrap();
     let theirs = physical.evaluate(&batch).unwrap().into_array(7).unwrap();
@@ -87,12 +93,7 @@ fn three_valued_logic_and_short_cuts_agree_with_datafusion() {
 
 /// The kind of node each conjunct of `sql` became.
 fn kinds(sql: &str) -> Vec<&'static str> {
-    let batch = batch();
-    let ctx = SessionContext::new();
-    crate::functions::udf::register_all(&ctx);
-    let schema = DFSchema::try_from(batch.schema().as_ref().clone()).unwrap();
-    let expr = ctx.parse_sql_expr(sql, &schema).unwrap();
-    let physical = ctx.create_physical_expr(expr, &schema).unwrap();
+    let (batch, physical) = planned(sql);
     let conjuncts: Vec<_> = datafusion::physical_expr::split_conjunction(&physical)
         .into_iter()
         .cloned()
