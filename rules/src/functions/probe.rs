@@ -116,6 +116,10 @@ struct Lists {
     /// with each pattern's class bit.
     injections: AhoCorasick,
     injection_bits: Vec<u8>,
+    /// Every word the path classes look for (injections, backdoors, sensitive names and paths,
+    /// consoles) in one automaton: each class needs one of them inside the path, raw or
+    /// decoded, so a path containing none is ordinary after a single pass.
+    any_path_word: AhoCorasick,
     scanners: AhoCorasick,
 }
 
@@ -203,17 +207,27 @@ fn lists() -> &'static Lists {
                 sensitive_names.insert(w);
             }
         }
+        let admin: foldhash::HashSet<String> = words(ADMIN)
+            .into_iter()
+            .map(|w| w.trim_end_matches('/').to_owned())
+            .filter(|w| !w.is_empty())
+            .collect();
+        let backdoors: foldhash::HashSet<String> = words(BACKDOORS).into_iter().collect();
+        let path_words: Vec<String> = (injections.iter())
+            .chain(&admin)
+            .chain(&sensitive_names)
+            .chain(&sensitive_paths)
+            .chain(&backdoors)
+            .cloned()
+            .collect();
         Lists {
-            admin: words(ADMIN)
-                .into_iter()
-                .map(|w| w.trim_end_matches('/').to_owned())
-                .filter(|w| !w.is_empty())
-                .collect(),
+            any_path_word: super::case_insensitive_dfa(&path_words),
+            admin,
             sensitive_names,
             sensitive_extensions,
             // Standard match kind (the matcher's): overlapping search.
             sensitive_paths: automaton(&sensitive_paths),
-            backdoors: words(BACKDOORS).into_iter().collect(),
+            backdoors,
             // Standard match kind: overlapping search reports every class present.
             injections: super::case_insensitive_dfa(&injections),
             injection_bits,
@@ -289,16 +303,42 @@ pub fn probe_class(
     query: Option<&str>,
     user_agent: Option<&str>,
 ) -> Option<&'static str> {
-    let l = lists();
+    classify(lists(), path, query, user_agent, Shortcut::Taken)
+}
+
+/// Whether [`classify`] may answer an ordinary path after one pass of
+/// [`Lists::any_path_word`] (always, but for the test that checks the shortcut changes nothing).
+#[derive(Clone, Copy, PartialEq)]
+enum Shortcut {
+    Taken,
+    #[cfg(test)]
+    Skipped,
+}
+
+fn classify(
+    l: &Lists,
+    path: &str,
+    query: Option<&str>,
+    user_agent: Option<&str>,
+    shortcut: Shortcut,
+) -> Option<&'static str> {
     let decoded_path = percent_decode(path);
     let decoded_query = query.map(percent_decode);
     // The decoded forms are searched only when decoding changed something.
     let decoded_path_differs = matches!(decoded_path, Cow::Owned(_));
     let decoded_query_differs = matches!(decoded_query, Some(Cow::Owned(_)));
+    // Most paths hold none of the words any path class needs: then only the query and the
+    // user agent are left to look at.
+    let ordinary_path = shortcut == Shortcut::Taken
+        && !l.any_path_word.is_match(path)
+        && !(decoded_path_differs && l.any_path_word.is_match(decoded_path.as_ref()));
     // Every class present in the path or query, raw or decoded; the first by priority wins.
-    let mut found = l.injection_classes(path) | query.map_or(0, |q| l.injection_classes(q));
-    if decoded_path_differs {
-        found |= l.injection_classes(decoded_path.as_ref());
+    let mut found = query.map_or(0, |q| l.injection_classes(q));
+    if !ordinary_path {
+        found |= l.injection_classes(path);
+        if decoded_path_differs {
+            found |= l.injection_classes(decoded_path.as_ref());
+        }
     }
     if let Some(q) = decoded_query.as_deref().filter(|_| decoded_query_differs) {
         found |= l.injection_classes(q);
@@ -326,6 +366,9 @@ pub fn probe_class(
         if found & bit != 0 {
             return Some(class);
         }
+    }
+    if ordinary_path {
+        return None;
     }
     let lower: Cow<'_, str> = if decoded_path.bytes().any(|b| b.is_ascii_uppercase()) {
         Cow::Owned(decoded_path.to_ascii_lowercase())
@@ -411,6 +454,51 @@ mod tests {
                 "sensitive path in {p:?}"
             );
         }
+    }
+
+    /// The one-pass shortcut for ordinary paths answers as the full classification does: on
+    /// every list word inside ordinary paths, upper-cased, percent-encoded, as a prefix or a
+    /// last segment, with and without a query or a scanner's user agent.
+    #[test]
+    fn the_ordinary_path_shortcut_changes_no_answer() {
+        let l = lists();
+        let mut paths = vec![
+            "/".to_owned(),
+            "/api/v1/orders/17".to_owned(),
+            "/static/app.js".to_owned(),
+            "/api/v1/search%20x".to_owned(),
+            "/a+b".to_owned(),
+        ];
+        let every_word = (words(ADMIN).into_iter())
+            .chain(words(SENSITIVE))
+            .chain(words(BACKDOORS))
+            .chain(words(TRAVERSAL))
+            .chain(words(SQLI))
+            .chain(words(XSS))
+            .chain(MORE_TRAVERSAL.iter().map(|w| w.to_string()))
+            .chain(DECODED_SQLI.iter().map(|w| w.to_string()))
+            .chain(CODE_INJECTION.iter().map(|w| w.to_string()));
+        for w in every_word {
+            let encoded: String = w.bytes().map(|b| format!("%{b:02X}")).collect();
+            for word in [w.clone(), w.to_ascii_uppercase(), encoded] {
+                let word = word.trim_start_matches('/');
+                for (pre, post) in [("/", ""), ("/app/", "/x"), ("/app/x", ".json")] {
+                    paths.push(format!("{pre}{word}{post}"));
+                }
+            }
+        }
+        for path in &paths {
+            for query in [None, Some("page=2"), Some("q=%27%20or%201%3D1")] {
+                for ua in [None, Some("Mozilla/5.0"), Some("sqlmap/1.8")] {
+                    assert_eq!(
+                        classify(l, path, query, ua, Shortcut::Taken),
+                        classify(l, path, query, ua, Shortcut::Skipped),
+                        "{path} {query:?} {ua:?}"
+                    );
+                }
+            }
+        }
+        assert!(!l.any_path_word.is_match("/api/v1/orders/17"));
     }
 
     #[test]
