@@ -12,6 +12,8 @@ use datafusion::error::{DataFusionError, Result};
 use super::Truth;
 use crate::thread_regex;
 
+mod distinct;
+
 /// Whole-column regex answers kept per thread: enough for the patterns one batch's rules
 /// share (the pack has a few; Sigma rules use [`crate::sigma::matcher`] instead).
 const KEPT: usize = 8;
@@ -52,10 +54,7 @@ pub(super) fn regex(
         a.borrow()
             .iter()
             .find(|e| e.pattern == pattern && same(&e.column, column))
-            .map(|e| Truth {
-                t: e.truth.t.clone(),
-                f: e.truth.f.clone(),
-            })
+            .map(|e| e.truth.clone())
     });
     if let Some(truth) = kept {
         return Ok(flip(truth));
@@ -72,17 +71,15 @@ pub(super) fn regex(
             a.push(Answer {
                 column: column.clone(),
                 pattern: pattern.to_owned(),
-                truth: Truth {
-                    t: truth.t.clone(),
-                    f: truth.f.clone(),
-                },
+                truth: truth.clone(),
             });
         });
     }
     Ok(flip(truth))
 }
 
-/// Where `pattern` matches `column`, on the rows of `open` (all when `None`).
+/// Where `pattern` matches `column`, on the rows of `open` (all when `None`: then each
+/// distinct value is matched once, see [`distinct`]).
 fn matches(column: &ArrayRef, pattern: &str, open: Option<&BooleanBuffer>) -> Result<Truth> {
     let regex = thread_regex::compiled(pattern)
         .map_err(|e| DataFusionError::Execution(format!("filter regex: {e}")))?;
@@ -90,6 +87,9 @@ fn matches(column: &ArrayRef, pattern: &str, open: Option<&BooleanBuffer>) -> Re
         .as_string_opt::<i32>()
         .ok_or_else(|| DataFusionError::Plan("filter regex on a non-text column".into()))?;
     let rows = strings.len();
+    if open.is_none() {
+        return Ok(distinct::answer(column, strings, |s| regex.is_match(s)));
+    }
     let mut t = BooleanBufferBuilder::new(rows);
     let mut f = BooleanBufferBuilder::new(rows);
     t.append_n(rows, false);

@@ -37,6 +37,7 @@ use plan::{function_node, int_in_node, like_node, whole_batch};
 
 /// Per row: `t` where the value is true, `f` where it is false, neither where it is unknown
 /// (SQL NULL). Never both.
+#[derive(Clone)]
 struct Truth {
     t: BooleanBuffer,
     f: BooleanBuffer,

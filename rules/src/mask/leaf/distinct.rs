@@ -1,0 +1,138 @@
+//! The distinct values of a text column, found once per batch and shared by every pattern asked
+//! of it. The pack puts about fifteen regexes on `path`; a batch of 8k requests holds roughly a
+//! third as many distinct paths as rows (ids vary, routes repeat; real gateways repeat more), so
+//! each pattern runs on the distinct values and its answer is spread to the rows by index.
+
+use std::cell::RefCell;
+
+use arrow::array::{Array, ArrayRef, StringArray};
+use arrow::buffer::BooleanBuffer;
+
+use super::{same, Truth};
+
+/// Distinct-value indexes kept per thread (the pack asks regexes of `path`, `query` and
+/// `method`); each holds its column and two `u32` per row until evicted.
+const KEPT: usize = 4;
+
+/// A column's rows by distinct value.
+struct Distinct {
+    /// The column indexed, held so its identity cannot be reused while remembered.
+    column: ArrayRef,
+    /// Per row, the index of its value among the distinct ones; NULL rows get `rows.len()`.
+    keys: Vec<u32>,
+    /// Per distinct value, in order of first appearance, the first row holding it.
+    rows: Vec<u32>,
+}
+
+thread_local! {
+    static INDEXES: RefCell<Vec<Distinct>> = const { RefCell::new(Vec::new()) };
+}
+
+impl Distinct {
+    fn of(column: &ArrayRef, strings: &StringArray) -> Distinct {
+        let n = strings.len();
+        let mut index: foldhash::HashMap<&str, u32> =
+            foldhash::HashMap::with_capacity_and_hasher(n / 2, Default::default());
+        let mut rows = Vec::new();
+        let mut keys = Vec::with_capacity(n);
+        let mut nulls = Vec::new();
+        for row in 0..n {
+            if strings.is_null(row) {
+                nulls.push(row);
+                keys.push(0);
+                continue;
+            }
+            let next = rows.len() as u32;
+            let key = *index.entry(strings.value(row)).or_insert_with(|| {
+                rows.push(row as u32);
+                next
+            });
+            keys.push(key);
+        }
+        let null_key = rows.len() as u32;
+        for row in nulls {
+            keys[row] = null_key;
+        }
+        Distinct {
+            column: column.clone(),
+            keys,
+            rows,
+        }
+    }
+}
+
+/// Where `is` holds on each row of `column` (`strings` is the same column as text), asking it
+/// once per distinct value; NULL rows are neither true nor false.
+pub(super) fn answer(
+    column: &ArrayRef,
+    strings: &StringArray,
+    mut is: impl FnMut(&str) -> bool,
+) -> Truth {
+    INDEXES.with(|kept| {
+        let mut kept = kept.borrow_mut();
+        let at = match kept.iter().position(|d| same(&d.column, column)) {
+            Some(at) => at,
+            None => {
+                if kept.len() >= KEPT {
+                    kept.remove(0);
+                }
+                kept.push(Distinct::of(column, strings));
+                kept.len() - 1
+            }
+        };
+        let d = &kept[at];
+        // One answer per distinct value, then `false` for the NULL rows' key.
+        let hits: Vec<bool> = (d.rows.iter())
+            .map(|&row| is(strings.value(row as usize)))
+            .chain(std::iter::once(false))
+            .collect();
+        let t = BooleanBuffer::collect_bool(d.keys.len(), |row| {
+            hits.get(d.keys[row] as usize).copied().unwrap_or(false)
+        });
+        let f = match strings.nulls() {
+            None => !&t,
+            Some(valid) => &!&t & valid.inner(),
+        };
+        Truth { t, f }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+
+    /// Each distinct value is asked once; every row gets its value's answer; NULLs get none;
+    /// a second question on the same column reuses the index, another column gets its own.
+    #[test]
+    fn each_distinct_value_is_asked_once_and_answers_every_row() {
+        let values = [
+            Some("/a"),
+            Some("/b"),
+            None,
+            Some("/a"),
+            Some("/c"),
+            Some("/b"),
+        ];
+        let strings = StringArray::from(values.to_vec());
+        let column: ArrayRef = Arc::new(strings.clone());
+        let mut asked = Vec::new();
+        let truth = answer(&column, &strings, |s| {
+            asked.push(s.to_owned());
+            s != "/b"
+        });
+        assert_eq!(asked, ["/a", "/b", "/c"]);
+        let bits = |b: &BooleanBuffer| b.iter().collect::<Vec<_>>();
+        assert_eq!(bits(&truth.t), [true, false, false, true, true, false]);
+        assert_eq!(bits(&truth.f), [false, true, false, false, false, true]);
+
+        let again = answer(&column, &strings, |s| s == "/c");
+        assert_eq!(bits(&again.t), [false, false, false, false, true, false]);
+        let other_strings = StringArray::from(vec!["/c", "/a"]);
+        let other: ArrayRef = Arc::new(other_strings.clone());
+        let fresh = answer(&other, &other_strings, |s| s == "/c");
+        assert_eq!(bits(&fresh.t), [true, false]);
+        assert_eq!(bits(&fresh.f), [false, true]);
+    }
+}
