@@ -38,6 +38,16 @@ fn same(a: &ArrayRef, b: &ArrayRef) -> bool {
         && a.offset() == b.offset()
 }
 
+/// Adds `entry` to a per-thread list of at most `limit` entries (the oldest leaves first);
+/// its position. The lists key entries by a held array's identity ([`same`]).
+fn keep<T>(list: &mut Vec<T>, limit: usize, entry: T) -> usize {
+    if list.len() >= limit {
+        list.remove(0);
+    }
+    list.push(entry);
+    list.len() - 1
+}
+
 /// `column` (text) against `pattern`, negated if asked, on the rows of `open` (all when
 /// `None`). The login-path regex is in four rules of the pack and the API-path regex in
 /// three, all on the same `path` column of the same batch: the first rule that asks on most
@@ -64,15 +74,12 @@ pub(super) fn regex(
     let truth = matches(column, pattern, few)?;
     if few.is_none() {
         ANSWERS.with(|a| {
-            let mut a = a.borrow_mut();
-            if a.len() >= KEPT {
-                a.remove(0);
-            }
-            a.push(Answer {
+            let answer = Answer {
                 column: column.clone(),
                 pattern: pattern.to_owned(),
                 truth: truth.clone(),
-            });
+            };
+            keep(&mut a.borrow_mut(), KEPT, answer);
         });
     }
     Ok(flip(truth))

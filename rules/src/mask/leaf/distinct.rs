@@ -8,7 +8,7 @@ use std::cell::RefCell;
 use arrow::array::{Array, ArrayRef, StringArray};
 use arrow::buffer::BooleanBuffer;
 
-use super::{same, Truth};
+use super::{keep, same, Truth};
 
 /// Distinct-value indexes kept per thread (the pack asks regexes of `path`, `query` and
 /// `method`); each holds its column and two `u32` per row until evicted.
@@ -72,13 +72,7 @@ pub(super) fn answer(
         let mut kept = kept.borrow_mut();
         let at = match kept.iter().position(|d| same(&d.column, column)) {
             Some(at) => at,
-            None => {
-                if kept.len() >= KEPT {
-                    kept.remove(0);
-                }
-                kept.push(Distinct::of(column, strings));
-                kept.len() - 1
-            }
+            None => keep(&mut kept, KEPT, Distinct::of(column, strings)),
         };
         let d = &kept[at];
         // One answer per distinct value, then `false` for the NULL rows' key.
