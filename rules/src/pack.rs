@@ -32,6 +32,10 @@ pub const BUILTIN: &[(&str, &str)] = &[
         include_str!("../pack/browser-ua-automation.toml"),
     ),
     (
+        "cache-busting-flood.toml",
+        include_str!("../pack/cache-busting-flood.toml"),
+    ),
+    (
         "cms-framework-scan.toml",
         include_str!("../pack/cms-framework-scan.toml"),
     ),
@@ -74,6 +78,10 @@ pub const BUILTIN: &[(&str, &str)] = &[
     (
         "non-http-request.toml",
         include_str!("../pack/non-http-request.toml"),
+    ),
+    (
+        "open-proxy-probe.toml",
+        include_str!("../pack/open-proxy-probe.toml"),
     ),
     (
         "password-spray.toml",
