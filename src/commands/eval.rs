@@ -40,6 +40,7 @@ pub const EXPECTED: &[(&str, &[&str])] = &[
     ("probing", &["probing-attack-tools"]),
     ("web-scan", &["cms-framework-scan", "admin-console-probing"]),
     ("spa-scan", &["probing-attack-tools"]),
+    ("cache-flood", &["cache-busting-flood"]),
 ];
 
 /// Rules that must stay quiet on a scenario's attackers although others report them: a scan of

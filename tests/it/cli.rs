@@ -202,7 +202,8 @@ fn generate_is_deterministic_and_writes_labels() {
             "ai-token-abuse",
             "probing",
             "web-scan",
-            "spa-scan"
+            "spa-scan",
+            "cache-flood"
         ]
     );
 }

@@ -82,6 +82,8 @@ registry! {
     WebScan => web_scan,
     /// A scanner against a single-page app that answers every path with its `index.html`.
     SpaScan => spa_scan,
+    /// A cache-busting flood: the home page with a new random query string on every request.
+    CacheFlood => cache_flood,
 }
 
 impl Scenario {

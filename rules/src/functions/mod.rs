@@ -147,6 +147,34 @@ pub fn url_extension(path: &str) -> Option<&str> {
     }
 }
 
+/// The shape of a query string: the query with every parameter's value removed, names and
+/// order kept (`page=3&sort=new` -> `page=&sort=`). A parameter without `=` (a bare token,
+/// `?8890121518`) is its own shape. Applications reuse a few shapes whatever the values;
+/// cache-busting floods make up a new one per request.
+///
+/// ```
+/// use gatewatch_rules::functions::query_shape;
+/// assert_eq!(query_shape("page=3&sort=new"), "page=&sort=");
+/// assert_eq!(query_shape("8890121518"), "8890121518");
+/// assert_eq!(query_shape("a=1&&b&c=x=y"), "a=&&b&c=");
+/// ```
+pub fn query_shape(query: &str) -> String {
+    let mut out = String::with_capacity(query.len().min(64));
+    for (i, param) in query.split('&').enumerate() {
+        if i > 0 {
+            out.push('&');
+        }
+        match param.split_once('=') {
+            Some((name, _)) => {
+                out.push_str(name);
+                out.push('=');
+            }
+            None => out.push_str(param),
+        }
+    }
+    out
+}
+
 /// Coefficient of variation (stddev / mean) of the gaps between sorted event times: near 0 for
 /// machine-regular clients (a scraper on a timer), around 1 for human or Poisson-like traffic.
 /// `None` with fewer than 3 events or when all events share one instant.

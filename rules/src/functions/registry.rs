@@ -79,6 +79,14 @@ pub const HELPERS: &[Helper] = &[
         }),
     },
     Helper {
+        name: "query_shape",
+        doc: "query_shape(query): the query with parameter values removed (`page=&sort=`)",
+        sql: Some(|| SqlFunction::Scalar(udf::string_fn("query_shape", super::query_shape))),
+        rhai: Some(|e| {
+            e.register_fn("query_shape", |q: &str| super::query_shape(q));
+        }),
+    },
+    Helper {
         name: "url_extension",
         doc: "url_extension(path): the lower-case file extension of the path, or NULL/()",
         sql: Some(|| SqlFunction::Scalar(udf::url_extension_udf())),
