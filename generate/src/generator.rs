@@ -201,8 +201,9 @@ mod tests {
         let low_slow = reqs.iter().filter(|r| r.user_agent == LOW_SLOW_UA).count();
         assert!(low_slow > 500);
         let l = labels(&cfg);
-        // 14 scenarios; machine-regular also labels ua-spoofing, shadow-api also zombie-api.
-        assert_eq!(l.iter().filter(|l| l.attack).count(), 16);
+        // 17 attack labels: each scenario's, machine-regular also labels ua-spoofing,
+        // shadow-api also zombie-api.
+        assert_eq!(l.iter().filter(|l| l.attack).count(), 17);
         for (ip, n) in [
             (SPRAY_IP, 50),
             (ATO_IP, 14),
@@ -210,6 +211,7 @@ mod tests {
             (REGULAR_IP, 300),
             (PROBER_IP, 30),
             (BULK_IP, 1000),
+            (CACHE_FLOODER_IP, 50),
         ] {
             assert!(from(ip) > n, "{ip}: {}", from(ip));
         }
