@@ -252,6 +252,23 @@ mod tests {
         assert_eq!(ev.status, Some(400));
     }
 
+    /// An OpenVAS probe as logged (ossec-hids `web_rules` test, GPL-2.0): the target holds raw
+    /// spaces and is kept whole, so the payload reaches the rules.
+    #[test]
+    fn a_target_with_raw_spaces_is_kept_whole() {
+        let ev = decode_line(
+            r#"11.22.33.44 - - [01/Aug/2016:05:15:07 +0000] "GET /ariadne/www/loader.php/system/\x22><iMg src=N onerror=alert(document.cookie)> HTTP/1.1" 301 178 "-" "Mozilla/5.0 [en] (X11, U; OpenVAS 8.0.7)""#,
+        )
+        .unwrap();
+        assert_eq!(ev.method.as_deref(), Some("GET"));
+        assert_eq!(
+            ev.target.as_deref(),
+            Some(
+                r#"/ariadne/www/loader.php/system/\x22><iMg src=N onerror=alert(document.cookie)>"#
+            )
+        );
+    }
+
     #[test]
     fn errors_name_the_bad_part_and_where() {
         let e = decode_line("hello").unwrap_err();

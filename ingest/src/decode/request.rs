@@ -7,24 +7,33 @@ use crate::batch::Str;
 /// Splits a request line `METHOD TARGET PROTOCOL` into method and target. Anything else (an
 /// empty line, `-`, one word, TLS or other binary bytes, Envoy's `- - -` for TCP) is a real
 /// request the server answered but has neither: both are `None`. A complete line with an odd
-/// method (`PATCHp`) keeps the method as logged; rules decide what is odd.
+/// method (`PATCHp`) keeps the method as logged; rules decide what is odd. A target with raw
+/// spaces (Apache and NGINX log the line as received; scanners send unencoded payloads such as
+/// `/x"><img src=N onerror=alert(1)>`) is everything between the method and the protocol, so
+/// the rules still see the payload.
 ///
 /// ```
 /// # use gatewatch_ingest::decode::request::request_line;
 /// assert_eq!(request_line("GET /a?b HTTP/1.1"), (Some("GET"), Some("/a?b")));
 /// assert_eq!(request_line("PATCHp /x HTTP/1.1"), (Some("PATCHp"), Some("/x")));
+/// assert_eq!(request_line("GET /a b=c HTTP/1.1"), (Some("GET"), Some("/a b=c")));
 /// assert_eq!(request_line("\\x16\\x03\\x01"), (None, None));
 /// assert_eq!(request_line("- - -"), (None, None));
 /// assert_eq!(request_line("GET /"), (None, None));
+/// assert_eq!(request_line("GET /a b"), (None, None));
+/// assert_eq!(request_line("GET  HTTP/1.1"), (None, None));
 /// ```
 pub fn request_line(line: &str) -> (Option<&str>, Option<&str>) {
-    let mut parts = line.split(' ');
-    match (parts.next(), parts.next(), parts.next(), parts.next()) {
-        (Some(m), Some(t), Some(p), None) if is_method(m) && !t.is_empty() && is_protocol(p) => {
-            (Some(m), Some(t))
-        }
-        _ => (None, None),
+    let (Some((m, _)), Some((before_protocol, p))) = (line.split_once(' '), line.rsplit_once(' '))
+    else {
+        return (None, None);
+    };
+    // The target lies between the first and the last space.
+    let t = before_protocol.get(m.len() + 1..).unwrap_or("");
+    if t.trim().is_empty() || !is_method(m) || !is_protocol(p) {
+        return (None, None);
     }
+    (Some(m), Some(t))
 }
 
 /// A method token as HTTP allows it in practice: letters, `-` and `_`, at most 32 bytes.
