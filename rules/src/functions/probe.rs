@@ -219,6 +219,8 @@ fn lists() -> &'static Lists {
             .chain(&sensitive_paths)
             .chain(&backdoors)
             .cloned()
+            // Dotenv files of any framework (`.flaskenv`, `.env.production`): see `is_dotenv`.
+            .chain(std::iter::once("env".to_owned()))
             .collect();
         Lists {
             any_path_word: super::case_insensitive_dfa(&path_words),
@@ -269,6 +271,26 @@ fn percent_decode(s: &str) -> Cow<'_, str> {
         }
     }
     Cow::Owned(String::from_utf8_lossy(&out).into_owned())
+}
+
+/// A dotenv file, whatever the framework calls it: a dot-name starting `.env` (`.env.production`,
+/// `.envrc`) or ending `env` (`.flaskenv`, `.venv`). They hold the application's secrets and
+/// are never linked from a page; the word list names only some.
+fn is_dotenv(segment: &str) -> bool {
+    segment.len() > 1
+        && segment.starts_with('.')
+        && (segment.starts_with(".env") || segment.ends_with("env"))
+}
+
+/// `path` with every run of `/` made one.
+fn collapse_slashes(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for c in path.chars() {
+        if !(c == '/' && out.ends_with('/')) {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// Whether a user agent names an attack tool; remembered per thread (bounded, see
@@ -370,11 +392,16 @@ fn classify(
     if ordinary_path {
         return None;
     }
-    let lower: Cow<'_, str> = if decoded_path.bytes().any(|b| b.is_ascii_uppercase()) {
+    let mut lower: Cow<'_, str> = if decoded_path.bytes().any(|b| b.is_ascii_uppercase()) {
         Cow::Owned(decoded_path.to_ascii_lowercase())
     } else {
         Cow::Borrowed(decoded_path.as_ref())
     };
+    // Scanners that join a base URL ending in `/` with `/phpmyadmin/` ask for `//phpmyadmin/`;
+    // servers treat runs of slashes as one, so the names are looked up the same way.
+    if lower.contains("//") {
+        lower = Cow::Owned(collapse_slashes(&lower));
+    }
     let lower = lower.as_ref();
     let last = lower.rsplit('/').next().unwrap_or("");
     if !last.is_empty() && l.backdoors.contains(last) {
@@ -388,9 +415,9 @@ fn classify(
                 .iter()
                 .any(|e| last.len() > e.len() && last.ends_with(e.as_str())))
         || (lower.contains("/.")
-            && lower
-                .split('/')
-                .any(|seg| seg.starts_with('.') && l.sensitive_names.contains(seg)))
+            && lower.split('/').any(|seg| {
+                seg.starts_with('.') && (l.sensitive_names.contains(seg) || is_dotenv(seg))
+            }))
         || l.in_sensitive_path(lower);
     if sensitive {
         return Some("sensitive-file");
@@ -558,6 +585,21 @@ mod tests {
             Some("sensitive-file")
         );
         assert_eq!(probe_class("/1337.php", None, None), Some("backdoor"));
+        // Runs of slashes are read as one; dotenv files under any framework's name.
+        assert_eq!(
+            probe_class("//phpMyAdmin/index.php", None, None),
+            Some("admin-interface")
+        );
+        for path in ["//web/.flaskenv", "/app/.env.production", "/.envrc"] {
+            assert_eq!(
+                probe_class(path, None, None),
+                Some("sensitive-file"),
+                "{path}"
+            );
+        }
+        for path in ["/api/v1/environments/3", "/static/env.js", "/.well-known/x"] {
+            assert_eq!(probe_class(path, None, None), None, "{path}");
+        }
         assert_eq!(
             probe_class("/api/v1/search", Some("q=<script>alert(1)</script>"), None),
             Some("script-injection")
