@@ -109,6 +109,45 @@ fn held_out_scan_logs_keep_their_recall_and_benign_clients_stay_quiet() {
     }
 }
 
+/// The second held-out set (`eval/heldout2`: fail2ban, Wazuh, OSSEC test lines and benign
+/// application logs): at least the 11 of 29 attacking clients named on 2026-12-04, each by the
+/// rule that reaches it, and not one alert on a benign client.
+#[test]
+fn second_held_out_set_keeps_its_recall_and_benign_clients_stay_quiet() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("eval/heldout2");
+    let out = gatewatch(&["eval", "--corpus", dir.to_str().unwrap()], None);
+    let report = String::from_utf8_lossy(&out.stdout);
+    let total = report
+        .lines()
+        .find(|l| l.starts_with("all of labels.jsonl"))
+        .unwrap_or_else(|| panic!("no total row in:\n{report}"));
+    let cols: Vec<&str> = total.split_whitespace().collect();
+    let (attackers, found, benign_hit): (u32, u32, u32) = (
+        cols[3].parse().unwrap(),
+        cols[4].parse().unwrap(),
+        cols[5].parse().unwrap(),
+    );
+    assert_eq!(attackers, 29, "{report}");
+    assert!(found >= 11, "{found} of {attackers} named:\n{report}");
+    assert_eq!(benign_hit, 0, "{report}");
+    for (file, rule) in [
+        // A time-delay SQL injection; an XSS probe whose target holds raw spaces; an RFI.
+        ("wazuh-web_rules.log", "exploit-payload"),
+        ("ossec-web_rules.log", "exploit-payload"),
+        ("fail2ban-php-url-fopen.log", "exploit-payload"),
+        // masscan's single banner grab; phpMyAdmin's installer asked once.
+        ("fail2ban-apache-zerotolerance.log", "probing-attack-tools"),
+        ("fail2ban-apache-zerotolerance.log", "admin-console-probing"),
+    ] {
+        assert!(
+            report
+                .lines()
+                .any(|l| l.starts_with(file) && l.contains(rule)),
+            "{file}: no {rule} alert:\n{report}"
+        );
+    }
+}
+
 /// A Kong line with a user agent.
 fn kong_ua(t_s: i64, ip: &str, ua: &str) -> String {
     let t = crate::support::EPOCH + t_s * 1000;
