@@ -81,6 +81,10 @@ pub struct EvalArgs {
     /// logs (recall per attacking client, alerts on benign clients). See eval/corpus.
     #[arg(long, value_name = "DIR")]
     corpus: Option<std::path::PathBuf>,
+    /// Published crawler ranges, as for `run` (one file per crawler): without them
+    /// crawler-impersonation cannot check a claim and stays silent.
+    #[arg(long, value_name = "DIR")]
+    crawler_ranges: Option<std::path::PathBuf>,
 }
 
 /// A sink keeping alerts in memory.
@@ -214,6 +218,9 @@ pub fn run(args: EvalArgs) -> Result<ExitCode> {
         args.params_file.as_deref(),
         &toml::Table::new(),
     )?;
+    gatewatch_rules::functions::set_crawler_ranges(super::run::crawler_ranges(
+        args.crawler_ranges.as_deref(),
+    )?);
     if let Some(dir) = &args.corpus {
         let load = || -> Result<_> {
             Ok(match &args.rules {

@@ -322,7 +322,7 @@ fn load_rules(
 }
 
 /// The published crawler ranges of `--crawler-ranges DIR`, if given.
-fn crawler_ranges(dir: Option<&std::path::Path>) -> Result<Option<CrawlerRanges>> {
+pub(super) fn crawler_ranges(dir: Option<&std::path::Path>) -> Result<Option<CrawlerRanges>> {
     let Some(dir) = dir else {
         tracing::info!(
             "no --crawler-ranges: crawler claims stay unverified; crawler-impersonation is silent"

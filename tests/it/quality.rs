@@ -218,6 +218,37 @@ fn a_crawler_claimed_from_outside_its_published_ranges_is_impersonation() {
     );
 }
 
+/// `eval --corpus` loads crawler ranges as `run` does: with Google's ranges (here one of its
+/// published prefixes) fail2ban's fake Googlebot, one request from a documentation address, is
+/// named once the rule takes one request; without ranges it cannot be.
+#[test]
+fn eval_checks_crawler_claims_against_the_ranges_it_is_given() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(
+        tmp.path().join("google-crawler.json"),
+        r#"{"creationTime":"2026-12-01T00:00:00.000000","prefixes":[{"ipv4Prefix":"66.249.64.0/19"}]}"#,
+    )
+    .unwrap();
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("eval/heldout2");
+    let mut args = vec![
+        "eval",
+        "--corpus",
+        corpus.to_str().unwrap(),
+        "--param",
+        "crawler-impersonation.min_requests=1",
+    ];
+    let named = |out: &std::process::Output| {
+        String::from_utf8_lossy(&out.stdout).lines().any(|l| {
+            l.starts_with("fail2ban-apache-fakegooglebot.log")
+                && l.contains("crawler-impersonation")
+        })
+    };
+    assert!(!named(&gatewatch(&args, None)));
+    args.extend(["--crawler-ranges", tmp.path().to_str().unwrap()]);
+    let out = gatewatch(&args, None);
+    assert!(named(&out), "{}", String::from_utf8_lossy(&out.stdout));
+}
+
 #[test]
 fn rules_crawlers_lists_ids_and_sources() {
     let out = gatewatch(&["rules", "crawlers"], None);
