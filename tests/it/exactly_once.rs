@@ -10,7 +10,6 @@
 //! `scripts/chaos-kafka.sh` runs the longer matrix ([`chaos_matrix`], ignored here).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -115,7 +114,8 @@ pub(crate) fn spawn(topic: &str, group: &str, output: &std::path::Path, idle: &s
     spawn_with(topic, group, output, idle, &[])
 }
 
-/// [`spawn`] with more arguments.
+/// [`spawn`] with more arguments. The instance's log goes to a file beside `output`
+/// (`<output>.<n>.log`), which [`wait_for`] reads and [`assert_exact`] prints on a failure.
 pub(crate) fn spawn_with(
     topic: &str,
     group: &str,
@@ -127,7 +127,11 @@ pub(crate) fn spawn_with(
         "kafka://{}/{topic}?group={group}&stop_after_idle={idle}",
         broker()
     );
-    Command::new(env!("CARGO_BIN_EXE_gatewatch"))
+    let log = (0..)
+        .map(|n| std::path::PathBuf::from(format!("{}.{n}.log", output.display())))
+        .find(|p| !p.exists())
+        .unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_gatewatch"))
         .args([
             "run",
             "-i",
@@ -141,28 +145,34 @@ pub(crate) fn spawn_with(
         .env("GATEWATCH_LOG", "info")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(Stdio::piped())
+        .stderr(std::fs::File::create(&log).unwrap())
         .spawn()
-        .unwrap()
+        .unwrap();
+    LOGS.lock().unwrap().insert(child.id(), log);
+    child
 }
 
-/// Reads the child's log until a line contains `needle`; the rest of the log is drained in
-/// the background so the child never blocks on a full pipe.
+/// Each spawned instance's log file, by process id.
+static LOGS: std::sync::Mutex<BTreeMap<u32, std::path::PathBuf>> =
+    std::sync::Mutex::new(BTreeMap::new());
+
+/// Waits until the child's log has a line containing `needle` (at most 90 s).
 pub(crate) fn wait_for(child: &mut Child, needle: &str) {
-    let mut reader = BufReader::new(child.stderr.take().unwrap());
+    let log = LOGS.lock().unwrap().get(&child.id()).cloned().unwrap();
     let deadline = Instant::now() + Duration::from_secs(90);
-    let mut line = String::new();
     while Instant::now() < deadline {
-        line.clear();
-        if reader.read_line(&mut line).unwrap_or(0) == 0 {
-            break;
-        }
-        if line.contains(needle) {
-            std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
+        if std::fs::read_to_string(&log).is_ok_and(|text| text.contains(needle)) {
             return;
         }
+        if child.try_wait().ok().flatten().is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
     }
-    panic!("gatewatch never logged {needle:?}");
+    panic!(
+        "gatewatch never logged {needle:?}:\n{}",
+        std::fs::read_to_string(&log).unwrap_or_default()
+    );
 }
 
 pub(crate) fn kill(mut child: Child) {
@@ -171,9 +181,6 @@ pub(crate) fn kill(mut child: Child) {
 }
 
 pub(crate) fn finish(mut child: Child) {
-    if let Some(err) = child.stderr.take() {
-        std::thread::spawn(move || std::io::copy(&mut BufReader::new(err), &mut std::io::sink()));
-    }
     let status = child.wait().unwrap();
     assert!(status.success(), "gatewatch failed: {status}");
 }
@@ -184,6 +191,21 @@ pub(crate) fn read_alerts(path: &std::path::Path) -> Vec<Value> {
         .lines()
         .filter_map(|l| serde_json::from_str(l).ok())
         .collect()
+}
+
+/// The logs of the instances that wrote `outputs`, for a failure message.
+fn instance_logs(outputs: &[std::path::PathBuf]) -> String {
+    let mut text = String::new();
+    for out in outputs {
+        for n in 0.. {
+            let log = format!("{}.{n}.log", out.display());
+            let Ok(body) = std::fs::read_to_string(&log) else {
+                break;
+            };
+            text.push_str(&format!("===== {log}\n{body}\n"));
+        }
+    }
+    text
 }
 
 /// The outputs together hold exactly the reference: every id once per output, and where
@@ -214,7 +236,8 @@ pub(crate) fn assert_exact(outputs: &[std::path::PathBuf], reference: &BTreeMap<
         .collect();
     assert!(
         missing.is_empty() && invented.is_empty(),
-        "missing {missing:?}, invented {invented:?}\nreference {reference:#?}\ngot {seen:#?}"
+        "missing {missing:?}, invented {invented:?}\nreference {reference:#?}\ngot {seen:#?}\n{}",
+        instance_logs(outputs)
     );
     for (id, want) in reference {
         assert_eq!(&seen[id], want, "alert {id} differs");

@@ -39,7 +39,9 @@ pub struct GroupContext {
     events: Mutex<Vec<SourceItem>>,
     owned: Arc<Mutex<Owned>>,
     store: Arc<CheckpointStore>,
-    /// Set once partitions were assigned: `stop_after_idle` counts from the latest assignment.
+    /// Set while this member holds an assignment (possibly empty), cleared when a revocation
+    /// leaves it owning nothing: `stop_after_idle` counts only while assigned, from the latest
+    /// assignment.
     assigned: AtomicBool,
     /// A failure inside a callback that must stop the pipeline.
     fatal: Mutex<Option<String>>,
@@ -143,6 +145,12 @@ impl GroupContext {
             for tp in &revoked {
                 owned.partitions.remove(tp);
             }
+            if owned.partitions.is_empty() {
+                // Mid-rebalance, owning nothing: `stop_after_idle` waits for the next
+                // assignment, or this member could stop with the open windows of partitions it
+                // is about to get back, and no later owner would close them.
+                self.assigned.store(false, Ordering::Relaxed);
+            }
         }
         match consumer.rebalance_protocol() {
             RebalanceProtocol::Cooperative => consumer.incremental_unassign(tpl)?,
@@ -174,6 +182,7 @@ impl ConsumerContext for GroupContext {
                     let mut owned = self.owned.lock().unwrap_or_else(PoisonError::into_inner);
                     owned.partitions.drain().collect()
                 };
+                self.assigned.store(false, Ordering::Relaxed);
                 if !revoked.is_empty() {
                     self.push(SourceItem::Revoked(revoked));
                 }
