@@ -100,6 +100,10 @@ pub const BUILTIN: &[(&str, &str)] = &[
         include_str!("../pack/shadow-api-endpoint.toml"),
     ),
     (
+        "user-agent-rotation.toml",
+        include_str!("../pack/user-agent-rotation.toml"),
+    ),
+    (
         "zombie-api-endpoint.toml",
         include_str!("../pack/zombie-api-endpoint.toml"),
     ),

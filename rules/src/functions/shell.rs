@@ -15,8 +15,7 @@ const COMMANDS: &[&str] = &[
 /// Whether the (percent-decoded, `+` read as a space) query starts with a command of
 /// [`COMMANDS`] and continues like a shell: an option (`-a`), an absolute path (`/tmp`), a URL,
 /// another command (`busybox wget`), or a separator chaining the next command (`;`, `|`, `&&`,
-/// `` ` ``). `cat=books`,
-/// `q=uname -a` and `echo hello` are not command lines.
+/// `` ` ``). `cat=books`, `q=uname -a` and `echo hello` are not command lines.
 pub(super) fn is_command_line(query: &str) -> bool {
     let (word, rest) = first_word(query);
     if !is_command(word) {
