@@ -161,6 +161,54 @@ fn kong_ua(t_s: i64, ip: &str, ua: &str) -> String {
     )
 }
 
+/// `user-agent-rotation` ships off (it reads every row): the built-in pack stays silent on a
+/// client with a new agent per request, and an exported copy with `enabled = true` names it.
+#[test]
+fn user_agent_rotation_is_off_by_default_and_runs_once_enabled() {
+    let tmp = tempfile::tempdir().unwrap();
+    let log = tmp.path().join("rotation.log");
+    let lines: Vec<String> = (0..12)
+        .map(|i| {
+            kong_ua(
+                i,
+                "198.51.100.7",
+                &format!("Mozilla/5.0 (X11; rv:{i}.0) Firefox/{i}.0"),
+            )
+        })
+        .collect();
+    std::fs::write(&log, lines.join("\n") + "\n").unwrap();
+    let rotation = |more: &[&str]| {
+        let mut args = vec!["run", "-i", log.to_str().unwrap()];
+        args.extend_from_slice(more);
+        let out = gatewatch(&args, None);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        crate::support::alerts_of(&out)
+            .iter()
+            .filter(|a| a["rule_id"] == "user-agent-rotation")
+            .count()
+    };
+    assert_eq!(rotation(&[]), 0);
+    let pack = tmp.path().join("pack");
+    assert!(
+        gatewatch(&["rules", "export", pack.to_str().unwrap()], None)
+            .status
+            .success()
+    );
+    let file = pack.join("user-agent-rotation.toml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.contains("\nenabled = false\n"));
+    std::fs::write(
+        &file,
+        text.replace("\nenabled = false\n", "\nenabled = true\n"),
+    )
+    .unwrap();
+    assert_eq!(rotation(&["--rules", pack.to_str().unwrap()]), 1);
+}
+
 #[test]
 fn a_crawler_claimed_from_outside_its_published_ranges_is_impersonation() {
     let tmp = tempfile::tempdir().unwrap();
@@ -243,7 +291,17 @@ fn eval_checks_crawler_claims_against_the_ranges_it_is_given() {
                 && l.contains("crawler-impersonation")
         })
     };
-    assert!(!named(&gatewatch(&args, None)));
+    let without = gatewatch(&args, None);
+    assert!(
+        without.status.success(),
+        "{}",
+        String::from_utf8_lossy(&without.stderr)
+    );
+    assert!(
+        !named(&without),
+        "{}",
+        String::from_utf8_lossy(&without.stdout)
+    );
     args.extend(["--crawler-ranges", tmp.path().to_str().unwrap()]);
     let out = gatewatch(&args, None);
     assert!(named(&out), "{}", String::from_utf8_lossy(&out.stdout));
