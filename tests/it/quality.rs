@@ -132,7 +132,7 @@ fn held_out_scan_logs_keep_their_recall_and_benign_clients_stay_quiet() {
 }
 
 /// The second held-out set (`eval/heldout2`: fail2ban, Wazuh, OSSEC test lines and benign
-/// application logs): at least the 12 of 29 attacking clients named on 2026-12-04, each by the
+/// application logs): at least the 15 of 29 attacking clients named on 2026-12-04, each by the
 /// rule that reaches it, and not one alert on a benign client.
 #[test]
 fn second_held_out_set_keeps_its_recall_and_benign_clients_stay_quiet() {
@@ -140,7 +140,7 @@ fn second_held_out_set_keeps_its_recall_and_benign_clients_stay_quiet() {
         "heldout2",
         "labels.jsonl",
         29,
-        12,
+        15,
         &[
             // A time-delay SQL injection; an XSS probe whose target holds raw spaces; an RFI.
             ("wazuh-web_rules.log", "exploit-payload"),
@@ -149,6 +149,8 @@ fn second_held_out_set_keeps_its_recall_and_benign_clients_stay_quiet() {
             // masscan's single banner grab; phpMyAdmin's installer asked once.
             ("fail2ban-apache-zerotolerance.log", "probing-attack-tools"),
             ("fail2ban-apache-zerotolerance.log", "admin-console-probing"),
+            // One missed request each for `.env` or `.flaskenv`.
+            ("fail2ban-nginx-env.log", "probing-attack-tools"),
         ],
     );
 }
