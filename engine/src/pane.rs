@@ -88,36 +88,41 @@ impl Pane {
             .or_insert(min_offset);
     }
 
-    /// Adds rows: for raw-row panes, `rows` (a compact batch of the rule's columns); for
-    /// aggregate panes, `pre` (the aggregate's input, from [`AggPlan::prepare`]).
-    pub fn add(
-        &mut self,
-        plan: Option<&AggPlan>,
-        rows: &RecordBatch,
-        pre: Option<&RecordBatch>,
-    ) -> Result<(), EngineError> {
+    /// Adds raw rows (a compact batch of the rule's columns) to a raw-row pane.
+    pub fn add_rows(&mut self, rows: RecordBatch) -> Result<(), EngineError> {
+        let PaneData::Rows(batches) = &mut self.data else {
+            return Err(EngineError::Internal(
+                "raw rows added to an aggregate pane".into(),
+            ));
+        };
         self.rows += rows.num_rows();
-        match (&mut self.data, plan, pre) {
-            (PaneData::Rows(batches), _, _) => {
-                self.bytes_data += rows.get_array_memory_size();
-                batches.push(rows.clone());
-            }
-            (PaneData::Agg { state, sealed }, Some(plan), Some(pre)) => {
-                state
-                    .update(plan, pre)
-                    .map_err(|e| EngineError::Internal(e.to_string()))?;
-                self.bytes_data = state.size()
-                    + sealed
-                        .iter()
-                        .map(RecordBatch::get_array_memory_size)
-                        .sum::<usize>();
-            }
-            _ => {
-                return Err(EngineError::Internal(
-                    "aggregate pane without its plan".into(),
-                ))
-            }
-        }
+        self.bytes_data += rows.get_array_memory_size();
+        batches.push(rows);
+        Ok(())
+    }
+
+    /// Folds `pre` (the aggregate's input, from [`AggPlan::prepare`], out of `rows` rows that
+    /// passed the rule's filter) into an aggregate pane.
+    pub fn add_aggregated(
+        &mut self,
+        plan: &AggPlan,
+        rows: usize,
+        pre: &RecordBatch,
+    ) -> Result<(), EngineError> {
+        let PaneData::Agg { state, sealed } = &mut self.data else {
+            return Err(EngineError::Internal(
+                "aggregate input added to a raw-row pane".into(),
+            ));
+        };
+        self.rows += rows;
+        state
+            .update(plan, pre)
+            .map_err(|e| EngineError::Internal(e.to_string()))?;
+        self.bytes_data = state.size()
+            + sealed
+                .iter()
+                .map(RecordBatch::get_array_memory_size)
+                .sum::<usize>();
         Ok(())
     }
 

@@ -105,24 +105,31 @@ impl RuleOperator {
         for (pane_start, rows) in std::mem::take(segment) {
             let rule = self.rule.clone();
             let plan = rule.agg.as_ref();
-            let sub = if rows.len() == projected.num_rows() && plan.is_some() {
-                projected.clone()
-            } else {
-                take_record_batch(projected, &UInt32Array::from(rows.clone()))?
-            };
-            // The aggregate's own filters (WHERE) first: only rows it counts are recorded.
+            // The aggregate's own filters (WHERE) first: only rows it counts are recorded. Rows
+            // are referred to by their index in `projected` from here on; only the aggregate's
+            // input (its columns, its rows) is copied.
             let (pre, positions) = match plan {
                 Some(p) => {
-                    let (pre, pos) = p.prepare(&sub).map_err(|e| rule.exec_error(e))?;
+                    // Every row of the batch, in order: no copy at all.
+                    let whole = rows.len() == projected.num_rows()
+                        && rows.iter().enumerate().all(|(i, &r)| r as usize == i);
+                    let selection = (!whole).then_some(rows.as_slice());
+                    let (pre, pos) = p
+                        .prepare(projected, selection)
+                        .map_err(|e| rule.exec_error(e))?;
                     (Some(pre), pos)
                 }
                 None => (None, None),
             };
-            let local: Vec<u32> = positions.unwrap_or_else(|| (0..sub.num_rows() as u32).collect());
+            // Positions among `rows` (which is every row, in order, when nothing was selected).
+            let local: Vec<u32> = match positions {
+                Some(pos) => pos.iter().map(|&j| rows[j as usize]).collect(),
+                None => rows.clone(),
+            };
             if local.is_empty() {
                 continue;
             }
-            let hashes = hashes_of(&sub, rule.entity_column, &local)?;
+            let hashes = hashes_of(projected, rule.entity_column, &local)?;
             if !self.windows.has_pane(pane_start) {
                 let fresh = Slot {
                     pane: Pane::new(plan)?,
@@ -190,9 +197,9 @@ impl RuleOperator {
                     continue;
                 }
             }
-            let (sub, pre, local, hashes) = if accept.len() < local.len() {
+            let (pre, local, hashes) = if accept.len() < local.len() {
                 // Keep only the accepted rows, in both the rule's columns and the aggregate input.
-                let sub_rows: Vec<u32> = accept.iter().map(|&j| local[j]).collect();
+                let kept_rows: Vec<u32> = accept.iter().map(|&j| local[j]).collect();
                 let pre = match &pre {
                     Some(p) => Some(take_record_batch(
                         p,
@@ -201,15 +208,15 @@ impl RuleOperator {
                     None => None,
                 };
                 let hashes: Vec<u64> = accept.iter().map(|&j| hashes[j]).collect();
-                (sub, pre, sub_rows, hashes)
+                (pre, kept_rows, hashes)
             } else {
-                (sub, pre, local, hashes)
+                (pre, local, hashes)
             };
-            let times_all = event_times(&sub)?;
+            let times_all = event_times(projected)?;
             let times: Vec<i64> = local.iter().map(|&r| times_all.value(r as usize)).collect();
             let mut seq = self.seq;
             slot.pane.evidence.add(
-                &sub,
+                projected,
                 &local,
                 &hashes,
                 &times,
@@ -217,12 +224,13 @@ impl RuleOperator {
                 ctx.cfg.evidence_samples,
             )?;
             self.seq = seq;
-            let rows_batch = if plan.is_none() {
-                take_record_batch(&sub, &UInt32Array::from(local.clone()))?
-            } else {
-                sub.clone()
-            };
-            slot.pane.add(plan, &rows_batch, pre.as_ref())?;
+            match (plan, pre) {
+                (Some(plan), Some(pre)) => slot.pane.add_aggregated(plan, rows.len(), &pre)?,
+                _ => slot.pane.add_rows(take_record_batch(
+                    projected,
+                    &UInt32Array::from(local.clone()),
+                )?)?,
+            }
             match ledger {
                 Some((tp, offset)) => slot.pane.hold(tp, offset),
                 None => {

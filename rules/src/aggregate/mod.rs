@@ -211,12 +211,31 @@ impl AggPlan {
         }))
     }
 
-    /// The steps below the aggregate on `batch` (the rule's columns): the aggregate's input,
-    /// and the positions in `batch` of its rows (`None`: all rows, in order).
-    pub fn prepare(&self, batch: &RecordBatch) -> Result<(RecordBatch, Option<Vec<u32>>)> {
+    /// The steps below the aggregate on `batch` (the rule's columns), or on its rows `rows`
+    /// only: the aggregate's input, and the positions of its rows among the rows given (`rows`
+    /// or all of `batch`; `None`: all of them, in order).
+    ///
+    /// Only the columns the aggregate reads are copied out of `batch` when `rows` selects some
+    /// of its rows (the scan's projection is applied first), not every column of the rule.
+    pub fn prepare(
+        &self,
+        batch: &RecordBatch,
+        rows: Option<&[u32]>,
+    ) -> Result<(RecordBatch, Option<Vec<u32>>)> {
         let mut current = batch.clone();
+        let mut steps = self.pre.as_slice();
+        if let Some(rows) = rows {
+            if let Some((PreStep::Select(idx), rest)) = steps.split_first() {
+                current = current.project(idx)?;
+                steps = rest;
+            }
+            current = arrow::compute::take_record_batch(
+                &current,
+                &arrow::array::UInt32Array::from(rows.to_vec()),
+            )?;
+        }
         let mut positions: Option<Vec<u32>> = None;
-        for step in &self.pre {
+        for step in steps {
             match step {
                 PreStep::Filter(pred) => {
                     let mask = eval(pred, &current)?;
