@@ -75,7 +75,7 @@ impl Evidence {
         self.by_entity.contains_key(&hash)
     }
 
-    /// Bytes held (approximate).
+    /// Bytes held (approximate): sampled rows, each entity's sample list, and the map.
     pub fn bytes(&self) -> usize {
         self.bytes + self.by_entity.capacity() * (8 + std::mem::size_of::<Record>() + 8)
     }
@@ -114,6 +114,12 @@ impl Evidence {
                 row: sampled.len() as u32,
             };
             if rec.samples.len() < k {
+                if rec.samples.capacity() == 0 {
+                    // Exactly `k`, allocated once, and counted: growth by doubling would hold
+                    // up to twice that, unaccounted, for every entity.
+                    rec.samples.reserve_exact(k);
+                    self.bytes += rec.samples.capacity() * std::mem::size_of::<Sample>();
+                }
                 rec.samples.push(sample);
             } else if let Some(max) = rec.samples.iter_mut().max() {
                 if sample < *max {
@@ -233,4 +239,54 @@ fn row_json(batch: &RecordBatch, row: usize) -> Map<String, Value> {
         out.insert(field.name().clone(), v);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow::array::StringArray;
+    use arrow::datatypes::{Field, Schema};
+
+    use super::*;
+
+    /// Every byte an entity's record holds is counted, its sample list included: the state
+    /// limits shed on this figure, and an attacker controls how many entities there are.
+    #[test]
+    fn bytes_count_every_entitys_sample_list() {
+        let n = 1000usize;
+        let ips: Vec<String> = (0..n)
+            .map(|i| format!("10.0.{}.{}", i / 256, i % 256))
+            .collect();
+        let schema = Arc::new(Schema::new(vec![Field::new(
+            Column::ClientIp.name(),
+            DataType::Utf8,
+            true,
+        )]));
+        let batch = RecordBatch::try_new(
+            schema,
+            vec![Arc::new(StringArray::from_iter_values(ips.iter()))],
+        )
+        .unwrap();
+        let rows: Vec<u32> = (0..n as u32).collect();
+        let hashes: Vec<u64> = ips.iter().map(|ip| entity_hash(ip)).collect();
+        let times: Vec<i64> = (0..n as i64).collect();
+        let (mut seq, k) = (0u64, 5usize);
+        let mut e = Evidence::default();
+        e.add(&batch, &rows, &hashes, &times, &mut seq, k).unwrap();
+        let lists: usize = e
+            .by_entity
+            .values()
+            .map(|r| r.samples.capacity() * std::mem::size_of::<Sample>())
+            .sum();
+        assert_eq!(lists, n * k * std::mem::size_of::<Sample>());
+        let rows_bytes: usize = e.rows.iter().map(|b| b.get_array_memory_size()).sum();
+        let map = e.by_entity.capacity() * (8 + std::mem::size_of::<Record>() + 8);
+        assert_eq!(e.bytes(), rows_bytes + lists + map);
+        // More events of known entities allocate nothing more.
+        let before = e.bytes();
+        e.add(&batch, &rows, &hashes, &times, &mut seq, k).unwrap();
+        let new_rows: usize = e.rows.iter().map(|b| b.get_array_memory_size()).sum();
+        assert_eq!(e.bytes() - before, new_rows - rows_bytes);
+    }
 }
