@@ -58,6 +58,8 @@ pub struct RawEvent<'a> {
     pub method: Option<Str<'a>>,
     pub host: Option<Str<'a>>,
     pub target: Option<Str<'a>>,
+    /// The request line's protocol as logged (`HTTP/1.1`).
+    pub http_version: Option<Str<'a>>,
     pub status: Option<i64>,
     pub upstream_status: Option<i64>,
     pub request_bytes: Option<i64>,
@@ -97,6 +99,7 @@ impl RawEvent<'_> {
             method: own(self.method),
             host: own(self.host),
             target: own(self.target),
+            http_version: own(self.http_version),
             status: self.status,
             upstream_status: self.upstream_status,
             request_bytes: self.request_bytes,
@@ -274,6 +277,7 @@ impl EventBatchBuilder {
                         Column::Path => path,
                         Column::Query => query,
                         Column::RequestTarget => ev.target.as_deref(),
+                        Column::HttpVersion => ev.http_version.as_deref(),
                         Column::RouteTemplate => path.map(|_| self.template.as_str()),
                         Column::ObjectId => match (path, self.id_ranges.last()) {
                             (Some(p), Some(r)) => Some(&p[r.clone()]),

@@ -83,6 +83,8 @@ columns! {
         "The raw query string after `?`, as logged (not percent-decoded), or null if none. Probing rules look here for injection payloads.";
     RequestTarget = "request_target": DataType::Utf8, nullable = true,
         "The request target exactly as logged (path and query, an absolute URI, a `CONNECT` authority), before `path` and `query` were cut from it. Sigma's `cs-uri-query` maps here.";
+    HttpVersion = "http_version": DataType::Utf8, nullable = true,
+        "The protocol of the request line as logged (`HTTP/1.1`, `HTTP/2.0`, a made-up `HTTP/1.2`), or null when the format does not log it (Kong) or the line was not a request. Sigma's `cs-version` maps here.";
     Status = "status": DataType::Int32, nullable = true,
         "HTTP status returned to the client.";
     UpstreamStatus = "upstream_status": DataType::Int32, nullable = true,

@@ -106,18 +106,20 @@ fn assert_corpus_recall(
 }
 
 /// The held-out CrowdSec Hub scenario-test logs (`eval/heldout`): at least the attacking clients
-/// named on 2026-12-04 (61 of 72: scans, exploit payloads, syslog-wrapped lines, author walks,
-/// web-shell names, open-proxy probes, cache-busting floods), and not one alert on a benign
-/// client.
+/// named on 2026-12-04 (65 of 73: scans, exploit payloads, syslog-wrapped lines, author walks,
+/// web-shell names, open-proxy probes, cache-busting floods, made-up HTTP versions), and not
+/// one alert on a benign client.
 #[test]
 fn held_out_scan_logs_keep_their_recall_and_benign_clients_stay_quiet() {
     // The single-request exploit rule and the syslog envelope are what reach most of them.
     assert_corpus_recall(
         "heldout",
         "crowdsec-hub/labels.jsonl",
-        72,
-        61,
+        73,
+        65,
         &[
+            // One request line each with `HTTP/1.2` or `HTTP/2.1`.
+            ("http-dos-invalid-http-versions.log", "non-http-request"),
             ("apache_log4j2_cve-2021-44228.log", "exploit-payload"),
             ("spring4shell_cve-2022-22965.log", "exploit-payload"),
             ("http-wordpress_wpconfig.log", "cms-framework-scan"),

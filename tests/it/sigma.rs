@@ -161,6 +161,28 @@ fn strings_match_case_insensitively_and_whole_unless_a_modifier_says_otherwise()
     );
 }
 
+/// `cs-version` is the request line's protocol (`http_version`); a format that does not log it
+/// (Kong) leaves it absent, so a `not` selection holds there.
+#[test]
+fn cs_version_matches_the_logged_protocol() {
+    let v = |p: Option<&'static str>| with(req("/"), |e| e.http_version = p.map(Into::into));
+    let ev = [v(Some("HTTP/1.0")), v(Some("HTTP/1.1")), v(None)];
+    assert_eq!(
+        selects(
+            "    sel:\n        cs-version: 'HTTP/1.0'\n    condition: sel",
+            &ev
+        ),
+        [true, false, false]
+    );
+    assert_eq!(
+        selects(
+            "    sel:\n        cs-version|startswith: 'HTTP/1.'\n    condition: not sel",
+            &ev
+        ),
+        [false, false, true]
+    );
+}
+
 #[test]
 fn wildcards_and_their_escapes_and_like_metacharacters_are_literal_where_they_should_be() {
     let ev = [

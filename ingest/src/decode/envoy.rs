@@ -7,7 +7,7 @@
 use serde::Deserialize;
 
 use super::de::{LooseInt, LooseStr};
-use super::request::{client_addr, first_forwarded, map_str};
+use super::request::{client_addr, first_forwarded, http_protocol, map_str};
 use crate::batch::{RawEvent, SourceFormat, Str};
 
 #[derive(Deserialize, Default)]
@@ -25,6 +25,8 @@ struct EnvoyRecord<'a> {
         alias = "request_path"
     )]
     path: LooseStr<'a>,
+    #[serde(borrow)]
+    protocol: LooseStr<'a>,
     #[serde(borrow, alias = ":authority", alias = "host")]
     authority: LooseStr<'a>,
     #[serde(alias = "status")]
@@ -112,6 +114,7 @@ pub fn decode_line<'a>(line: &'a str) -> Result<RawEvent<'a>, String> {
         method: present(rec.method),
         host: present(rec.authority).or_else(|| present(rec.m_authority)),
         target: present(rec.path).or_else(|| present(rec.m_url)),
+        http_version: present(rec.protocol).and_then(|p| map_str(p, http_protocol)),
         status: rec.response_code.0.or(rec.m_response_code.0),
         request_bytes: rec.bytes_received.0.or(rec.m_received_bytes.0),
         response_bytes: rec.bytes_sent.0.or(rec.m_sent_bytes.0),
@@ -155,7 +158,23 @@ mod tests {
         assert_eq!(ev.status, Some(404));
         assert_eq!(ev.host.as_deref(), Some("shop.example.com"));
         assert_eq!(ev.target.as_deref(), Some("/api/v1/orders/17?x=1"));
+        assert_eq!(ev.http_version.as_deref(), Some("HTTP/1.1"));
         assert_eq!(ev.format, SourceFormat::Envoy);
+    }
+
+    #[test]
+    fn protocol_is_an_http_version_or_nothing() {
+        let ev = decode_line(
+            r#"{"start_time":"2024-05-01T12:00:00Z","path":"/","response_code":200,"protocol":"HTTP/2"}"#,
+        )
+        .unwrap();
+        assert_eq!(ev.http_version.as_deref(), Some("HTTP/2"));
+        // Istio Mixer logs the protocol family there.
+        let ev = decode_line(
+            r#"{"start_time":"2024-05-01T12:00:00Z","path":"/","response_code":200,"protocol":"http"}"#,
+        )
+        .unwrap();
+        assert_eq!(ev.http_version, None);
     }
 
     #[test]

@@ -93,6 +93,7 @@ mod tests {
         assert_eq!(ev.request_bytes, Some(154));
         assert_eq!(ev.latency_ms, Some(226));
         assert_eq!(ev.host.as_deref(), Some("locations"));
+        assert_eq!(ev.http_version.as_deref(), Some("HTTP/2"));
     }
 
     #[test]
@@ -105,6 +106,7 @@ mod tests {
         assert_eq!(ev.client_ip.as_deref(), Some("172.30.109.112"));
         assert_eq!(ev.method, None);
         assert_eq!(ev.target, None);
+        assert_eq!(ev.http_version, None);
         assert_eq!(ev.status, Some(0));
         assert_eq!(ev.service.as_deref(), Some("outbound|443||edition.cnn.com"));
     }

@@ -230,6 +230,8 @@ impl<'a> KongRecord<'a> {
             method: req.method.0,
             host: headers.host.0,
             target,
+            // Kong's log serializer does not record the HTTP version.
+            http_version: None,
             status: resp.status.0,
             upstream_status: self.upstream_status.0,
             request_bytes: req.size.0,

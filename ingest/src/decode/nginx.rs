@@ -193,14 +193,15 @@ pub fn decode_line(line: &str) -> Result<RawEvent<'_>, NginxError> {
     };
     // A request line that is not `METHOD target PROTOCOL` (TLS noise, scanners) is still a real
     // request the server answered: keep the event, with no method or path.
-    let (method, target) = request_line(request);
+    let line = request_line(request);
     Ok(RawEvent {
         format: SourceFormat::Nginx,
         event_time_ms: Some(event_time_ms),
         client_ip: client_addr(addr).map(Cow::Borrowed),
-        method: method.map(Cow::Borrowed),
+        method: line.method.map(Cow::Borrowed),
         host,
-        target: target.map(Cow::Borrowed),
+        target: line.target.map(Cow::Borrowed),
+        http_version: line.protocol.map(Cow::Borrowed),
         status,
         response_bytes: bytes,
         user_agent,
@@ -223,6 +224,7 @@ mod tests {
         assert_eq!(ev.event_time_ms, Some(971211336000));
         assert_eq!(ev.method.as_deref(), Some("POST"));
         assert_eq!(ev.target.as_deref(), Some("/api/login?x=1"));
+        assert_eq!(ev.http_version.as_deref(), Some("HTTP/1.1"));
         assert_eq!(ev.status, Some(401));
         assert_eq!(ev.response_bytes, Some(23));
         assert_eq!(

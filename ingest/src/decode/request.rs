@@ -4,36 +4,58 @@ use std::borrow::Cow;
 
 use crate::batch::Str;
 
-/// Splits a request line `METHOD TARGET PROTOCOL` into method and target. Anything else (an
-/// empty line, `-`, one word, TLS or other binary bytes, Envoy's `- - -` for TCP) is a real
-/// request the server answered but has neither: both are `None`. A complete line with an odd
-/// method (`PATCHp`) keeps the method as logged; rules decide what is odd. A target with raw
+/// A request line's parts: all three, or none (see [`request_line`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RequestLine<'a> {
+    /// The method as logged (`GET`, or an odd `PATCHp`).
+    pub method: Option<&'a str>,
+    /// The target between the method and the protocol.
+    pub target: Option<&'a str>,
+    /// The protocol as logged (`HTTP/1.1`, or a made-up `HTTP/1.2`).
+    pub protocol: Option<&'a str>,
+}
+
+/// Splits a request line `METHOD TARGET PROTOCOL`. Anything else (an empty line, `-`, one
+/// word, TLS or other binary bytes, Envoy's `- - -` for TCP) is a real request the server
+/// answered but has none of them. A complete line with an odd method (`PATCHp`) or an odd
+/// version (`HTTP/1.2`) keeps them as logged; rules decide what is odd. A target with raw
 /// spaces (Apache and NGINX log the line as received; scanners send unencoded payloads such as
 /// `/x"><img src=N onerror=alert(1)>`) is everything between the method and the protocol, so
 /// the rules still see the payload.
 ///
 /// ```
 /// # use gatewatch_ingest::decode::request::request_line;
-/// assert_eq!(request_line("GET /a?b HTTP/1.1"), (Some("GET"), Some("/a?b")));
-/// assert_eq!(request_line("PATCHp /x HTTP/1.1"), (Some("PATCHp"), Some("/x")));
-/// assert_eq!(request_line("GET /a b=c HTTP/1.1"), (Some("GET"), Some("/a b=c")));
-/// assert_eq!(request_line("\\x16\\x03\\x01"), (None, None));
-/// assert_eq!(request_line("- - -"), (None, None));
-/// assert_eq!(request_line("GET /"), (None, None));
-/// assert_eq!(request_line("GET /a b"), (None, None));
-/// assert_eq!(request_line("GET  HTTP/1.1"), (None, None));
+/// let parts = |l| { let r = request_line(l); (r.method, r.target, r.protocol) };
+/// assert_eq!(parts("GET /a?b HTTP/1.1"), (Some("GET"), Some("/a?b"), Some("HTTP/1.1")));
+/// assert_eq!(parts("PATCHp /x HTTP/1.2"), (Some("PATCHp"), Some("/x"), Some("HTTP/1.2")));
+/// assert_eq!(parts("GET /a b=c HTTP/1.1"), (Some("GET"), Some("/a b=c"), Some("HTTP/1.1")));
+/// assert_eq!(parts("\\x16\\x03\\x01"), (None, None, None));
+/// assert_eq!(parts("- - -"), (None, None, None));
+/// assert_eq!(parts("GET /"), (None, None, None));
+/// assert_eq!(parts("GET /a b"), (None, None, None));
+/// assert_eq!(parts("GET  HTTP/1.1"), (None, None, None));
 /// ```
-pub fn request_line(line: &str) -> (Option<&str>, Option<&str>) {
+pub fn request_line(line: &str) -> RequestLine<'_> {
     let (Some((m, _)), Some((before_protocol, p))) = (line.split_once(' '), line.rsplit_once(' '))
     else {
-        return (None, None);
+        return RequestLine::default();
     };
     // The target lies between the first and the last space.
     let t = before_protocol.get(m.len() + 1..).unwrap_or("");
     if t.trim().is_empty() || !is_method(m) || !is_protocol(p) {
-        return (None, None);
+        return RequestLine::default();
     }
-    (Some(m), Some(t))
+    RequestLine {
+        method: Some(m),
+        target: Some(t),
+        protocol: Some(p),
+    }
+}
+
+/// A protocol logged on its own (Envoy's `protocol`, `%PROTOCOL%`, NGINX `$server_protocol`,
+/// Apache `%H`) when it is an HTTP version at all: Istio Mixer logs `http` or `tcp` there.
+pub fn http_protocol(p: &str) -> Option<&str> {
+    is_protocol(p).then_some(p)
 }
 
 /// A method token as HTTP allows it in practice: letters, `-` and `_`, at most 32 bytes.

@@ -45,6 +45,12 @@ pub const FIELDS: &[FieldMap] = &[
         doc: "the request target as logged, path and `?query`, not URL-decoded (Kong `request.uri`, Envoy `path`/`%REQ(:PATH)%`, NGINX `$request` middle)",
     },
     FieldMap {
+        names: &["cs-version", "http_version"],
+        sql: "http_version",
+        kind: FieldKind::Text,
+        doc: "the request line's protocol as logged (`HTTP/1.1`; NGINX/Apache `$request` end, `$server_protocol`, `%H`, Envoy `protocol`/`%PROTOCOL%`; Kong does not log it)",
+    },
+    FieldMap {
         names: &["cs-uri-stem", "c-uri-stem"],
         sql: "path",
         kind: FieldKind::Text,
@@ -121,10 +127,6 @@ pub const UNAVAILABLE: &[(&str, &str)] = &[
         "the destination (server) address is not decoded into a column",
     ),
     ("r-dns", "gateway access logs carry no reverse DNS name"),
-    (
-        "cs-version",
-        "the HTTP version is not decoded into a column",
-    ),
 ];
 
 /// The columns a keyword (field-less) search looks in: every mapped field (the path, query

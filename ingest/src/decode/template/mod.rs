@@ -12,7 +12,9 @@ use std::borrow::Cow;
 
 mod names;
 
-use super::request::{client_addr, first_forwarded, last_status, present, request_line};
+use super::request::{
+    client_addr, first_forwarded, http_protocol, last_status, present, request_line,
+};
 use crate::batch::{RawEvent, SourceFormat};
 use names::{apache_field, envoy_field, nginx_field};
 
@@ -33,6 +35,8 @@ pub enum Field {
     Request,
     /// The method alone.
     Method,
+    /// The protocol alone (Envoy `%PROTOCOL%`, NGINX `$server_protocol`, Apache `%H`).
+    Protocol,
     /// The request target with its query.
     Target,
     /// The path without the query (Apache `%U`, NGINX `$uri`).
@@ -397,6 +401,7 @@ struct Pieces<'a> {
     forwarded: Option<&'a str>,
     request: Option<&'a str>,
     method: Option<&'a str>,
+    protocol: Option<&'a str>,
     target: Option<&'a str>,
     path: Option<&'a str>,
     query: Option<&'a str>,
@@ -473,6 +478,7 @@ impl<'a> Pieces<'a> {
             Field::ForwardedFor => self.forwarded = present(v),
             Field::Request => self.request = Some(v),
             Field::Method => self.method = present(v),
+            Field::Protocol => self.protocol = present(v),
             Field::Target => self.target = present(v),
             Field::Path => self.path = present(v),
             Field::Query => self.query = present(v.strip_prefix('?').unwrap_or(v)),
@@ -499,11 +505,12 @@ impl<'a> Pieces<'a> {
 
     fn into_event(self, ev: &mut RawEvent<'a>) {
         let b = |s: Option<&'a str>| s.map(Cow::Borrowed);
-        let (mut method, mut target) = (self.method, self.target);
+        let (mut method, mut target, mut protocol) = (self.method, self.target, self.protocol);
         if let Some(line) = self.request {
-            let (m, t) = request_line(line);
-            method = method.or(m);
-            target = target.or(t);
+            let parts = request_line(line);
+            method = method.or(parts.method);
+            target = target.or(parts.target);
+            protocol = protocol.or(parts.protocol);
         }
         ev.target = match (target, self.path) {
             (Some(t), _) => Some(Cow::Borrowed(t)),
@@ -515,6 +522,7 @@ impl<'a> Pieces<'a> {
         };
         // A method logged without a request target (Envoy's `- - -` for TCP) is not a request.
         ev.method = if ev.target.is_some() { b(method) } else { None };
+        ev.http_version = b(protocol.and_then(http_protocol));
         ev.event_time_ms = self.time;
         // The peer address first; only a format without one falls back to X-Forwarded-For.
         ev.client_ip = b(self
@@ -612,6 +620,47 @@ mod tests {
         let ev = t.decode(&l, SourceFormat::Nginx).unwrap();
         assert_eq!(ev.referer.as_deref(), Some(""), "sent empty");
         assert_eq!(ev.content_type, None, "not sent");
+    }
+
+    #[test]
+    fn the_protocol_comes_from_the_request_line_or_its_own_field() {
+        let t = LineTemplate::nginx("custom", r#"$remote_addr [$time_local] "$request" $status"#)
+            .unwrap();
+        let ev = t
+            .decode(
+                r#"1.2.3.4 [01/Jan/2026:00:00:01 +0000] "GET / HTTP/1.2" 400"#,
+                SourceFormat::Nginx,
+            )
+            .unwrap();
+        assert_eq!(ev.http_version.as_deref(), Some("HTTP/1.2"));
+        let t = LineTemplate::nginx(
+            "custom",
+            r#"$remote_addr [$time_local] $request_method $request_uri $server_protocol $status"#,
+        )
+        .unwrap();
+        let ev = t
+            .decode(
+                "1.2.3.4 [01/Jan/2026:00:00:01 +0000] GET /a HTTP/2.0 200",
+                SourceFormat::Nginx,
+            )
+            .unwrap();
+        assert_eq!(ev.http_version.as_deref(), Some("HTTP/2.0"));
+        let t = LineTemplate::apache("custom", "%h %t %m %U %H %>s").unwrap();
+        let ev = t
+            .decode(
+                "1.2.3.4 [01/Jan/2026:00:00:01 +0000] GET /a HTTP/1.0 200",
+                SourceFormat::Nginx,
+            )
+            .unwrap();
+        assert_eq!(ev.http_version.as_deref(), Some("HTTP/1.0"));
+        // Not a request line, or no HTTP protocol: no version.
+        let ev = t
+            .decode(
+                "1.2.3.4 [01/Jan/2026:00:00:01 +0000] GET /a tcp 200",
+                SourceFormat::Nginx,
+            )
+            .unwrap();
+        assert_eq!(ev.http_version, None);
     }
 
     #[test]

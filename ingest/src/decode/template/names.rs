@@ -14,7 +14,7 @@ pub(super) fn envoy_field(command: &str) -> Field {
     };
     match name {
         "START_TIME" if arg.is_empty() => Field::TimeRfc3339,
-        "PROTOCOL" => Field::Ignore,
+        "PROTOCOL" => Field::Protocol,
         "RESPONSE_CODE" => Field::Status,
         "BYTES_RECEIVED" => Field::RequestBytes,
         "BYTES_SENT" => Field::ResponseBytes,
@@ -53,6 +53,7 @@ pub(super) fn nginx_field(var: &str) -> Field {
         "msec" => Field::TimeEpochSecs,
         "request" => Field::Request,
         "request_method" => Field::Method,
+        "server_protocol" => Field::Protocol,
         "request_uri" => Field::Target,
         "uri" | "document_uri" => Field::Path,
         "args" | "query_string" => Field::Query,
@@ -87,6 +88,7 @@ pub(super) fn apache_field(directive: char, arg: Option<&str>) -> Field {
         ('T', Some("ms")) => Field::DurationMs,
         ('T', Some("us")) => Field::DurationMicros,
         ('m', _) => Field::Method,
+        ('H', _) => Field::Protocol,
         ('U', _) => Field::Path,
         ('q', _) => Field::Query,
         ('v' | 'V', _) => Field::Host,
