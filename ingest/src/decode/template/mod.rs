@@ -624,43 +624,35 @@ mod tests {
 
     #[test]
     fn the_protocol_comes_from_the_request_line_or_its_own_field() {
-        let t = LineTemplate::nginx("custom", r#"$remote_addr [$time_local] "$request" $status"#)
-            .unwrap();
-        let ev = t
-            .decode(
-                r#"1.2.3.4 [01/Jan/2026:00:00:01 +0000] "GET / HTTP/1.2" 400"#,
-                SourceFormat::Nginx,
-            )
-            .unwrap();
-        assert_eq!(ev.http_version.as_deref(), Some("HTTP/1.2"));
-        let t = LineTemplate::nginx(
-            "custom",
-            r#"$remote_addr [$time_local] $request_method $request_uri $server_protocol $status"#,
-        )
-        .unwrap();
-        let ev = t
-            .decode(
-                "1.2.3.4 [01/Jan/2026:00:00:01 +0000] GET /a HTTP/2.0 200",
-                SourceFormat::Nginx,
-            )
-            .unwrap();
-        assert_eq!(ev.http_version.as_deref(), Some("HTTP/2.0"));
-        let t = LineTemplate::apache("custom", "%h %t %m %U %H %>s").unwrap();
-        let ev = t
-            .decode(
-                "1.2.3.4 [01/Jan/2026:00:00:01 +0000] GET /a HTTP/1.0 200",
-                SourceFormat::Nginx,
-            )
-            .unwrap();
-        assert_eq!(ev.http_version.as_deref(), Some("HTTP/1.0"));
-        // Not a request line, or no HTTP protocol: no version.
-        let ev = t
-            .decode(
-                "1.2.3.4 [01/Jan/2026:00:00:01 +0000] GET /a tcp 200",
-                SourceFormat::Nginx,
-            )
-            .unwrap();
-        assert_eq!(ev.http_version, None);
+        let time = "[01/Jan/2026:00:00:01 +0000]";
+        let nginx = |f: &str| LineTemplate::nginx("custom", f).unwrap();
+        let cases = [
+            (
+                nginx(r#"$remote_addr $time_local "$request" $status"#),
+                format!(r#"1.2.3.4 {time} "GET / HTTP/1.2" 400"#),
+                Some("HTTP/1.2"),
+            ),
+            (
+                nginx("$remote_addr $time_local $request_method $request_uri $server_protocol $status"),
+                format!("1.2.3.4 {time} GET /a HTTP/2.0 200"),
+                Some("HTTP/2.0"),
+            ),
+            (
+                LineTemplate::apache("custom", "%h %t %m %U %H %>s").unwrap(),
+                format!("1.2.3.4 {time} GET /a HTTP/1.0 200"),
+                Some("HTTP/1.0"),
+            ),
+            // A protocol field that is no HTTP version gives none.
+            (
+                LineTemplate::apache("custom", "%h %t %m %U %H %>s").unwrap(),
+                format!("1.2.3.4 {time} GET /a tcp 200"),
+                None,
+            ),
+        ];
+        for (t, line, want) in cases {
+            let ev = t.decode(&line, SourceFormat::Nginx).unwrap();
+            assert_eq!(ev.http_version.as_deref(), want, "{line}");
+        }
     }
 
     #[test]
