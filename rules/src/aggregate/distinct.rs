@@ -1,10 +1,12 @@
 //! `count(DISTINCT x)` per group, with state that grows with distinct values, not rows.
 //!
-//! Values are hashed to 64 bits with a fixed seed and kept in one set of (group, hash) pairs
-//! for all groups: about 16 bytes per distinct value per group, plus 8 per group. The partial
-//! state of a group is the list of its hashes, so states of several panes merge exactly (a set
-//! union). The count is exact up to 64-bit hash collisions within one group: with n distinct
-//! values the probability of any is about n² / 2^65 (10⁻⁸ for a million values).
+//! Values are hashed to 64 bits with a fixed seed. Each group keeps its first three distinct
+//! hashes in place (32 bytes per group: most entities of a counting rule show one to three
+//! values in a window), up to 32 in a list of its own (8 to 16 bytes per value) and more in a
+//! set of its own (about 9 to 18 bytes per value). The partial state of a group is the list of its hashes, so states of several
+//! panes merge exactly (a set union). The count is exact up to 64-bit hash collisions within
+//! one group: with n distinct values the probability of any is about n² / 2^65 (10⁻⁸ for a
+//! million values).
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -31,55 +33,131 @@ fn item() -> FieldRef {
     Arc::new(Field::new("item", DataType::UInt64, true))
 }
 
+/// Distinct hashes kept in place before a group gets a list of its own.
+const INLINE: usize = 3;
+/// Distinct hashes kept in a group's list (searched one by one) before it gets a set.
+const LIST: usize = 32;
+
+/// The distinct hashes of one group.
+#[derive(Debug, Clone)]
+enum Hashes {
+    /// Up to [`INLINE`], in place.
+    Inline { len: u8, vals: [u64; INLINE] },
+    /// Up to [`LIST`], in a list: a few more values cost 8 bytes each, not a hash table.
+    List(Vec<u64>),
+    /// More, in a set: boxed, so that every group's slot stays 32 bytes (an unboxed set would
+    /// make every slot, spilled or not, the set's size).
+    #[allow(clippy::box_collection)]
+    Set(Box<HashSet<u64, Hasher>>),
+}
+
+impl Default for Hashes {
+    fn default() -> Self {
+        Hashes::Inline {
+            len: 0,
+            vals: [0; INLINE],
+        }
+    }
+}
+
+impl Hashes {
+    fn insert(&mut self, hash: u64) {
+        match self {
+            Hashes::Inline { len, vals } => {
+                let n = usize::from(*len);
+                if vals[..n].contains(&hash) {
+                    return;
+                }
+                if n < INLINE {
+                    vals[n] = hash;
+                    *len += 1;
+                    return;
+                }
+                let mut list = Vec::with_capacity(2 * INLINE + 2);
+                list.extend_from_slice(vals);
+                list.push(hash);
+                *self = Hashes::List(list);
+            }
+            Hashes::List(list) => {
+                if list.contains(&hash) {
+                    return;
+                }
+                if list.len() < LIST {
+                    list.push(hash);
+                    return;
+                }
+                let mut set = HashSet::with_capacity_and_hasher(2 * LIST, Hasher::with_seed(7));
+                set.extend(list.iter().copied());
+                set.insert(hash);
+                *self = Hashes::Set(Box::new(set));
+            }
+            Hashes::Set(set) => {
+                set.insert(hash);
+            }
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Hashes::Inline { len, .. } => usize::from(*len),
+            Hashes::List(list) => list.len(),
+            Hashes::Set(set) => set.len(),
+        }
+    }
+
+    /// Bytes held outside the group's slot.
+    fn heap_bytes(&self) -> usize {
+        match self {
+            Hashes::Inline { .. } => 0,
+            Hashes::List(list) => list.capacity() * 8,
+            Hashes::Set(set) => std::mem::size_of::<HashSet<u64, Hasher>>() + set.capacity() * 9,
+        }
+    }
+
+    fn into_sorted(self) -> Vec<u64> {
+        let mut out: Vec<u64> = match self {
+            Hashes::Inline { len, vals } => vals[..usize::from(len)].to_vec(),
+            Hashes::List(list) => list,
+            Hashes::Set(set) => set.into_iter().collect(),
+        };
+        out.sort_unstable();
+        out
+    }
+}
+
 /// Distinct values per group, by hash.
+#[derive(Default)]
 pub struct DistinctCount {
-    counts: Vec<i64>,
-    seen: HashSet<(u32, u64), Hasher>,
+    groups: Vec<Hashes>,
+    /// Bytes of the groups' own sets.
+    heap: usize,
     hashes: Vec<u64>,
 }
 
-impl Default for DistinctCount {
-    fn default() -> Self {
-        DistinctCount {
-            counts: Vec::new(),
-            seen: HashSet::with_hasher(Hasher::with_seed(7)),
-            hashes: Vec::new(),
-        }
-    }
-}
-
 impl DistinctCount {
-    fn insert(&mut self, group: usize, hash: u64) {
-        if self.seen.insert((group as u32, hash)) {
-            self.counts[group] += 1;
+    fn grow(&mut self, total_num_groups: usize) {
+        if self.groups.len() < total_num_groups {
+            self.groups.resize_with(total_num_groups, Hashes::default);
         }
     }
 
-    /// Removes the groups `emit_to` takes and returns their hashes, per group.
-    fn take(&mut self, emit_to: EmitTo) -> Vec<Vec<u64>> {
+    fn insert(&mut self, group: usize, hash: u64) {
+        let g = &mut self.groups[group];
+        let before = g.heap_bytes();
+        g.insert(hash);
+        self.heap = self.heap + g.heap_bytes() - before;
+    }
+
+    /// The groups `emit_to` names, taken out (the rest renumbered from 0).
+    fn take(&mut self, emit_to: EmitTo) -> Vec<Hashes> {
         let n = match emit_to {
-            EmitTo::All => self.counts.len(),
-            EmitTo::First(n) => n.min(self.counts.len()),
+            EmitTo::All => self.groups.len(),
+            EmitTo::First(n) => n.min(self.groups.len()),
         };
-        let mut per_group: Vec<Vec<u64>> = vec![Vec::new(); n];
-        let mut kept = HashSet::with_capacity_and_hasher(
-            self.seen.len().saturating_sub(n),
-            Hasher::with_seed(7),
-        );
-        for (g, h) in self.seen.drain() {
-            let g = g as usize;
-            if g < n {
-                per_group[g].push(h);
-            } else {
-                kept.insert(((g - n) as u32, h));
-            }
-        }
-        self.seen = kept;
-        self.counts.drain(..n);
-        for hashes in per_group.iter_mut() {
-            hashes.sort_unstable();
-        }
-        per_group
+        let taken: Vec<Hashes> = self.groups.drain(..n).collect();
+        let freed: usize = taken.iter().map(Hashes::heap_bytes).sum();
+        self.heap = self.heap.saturating_sub(freed);
+        taken
     }
 }
 
@@ -91,9 +169,7 @@ impl GroupsAccumulator for DistinctCount {
         opt_filter: Option<&BooleanArray>,
         total_num_groups: usize,
     ) -> Result<()> {
-        if self.counts.len() < total_num_groups {
-            self.counts.resize(total_num_groups, 0);
-        }
+        self.grow(total_num_groups);
         let array = &values[0];
         self.hashes.clear();
         self.hashes.resize(array.len(), 0);
@@ -121,7 +197,11 @@ impl GroupsAccumulator for DistinctCount {
     }
 
     fn state(&mut self, emit_to: EmitTo) -> Result<Vec<ArrayRef>> {
-        let taken = self.take(emit_to);
+        let taken: Vec<Vec<u64>> = self
+            .take(emit_to)
+            .into_iter()
+            .map(Hashes::into_sorted)
+            .collect();
         let lengths: Vec<usize> = taken.iter().map(Vec::len).collect();
         let flat: UInt64Array = taken.into_iter().flatten().map(Some).collect();
         Ok(vec![Arc::new(ListArray::new(
@@ -138,9 +218,7 @@ impl GroupsAccumulator for DistinctCount {
         group_indices: &[usize],
         total_num_groups: usize,
     ) -> Result<()> {
-        if self.counts.len() < total_num_groups {
-            self.counts.resize(total_num_groups, 0);
-        }
+        self.grow(total_num_groups);
         let lists = values[0].as_list::<i32>();
         for (row, &g) in group_indices.iter().enumerate() {
             if lists.is_valid(row) {
@@ -183,8 +261,8 @@ impl GroupsAccumulator for DistinctCount {
 
     fn size(&self) -> usize {
         std::mem::size_of::<Self>()
-            + self.counts.capacity() * 8
-            + self.seen.capacity() * 17
+            + self.groups.capacity() * std::mem::size_of::<Hashes>()
+            + self.heap
             + self.hashes.capacity() * 8
     }
 }
@@ -231,5 +309,54 @@ mod tests {
         let first = acc.evaluate(EmitTo::First(1)).unwrap();
         assert_eq!(first.len(), 1);
         assert_eq!(count(&mut acc), [1, 1]);
+    }
+
+    #[test]
+    fn a_group_past_three_values_gets_a_list_then_a_set_and_gives_them_back() {
+        assert_eq!(std::mem::size_of::<Hashes>(), 32);
+        let many: Vec<String> = (0..40).map(|i| format!("user{i}")).collect();
+        let mut vals: Vec<&str> = many.iter().map(String::as_str).collect();
+        vals.extend(["user3", "user7", "solo"]);
+        let mut groups = vec![0usize; 42];
+        groups.push(1);
+        let arr: ArrayRef = Arc::new(StringArray::from(vals));
+        let mut acc = DistinctCount::default();
+        acc.update_batch(std::slice::from_ref(&arr), &groups, None, 2)
+            .unwrap();
+        let inline_only = std::mem::size_of::<DistinctCount>()
+            + acc.groups.capacity() * std::mem::size_of::<Hashes>()
+            + acc.hashes.capacity() * 8;
+        assert!(acc.size() > inline_only, "the spilled set is counted");
+        // A pane's state merged into another window: same counts, the set survives the trip.
+        let state = acc.state(EmitTo::All).unwrap();
+        assert_eq!(acc.size(), inline_only, "taking the state frees the set");
+        let mut window = DistinctCount::default();
+        window.merge_batch(&state, &[0, 1], 2).unwrap();
+        window.merge_batch(&state, &[0, 1], 2).unwrap();
+        let first = window.evaluate(EmitTo::First(1)).unwrap();
+        assert_eq!(
+            first.as_primitive::<arrow::datatypes::Int64Type>().values(),
+            &[40]
+        );
+        assert_eq!(count(&mut window), [1]);
+    }
+
+    #[test]
+    fn every_tier_counts_the_same_as_a_set() {
+        // 0..=40 distinct values per group, each sent twice: inline, list and set tiers.
+        let mut vals = Vec::new();
+        let mut groups = Vec::new();
+        for g in 0..=40usize {
+            for _ in 0..2 {
+                for v in 0..g {
+                    vals.push(format!("g{g}v{v}"));
+                    groups.push(g);
+                }
+            }
+        }
+        let arr: ArrayRef = Arc::new(StringArray::from(vals));
+        let mut acc = DistinctCount::default();
+        acc.update_batch(&[arr], &groups, None, 41).unwrap();
+        assert_eq!(count(&mut acc), (0..=40).collect::<Vec<i64>>());
     }
 }
