@@ -73,7 +73,7 @@ impl Hashes {
                     *len += 1;
                     return;
                 }
-                let mut list = Vec::with_capacity(2 * INLINE + 2);
+                let mut list = Vec::with_capacity(INLINE + 1);
                 list.extend_from_slice(vals);
                 list.push(hash);
                 *self = Hashes::List(list);
