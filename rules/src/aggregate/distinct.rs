@@ -3,10 +3,10 @@
 //! Values are hashed to 64 bits with a fixed seed. Each group keeps its first three distinct
 //! hashes in place (32 bytes per group: most entities of a counting rule show one to three
 //! values in a window), up to 32 in a list of its own (8 to 16 bytes per value) and more in a
-//! set of its own (about 9 to 18 bytes per value). The partial state of a group is the list of its hashes, so states of several
-//! panes merge exactly (a set union). The count is exact up to 64-bit hash collisions within
-//! one group: with n distinct values the probability of any is about n² / 2^65 (10⁻⁸ for a
-//! million values).
+//! set of its own (about 9 to 18 bytes per value). The partial state of a group is the list of
+//! its hashes, so states of several panes merge exactly (a set union). The count is exact up
+//! to 64-bit hash collisions within one group: with n distinct values the probability of any
+//! is about n² / 2^65 (10⁻⁸ for a million values).
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -129,7 +129,7 @@ impl Hashes {
 #[derive(Default)]
 pub struct DistinctCount {
     groups: Vec<Hashes>,
-    /// Bytes of the groups' own sets.
+    /// Bytes of the groups' own lists and sets.
     heap: usize,
     hashes: Vec<u64>,
 }
