@@ -128,7 +128,7 @@ pub(crate) fn spawn_with(
         broker()
     );
     let log = (0..)
-        .map(|n| std::path::PathBuf::from(format!("{}.{n}.log", output.display())))
+        .map(|n| instance_log(output, n))
         .find(|p| !p.exists())
         .unwrap();
     let child = Command::new(env!("CARGO_BIN_EXE_gatewatch"))
@@ -193,16 +193,21 @@ pub(crate) fn read_alerts(path: &std::path::Path) -> Vec<Value> {
         .collect()
 }
 
+/// The log of the `n`th instance that wrote `output` (numbered from 0 in spawn order).
+fn instance_log(output: &std::path::Path, n: usize) -> std::path::PathBuf {
+    std::path::PathBuf::from(format!("{}.{n}.log", output.display()))
+}
+
 /// The logs of the instances that wrote `outputs`, for a failure message.
 fn instance_logs(outputs: &[std::path::PathBuf]) -> String {
     let mut text = String::new();
     for out in outputs {
         for n in 0.. {
-            let log = format!("{}.{n}.log", out.display());
+            let log = instance_log(out, n);
             let Ok(body) = std::fs::read_to_string(&log) else {
                 break;
             };
-            text.push_str(&format!("===== {log}\n{body}\n"));
+            text.push_str(&format!("===== {}\n{body}\n", log.display()));
         }
     }
     text
