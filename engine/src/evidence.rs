@@ -20,6 +20,9 @@ use serde_json::{Map, Value};
 use crate::alert::format_rfc3339;
 use crate::error::EngineError;
 
+/// Sample slots reserved at an entity's first event (more grow as its events come).
+const MAX_FIRST_SAMPLES: usize = 8;
+
 /// One sampled event: (event time, arrival sequence, batch, row).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 struct Sample {
@@ -114,13 +117,15 @@ impl Evidence {
                 row: sampled.len() as u32,
             };
             if rec.samples.len() < k {
-                if rec.samples.capacity() == 0 {
-                    // Exactly `k`, allocated once, and counted: growth by doubling would hold
-                    // up to twice that, unaccounted, for every entity.
-                    rec.samples.reserve_exact(k);
-                    self.bytes += rec.samples.capacity() * std::mem::size_of::<Sample>();
+                // Every allocation is counted. The first is exactly `k` (the usual 5; growth by
+                // doubling would hold up to twice that per entity), capped so that a large `k`
+                // is not reserved for entities that show one event.
+                let before = rec.samples.capacity();
+                if before == 0 {
+                    rec.samples.reserve_exact(k.min(MAX_FIRST_SAMPLES));
                 }
                 rec.samples.push(sample);
+                self.bytes += (rec.samples.capacity() - before) * std::mem::size_of::<Sample>();
             } else if let Some(max) = rec.samples.iter_mut().max() {
                 if sample < *max {
                     *max = sample;
@@ -288,5 +293,62 @@ mod tests {
         e.add(&batch, &rows, &hashes, &times, &mut seq, k).unwrap();
         let new_rows: usize = e.rows.iter().map(|b| b.get_array_memory_size()).sum();
         assert_eq!(e.bytes() - before, new_rows - rows_bytes);
+    }
+
+    /// A large `k` is not reserved up front, and the list's growth beyond the first slots is
+    /// counted too.
+    #[test]
+    fn a_large_k_grows_as_events_come_and_every_growth_is_counted() {
+        let schema = Arc::new(Schema::new(vec![Field::new(
+            Column::ClientIp.name(),
+            DataType::Utf8,
+            true,
+        )]));
+        let batch = RecordBatch::try_new(
+            schema,
+            vec![Arc::new(StringArray::from_iter_values(["10.0.0.1"; 20]))],
+        )
+        .unwrap();
+        let rows: Vec<u32> = (0..20).collect();
+        let hashes = [entity_hash("10.0.0.1"); 20];
+        let times: Vec<i64> = (0..20).collect();
+        let mut seq = 0u64;
+        let mut e = Evidence::default();
+        e.add(
+            &batch,
+            &rows[..1],
+            &hashes[..1],
+            &times[..1],
+            &mut seq,
+            1000,
+        )
+        .unwrap();
+        let list = |e: &Evidence| {
+            e.by_entity
+                .values()
+                .map(|r| r.samples.capacity())
+                .sum::<usize>()
+        };
+        assert_eq!(
+            list(&e),
+            MAX_FIRST_SAMPLES,
+            "one event does not reserve 1000 slots"
+        );
+        e.add(
+            &batch,
+            &rows[1..],
+            &hashes[1..],
+            &times[1..],
+            &mut seq,
+            1000,
+        )
+        .unwrap();
+        assert!(list(&e) >= 20);
+        let rows_bytes: usize = e.rows.iter().map(|b| b.get_array_memory_size()).sum();
+        let map = e.by_entity.capacity() * (8 + std::mem::size_of::<Record>() + 8);
+        assert_eq!(
+            e.bytes(),
+            rows_bytes + list(&e) * std::mem::size_of::<Sample>() + map
+        );
     }
 }
