@@ -255,6 +255,17 @@ mod tests {
 
     use super::*;
 
+    /// A batch of one column, `client_ip`, holding `ips`.
+    fn client_ips(ips: &[impl AsRef<str>]) -> RecordBatch {
+        let schema = Arc::new(Schema::new(vec![Field::new(
+            Column::ClientIp.name(),
+            DataType::Utf8,
+            true,
+        )]));
+        let ips = StringArray::from_iter_values(ips.iter().map(AsRef::as_ref));
+        RecordBatch::try_new(schema, vec![Arc::new(ips)]).unwrap()
+    }
+
     /// Every byte an entity's record holds is counted, its sample list included: the state
     /// limits shed on this figure, and an attacker controls how many entities there are.
     #[test]
@@ -263,16 +274,7 @@ mod tests {
         let ips: Vec<String> = (0..n)
             .map(|i| format!("10.0.{}.{}", i / 256, i % 256))
             .collect();
-        let schema = Arc::new(Schema::new(vec![Field::new(
-            Column::ClientIp.name(),
-            DataType::Utf8,
-            true,
-        )]));
-        let batch = RecordBatch::try_new(
-            schema,
-            vec![Arc::new(StringArray::from_iter_values(ips.iter()))],
-        )
-        .unwrap();
+        let batch = client_ips(&ips);
         let rows: Vec<u32> = (0..n as u32).collect();
         let hashes: Vec<u64> = ips.iter().map(|ip| entity_hash(ip)).collect();
         let times: Vec<i64> = (0..n as i64).collect();
@@ -299,16 +301,7 @@ mod tests {
     /// counted too.
     #[test]
     fn a_large_k_grows_as_events_come_and_every_growth_is_counted() {
-        let schema = Arc::new(Schema::new(vec![Field::new(
-            Column::ClientIp.name(),
-            DataType::Utf8,
-            true,
-        )]));
-        let batch = RecordBatch::try_new(
-            schema,
-            vec![Arc::new(StringArray::from_iter_values(["10.0.0.1"; 20]))],
-        )
-        .unwrap();
+        let batch = client_ips(&["10.0.0.1"; 20]);
         let rows: Vec<u32> = (0..20).collect();
         let hashes = [entity_hash("10.0.0.1"); 20];
         let times: Vec<i64> = (0..20).collect();
