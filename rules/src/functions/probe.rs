@@ -238,8 +238,16 @@ fn lists() -> &'static Lists {
     })
 }
 
+/// A query string or form value decoded once: `%XX` escapes, and `+` as a space.
 fn percent_decode(s: &str) -> Cow<'_, str> {
-    if !s.contains('%') && !s.contains('+') {
+    decode(s, true)
+}
+
+/// `%XX` escapes decoded once (a malformed escape is kept as written); `+` read as a space
+/// when `plus_is_space` (query strings), kept in paths. Invalid UTF-8 becomes U+FFFD.
+fn decode(s: &str, plus_is_space: bool) -> Cow<'_, str> {
+    let escaped = s.contains('%') || (plus_is_space && s.contains('+'));
+    if !escaped {
         return Cow::Borrowed(s);
     }
     let b = s.as_bytes();
@@ -260,7 +268,7 @@ fn percent_decode(s: &str) -> Cow<'_, str> {
                     }
                 }
             }
-            b'+' => {
+            b'+' if plus_is_space => {
                 out.push(b' ');
                 i += 1;
             }
@@ -271,6 +279,40 @@ fn percent_decode(s: &str) -> Cow<'_, str> {
         }
     }
     Cow::Owned(String::from_utf8_lossy(&out).into_owned())
+}
+
+/// A request path as a web server resolves it, for matching names in it: `%XX` escapes
+/// decoded once, letters lower-cased (ASCII), every run of `/` made one. The path
+/// [`probe_class`] looks names up in. A regex over the raw path misses `/%2eenv`,
+/// `/.ENV` and `//.git/config`; over this one it does not.
+///
+/// ```
+/// use gatewatch_rules::functions::normalized_path;
+/// assert_eq!(normalized_path("/%2eenv"), "/.env");
+/// assert_eq!(normalized_path("//App/%2E%67it/Config"), "/app/.git/config");
+/// assert_eq!(normalized_path("/c++/a%zz"), "/c++/a%zz");
+/// assert_eq!(normalized_path("/api/v1/orders/7"), "/api/v1/orders/7");
+/// ```
+pub fn normalized_path(path: &str) -> String {
+    if !path_changes_when_normalized(path) {
+        return path.to_owned();
+    }
+    let mut lower = decode(path, false).into_owned();
+    lower.make_ascii_lowercase();
+    if lower.contains("//") {
+        collapse_slashes(&lower)
+    } else {
+        lower
+    }
+}
+
+/// Whether [`normalized_path`] would change `path`: an escape, an upper-case letter or a run
+/// of slashes (most paths have none, and are then used as they are).
+pub(crate) fn path_changes_when_normalized(path: &str) -> bool {
+    let b = path.as_bytes();
+    memchr::memchr(b'%', b).is_some()
+        || b.iter().any(u8::is_ascii_uppercase)
+        || memchr::memmem::find(b, b"//").is_some()
 }
 
 /// A dotenv file, whatever the framework calls it: a dot-name starting `.env` (`.env.production`,

@@ -97,6 +97,14 @@ pub const HELPERS: &[Helper] = &[
         }),
     },
     Helper {
+        name: "normalized_path",
+        doc: "normalized_path(path): the path decoded once (`%XX`), lower-cased, slashes collapsed (`/%2eENV` -> `/.env`)",
+        sql: Some(|| SqlFunction::Scalar(udf::normalized_path_udf())),
+        rhai: Some(|e| {
+            e.register_fn("normalized_path", |p: &str| super::normalized_path(p));
+        }),
+    },
+    Helper {
         name: "probe_class",
         doc: "probe_class(path, query, user_agent): scanner-agent, path-traversal, sql-injection, script-injection, backdoor, sensitive-file, admin-interface, or NULL/()",
         sql: Some(|| SqlFunction::Scalar(udf::probe_class_udf())),

@@ -11,9 +11,10 @@ use datafusion::common::{Result, ScalarValue};
 use datafusion::logical_expr::{create_udf, ColumnarValue, ScalarUDF, Volatility};
 use datafusion::prelude::SessionContext;
 
+use super::probe::path_changes_when_normalized;
 use super::{
-    cidr_contains, probe_class, shannon_entropy, ua_class, url_extension, with_api_spec,
-    EndpointLearner,
+    cidr_contains, normalized_path, probe_class, shannon_entropy, ua_class, url_extension,
+    with_api_spec, EndpointLearner,
 };
 
 /// Applies the pure helper `name` (`f`) to array arguments, keeping scalar-in/scalar-out so
@@ -196,6 +197,28 @@ pub(super) fn url_extension_udf() -> ScalarUDF {
     )
 }
 
+/// `normalized_path(path)`: the input column itself when no row changes (the common case),
+/// so a regex over it costs what one over `path` does.
+pub(super) fn normalized_path_udf() -> ScalarUDF {
+    create_udf(
+        "normalized_path",
+        vec![DataType::Utf8],
+        DataType::Utf8,
+        Volatility::Immutable,
+        Arc::new(|args| {
+            map_args("normalized_path", args, |a| {
+                let s = utf8(&a[0])?;
+                let paths = s.as_string::<i32>();
+                if !paths.iter().flatten().any(path_changes_when_normalized) {
+                    return Ok(s);
+                }
+                let out: StringArray = paths.iter().map(|v| v.map(normalized_path)).collect();
+                Ok(Arc::new(out) as ArrayRef)
+            })
+        }),
+    )
+}
+
 /// `cidr_contains(cidr, ip)`.
 pub(super) fn cidr_contains_udf() -> ScalarUDF {
     create_udf(
@@ -367,5 +390,22 @@ mod tests {
             ["true", "false", "true"],
             "a pattern per row is honoured"
         );
+    }
+
+    /// A column whose paths need nothing is answered as it is; one that has an encoded,
+    /// upper-case or doubled-slash path gets every row normalized, nulls kept.
+    #[test]
+    fn normalized_path_column_decodes_only_when_needed() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let got = rt.block_on(query(
+            "SELECT normalized_path(p) FROM (VALUES ('/api/v1/orders/7'), ('/.env'), (NULL)) AS t(p)",
+        ));
+        assert_eq!(got, ["/api/v1/orders/7", "/.env", "NULL"]);
+        let got = rt.block_on(query(
+            "SELECT normalized_path(p) FROM (VALUES ('/api/v1/orders/7'), ('/%2eENV'), ('//a//.git/'), (NULL)) AS t(p)",
+        ));
+        assert_eq!(got, ["/api/v1/orders/7", "/.env", "/a/.git/", "NULL"]);
     }
 }

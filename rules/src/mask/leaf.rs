@@ -10,6 +10,7 @@ use arrow::datatypes::{DataType, Int64Type};
 use datafusion::error::{DataFusionError, Result};
 
 use super::Truth;
+use crate::functions::{normalized_path, path_changes_when_normalized};
 use crate::thread_regex;
 
 mod distinct;
@@ -23,6 +24,8 @@ struct Answer {
     /// The column answered, held so its identity cannot be reused while remembered.
     column: ArrayRef,
     pattern: String,
+    /// Whether the pattern was matched against each value's `normalized_path`.
+    normalized: bool,
     /// Where the pattern matches (`t`) and where it does not (`f`); NULLs in neither.
     truth: Truth,
 }
@@ -56,6 +59,7 @@ fn keep<T>(list: &mut Vec<T>, limit: usize, entry: T) -> usize {
 pub(super) fn regex(
     column: &ArrayRef,
     pattern: &str,
+    normalized: bool,
     negated: bool,
     open: Option<&BooleanBuffer>,
 ) -> Result<Truth> {
@@ -63,7 +67,7 @@ pub(super) fn regex(
     let kept = ANSWERS.with(|a| {
         a.borrow()
             .iter()
-            .find(|e| e.pattern == pattern && same(&e.column, column))
+            .find(|e| e.pattern == pattern && e.normalized == normalized && same(&e.column, column))
             .map(|e| e.truth.clone())
     });
     if let Some(truth) = kept {
@@ -71,12 +75,13 @@ pub(super) fn regex(
     }
     let rows = column.len();
     let few = open.filter(|o| o.count_set_bits() * 4 <= rows * 3);
-    let truth = matches(column, pattern, few)?;
+    let truth = matches(column, pattern, normalized, few)?;
     if few.is_none() {
         ANSWERS.with(|a| {
             let answer = Answer {
                 column: column.clone(),
                 pattern: pattern.to_owned(),
+                normalized,
                 truth: truth.clone(),
             };
             keep(&mut a.borrow_mut(), KEPT, answer);
@@ -85,17 +90,30 @@ pub(super) fn regex(
     Ok(flip(truth))
 }
 
-/// Where `pattern` matches `column`, on the rows of `open` (all when `None`: then each
-/// distinct value is matched once, see [`distinct`]).
-fn matches(column: &ArrayRef, pattern: &str, open: Option<&BooleanBuffer>) -> Result<Truth> {
+/// Where `pattern` matches `column` (each value's `normalized_path` if `normalized`), on the
+/// rows of `open` (all when `None`: then each distinct value is matched once, see
+/// [`distinct`]).
+fn matches(
+    column: &ArrayRef,
+    pattern: &str,
+    normalized: bool,
+    open: Option<&BooleanBuffer>,
+) -> Result<Truth> {
     let regex = thread_regex::compiled(pattern)
         .map_err(|e| DataFusionError::Execution(format!("filter regex: {e}")))?;
+    let is_match = |s: &str| {
+        if normalized && path_changes_when_normalized(s) {
+            regex.is_match(&normalized_path(s))
+        } else {
+            regex.is_match(s)
+        }
+    };
     let strings = column
         .as_string_opt::<i32>()
         .ok_or_else(|| DataFusionError::Plan("filter regex on a non-text column".into()))?;
     let rows = strings.len();
     if open.is_none() {
-        return Ok(distinct::answer(column, strings, |s| regex.is_match(s)));
+        return Ok(distinct::answer(column, strings, is_match));
     }
     let mut t = BooleanBufferBuilder::new(rows);
     let mut f = BooleanBufferBuilder::new(rows);
@@ -103,7 +121,7 @@ fn matches(column: &ArrayRef, pattern: &str, open: Option<&BooleanBuffer>) -> Re
     f.append_n(rows, false);
     let mut one = |row: usize| {
         if strings.is_valid(row) {
-            if regex.is_match(strings.value(row)) {
+            if is_match(strings.value(row)) {
                 t.set_bit(row, true);
             } else {
                 f.set_bit(row, true);

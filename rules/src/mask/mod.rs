@@ -10,8 +10,8 @@
 //!   unknown), and a child runs only on the rows whose answer is still open;
 //! * `sigma_match` leaves read the column's shared scan (one pass per column and batch, for all
 //!   rules);
-//! * `LIKE`/`ILIKE` and `regexp_like` of a column and a literal pattern use a regex compiled
-//!   once, when the rule is compiled;
+//! * `LIKE`/`ILIKE` and `regexp_like` of a column (or of `normalized_path(column)`) and a
+//!   literal pattern use a regex compiled once, when the rule is compiled;
 //! * comparisons, `IN` lists and `IS [NOT] NULL` of columns and literals run on the whole
 //!   batch: Arrow's kernels answer them faster than the open rows can be copied out;
 //! * anything else is a DataFusion expression, run on the open rows only (copied out when they
@@ -86,6 +86,8 @@ enum Node {
     Regex {
         column: usize,
         pattern: String,
+        /// Matched against `normalized_path(column)` (from `regexp_like(normalized_path(c), ..)`).
+        normalized: bool,
         negated: bool,
     },
     /// An integer column (`status`, byte counts) `IN` a list of integer literals: a loop over
@@ -229,8 +231,9 @@ impl Node {
             Node::Regex {
                 column,
                 pattern,
+                normalized,
                 negated,
-            } => leaf::regex(batch.column(*column), pattern, *negated, open),
+            } => leaf::regex(batch.column(*column), pattern, *normalized, *negated, open),
             Node::IntIn {
                 column,
                 values,

@@ -126,17 +126,32 @@ pub(super) fn like_node(l: &LikeExpr, schema: &Schema) -> Option<Node> {
     } else {
         "(?s)"
     };
-    regex_node(column, format!("{flags}{pattern}"), l.negated())
+    regex_node(column, format!("{flags}{pattern}"), false, l.negated())
 }
 
 /// A regex node, if `pattern` compiles.
-pub(super) fn regex_node(column: usize, pattern: String, negated: bool) -> Option<Node> {
+pub(super) fn regex_node(
+    column: usize,
+    pattern: String,
+    normalized: bool,
+    negated: bool,
+) -> Option<Node> {
     Regex::new(&pattern).ok()?;
     Some(Node::Regex {
         column,
         pattern,
+        normalized,
         negated,
     })
+}
+
+/// The text column `c` of `normalized_path(c)`.
+fn normalized_path_of(expr: &Arc<dyn PhysicalExpr>, schema: &Schema) -> Option<usize> {
+    let f = expr.downcast_ref::<ScalarFunctionExpr>()?;
+    match (f.name(), f.args()) {
+        ("normalized_path", [column]) => text_column(column, schema),
+        _ => None,
+    }
 }
 
 pub(super) fn like_regex(pattern: &str) -> Option<String> {
@@ -181,11 +196,13 @@ pub(super) fn function_node(f: &ScalarFunctionExpr, schema: &Schema) -> Option<N
                 all: *all,
             })
         }
-        ("regexp_like", [text, pattern]) => regex_node(
-            text_column(text, schema)?,
-            literal_text(pattern)?.to_owned(),
-            false,
-        ),
+        ("regexp_like", [text, pattern]) => {
+            let (column, normalized) = match normalized_path_of(text, schema) {
+                Some(column) => (column, true),
+                None => (text_column(text, schema)?, false),
+            };
+            regex_node(column, literal_text(pattern)?.to_owned(), normalized, false)
+        }
         _ => None,
     }
 }

@@ -85,6 +85,9 @@ fn three_valued_logic_and_short_cuts_agree_with_datafusion() {
         "path IS NOT NULL AND NOT (status IN (200, 500)) AND lower(path) <> ''",
         "(status IS DISTINCT FROM 200) AND (character_length(path) < 7 OR status IS NULL)",
         "NOT (status IS NOT NULL) OR upper(path) LIKE '%ADMIN%'",
+        // The normalized path, natively: upper-case rows are lower-cased before matching.
+        "regexp_like(normalized_path(path), '^/admin')",
+        "status IN (200, 403) AND NOT regexp_like(normalized_path(path), 'login$')",
     ] {
         let (ours, theirs) = both(sql);
         assert_eq!(ours, theirs, "{sql}");
@@ -119,6 +122,11 @@ fn cheap_comparisons_are_planned_natively_and_functions_are_not() {
         kinds("status IN (401, 403) AND status NOT IN (408) AND status >= 400 AND path IS NOT NULL AND upper(path) = 'X' AND regexp_like(path, 'a')"),
         ["int-in", "int-in", "whole", "whole", "expr", "regex"]
     );
+    // A regex over the column's normalized path is native too.
+    assert_eq!(
+        kinds("regexp_like(normalized_path(path), 'a') AND regexp_like(lower(path), 'a')"),
+        ["regex", "expr"]
+    );
     // A NULL in the list, or a function of the column, stays DataFusion's.
     assert_eq!(
         kinds("status IN (1, NULL) AND abs(status) IN (1)"),
@@ -143,14 +151,14 @@ fn a_regex_answer_is_shared_by_rules_reading_the_same_column_and_never_by_anothe
     let batch = batch();
     let path = batch.column(0);
     // The first rule asks on every row: its answer is kept.
-    let first = leaf::regex(path, "(?i)admin", false, None).unwrap();
+    let first = leaf::regex(path, "(?i)admin", false, false, None).unwrap();
     assert_eq!(
         first.t,
         BooleanBuffer::from(vec![true, false, false, false, false, false, true])
     );
     // A second rule asks, negated, on two open rows: it reads the kept answer for every row.
     let open = BooleanBuffer::from(vec![true, false, false, false, false, false, false]);
-    let again = leaf::regex(path, "(?i)admin", true, Some(&open)).unwrap();
+    let again = leaf::regex(path, "(?i)admin", false, true, Some(&open)).unwrap();
     assert_eq!((&again.t, &again.f), (&first.f, &first.t));
     // Other text in another array is answered afresh, whatever its length.
     let other: ArrayRef = Arc::new(StringArray::from(vec![
@@ -162,12 +170,20 @@ fn a_regex_answer_is_shared_by_rules_reading_the_same_column_and_never_by_anothe
         Some(""),
         Some("/x"),
     ]));
-    let fresh = leaf::regex(&other, "(?i)admin", false, None).unwrap();
+    let fresh = leaf::regex(&other, "(?i)admin", false, false, None).unwrap();
     assert_eq!(
         fresh.t,
         BooleanBuffer::from(vec![false, false, true, false, false, false, false])
     );
     // A few open rows are answered alone (the closed ones are in neither set).
-    let few = leaf::regex(&other.slice(0, 7), "(?i)user", false, Some(&open)).unwrap();
+    let few = leaf::regex(&other.slice(0, 7), "(?i)user", false, false, Some(&open)).unwrap();
     assert_eq!(few.t.count_set_bits() + few.f.count_set_bits(), 1);
+    // The same pattern over the normalized path is another answer, not the kept one.
+    let normalized = leaf::regex(path, "^/admin", true, false, None).unwrap();
+    assert_eq!(
+        normalized.t,
+        BooleanBuffer::from(vec![true, false, false, false, false, false, true])
+    );
+    let raw = leaf::regex(path, "^/admin", false, false, None).unwrap();
+    assert_eq!(raw.t.count_set_bits(), 0);
 }
