@@ -56,6 +56,10 @@ struct UaList {
 struct LogSet {
     /// Relative to the corpus directory; the files it names are relative to it.
     labels: PathBuf,
+    /// How late an event may arrive and still count (`run --allowed-lateness`; default as
+    /// `run`'s). For collections of unrelated lines (a project's test log gathered from
+    /// several servers and years) rather than one time-ordered stream: say so in SOURCE.md.
+    allowed_lateness: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -153,8 +157,8 @@ fn names(a: &Alert, ip: &str) -> bool {
     })
 }
 
-/// Replays one log file through the rules.
-fn replay(path: &Path, rules: Vec<CompiledRule>) -> Result<Vec<Alert>> {
+/// Replays one log file through the rules, with `config`'s clock.
+fn replay(path: &Path, rules: Vec<CompiledRule>, config: &PipelineConfig) -> Result<Vec<Alert>> {
     let memory = Memory::default();
     let mut sinks: Vec<Box<dyn Sink>> = vec![Box::new(memory.clone())];
     let file =
@@ -164,7 +168,7 @@ fn replay(path: &Path, rules: Vec<CompiledRule>) -> Result<Vec<Alert>> {
         name: path.display().to_string(),
         interactive: false,
     };
-    pipeline::run_lines(input, rules, &mut sinks, &PipelineConfig::default(), None)
+    pipeline::run_lines(input, rules, &mut sinks, config, None)
         .with_context(|| format!("replaying {}", path.display()))?;
     Ok(memory.alerts())
 }
@@ -228,9 +232,15 @@ pub fn run(dir: &Path, load: &dyn Fn() -> Result<Vec<CompiledRule>>) -> Result<b
                 .with_context(|| format!("{}:{}", labels_path.display(), n + 1))?;
             by_file.entry(label.file.clone()).or_default().push(label);
         }
+        let mut config = PipelineConfig::default();
+        if let Some(lateness) = &set.allowed_lateness {
+            let ms = crate::config::duration_ms(lateness)
+                .with_context(|| format!("{}: allowed_lateness", manifest_path.display()))?;
+            config.engine = config.engine.with_lateness_ms(ms);
+        }
         let (mut all_attackers, mut all_found, mut all_benign, mut all_benign_hit) = (0, 0, 0, 0);
         for (file, labels) in &by_file {
-            let alerts = replay(&base.join(file), load()?)?;
+            let alerts = replay(&base.join(file), load()?, &config)?;
             let attackers: Vec<&Label> = labels.iter().filter(|l| l.attack).collect();
             let found = attackers
                 .iter()

@@ -134,15 +134,17 @@ fn held_out_scan_logs_keep_their_recall_and_benign_clients_stay_quiet() {
 }
 
 /// The second held-out set (`eval/heldout2`: fail2ban, Wazuh, OSSEC test lines and benign
-/// application logs): at least the 15 of 29 attacking clients named on 2026-12-04, each by the
-/// rule that reaches it, and not one alert on a benign client.
+/// application logs): at least the 21 of 29 attacking clients named on 2026-12-04, each by the
+/// rule that reaches it, and not one alert on a benign client. The set's lines are windowed in
+/// their own time (`allowed_lateness` in its corpus.toml: fail2ban's files are concatenated
+/// test cases, not one stream).
 #[test]
 fn second_held_out_set_keeps_its_recall_and_benign_clients_stay_quiet() {
     assert_corpus_recall(
         "heldout2",
         "labels.jsonl",
         29,
-        15,
+        21,
         &[
             // A time-delay SQL injection; an XSS probe whose target holds raw spaces; an RFI.
             ("wazuh-web_rules.log", "exploit-payload"),
@@ -153,6 +155,12 @@ fn second_held_out_set_keeps_its_recall_and_benign_clients_stay_quiet() {
             ("fail2ban-apache-zerotolerance.log", "admin-console-probing"),
             // One missed request each for `.env` or `.flaskenv`.
             ("fail2ban-nginx-env.log", "probing-attack-tools"),
+            // One missed request for a CGI program (router worms, cPanel probes, a refused one).
+            ("fail2ban-apache-zerotolerance.log", "cms-framework-scan"),
+            ("fail2ban-nginx-botsearch.log", "cms-framework-scan"),
+            ("fail2ban-nginx-bad-request.log", "cms-framework-scan"),
+            // A CONNECT that lies hours before the lines above it in its file.
+            ("fail2ban-nginx-bad-request.log", "open-proxy-probe"),
         ],
     );
 }
