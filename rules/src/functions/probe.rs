@@ -407,10 +407,11 @@ fn classify(
     if let Some(q) = decoded_query.as_deref().filter(|_| decoded_query_differs) {
         found |= l.injection_classes(q);
     }
-    // The query is itself a shell command line (`/shell?uname -a`, router exploits).
+    // The query is itself a shell command line (`/shell?uname -a`, router exploits), or one of
+    // its values injects one (`poller_id=;touch x`).
     if decoded_query
         .as_deref()
-        .is_some_and(super::shell::is_command_line)
+        .is_some_and(|q| super::shell::is_command_line(q) || super::shell::has_injected_command(q))
     {
         found |= CODE_BIT;
     }

