@@ -1,9 +1,9 @@
 //! `longest_id_run(object_id)` and `interarrival_cv(event_time)`: aggregates that need every
 //! value of a group, not a running summary. Their state is the group's values (8 bytes each),
 //! so partial states from several panes or partitions merge exactly; both are evaluated at
-//! window close over the merged, sorted values. A [`GroupsAccumulator`] keeps one vector per
-//! group (no per-group boxed accumulator), and a plain [`Accumulator`] serves DataFusion's own
-//! execution of the same query.
+//! window close over the merged, sorted values. A [`GroupsAccumulator`] keeps each group's
+//! values in place while it has one, in a vector of its own beyond (no per-group boxed
+//! accumulator), and a plain [`Accumulator`] serves DataFusion's own execution of the same query.
 
 use std::sync::Arc;
 
@@ -145,7 +145,7 @@ impl AggregateUDFImpl for CollectUdaf {
         Ok(Box::new(CollectGroups {
             values: Vec::new(),
             reduce: self.reduce,
-            held: 0,
+            heap: 0,
         }))
     }
 }
@@ -191,25 +191,86 @@ impl Accumulator for CollectOne {
     }
 }
 
-/// Every group's values, one vector per group.
+/// One group's values: up to two held in place (most entities of a window send one or two
+/// requests), more in a vector of their own. 24 bytes, as a bare vector.
+#[derive(Debug, Default)]
+enum Held {
+    #[default]
+    Empty,
+    One(i64),
+    Two(i64, i64),
+    Many(Vec<i64>),
+}
+
+impl Held {
+    /// Adds `v`; returns the heap bytes the group's values took on (a new or grown vector).
+    fn push(&mut self, v: i64) -> usize {
+        match self {
+            Held::Empty => {
+                *self = Held::One(v);
+                0
+            }
+            Held::One(first) => {
+                *self = Held::Two(*first, v);
+                0
+            }
+            Held::Two(first, second) => {
+                let mut list = Vec::with_capacity(4);
+                list.extend([*first, *second, v]);
+                let bytes = list.capacity() * 8;
+                *self = Held::Many(list);
+                bytes
+            }
+            Held::Many(list) => {
+                let before = list.capacity();
+                list.push(v);
+                (list.capacity() - before) * 8
+            }
+        }
+    }
+
+    /// Heap bytes held (a vector's capacity).
+    fn heap_bytes(&self) -> usize {
+        match self {
+            Held::Many(list) => list.capacity() * 8,
+            _ => 0,
+        }
+    }
+
+    fn into_vec(self) -> Vec<i64> {
+        match self {
+            Held::Empty => Vec::new(),
+            Held::One(v) => vec![v],
+            Held::Two(first, second) => vec![first, second],
+            Held::Many(list) => list,
+        }
+    }
+}
+
+/// Every group's values.
 struct CollectGroups {
-    values: Vec<Vec<i64>>,
+    values: Vec<Held>,
     reduce: Reduce,
-    /// Values held over all groups (for `size`, which must not walk the groups).
-    held: usize,
+    /// Heap bytes of the groups' vectors (for `size`, which must not walk the groups).
+    heap: usize,
 }
 
 impl CollectGroups {
     fn grow(&mut self, total: usize) {
         if self.values.len() < total {
-            self.values.resize_with(total, Vec::new);
+            self.values.resize_with(total, Held::default);
         }
+    }
+
+    fn push(&mut self, group: usize, v: i64) {
+        self.heap += self.values[group].push(v);
     }
 
     fn take(&mut self, emit_to: EmitTo) -> Vec<Vec<i64>> {
         let taken = emit_to.take_needed(&mut self.values);
-        self.held = self.held.saturating_sub(taken.iter().map(Vec::len).sum());
-        taken
+        let freed: usize = taken.iter().map(Held::heap_bytes).sum();
+        self.heap = self.heap.saturating_sub(freed);
+        taken.into_iter().map(Held::into_vec).collect()
     }
 }
 
@@ -228,8 +289,7 @@ impl GroupsAccumulator for CollectGroups {
                 continue;
             }
             if let Some(v) = v {
-                self.values[g].push(v);
-                self.held += 1;
+                self.push(g, v);
             }
         }
         Ok(())
@@ -278,9 +338,9 @@ impl GroupsAccumulator for CollectGroups {
         for (row, &g) in group_indices.iter().enumerate() {
             if lists.is_valid(row) {
                 let inner = lists.value(row);
-                let before = self.values[g].len();
-                self.values[g].extend(inner.as_primitive::<Int64Type>().iter().flatten());
-                self.held += self.values[g].len() - before;
+                for v in inner.as_primitive::<Int64Type>().iter().flatten() {
+                    self.push(g, v);
+                }
             }
         }
         Ok(())
@@ -315,7 +375,42 @@ impl GroupsAccumulator for CollectGroups {
 
     fn size(&self) -> usize {
         std::mem::size_of::<Self>()
-            + self.values.capacity() * std::mem::size_of::<Vec<i64>>()
-            + self.held * 8
+            + self.values.capacity() * std::mem::size_of::<Held>()
+            + self.heap
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A group costs a bare vector's 24 bytes; one or two values are held without a heap
+    /// allocation, and every vector's capacity is counted, in the order values came.
+    #[test]
+    fn one_value_is_held_in_place_and_every_vector_is_counted() {
+        assert!(std::mem::size_of::<Held>() <= 24);
+        let mut g = CollectGroups {
+            values: Vec::new(),
+            reduce: Reduce::IdRun,
+            heap: 0,
+        };
+        g.grow(3);
+        g.push(0, 7);
+        assert_eq!(g.heap, 0, "one value: in place");
+        g.push(1, 1);
+        g.push(1, 2);
+        assert_eq!(g.heap, 0, "two values: in place");
+        g.push(1, 3);
+        assert_eq!(g.heap, 4 * 8, "three values: a vector of 4");
+        for v in 4..=5 {
+            g.push(1, v);
+        }
+        assert_eq!(g.heap, 8 * 8, "five values: grown to 8");
+        let counted: usize = g.values.iter().map(Held::heap_bytes).sum();
+        assert_eq!(g.heap, counted);
+        let taken = g.take(EmitTo::First(2));
+        assert_eq!(taken, vec![vec![7], vec![1, 2, 3, 4, 5]]);
+        assert_eq!(g.heap, 0, "taken groups leave the count");
+        assert_eq!(g.take(EmitTo::All), vec![Vec::<i64>::new()]);
     }
 }
