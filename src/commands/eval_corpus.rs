@@ -7,7 +7,9 @@
 //!   `min` (AI vendors' agents classified as AI) or at most `max` (browsers flagged as AI or bot).
 //! - `[[logs]]`: a `labels.jsonl` of `{file, client_ip, attack, kind}`; every file it names is
 //!   replayed through the rules (format sniffed per line). An attacking client is found when an
-//!   alert names it (as entity, or among its fields); a benign client must get no alert.
+//!   alert names it (as entity, or among its fields); a benign client must get no alert. Lines
+//!   no window saw (late by event time, or malformed) are counted under the file's row, so a
+//!   miss on them is not read as a rule's. `allowed_lateness` sets the set's lateness.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -157,8 +159,17 @@ fn names(a: &Alert, ip: &str) -> bool {
     })
 }
 
+/// What a replay gave: the alerts, and the lines no window saw.
+struct Replayed {
+    alerts: Vec<Alert>,
+    /// Events behind the watermark (counted, not windowed).
+    late: u64,
+    /// Lines no decoder could read (dead-lettered).
+    malformed: u64,
+}
+
 /// Replays one log file through the rules, with `config`'s clock.
-fn replay(path: &Path, rules: Vec<CompiledRule>, config: &PipelineConfig) -> Result<Vec<Alert>> {
+fn replay(path: &Path, rules: Vec<CompiledRule>, config: &PipelineConfig) -> Result<Replayed> {
     let memory = Memory::default();
     let mut sinks: Vec<Box<dyn Sink>> = vec![Box::new(memory.clone())];
     let file =
@@ -168,9 +179,13 @@ fn replay(path: &Path, rules: Vec<CompiledRule>, config: &PipelineConfig) -> Res
         name: path.display().to_string(),
         interactive: false,
     };
-    pipeline::run_lines(input, rules, &mut sinks, config, None)
+    let summary = pipeline::run_lines(input, rules, &mut sinks, config, None)
         .with_context(|| format!("replaying {}", path.display()))?;
-    Ok(memory.alerts())
+    Ok(Replayed {
+        alerts: memory.alerts(),
+        late: summary.engine.late_by_source.values().sum(),
+        malformed: summary.malformed,
+    })
 }
 
 /// Runs the corpus evaluation and prints the report; `Ok(false)` when a target is missed.
@@ -240,7 +255,8 @@ pub fn run(dir: &Path, load: &dyn Fn() -> Result<Vec<CompiledRule>>) -> Result<b
         }
         let (mut all_attackers, mut all_found, mut all_benign, mut all_benign_hit) = (0, 0, 0, 0);
         for (file, labels) in &by_file {
-            let alerts = replay(&base.join(file), load()?, &config)?;
+            let replayed = replay(&base.join(file), load()?, &config)?;
+            let alerts = &replayed.alerts;
             let attackers: Vec<&Label> = labels.iter().filter(|l| l.attack).collect();
             let found = attackers
                 .iter()
@@ -283,6 +299,13 @@ pub fn run(dir: &Path, load: &dyn Fn() -> Result<Vec<CompiledRule>>) -> Result<b
             );
             for h in benign_hits.iter().take(5) {
                 println!("    false positive: {h}");
+            }
+            // Lines no rule saw: a miss on them says nothing about the rules.
+            if replayed.late + replayed.malformed > 0 {
+                println!(
+                    "    not windowed: {} late (behind the watermark; see allowed_lateness), {} malformed",
+                    replayed.late, replayed.malformed
+                );
             }
         }
         if by_file.len() > 1 {
