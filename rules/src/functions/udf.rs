@@ -350,10 +350,16 @@ pub fn register_all(ctx: &SessionContext) {
 mod tests {
     use super::*;
 
-    async fn query(sql: &str) -> Vec<String> {
+    /// The first column of `sql`'s result as text (`NULL` for nulls), on a runtime of its own.
+    fn query(sql: &str) -> Vec<String> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
         let ctx = SessionContext::new();
         register_all(&ctx);
-        let batches = ctx.sql(sql).await.unwrap().collect().await.unwrap();
+        let batches = rt
+            .block_on(async { ctx.sql(sql).await?.collect().await })
+            .unwrap();
         let mut out = Vec::new();
         for b in batches {
             let col = arrow::compute::cast(b.column(0), &DataType::Utf8).unwrap();
@@ -371,20 +377,15 @@ mod tests {
 
     #[test]
     fn cached_regexp_like_matches_datafusion_semantics() {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .unwrap();
-        let got = rt.block_on(query(
+        let got = query(
             "SELECT regexp_like(p, '(?i)/(login|auth)') FROM (VALUES ('/api/LOGIN'), ('/api/orders'), (NULL)) AS t(p)",
-        ));
+        );
         assert_eq!(got, ["true", "false", "NULL"]);
-        let got = rt.block_on(query(
-            "SELECT regexp_like('ABC', 'b', 'i'), regexp_like('ABC', 'b')",
-        ));
+        let got = query("SELECT regexp_like('ABC', 'b', 'i'), regexp_like('ABC', 'b')");
         assert_eq!(got, ["true"]);
-        let got = rt.block_on(query(
+        let got = query(
             "SELECT regexp_like(t, p) FROM (VALUES ('abc', 'b'), ('abc', 'z'), ('xyz', 'y')) AS v(t, p)",
-        ));
+        );
         assert_eq!(
             got,
             ["true", "false", "true"],
@@ -396,16 +397,13 @@ mod tests {
     /// upper-case or doubled-slash path gets every row normalized, nulls kept.
     #[test]
     fn normalized_path_column_decodes_only_when_needed() {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .unwrap();
-        let got = rt.block_on(query(
+        let got = query(
             "SELECT normalized_path(p) FROM (VALUES ('/api/v1/orders/7'), ('/.env'), (NULL)) AS t(p)",
-        ));
+        );
         assert_eq!(got, ["/api/v1/orders/7", "/.env", "NULL"]);
-        let got = rt.block_on(query(
+        let got = query(
             "SELECT normalized_path(p) FROM (VALUES ('/api/v1/orders/7'), ('/%2eENV'), ('//a//.git/'), (NULL)) AS t(p)",
-        ));
+        );
         assert_eq!(got, ["/api/v1/orders/7", "/.env", "/a/.git/", "NULL"]);
     }
 }
