@@ -310,6 +310,32 @@ pub(super) fn cached_regexp_like() -> ScalarUDF {
         signature,
         DataType::Boolean,
         Arc::new(move |args| {
+            // A literal pattern (and flags), nearly always: compiled once and matched row by row,
+            // never first expanded into a column of copies (a 1 KB pattern over an 8192-row
+            // batch was 8 MB copied per call).
+            if let [ColumnarValue::Array(text), ColumnarValue::Scalar(ScalarValue::Utf8(pattern)), rest @ ..] =
+                args
+            {
+                let flags = match rest {
+                    [] => Some(None),
+                    [ColumnarValue::Scalar(ScalarValue::Utf8(f))] => Some(f.as_deref()),
+                    _ => None,
+                };
+                if let Some(flags) = flags {
+                    return super::memo::memoized("regexp_like", args, || {
+                        let text = utf8(text)?;
+                        let text = text.as_string::<i32>();
+                        let out: BooleanArray = match pattern {
+                            None => BooleanArray::new_null(text.len()),
+                            Some(p) => {
+                                let re = compile(p, flags)?;
+                                text.iter().map(|t| t.map(|t| re.is_match(t))).collect()
+                            }
+                        };
+                        Ok(ColumnarValue::Array(Arc::new(out)))
+                    });
+                }
+            }
             map_args("regexp_like", args, |a| {
                 let text = utf8(&a[0])?;
                 let patterns = utf8(&a[1])?;
@@ -391,6 +417,15 @@ mod tests {
             ["true", "false", "true"],
             "a pattern per row is honoured"
         );
+        // A literal pattern with literal flags, and a NULL pattern, over a column.
+        let got = query(
+            "SELECT regexp_like(p, 'admin', 'i') FROM (VALUES ('/ADMIN'), ('/x'), (NULL)) AS t(p)",
+        );
+        assert_eq!(got, ["true", "false", "NULL"]);
+        let got = query(
+            "SELECT regexp_like(p, CAST(NULL AS VARCHAR)) FROM (VALUES ('/ADMIN'), ('/x')) AS t(p)",
+        );
+        assert_eq!(got, ["NULL", "NULL"]);
     }
 
     /// A column whose paths need nothing is answered as it is; one that has an encoded,
