@@ -57,7 +57,10 @@ pub struct Seen {
 /// Per entity of one pane: counts, times and evidence samples.
 #[derive(Debug, Default)]
 pub struct Evidence {
-    by_entity: HashMap<u64, Record, datafusion::common::hash_utils::RandomState>,
+    /// Keyed by [`entity_hash`], which is fixed (partitioning needs it to agree everywhere);
+    /// the table hashes it again with a seed drawn per process, so entity values chosen
+    /// offline to collide in one table's buckets do not collide in another's.
+    by_entity: HashMap<u64, Record, foldhash::fast::RandomState>,
     rows: Vec<RecordBatch>,
     bytes: usize,
 }
@@ -295,6 +298,19 @@ mod tests {
         e.add(&batch, &rows, &hashes, &times, &mut seq, k).unwrap();
         let new_rows: usize = e.rows.iter().map(|b| b.get_array_memory_size()).sum();
         assert_eq!(e.bytes() - before, new_rows - rows_bytes);
+    }
+
+    /// The entity table is seeded per instance: the same entity hash lands in unrelated buckets
+    /// of two panes' tables, so keys chosen offline to collide cannot pile up in every table.
+    #[test]
+    fn entity_tables_are_seeded_per_instance() {
+        use std::hash::BuildHasher;
+        let (a, b) = (Evidence::default(), Evidence::default());
+        let key = entity_hash("203.0.113.7");
+        assert_ne!(
+            a.by_entity.hasher().hash_one(key),
+            b.by_entity.hasher().hash_one(key)
+        );
     }
 
     /// A large `k` is not reserved up front, and the list's growth beyond the first slots is
