@@ -52,6 +52,10 @@ pub(super) fn has_injected_command(query: &str) -> bool {
 }
 
 /// Whether one parameter value injects a command (see [`has_injected_command`]).
+///
+/// Linear in the value, whatever it repeats: a run of separators is skipped once (the cursor
+/// moves past it) and a word is read only as far as the longest command, so `;;;;...` or
+/// `$($($(...` over a megabyte costs what one pass does.
 fn injects_command(value: &str) -> bool {
     let value = value.trim_start();
     let mut from = 0;
@@ -65,13 +69,37 @@ fn injects_command(value: &str) -> bool {
             }
             _ => 1,
         };
-        let (word, after) = first_word(value[at + separator..].trim_start_matches([';', '|', ' ']));
-        if is_command(word) && (at == 0 || shell_argument(after)) {
+        let rest = value[at + separator..].trim_start_matches([';', '|', ' ']);
+        from = value.len() - rest.len();
+        if after_command(rest).is_some_and(|after| at == 0 || shell_argument(after)) {
             return true;
         }
-        from = at + separator;
     }
     false
+}
+
+/// The longest name in [`COMMANDS`].
+const LONGEST_COMMAND: usize = {
+    let (mut i, mut longest) = (0, 0);
+    while i < COMMANDS.len() {
+        if COMMANDS[i].len() > longest {
+            longest = COMMANDS[i].len();
+        }
+        i += 1;
+    }
+    longest
+};
+
+/// What follows the first word of `s` when that word is a command of [`COMMANDS`]. The word
+/// is read at most one byte past the longest command: a longer one is no command.
+fn after_command(s: &str) -> Option<&str> {
+    let s = s.trim_start();
+    let end = s
+        .bytes()
+        .take(LONGEST_COMMAND + 1)
+        .position(|b| b.is_ascii_whitespace() || matches!(b, b';' | b'|' | b'&' | b'`'))
+        .unwrap_or(s.len());
+    (end <= LONGEST_COMMAND && is_command(&s[..end])).then(|| &s[end..])
 }
 
 /// Whether `after` (what follows a command word) starts with an argument a shell command takes:
@@ -154,6 +182,24 @@ mod tests {
         ] {
             assert!(has_injected_command(q), "{q}");
         }
+    }
+
+    /// Values an attacker repeats to make a naive scan quadratic: each is one pass (a megabyte
+    /// of `;` took minutes before; now milliseconds, and nothing is found in them).
+    #[test]
+    fn repeated_separators_and_long_words_are_read_once() {
+        const MIB: usize = 1 << 20;
+        for unit in [";", "$(", "; ", "|x", "`", "$(a"] {
+            let q = format!("v={}", unit.repeat(MIB / unit.len()));
+            assert!(!has_injected_command(&q), "{unit:?} repeated");
+        }
+        let q = format!("v=x{}id", ";".repeat(MIB));
+        assert!(
+            !has_injected_command(&q),
+            "a command after the run, with no argument"
+        );
+        let q = format!("v={};cat /etc/passwd", "$(".repeat(MIB / 2));
+        assert!(has_injected_command(&q), "found at the end of the run");
     }
 
     /// Lists, prose, prices and templates that hold separators or command words.
