@@ -294,16 +294,22 @@ fn decode(s: &str, plus_is_space: bool) -> Cow<'_, str> {
 /// assert_eq!(normalized_path("/api/v1/orders/7"), "/api/v1/orders/7");
 /// ```
 pub fn normalized_path(path: &str) -> String {
+    normalize_path(path).into_owned()
+}
+
+/// [`normalized_path`], borrowing `path` when nothing changes (most paths): callers that
+/// normalize a column copy only the paths that change.
+pub(crate) fn normalize_path(path: &str) -> Cow<'_, str> {
     if !path_changes_when_normalized(path) {
-        return path.to_owned();
+        return Cow::Borrowed(path);
     }
     let mut lower = decode(path, false).into_owned();
     lower.make_ascii_lowercase();
-    if lower.contains("//") {
+    Cow::Owned(if lower.contains("//") {
         collapse_slashes(&lower)
     } else {
         lower
-    }
+    })
 }
 
 /// Whether [`normalized_path`] would change `path`: an escape, an upper-case letter or a run

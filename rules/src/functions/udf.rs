@@ -13,7 +13,7 @@ use datafusion::prelude::SessionContext;
 
 use super::probe::path_changes_when_normalized;
 use super::{
-    cidr_contains, normalized_path, probe_class, shannon_entropy, ua_class, url_extension,
+    cidr_contains, normalize_path, probe_class, shannon_entropy, ua_class, url_extension,
     with_api_spec, EndpointLearner,
 };
 
@@ -212,8 +212,15 @@ pub(super) fn normalized_path_udf() -> ScalarUDF {
                 if !paths.iter().flatten().any(path_changes_when_normalized) {
                     return Ok(s);
                 }
-                let out: StringArray = paths.iter().map(|v| v.map(normalized_path)).collect();
-                Ok(Arc::new(out) as ArrayRef)
+                // Some path changes: unchanged ones are copied into the column, not allocated.
+                let mut out = arrow::array::StringBuilder::with_capacity(
+                    paths.len(),
+                    paths.value_data().len(),
+                );
+                for path in paths {
+                    out.append_option(path.map(normalize_path));
+                }
+                Ok(Arc::new(out.finish()) as ArrayRef)
             })
         }),
     )

@@ -10,7 +10,7 @@ use arrow::datatypes::{DataType, Int64Type};
 use datafusion::error::{DataFusionError, Result};
 
 use super::Truth;
-use crate::functions::{normalized_path, path_changes_when_normalized};
+use crate::functions::normalize_path;
 use crate::thread_regex;
 
 mod distinct;
@@ -102,8 +102,8 @@ fn matches(
     let regex = thread_regex::compiled(pattern)
         .map_err(|e| DataFusionError::Execution(format!("filter regex: {e}")))?;
     let is_match = |s: &str| {
-        if normalized && path_changes_when_normalized(s) {
-            regex.is_match(&normalized_path(s))
+        if normalized {
+            regex.is_match(&normalize_path(s))
         } else {
             regex.is_match(s)
         }
