@@ -18,7 +18,10 @@ use datafusion::common::hash_utils::{create_hashes, QualityRandomState};
 use datafusion::common::Result;
 use datafusion::logical_expr::{EmitTo, GroupsAccumulator};
 
-type Hasher = datafusion::common::hash_utils::RandomState;
+/// The hasher of a group's set: seeded per set. The hashes it holds are fixed (states from
+/// several panes and instances must agree), so a fixed table seed would let values chosen
+/// offline pile into the same buckets of every set.
+type Hasher = foldhash::fast::RandomState;
 
 /// The seed every distinct-count hash uses: the same in every process, so partial states from
 /// different tasks or runs merge.
@@ -86,7 +89,7 @@ impl Hashes {
                     list.push(hash);
                     return;
                 }
-                let mut set = HashSet::with_capacity_and_hasher(2 * LIST, Hasher::with_seed(7));
+                let mut set = HashSet::with_capacity_and_hasher(2 * LIST, Hasher::default());
                 set.extend(list.iter().copied());
                 set.insert(hash);
                 *self = Hashes::Set(Box::new(set));
@@ -339,6 +342,22 @@ mod tests {
             &[40]
         );
         assert_eq!(count(&mut window), [1]);
+    }
+
+    /// Two groups' sets hash the same value hash into unrelated buckets (seeded per set).
+    #[test]
+    fn spilled_sets_are_seeded_per_set() {
+        use std::hash::BuildHasher;
+        let spilled = || {
+            let mut h = Hashes::default();
+            (0..=LIST as u64).for_each(|v| h.insert(v));
+            match h {
+                Hashes::Set(set) => set,
+                other => panic!("not spilled: {other:?}"),
+            }
+        };
+        let (a, b) = (spilled(), spilled());
+        assert_ne!(a.hasher().hash_one(7u64), b.hasher().hash_one(7u64));
     }
 
     #[test]
