@@ -58,7 +58,7 @@ pub struct Seen {
 #[derive(Debug, Default)]
 pub struct Evidence {
     /// Keyed by [`entity_hash`], which is fixed (partitioning needs it to agree everywhere);
-    /// the table hashes it again with a seed drawn per process, so entity values chosen
+    /// the table hashes it again with a seed drawn per table, so entity values chosen
     /// offline to collide in one table's buckets do not collide in another's.
     by_entity: HashMap<u64, Record, foldhash::fast::RandomState>,
     rows: Vec<RecordBatch>,

@@ -226,10 +226,9 @@ impl RuleOperator {
             self.seq = seq;
             match (plan, pre) {
                 (Some(plan), Some(pre)) => slot.pane.add_aggregated(plan, rows.len(), &pre)?,
-                _ => slot.pane.add_rows(take_record_batch(
-                    projected,
-                    &UInt32Array::from(local.clone()),
-                )?)?,
+                _ => slot
+                    .pane
+                    .add_rows(take_record_batch(projected, &UInt32Array::from(local))?)?,
             }
             match ledger {
                 Some((tp, offset)) => slot.pane.hold(tp, offset),
