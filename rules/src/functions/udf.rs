@@ -435,10 +435,11 @@ mod tests {
         assert_eq!(got, ["NULL", "NULL"]);
     }
 
-    /// A column whose paths need nothing is answered as it is; one that has an encoded,
-    /// upper-case or doubled-slash path gets every row normalized, nulls kept.
+    /// A column whose paths need nothing comes back equal; in one with an encoded, upper-case
+    /// or doubled-slash path those rows are normalized and the others kept, nulls too. (That
+    /// an unchanged column is returned without a copy is not asserted here.)
     #[test]
-    fn normalized_path_column_decodes_only_when_needed() {
+    fn normalized_path_column_changes_only_the_paths_that_need_it() {
         let got = query(
             "SELECT normalized_path(p) FROM (VALUES ('/api/v1/orders/7'), ('/.env'), (NULL)) AS t(p)",
         );
