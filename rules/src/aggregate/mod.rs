@@ -18,6 +18,7 @@
 //! rows and runs the whole query at close.
 
 pub mod distinct;
+pub mod keys;
 
 use std::sync::Arc;
 
@@ -267,7 +268,12 @@ impl AggPlan {
 
     /// Empty state for a pane.
     pub fn new_state(&self) -> Result<AggState> {
-        let groups = new_group_values(self.group_schema.clone(), &GroupOrdering::None)?;
+        let groups: Box<dyn GroupValues> = match self.group_schema.fields().as_ref() {
+            [f] if f.data_type() == &arrow::datatypes::DataType::Utf8 => {
+                Box::new(keys::StringKeys::default())
+            }
+            _ => new_group_values(self.group_schema.clone(), &GroupOrdering::None)?,
+        };
         let accs = self
             .aggs
             .iter()

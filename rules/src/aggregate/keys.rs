@@ -1,0 +1,262 @@
+//! Group keys of one text column (`GROUP BY client_ip`), held compactly and hashed with a seed
+//! of this process.
+//!
+//! Nearly every rule groups by one text column, and the group keys are most of a counting
+//! rule's state: DataFusion's map for them keeps a 32-byte entry per hash-table bucket (about
+//! 80 bytes per key at a million keys). Here a bucket holds the 4-byte group index; a key's
+//! bytes sit once in one buffer, and its hash is recomputed from them when the table grows
+//! (about 30 bytes per short key). The hash is seeded per process: group keys are written by
+//! clients (an address from `X-Forwarded-For`, a user name), and a fixed seed would let values
+//! chosen offline pile into one bucket chain.
+//!
+//! Groups are numbered in order of first appearance, as [`GroupValues`] requires; the key of
+//! group `g` is `bytes[offsets[g]..offsets[g + 1]]` (empty for the NULL group), so emitting is
+//! handing the buffers to a `StringArray` without a copy.
+
+use std::hash::BuildHasher;
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, AsArray, StringArray};
+use arrow::buffer::{Buffer, NullBuffer, OffsetBuffer, ScalarBuffer};
+use datafusion::error::{DataFusionError, Result};
+use datafusion::logical_expr::EmitTo;
+use datafusion::physical_plan::aggregates::group_values::GroupValues;
+use hashbrown::HashTable;
+
+/// Group keys of one `Utf8` column (see the module documentation).
+pub struct StringKeys {
+    /// Group index per occupied bucket.
+    table: HashTable<u32>,
+    /// `offsets[g]..offsets[g + 1]`: group `g`'s key in `bytes`; starts with 0.
+    offsets: Vec<i32>,
+    bytes: Vec<u8>,
+    /// The group of NULL keys, once one arrived.
+    null: Option<u32>,
+    state: foldhash::fast::RandomState,
+}
+
+impl Default for StringKeys {
+    fn default() -> Self {
+        StringKeys {
+            table: HashTable::new(),
+            offsets: vec![0],
+            bytes: Vec::new(),
+            null: None,
+            state: foldhash::fast::RandomState::default(),
+        }
+    }
+}
+
+/// Group `g`'s key.
+fn key<'a>(offsets: &[i32], bytes: &'a [u8], g: u32) -> &'a [u8] {
+    let g = g as usize;
+    // Offsets only grow and were checked to fit when pushed: the casts are lossless.
+    &bytes[offsets[g] as usize..offsets[g + 1] as usize]
+}
+
+fn exhausted(what: &str) -> DataFusionError {
+    DataFusionError::ResourcesExhausted(format!(
+        "a window's group keys exceed {what}; lower the state limits (--max-state-bytes, \
+         --max-groups) so that windows shed load before this"
+    ))
+}
+
+impl StringKeys {
+    /// The group for a new key (its bytes already appended).
+    fn next_group(&mut self) -> Result<u32> {
+        let g = self.offsets.len() - 1;
+        let end = i32::try_from(self.bytes.len()).map_err(|_| exhausted("2 GiB"))?;
+        let g = u32::try_from(g).map_err(|_| exhausted("4 billion groups"))?;
+        self.offsets.push(end);
+        Ok(g)
+    }
+
+    /// Everything held, as one array (the keys are emptied).
+    fn emit_all(&mut self) -> Result<ArrayRef> {
+        let len = self.offsets.len() - 1;
+        let offsets = std::mem::replace(&mut self.offsets, vec![0]);
+        let bytes = std::mem::take(&mut self.bytes);
+        let nulls = self
+            .null
+            .take()
+            .map(|n| NullBuffer::from_iter((0..len).map(|g| g != n as usize)));
+        self.table = HashTable::new();
+        let offsets = OffsetBuffer::new(ScalarBuffer::from(offsets));
+        Ok(Arc::new(StringArray::try_new(
+            offsets,
+            Buffer::from_vec(bytes),
+            nulls,
+        )?))
+    }
+}
+
+impl GroupValues for StringKeys {
+    fn intern(&mut self, cols: &[ArrayRef], groups: &mut Vec<usize>) -> Result<()> {
+        let [col] = cols else {
+            return Err(DataFusionError::Internal(format!(
+                "string group keys take one column, got {}",
+                cols.len()
+            )));
+        };
+        let arr = col.as_string_opt::<i32>().ok_or_else(|| {
+            DataFusionError::Internal(format!("string group keys got {}", col.data_type()))
+        })?;
+        groups.clear();
+        groups.reserve(arr.len());
+        for row in 0..arr.len() {
+            if arr.is_null(row) {
+                let g = match self.null {
+                    Some(g) => g,
+                    None => {
+                        let g = self.next_group()?;
+                        self.null = Some(g);
+                        g
+                    }
+                };
+                groups.push(g as usize);
+                continue;
+            }
+            let v = arr.value(row).as_bytes();
+            let hash = self.state.hash_one(v);
+            let (offsets, bytes) = (&self.offsets, &self.bytes);
+            if let Some(&g) = self.table.find(hash, |&g| key(offsets, bytes, g) == v) {
+                groups.push(g as usize);
+                continue;
+            }
+            self.bytes.extend_from_slice(v);
+            let g = match self.next_group() {
+                Ok(g) => g,
+                Err(e) => {
+                    self.bytes
+                        .truncate(self.offsets[self.offsets.len() - 1] as usize);
+                    return Err(e);
+                }
+            };
+            let (offsets, bytes, state) = (&self.offsets, &self.bytes, &self.state);
+            self.table
+                .insert_unique(hash, g, |&g| state.hash_one(key(offsets, bytes, g)));
+            groups.push(g as usize);
+        }
+        Ok(())
+    }
+
+    fn size(&self) -> usize {
+        std::mem::size_of::<Self>()
+            + self.table.allocation_size()
+            + self.offsets.capacity() * std::mem::size_of::<i32>()
+            + self.bytes.capacity()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn len(&self) -> usize {
+        self.offsets.len() - 1
+    }
+
+    fn emit(&mut self, emit_to: EmitTo) -> Result<Vec<ArrayRef>> {
+        let all = self.emit_all()?;
+        let n = match emit_to {
+            EmitTo::All => return Ok(vec![all]),
+            EmitTo::First(n) if n >= all.len() => return Ok(vec![all]),
+            EmitTo::First(n) => n,
+        };
+        // The rest are distinct: interned again in order, they are numbered 0, 1, ...
+        let rest = all.slice(n, all.len() - n);
+        let mut idx = Vec::new();
+        self.intern(&[rest], &mut idx)?;
+        Ok(vec![all.slice(0, n)])
+    }
+
+    fn clear_shrink(&mut self, _num_rows: usize) {
+        self.table = HashTable::new();
+        self.offsets = vec![0];
+        self.bytes = Vec::new();
+        self.null = None;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::arrow::datatypes::{DataType, Field, Schema};
+    use datafusion::physical_plan::aggregates::group_values::new_group_values;
+    use datafusion::physical_plan::aggregates::order::GroupOrdering;
+
+    fn strings(v: &[Option<&str>]) -> ArrayRef {
+        Arc::new(StringArray::from(v.to_vec()))
+    }
+
+    fn datafusion_keys() -> Box<dyn GroupValues> {
+        let schema = Arc::new(Schema::new(vec![Field::new("k", DataType::Utf8, true)]));
+        new_group_values(schema, &GroupOrdering::None).unwrap()
+    }
+
+    /// Same group numbers and the same emitted keys as DataFusion's own map, over batches with
+    /// repeats, NULLs, the empty string and long keys; also after emitting the first groups.
+    #[test]
+    fn numbers_and_emits_groups_as_datafusion_does() {
+        let long = "x".repeat(300);
+        let batches = [
+            strings(&[
+                Some("10.0.0.1"),
+                None,
+                Some(""),
+                Some("10.0.0.1"),
+                Some(&long),
+            ]),
+            strings(&[Some("a"), Some(&long), None, Some("b"), Some("")]),
+            strings(&[]),
+            strings(&[Some("c"), Some("a"), Some("d")]),
+        ];
+        let mut ours = StringKeys::default();
+        let mut theirs = datafusion_keys();
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        for (i, batch) in batches.iter().enumerate() {
+            ours.intern(std::slice::from_ref(batch), &mut a).unwrap();
+            theirs.intern(std::slice::from_ref(batch), &mut b).unwrap();
+            assert_eq!(a, b, "batch {i}");
+            assert_eq!(ours.len(), theirs.len());
+            if i == 1 {
+                let x = ours.emit(EmitTo::First(2)).unwrap();
+                let y = theirs.emit(EmitTo::First(2)).unwrap();
+                assert_eq!(x[0].as_ref(), y[0].as_ref(), "first two groups");
+            }
+        }
+        let x = ours.emit(EmitTo::All).unwrap();
+        let y = theirs.emit(EmitTo::All).unwrap();
+        assert_eq!(x[0].as_ref(), y[0].as_ref());
+        assert!(ours.is_empty());
+        // Usable again after emitting everything.
+        ours.intern(&[strings(&[Some("z"), None])], &mut a).unwrap();
+        assert_eq!(a, [0, 1]);
+    }
+
+    #[test]
+    fn a_million_short_keys_take_about_thirty_bytes_each() {
+        let mut keys = StringKeys::default();
+        let mut idx = Vec::new();
+        for chunk in 0..125u32 {
+            let vals: Vec<String> = (0..8000u32)
+                .map(|i| {
+                    let e = chunk * 8000 + i;
+                    format!("10.{}.{}.{}", e >> 16, (e >> 8) & 255, e & 255)
+                })
+                .collect();
+            let arr: ArrayRef = Arc::new(StringArray::from_iter_values(vals));
+            keys.intern(&[arr], &mut idx).unwrap();
+        }
+        assert_eq!(keys.len(), 1_000_000);
+        let per_key = keys.size() / keys.len();
+        assert!(per_key <= 40, "{per_key} bytes per key");
+    }
+
+    /// Two instances place the same key in unrelated buckets: no value chosen offline collides
+    /// in every process.
+    #[test]
+    fn the_hash_is_seeded_per_instance() {
+        let (a, b) = (StringKeys::default(), StringKeys::default());
+        assert_ne!(a.state.hash_one(b"10.0.0.1"), b.state.hash_one(b"10.0.0.1"));
+    }
+}
