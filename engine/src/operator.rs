@@ -119,6 +119,9 @@ pub struct StateSize {
     pub bytes: usize,
     /// Of which evidence samples and per-entity counts (see [`crate::evidence`]).
     pub evidence_bytes: usize,
+    /// Of which values kept whole by aggregates that need every value (`longest_id_run`,
+    /// `interarrival_cv`; accumulating states, not sealed ones).
+    pub kept_values_bytes: usize,
     /// Groups (entities) tracked.
     pub groups: usize,
 }
@@ -128,6 +131,7 @@ impl std::ops::AddAssign for StateSize {
         self.rows += o.rows;
         self.bytes += o.bytes;
         self.evidence_bytes += o.evidence_bytes;
+        self.kept_values_bytes += o.kept_values_bytes;
         self.groups += o.groups;
     }
 }

@@ -36,6 +36,8 @@ pub struct Pane {
     /// Lowest source offset held, per partition: what the commit point must not pass.
     pub min_offset: BTreeMap<TopicPartition, i64>,
     bytes_data: usize,
+    /// Of `bytes_data`, what aggregates that keep every value hold.
+    bytes_kept_values: usize,
 }
 
 impl Pane {
@@ -56,6 +58,7 @@ impl Pane {
             evidence: Evidence::default(),
             min_offset: BTreeMap::new(),
             bytes_data: 0,
+            bytes_kept_values: 0,
         })
     }
 
@@ -67,12 +70,19 @@ impl Pane {
             evidence: Evidence::default(),
             min_offset: BTreeMap::new(),
             bytes_data: 0,
+            bytes_kept_values: 0,
         }
     }
 
     /// Bytes held (approximate but not shared with anything else).
     pub fn bytes(&self) -> usize {
         self.bytes_data + self.evidence.bytes()
+    }
+
+    /// Of [`Pane::bytes`], the values kept by aggregates that need every value
+    /// (`longest_id_run`, `interarrival_cv`) in the accumulating state.
+    pub fn kept_values_bytes(&self) -> usize {
+        self.bytes_kept_values
     }
 
     /// Groups (entities) tracked.
@@ -118,6 +128,7 @@ impl Pane {
         state
             .update(plan, pre)
             .map_err(|e| EngineError::Internal(e.to_string()))?;
+        self.bytes_kept_values = state.kept_values_size(plan);
         self.bytes_data = state.size()
             + sealed
                 .iter()
@@ -143,6 +154,7 @@ impl Pane {
                     .map_err(|e| EngineError::Internal(e.to_string()))?;
                 sealed.push(batch);
             }
+            self.bytes_kept_values = state.kept_values_size(plan);
             self.bytes_data = state.size()
                 + sealed
                     .iter()

@@ -520,7 +520,8 @@ fn engine_figures(chunks: &[Chunk], projection: ColumnSet) -> Result<()> {
 /// Window state per tracked entity for the counting rules, at 1k, 100k and 1M entities: each
 /// entity (a client address) fails three logins with three usernames, asks for three
 /// consecutive order ids (404) and three unknown routes, all within one minute so every window
-/// is open when the state is measured. Aggregate state and evidence are reported apart.
+/// is open when the state is measured. Aggregate state and evidence are reported apart, and for
+/// `bola-id-walking` the ids `longest_id_run` keeps (every value: not a running summary).
 fn entity_state_figures() -> Result<()> {
     use gatewatch_ingest::{EventBatchBuilder, Provenance, RawEvent};
     const RULES: [&str; 4] = [
@@ -590,8 +591,17 @@ fn entity_state_figures() -> Result<()> {
             for id in RULES {
                 let s = state.get(id).copied().unwrap_or_default();
                 let g = s.groups.max(1) as f64;
+                let kept = if s.kept_values_bytes > 0 {
+                    format!(
+                        " (counts {:.0} B + ids kept {:.0} B)",
+                        (s.bytes - s.evidence_bytes - s.kept_values_bytes) as f64 / g,
+                        s.kept_values_bytes as f64 / g
+                    )
+                } else {
+                    String::new()
+                };
                 parts.push(format!(
-                    "{}: {:.0}/{:.0} B",
+                    "{}: {:.0}/{:.0} B{kept}",
                     id.split('-').next().unwrap_or(id),
                     (s.bytes - s.evidence_bytes) as f64 / g,
                     s.bytes as f64 / g

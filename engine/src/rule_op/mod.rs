@@ -508,6 +508,7 @@ impl Operator for RuleOperator {
             s.rows += slot.pane.rows;
             s.bytes += slot.pane.bytes();
             s.evidence_bytes += slot.pane.evidence.bytes();
+            s.kept_values_bytes += slot.pane.kept_values_bytes();
             s.groups += slot.pane.groups();
         }
         s.bytes += self.suppression.bytes();

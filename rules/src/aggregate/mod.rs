@@ -61,6 +61,8 @@ struct AggSpec {
     filter: Option<Arc<dyn PhysicalExpr>>,
     /// `count(DISTINCT x)`: our hash-set accumulator.
     distinct_count: bool,
+    /// An aggregate that keeps every value (`longest_id_run`, `interarrival_cv`).
+    keeps_values: bool,
 }
 
 /// A rule's query split at its lowest aggregate.
@@ -179,6 +181,10 @@ impl AggPlan {
                 expr: expr.clone(),
                 filter: filter.clone(),
                 distinct_count,
+                keeps_values: expr
+                    .fun()
+                    .inner()
+                    .is::<crate::functions::collect::CollectUdaf>(),
             });
         }
         // Above it: the same plan with the aggregate replaced by a scan of its output.
@@ -408,5 +414,16 @@ impl AggState {
     /// Bytes of memory held (approximate).
     pub fn size(&self) -> usize {
         self.groups.size() + self.accs.iter().map(|a| a.size()).sum::<usize>()
+    }
+
+    /// Of [`AggState::size`], the bytes of aggregates that keep every value
+    /// (`longest_id_run`, `interarrival_cv`): what is not a running summary.
+    pub fn kept_values_size(&self, plan: &AggPlan) -> usize {
+        plan.aggs
+            .iter()
+            .zip(&self.accs)
+            .filter(|(spec, _)| spec.keeps_values)
+            .map(|(_, acc)| acc.size())
+            .sum()
     }
 }
