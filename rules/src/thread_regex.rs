@@ -8,24 +8,46 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use regex::Regex;
 
-/// Patterns kept per thread before the table is emptied (a pattern may come from a column,
-/// i.e. from input; emptying only costs recompiling the patterns in use).
+/// Patterns kept per thread, and in the shared table, before the table is emptied (a pattern
+/// may come from a column, i.e. from input; emptying only costs recompiling the patterns in
+/// use).
 const MAX_PER_THREAD: usize = 1024;
 
 thread_local! {
     static COMPILED: RefCell<HashMap<String, Arc<Regex>>> = RefCell::new(HashMap::new());
 }
 
-/// `pattern` compiled by and for the calling thread (flags as inline `(?i)` etc.).
+/// Every thread's patterns, compiled once; threads take clones.
+static SHARED: Mutex<Option<HashMap<String, Regex>>> = Mutex::new(None);
+
+/// `pattern` compiled once per process, or a clone of it.
+fn compile_or_clone(pattern: &str) -> Result<Regex, regex::Error> {
+    let mut shared = SHARED
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let table = shared.get_or_insert_with(HashMap::new);
+    if let Some(re) = table.get(pattern) {
+        return Ok(re.clone());
+    }
+    let re = Regex::new(pattern)?;
+    if table.len() >= MAX_PER_THREAD {
+        table.clear();
+    }
+    table.insert(pattern.to_owned(), re.clone());
+    Ok(re)
+}
+
+/// `pattern` for the calling thread: its own clone, with its own scratch space (flags as
+/// inline `(?i)` etc.).
 pub(crate) fn compiled(pattern: &str) -> Result<Arc<Regex>, regex::Error> {
     if let Some(r) = COMPILED.with(|c| c.borrow().get(pattern).cloned()) {
         return Ok(r);
     }
-    let re = Arc::new(Regex::new(pattern)?);
+    let re = Arc::new(compile_or_clone(pattern)?);
     COMPILED.with(|c| {
         let mut cache = c.borrow_mut();
         if cache.len() >= MAX_PER_THREAD {
@@ -41,7 +63,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_thread_compiles_its_own_and_answers_as_the_pattern_does() {
+    fn every_thread_matches_with_its_own_clone_and_answers_as_the_pattern_does() {
         let pattern = r"^/api/v\d+/login$";
         let handles: Vec<_> = (0..3)
             .map(|_| {
