@@ -517,18 +517,20 @@ fn engine_figures(chunks: &[Chunk], projection: ColumnSet) -> Result<()> {
     Ok(())
 }
 
-/// Window state per tracked entity for the counting rules, at 1k, 100k and 1M entities: each
+/// Window state per tracked entity for the counting rules (and `login-success-after-failures`,
+/// grouped by address and user name), at 1k, 100k and 1M entities: each
 /// entity (a client address) fails three logins with three usernames, asks for three
 /// consecutive order ids (404) and three unknown routes, all within one minute so every window
 /// is open when the state is measured. Aggregate state and evidence are reported apart, and for
 /// `bola-id-walking` the ids `longest_id_run` keeps (every value: not a running summary).
 fn entity_state_figures() -> Result<()> {
     use gatewatch_ingest::{EventBatchBuilder, Provenance, RawEvent};
-    const RULES: [&str; 4] = [
+    const RULES: [&str; 5] = [
         "credential-stuffing-single-source",
         "password-spray",
         "endpoint-discovery",
         "bola-id-walking",
+        "login-success-after-failures",
     ];
     println!(
         "window state per tracked entity (counting rules; aggregates / with evidence samples):"

@@ -278,6 +278,10 @@ impl AggPlan {
             [f] if f.data_type() == &arrow::datatypes::DataType::Utf8 => {
                 Box::new(keys::StringKeys::default())
             }
+            [_, _, ..] => match keys::RowKeys::for_schema(&self.group_schema) {
+                Some(k) => Box::new(k),
+                None => new_group_values(self.group_schema.clone(), &GroupOrdering::None)?,
+            },
             _ => new_group_values(self.group_schema.clone(), &GroupOrdering::None)?,
         };
         let accs = self

@@ -1,5 +1,6 @@
-//! Group keys of one text column (`GROUP BY client_ip`), held compactly and hashed with a seed
-//! of this process.
+//! Group keys held compactly and hashed with a seed of this process: one text column
+//! (`GROUP BY client_ip`, [`StringKeys`]) or several text and integer columns
+//! (`GROUP BY client_ip, username`, [`RowKeys`]).
 //!
 //! Nearly every rule groups by one text column, and the group keys are most of a counting
 //! rule's state: DataFusion's map for them keeps a 32-byte entry per hash-table bucket (about
@@ -10,8 +11,10 @@
 //! chosen offline pile into one bucket chain.
 //!
 //! Groups are numbered in order of first appearance, as [`GroupValues`] requires; the key of
-//! group `g` is `bytes[offsets[g]..offsets[g + 1]]` (empty for the NULL group), so emitting is
-//! handing the buffers to a `StringArray` without a copy.
+//! group `g` is `bytes[offsets[g]..offsets[g + 1]]`. For one text column that is the text
+//! itself (empty for the NULL group), so emitting is handing the buffers to a `StringArray`
+//! without a copy; several columns are written into one byte string per row (see [`rows`]).
+//! A hash-flooding attempt needs keys that collide under a seed it cannot know.
 
 use std::hash::BuildHasher;
 use std::sync::Arc;
@@ -23,31 +26,33 @@ use datafusion::logical_expr::EmitTo;
 use datafusion::physical_plan::aggregates::group_values::GroupValues;
 use hashbrown::HashTable;
 
-/// Group keys of one `Utf8` column (see the module documentation).
-pub struct StringKeys {
-    /// Group index per occupied bucket.
+mod rows;
+
+pub use rows::RowKeys;
+
+/// Byte strings numbered in order of first appearance: the map under both key kinds. Key `g`
+/// is `bytes[offsets[g]..offsets[g + 1]]`.
+struct ByteMap {
+    /// Key number per occupied bucket.
     table: HashTable<u32>,
-    /// `offsets[g]..offsets[g + 1]`: group `g`'s key in `bytes`; starts with 0.
+    /// Starts with 0; one more entry per key.
     offsets: Vec<i32>,
     bytes: Vec<u8>,
-    /// The group of NULL keys, once one arrived.
-    null: Option<u32>,
     state: foldhash::fast::RandomState,
 }
 
-impl Default for StringKeys {
+impl Default for ByteMap {
     fn default() -> Self {
-        StringKeys {
+        ByteMap {
             table: HashTable::new(),
             offsets: vec![0],
             bytes: Vec::new(),
-            null: None,
             state: foldhash::fast::RandomState::default(),
         }
     }
 }
 
-/// Group `g`'s key.
+/// Key `g` of `offsets` and `bytes`.
 fn key<'a>(offsets: &[i32], bytes: &'a [u8], g: u32) -> &'a [u8] {
     let g = g as usize;
     // Offsets only grow and were checked to fit when pushed: the casts are lossless.
@@ -61,26 +66,88 @@ fn exhausted(what: &str) -> DataFusionError {
     ))
 }
 
-impl StringKeys {
-    /// The group for a new key (its bytes already appended).
-    fn next_group(&mut self) -> Result<u32> {
-        let g = self.offsets.len() - 1;
-        let end = i32::try_from(self.bytes.len()).map_err(|_| exhausted("2 GiB"))?;
-        let g = u32::try_from(g).map_err(|_| exhausted("4 billion groups"))?;
-        self.offsets.push(end);
+impl ByteMap {
+    fn len(&self) -> usize {
+        self.offsets.len() - 1
+    }
+
+    /// Closes the key whose bytes were just appended: its number.
+    fn close_key(&mut self) -> Result<u32> {
+        let start = self.offsets[self.offsets.len() - 1] as usize;
+        let fits = i32::try_from(self.bytes.len())
+            .map_err(|_| exhausted("2 GiB"))
+            .and_then(|end| {
+                let g = u32::try_from(self.len()).map_err(|_| exhausted("4 billion groups"))?;
+                Ok((end, g))
+            });
+        match fits {
+            Ok((end, g)) => {
+                self.offsets.push(end);
+                Ok(g)
+            }
+            Err(e) => {
+                self.bytes.truncate(start);
+                Err(e)
+            }
+        }
+    }
+
+    /// A number for a key that is never looked up (the NULL group of one column).
+    fn push_unlisted(&mut self) -> Result<u32> {
+        self.close_key()
+    }
+
+    /// The number of `key`, given a new one if it is new.
+    fn intern(&mut self, key: &[u8]) -> Result<u32> {
+        let hash = self.state.hash_one(key);
+        let (offsets, bytes) = (&self.offsets, &self.bytes);
+        if let Some(&g) = self
+            .table
+            .find(hash, |&g| self::key(offsets, bytes, g) == key)
+        {
+            return Ok(g);
+        }
+        self.bytes.extend_from_slice(key);
+        let g = self.close_key()?;
+        let (offsets, bytes, state) = (&self.offsets, &self.bytes, &self.state);
+        self.table
+            .insert_unique(hash, g, |&g| state.hash_one(self::key(offsets, bytes, g)));
         Ok(g)
     }
 
+    /// The keys' offsets and bytes, taken out (the map is emptied; its seed stays).
+    fn take(&mut self) -> (Vec<i32>, Vec<u8>) {
+        self.table = HashTable::new();
+        (
+            std::mem::replace(&mut self.offsets, vec![0]),
+            std::mem::take(&mut self.bytes),
+        )
+    }
+
+    fn size(&self) -> usize {
+        self.table.allocation_size()
+            + self.offsets.capacity() * std::mem::size_of::<i32>()
+            + self.bytes.capacity()
+    }
+}
+
+/// Group keys of one `Utf8` column (see the module documentation).
+#[derive(Default)]
+pub struct StringKeys {
+    map: ByteMap,
+    /// The group of NULL keys, once one arrived.
+    null: Option<u32>,
+}
+
+impl StringKeys {
     /// Everything held, as one array (the keys are emptied).
     fn emit_all(&mut self) -> Result<ArrayRef> {
-        let len = self.offsets.len() - 1;
-        let offsets = std::mem::replace(&mut self.offsets, vec![0]);
-        let bytes = std::mem::take(&mut self.bytes);
+        let len = self.map.len();
+        let (offsets, bytes) = self.map.take();
         let nulls = self
             .null
             .take()
             .map(|n| NullBuffer::from_iter((0..len).map(|g| g != n as usize)));
-        self.table = HashTable::new();
         let offsets = OffsetBuffer::new(ScalarBuffer::from(offsets));
         Ok(Arc::new(StringArray::try_new(
             offsets,
@@ -104,47 +171,21 @@ impl GroupValues for StringKeys {
         groups.clear();
         groups.reserve(arr.len());
         for row in 0..arr.len() {
-            if arr.is_null(row) {
-                let g = match self.null {
+            let g = if arr.is_null(row) {
+                match self.null {
                     Some(g) => g,
-                    None => {
-                        let g = self.next_group()?;
-                        self.null = Some(g);
-                        g
-                    }
-                };
-                groups.push(g as usize);
-                continue;
-            }
-            let v = arr.value(row).as_bytes();
-            let hash = self.state.hash_one(v);
-            let (offsets, bytes) = (&self.offsets, &self.bytes);
-            if let Some(&g) = self.table.find(hash, |&g| key(offsets, bytes, g) == v) {
-                groups.push(g as usize);
-                continue;
-            }
-            self.bytes.extend_from_slice(v);
-            let g = match self.next_group() {
-                Ok(g) => g,
-                Err(e) => {
-                    self.bytes
-                        .truncate(self.offsets[self.offsets.len() - 1] as usize);
-                    return Err(e);
+                    None => *self.null.insert(self.map.push_unlisted()?),
                 }
+            } else {
+                self.map.intern(arr.value(row).as_bytes())?
             };
-            let (offsets, bytes, state) = (&self.offsets, &self.bytes, &self.state);
-            self.table
-                .insert_unique(hash, g, |&g| state.hash_one(key(offsets, bytes, g)));
             groups.push(g as usize);
         }
         Ok(())
     }
 
     fn size(&self) -> usize {
-        std::mem::size_of::<Self>()
-            + self.table.allocation_size()
-            + self.offsets.capacity() * std::mem::size_of::<i32>()
-            + self.bytes.capacity()
+        std::mem::size_of::<Self>() + self.map.size()
     }
 
     fn is_empty(&self) -> bool {
@@ -152,29 +193,36 @@ impl GroupValues for StringKeys {
     }
 
     fn len(&self) -> usize {
-        self.offsets.len() - 1
+        self.map.len()
     }
 
     fn emit(&mut self, emit_to: EmitTo) -> Result<Vec<ArrayRef>> {
         let all = self.emit_all()?;
-        let n = match emit_to {
-            EmitTo::All => return Ok(vec![all]),
-            EmitTo::First(n) if n >= all.len() => return Ok(vec![all]),
-            EmitTo::First(n) => n,
-        };
-        // The rest are distinct: interned again in order, they are numbered 0, 1, ...
-        let rest = all.slice(n, all.len() - n);
-        let mut idx = Vec::new();
-        self.intern(&[rest], &mut idx)?;
-        Ok(vec![all.slice(0, n)])
+        reintern_rest(self, vec![all], emit_to)
     }
 
     fn clear_shrink(&mut self, _num_rows: usize) {
-        self.table = HashTable::new();
-        self.offsets = vec![0];
-        self.bytes = Vec::new();
+        self.map.take();
         self.null = None;
     }
+}
+
+/// `emit_to`'s part of `all` (everything the keys held, just emitted); the rest is interned
+/// again. The rest are distinct, so in order they are numbered 0, 1, ...
+fn reintern_rest(
+    keys: &mut dyn GroupValues,
+    all: Vec<ArrayRef>,
+    emit_to: EmitTo,
+) -> Result<Vec<ArrayRef>> {
+    let len = all.first().map_or(0, |a| a.len());
+    let n = match emit_to {
+        EmitTo::First(n) if n < len => n,
+        _ => return Ok(all),
+    };
+    let rest: Vec<ArrayRef> = all.iter().map(|a| a.slice(n, len - n)).collect();
+    let mut idx = Vec::new();
+    keys.intern(&rest, &mut idx)?;
+    Ok(all.iter().map(|a| a.slice(0, n)).collect())
 }
 
 #[cfg(test)]
@@ -257,6 +305,9 @@ mod tests {
     #[test]
     fn the_hash_is_seeded_per_instance() {
         let (a, b) = (StringKeys::default(), StringKeys::default());
-        assert_ne!(a.state.hash_one(b"10.0.0.1"), b.state.hash_one(b"10.0.0.1"));
+        assert_ne!(
+            a.map.state.hash_one(b"10.0.0.1"),
+            b.map.state.hash_one(b"10.0.0.1")
+        );
     }
 }

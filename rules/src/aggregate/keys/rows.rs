@@ -1,0 +1,280 @@
+//! Group keys of several columns (`GROUP BY client_ip, username`), each text or a 64-bit
+//! integer: a row's values are written into one byte string (per column a presence byte, then
+//! a text's length and bytes or an integer's 8 bytes: no two rows share a string unless they
+//! share every value), and the strings are numbered by the seeded map of [`super::ByteMap`].
+
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, AsArray, Int64Builder, StringBuilder};
+use arrow::datatypes::{DataType, Int64Type, SchemaRef};
+use datafusion::error::{DataFusionError, Result};
+use datafusion::logical_expr::EmitTo;
+use datafusion::physical_plan::aggregates::group_values::GroupValues;
+
+use super::{key, reintern_rest, ByteMap};
+
+/// How one column of a key is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Utf8,
+    Int64,
+}
+
+/// Group keys of several `Utf8` / `Int64` columns (see the module documentation).
+pub struct RowKeys {
+    map: ByteMap,
+    kinds: Vec<Kind>,
+    /// The row being written.
+    scratch: Vec<u8>,
+}
+
+impl RowKeys {
+    /// Keys for the columns of `schema`, if every one is `Utf8` or `Int64`.
+    pub fn for_schema(schema: &SchemaRef) -> Option<Self> {
+        let kinds = schema
+            .fields()
+            .iter()
+            .map(|f| match f.data_type() {
+                DataType::Utf8 => Some(Kind::Utf8),
+                DataType::Int64 => Some(Kind::Int64),
+                _ => None,
+            })
+            .collect::<Option<Vec<_>>>()?;
+        Some(RowKeys {
+            map: ByteMap::default(),
+            kinds,
+            scratch: Vec::new(),
+        })
+    }
+
+    /// Everything held, one array per column (the keys are emptied).
+    fn emit_all(&mut self) -> Result<Vec<ArrayRef>> {
+        let len = self.map.len();
+        let (offsets, bytes) = self.map.take();
+        let mut out: Vec<Column> = self
+            .kinds
+            .iter()
+            .map(|k| match k {
+                Kind::Utf8 => Column::Utf8(StringBuilder::with_capacity(len, 0)),
+                Kind::Int64 => Column::Int64(Int64Builder::with_capacity(len)),
+            })
+            .collect();
+        for g in 0..len {
+            let mut rest = key(&offsets, &bytes, g as u32);
+            for col in &mut out {
+                rest = col.read(rest)?;
+            }
+        }
+        Ok(out.into_iter().map(Column::finish).collect())
+    }
+}
+
+/// A column being rebuilt from the keys.
+enum Column {
+    Utf8(StringBuilder),
+    Int64(Int64Builder),
+}
+
+fn corrupt() -> DataFusionError {
+    DataFusionError::Internal("a group key could not be read back".into())
+}
+
+/// The first `n` bytes of `b` and the rest.
+fn split(b: &[u8], n: usize) -> Result<(&[u8], &[u8])> {
+    b.split_at_checked(n).ok_or_else(corrupt)
+}
+
+impl Column {
+    /// Reads this column's value off the front of `b`; returns the rest.
+    fn read<'a>(&mut self, b: &'a [u8]) -> Result<&'a [u8]> {
+        let (present, b) = split(b, 1)?;
+        if present[0] == 0 {
+            match self {
+                Column::Utf8(c) => c.append_null(),
+                Column::Int64(c) => c.append_null(),
+            }
+            return Ok(b);
+        }
+        match self {
+            Column::Utf8(c) => {
+                let (len, b) = split(b, 4)?;
+                let len = u32::from_le_bytes(len.try_into().map_err(|_| corrupt())?) as usize;
+                let (text, b) = split(b, len)?;
+                c.append_value(std::str::from_utf8(text).map_err(|_| corrupt())?);
+                Ok(b)
+            }
+            Column::Int64(c) => {
+                let (v, b) = split(b, 8)?;
+                c.append_value(i64::from_le_bytes(v.try_into().map_err(|_| corrupt())?));
+                Ok(b)
+            }
+        }
+    }
+
+    fn finish(self) -> ArrayRef {
+        match self {
+            Column::Utf8(mut c) => Arc::new(c.finish()),
+            Column::Int64(mut c) => Arc::new(c.finish()),
+        }
+    }
+}
+
+impl GroupValues for RowKeys {
+    fn intern(&mut self, cols: &[ArrayRef], groups: &mut Vec<usize>) -> Result<()> {
+        if cols.len() != self.kinds.len() {
+            return Err(DataFusionError::Internal(format!(
+                "group keys of {} columns got {}",
+                self.kinds.len(),
+                cols.len()
+            )));
+        }
+        for (c, k) in cols.iter().zip(&self.kinds) {
+            let ok = match k {
+                Kind::Utf8 => c.as_string_opt::<i32>().is_some(),
+                Kind::Int64 => c.as_primitive_opt::<Int64Type>().is_some(),
+            };
+            if !ok {
+                return Err(DataFusionError::Internal(format!(
+                    "group key column {k:?} got {}",
+                    c.data_type()
+                )));
+            }
+        }
+        let rows = cols.first().map_or(0, |c| c.len());
+        groups.clear();
+        groups.reserve(rows);
+        for row in 0..rows {
+            self.scratch.clear();
+            for (c, k) in cols.iter().zip(&self.kinds) {
+                if c.is_null(row) {
+                    self.scratch.push(0);
+                    continue;
+                }
+                self.scratch.push(1);
+                match k {
+                    Kind::Utf8 => {
+                        let v = c.as_string::<i32>().value(row).as_bytes();
+                        // A value longer than 4 GiB cannot be in an Arrow string array.
+                        let len = u32::try_from(v.len()).map_err(|_| corrupt())?;
+                        self.scratch.extend_from_slice(&len.to_le_bytes());
+                        self.scratch.extend_from_slice(v);
+                    }
+                    Kind::Int64 => {
+                        let v = c.as_primitive::<Int64Type>().value(row);
+                        self.scratch.extend_from_slice(&v.to_le_bytes());
+                    }
+                }
+            }
+            groups.push(self.map.intern(&self.scratch)? as usize);
+        }
+        Ok(())
+    }
+
+    fn size(&self) -> usize {
+        std::mem::size_of::<Self>() + self.map.size() + self.scratch.capacity()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    fn emit(&mut self, emit_to: EmitTo) -> Result<Vec<ArrayRef>> {
+        let all = self.emit_all()?;
+        reintern_rest(self, all, emit_to)
+    }
+
+    fn clear_shrink(&mut self, _num_rows: usize) {
+        self.map.take();
+        self.scratch = Vec::new();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::{Int64Array, StringArray};
+    use arrow::datatypes::{Field, Schema};
+    use datafusion::physical_plan::aggregates::group_values::new_group_values;
+    use datafusion::physical_plan::aggregates::order::GroupOrdering;
+
+    /// Same group numbers and the same emitted keys as DataFusion's own group values, for a
+    /// (text, text) and a (text, integer) key with NULLs in either place, values that would
+    /// run together if simply concatenated ("ab"+"c" and "a"+"bc"), and a front emit.
+    #[test]
+    fn numbers_and_emits_groups_as_datafusion_does() {
+        let text = |v: &[Option<&str>]| -> ArrayRef { Arc::new(StringArray::from(v.to_vec())) };
+        let int = |v: &[Option<i64>]| -> ArrayRef { Arc::new(Int64Array::from(v.to_vec())) };
+        let a = [
+            Some("ab"),
+            Some("a"),
+            None,
+            Some("ab"),
+            Some(""),
+            None,
+            Some("a"),
+        ];
+        let b = [
+            Some("c"),
+            Some("bc"),
+            Some("x"),
+            Some("c"),
+            None,
+            None,
+            Some("bc"),
+        ];
+        let n = [
+            Some(1),
+            Some(-1),
+            None,
+            Some(1),
+            Some(i64::MAX),
+            None,
+            Some(-1),
+        ];
+        for (second, dt) in [(text(&b), DataType::Utf8), (int(&n), DataType::Int64)] {
+            let schema = Arc::new(Schema::new(vec![
+                Field::new("a", DataType::Utf8, true),
+                Field::new("b", dt, true),
+            ]));
+            let mut ours = RowKeys::for_schema(&schema).unwrap();
+            let mut theirs = new_group_values(schema, &GroupOrdering::None).unwrap();
+            let cols = [text(&a), second];
+            let (mut x, mut y) = (Vec::new(), Vec::new());
+            ours.intern(&cols, &mut x).unwrap();
+            theirs.intern(&cols, &mut y).unwrap();
+            assert_eq!(x, y);
+            let (e, f) = (
+                ours.emit(EmitTo::First(2)).unwrap(),
+                theirs.emit(EmitTo::First(2)).unwrap(),
+            );
+            assert_eq!(e.len(), 2);
+            for (p, q) in e.iter().zip(&f) {
+                assert_eq!(p.as_ref(), q.as_ref());
+            }
+            ours.intern(&cols, &mut x).unwrap();
+            theirs.intern(&cols, &mut y).unwrap();
+            assert_eq!(x, y, "after the front emit");
+            let (e, f) = (
+                ours.emit(EmitTo::All).unwrap(),
+                theirs.emit(EmitTo::All).unwrap(),
+            );
+            for (p, q) in e.iter().zip(&f) {
+                assert_eq!(p.as_ref(), q.as_ref());
+            }
+            assert!(ours.is_empty());
+        }
+    }
+
+    #[test]
+    fn other_column_types_are_left_to_datafusion() {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("a", DataType::Utf8, true),
+            Field::new("b", DataType::Float64, true),
+        ]));
+        assert!(RowKeys::for_schema(&schema).is_none());
+    }
+}
