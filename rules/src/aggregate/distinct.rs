@@ -2,12 +2,12 @@
 //!
 //! Values are hashed to 64 bits with a fixed seed. Each group keeps its first three distinct
 //! hashes in place (24 bytes per group: most entities of a counting rule show one to three
-//! values in a window); a group with more gets a list of its own, up to 32 (8 to 16 bytes per
-//! value), then a set of its own (about 9 to 18 bytes per value), kept in an arena of the
-//! accumulator and named by index from the group's slot. The partial state of a group is the list of
-//! its hashes, so states of several panes merge exactly (a set union). The count is exact up
-//! to 64-bit hash collisions within one group: with n distinct values the probability of any
-//! is about n² / 2^65 (10⁻⁸ for a million values).
+//! values in a window); a group with more gets a list, in a block of 4 to 32 hashes carved
+//! from one buffer of the accumulator (8 to 16 bytes per value), then a set of its own (about
+//! 9 to 18 bytes per value); its slot then says where. The partial state of a group is the
+//! list of its hashes, so states of several panes merge exactly (a set union). The count is
+//! exact up to 64-bit hash collisions within one group: with n distinct values the probability
+//! of any is about n² / 2^65 (10⁻⁸ for a million values).
 
 use std::collections::HashSet;
 use std::sync::Arc;

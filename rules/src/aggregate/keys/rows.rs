@@ -5,7 +5,9 @@
 
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, AsArray, Int64Builder, StringBuilder};
+use arrow::array::{
+    Array, ArrayRef, AsArray, Int64Array, Int64Builder, StringArray, StringBuilder,
+};
 use arrow::datatypes::{DataType, Int64Type, SchemaRef};
 use datafusion::error::{DataFusionError, Result};
 use datafusion::logical_expr::EmitTo;
@@ -69,6 +71,45 @@ impl RowKeys {
     }
 }
 
+/// A column being written into keys.
+enum Col<'a> {
+    Utf8(&'a StringArray),
+    Int64(&'a Int64Array),
+}
+
+impl Col<'_> {
+    fn len(&self) -> usize {
+        match self {
+            Col::Utf8(a) => a.len(),
+            Col::Int64(a) => a.len(),
+        }
+    }
+
+    /// Appends row `row`'s value to `out`.
+    fn write(&self, row: usize, out: &mut Vec<u8>) -> Result<()> {
+        let valid = match self {
+            Col::Utf8(a) => a.is_valid(row),
+            Col::Int64(a) => a.is_valid(row),
+        };
+        if !valid {
+            out.push(0);
+            return Ok(());
+        }
+        out.push(1);
+        match self {
+            Col::Utf8(a) => {
+                let v = a.value(row).as_bytes();
+                // A value longer than 4 GiB cannot be in an Arrow string array.
+                let len = u32::try_from(v.len()).map_err(|_| corrupt())?;
+                out.extend_from_slice(&len.to_le_bytes());
+                out.extend_from_slice(v);
+            }
+            Col::Int64(a) => out.extend_from_slice(&a.value(row).to_le_bytes()),
+        }
+        Ok(())
+    }
+}
+
 /// A column being rebuilt from the keys.
 enum Column {
     Utf8(StringBuilder),
@@ -128,42 +169,29 @@ impl GroupValues for RowKeys {
                 cols.len()
             )));
         }
-        for (c, k) in cols.iter().zip(&self.kinds) {
-            let ok = match k {
-                Kind::Utf8 => c.as_string_opt::<i32>().is_some(),
-                Kind::Int64 => c.as_primitive_opt::<Int64Type>().is_some(),
-            };
-            if !ok {
-                return Err(DataFusionError::Internal(format!(
-                    "group key column {k:?} got {}",
-                    c.data_type()
-                )));
-            }
-        }
-        let rows = cols.first().map_or(0, |c| c.len());
+        let cols = cols
+            .iter()
+            .zip(&self.kinds)
+            .map(|(c, k)| {
+                let col = match k {
+                    Kind::Utf8 => c.as_string_opt::<i32>().map(Col::Utf8),
+                    Kind::Int64 => c.as_primitive_opt::<Int64Type>().map(Col::Int64),
+                };
+                col.ok_or_else(|| {
+                    DataFusionError::Internal(format!(
+                        "group key column {k:?} got {}",
+                        c.data_type()
+                    ))
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let rows = cols.first().map_or(0, Col::len);
         groups.clear();
         groups.reserve(rows);
         for row in 0..rows {
             self.scratch.clear();
-            for (c, k) in cols.iter().zip(&self.kinds) {
-                if c.is_null(row) {
-                    self.scratch.push(0);
-                    continue;
-                }
-                self.scratch.push(1);
-                match k {
-                    Kind::Utf8 => {
-                        let v = c.as_string::<i32>().value(row).as_bytes();
-                        // A value longer than 4 GiB cannot be in an Arrow string array.
-                        let len = u32::try_from(v.len()).map_err(|_| corrupt())?;
-                        self.scratch.extend_from_slice(&len.to_le_bytes());
-                        self.scratch.extend_from_slice(v);
-                    }
-                    Kind::Int64 => {
-                        let v = c.as_primitive::<Int64Type>().value(row);
-                        self.scratch.extend_from_slice(&v.to_le_bytes());
-                    }
-                }
+            for c in &cols {
+                c.write(row, &mut self.scratch)?;
             }
             groups.push(self.map.intern(&self.scratch)? as usize);
         }
@@ -196,7 +224,6 @@ impl GroupValues for RowKeys {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use arrow::array::{Int64Array, StringArray};
     use arrow::datatypes::{Field, Schema};
     use datafusion::physical_plan::aggregates::group_values::new_group_values;
     use datafusion::physical_plan::aggregates::order::GroupOrdering;
