@@ -274,15 +274,9 @@ impl AggPlan {
 
     /// Empty state for a pane.
     pub fn new_state(&self) -> Result<AggState> {
-        let groups: Box<dyn GroupValues> = match self.group_schema.fields().as_ref() {
-            [f] if f.data_type() == &arrow::datatypes::DataType::Utf8 => {
-                Box::new(keys::StringKeys::default())
-            }
-            [_, _, ..] => match keys::RowKeys::for_schema(&self.group_schema) {
-                Some(k) => Box::new(k),
-                None => new_group_values(self.group_schema.clone(), &GroupOrdering::None)?,
-            },
-            _ => new_group_values(self.group_schema.clone(), &GroupOrdering::None)?,
+        let groups: Box<dyn GroupValues> = match keys::Keys::for_schema(&self.group_schema) {
+            Some(k) => Box::new(k),
+            None => new_group_values(self.group_schema.clone(), &GroupOrdering::None)?,
         };
         let accs = self
             .aggs

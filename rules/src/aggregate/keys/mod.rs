@@ -1,6 +1,6 @@
 //! Group keys held compactly and hashed with a seed of this process: one text column
-//! (`GROUP BY client_ip`, [`StringKeys`]) or several text and integer columns
-//! (`GROUP BY client_ip, username`, [`RowKeys`]).
+//! (`GROUP BY client_ip`) or several text and integer columns (`GROUP BY client_ip,
+//! username`): [`Keys`].
 //!
 //! Nearly every rule groups by one text column, and the group keys are most of a counting
 //! rule's state: DataFusion's map for them keeps a 32-byte entry per hash-table bucket (about
@@ -21,14 +21,13 @@ use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, StringArray};
 use arrow::buffer::{Buffer, NullBuffer, OffsetBuffer, ScalarBuffer};
+use arrow::datatypes::{DataType, SchemaRef};
 use datafusion::error::{DataFusionError, Result};
 use datafusion::logical_expr::EmitTo;
 use datafusion::physical_plan::aggregates::group_values::GroupValues;
 use hashbrown::HashTable;
 
 mod rows;
-
-pub use rows::RowKeys;
 
 /// Byte strings numbered in order of first appearance: the map under both key kinds. Key `g`
 /// is `bytes[offsets[g]..offsets[g + 1]]`.
@@ -131,61 +130,103 @@ impl ByteMap {
     }
 }
 
-/// Group keys of one `Utf8` column (see the module documentation).
-#[derive(Default)]
-pub struct StringKeys {
+/// Group keys of one text column, or of several text and integer columns (see the module
+/// documentation), for DataFusion's aggregation.
+pub struct Keys {
     map: ByteMap,
-    /// The group of NULL keys, once one arrived.
-    null: Option<u32>,
+    layout: Layout,
 }
 
-impl StringKeys {
-    /// Everything held, as one array (the keys are emptied).
-    fn emit_all(&mut self) -> Result<ArrayRef> {
+/// How a row's key is written.
+enum Layout {
+    /// One text column: the text itself; NULL is a group of its own, never looked up.
+    Text {
+        /// The group of NULL keys, once one arrived.
+        null: Option<u32>,
+    },
+    /// Several columns, written into one byte string.
+    Rows(rows::Rows),
+}
+
+impl Keys {
+    /// Keys for a group-by of `schema`'s columns: one `Utf8` column, or several columns each
+    /// `Utf8` or `Int64`. Other shapes are left to DataFusion's group values (`None`).
+    pub fn for_schema(schema: &SchemaRef) -> Option<Keys> {
+        let layout = match schema.fields().as_ref() {
+            [f] if f.data_type() == &DataType::Utf8 => Layout::Text { null: None },
+            [_, _, ..] => Layout::Rows(rows::Rows::for_schema(schema)?),
+            _ => return None,
+        };
+        Some(Keys {
+            map: ByteMap::default(),
+            layout,
+        })
+    }
+
+    /// Everything held, one array per column (the keys are emptied).
+    fn emit_all(&mut self) -> Result<Vec<ArrayRef>> {
+        let null = match &mut self.layout {
+            Layout::Rows(rows) => return rows.emit_all(&mut self.map),
+            Layout::Text { null } => null.take(),
+        };
         let len = self.map.len();
         let (offsets, bytes) = self.map.take();
-        let nulls = self
-            .null
-            .take()
-            .map(|n| NullBuffer::from_iter((0..len).map(|g| g != n as usize)));
+        let nulls = null.map(|n| NullBuffer::from_iter((0..len).map(|g| g != n as usize)));
         let offsets = OffsetBuffer::new(ScalarBuffer::from(offsets));
-        Ok(Arc::new(StringArray::try_new(
+        Ok(vec![Arc::new(StringArray::try_new(
             offsets,
             Buffer::from_vec(bytes),
             nulls,
-        )?))
+        )?)])
     }
 }
 
-impl GroupValues for StringKeys {
-    fn intern(&mut self, cols: &[ArrayRef], groups: &mut Vec<usize>) -> Result<()> {
-        let [col] = cols else {
-            return Err(DataFusionError::Internal(format!(
-                "string group keys take one column, got {}",
-                cols.len()
-            )));
+/// Numbers the rows of one text column.
+fn intern_text(
+    map: &mut ByteMap,
+    null: &mut Option<u32>,
+    cols: &[ArrayRef],
+    groups: &mut Vec<usize>,
+) -> Result<()> {
+    let [col] = cols else {
+        return Err(DataFusionError::Internal(format!(
+            "text group keys take one column, got {}",
+            cols.len()
+        )));
+    };
+    let arr = col.as_string_opt::<i32>().ok_or_else(|| {
+        DataFusionError::Internal(format!("text group keys got {}", col.data_type()))
+    })?;
+    groups.clear();
+    groups.reserve(arr.len());
+    for row in 0..arr.len() {
+        let g = if arr.is_null(row) {
+            match *null {
+                Some(g) => g,
+                None => *null.insert(map.push_unlisted()?),
+            }
+        } else {
+            map.intern(arr.value(row).as_bytes())?
         };
-        let arr = col.as_string_opt::<i32>().ok_or_else(|| {
-            DataFusionError::Internal(format!("string group keys got {}", col.data_type()))
-        })?;
-        groups.clear();
-        groups.reserve(arr.len());
-        for row in 0..arr.len() {
-            let g = if arr.is_null(row) {
-                match self.null {
-                    Some(g) => g,
-                    None => *self.null.insert(self.map.push_unlisted()?),
-                }
-            } else {
-                self.map.intern(arr.value(row).as_bytes())?
-            };
-            groups.push(g as usize);
+        groups.push(g as usize);
+    }
+    Ok(())
+}
+
+impl GroupValues for Keys {
+    fn intern(&mut self, cols: &[ArrayRef], groups: &mut Vec<usize>) -> Result<()> {
+        match &mut self.layout {
+            Layout::Text { null } => intern_text(&mut self.map, null, cols, groups),
+            Layout::Rows(rows) => rows.intern(&mut self.map, cols, groups),
         }
-        Ok(())
     }
 
     fn size(&self) -> usize {
-        std::mem::size_of::<Self>() + self.map.size()
+        let rows = match &self.layout {
+            Layout::Text { .. } => 0,
+            Layout::Rows(rows) => rows.size(),
+        };
+        std::mem::size_of::<Self>() + self.map.size() + rows
     }
 
     fn is_empty(&self) -> bool {
@@ -198,12 +239,15 @@ impl GroupValues for StringKeys {
 
     fn emit(&mut self, emit_to: EmitTo) -> Result<Vec<ArrayRef>> {
         let all = self.emit_all()?;
-        reintern_rest(self, vec![all], emit_to)
+        reintern_rest(self, all, emit_to)
     }
 
     fn clear_shrink(&mut self, _num_rows: usize) {
         self.map.take();
-        self.null = None;
+        match &mut self.layout {
+            Layout::Text { null } => *null = None,
+            Layout::Rows(rows) => rows.clear(),
+        }
     }
 }
 
@@ -228,9 +272,14 @@ fn reintern_rest(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use datafusion::arrow::datatypes::{DataType, Field, Schema};
+    use datafusion::arrow::datatypes::{Field, Schema};
     use datafusion::physical_plan::aggregates::group_values::new_group_values;
     use datafusion::physical_plan::aggregates::order::GroupOrdering;
+
+    fn text_keys() -> Keys {
+        let schema = Arc::new(Schema::new(vec![Field::new("k", DataType::Utf8, true)]));
+        Keys::for_schema(&schema).unwrap()
+    }
 
     fn strings(v: &[Option<&str>]) -> ArrayRef {
         Arc::new(StringArray::from(v.to_vec()))
@@ -258,7 +307,7 @@ mod tests {
             strings(&[]),
             strings(&[Some("c"), Some("a"), Some("d")]),
         ];
-        let mut ours = StringKeys::default();
+        let mut ours = text_keys();
         let mut theirs = datafusion_keys();
         let (mut a, mut b) = (Vec::new(), Vec::new());
         for (i, batch) in batches.iter().enumerate() {
@@ -283,7 +332,7 @@ mod tests {
 
     #[test]
     fn a_million_short_keys_take_about_thirty_bytes_each() {
-        let mut keys = StringKeys::default();
+        let mut keys = text_keys();
         let mut idx = Vec::new();
         for chunk in 0..125u32 {
             let vals: Vec<String> = (0..8000u32)
@@ -304,7 +353,7 @@ mod tests {
     /// in every process.
     #[test]
     fn the_hash_is_seeded_per_instance() {
-        let (a, b) = (StringKeys::default(), StringKeys::default());
+        let (a, b) = (text_keys(), text_keys());
         assert_ne!(
             a.map.state.hash_one(b"10.0.0.1"),
             b.map.state.hash_one(b"10.0.0.1")

@@ -10,10 +10,8 @@ use arrow::array::{
 };
 use arrow::datatypes::{DataType, Int64Type, SchemaRef};
 use datafusion::error::{DataFusionError, Result};
-use datafusion::logical_expr::EmitTo;
-use datafusion::physical_plan::aggregates::group_values::GroupValues;
 
-use super::{key, reintern_rest, ByteMap};
+use super::{key, ByteMap};
 
 /// How one column of a key is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,17 +20,16 @@ enum Kind {
     Int64,
 }
 
-/// Group keys of several `Utf8` / `Int64` columns (see the module documentation).
-pub struct RowKeys {
-    map: ByteMap,
+/// How the keys of several `Utf8` / `Int64` columns are written (see the module documentation).
+pub(super) struct Rows {
     kinds: Vec<Kind>,
     /// The row being written.
     scratch: Vec<u8>,
 }
 
-impl RowKeys {
-    /// Keys for the columns of `schema`, if every one is `Utf8` or `Int64`.
-    pub fn for_schema(schema: &SchemaRef) -> Option<Self> {
+impl Rows {
+    /// The layout for the columns of `schema`, if every one is `Utf8` or `Int64`.
+    pub(super) fn for_schema(schema: &SchemaRef) -> Option<Self> {
         let kinds = schema
             .fields()
             .iter()
@@ -42,17 +39,16 @@ impl RowKeys {
                 _ => None,
             })
             .collect::<Option<Vec<_>>>()?;
-        Some(RowKeys {
-            map: ByteMap::default(),
+        Some(Rows {
             kinds,
             scratch: Vec::new(),
         })
     }
 
-    /// Everything held, one array per column (the keys are emptied).
-    fn emit_all(&mut self) -> Result<Vec<ArrayRef>> {
-        let len = self.map.len();
-        let (offsets, bytes) = self.map.take();
+    /// Everything `map` held, one array per column (`map` is emptied).
+    pub(super) fn emit_all(&self, map: &mut ByteMap) -> Result<Vec<ArrayRef>> {
+        let len = map.len();
+        let (offsets, bytes) = map.take();
         let mut out: Vec<Column> = self
             .kinds
             .iter()
@@ -160,8 +156,14 @@ impl Column {
     }
 }
 
-impl GroupValues for RowKeys {
-    fn intern(&mut self, cols: &[ArrayRef], groups: &mut Vec<usize>) -> Result<()> {
+impl Rows {
+    /// Numbers the rows of `cols` in `map`.
+    pub(super) fn intern(
+        &mut self,
+        map: &mut ByteMap,
+        cols: &[ArrayRef],
+        groups: &mut Vec<usize>,
+    ) -> Result<()> {
         if cols.len() != self.kinds.len() {
             return Err(DataFusionError::Internal(format!(
                 "group keys of {} columns got {}",
@@ -193,30 +195,17 @@ impl GroupValues for RowKeys {
             for c in &cols {
                 c.write(row, &mut self.scratch)?;
             }
-            groups.push(self.map.intern(&self.scratch)? as usize);
+            groups.push(map.intern(&self.scratch)? as usize);
         }
         Ok(())
     }
 
-    fn size(&self) -> usize {
-        std::mem::size_of::<Self>() + self.map.size() + self.scratch.capacity()
+    /// Bytes held besides the map.
+    pub(super) fn size(&self) -> usize {
+        self.kinds.capacity() + self.scratch.capacity()
     }
 
-    fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    fn len(&self) -> usize {
-        self.map.len()
-    }
-
-    fn emit(&mut self, emit_to: EmitTo) -> Result<Vec<ArrayRef>> {
-        let all = self.emit_all()?;
-        reintern_rest(self, all, emit_to)
-    }
-
-    fn clear_shrink(&mut self, _num_rows: usize) {
-        self.map.take();
+    pub(super) fn clear(&mut self) {
         self.scratch = Vec::new();
     }
 }
@@ -224,8 +213,11 @@ impl GroupValues for RowKeys {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::aggregate::keys::Keys;
     use arrow::datatypes::{Field, Schema};
+    use datafusion::logical_expr::EmitTo;
     use datafusion::physical_plan::aggregates::group_values::new_group_values;
+    use datafusion::physical_plan::aggregates::group_values::GroupValues;
     use datafusion::physical_plan::aggregates::order::GroupOrdering;
 
     /// Same group numbers and the same emitted keys as DataFusion's own group values, for a
@@ -267,7 +259,7 @@ mod tests {
                 Field::new("a", DataType::Utf8, true),
                 Field::new("b", dt, true),
             ]));
-            let mut ours = RowKeys::for_schema(&schema).unwrap();
+            let mut ours = Keys::for_schema(&schema).unwrap();
             let mut theirs = new_group_values(schema, &GroupOrdering::None).unwrap();
             let cols = [text(&a), second];
             let (mut x, mut y) = (Vec::new(), Vec::new());
@@ -302,6 +294,6 @@ mod tests {
             Field::new("a", DataType::Utf8, true),
             Field::new("b", DataType::Float64, true),
         ]));
-        assert!(RowKeys::for_schema(&schema).is_none());
+        assert!(Keys::for_schema(&schema).is_none());
     }
 }
