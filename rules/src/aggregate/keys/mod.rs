@@ -13,7 +13,7 @@
 //! Groups are numbered in order of first appearance, as [`GroupValues`] requires; the key of
 //! group `g` is `bytes[offsets[g]..offsets[g + 1]]`. For one text column that is the text
 //! itself (empty for the NULL group), so emitting is handing the buffers to a `StringArray`
-//! without a copy; several columns are written into one byte string per row (see [`rows`]).
+//! without a copy; several columns are written into one byte string per row (module `rows`).
 //! A hash-flooding attempt needs keys that collide under a seed it cannot know.
 
 use std::hash::BuildHasher;
