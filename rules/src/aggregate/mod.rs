@@ -6,7 +6,9 @@
 //!
 //! * **below** (filters, projections, group keys, aggregate arguments) runs on each batch of
 //!   rows as it arrives, and the rows are folded into per-group accumulator state
-//!   ([`AggState`]) — DataFusion's `GroupsAccumulator`s, the ones its own hash aggregate uses;
+//!   ([`AggState`]) — DataFusion's `GroupsAccumulator`s, the ones its own hash aggregate uses,
+//!   behind group keys of our own ([`keys::Keys`]: compact, hashed with a seed of the process)
+//!   when the group-by is text and integer columns;
 //! * **above** runs once per closed window, on the aggregate's output: a batch with one row per
 //!   group, exactly what DataFusion's aggregate would have produced over the window's rows.
 //!
