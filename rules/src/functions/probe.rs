@@ -314,11 +314,16 @@ pub(crate) fn normalize_path(path: &str) -> Cow<'_, str> {
 
 /// Whether [`normalized_path`] would change `path`: an escape, an upper-case letter or a run
 /// of slashes (most paths have none, and are then used as they are).
+///
+/// One pass over the bytes: this runs on every path of every batch a normalized-path rule reads.
 pub(crate) fn path_changes_when_normalized(path: &str) -> bool {
-    let b = path.as_bytes();
-    memchr::memchr(b'%', b).is_some()
-        || b.iter().any(u8::is_ascii_uppercase)
-        || memchr::memmem::find(b, b"//").is_some()
+    let mut after_slash = false;
+    path.bytes().any(|b| {
+        let slash = b == b'/';
+        let changes = b == b'%' || b.is_ascii_uppercase() || (slash && after_slash);
+        after_slash = slash;
+        changes
+    })
 }
 
 /// A dotenv file, whatever the framework calls it: a dot-name starting `.env` (`.env.production`,

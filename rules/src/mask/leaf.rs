@@ -101,6 +101,15 @@ fn matches(
 ) -> Result<Truth> {
     let regex = thread_regex::compiled(pattern)
         .map_err(|e| DataFusionError::Execution(format!("filter regex: {e}")))?;
+    let strings = column
+        .as_string_opt::<i32>()
+        .ok_or_else(|| DataFusionError::Plan("filter regex on a non-text column".into()))?;
+    let rows = strings.len();
+    if open.is_none() {
+        return Ok(distinct::answer(column, strings, normalized, |s| {
+            regex.is_match(s)
+        }));
+    }
     let is_match = |s: &str| {
         if normalized {
             regex.is_match(&normalize_path(s))
@@ -108,13 +117,6 @@ fn matches(
             regex.is_match(s)
         }
     };
-    let strings = column
-        .as_string_opt::<i32>()
-        .ok_or_else(|| DataFusionError::Plan("filter regex on a non-text column".into()))?;
-    let rows = strings.len();
-    if open.is_none() {
-        return Ok(distinct::answer(column, strings, is_match));
-    }
     let mut t = BooleanBufferBuilder::new(rows);
     let mut f = BooleanBufferBuilder::new(rows);
     t.append_n(rows, false);

@@ -2,13 +2,17 @@
 //! of it. The pack puts about fifteen regexes on `path`; a batch of 8k requests holds roughly a
 //! third as many distinct paths as rows (ids vary, routes repeat; real gateways repeat more), so
 //! each pattern runs on the distinct values and its answer is spread to the rows by index.
+//! Patterns over `normalized_path(column)` read each distinct value's normalized form, made
+//! once per batch for all of them.
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 
 use arrow::array::{Array, ArrayRef, StringArray};
 use arrow::buffer::BooleanBuffer;
 
 use super::{keep, same, Truth};
+use crate::functions::normalize_path;
 
 /// Distinct-value indexes kept per thread (the pack asks regexes of `path`, `query` and
 /// `method`); each holds its column and two `u32` per row until evicted.
@@ -22,6 +26,9 @@ struct Distinct {
     keys: Vec<u32>,
     /// Per distinct value, in order of first appearance, the first row holding it.
     rows: Vec<u32>,
+    /// Per distinct value, its `normalized_path` when that differs from the value; made on
+    /// the first question about the normalized column.
+    normalized: Option<Vec<Option<String>>>,
 }
 
 thread_local! {
@@ -57,15 +64,18 @@ impl Distinct {
             column: column.clone(),
             keys,
             rows,
+            normalized: None,
         }
     }
 }
 
 /// Where `is` holds on each row of `column` (`strings` is the same column as text), asking it
-/// once per distinct value; NULL rows are neither true nor false.
+/// once per distinct value (of its `normalized_path` when `normalized`); NULL rows are neither
+/// true nor false.
 pub(super) fn answer(
     column: &ArrayRef,
     strings: &StringArray,
+    normalized: bool,
     mut is: impl FnMut(&str) -> bool,
 ) -> Truth {
     INDEXES.with(|kept| {
@@ -74,10 +84,22 @@ pub(super) fn answer(
             Some(at) => at,
             None => keep(&mut kept, KEPT, Distinct::of(column, strings)),
         };
-        let d = &kept[at];
+        let d = &mut kept[at];
+        let value = |row: u32| strings.value(row as usize);
+        if normalized && d.normalized.is_none() {
+            let forms = d.rows.iter().map(|&row| match normalize_path(value(row)) {
+                Cow::Owned(changed) => Some(changed),
+                Cow::Borrowed(_) => None,
+            });
+            d.normalized = Some(forms.collect());
+        }
+        let forms = d.normalized.as_ref().filter(|_| normalized);
         // One answer per distinct value, then `false` for the NULL rows' key.
-        let hits: Vec<bool> = (d.rows.iter())
-            .map(|&row| is(strings.value(row as usize)))
+        let hits: Vec<bool> = (d.rows.iter().enumerate())
+            .map(|(i, &row)| {
+                let form = forms.and_then(|f| f[i].as_deref());
+                is(form.unwrap_or_else(|| value(row)))
+            })
             .chain(std::iter::once(false))
             .collect();
         let t = BooleanBuffer::collect_bool(d.keys.len(), |row| {
@@ -112,7 +134,7 @@ mod tests {
         let strings = StringArray::from(values.to_vec());
         let column: ArrayRef = Arc::new(strings.clone());
         let mut asked = Vec::new();
-        let truth = answer(&column, &strings, |s| {
+        let truth = answer(&column, &strings, false, |s| {
             asked.push(s.to_owned());
             s != "/b"
         });
@@ -121,12 +143,32 @@ mod tests {
         assert_eq!(bits(&truth.t), [true, false, false, true, true, false]);
         assert_eq!(bits(&truth.f), [false, true, false, false, false, true]);
 
-        let again = answer(&column, &strings, |s| s == "/c");
+        let again = answer(&column, &strings, false, |s| s == "/c");
         assert_eq!(bits(&again.t), [false, false, false, false, true, false]);
         let other_strings = StringArray::from(vec!["/c", "/a"]);
         let other: ArrayRef = Arc::new(other_strings.clone());
-        let fresh = answer(&other, &other_strings, |s| s == "/c");
+        let fresh = answer(&other, &other_strings, false, |s| s == "/c");
         assert_eq!(bits(&fresh.t), [true, false]);
         assert_eq!(bits(&fresh.f), [false, true]);
+    }
+
+    /// Asked about the normalized column, the question sees each distinct value's
+    /// `normalized_path` (made once, kept for the next question); asked about the raw column,
+    /// the raw values.
+    #[test]
+    fn normalized_questions_see_normalized_values_and_raw_ones_do_not() {
+        let strings = StringArray::from(vec![Some("/%2eENV"), Some("/a"), None, Some("//A")]);
+        let column: ArrayRef = Arc::new(strings.clone());
+        let mut asked = Vec::new();
+        answer(&column, &strings, true, |s| {
+            asked.push(s.to_owned());
+            true
+        });
+        assert_eq!(asked, ["/.env", "/a", "/a"]);
+        let again = answer(&column, &strings, true, |s| s == "/a");
+        let bits = |b: &BooleanBuffer| b.iter().collect::<Vec<_>>();
+        assert_eq!(bits(&again.t), [false, true, false, true]);
+        let raw = answer(&column, &strings, false, |s| s == "/a");
+        assert_eq!(bits(&raw.t), [false, true, false, false]);
     }
 }
