@@ -70,30 +70,15 @@ impl ByteMap {
         self.offsets.len() - 1
     }
 
-    /// Closes the key whose bytes were just appended: its number.
+    /// Closes the key whose bytes were just appended (none for the NULL group of one column,
+    /// which is never looked up): its number.
     fn close_key(&mut self) -> Result<u32> {
-        let start = self.offsets[self.offsets.len() - 1] as usize;
-        let fits = i32::try_from(self.bytes.len())
-            .map_err(|_| exhausted("2 GiB"))
-            .and_then(|end| {
-                let g = u32::try_from(self.len()).map_err(|_| exhausted("4 billion groups"))?;
-                Ok((end, g))
-            });
-        match fits {
-            Ok((end, g)) => {
-                self.offsets.push(end);
-                Ok(g)
-            }
-            Err(e) => {
-                self.bytes.truncate(start);
-                Err(e)
-            }
-        }
-    }
-
-    /// A number for a key that is never looked up (the NULL group of one column).
-    fn push_unlisted(&mut self) -> Result<u32> {
-        self.close_key()
+        let (Ok(end), Ok(g)) = (i32::try_from(self.bytes.len()), u32::try_from(self.len())) else {
+            self.bytes.truncate(self.offsets[self.len()] as usize);
+            return Err(exhausted("2 GiB or 4 billion groups"));
+        };
+        self.offsets.push(end);
+        Ok(g)
     }
 
     /// The number of `key`, given a new one if it is new.
@@ -203,7 +188,7 @@ fn intern_text(
         let g = if arr.is_null(row) {
             match *null {
                 Some(g) => g,
-                None => *null.insert(map.push_unlisted()?),
+                None => *null.insert(map.close_key()?),
             }
         } else {
             map.intern(arr.value(row).as_bytes())?
