@@ -218,3 +218,25 @@ fn sharding_entities_over_workers_changes_no_alert() {
         assert_eq!(many, one, "{workers} workers");
     }
 }
+
+/// Window state names what aggregates that keep every value hold: `bola-id-walking`'s
+/// `longest_id_run` keeps its ids (part of the rule's bytes, not all of them); the counting
+/// rules keep none.
+#[test]
+fn kept_values_are_reported_for_the_aggregates_that_keep_them_only() {
+    let rules = gatewatch_rules::load_builtin(&open_thresholds()).unwrap();
+    let mut engine = Engine::new(rules, EngineConfig::default());
+    // Ten minutes of traffic: the 5-minute windows of the last batches are still open.
+    for b in traffic(3, 10, 0) {
+        engine.process(&b).unwrap();
+    }
+    let state = engine.state_by_operator();
+    let bola = state["bola-id-walking"];
+    assert!(
+        bola.kept_values_bytes > 0 && bola.kept_values_bytes < bola.bytes,
+        "{bola:?}"
+    );
+    for id in ["credential-stuffing-single-source", "endpoint-discovery"] {
+        assert_eq!(state[id].kept_values_bytes, 0, "{id}");
+    }
+}
