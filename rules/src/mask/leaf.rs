@@ -1,5 +1,6 @@
 //! Evaluating the native leaves: regexes (one answer per column and pattern per batch, shared
-//! by every rule that asks) and integer `IN` lists.
+//! by every rule that asks), classifiers compared with literals ([`classify`]) and integer `IN`
+//! lists.
 
 use std::cell::RefCell;
 use std::sync::Arc;
@@ -13,7 +14,10 @@ use super::Truth;
 use crate::functions::normalize_path;
 use crate::thread_regex;
 
+mod classify;
 mod distinct;
+
+pub(super) use classify::{classify, Classifier, Test};
 
 /// Whole-column regex answers kept per thread: enough for the patterns one batch's rules
 /// share (the pack has a few; Sigma rules use [`crate::sigma::matcher`] instead).

@@ -12,6 +12,8 @@
 //!   rules);
 //! * `LIKE`/`ILIKE` and `regexp_like` of a column (or of `normalized_path(column)`) and a
 //!   literal pattern use a regex compiled once, when the rule is compiled;
+//! * `ua_class(..)` and `probe_class(..)` compared with literal names (or NULL) run once per
+//!   distinct tuple of their arguments in the batch, shared by the rules asking;
 //! * comparisons, `IN` lists and `IS [NOT] NULL` of columns and literals run on the whole
 //!   batch: Arrow's kernels answer them faster than the open rows can be copied out;
 //! * anything else is a DataFusion expression, run on the open rows only (copied out when they
@@ -33,7 +35,7 @@ use crate::sigma::matcher;
 
 mod leaf;
 mod plan;
-use plan::{function_node, int_in_node, like_node, whole_batch};
+use plan::{classify_node, function_node, int_in_node, like_node, whole_batch};
 
 /// Per row: `t` where the value is true, `f` where it is false, neither where it is unknown
 /// (SQL NULL). Never both.
@@ -89,6 +91,13 @@ enum Node {
         /// Matched against `normalized_path(column)` (from `regexp_like(normalized_path(c), ..)`).
         normalized: bool,
         negated: bool,
+    },
+    /// A classifier of text columns (`ua_class`, `probe_class`) tested against literal names or
+    /// NULL, answered once per distinct tuple of its arguments ([`leaf::classify`]).
+    Classify {
+        classifier: leaf::Classifier,
+        columns: Vec<usize>,
+        test: leaf::Test,
     },
     /// An integer column (`status`, byte counts) `IN` a list of integer literals: a loop over
     /// the column's values (DataFusion's `IN` cost ~300 instructions a row).
@@ -189,7 +198,10 @@ fn build(expr: &Arc<dyn PhysicalExpr>, schema: &Schema) -> Node {
     } else {
         None
     };
-    if let Some(n) = native.or_else(|| int_in_node(expr, schema)) {
+    let native = native
+        .or_else(|| int_in_node(expr, schema))
+        .or_else(|| classify_node(expr, schema));
+    if let Some(n) = native {
         return n;
     }
     if whole_batch(expr, schema) {
@@ -239,6 +251,14 @@ impl Node {
                 values,
                 negated,
             } => leaf::int_in(batch.column(*column), values, *negated),
+            Node::Classify {
+                classifier,
+                columns,
+                test,
+            } => {
+                let arrays: Vec<_> = columns.iter().map(|&c| batch.column(c).clone()).collect();
+                leaf::classify(*classifier, &arrays, test)
+            }
             Node::Whole(expr) => Ok(Truth::of(&boolean(expr.evaluate(batch)?, rows)?)),
             Node::Expr(p) => eval_expr(p, batch, open),
         }

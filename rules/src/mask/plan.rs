@@ -11,6 +11,7 @@ use datafusion::physical_expr::expressions::{
 use datafusion::physical_expr::{PhysicalExpr, ScalarFunctionExpr};
 use regex::Regex;
 
+use super::leaf::{Classifier, Test};
 use super::Node;
 
 /// The index of `expr` if it is a text column of `schema`.
@@ -205,4 +206,51 @@ pub(super) fn function_node(f: &ScalarFunctionExpr, schema: &Schema) -> Option<N
         }
         _ => None,
     }
+}
+
+/// `f(columns) IN ('name', ..)`, `f(columns) = 'name'` (or `<>`, either side), `f(columns) IS
+/// [NOT] NULL` for a classifier `f` of text columns ([`Classifier`]); a NULL or non-text literal
+/// is left to DataFusion.
+pub(super) fn classify_node(expr: &Arc<dyn PhysicalExpr>, schema: &Schema) -> Option<Node> {
+    let call = |e: &Arc<dyn PhysicalExpr>| -> Option<(Classifier, Vec<usize>)> {
+        let f = e.downcast_ref::<ScalarFunctionExpr>()?;
+        let (classifier, arity) = Classifier::named(f.name())?;
+        if f.args().len() != arity {
+            return None;
+        }
+        let columns = (f.args().iter())
+            .map(|a| text_column(a, schema))
+            .collect::<Option<Vec<usize>>>()?;
+        Some((classifier, columns))
+    };
+    let ((classifier, columns), test) = if let Some(i) = expr.downcast_ref::<InListExpr>() {
+        let names = (i.list().iter())
+            .map(|e| literal_text(e).map(String::from))
+            .collect::<Option<Vec<String>>>()?;
+        let negated = i.negated();
+        (call(i.expr())?, Test::In { names, negated })
+    } else if let Some(b) = expr.downcast_ref::<BinaryExpr>() {
+        let negated = match b.op() {
+            Operator::Eq => false,
+            Operator::NotEq => true,
+            _ => return None,
+        };
+        let (called, name) = match (call(b.left()), literal_text(b.right())) {
+            (Some(called), Some(name)) => (called, name),
+            _ => (call(b.right())?, literal_text(b.left())?),
+        };
+        let names = vec![name.to_owned()];
+        (called, Test::In { names, negated })
+    } else if let Some(n) = expr.downcast_ref::<IsNullExpr>() {
+        (call(n.arg())?, Test::Null { negated: false })
+    } else if let Some(n) = expr.downcast_ref::<IsNotNullExpr>() {
+        (call(n.arg())?, Test::Null { negated: true })
+    } else {
+        return None;
+    };
+    Some(Node::Classify {
+        classifier,
+        columns,
+        test,
+    })
 }

@@ -37,7 +37,11 @@ fn batch() -> RecordBatch {
 
 /// The test batch and `sql` planned against it, with gatewatch's functions registered.
 fn planned(sql: &str) -> (RecordBatch, Arc<dyn PhysicalExpr>) {
-    let batch = batch();
+    planned_on(batch(), sql)
+}
+
+/// `batch` and `sql` planned against it.
+fn planned_on(batch: RecordBatch, sql: &str) -> (RecordBatch, Arc<dyn PhysicalExpr>) {
     let ctx = SessionContext::new();
     crate::functions::udf::register_all(&ctx);
     let schema = DFSchema::try_from(batch.schema().as_ref().clone()).unwrap();
@@ -48,14 +52,20 @@ fn planned(sql: &str) -> (RecordBatch, Arc<dyn PhysicalExpr>) {
 
 /// The program's rows and DataFusion's own (a filter keeps rows whose value is true).
 fn both(sql: &str) -> (Vec<bool>, Vec<bool>) {
-    let (batch, physical) = planned(sql);
+    both_on(batch(), sql)
+}
+
+/// [`both`] on `batch`.
+fn both_on(batch: RecordBatch, sql: &str) -> (Vec<bool>, Vec<bool>) {
+    let (batch, physical) = planned_on(batch, sql);
+    let rows = batch.num_rows();
     let program = Program::new(std::slice::from_ref(&physical), &batch.schema());
     let ours = program.mask(&batch).unwrap().unwrap();
-    let theirs = physical.evaluate(&batch).unwrap().into_array(7).unwrap();
+    let theirs = physical.evaluate(&batch).unwrap().into_array(rows).unwrap();
     let theirs = theirs.as_boolean();
     (
-        (0..7).map(|i| ours.value(i)).collect(),
-        (0..7)
+        (0..rows).map(|i| ours.value(i)).collect(),
+        (0..rows)
             .map(|i| theirs.is_valid(i) && theirs.value(i))
             .collect(),
     )
@@ -111,6 +121,7 @@ fn kinds(sql: &str) -> Vec<&'static str> {
             Node::Whole(_) => "whole",
             Node::Expr(_) => "expr",
             Node::Regex { .. } => "regex",
+            Node::Classify { .. } => "classify",
             _ => "other",
         })
         .collect()
@@ -186,4 +197,115 @@ fn a_regex_answer_is_shared_by_rules_reading_the_same_column_and_never_by_anothe
     );
     let raw = leaf::regex(path, "^/admin", false, false, None).unwrap();
     assert_eq!(raw.t.count_set_bits(), 0);
+}
+
+/// Requests with browsers, bots, AI crawlers, tools, empty and missing user agents, probes and
+/// ordinary paths, missing paths and queries; values repeat, as in a real batch.
+fn classified_batch() -> RecordBatch {
+    let chrome = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
+    type Row = (
+        Option<&'static str>,
+        Option<&'static str>,
+        Option<&'static str>,
+    );
+    let rows: Vec<Row> = vec![
+        (Some("/api/v1/orders/7"), None, Some(chrome)),
+        (Some("/.env"), None, Some(chrome)),
+        (
+            Some("/api/v1/orders/7"),
+            Some("id=1 UNION SELECT 1,2"),
+            Some(chrome),
+        ),
+        (
+            Some("/robots.txt"),
+            None,
+            Some("Mozilla/5.0 (compatible; GPTBot/1.2; +https://openai.com/gptbot)"),
+        ),
+        (
+            Some("/"),
+            None,
+            Some("Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"),
+        ),
+        (Some("/../../etc/passwd"), None, Some("curl/8.5.0")),
+        (None, None, Some("curl/8.5.0")),
+        (Some("/api/v1/orders/7"), None, None),
+        (Some("/.env"), None, Some("")),
+        (Some("/wp-login.php"), Some("a=b"), Some("sqlmap/1.8")),
+        (Some("/api/v1/orders/7"), None, Some(chrome)),
+        (Some("/.env"), None, None),
+    ];
+    let column = |f: fn(&Row) -> Option<&'static str>| -> ArrayRef {
+        Arc::new(StringArray::from(rows.iter().map(f).collect::<Vec<_>>()))
+    };
+    let schema = Schema::new(vec![
+        Field::new("path", DataType::Utf8, true),
+        Field::new("query", DataType::Utf8, true),
+        Field::new("user_agent", DataType::Utf8, true),
+    ]);
+    RecordBatch::try_new(
+        Arc::new(schema),
+        vec![column(|r| r.0), column(|r| r.1), column(|r| r.2)],
+    )
+    .unwrap()
+}
+
+/// `ua_class` and `probe_class` compared with names or NULL answer per distinct tuple of their
+/// arguments, natively, exactly as DataFusion's evaluation of the same SQL functions does
+/// (NULL answers unknown to `IN`/`=`, known to `IS NULL`), alone and inside junctions.
+#[test]
+fn classifiers_compared_with_literals_agree_with_datafusion() {
+    for sql in [
+        "ua_class(user_agent) IN ('ai_crawler', 'ai_agent')",
+        "ua_class(user_agent) IN ('ai_crawler', 'ai_agent', 'bot', 'tool', 'browser')",
+        "ua_class(user_agent) NOT IN ('browser', 'bot')",
+        "ua_class(user_agent) = 'browser'",
+        "'tool' = ua_class(user_agent)",
+        "ua_class(user_agent) <> 'browser'",
+        "ua_class(user_agent) IS NULL OR ua_class(user_agent) = 'empty'",
+        "NOT (ua_class(user_agent) = 'browser')",
+        "probe_class(path, query, user_agent) IS NOT NULL",
+        "probe_class(path, query, user_agent) IS NULL",
+        "probe_class(path, query, user_agent) = 'sensitive-file' AND ua_class(user_agent) = 'browser'",
+        "probe_class(path, query, user_agent) IN ('sql-injection', 'path-traversal') OR path IS NULL",
+        "probe_class(path, query, user_agent) <> 'sensitive-file'",
+        "NOT (probe_class(path, query, user_agent) NOT IN ('scanner-agent'))",
+    ] {
+        let (ours, theirs) = both_on(classified_batch(), sql);
+        assert_eq!(ours, theirs, "{sql}");
+    }
+    // The batch exercises what it should: every class of answer is present.
+    let (ai, _) = both_on(classified_batch(), "ua_class(user_agent) = 'ai_crawler'");
+    let (probes, _) = both_on(
+        classified_batch(),
+        "probe_class(path, query, user_agent) IS NOT NULL",
+    );
+    assert_eq!(ai.iter().filter(|&&b| b).count(), 1);
+    assert_eq!(probes.iter().filter(|&&b| b).count(), 6, "{probes:?}");
+}
+
+#[test]
+fn classifiers_of_columns_are_planned_natively_and_other_calls_are_not() {
+    let kinds_on = |sql: &str| {
+        let (batch, physical) = planned_on(classified_batch(), sql);
+        let conjuncts: Vec<_> = datafusion::physical_expr::split_conjunction(&physical)
+            .into_iter()
+            .cloned()
+            .collect();
+        let Some(Node::And(children)) = Program::new(&conjuncts, &batch.schema()).root else {
+            panic!("a program is an AND of its conjuncts")
+        };
+        children
+            .iter()
+            .map(|c| matches!(c, Node::Classify { .. }))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        kinds_on("ua_class(user_agent) IN ('bot') AND 'bot' <> ua_class(user_agent) AND probe_class(path, query, user_agent) IS NULL"),
+        [true, true, true]
+    );
+    // A function of a function, a NULL literal, another comparison: DataFusion's.
+    assert_eq!(
+        kinds_on("ua_class(lower(user_agent)) = 'bot' AND ua_class(user_agent) IN ('bot', NULL) AND ua_class(user_agent) > 'a' AND probe_class(path, 'x', user_agent) IS NULL"),
+        [false, false, false, false]
+    );
 }

@@ -15,8 +15,9 @@ use super::{keep, same, Truth};
 use crate::functions::normalize_path;
 
 /// Distinct-value indexes kept per thread (the pack asks regexes of `path`, `query` and
-/// `method`); each holds its column and two `u32` per row until evicted.
-const KEPT: usize = 4;
+/// `method`, and classifiers of `path`, `query` and `user_agent`); each holds its column and
+/// two `u32` per row until evicted.
+const KEPT: usize = 6;
 
 /// A column's rows by distinct value.
 struct Distinct {
@@ -69,6 +70,29 @@ impl Distinct {
     }
 }
 
+/// Runs `f` on the kept index of `column` (`strings` is the same column as text), made first
+/// if there is none.
+fn with_index<R>(
+    column: &ArrayRef,
+    strings: &StringArray,
+    f: impl FnOnce(&mut Distinct) -> R,
+) -> R {
+    INDEXES.with(|kept| {
+        let mut kept = kept.borrow_mut();
+        let at = match kept.iter().position(|d| same(&d.column, column)) {
+            Some(at) => at,
+            None => keep(&mut kept, KEPT, Distinct::of(column, strings)),
+        };
+        f(&mut kept[at])
+    })
+}
+
+/// Per row of `column`, the index of its value among the column's distinct values, from 0 in
+/// order of first appearance; NULL rows share the index after the last value's.
+pub(super) fn keys(column: &ArrayRef, strings: &StringArray) -> Vec<u32> {
+    with_index(column, strings, |d| d.keys.clone())
+}
+
 /// Where `is` holds on each row of `column` (`strings` is the same column as text), asking it
 /// once per distinct value (of its `normalized_path` when `normalized`); NULL rows are neither
 /// true nor false.
@@ -78,13 +102,7 @@ pub(super) fn answer(
     normalized: bool,
     mut is: impl FnMut(&str) -> bool,
 ) -> Truth {
-    INDEXES.with(|kept| {
-        let mut kept = kept.borrow_mut();
-        let at = match kept.iter().position(|d| same(&d.column, column)) {
-            Some(at) => at,
-            None => keep(&mut kept, KEPT, Distinct::of(column, strings)),
-        };
-        let d = &mut kept[at];
+    with_index(column, strings, |d| {
         let value = |row: u32| strings.value(row as usize);
         if normalized && d.normalized.is_none() {
             let forms = d.rows.iter().map(|&row| match normalize_path(value(row)) {

@@ -1,0 +1,177 @@
+//! A classifier of text columns compared with literals: `ua_class(user_agent) IN ('ai_crawler',
+//! 'ai_agent')`, `ua_class(user_agent) = 'browser'`, `probe_class(path, query, user_agent) IS
+//! NOT NULL`. As DataFusion expressions these ran the classifier on every row and built a text
+//! array of its answers, then compared the texts, once per rule asking (a rule asking on a few
+//! open rows got a copy of them, which the per-batch memo could not recognise). Here the
+//! classifier runs once per distinct tuple of its arguments in the batch (a batch of 8k
+//! requests holds a handful of user agents), the per-row tuple index and the answers are kept
+//! per thread for the next rule asking about the same columns, and each test is a lookup per
+//! row.
+
+use std::cell::RefCell;
+
+use arrow::array::{Array, ArrayRef, AsArray, StringArray};
+use arrow::buffer::BooleanBuffer;
+use datafusion::error::{DataFusionError, Result};
+
+use super::{distinct, keep, same, Truth};
+use crate::functions::{probe_class, ua_class};
+
+/// A pure function of text columns answering one of a few names, or NULL.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(in crate::mask) enum Classifier {
+    /// `ua_class(user_agent)`: NULL for a NULL user agent.
+    UaClass,
+    /// `probe_class(path, query, user_agent)`: NULL for a NULL path or an ordinary request.
+    ProbeClass,
+}
+
+impl Classifier {
+    /// The classifier a SQL function of this name calls, with its number of arguments.
+    pub(in crate::mask) fn named(name: &str) -> Option<(Classifier, usize)> {
+        match name {
+            "ua_class" => Some((Classifier::UaClass, 1)),
+            "probe_class" => Some((Classifier::ProbeClass, 3)),
+            _ => None,
+        }
+    }
+
+    /// The answer for one tuple of argument values, exactly as the SQL function's.
+    fn answer(self, values: &[Option<&str>]) -> Option<&'static str> {
+        match (self, values) {
+            (Classifier::UaClass, [ua]) => ua.map(|ua| ua_class(ua).as_str()),
+            (Classifier::ProbeClass, [path, query, ua]) => probe_class((*path)?, *query, *ua),
+            _ => None,
+        }
+    }
+}
+
+/// What a filter asks of a classifier's answer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(in crate::mask) enum Test {
+    /// `IN` a list of names (`NOT IN` when negated); `=` and `<>` are lists of one. A NULL
+    /// answer is unknown, as in SQL.
+    In { names: Vec<String>, negated: bool },
+    /// `IS NULL` (`IS NOT NULL` when negated): never unknown.
+    Null { negated: bool },
+}
+
+impl Test {
+    /// True, false, or unknown (`None`) for an answer.
+    fn decide(&self, answer: Option<&str>) -> Option<bool> {
+        match self {
+            Test::In { names, negated } => answer.map(|a| names.iter().any(|n| n == a) != *negated),
+            Test::Null { negated } => Some(answer.is_none() != *negated),
+        }
+    }
+}
+
+/// Classified batches kept per thread: a batch's rules ask about `ua_class(user_agent)` and
+/// `probe_class(path, query, user_agent)`, three rules each in the pack.
+const KEPT: usize = 4;
+
+/// A classifier's answers on one batch's columns.
+struct Classified {
+    classifier: Classifier,
+    /// The argument columns, held so their identities cannot be reused while remembered.
+    columns: Vec<ArrayRef>,
+    /// Per row, the index of its tuple of argument values among the batch's distinct tuples.
+    keys: Vec<u32>,
+    /// Per distinct tuple, the classifier's answer.
+    answers: Vec<Option<&'static str>>,
+}
+
+thread_local! {
+    static CLASSIFIED: RefCell<Vec<Classified>> = const { RefCell::new(Vec::new()) };
+}
+
+impl Classified {
+    fn of(classifier: Classifier, columns: &[ArrayRef]) -> Result<Classified> {
+        let strings = columns
+            .iter()
+            .map(|c| {
+                c.as_string_opt::<i32>().ok_or_else(|| {
+                    DataFusionError::Plan(format!("{classifier:?} of a non-text column"))
+                })
+            })
+            .collect::<Result<Vec<&StringArray>>>()?;
+        let (Some(first), Some(first_strings)) = (columns.first(), strings.first()) else {
+            return Err(DataFusionError::Plan(format!(
+                "{classifier:?} without arguments"
+            )));
+        };
+        // Each column's distinct-value keys (shared with the regex leaves), then the tuples
+        // numbered pair by pair.
+        let mut keys = distinct::keys(first, first_strings);
+        for (column, s) in columns.iter().zip(&strings).skip(1) {
+            let other = distinct::keys(column, s);
+            let mut tuples: foldhash::HashMap<u64, u32> =
+                foldhash::HashMap::with_capacity_and_hasher(keys.len() / 2, Default::default());
+            for (k, o) in keys.iter_mut().zip(other) {
+                let next = tuples.len() as u32;
+                *k = *tuples
+                    .entry((u64::from(*k) << 32) | u64::from(o))
+                    .or_insert(next);
+            }
+        }
+        // A row holding each tuple, then one answer per tuple.
+        let tuples = keys.iter().max().map_or(0, |&m| m as usize + 1);
+        let mut holder = vec![u32::MAX; tuples];
+        for (row, &k) in keys.iter().enumerate() {
+            if holder[k as usize] == u32::MAX {
+                holder[k as usize] = row as u32;
+            }
+        }
+        let mut values: Vec<Option<&str>> = Vec::with_capacity(strings.len());
+        let answers = holder
+            .iter()
+            .map(|&row| {
+                if row == u32::MAX {
+                    return None;
+                }
+                let row = row as usize;
+                values.clear();
+                values.extend(
+                    strings
+                        .iter()
+                        .map(|s| s.is_valid(row).then(|| s.value(row))),
+                );
+                classifier.answer(&values)
+            })
+            .collect();
+        Ok(Classified {
+            classifier,
+            columns: columns.to_vec(),
+            keys,
+            answers,
+        })
+    }
+}
+
+/// `test` of `classifier` on `columns`, on every row (the answers are kept for the next rule
+/// asking about the same columns of the same batch).
+pub(in crate::mask) fn classify(
+    classifier: Classifier,
+    columns: &[ArrayRef],
+    test: &Test,
+) -> Result<Truth> {
+    CLASSIFIED.with(|kept| {
+        let mut kept = kept.borrow_mut();
+        let found = kept.iter().position(|c| {
+            c.classifier == classifier
+                && c.columns.len() == columns.len()
+                && c.columns.iter().zip(columns).all(|(a, b)| same(a, b))
+        });
+        let at = match found {
+            Some(at) => at,
+            None => keep(&mut kept, KEPT, Classified::of(classifier, columns)?),
+        };
+        let c = &kept[at];
+        let decided: Vec<Option<bool>> = c.answers.iter().map(|&a| test.decide(a)).collect();
+        let is = |row: usize, want: bool| decided[c.keys[row] as usize] == Some(want);
+        Ok(Truth {
+            t: BooleanBuffer::collect_bool(c.keys.len(), |row| is(row, true)),
+            f: BooleanBuffer::collect_bool(c.keys.len(), |row| is(row, false)),
+        })
+    })
+}
