@@ -1,7 +1,7 @@
 //! A rule's filter on a batch: the stateless part (from the decoder threads when they computed
 //! it for this rule set), the stateful part and the `on_event` script.
 
-use arrow::array::{Array, BooleanArray, RecordBatch, UInt32Array};
+use arrow::array::{Array, BooleanArray, BooleanBufferBuilder, RecordBatch, UInt32Array};
 use arrow::compute::take_record_batch;
 use gatewatch_rules::script::ScriptKind;
 
@@ -59,22 +59,30 @@ impl RuleOperator {
                 computed.as_ref()
             }
         };
-        let kept: Vec<u32> = match (mask, input.rows) {
-            // Every row of the batch: walk the mask's set bits, not every row.
-            (Some(m), None) => {
-                let bits = match m.nulls() {
-                    Some(valid) => m.values() & valid.inner(),
-                    None => m.values().clone(),
-                };
-                bits.set_indices().map(|i| i as u32).collect()
-            }
-            _ => input
-                .indices()
-                .filter(|&i| mask.is_none_or(|m| m.is_valid(i) && m.value(i)))
-                .map(|i| i as u32)
-                .collect(),
+        let Some(m) = mask else {
+            return Ok(match input.rows {
+                Some(rows) => rows.to_vec(),
+                None => (0..input.batch.num_rows() as u32).collect(),
+            });
         };
-        Ok(kept)
+        let mut bits = match m.nulls() {
+            Some(valid) => m.values() & valid.inner(),
+            None => m.values().clone(),
+        };
+        // The rows routed here as a bitmap, and-ed with the mask a word at a time: most rules
+        // keep few rows, and testing every routed row's bit, rule after rule, cost 5% of the
+        // pack's instructions.
+        if let Some(rows) = input.rows {
+            let n = bits.len();
+            let mut routed = BooleanBufferBuilder::new(n);
+            routed.append_n(n, false);
+            for &i in rows.iter().filter(|&&i| (i as usize) < n) {
+                routed.set_bit(i as usize, true);
+            }
+            bits = &bits & &routed.finish();
+        }
+        // Walk the set bits, not every row.
+        Ok(bits.set_indices().map(|i| i as u32).collect())
     }
 
     /// Of `kept` (rows of `projected`, in the order the stateful filter must see them), those
