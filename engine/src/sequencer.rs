@@ -15,8 +15,8 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
-use arrow::array::{Array, AsArray, RecordBatch, UInt32Array};
-use arrow::compute::{interleave_record_batch, take_record_batch};
+use arrow::array::{Array, AsArray, RecordBatch};
+use arrow::compute::interleave_record_batch;
 use arrow::datatypes::{DataType, Int32Type, Int64Type};
 use gatewatch_ingest::schema::Column;
 use gatewatch_ingest::TopicPartition;
@@ -24,6 +24,7 @@ use gatewatch_ingest::TopicPartition;
 use crate::clock::{ClockConfig, ClockSnapshot, PartitionClock, Step};
 use crate::error::EngineError;
 use crate::evaluate::event_times;
+use crate::held::{interleave_masks, HeldRow};
 use crate::operator::{FilterMasks, KeyGroup};
 use crate::task::{TaskId, TaskInput};
 
@@ -73,7 +74,7 @@ pub struct Sequenced {
 }
 
 struct Part {
-    clock: PartitionClock<RecordBatch>,
+    clock: PartitionClock<HeldRow>,
     /// Offset of the last record observed (positions of rows released at the end).
     last_offset: i64,
     /// (first offset of a batch, clock before it), oldest first; only when tracking.
@@ -87,7 +88,7 @@ pub struct Sequencer {
     groups: Vec<RouteGroup>,
     track_snapshots: bool,
     parts: HashMap<TopicPartition, Part>,
-    steps: Vec<Step<RecordBatch>>,
+    steps: Vec<Step<HeldRow>>,
 }
 
 /// A fixed, fast hash, so routing is the same in every run.
@@ -340,7 +341,7 @@ impl Sequencer {
         let mut wm_before: Vec<i64> = Vec::with_capacity(batch.num_rows());
         // Positions only matter to repartitioning, which only Kafka runs (tracked) do.
         let mut positions: Vec<i64> = Vec::with_capacity(if track { batch.num_rows() } else { 0 });
-        let mut released: Vec<RecordBatch> = Vec::new();
+        let mut released: Vec<HeldRow> = Vec::new();
         let mut in_order = true;
         let steps = &mut self.steps;
         for i in 0..batch.num_rows() {
@@ -349,10 +350,7 @@ impl Sequencer {
             part.clock.observe(
                 t,
                 offsets.value(i),
-                || {
-                    take_record_batch(batch, &UInt32Array::from(vec![i as u32]))
-                        .unwrap_or_else(|_| batch.slice(i, 1))
-                },
+                || HeldRow::take(batch, masks.as_deref(), i),
                 steps,
             );
             for step in steps.drain(..) {
@@ -393,7 +391,7 @@ impl Sequencer {
                             upstream: tp.clone(),
                             offset,
                             time,
-                            row: payload,
+                            row: payload.map(|h| h.row),
                         });
                     }
                 }
@@ -408,8 +406,13 @@ impl Sequencer {
             (batch.slice(0, 0), None)
         } else {
             let mut sources: Vec<&RecordBatch> = vec![batch];
-            sources.extend(released.iter());
-            (interleave_record_batch(&sources, &order)?, None)
+            sources.extend(released.iter().map(|h| &h.row));
+            let mut masks_of = vec![masks.as_deref()];
+            masks_of.extend(released.iter().map(|h| h.masks.as_ref()));
+            (
+                interleave_record_batch(&sources, &order)?,
+                interleave_masks(&masks_of, &order),
+            )
         };
         self.emit(
             tp,
@@ -506,7 +509,7 @@ impl Sequencer {
     pub fn finish(&mut self, out: &mut Sequenced) -> Result<(), EngineError> {
         let mut steps = Vec::new();
         // (partition, rows, their watermarks, watermark after, last offset observed)
-        type Released = (TopicPartition, Vec<RecordBatch>, Vec<i64>, i64, i64);
+        type Released = (TopicPartition, Vec<HeldRow>, Vec<i64>, i64, i64);
         let mut released: Vec<Released> = Vec::new();
         for (tp, part) in self.parts.iter_mut() {
             steps.clear();
@@ -523,7 +526,7 @@ impl Sequencer {
                         upstream: tp.clone(),
                         offset,
                         time,
-                        row: payload,
+                        row: payload.map(|h| h.row),
                     }),
                     Step::Released {
                         payload: Some(row),
@@ -548,9 +551,13 @@ impl Sequencer {
         }
         for (tp, rows, wms, wm_after, last) in released {
             let Some(first) = rows.first() else { continue };
-            let batch = arrow::compute::concat_batches(&first.schema(), &rows)?;
+            let batch =
+                arrow::compute::concat_batches(&first.row.schema(), rows.iter().map(|h| &h.row))?;
+            let masks_of: Vec<_> = rows.iter().map(|h| h.masks.as_ref()).collect();
+            let order: Vec<(usize, usize)> = (0..rows.len()).map(|k| (k, 0)).collect();
+            let masks = interleave_masks(&masks_of, &order);
             let positions = self.track_snapshots.then(|| vec![last; wms.len()]);
-            self.emit(tp, batch, (wms, positions), wm_after, None, None, out)?;
+            self.emit(tp, batch, (wms, positions), wm_after, masks, None, out)?;
         }
         Ok(())
     }
