@@ -29,7 +29,7 @@ pub mod error;
 pub mod evaluate;
 pub mod evidence;
 pub mod guard;
-pub mod held;
+pub mod masks;
 pub mod operator;
 pub mod pane;
 mod reorder;

@@ -24,7 +24,8 @@ use gatewatch_ingest::TopicPartition;
 use crate::clock::{ClockConfig, ClockSnapshot, PartitionClock, Step};
 use crate::error::EngineError;
 use crate::evaluate::event_times;
-use crate::held::{interleave_masks, HeldRow};
+pub use crate::masks::candidates;
+use crate::masks::{interleave_masks, HeldRow};
 use crate::operator::{FilterMasks, KeyGroup};
 use crate::task::{TaskId, TaskInput};
 
@@ -94,23 +95,6 @@ pub struct Sequencer {
 /// A fixed, fast hash, so routing is the same in every run.
 fn route_hash(bytes: &[u8]) -> u64 {
     gatewatch_ingest::partition::key_hash(bytes)
-}
-
-/// Of a batch's `rows` rows, those some of `rules` may keep: the union of their stateless
-/// `masks` (every row without masks, or for a group of non-rule operators).
-pub fn candidates(rules: Option<&[usize]>, masks: Option<&FilterMasks>, rows: usize) -> Vec<u32> {
-    match (rules, masks) {
-        (Some(rules), Some(m)) => (0..rows)
-            .filter(|&i| {
-                rules.iter().any(|&r| match m.masks.get(r) {
-                    Some(Some(mask)) => mask.is_valid(i) && mask.value(i),
-                    Some(None) | None => true,
-                })
-            })
-            .map(|i| i as u32)
-            .collect(),
-        _ => (0..rows as u32).collect(),
-    }
 }
 
 /// `rows` of `batch` split over `n` buckets by a fixed hash of `column`'s text (null, or no

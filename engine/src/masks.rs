@@ -1,15 +1,45 @@
-//! A row the partition clock holds back (its event time jumped ahead and awaits confirmation),
-//! with the decoder threads' filter results for it. The batch a held row is released into is
-//! interleaved from rows of several decoded batches; carrying each row's filter bits along
-//! keeps that batch's masks, where before every rule's filter ran again on the task thread
-//! (the generated hour holds a few rows per 100k, and each one cost a batch's worth of filters).
+//! The rules' stateless filter results (computed by the decoder threads) on their way to the
+//! tasks: which rows a group of rules may keep ([`candidates`]), and the bits of rows the
+//! partition clock holds back.
+//!
+//! A held row's event time jumped ahead and awaits confirmation; the batch it is released into
+//! is interleaved from rows of several decoded batches. Carrying each held row's filter bits
+//! along keeps that batch's masks, where before every rule's filter ran again on the task
+//! thread (the generated hour holds a few rows per 100k, and each one cost a batch's worth of
+//! filters).
 
 use std::sync::Arc;
 
 use arrow::array::{Array, AsArray, RecordBatch, UInt32Array};
+use arrow::buffer::BooleanBuffer;
 use arrow::compute::{interleave, take_record_batch};
 
 use crate::operator::FilterMasks;
+
+/// Of a batch's `rows` rows, those some of `rules` may keep: the union of their stateless
+/// `masks` (every row without masks, or for a group of non-rule operators).
+pub fn candidates(rules: Option<&[usize]>, masks: Option<&FilterMasks>, rows: usize) -> Vec<u32> {
+    let every = || (0..rows as u32).collect();
+    let (Some(rules), Some(m)) = (rules, masks) else {
+        return every();
+    };
+    // The masks or-ed a word at a time, then their set bits (was: every rule's bit tested
+    // per row).
+    let mut union = BooleanBuffer::new_unset(rows);
+    for &r in rules {
+        let Some(Some(mask)) = m.masks.get(r) else {
+            return every();
+        };
+        if mask.len() != rows {
+            return every();
+        }
+        union = match mask.nulls() {
+            Some(valid) => &union | &(mask.values() & valid.inner()),
+            None => &union | mask.values(),
+        };
+    }
+    union.set_indices().map(|i| i as u32).collect()
+}
 
 /// A held row and its filter results.
 pub struct HeldRow {
@@ -72,6 +102,34 @@ mod tests {
     use super::*;
     use arrow::array::{BooleanArray, Int64Array};
     use arrow::datatypes::{DataType, Field, Schema};
+
+    /// A group's candidates are the rows some of its rules keep (a NULL bit keeps nothing);
+    /// a rule without a filter, or no masks at all, makes every row a candidate.
+    #[test]
+    fn candidates_are_the_union_of_the_group_rules_masks() {
+        let m = FilterMasks {
+            generation: 1,
+            masks: vec![
+                Some(BooleanArray::from(vec![
+                    Some(true),
+                    None,
+                    Some(false),
+                    Some(false),
+                ])),
+                Some(BooleanArray::from(vec![false, false, false, true])),
+                None,
+                Some(BooleanArray::from(vec![false, true, false, false])),
+            ],
+        };
+        assert_eq!(candidates(Some(&[0, 1]), Some(&m), 4), [0, 3]);
+        assert_eq!(candidates(Some(&[0, 3]), Some(&m), 4), [0, 1]);
+        assert_eq!(candidates(Some(&[1]), Some(&m), 4), [3]);
+        assert_eq!(candidates(Some(&[0, 2]), Some(&m), 4), [0, 1, 2, 3]);
+        assert_eq!(candidates(Some(&[9]), Some(&m), 4), [0, 1, 2, 3]);
+        assert_eq!(candidates(None, Some(&m), 4), [0, 1, 2, 3]);
+        assert_eq!(candidates(Some(&[0]), None, 2), [0, 1]);
+        assert!(candidates(Some(&[]), Some(&m), 4).is_empty());
+    }
 
     fn masks(generation: u64, bits: &[Option<bool>], second: Option<&[bool]>) -> FilterMasks {
         FilterMasks {
