@@ -16,8 +16,10 @@ use crate::thread_regex;
 
 mod classify;
 mod distinct;
+mod set;
 
 pub(super) use classify::{classify, Classifier, Test};
+pub(super) use set::register;
 
 /// Whole-column regex answers kept per thread: enough for the patterns one batch's rules
 /// share (the pack has a few; Sigma rules use [`crate::sigma::matcher`] instead).
@@ -61,13 +63,20 @@ fn keep<T>(list: &mut Vec<T>, limit: usize, entry: T) -> usize {
 /// rows answers every row and the answer is kept; the others read it. A rule asking on few
 /// open rows answers only those (and keeps nothing).
 pub(super) fn regex(
-    column: &ArrayRef,
+    (name, column): (&str, &ArrayRef),
     pattern: &str,
     normalized: bool,
     negated: bool,
     open: Option<&BooleanBuffer>,
 ) -> Result<Truth> {
     let flip = |t: Truth| if negated { Truth { t: t.f, f: t.t } } else { t };
+    // Every pattern of the column in one pass per distinct value, when the pattern is in the
+    // column's set.
+    if let Some(strings) = column.as_string_opt::<i32>() {
+        if let Some(truth) = set::answer(name, column, strings, pattern, normalized) {
+            return Ok(flip(truth));
+        }
+    }
     let kept = ANSWERS.with(|a| {
         a.borrow()
             .iter()

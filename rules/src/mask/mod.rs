@@ -245,7 +245,11 @@ impl Node {
                 pattern,
                 normalized,
                 negated,
-            } => leaf::regex(batch.column(*column), pattern, *normalized, *negated, open),
+            } => {
+                let name = batch.schema_ref().field(*column).name().as_str();
+                let column = (name, batch.column(*column));
+                leaf::regex(column, pattern, *normalized, *negated, open)
+            }
             Node::IntIn {
                 column,
                 values,

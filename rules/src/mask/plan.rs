@@ -127,17 +127,24 @@ pub(super) fn like_node(l: &LikeExpr, schema: &Schema) -> Option<Node> {
     } else {
         "(?s)"
     };
-    regex_node(column, format!("{flags}{pattern}"), false, l.negated())
+    regex_node(
+        (column, schema),
+        format!("{flags}{pattern}"),
+        false,
+        l.negated(),
+    )
 }
 
-/// A regex node, if `pattern` compiles.
+/// A regex node, if `pattern` compiles; the pattern is registered for its column's set
+/// ([`super::leaf::register`]).
 pub(super) fn regex_node(
-    column: usize,
+    (column, schema): (usize, &Schema),
     pattern: String,
     normalized: bool,
     negated: bool,
 ) -> Option<Node> {
     Regex::new(&pattern).ok()?;
+    super::leaf::register(schema.fields().get(column)?.name(), &pattern, normalized);
     Some(Node::Regex {
         column,
         pattern,
@@ -202,7 +209,12 @@ pub(super) fn function_node(f: &ScalarFunctionExpr, schema: &Schema) -> Option<N
                 Some(column) => (column, true),
                 None => (text_column(text, schema)?, false),
             };
-            regex_node(column, literal_text(pattern)?.to_owned(), normalized, false)
+            regex_node(
+                (column, schema),
+                literal_text(pattern)?.to_owned(),
+                normalized,
+                false,
+            )
         }
         _ => None,
     }

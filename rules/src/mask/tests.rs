@@ -162,14 +162,14 @@ fn a_regex_answer_is_shared_by_rules_reading_the_same_column_and_never_by_anothe
     let batch = batch();
     let path = batch.column(0);
     // The first rule asks on every row: its answer is kept.
-    let first = leaf::regex(path, "(?i)admin", false, false, None).unwrap();
+    let first = leaf::regex(("path", path), "(?i)admin", false, false, None).unwrap();
     assert_eq!(
         first.t,
         BooleanBuffer::from(vec![true, false, false, false, false, false, true])
     );
     // A second rule asks, negated, on two open rows: it reads the kept answer for every row.
     let open = BooleanBuffer::from(vec![true, false, false, false, false, false, false]);
-    let again = leaf::regex(path, "(?i)admin", false, true, Some(&open)).unwrap();
+    let again = leaf::regex(("path", path), "(?i)admin", false, true, Some(&open)).unwrap();
     assert_eq!((&again.t, &again.f), (&first.f, &first.t));
     // Other text in another array is answered afresh, whatever its length.
     let other: ArrayRef = Arc::new(StringArray::from(vec![
@@ -181,21 +181,28 @@ fn a_regex_answer_is_shared_by_rules_reading_the_same_column_and_never_by_anothe
         Some(""),
         Some("/x"),
     ]));
-    let fresh = leaf::regex(&other, "(?i)admin", false, false, None).unwrap();
+    let fresh = leaf::regex(("other", &other), "(?i)admin", false, false, None).unwrap();
     assert_eq!(
         fresh.t,
         BooleanBuffer::from(vec![false, false, true, false, false, false, false])
     );
     // A few open rows are answered alone (the closed ones are in neither set).
-    let few = leaf::regex(&other.slice(0, 7), "(?i)user", false, false, Some(&open)).unwrap();
+    let few = leaf::regex(
+        ("other", &other.slice(0, 7)),
+        "(?i)user",
+        false,
+        false,
+        Some(&open),
+    )
+    .unwrap();
     assert_eq!(few.t.count_set_bits() + few.f.count_set_bits(), 1);
     // The same pattern over the normalized path is another answer, not the kept one.
-    let normalized = leaf::regex(path, "^/admin", true, false, None).unwrap();
+    let normalized = leaf::regex(("path", path), "^/admin", true, false, None).unwrap();
     assert_eq!(
         normalized.t,
         BooleanBuffer::from(vec![true, false, false, false, false, false, true])
     );
-    let raw = leaf::regex(path, "^/admin", false, false, None).unwrap();
+    let raw = leaf::regex(("path", path), "^/admin", false, false, None).unwrap();
     assert_eq!(raw.t.count_set_bits(), 0);
 }
 

@@ -93,6 +93,50 @@ pub(super) fn keys(column: &ArrayRef, strings: &StringArray) -> Vec<u32> {
     with_index(column, strings, |d| d.keys.clone())
 }
 
+impl Distinct {
+    /// Makes each distinct value's `normalized_path` if not made yet.
+    fn normalize(&mut self, strings: &StringArray) {
+        if self.normalized.is_none() {
+            let forms =
+                self.rows
+                    .iter()
+                    .map(|&row| match normalize_path(strings.value(row as usize)) {
+                        Cow::Owned(changed) => Some(changed),
+                        Cow::Borrowed(_) => None,
+                    });
+            self.normalized = Some(forms.collect());
+        }
+    }
+
+    /// The `i`-th distinct value (its normalized form when `normalized` and made).
+    fn value<'s>(&'s self, strings: &'s StringArray, i: usize, normalized: bool) -> &'s str {
+        let form = (self.normalized.as_ref())
+            .filter(|_| normalized)
+            .and_then(|f| f[i].as_deref());
+        form.unwrap_or_else(|| strings.value(self.rows[i] as usize))
+    }
+}
+
+/// Calls `each` once per distinct value of `column` (`strings` is the same column as text) in
+/// index order with its text (its `normalized_path` when `normalized`); returns each row's
+/// index (NULL rows: the index after the last value's) and the number of distinct values.
+pub(super) fn each_value(
+    column: &ArrayRef,
+    strings: &StringArray,
+    normalized: bool,
+    mut each: impl FnMut(usize, &str),
+) -> (Vec<u32>, usize) {
+    with_index(column, strings, |d| {
+        if normalized {
+            d.normalize(strings);
+        }
+        for i in 0..d.rows.len() {
+            each(i, d.value(strings, i, normalized));
+        }
+        (d.keys.clone(), d.rows.len())
+    })
+}
+
 /// Where `is` holds on each row of `column` (`strings` is the same column as text), asking it
 /// once per distinct value (of its `normalized_path` when `normalized`); NULL rows are neither
 /// true nor false.
@@ -103,21 +147,12 @@ pub(super) fn answer(
     mut is: impl FnMut(&str) -> bool,
 ) -> Truth {
     with_index(column, strings, |d| {
-        let value = |row: u32| strings.value(row as usize);
-        if normalized && d.normalized.is_none() {
-            let forms = d.rows.iter().map(|&row| match normalize_path(value(row)) {
-                Cow::Owned(changed) => Some(changed),
-                Cow::Borrowed(_) => None,
-            });
-            d.normalized = Some(forms.collect());
+        if normalized {
+            d.normalize(strings);
         }
-        let forms = d.normalized.as_ref().filter(|_| normalized);
         // One answer per distinct value, then `false` for the NULL rows' key.
-        let hits: Vec<bool> = (d.rows.iter().enumerate())
-            .map(|(i, &row)| {
-                let form = forms.and_then(|f| f[i].as_deref());
-                is(form.unwrap_or_else(|| value(row)))
-            })
+        let hits: Vec<bool> = (0..d.rows.len())
+            .map(|i| is(d.value(strings, i, normalized)))
             .chain(std::iter::once(false))
             .collect();
         let t = BooleanBuffer::collect_bool(d.keys.len(), |row| {
