@@ -291,6 +291,20 @@ pub(super) fn shannon_entropy_udf() -> ScalarUDF {
     )
 }
 
+/// `is` of each row of `text` (NULL for NULL), asked once per distinct value: aggregates
+/// match paths against a rule's regex on most rows of a batch (`browser-ua-automation`,
+/// `machine-regular-client`), and paths repeat.
+fn once_per_value(
+    text: &arrow::array::StringArray,
+    mut is: impl FnMut(&str) -> bool,
+) -> BooleanArray {
+    let mut seen: foldhash::HashMap<&str, bool> =
+        foldhash::HashMap::with_capacity_and_hasher(text.len() / 2, Default::default());
+    text.iter()
+        .map(|t| t.map(|t| *seen.entry(t).or_insert_with(|| is(t))))
+        .collect()
+}
+
 /// `regexp_like(text, pattern[, flags])` with the compiled pattern cached. DataFusion's own
 /// compiles the pattern on every batch; rule filters call it on every batch of traffic, so the
 /// cache matters (the pattern is nearly always a literal). Same results; flags as in Rust's
@@ -336,7 +350,7 @@ pub(super) fn cached_regexp_like() -> ScalarUDF {
                             None => BooleanArray::new_null(text.len()),
                             Some(p) => {
                                 let re = compile(p, flags)?;
-                                text.iter().map(|t| t.map(|t| re.is_match(t))).collect()
+                                once_per_value(text, |t| re.is_match(t))
                             }
                         };
                         Ok(ColumnarValue::Array(Arc::new(out)))
@@ -411,9 +425,9 @@ mod tests {
     #[test]
     fn cached_regexp_like_matches_datafusion_semantics() {
         let got = query(
-            "SELECT regexp_like(p, '(?i)/(login|auth)') FROM (VALUES ('/api/LOGIN'), ('/api/orders'), (NULL)) AS t(p)",
+            "SELECT regexp_like(p, '(?i)/(login|auth)') FROM (VALUES ('/api/LOGIN'), ('/api/orders'), (NULL), ('/api/orders'), ('/api/LOGIN')) AS t(p)",
         );
-        assert_eq!(got, ["true", "false", "NULL"]);
+        assert_eq!(got, ["true", "false", "NULL", "false", "true"]);
         let got = query("SELECT regexp_like('ABC', 'b', 'i'), regexp_like('ABC', 'b')");
         assert_eq!(got, ["true"]);
         let got = query(
