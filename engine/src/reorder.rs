@@ -242,7 +242,7 @@ impl Reorder {
             };
         }
         let mut order: Vec<usize> = Vec::new();
-        let mut slot: HashMap<usize, usize> = HashMap::new();
+        let mut slot: foldhash::HashMap<usize, usize> = foldhash::HashMap::default();
         let mut indices = Vec::with_capacity(out.len());
         for w in out {
             let s = *slot.entry(w.batch).or_insert_with(|| {

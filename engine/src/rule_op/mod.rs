@@ -148,7 +148,7 @@ impl RuleOperator {
             let over_groups = groups_now >= pane_groups;
             let over_bytes = bytes_now >= pane_bytes;
             let hard = bytes_now >= pane_bytes.saturating_mul(2);
-            let mut new_groups = std::collections::HashSet::new();
+            let mut new_groups = foldhash::HashSet::default();
             let mut accept: Vec<usize> = Vec::with_capacity(local.len());
             for (j, h) in hashes.iter().enumerate() {
                 let known = slot.pane.evidence.contains(*h) || new_groups.contains(h);
