@@ -10,7 +10,7 @@
 
 use std::sync::Arc;
 
-use arrow::array::{Array, AsArray, RecordBatch, UInt32Array};
+use arrow::array::{Array, AsArray, BooleanArray, RecordBatch, UInt32Array};
 use arrow::buffer::BooleanBuffer;
 use arrow::compute::{interleave, take_record_batch};
 
@@ -54,10 +54,14 @@ impl HeldRow {
     pub fn take(batch: &RecordBatch, masks: Option<&FilterMasks>, i: usize) -> HeldRow {
         let row = take_record_batch(batch, &UInt32Array::from(vec![i as u32]))
             .unwrap_or_else(|_| batch.slice(i, 1));
+        // The bits copied out (a slice would keep the batch's whole masks alive while held).
         let masks = masks.map(|m| FilterMasks {
             generation: m.generation,
             masks: (m.masks.iter())
-                .map(|o| o.as_ref().map(|a| a.slice(i, 1)))
+                .map(|o| {
+                    let bit = |a: &BooleanArray| a.is_valid(i).then(|| a.value(i));
+                    o.as_ref().map(|a| BooleanArray::from(vec![bit(a)]))
+                })
                 .collect(),
         });
         HeldRow { row, masks }
@@ -100,7 +104,7 @@ pub fn interleave_masks(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use arrow::array::{BooleanArray, Int64Array};
+    use arrow::array::Int64Array;
     use arrow::datatypes::{DataType, Field, Schema};
 
     /// A group's candidates are the rows some of its rules keep (a NULL bit keeps nothing);
