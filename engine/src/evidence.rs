@@ -38,6 +38,7 @@ struct Record {
     count: u64,
     first: i64,
     last: i64,
+    /// The `k` earliest events seen (by time, then arrival), in that order.
     samples: Vec<Sample>,
 }
 
@@ -127,14 +128,18 @@ impl Evidence {
                 if before == 0 {
                     rec.samples.reserve_exact(k.min(MAX_FIRST_SAMPLES));
                 }
-                rec.samples.push(sample);
+                let at = rec.samples.partition_point(|s| *s < sample);
+                rec.samples.insert(at, sample);
                 self.bytes += (rec.samples.capacity() - before) * std::mem::size_of::<Sample>();
-            } else if let Some(max) = rec.samples.iter_mut().max() {
-                if sample < *max {
-                    *max = sample;
-                } else {
-                    continue;
-                }
+            } else if rec.samples.last().is_some_and(|max| sample < *max) {
+                // Earlier than the latest kept sample: it takes that one's place, in order.
+                rec.samples.pop();
+                let at = rec.samples.partition_point(|s| *s < sample);
+                rec.samples.insert(at, sample);
+            } else {
+                // Rows come mostly in time order: most are later than every kept sample, and
+                // the comparison with the last (the latest) answers (was: a scan for the max).
+                continue;
             }
             sampled.push(row);
         }
@@ -298,6 +303,33 @@ mod tests {
         e.add(&batch, &rows, &hashes, &times, &mut seq, k).unwrap();
         let new_rows: usize = e.rows.iter().map(|b| b.get_array_memory_size()).sum();
         assert_eq!(e.bytes() - before, new_rows - rows_bytes);
+    }
+
+    /// The evidence is the `k` earliest events by event time (ties: arrival), whatever order
+    /// they arrive in, within a call and across calls.
+    #[test]
+    fn the_k_earliest_events_are_kept_whatever_their_arrival_order() {
+        let ip = "10.0.0.9";
+        let times: Vec<i64> = vec![50, 10, 40, 5, 60, 20, 30, 5, 70];
+        let ips: Vec<String> = times.iter().map(|t| format!("{ip} {t}")).collect();
+        let batch = client_ips(&ips);
+        let hashes = vec![entity_hash(ip); times.len()];
+        let (mut seq, k) = (0u64, 3usize);
+        let mut e = Evidence::default();
+        let rows: Vec<u32> = (0..times.len() as u32).collect();
+        e.add(&batch, &rows[..4], &hashes[..4], &times[..4], &mut seq, k)
+            .unwrap();
+        e.add(&batch, &rows[4..], &hashes[4..], &times[4..], &mut seq, k)
+            .unwrap();
+        let seen = Evidence::seen(&[&e], ip, k).unwrap();
+        let kept: Vec<&str> = (seen.evidence.iter())
+            .map(|m| m[Column::ClientIp.name()].as_str().unwrap())
+            .collect();
+        // The two events at 5 in arrival order, then 10.
+        assert_eq!(kept, ["10.0.0.9 5", "10.0.0.9 5", "10.0.0.9 10"]);
+        assert_eq!((seen.count, seen.first, seen.last), (9, 5, 70));
+        let samples = &e.by_entity[&entity_hash(ip)].samples;
+        assert!(samples.windows(2).all(|w| w[0] < w[1]), "kept in order");
     }
 
     /// The entity table is seeded per instance: the same entity hash lands in unrelated buckets
