@@ -197,6 +197,20 @@ impl<'a> Scan<'a> {
     /// `first` says whether no key was read yet in this object.
     #[inline]
     pub fn key(&mut self, first: bool) -> Result<Option<Str<'a>>, ScanError> {
+        // Compact JSON (what gateways write): `,"key":`, or `"key":` first, without escapes
+        // in the key, read in one go; anything else (blanks, escapes, the object's end,
+        // errors) takes the general path from the same position.
+        let b = self.b;
+        let quote = if first { self.pos } else { self.pos + 1 };
+        if (first || b.get(self.pos) == Some(&b',')) && b.get(quote) == Some(&b'"') {
+            if let Some((end, false)) = self.string_end(quote + 1) {
+                if b.get(end) == Some(&b':') {
+                    let key = &self.s[quote + 1..end - 1];
+                    self.pos = end + 1;
+                    return Ok(Some(Cow::Borrowed(key)));
+                }
+            }
+        }
         match self.peek() {
             Some(b'}') => {
                 self.pos += 1;

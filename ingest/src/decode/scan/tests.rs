@@ -196,3 +196,39 @@ fn loose_numbers() {
     s.scalar().unwrap(); // the boolean was not consumed by the error
     assert!(s.loose_int().unwrap_err().message.contains("out of range"));
 }
+
+/// An object's keys, or the first error with its column.
+fn keys_of(text: &str) -> Result<Vec<String>, (String, usize)> {
+    let mut s = Scan::new(text);
+    let fail = |e: ScanError| (e.message, e.column);
+    s.open_object().map_err(fail)?;
+    let mut keys = Vec::new();
+    let mut first = true;
+    while let Some(k) = s.key(first).map_err(fail)? {
+        first = false;
+        keys.push(k.into_owned());
+        s.skip().map_err(fail)?;
+    }
+    s.end().map_err(fail)?;
+    Ok(keys)
+}
+
+/// Compact keys (read in one go), keys after blanks, escaped and empty keys read alike; a
+/// missing comma, a leading comma, a missing colon or a non-string key fail where they are.
+#[test]
+fn keys_read_the_same_compact_or_not_and_fail_where_the_text_is_wrong() {
+    let keys = |t: &str| keys_of(t).unwrap();
+    assert_eq!(keys(r#"{"a":1,"bc":[2],"":3}"#), ["a", "bc", ""]);
+    assert_eq!(keys(r#"{ "a" : 1 , "bc":[2] ,"":3 }"#), ["a", "bc", ""]);
+    assert_eq!(keys(r#"{"a\"b":1,"c\u0041":2}"#), ["a\"b", "cA"]);
+    assert!(keys("{}").is_empty());
+    let err = |t: &str| keys_of(t).unwrap_err();
+    assert_eq!(
+        err(r#"{"a":1 "b":2}"#),
+        ("expected `,` or `}` after an object entry".into(), 8)
+    );
+    assert_eq!(err(r#"{,"a":1}"#), ("key must be a string".into(), 2));
+    assert_eq!(err(r#"{"a" 1}"#), ("expected `:`".into(), 6));
+    assert_eq!(err(r#"{"a":1,2:3}"#), ("key must be a string".into(), 8));
+    assert_eq!(err(r#"{"a":1,"b"#).0, "EOF while parsing a string");
+}
