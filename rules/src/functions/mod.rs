@@ -2,6 +2,7 @@
 //! scripts (see [`crate::script`]). The logic lives here once, so a threshold means the same
 //! thing whichever language a rule is written in.
 
+pub mod classifier;
 pub mod collect;
 pub mod memo;
 pub mod openapi;

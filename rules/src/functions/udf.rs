@@ -11,10 +11,10 @@ use datafusion::common::{Result, ScalarValue};
 use datafusion::logical_expr::{create_udf, ColumnarValue, ScalarUDF, Volatility};
 use datafusion::prelude::SessionContext;
 
+use super::classifier::Classifier;
 use super::probe::path_changes_when_normalized;
 use super::{
-    cidr_contains, normalize_path, probe_class, shannon_entropy, ua_class, url_extension,
-    with_api_spec, EndpointLearner,
+    cidr_contains, normalize_path, shannon_entropy, url_extension, with_api_spec, EndpointLearner,
 };
 
 /// Applies the pure helper `name` (`f`) to array arguments, keeping scalar-in/scalar-out so
@@ -63,42 +63,33 @@ pub(super) fn string_fn(name: &'static str, f: fn(&str) -> String) -> ScalarUDF 
 
 /// `ua_class(user_agent)`: class names are static strings, so no per-row allocation.
 pub(super) fn ua_class_udf() -> ScalarUDF {
-    create_udf(
-        "ua_class",
-        vec![DataType::Utf8],
-        DataType::Utf8,
-        Volatility::Immutable,
-        Arc::new(|args| {
-            map_args("ua_class", args, |a| {
-                let s = utf8(&a[0])?;
-                let out: StringArray = s
-                    .as_string::<i32>()
-                    .iter()
-                    .map(|v| v.map(|ua| ua_class(ua).as_str()))
-                    .collect();
-                Ok(Arc::new(out) as ArrayRef)
-            })
-        }),
-    )
+    classifier_udf(Classifier::UaClass)
 }
 
 /// `probe_class(path, query, user_agent)`.
 pub(super) fn probe_class_udf() -> ScalarUDF {
+    classifier_udf(Classifier::ProbeClass)
+}
+
+/// A [`Classifier`] as a SQL function of its text arguments, row by row.
+fn classifier_udf(c: Classifier) -> ScalarUDF {
     create_udf(
-        "probe_class",
-        vec![DataType::Utf8, DataType::Utf8, DataType::Utf8],
+        c.name(),
+        vec![DataType::Utf8; c.arity()],
         DataType::Utf8,
         Volatility::Immutable,
-        Arc::new(|args| {
-            map_args("probe_class", args, |a| {
-                let (p, q, u) = (utf8(&a[0])?, utf8(&a[1])?, utf8(&a[2])?);
-                let (p, q, u) = (
-                    p.as_string::<i32>(),
-                    q.as_string::<i32>(),
-                    u.as_string::<i32>(),
-                );
-                let out: StringArray = (0..p.len())
-                    .map(|i| probe_class(value_at(p, i)?, value_at(q, i), value_at(u, i)))
+        Arc::new(move |args| {
+            map_args(c.name(), args, |a| {
+                let texts = a.iter().map(utf8).collect::<Result<Vec<ArrayRef>>>()?;
+                let texts: Vec<&StringArray> = texts.iter().map(|t| t.as_string::<i32>()).collect();
+                let rows = texts.first().map_or(0, |t| t.len());
+                let mut values: Vec<Option<&str>> = Vec::with_capacity(texts.len());
+                let out: StringArray = (0..rows)
+                    .map(|i| {
+                        values.clear();
+                        values.extend(texts.iter().map(|t| value_at(t, i)));
+                        c.answer(&values)
+                    })
                     .collect();
                 Ok(Arc::new(out) as ArrayRef)
             })

@@ -226,8 +226,8 @@ pub(super) fn function_node(f: &ScalarFunctionExpr, schema: &Schema) -> Option<N
 pub(super) fn classify_node(expr: &Arc<dyn PhysicalExpr>, schema: &Schema) -> Option<Node> {
     let call = |e: &Arc<dyn PhysicalExpr>| -> Option<(Classifier, Vec<usize>)> {
         let f = e.downcast_ref::<ScalarFunctionExpr>()?;
-        let (classifier, arity) = Classifier::named(f.name())?;
-        if f.args().len() != arity {
+        let classifier = Classifier::named(f.name())?;
+        if f.args().len() != classifier.arity() {
             return None;
         }
         let columns = (f.args().iter())

@@ -15,36 +15,7 @@ use arrow::buffer::BooleanBuffer;
 use datafusion::error::{DataFusionError, Result};
 
 use super::{distinct, keep, same, Truth};
-use crate::functions::{probe_class, ua_class};
-
-/// A pure function of text columns answering one of a few names, or NULL.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(in crate::mask) enum Classifier {
-    /// `ua_class(user_agent)`: NULL for a NULL user agent.
-    UaClass,
-    /// `probe_class(path, query, user_agent)`: NULL for a NULL path or an ordinary request.
-    ProbeClass,
-}
-
-impl Classifier {
-    /// The classifier a SQL function of this name calls, with its number of arguments.
-    pub(in crate::mask) fn named(name: &str) -> Option<(Classifier, usize)> {
-        match name {
-            "ua_class" => Some((Classifier::UaClass, 1)),
-            "probe_class" => Some((Classifier::ProbeClass, 3)),
-            _ => None,
-        }
-    }
-
-    /// The answer for one tuple of argument values, exactly as the SQL function's.
-    fn answer(self, values: &[Option<&str>]) -> Option<&'static str> {
-        match (self, values) {
-            (Classifier::UaClass, [ua]) => ua.map(|ua| ua_class(ua).as_str()),
-            (Classifier::ProbeClass, [path, query, ua]) => probe_class((*path)?, *query, *ua),
-            _ => None,
-        }
-    }
-}
+pub(in crate::mask) use crate::functions::classifier::Classifier;
 
 /// What a filter asks of a classifier's answer.
 #[derive(Clone, Debug, PartialEq, Eq)]
