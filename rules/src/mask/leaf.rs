@@ -57,11 +57,12 @@ fn keep<T>(list: &mut Vec<T>, limit: usize, entry: T) -> usize {
     list.len() - 1
 }
 
-/// `column` (text) against `pattern`, negated if asked, on the rows of `open` (all when
-/// `None`). The login-path regex is in four rules of the pack and the API-path regex in
-/// three, all on the same `path` column of the same batch: the first rule that asks on most
-/// rows answers every row and the answer is kept; the others read it. A rule asking on few
-/// open rows answers only those (and keeps nothing).
+/// `column` (text, named `name`) against `pattern`, negated if asked. A pattern in the
+/// column's set ([`set`]: every pattern planned on the column) is answered on every row from
+/// one set pass per distinct value, whatever `open` says. Otherwise, on the rows of `open`
+/// (all when `None`): the first rule that asks on most rows answers every row and the answer
+/// is kept for the others; a rule asking on few open rows answers only those (and keeps
+/// nothing).
 pub(super) fn regex(
     (name, column): (&str, &ArrayRef),
     pattern: &str,

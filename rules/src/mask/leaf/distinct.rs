@@ -155,15 +155,21 @@ pub(super) fn answer(
             .map(|i| is(d.value(strings, i, normalized)))
             .chain(std::iter::once(false))
             .collect();
-        let t = BooleanBuffer::collect_bool(d.keys.len(), |row| {
-            hits.get(d.keys[row] as usize).copied().unwrap_or(false)
-        });
-        let f = match strings.nulls() {
-            None => !&t,
-            Some(valid) => &!&t & valid.inner(),
-        };
-        Truth { t, f }
+        spread(&d.keys, &hits, strings)
     })
+}
+
+/// Each row's answer, read from its distinct value's (`hits[keys[row]]`; past the end: false);
+/// NULL rows of `strings` are neither true nor false.
+pub(super) fn spread(keys: &[u32], hits: &[bool], strings: &StringArray) -> Truth {
+    let t = BooleanBuffer::collect_bool(keys.len(), |row| {
+        hits.get(keys[row] as usize).copied().unwrap_or(false)
+    });
+    let f = match strings.nulls() {
+        None => !&t,
+        Some(valid) => &!&t & valid.inner(),
+    };
+    Truth { t, f }
 }
 
 #[cfg(test)]

@@ -18,8 +18,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use arrow::array::{Array, ArrayRef, StringArray};
-use arrow::buffer::BooleanBuffer;
+use arrow::array::{ArrayRef, StringArray};
 use regex::RegexSet;
 
 use super::{distinct, same, Truth};
@@ -59,6 +58,11 @@ pub(in crate::mask) fn register(name: &str, pattern: &str, normalized: bool) {
             list.push(pattern.to_owned());
         }
     });
+}
+
+/// How many patterns are registered for `key`.
+fn registered(key: &Key) -> usize {
+    with_registry(|r| r.patterns.get(key).map_or(0, Vec::len))
 }
 
 /// The registered patterns of `key` and their set, compiled once per process (the caller
@@ -117,7 +121,12 @@ pub(in crate::mask) fn answer(
             .get(&key)
             .is_some_and(|g| g.patterns.iter().any(|p| p == pattern));
         if !known {
-            // Registered since this thread built its set (a reload), or never.
+            // Registered since this thread built its set (a reload), or never: only a grown
+            // registration is worth a new set (a pattern past the cap is asked every batch).
+            let built = groups.get(&key).map_or(0, |g| g.patterns.len());
+            if registered(&key) == built {
+                return None;
+            }
             let (patterns, set) = current(&key)?;
             if !patterns.iter().any(|p| p == pattern) {
                 return None;
@@ -147,17 +156,11 @@ pub(in crate::mask) fn answer(
             ));
         }
         let answered = group.answered.as_ref()?;
-        let hits = &answered.hits[index];
-        let t = BooleanBuffer::collect_bool(answered.keys.len(), |row| {
-            hits.get(answered.keys[row] as usize)
-                .copied()
-                .unwrap_or(false)
-        });
-        let f = match strings.nulls() {
-            None => !&t,
-            Some(valid) => &!&t & valid.inner(),
-        };
-        Some(Truth { t, f })
+        Some(distinct::spread(
+            &answered.keys,
+            &answered.hits[index],
+            strings,
+        ))
     })
 }
 
@@ -189,6 +192,7 @@ fn match_all(
 mod tests {
     use std::sync::Arc;
 
+    use arrow::buffer::BooleanBuffer;
     use regex::Regex;
 
     use super::*;
