@@ -450,6 +450,15 @@ impl<'a> Scan<'a> {
             let what = self.what();
             return Err(self.err(format!("invalid type: {what}, {EXPECTED}")));
         }
+        match self.plain_int() {
+            Some(v) => Ok(Some(v)),
+            None => self.loose_int_general(),
+        }
+    }
+
+    /// [`Self::loose_int`] for any scalar (the value must be one).
+    fn loose_int_general(&mut self) -> Result<Option<i64>, ScanError> {
+        const EXPECTED: &str = "expected an integer, a numeric string or null";
         let at = self.pos;
         match self.scalar()? {
             Scalar::Null => Ok(None),
@@ -474,6 +483,37 @@ impl<'a> Scan<'a> {
                 })
             }
         }
+    }
+
+    /// What gateways write for sizes, statuses and times, read in one pass: up to 18 ASCII
+    /// digits, bare (not followed by a fraction, an exponent or a 19th digit) or alone in a
+    /// string (`"200"`). `None`, and nothing consumed, for anything else: the general path
+    /// reads it and gives the same value or error it always did.
+    #[inline(always)]
+    fn plain_int(&mut self) -> Option<i64> {
+        let b = self.b;
+        let quoted = b.get(self.pos) == Some(&b'"');
+        let start = self.pos + usize::from(quoted);
+        let mut i = start;
+        let mut v = 0i64;
+        while let Some(&c) = b.get(i) {
+            if !c.is_ascii_digit() || i - start == 18 {
+                break;
+            }
+            // At most 18 digits: below 10^18, no overflow.
+            v = v * 10 + i64::from(c - b'0');
+            i += 1;
+        }
+        if i == start {
+            return None;
+        }
+        match (quoted, b.get(i)) {
+            (true, Some(b'"')) => i += 1,
+            (true, _) | (false, Some(b'.' | b'e' | b'E' | b'0'..=b'9')) => return None,
+            (false, _) => {}
+        }
+        self.pos = i;
+        Some(v)
     }
 
     /// A value as a lenient float: numbers, numeric strings, null as `None`.

@@ -232,3 +232,44 @@ fn keys_read_the_same_compact_or_not_and_fail_where_the_text_is_wrong() {
     assert_eq!(err(r#"{"a":1,2:3}"#), ("key must be a string".into(), 8));
     assert_eq!(err(r#"{"a":1,"b"#).0, "EOF while parsing a string");
 }
+
+/// The one-pass integer read gives what the general path gives (value or error, and where it
+/// stops) on plain, quoted, signed, fractional, exponent, overlong and malformed numbers.
+#[test]
+fn plain_integers_read_as_the_general_path_reads_them() {
+    let heads = ["", "\"", "-", "\"-", "0", "00", "\" "];
+    let digits = [
+        "",
+        "7",
+        "200",
+        "1767225600001",
+        "999999999999999999",
+        "1000000000000000000",
+        "9223372036854775807",
+        "9223372036854775808",
+        "18446744073709551616",
+    ];
+    let tails = [
+        "", "\"", ",", "}", ".5", "e3", "E-2", "x", "\"x", " ", "\" ", "-", ", 200\"", "9\"",
+    ];
+    let mut checked = 0;
+    for head in heads {
+        for d in digits {
+            for tail in tails {
+                let text = format!("{head}{d}{tail}");
+                let read = |general: bool| {
+                    let mut s = Scan::new(&text);
+                    let r = if general {
+                        s.loose_int_general()
+                    } else {
+                        s.loose_int()
+                    };
+                    (r.map_err(|e| (e.message, e.column)), s.pos)
+                };
+                assert_eq!(read(false), read(true), "{text:?}");
+                checked += 1;
+            }
+        }
+    }
+    assert_eq!(checked, 7 * 9 * 14);
+}
