@@ -139,11 +139,18 @@ fn entries<'a>(
     mut f: impl FnMut(&mut Scan<'a>, &str) -> Result<(), ScanError>,
 ) -> Result<(), ScanError> {
     let mut first = true;
-    while let Some(k) = s.key(first)? {
+    loop {
+        // Compact keys (nearly all) without the general path's `Result` and `Cow`.
+        if let Some(k) = s.compact_key(first) {
+            f(s, k)?;
+        } else {
+            match s.key(first)? {
+                Some(k) => f(s, &k)?,
+                None => return Ok(()),
+            }
+        }
         first = false;
-        f(s, &k)?;
     }
-    Ok(())
 }
 
 /// Skips a part no column needs, after checking it is an object or null as when read.

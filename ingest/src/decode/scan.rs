@@ -197,20 +197,35 @@ impl<'a> Scan<'a> {
     /// `first` says whether no key was read yet in this object.
     #[inline]
     pub fn key(&mut self, first: bool) -> Result<Option<Str<'a>>, ScanError> {
-        // Compact JSON (what gateways write): `,"key":`, or `"key":` first, without escapes
-        // in the key, read in one go; anything else (blanks, escapes, the object's end,
-        // errors) takes the general path from the same position.
+        if let Some(key) = self.compact_key(first) {
+            return Ok(Some(Cow::Borrowed(key)));
+        }
+        self.key_general(first)
+    }
+
+    /// The next key if it is written compactly (what gateways write): `,"key":`, or
+    /// `"key":` first, without escapes, read in one go. `None`, and nothing consumed, for
+    /// anything else (blanks, escapes, the object's end, errors): [`Self::key`] reads those.
+    /// Small and inlined, so a record's few dozen keys cost no call and no large `Result`.
+    #[inline(always)]
+    pub fn compact_key(&mut self, first: bool) -> Option<&'a str> {
         let b = self.b;
         let quote = if first { self.pos } else { self.pos + 1 };
         if (first || b.get(self.pos) == Some(&b',')) && b.get(quote) == Some(&b'"') {
             if let Some((end, false)) = self.string_end(quote + 1) {
                 if b.get(end) == Some(&b':') {
-                    let key = &self.s[quote + 1..end - 1];
+                    let key = self.s.get(quote + 1..end - 1)?;
                     self.pos = end + 1;
-                    return Ok(Some(Cow::Borrowed(key)));
+                    return Some(key);
                 }
             }
         }
+        None
+    }
+
+    /// [`Self::key`] from any position: blanks, escapes, the object's end and errors.
+    #[inline(never)]
+    fn key_general(&mut self, first: bool) -> Result<Option<Str<'a>>, ScanError> {
         match self.peek() {
             Some(b'}') => {
                 self.pos += 1;
