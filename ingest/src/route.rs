@@ -88,18 +88,26 @@ fn is_token(b: &[u8]) -> bool {
 /// templating free of allocations on the hot path.
 pub fn template_into<'p>(path: &'p str, out: &mut String, mut on_id: impl FnMut(&'p str, IdKind)) {
     out.clear();
-    for (i, segment) in path.split('/').enumerate() {
-        if i > 0 {
-            out.push('/');
+    // Literal segments are copied in runs (slashes included), one copy per run of them
+    // rather than one per segment and slash.
+    let mut literal_from = 0;
+    let mut start = 0;
+    let ends = path
+        .bytes()
+        .enumerate()
+        .filter_map(|(i, c)| (c == b'/').then_some(i))
+        .chain(std::iter::once(path.len()));
+    for end in ends {
+        let segment = &path[start..end];
+        if let Some(kind) = classify_segment(segment) {
+            out.push_str(&path[literal_from..start]);
+            out.push_str(kind.placeholder());
+            on_id(segment, kind);
+            literal_from = end;
         }
-        match classify_segment(segment) {
-            Some(kind) => {
-                out.push_str(kind.placeholder());
-                on_id(segment, kind);
-            }
-            None => out.push_str(segment),
-        }
+        start = end + 1;
     }
+    out.push_str(&path[literal_from..]);
 }
 
 /// The route template of a path, allocating; see [`template_into`] for the hot-path form.
@@ -247,5 +255,43 @@ mod tests {
         let keys: Vec<_> = query_keys(query.unwrap()).collect();
         assert_eq!(keys, ["q", "page", "flag"]);
         assert_eq!(split_query("/x"), ("/x", None));
+    }
+
+    /// Copying literal runs whole gives what joining the path segment by segment gives, ids
+    /// and their order included: empty segments, doubled and trailing slashes, no leading
+    /// slash, ids first, last and adjacent, non-ASCII segments.
+    #[test]
+    fn runs_copied_whole_equal_the_segment_by_segment_join() {
+        let reference = |path: &str| {
+            let mut ids = Vec::new();
+            let joined = path
+                .split('/')
+                .map(|segment| match classify_segment(segment) {
+                    Some(kind) => {
+                        ids.push(segment.to_string());
+                        kind.placeholder().to_string()
+                    }
+                    None => segment.to_string(),
+                })
+                .collect::<Vec<_>>()
+                .join("/");
+            (joined, ids)
+        };
+        for path in [
+            "",
+            "/",
+            "//",
+            "1042",
+            "1042/",
+            "/1042",
+            "/1042/7",
+            "/a//1042//b/",
+            "/api/v1/users/1042/orders/9f86d081-884c-4d63-a5b9-6f9c2e3f1a2b",
+            "/blobs/9f86d081884c7d659a2feaa0c55ad015/x1y2z3a4b5c6d7e8f9",
+            "/caf\u{e9}/42/\u{4e2d}\u{6587}/",
+            "relative/path/99",
+        ] {
+            assert_eq!(template_with_ids(path), reference(path), "{path:?}");
+        }
     }
 }
