@@ -66,21 +66,28 @@ pub fn quote_or_escape(b: &[u8], from: usize) -> Option<usize> {
     memchr::memchr2(b'"', b'\\', b.get(i..)?).map(|k| i + k)
 }
 
-/// One bit per byte of `lanes` that is `"` or `\` (byte 0 in bit 0). The lanes are built
-/// from two little-endian words, as in [`block_masks_sse2`].
+/// Sixteen bytes of `b` from `at` (which `b` must hold) as SSE2 lanes, built from two
+/// little-endian words: no pointer loads, so no `unsafe`; the compiler merges them into one
+/// unaligned load.
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 #[target_feature(enable = "sse2")]
 #[inline]
-fn quote_or_escape_16(lanes: &[u8; 16]) -> u32 {
-    use std::arch::x86_64::{
-        _mm_cmpeq_epi8, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8, _mm_set_epi64x,
-    };
+fn lanes(b: &[u8], at: usize) -> std::arch::x86_64::__m128i {
     let word = |i: usize| {
         let mut w = [0u8; 8];
-        w.copy_from_slice(&lanes[i..i + 8]);
+        w.copy_from_slice(&b[i..i + 8]);
         i64::from_le_bytes(w)
     };
-    let v = _mm_set_epi64x(word(8), word(0));
+    std::arch::x86_64::_mm_set_epi64x(word(at + 8), word(at))
+}
+
+/// One bit per byte of `bytes` that is `"` or `\` (byte 0 in bit 0).
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+#[target_feature(enable = "sse2")]
+#[inline]
+fn quote_or_escape_16(bytes: &[u8; 16]) -> u32 {
+    use std::arch::x86_64::{_mm_cmpeq_epi8, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8};
+    let v = lanes(bytes, 0);
     let hits = _mm_or_si128(
         _mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8)),
         _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8)),
@@ -154,20 +161,12 @@ pub fn block_masks(block: &[u8; 64]) -> BlockMasks {
     }
 }
 
-/// [`block_masks`] with 16-byte compares. The lanes are built from two little-endian words
-/// (no pointer loads, so no `unsafe`; the compiler merges them into one unaligned load).
+/// [`block_masks`] with 16-byte compares.
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 #[target_feature(enable = "sse2")]
 #[inline]
 fn block_masks_sse2(block: &[u8; 64]) -> BlockMasks {
-    use std::arch::x86_64::{
-        _mm_cmpeq_epi8, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8, _mm_set_epi64x,
-    };
-    let word = |i: usize| {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(&block[i..i + 8]);
-        i64::from_le_bytes(w)
-    };
+    use std::arch::x86_64::{_mm_cmpeq_epi8, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8};
     let quote_v = _mm_set1_epi8(b'"' as i8);
     let backslash_v = _mm_set1_epi8(b'\\' as i8);
     let open_v = _mm_set1_epi8(b'{' as i8);
@@ -175,7 +174,7 @@ fn block_masks_sse2(block: &[u8; 64]) -> BlockMasks {
     let fold = _mm_set1_epi8(0x20);
     let (mut quote, mut backslash, mut bracket) = (0u64, 0u64, 0u64);
     for k in 0..4 {
-        let v = _mm_set_epi64x(word(16 * k + 8), word(16 * k));
+        let v = lanes(block, 16 * k);
         // `| 0x20` folds `[` onto `{` and `]` onto `}` (no other byte folds onto either).
         let f = _mm_or_si128(v, fold);
         let bits = |m| u64::from(_mm_movemask_epi8(m) as u16) << (16 * k);
