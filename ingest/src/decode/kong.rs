@@ -6,6 +6,10 @@
 //! is skipped without being tokenised. [`super::kong_serde`] is the serde reference it is
 //! checked against.
 
+mod recent;
+
+use recent::Part;
+
 use super::kong_serde::strip_origin;
 use super::scan::{Kind, Scan, ScanError};
 use crate::batch::{RawEvent, SourceFormat};
@@ -154,12 +158,12 @@ fn entries<'a>(
 }
 
 /// Skips a part no column needs, after checking it is an object or null as when read.
-fn skip_part(s: &mut Scan<'_>, what: &str) -> Result<(), ScanError> {
+fn skip_part(s: &mut Scan<'_>, what: &str, part: Part) -> Result<(), ScanError> {
     if s.null() {
         return Ok(());
     }
     match s.kind()? {
-        Kind::Object => s.skip(),
+        Kind::Object => recent::skip(s, part),
         _ => Err(s.err(format!("invalid type: expected `{what}` to be an object"))),
     }
 }
@@ -224,12 +228,14 @@ fn record<'a>(s: &mut Scan<'a>, parts: &KongParts, ev: &mut RawEvent<'a>) -> Res
                     })?;
                 }
             }
-            "service" if !parts.service => skip_part(s, key)?,
-            "route" if !parts.route => skip_part(s, key)?,
-            "consumer" if !parts.consumer => skip_part(s, key)?,
-            "authenticated_entity" if !parts.authenticated_entity => skip_part(s, key)?,
-            "latencies" if !parts.latencies => skip_part(s, key)?,
-            "ai" if !parts.ai => skip_part(s, key)?,
+            "service" if !parts.service => skip_part(s, key, Part::Service)?,
+            "route" if !parts.route => skip_part(s, key, Part::Route)?,
+            "consumer" if !parts.consumer => skip_part(s, key, Part::Consumer)?,
+            "authenticated_entity" if !parts.authenticated_entity => {
+                skip_part(s, key, Part::AuthenticatedEntity)?
+            }
+            "latencies" if !parts.latencies => skip_part(s, key, Part::Latencies)?,
+            "ai" if !parts.ai => skip_part(s, key, Part::Ai)?,
             "latencies" => {
                 if object_or_null(s, "latencies")? {
                     entries(s, |s, key| {

@@ -441,6 +441,26 @@ impl<'a> Scan<'a> {
         }))
     }
 
+    /// The position of the next byte to read.
+    pub fn position(&self) -> usize {
+        self.pos
+    }
+
+    /// The bytes read since `from`, a [`Self::position`] taken earlier.
+    pub fn read_since(&self, from: usize) -> &'a [u8] {
+        self.b.get(from..self.pos).unwrap_or_default()
+    }
+
+    /// Consumes `bytes` if the input goes on with exactly them; `false`, nothing consumed,
+    /// otherwise.
+    pub fn eat(&mut self, bytes: &[u8]) -> bool {
+        let found = self.b.get(self.pos..).is_some_and(|r| r.starts_with(bytes));
+        if found {
+            self.pos += bytes.len();
+        }
+        found
+    }
+
     /// `null` consumed if it is next.
     pub fn null(&mut self) -> bool {
         if self.peek() == Some(b'n') && self.b[self.pos..].starts_with(b"null") {
