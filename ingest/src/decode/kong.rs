@@ -148,7 +148,7 @@ fn entries<'a>(
         if let Some(k) = s.compact_key(first) {
             f(s, k)?;
         } else {
-            match s.key(first)? {
+            match s.key_general(first)? {
                 Some(k) => f(s, &k)?,
                 None => return Ok(()),
             }

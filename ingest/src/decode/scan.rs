@@ -224,9 +224,10 @@ impl<'a> Scan<'a> {
         None
     }
 
-    /// [`Self::key`] from any position: blanks, escapes, the object's end and errors.
+    /// [`Self::key`] from any position: blanks, escapes, the object's end and errors (a
+    /// caller that just tried [`Self::compact_key`] goes straight here).
     #[inline(never)]
-    fn key_general(&mut self, first: bool) -> Result<Option<Str<'a>>, ScanError> {
+    pub(crate) fn key_general(&mut self, first: bool) -> Result<Option<Str<'a>>, ScanError> {
         match self.peek() {
             Some(b'}') => {
                 self.pos += 1;

@@ -30,7 +30,8 @@ pub(super) enum Part {
 }
 
 impl Part {
-    const COUNT: usize = 6;
+    /// How many parts there are (the last one's index, plus one).
+    const COUNT: usize = Part::Ai as usize + 1;
 }
 
 #[derive(Default)]
