@@ -117,23 +117,18 @@ impl Distinct {
     }
 }
 
-/// Calls `each` once per distinct value of `column` (`strings` is the same column as text) in
-/// index order with its text (its `normalized_path` when `normalized`); returns each row's
-/// index (NULL rows: the index after the last value's) and the number of distinct values.
+/// Calls `each` once per distinct value of `column` (`strings` is the same column as text),
+/// in index order; returns each row's index (NULL rows: the index after the last value's).
 pub(super) fn each_value(
     column: &ArrayRef,
     strings: &StringArray,
-    normalized: bool,
-    mut each: impl FnMut(usize, &str),
-) -> (Vec<u32>, usize) {
+    mut each: impl FnMut(&str),
+) -> Vec<u32> {
     with_index(column, strings, |d| {
-        if normalized {
-            d.normalize(strings);
+        for &row in &d.rows {
+            each(strings.value(row as usize));
         }
-        for i in 0..d.rows.len() {
-            each(i, d.value(strings, i, normalized));
-        }
-        (d.keys.clone(), d.rows.len())
+        d.keys.clone()
     })
 }
 
@@ -150,21 +145,18 @@ pub(super) fn answer(
         if normalized {
             d.normalize(strings);
         }
-        // One answer per distinct value, then `false` for the NULL rows' key.
+        // One answer per distinct value (the NULL rows' key is past the end: false).
         let hits: Vec<bool> = (0..d.rows.len())
             .map(|i| is(d.value(strings, i, normalized)))
-            .chain(std::iter::once(false))
             .collect();
-        spread(&d.keys, &hits, strings)
+        spread(&d.keys, |k| hits.get(k).copied().unwrap_or(false), strings)
     })
 }
 
-/// Each row's answer, read from its distinct value's (`hits[keys[row]]`; past the end: false);
-/// NULL rows of `strings` are neither true nor false.
-pub(super) fn spread(keys: &[u32], hits: &[bool], strings: &StringArray) -> Truth {
-    let t = BooleanBuffer::collect_bool(keys.len(), |row| {
-        hits.get(keys[row] as usize).copied().unwrap_or(false)
-    });
+/// Each row's answer, its distinct value's (`hit(keys[row])`); NULL rows of `strings` are
+/// neither true nor false.
+pub(super) fn spread(keys: &[u32], hit: impl Fn(usize) -> bool, strings: &StringArray) -> Truth {
+    let t = BooleanBuffer::collect_bool(keys.len(), |row| hit(keys[row] as usize));
     let f = match strings.nulls() {
         None => !&t,
         Some(valid) => &!&t & valid.inner(),

@@ -13,7 +13,12 @@
 //! each thread matches with its own clone (see [`crate::thread_regex`]). A pattern that is not
 //! in a set (past [`MAX_SET`] patterns on a column, or a set the regex engine refuses) is
 //! matched alone, as before.
+//!
+//! A set's answers are also remembered across batches, per value ([`Memo`]): the same paths
+//! come back batch after batch (routes, assets, the popular ids), and a lookup costs a hash of
+//! the value where the set's DFA walks every byte of it, for every pattern that could match.
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -22,6 +27,7 @@ use arrow::array::{ArrayRef, StringArray};
 use regex::RegexSet;
 
 use super::{distinct, same, Truth};
+use crate::functions::normalize_path;
 
 /// Patterns per column kept in one set; more are matched alone (Sigma rule sets can put
 /// hundreds of `LIKE` patterns on one column, where a set's lazy DFA would thrash).
@@ -83,11 +89,13 @@ fn current(key: &Key) -> Option<(Vec<String>, RegexSet)> {
     })
 }
 
-/// A thread's set for one key and its answers on the last column asked.
+/// A thread's set for one key, its answers on the last column asked, and its answers per
+/// value seen lately.
 struct Group {
     patterns: Vec<String>,
     set: RegexSet,
     answered: Option<Answered>,
+    memo: Memo,
 }
 
 /// The set's answers on one column.
@@ -96,8 +104,45 @@ struct Answered {
     column: ArrayRef,
     /// Per row, its distinct value's index (NULL rows: the index after the last value's).
     keys: Vec<u32>,
-    /// Per pattern, per distinct value (then `false` for the NULL rows' index): a match.
-    hits: Vec<Vec<bool>>,
+    /// Per distinct value, bit `p` set when pattern `p` matches it (at most [`MAX_SET`]
+    /// patterns: one `u64`).
+    hits: Vec<u64>,
+}
+
+/// Values remembered per set and thread. Values are written by clients, so the memory is
+/// bounded: values longer than [`MEMO_KEY_BYTES`] are answered but not kept, and the memo is
+/// emptied when it holds [`MEMO_ENTRIES`] values or [`MEMO_BYTES`] of them (a flood of
+/// distinct paths then costs what it cost without the memo, plus one hash insert per value).
+const MEMO_ENTRIES: usize = 16_384;
+/// See [`MEMO_ENTRIES`].
+const MEMO_BYTES: usize = 1 << 20;
+/// See [`MEMO_ENTRIES`].
+const MEMO_KEY_BYTES: usize = 256;
+
+/// A set's answers per raw value (normalized or not, as its key says), across batches.
+#[derive(Default)]
+struct Memo {
+    answers: foldhash::HashMap<Box<str>, u64>,
+    bytes: usize,
+}
+
+impl Memo {
+    /// `value`'s answer, remembered, or `compute`d and remembered within the bounds.
+    fn answer(&mut self, value: &str, compute: impl FnOnce(&str) -> u64) -> u64 {
+        if let Some(&bits) = self.answers.get(value) {
+            return bits;
+        }
+        let bits = compute(value);
+        if value.len() <= MEMO_KEY_BYTES {
+            if self.answers.len() >= MEMO_ENTRIES || self.bytes + value.len() > MEMO_BYTES {
+                self.answers.clear();
+                self.bytes = 0;
+            }
+            self.bytes += value.len();
+            self.answers.insert(value.into(), bits);
+        }
+        bits
+    }
 }
 
 thread_local! {
@@ -137,6 +182,7 @@ pub(in crate::mask) fn answer(
                     patterns,
                     set,
                     answered: None,
+                    memo: Memo::default(),
                 },
             );
         }
@@ -147,40 +193,34 @@ pub(in crate::mask) fn answer(
             .as_ref()
             .is_some_and(|a| same(&a.column, column))
         {
-            group.answered = Some(match_all(
-                &group.set,
-                group.patterns.len(),
-                column,
-                strings,
-                normalized,
-            ));
+            let answered = match_all(&group.set, &mut group.memo, column, strings, normalized);
+            group.answered = Some(answered);
         }
         let answered = group.answered.as_ref()?;
-        Some(distinct::spread(
-            &answered.keys,
-            &answered.hits[index],
-            strings,
-        ))
+        let hit = |k: usize| answered.hits.get(k).is_some_and(|b| b >> index & 1 == 1);
+        Some(distinct::spread(&answered.keys, hit, strings))
     })
 }
 
-/// Every pattern of `set` against each distinct value of `column`, in one pass per value.
+/// Every pattern of `set` against each distinct value of `column` (its `normalized_path`
+/// when `normalized`), in one pass per value not in `memo`.
 fn match_all(
     set: &RegexSet,
-    patterns: usize,
+    memo: &mut Memo,
     column: &ArrayRef,
     strings: &StringArray,
     normalized: bool,
 ) -> Answered {
-    let mut matched: Vec<(usize, usize)> = Vec::new();
-    let (keys, values) = distinct::each_value(column, strings, normalized, |i, value| {
-        matched.extend(set.matches(value).iter().map(|p| (p, i)));
+    let mut hits: Vec<u64> = Vec::new();
+    let keys = distinct::each_value(column, strings, |raw| {
+        hits.push(memo.answer(raw, |raw| {
+            let form = match normalized {
+                true => normalize_path(raw),
+                false => Cow::Borrowed(raw),
+            };
+            (set.matches(&form).iter()).fold(0, |bits, p| bits | 1 << p)
+        }));
     });
-    // Per pattern, per distinct value, then `false` for the NULL rows' index.
-    let mut hits = vec![vec![false; values + 1]; patterns];
-    for (p, i) in matched {
-        hits[p][i] = true;
-    }
     Answered {
         column: column.clone(),
         keys,
@@ -271,5 +311,90 @@ mod tests {
         register(crowded, "^/one-too-many$", false);
         assert!(answer(crowded, &column, &strings, "^/p0$", false).is_some());
         assert!(answer(crowded, &column, &strings, "^/one-too-many$", false).is_none());
+    }
+
+    /// Values come back batch after batch: a later batch's values are answered from the memo
+    /// exactly as the patterns alone answer them (raw and normalized), values new to it are
+    /// matched, and the memo holds what was asked.
+    #[test]
+    fn later_batches_are_answered_from_the_memo_as_the_patterns_alone_answer() {
+        let name = "set_test_memo";
+        let patterns = [r"(?i)/login", r"\.php$", r"^/admin/$"];
+        for p in patterns {
+            register(name, p, false);
+            register(name, p, true);
+        }
+        let first = ["/wp-login.php", "/a", "//admin//", "/x.php"];
+        let second = ["/x.php", "/b/LOGIN", "/a", "/%61dmin/", "//admin//"];
+        for normalized in [false, true] {
+            for values in [&first[..], &second[..], &first[..]] {
+                let strings = StringArray::from(values.to_vec());
+                let column: ArrayRef = Arc::new(strings.clone());
+                for p in patterns {
+                    let truth = answer(name, &column, &strings, p, normalized).expect("in the set");
+                    let re = Regex::new(p).unwrap();
+                    let expect: Vec<bool> = (values.iter())
+                        .map(|v| match normalized {
+                            true => re.is_match(&crate::functions::normalize_path(v)),
+                            false => re.is_match(v),
+                        })
+                        .collect();
+                    assert_eq!(bits(&truth.t), expect, "{p} normalized={normalized}");
+                }
+            }
+            let kept = GROUPS.with(|g| {
+                g.borrow()[&(name.to_owned(), normalized)]
+                    .memo
+                    .answers
+                    .len()
+            });
+            assert_eq!(kept, 6, "the distinct values of both batches");
+        }
+    }
+
+    /// Client-written values cannot grow the memo without bound: past its entry or byte cap
+    /// it starts again, an over-long value is answered but not kept, and every answer is still
+    /// the computed one.
+    #[test]
+    fn the_memo_stays_within_its_bounds_and_answers_right_after_emptying() {
+        let mut memo = Memo::default();
+        let answer_of = |v: &str| v.len() as u64;
+        for i in 0..MEMO_ENTRIES + 10 {
+            let v = format!("/p/{i}");
+            assert_eq!(memo.answer(&v, answer_of), v.len() as u64);
+            assert!(memo.answers.len() <= MEMO_ENTRIES);
+        }
+        assert_eq!(memo.answers.len(), 10, "emptied once when full");
+        let long = "x".repeat(MEMO_KEY_BYTES + 1);
+        assert_eq!(memo.answer(&long, answer_of), long.len() as u64);
+        assert!(
+            !memo.answers.contains_key(long.as_str()),
+            "too long to keep"
+        );
+        let mut memo = Memo::default();
+        for i in 0..2 * MEMO_BYTES / MEMO_KEY_BYTES {
+            let v = format!("{i:0width$}", width = MEMO_KEY_BYTES);
+            assert_eq!(memo.answer(&v, answer_of), MEMO_KEY_BYTES as u64);
+            assert!(memo.bytes <= MEMO_BYTES);
+            assert_eq!(
+                memo.bytes,
+                memo.answers.keys().map(|k| k.len()).sum::<usize>()
+            );
+        }
+        // A value asked again after the memo emptied is computed again, not lost.
+        let mut computed = 0;
+        memo.answer("/again", |_| {
+            computed += 1;
+            1
+        });
+        memo.answers.clear();
+        assert_eq!(
+            memo.answer("/again", |_| {
+                computed += 1;
+                1
+            }),
+            1
+        );
+        assert_eq!(computed, 2);
     }
 }
