@@ -17,6 +17,7 @@ mod mask;
 pub mod pack;
 pub mod params;
 pub mod plan;
+mod remembered;
 pub mod script;
 pub mod sigma;
 pub mod spec;

@@ -18,7 +18,8 @@ use regex::Regex;
 const MAX_PER_THREAD: usize = 1024;
 
 thread_local! {
-    static COMPILED: RefCell<HashMap<String, Arc<Regex>>> = RefCell::new(HashMap::new());
+    static COMPILED: RefCell<foldhash::HashMap<String, Arc<Regex>>> =
+        RefCell::new(foldhash::HashMap::default());
 }
 
 /// Every thread's patterns, compiled once; threads take clones.

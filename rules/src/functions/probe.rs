@@ -350,7 +350,7 @@ fn collapse_slashes(path: &str) -> String {
 /// [`super::ua::remember`]).
 fn is_scanner(ua: &str) -> bool {
     thread_local! {
-        static SEEN: super::ua::Remembered<bool> = super::ua::Remembered::default();
+        static SEEN: super::ua::Remembered<bool> = super::ua::remembered();
     }
     super::ua::remember(&SEEN, ua, |ua| lists().scanners.is_match(ua))
 }

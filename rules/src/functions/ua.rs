@@ -143,10 +143,6 @@ fn named_ai(text: &str) -> Option<UaClass> {
     })
 }
 
-/// A map keyed by text with a fast fixed hash (these caches are per thread, never persisted).
-pub(crate) type FastMap<V> =
-    std::collections::HashMap<String, V, datafusion::common::hash_utils::RandomState>;
-
 /// Classifies a user agent.
 ///
 /// ```
@@ -162,40 +158,39 @@ pub(crate) type FastMap<V> =
 /// ```
 pub fn ua_class(ua: &str) -> UaClass {
     thread_local! {
-        static SEEN: Remembered<UaClass> = Remembered::default();
+        static SEEN: Remembered<UaClass> = remembered();
     }
     remember(&SEEN, ua, classify)
 }
 
-/// Answers per user agent, per thread.
-pub(crate) type Remembered<V> = std::cell::RefCell<FastMap<V>>;
+/// Answers per user agent, per thread (see [`crate::remembered`]).
+pub(crate) type Remembered<V> = std::cell::RefCell<crate::remembered::Remembered<V>>;
 
-/// `compute(key)`, remembered in `cache`: user agents repeat endlessly while answering runs
-/// hundreds of patterns. Bounded in entries (cleared when full, so a flood of random agents
-/// only costs what it would without the cache) and in bytes: keys longer than any real user
-/// agent (lines may be 1 MiB) are answered but not kept, so a cache holds at most
-/// `CACHE_ENTRIES * MAX_KEY_BYTES` (8 MiB) per thread.
+/// An empty memory of answers per user agent: user agents repeat endlessly while answering
+/// runs hundreds of patterns. At most 8192 agents of at most 1 KiB (longer ones, lines may be
+/// 1 MiB, are answered but not kept): 8 MiB per thread.
+pub(crate) fn remembered<V: Copy>() -> Remembered<V> {
+    std::cell::RefCell::new(crate::remembered::Remembered::new(
+        crate::remembered::Bounds {
+            entries: 8192,
+            bytes: 8 << 20,
+            key_bytes: 1024,
+        },
+    ))
+}
+
+/// `compute(key)`, remembered in `cache` (not borrowed while computing, so one helper may ask
+/// another's memory).
 pub(crate) fn remember<V: Copy>(
     cache: &'static std::thread::LocalKey<Remembered<V>>,
     key: &str,
     compute: impl FnOnce(&str) -> V,
 ) -> V {
-    const CACHE_ENTRIES: usize = 8192;
-    const MAX_KEY_BYTES: usize = 1024;
-    if key.len() > MAX_KEY_BYTES {
-        return compute(key);
-    }
-    if let Some(v) = cache.with(|m| m.borrow().get(key).copied()) {
+    if let Some(v) = cache.with(|m| m.borrow().get(key)) {
         return v;
     }
     let v = compute(key);
-    cache.with(|m| {
-        let mut m = m.borrow_mut();
-        if m.len() >= CACHE_ENTRIES {
-            m.clear();
-        }
-        m.insert(key.to_owned(), v);
-    });
+    cache.with(|m| m.borrow_mut().keep(key, v));
     v
 }
 

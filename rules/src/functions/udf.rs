@@ -3,9 +3,11 @@
 //!
 //! What each helper means is documented once, in [`super::registry::HELPERS`].
 
+use std::cell::RefCell;
 use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Float64Array, StringArray};
+use arrow::buffer::BooleanBuffer;
 use arrow::datatypes::{DataType, Int64Type, TimeUnit};
 use datafusion::common::{Result, ScalarValue};
 use datafusion::logical_expr::{create_udf, ColumnarValue, ScalarUDF, Volatility};
@@ -16,6 +18,7 @@ use super::probe::path_changes_when_normalized;
 use super::{
     cidr_contains, normalize_path, shannon_entropy, url_extension, with_api_spec, EndpointLearner,
 };
+use crate::remembered::{Bounds, Remembered};
 
 /// Applies the pure helper `name` (`f`) to array arguments, keeping scalar-in/scalar-out so
 /// constant folding works; a call on the very same arrays as a recent one reuses its result
@@ -282,18 +285,48 @@ pub(super) fn shannon_entropy_udf() -> ScalarUDF {
     )
 }
 
-/// `is` of each row of `text` (NULL for NULL), asked once per distinct value: aggregates
-/// match paths against a rule's regex on most rows of a batch (`browser-ua-automation`,
-/// `machine-regular-client`), and paths repeat.
+/// Literal patterns whose answers `regexp_like` remembers per value, per thread; more empty
+/// the table (see [`crate::remembered`]).
+const LIKE_PATTERNS: usize = 32;
+
+/// Values remembered per pattern and thread: 256 KiB each, 8 MiB for all of them at most.
+const LIKE_VALUES: Bounds = Bounds {
+    entries: 4096,
+    bytes: 256 << 10,
+    key_bytes: 256,
+};
+
+thread_local! {
+    static LIKE: RefCell<foldhash::HashMap<String, Remembered<bool>>> =
+        RefCell::new(foldhash::HashMap::default());
+}
+
+/// `is` of each row of `text` (NULL for NULL), remembered per value across batches under
+/// `pattern` (the key of `is`): aggregates match paths against a rule's regex on most rows of
+/// every batch (`browser-ua-automation`, `machine-regular-client`), and paths repeat.
 fn once_per_value(
+    pattern: &str,
     text: &arrow::array::StringArray,
-    mut is: impl FnMut(&str) -> bool,
+    is: impl Fn(&str) -> bool,
 ) -> BooleanArray {
-    let mut seen: foldhash::HashMap<&str, bool> =
-        foldhash::HashMap::with_capacity_and_hasher(text.len() / 2, Default::default());
-    text.iter()
-        .map(|t| t.map(|t| *seen.entry(t).or_insert_with(|| is(t))))
-        .collect()
+    LIKE.with(|table| {
+        let mut table = table.borrow_mut();
+        if !table.contains_key(pattern) {
+            if table.len() >= LIKE_PATTERNS {
+                table.clear();
+            }
+            table.insert(pattern.to_owned(), Remembered::new(LIKE_VALUES));
+        }
+        let values = match table.get_mut(pattern) {
+            Some(memo) => BooleanBuffer::collect_bool(text.len(), |i| {
+                text.is_valid(i) && memo.answer(text.value(i), &is)
+            }),
+            None => {
+                BooleanBuffer::collect_bool(text.len(), |i| text.is_valid(i) && is(text.value(i)))
+            }
+        };
+        BooleanArray::new(values, text.nulls().cloned())
+    })
 }
 
 /// `regexp_like(text, pattern[, flags])` with the compiled pattern cached. DataFusion's own
@@ -302,12 +335,12 @@ fn once_per_value(
 /// regex inline flags (`i`, `m`, `s`, `x`, ...). Cached per thread ([`crate::thread_regex`]).
 pub(super) fn cached_regexp_like() -> ScalarUDF {
     use datafusion::logical_expr::{Signature, SimpleScalarUDF, TypeSignature};
-    let compile = |pattern: &str, flags: Option<&str>| -> Result<Arc<regex::Regex>> {
-        let key = match flags {
-            Some(f) if !f.is_empty() => format!("(?{f}){pattern}"),
-            _ => pattern.to_owned(),
-        };
-        crate::thread_regex::compiled(&key)
+    let key = |pattern: &str, flags: Option<&str>| match flags {
+        Some(f) if !f.is_empty() => format!("(?{f}){pattern}"),
+        _ => pattern.to_owned(),
+    };
+    let compile = |key: &str| -> Result<Arc<regex::Regex>> {
+        crate::thread_regex::compiled(key)
             .map_err(|e| datafusion::error::DataFusionError::Execution(format!("regexp_like: {e}")))
     };
     let signature = Signature::one_of(
@@ -340,8 +373,9 @@ pub(super) fn cached_regexp_like() -> ScalarUDF {
                         let out: BooleanArray = match pattern {
                             None => BooleanArray::new_null(text.len()),
                             Some(p) => {
-                                let re = compile(p, flags)?;
-                                once_per_value(text, |t| re.is_match(t))
+                                let key = key(p, flags);
+                                let re = compile(&key)?;
+                                once_per_value(&key, text, |t| re.is_match(t))
                             }
                         };
                         Ok(ColumnarValue::Array(Arc::new(out)))
@@ -366,7 +400,7 @@ pub(super) fn cached_regexp_like() -> ScalarUDF {
                     let re = match &last {
                         Some((lp, lf, re)) if lp == p && lf.as_deref() == f => re.clone(),
                         _ => {
-                            let re = compile(p, f)?;
+                            let re = compile(&key(p, f))?;
                             last = Some((p.to_owned(), f.map(str::to_owned), re.clone()));
                             re
                         }
@@ -438,6 +472,30 @@ mod tests {
             "SELECT regexp_like(p, CAST(NULL AS VARCHAR)) FROM (VALUES ('/ADMIN'), ('/x')) AS t(p)",
         );
         assert_eq!(got, ["NULL", "NULL"]);
+    }
+
+    /// Answers remembered per value are kept per pattern and flags: the same values under
+    /// `admin` with and without `i`, asked twice, get each form's own answers; asking more
+    /// patterns than the table keeps empties it instead of growing it.
+    #[test]
+    fn regexp_like_remembers_per_pattern_and_flags_within_bounds() {
+        for _ in 0..2 {
+            let got = query(
+                "SELECT regexp_like(p, 'admin', 'i') FROM (VALUES ('/ADMIN'), ('/admin'), (NULL)) AS t(p)",
+            );
+            assert_eq!(got, ["true", "true", "NULL"]);
+            let got = query(
+                "SELECT regexp_like(p, 'admin') FROM (VALUES ('/ADMIN'), ('/admin'), (NULL)) AS t(p)",
+            );
+            assert_eq!(got, ["false", "true", "NULL"]);
+        }
+        for i in 0..LIKE_PATTERNS + 8 {
+            let got = query(&format!(
+                "SELECT regexp_like(p, '^/p{i}$') FROM (VALUES ('/p{i}'), ('/p{i}x')) AS t(p)"
+            ));
+            assert_eq!(got, ["true", "false"]);
+            LIKE.with(|t| assert!(t.borrow().len() <= LIKE_PATTERNS));
+        }
     }
 
     /// A column whose paths need nothing comes back equal; in one with an encoded, upper-case

@@ -15,7 +15,7 @@ use std::sync::{Arc, OnceLock, RwLock};
 use ipnet::IpNet;
 
 use super::lists::lists;
-use super::{remember, Remembered};
+use super::{remember, remembered, Remembered};
 
 /// The published address ranges of verifiable crawlers, by well-known-bots id: per crawler,
 /// merged into disjoint prefixes sorted by address, so a lookup is one binary search however
@@ -152,7 +152,7 @@ pub fn set_crawler_ranges(ranges: Option<CrawlerRanges>) {
 /// per thread for the user agents seen last).
 fn claimed(ua: &str) -> Option<usize> {
     thread_local! {
-        static SEEN: Remembered<Option<usize>> = Remembered::default();
+        static SEEN: Remembered<Option<usize>> = remembered();
     }
     remember(&SEEN, ua, |ua| {
         lists().verifiable_patterns.matches(ua).iter().next()

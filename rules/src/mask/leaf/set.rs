@@ -14,7 +14,7 @@
 //! in a set (past [`MAX_SET`] patterns on a column, or a set the regex engine refuses) is
 //! matched alone, as before.
 //!
-//! A set's answers are also remembered across batches, per value ([`Memo`]): the same paths
+//! A set's answers are also remembered across batches, per value: the same paths
 //! come back batch after batch (routes, assets, the popular ids), and a lookup costs a hash of
 //! the value where the set's DFA walks every byte of it, for every pattern that could match.
 
@@ -28,6 +28,7 @@ use regex::RegexSet;
 
 use super::{distinct, same, Truth};
 use crate::functions::normalize_path;
+use crate::remembered::{Bounds, Remembered};
 
 /// Patterns per column kept in one set; more are matched alone (Sigma rule sets can put
 /// hundreds of `LIKE` patterns on one column, where a set's lazy DFA would thrash).
@@ -95,8 +96,16 @@ struct Group {
     patterns: Vec<String>,
     set: RegexSet,
     answered: Option<Answered>,
-    memo: Memo,
+    memo: Remembered<u64>,
 }
+
+/// Values remembered per set and thread (see [`crate::remembered`]): enough for the routes,
+/// assets and popular ids of a gateway, 1 MiB at most.
+const MEMO: Bounds = Bounds {
+    entries: 16_384,
+    bytes: 1 << 20,
+    key_bytes: 256,
+};
 
 /// The set's answers on one column.
 struct Answered {
@@ -107,42 +116,6 @@ struct Answered {
     /// Per distinct value, bit `p` set when pattern `p` matches it (at most [`MAX_SET`]
     /// patterns: one `u64`).
     hits: Vec<u64>,
-}
-
-/// Values remembered per set and thread. Values are written by clients, so the memory is
-/// bounded: values longer than [`MEMO_KEY_BYTES`] are answered but not kept, and the memo is
-/// emptied when it holds [`MEMO_ENTRIES`] values or [`MEMO_BYTES`] of them (a flood of
-/// distinct paths then costs what it cost without the memo, plus one hash insert per value).
-const MEMO_ENTRIES: usize = 16_384;
-/// See [`MEMO_ENTRIES`].
-const MEMO_BYTES: usize = 1 << 20;
-/// See [`MEMO_ENTRIES`].
-const MEMO_KEY_BYTES: usize = 256;
-
-/// A set's answers per raw value (normalized or not, as its key says), across batches.
-#[derive(Default)]
-struct Memo {
-    answers: foldhash::HashMap<Box<str>, u64>,
-    bytes: usize,
-}
-
-impl Memo {
-    /// `value`'s answer, remembered, or `compute`d and remembered within the bounds.
-    fn answer(&mut self, value: &str, compute: impl FnOnce(&str) -> u64) -> u64 {
-        if let Some(&bits) = self.answers.get(value) {
-            return bits;
-        }
-        let bits = compute(value);
-        if value.len() <= MEMO_KEY_BYTES {
-            if self.answers.len() >= MEMO_ENTRIES || self.bytes + value.len() > MEMO_BYTES {
-                self.answers.clear();
-                self.bytes = 0;
-            }
-            self.bytes += value.len();
-            self.answers.insert(value.into(), bits);
-        }
-        bits
-    }
 }
 
 thread_local! {
@@ -182,7 +155,7 @@ pub(in crate::mask) fn answer(
                     patterns,
                     set,
                     answered: None,
-                    memo: Memo::default(),
+                    memo: Remembered::new(MEMO),
                 },
             );
         }
@@ -206,7 +179,7 @@ pub(in crate::mask) fn answer(
 /// when `normalized`), in one pass per value not in `memo`.
 fn match_all(
     set: &RegexSet,
-    memo: &mut Memo,
+    memo: &mut Remembered<u64>,
     column: &ArrayRef,
     strings: &StringArray,
     normalized: bool,
@@ -342,59 +315,8 @@ mod tests {
                     assert_eq!(bits(&truth.t), expect, "{p} normalized={normalized}");
                 }
             }
-            let kept = GROUPS.with(|g| {
-                g.borrow()[&(name.to_owned(), normalized)]
-                    .memo
-                    .answers
-                    .len()
-            });
+            let kept = GROUPS.with(|g| g.borrow()[&(name.to_owned(), normalized)].memo.len());
             assert_eq!(kept, 6, "the distinct values of both batches");
         }
-    }
-
-    /// Client-written values cannot grow the memo without bound: past its entry or byte cap
-    /// it starts again, an over-long value is answered but not kept, and every answer is still
-    /// the computed one.
-    #[test]
-    fn the_memo_stays_within_its_bounds_and_answers_right_after_emptying() {
-        let mut memo = Memo::default();
-        let answer_of = |v: &str| v.len() as u64;
-        for i in 0..MEMO_ENTRIES + 10 {
-            let v = format!("/p/{i}");
-            assert_eq!(memo.answer(&v, answer_of), v.len() as u64);
-            assert!(memo.answers.len() <= MEMO_ENTRIES);
-        }
-        assert_eq!(memo.answers.len(), 10, "emptied once when full");
-        let long = "x".repeat(MEMO_KEY_BYTES + 1);
-        assert_eq!(memo.answer(&long, answer_of), long.len() as u64);
-        assert!(
-            !memo.answers.contains_key(long.as_str()),
-            "too long to keep"
-        );
-        let mut memo = Memo::default();
-        for i in 0..2 * MEMO_BYTES / MEMO_KEY_BYTES {
-            let v = format!("{i:0width$}", width = MEMO_KEY_BYTES);
-            assert_eq!(memo.answer(&v, answer_of), MEMO_KEY_BYTES as u64);
-            assert!(memo.bytes <= MEMO_BYTES);
-            assert_eq!(
-                memo.bytes,
-                memo.answers.keys().map(|k| k.len()).sum::<usize>()
-            );
-        }
-        // A value asked again after the memo emptied is computed again, not lost.
-        let mut computed = 0;
-        memo.answer("/again", |_| {
-            computed += 1;
-            1
-        });
-        memo.answers.clear();
-        assert_eq!(
-            memo.answer("/again", |_| {
-                computed += 1;
-                1
-            }),
-            1
-        );
-        assert_eq!(computed, 2);
     }
 }
