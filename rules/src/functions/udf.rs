@@ -244,24 +244,7 @@ pub(super) fn cidr_contains_udf() -> ScalarUDF {
 
 /// `crawler_verified(user_agent, client_ip)`: static strings, no per-row allocation.
 pub(super) fn crawler_verified_udf() -> ScalarUDF {
-    create_udf(
-        "crawler_verified",
-        vec![DataType::Utf8, DataType::Utf8],
-        DataType::Utf8,
-        Volatility::Immutable,
-        Arc::new(|args| {
-            map_args("crawler_verified", args, |a| {
-                let (u, i) = (utf8(&a[0])?, utf8(&a[1])?);
-                let (u, i) = (u.as_string::<i32>(), i.as_string::<i32>());
-                let out: StringArray = u
-                    .iter()
-                    .zip(i.iter())
-                    .map(|(u, i)| super::crawler_verified(u?, i.unwrap_or("")))
-                    .collect();
-                Ok(Arc::new(out) as ArrayRef)
-            })
-        }),
-    )
+    classifier_udf(Classifier::CrawlerVerified)
 }
 
 /// `shannon_entropy(text)`.

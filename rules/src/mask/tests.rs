@@ -303,3 +303,64 @@ fn classifiers_of_columns_are_planned_natively_and_other_calls_are_not() {
         ["expr", "expr", "expr", "expr"]
     );
 }
+
+/// `crawler_verified(user_agent, client_ip)` is answered natively: the address is read only
+/// for agents claiming a crawler with published ranges, and the answers are DataFusion's row
+/// by row (verified, spoofed from outside the ranges or from no valid address, NULL for every
+/// other agent and for a missing one), with claims and without any.
+#[test]
+fn crawler_claims_are_verified_natively_as_datafusion_verifies_them() {
+    let googlebot = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)";
+    let chrome = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
+    let mut ranges = crate::functions::CrawlerRanges::default();
+    ranges.add("google-crawler", "192.0.2.0/24\n").unwrap();
+    crate::functions::set_crawler_ranges(Some(ranges));
+    type Row = (Option<&'static str>, Option<&'static str>);
+    let batch = |rows: &[Row]| {
+        let column = |f: fn(&Row) -> Option<&'static str>| -> ArrayRef {
+            Arc::new(StringArray::from(rows.iter().map(f).collect::<Vec<_>>()))
+        };
+        let schema = Schema::new(vec![
+            Field::new("user_agent", DataType::Utf8, true),
+            Field::new("client_ip", DataType::Utf8, true),
+        ]);
+        RecordBatch::try_new(Arc::new(schema), vec![column(|r| r.0), column(|r| r.1)]).unwrap()
+    };
+    let claims = [
+        (Some(googlebot), Some("192.0.2.7")),
+        (Some(chrome), Some("192.0.2.7")),
+        (Some(googlebot), Some("203.0.113.9")),
+        (Some(googlebot), None),
+        (Some(googlebot), Some("not-an-address")),
+        (None, Some("203.0.113.9")),
+        (Some(chrome), None),
+        (Some(googlebot), Some("192.0.2.7")),
+        (Some(chrome), Some("203.0.113.9")),
+    ];
+    let no_claim = [
+        (Some(chrome), Some("192.0.2.7")),
+        (None, None),
+        (Some("curl/8.5.0"), Some("203.0.113.9")),
+    ];
+    for sql in [
+        "crawler_verified(user_agent, client_ip) = 'spoofed'",
+        "crawler_verified(user_agent, client_ip) = 'verified'",
+        "crawler_verified(user_agent, client_ip) IS NULL",
+        "crawler_verified(user_agent, client_ip) IS NOT NULL AND crawler_verified(user_agent, client_ip) <> 'verified'",
+    ] {
+        for rows in [&claims[..], &no_claim[..]] {
+            assert_eq!(kinds_on(batch(rows), sql)[0], "classify", "{sql}");
+            let (ours, theirs) = both_on(batch(rows), sql);
+            assert_eq!(ours, theirs, "{sql} on {rows:?}");
+        }
+    }
+    let (spoofed, _) = both_on(
+        batch(&claims),
+        "crawler_verified(user_agent, client_ip) = 'spoofed'",
+    );
+    assert_eq!(
+        spoofed,
+        [false, false, true, true, true, false, false, false, false]
+    );
+    crate::functions::set_crawler_ranges(None);
+}

@@ -159,6 +159,12 @@ fn claimed(ua: &str) -> Option<usize> {
     })
 }
 
+/// Whether a user agent claims a crawler whose address ranges can be published: only then
+/// does `crawler_verified` look at the address.
+pub(crate) fn claims_verifiable(ua: &str) -> bool {
+    claimed(ua).is_some()
+}
+
 /// Whether a client claiming a verifiable crawler really is it: `verified` (the address is in
 /// the crawler's published ranges), `spoofed` (it is not, or the address is missing or
 /// unparsable), `unverified` (no ranges loaded for that crawler), or `None` when the user agent

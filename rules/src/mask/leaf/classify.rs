@@ -74,6 +74,15 @@ impl Classified {
         // Each column's distinct-value keys (shared with the regex leaves), then the tuples
         // numbered pair by pair.
         let mut keys = distinct::keys(first, first_strings);
+        if let [_, second] = strings[..] {
+            if let Some(c) = gated_pairs(classifier, &keys, first_strings, second) {
+                return Ok(Classified {
+                    classifier,
+                    columns: columns.to_vec(),
+                    ..c
+                });
+            }
+        }
         for (column, s) in columns.iter().zip(&strings).skip(1) {
             let other = distinct::keys(column, s);
             let mut tuples: foldhash::HashMap<u64, u32> =
@@ -117,6 +126,56 @@ impl Classified {
             answers,
         })
     }
+}
+
+/// The answers of a two-argument classifier that reads its second argument only for some
+/// first values ([`Classifier::reads_rest`]): the rows of every other first value share one
+/// NULL answer, and only the others are numbered by pair of values. `None` when every first
+/// value reads the second (the general path is as fast).
+fn gated_pairs(
+    classifier: Classifier,
+    first_keys: &[u32],
+    first: &StringArray,
+    second: &StringArray,
+) -> Option<Classified> {
+    // A row holding each first value, and whether that value reads the second argument.
+    let values = first_keys.iter().max().map_or(0, |&m| m as usize + 1);
+    let mut holder = vec![u32::MAX; values];
+    for (row, &k) in first_keys.iter().enumerate() {
+        if holder[k as usize] == u32::MAX {
+            holder[k as usize] = row as u32;
+        }
+    }
+    fn value(s: &StringArray, row: usize) -> Option<&str> {
+        s.is_valid(row).then(|| s.value(row))
+    }
+    let reads: Vec<bool> = (holder.iter())
+        .map(|&row| row != u32::MAX && classifier.reads_rest(value(first, row as usize)))
+        .collect();
+    if reads.iter().all(|&r| r) {
+        return None;
+    }
+    // Tuple 0: every row whose first value decides alone (NULL).
+    let mut answers: Vec<Option<&'static str>> = vec![None];
+    let mut pairs: foldhash::HashMap<(u32, Option<&str>), u32> = foldhash::HashMap::default();
+    let keys = (first_keys.iter().enumerate())
+        .map(|(row, &k)| {
+            if !reads[k as usize] {
+                return 0;
+            }
+            let pair = (k, value(second, row));
+            *pairs.entry(pair).or_insert_with(|| {
+                answers.push(classifier.answer(&[value(first, row), pair.1]));
+                answers.len() as u32 - 1
+            })
+        })
+        .collect();
+    Some(Classified {
+        classifier,
+        columns: Vec::new(),
+        keys,
+        answers,
+    })
 }
 
 /// `test` of `classifier` on `columns`, on every row (the answers are kept for the next rule

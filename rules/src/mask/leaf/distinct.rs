@@ -15,9 +15,9 @@ use super::{keep, same, Truth};
 use crate::functions::normalize_path;
 
 /// Distinct-value indexes kept per thread (the pack asks regexes of `path`, `query` and
-/// `method`, and classifiers of `path`, `query` and `user_agent`); each holds its column and
-/// two `u32` per row until evicted.
-const KEPT: usize = 6;
+/// `method`, and classifiers of `path`, `query`, `user_agent` and `client_ip`); each holds its
+/// column and two `u32` per row until evicted.
+const KEPT: usize = 8;
 
 /// A column's rows by distinct value.
 struct Distinct {
