@@ -35,8 +35,11 @@ impl<V: Copy> Remembered<V> {
         }
     }
 
-    /// `value`'s remembered answer.
+    /// `value`'s remembered answer (a value too long to keep is not even hashed).
     pub(crate) fn get(&self, value: &str) -> Option<V> {
+        if value.len() > self.bounds.key_bytes {
+            return None;
+        }
         self.answers.get(value).copied()
     }
 
