@@ -33,6 +33,8 @@ use crate::remembered::{Bounds, Remembered};
 /// Patterns per column kept in one set; more are matched alone (Sigma rule sets can put
 /// hundreds of `LIKE` patterns on one column, where a set's lazy DFA would thrash).
 pub(crate) const MAX_SET: usize = 64;
+// A set's answers for one value are one `u64`, a bit per pattern.
+const _: () = assert!(MAX_SET <= 64);
 
 /// Which values a set matches: a column by name, raw or normalized.
 type Key = (String, bool);
