@@ -286,7 +286,9 @@ thread_local! {
 
 /// `is` of each row of `text` (NULL for NULL), remembered per value across batches under
 /// `pattern` (the key of `is`): aggregates match paths against a rule's regex on most rows of
-/// every batch (`browser-ua-automation`, `machine-regular-client`), and paths repeat.
+/// every batch (`browser-ua-automation`, `machine-regular-client`), and paths repeat. Values
+/// too long to remember are still asked once per call: a client repeating a 100 KB path must
+/// not cost a regex walk of it on every row.
 fn once_per_value(
     pattern: &str,
     text: &arrow::array::StringArray,
@@ -294,20 +296,20 @@ fn once_per_value(
 ) -> BooleanArray {
     LIKE.with(|table| {
         let mut table = table.borrow_mut();
-        if !table.contains_key(pattern) {
-            if table.len() >= LIKE_PATTERNS {
-                table.clear();
-            }
-            table.insert(pattern.to_owned(), Remembered::new(LIKE_VALUES));
+        if table.len() >= LIKE_PATTERNS && !table.contains_key(pattern) {
+            table.clear();
         }
-        let values = match table.get_mut(pattern) {
-            Some(memo) => BooleanBuffer::collect_bool(text.len(), |i| {
-                text.is_valid(i) && memo.answer(text.value(i), &is)
-            }),
-            None => {
-                BooleanBuffer::collect_bool(text.len(), |i| text.is_valid(i) && is(text.value(i)))
-            }
-        };
+        let memo =
+            (table.entry(pattern.to_owned())).or_insert_with(|| Remembered::new(LIKE_VALUES));
+        let mut long: foldhash::HashMap<&str, bool> = foldhash::HashMap::default();
+        let values = BooleanBuffer::collect_bool(text.len(), |i| {
+            let value = text.value(i);
+            text.is_valid(i)
+                && match value.len() > LIKE_VALUES.key_bytes {
+                    true => *long.entry(value).or_insert_with(|| is(value)),
+                    false => memo.answer(value, &is),
+                }
+        });
         BooleanArray::new(values, text.nulls().cloned())
     })
 }
@@ -479,6 +481,28 @@ mod tests {
             assert_eq!(got, ["true", "false"]);
             LIKE.with(|t| assert!(t.borrow().len() <= LIKE_PATTERNS));
         }
+    }
+
+    /// A value too long to remember is still matched once per call, not once per row (a
+    /// client repeating a long path), and gets the regex's answer; NULL rows stay NULL.
+    #[test]
+    fn long_values_are_matched_once_per_call() {
+        let long = format!("/{}", "a".repeat(LIKE_VALUES.key_bytes + 10));
+        let text = StringArray::from(vec![
+            Some(long.as_str()),
+            None,
+            Some(&long),
+            Some("/b"),
+            Some(&long),
+        ]);
+        let asked = std::cell::Cell::new(0);
+        let out = once_per_value("long-test", &text, |v| {
+            asked.set(asked.get() + 1);
+            v.starts_with("/a")
+        });
+        let got: Vec<Option<bool>> = out.iter().collect();
+        assert_eq!(got, [Some(true), None, Some(true), Some(false), Some(true)]);
+        assert_eq!(asked.get(), 2, "the long path once, /b once");
     }
 
     /// A column whose paths need nothing comes back equal; in one with an encoded, upper-case
