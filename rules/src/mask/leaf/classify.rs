@@ -16,6 +16,7 @@ use datafusion::error::{DataFusionError, Result};
 
 use super::{distinct, keep, same, Truth};
 pub(in crate::mask) use crate::functions::classifier::Classifier;
+use crate::functions::probe;
 
 /// What a filter asks of a classifier's answer.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -71,6 +72,9 @@ impl Classified {
                 "{classifier:?} without arguments"
             )));
         };
+        if let (Classifier::ProbeClass, [path, query, agent]) = (classifier, &strings[..]) {
+            return Ok(probe_classes(columns, [path, query, agent]));
+        }
         // Each column's distinct-value keys (shared with the regex leaves), then the tuples
         // numbered pair by pair.
         let mut keys = distinct::keys(first, first_strings);
@@ -125,6 +129,50 @@ impl Classified {
             keys,
             answers,
         })
+    }
+}
+
+/// `probe_class(path, query, user_agent)` on every row, from each column's facts found once
+/// per distinct value of that column ([`probe::PathFacts`]): no tuple of values is numbered
+/// (that cost ~500 instructions a row), and a row's class is [`probe::decide`] of three
+/// lookups. The rows' keys are the classes themselves.
+fn probe_classes(columns: &[ArrayRef], strings: [&StringArray; 3]) -> Classified {
+    let [path, query, agent] = strings;
+    let mut paths = Vec::new();
+    let path_keys = distinct::each_value(&columns[0], path, |v| paths.push(probe::path_facts(v)));
+    // The NULL rows' key is the one after the last value's.
+    let mut queries = Vec::new();
+    let query_keys = distinct::each_value(&columns[1], query, |v| {
+        queries.push(probe::query_facts(Some(v)))
+    });
+    queries.push(probe::query_facts(None));
+    let mut agents = Vec::new();
+    let agent_keys = distinct::each_value(&columns[2], agent, |v| {
+        agents.push(probe::agent_facts(Some(v)))
+    });
+    agents.push(probe::agent_facts(None));
+    let keys = (path_keys.iter().zip(&query_keys).zip(&agent_keys))
+        .map(|((&p, &q), &a)| {
+            // A NULL path: NULL.
+            let Some(&p) = paths.get(p as usize) else {
+                return 0;
+            };
+            let (q, a) = (queries.get(q as usize), agents.get(a as usize));
+            u32::from(probe::decide(
+                p,
+                q.copied().unwrap_or(0),
+                a.copied().unwrap_or(0),
+            ))
+        })
+        .collect();
+    let answers = std::iter::once(None)
+        .chain(probe::CLASSES.iter().map(|&c| Some(c)))
+        .collect();
+    Classified {
+        classifier: Classifier::ProbeClass,
+        columns: columns.to_vec(),
+        keys,
+        answers,
     }
 }
 

