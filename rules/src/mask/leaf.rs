@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, BooleanBufferBuilder};
 use arrow::buffer::BooleanBuffer;
-use arrow::datatypes::{DataType, Int64Type};
+use arrow::datatypes::{DataType, Int32Type, Int64Type};
 use datafusion::error::{DataFusionError, Result};
 
 use super::Truth;
@@ -154,19 +154,139 @@ fn matches(
     })
 }
 
-/// An integer `column` `IN` (`NOT IN` if `negated`) `values`, on every row.
+/// Integer `IN` answers kept per thread: the pack asks `status IN (401, 403)` in 13 rules, of
+/// the same batch.
+const KEPT_INT: usize = 8;
+
+/// An integer `IN` list's answer on every row of a column (not negated).
+struct IntAnswer {
+    /// The column answered, held so its identity cannot be reused while remembered.
+    column: ArrayRef,
+    values: Vec<i64>,
+    truth: Truth,
+}
+
+thread_local! {
+    static INT_ANSWERS: RefCell<Vec<IntAnswer>> = const { RefCell::new(Vec::new()) };
+}
+
+/// An integer `column` `IN` (`NOT IN` if `negated`) `values`, on every row; the answer is
+/// kept for the next rule asking about the same column.
 pub(super) fn int_in(column: &ArrayRef, values: &[i64], negated: bool) -> Result<Truth> {
-    let wide = arrow::compute::cast(column, &DataType::Int64)?;
-    let ints = wide.as_primitive::<Int64Type>();
-    let raw = ints.values();
-    let hit = BooleanBuffer::collect_bool(raw.len(), |i| values.contains(&raw[i]));
+    let flip = |t: Truth| if negated { Truth { t: t.f, f: t.t } } else { t };
+    let kept = INT_ANSWERS.with(|a| {
+        (a.borrow().iter())
+            .find(|e| e.values == values && same(&e.column, column))
+            .map(|e| e.truth.clone())
+    });
+    if let Some(truth) = kept {
+        return Ok(flip(truth));
+    }
+    let truth = int_in_rows(column, values)?;
+    INT_ANSWERS.with(|a| {
+        let answer = IntAnswer {
+            column: column.clone(),
+            values: values.to_vec(),
+            truth: truth.clone(),
+        };
+        keep(&mut a.borrow_mut(), KEPT_INT, answer);
+    });
+    Ok(flip(truth))
+}
+
+/// Where `column`'s value is one of `values` (`t`) or not (`f`); NULLs in neither. Status
+/// codes are read as they are stored (no widened copy) and looked up in a bitmap.
+fn int_in_rows(column: &ArrayRef, values: &[i64]) -> Result<Truth> {
+    let set = IntSet::new(values);
+    let hit = match column.data_type() {
+        DataType::Int32 => {
+            let raw = column.as_primitive::<Int32Type>().values();
+            BooleanBuffer::collect_bool(raw.len(), |i| set.has(i64::from(raw[i])))
+        }
+        DataType::Int64 => {
+            let raw = column.as_primitive::<Int64Type>().values();
+            BooleanBuffer::collect_bool(raw.len(), |i| set.has(raw[i]))
+        }
+        _ => {
+            let wide = arrow::compute::cast(column, &DataType::Int64)?;
+            let raw = wide.as_primitive::<Int64Type>().values();
+            BooleanBuffer::collect_bool(raw.len(), |i| set.has(raw[i]))
+        }
+    };
     let miss = !&hit;
-    let (t, f) = if negated { (miss, hit) } else { (hit, miss) };
-    Ok(match ints.nulls() {
-        None => Truth { t, f },
+    Ok(match column.nulls() {
+        None => Truth { t: hit, f: miss },
         Some(valid) => Truth {
-            t: &t & valid.inner(),
-            f: &f & valid.inner(),
+            t: &hit & valid.inner(),
+            f: &miss & valid.inner(),
         },
     })
+}
+
+/// A list of integers to test values against: a bitmap when every one is in 0..1024 (status
+/// codes), else the list.
+struct IntSet<'a> {
+    bits: Option<[u64; 16]>,
+    values: &'a [i64],
+}
+
+impl<'a> IntSet<'a> {
+    fn new(values: &'a [i64]) -> IntSet<'a> {
+        let mut bits = [0u64; 16];
+        let small = values.iter().all(|&v| {
+            let fits = (0..1024).contains(&v);
+            if fits {
+                bits[(v >> 6) as usize] |= 1 << (v & 63);
+            }
+            fits
+        });
+        IntSet {
+            bits: small.then_some(bits),
+            values,
+        }
+    }
+
+    fn has(&self, v: i64) -> bool {
+        match &self.bits {
+            Some(bits) => (0..1024).contains(&v) && bits[(v >> 6) as usize] >> (v & 63) & 1 == 1,
+            None => self.values.contains(&v),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use arrow::array::Int32Array;
+
+    use super::*;
+
+    /// Rules asking the same list of the same column share one answer (negated or not);
+    /// another list, or the same values in another column, get their own.
+    #[test]
+    fn an_integer_list_is_answered_once_per_column() {
+        let held = || INT_ANSWERS.with(|a| a.borrow().len());
+        let status: ArrayRef = Arc::new(Int32Array::from(vec![Some(401), None, Some(200)]));
+        let other: ArrayRef = Arc::new(Int32Array::from(vec![Some(401), None, Some(200)]));
+        let before = held();
+        let bits = |t: &Truth| {
+            (
+                t.t.iter().collect::<Vec<_>>(),
+                t.f.iter().collect::<Vec<_>>(),
+            )
+        };
+        let first = int_in(&status, &[401, 403], false).unwrap();
+        assert_eq!(
+            bits(&first),
+            (vec![true, false, false], vec![false, false, true])
+        );
+        let negated = int_in(&status, &[401, 403], true).unwrap();
+        assert_eq!(
+            bits(&negated),
+            (vec![false, false, true], vec![true, false, false])
+        );
+        assert_eq!(held(), before + 1);
+        int_in(&status, &[200], false).unwrap();
+        int_in(&other, &[401, 403], false).unwrap();
+        assert_eq!(held(), before + 3);
+    }
 }

@@ -462,3 +462,52 @@ fn probe_classes_from_each_columns_facts_keep_the_priorities_across_columns() {
         ["classify"]
     );
 }
+
+/// Integer `IN` lists read 16-, 32- and 64-bit columns as stored: small lists (status codes,
+/// a bitmap) and others (the list) answer as DataFusion does at the bitmap's edges, for
+/// negative and large values and NULLs, negated or not.
+#[test]
+fn integer_lists_agree_with_datafusion_at_the_edges() {
+    use arrow::array::{Int16Array, Int64Array};
+    let values = [
+        Some(-1i64),
+        Some(0),
+        Some(403),
+        None,
+        Some(1023),
+        Some(1024),
+        Some(5000),
+        Some(i64::from(i16::MAX)),
+    ];
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(Int16Array::from(
+            values
+                .iter()
+                .map(|v| v.map(|v| v as i16))
+                .collect::<Vec<_>>(),
+        )),
+        Arc::new(Int32Array::from(
+            values
+                .iter()
+                .map(|v| v.map(|v| v as i32))
+                .collect::<Vec<_>>(),
+        )),
+        Arc::new(Int64Array::from(values.to_vec())),
+    ];
+    for column in columns {
+        let schema = Schema::new(vec![Field::new("n", column.data_type().clone(), true)]);
+        let batch = RecordBatch::try_new(Arc::new(schema), vec![column]).unwrap();
+        for sql in [
+            "n IN (403, 1023)",
+            "n IN (0, 1024)",
+            "n IN (-1, 403)",
+            "n NOT IN (403, 1023)",
+            "n NOT IN (5000, 0)",
+            "n IN (32767)",
+        ] {
+            let (ours, theirs) = both_on(batch.clone(), sql);
+            assert_eq!(ours, theirs, "{sql} on {:?}", batch.column(0).data_type());
+            assert_eq!(kinds_on(batch.clone(), sql), ["int-in"], "{sql}");
+        }
+    }
+}
