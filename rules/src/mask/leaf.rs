@@ -21,9 +21,10 @@ mod set;
 pub(super) use classify::{classify, Classifier, Test};
 pub(super) use set::register;
 
-/// Whole-column regex answers kept per thread: enough for the patterns one batch's rules
-/// share (the pack has a few; Sigma rules use [`crate::sigma::matcher`] instead).
-const KEPT: usize = 8;
+/// Whole-column regex answers kept per thread: enough for the patterns one batch's rules ask
+/// (the pack asks about 25, six of them in two to four rules; Sigma rules use
+/// [`crate::sigma::matcher`] instead). Each holds two bitmaps of the batch's rows.
+const KEPT: usize = 32;
 
 /// A regex's answer on every row of a column.
 struct Answer {
@@ -57,9 +58,10 @@ fn keep<T>(list: &mut Vec<T>, limit: usize, entry: T) -> usize {
     list.len() - 1
 }
 
-/// `column` (text, named `name`) against `pattern`, negated if asked. A pattern in the
-/// column's set ([`set`]: every pattern planned on the column) is answered on every row from
-/// one set pass per distinct value, whatever `open` says. Otherwise, on the rows of `open`
+/// `column` (text, named `name`) against `pattern`, negated if asked. An answer on every row is
+/// kept for the next rule asking the same of the same column. A pattern in the column's set
+/// ([`set`]: every pattern planned on the column) is answered on every row from one set pass
+/// per distinct value, whatever `open` says. Otherwise, on the rows of `open`
 /// (all when `None`): the first rule that asks on most rows answers every row and the answer
 /// is kept for the others; a rule asking on few open rows answers only those (and keeps
 /// nothing).
@@ -71,26 +73,15 @@ pub(super) fn regex(
     open: Option<&BooleanBuffer>,
 ) -> Result<Truth> {
     let flip = |t: Truth| if negated { Truth { t: t.f, f: t.t } } else { t };
-    // Every pattern of the column in one pass per distinct value, when the pattern is in the
-    // column's set.
-    if let Some(strings) = column.as_string_opt::<i32>() {
-        if let Some(truth) = set::answer(name, column, strings, pattern, normalized) {
-            return Ok(flip(truth));
-        }
-    }
     let kept = ANSWERS.with(|a| {
-        a.borrow()
-            .iter()
-            .find(|e| e.pattern == pattern && e.normalized == normalized && same(&e.column, column))
+        (a.borrow().iter())
+            .find(|e| same(&e.column, column) && e.normalized == normalized && e.pattern == pattern)
             .map(|e| e.truth.clone())
     });
     if let Some(truth) = kept {
         return Ok(flip(truth));
     }
-    let rows = column.len();
-    let few = open.filter(|o| o.count_set_bits() * 4 <= rows * 3);
-    let truth = matches(column, pattern, normalized, few)?;
-    if few.is_none() {
+    let keep_answer = |truth: &Truth| {
         ANSWERS.with(|a| {
             let answer = Answer {
                 column: column.clone(),
@@ -99,7 +90,21 @@ pub(super) fn regex(
                 truth: truth.clone(),
             };
             keep(&mut a.borrow_mut(), KEPT, answer);
-        });
+        })
+    };
+    // Every pattern of the column in one pass per distinct value, when the pattern is in the
+    // column's set.
+    if let Some(strings) = column.as_string_opt::<i32>() {
+        if let Some(truth) = set::answer(name, column, strings, pattern, normalized) {
+            keep_answer(&truth);
+            return Ok(flip(truth));
+        }
+    }
+    let rows = column.len();
+    let few = open.filter(|o| o.count_set_bits() * 4 <= rows * 3);
+    let truth = matches(column, pattern, normalized, few)?;
+    if few.is_none() {
+        keep_answer(&truth);
     }
     Ok(flip(truth))
 }
@@ -256,7 +261,7 @@ impl<'a> IntSet<'a> {
 
 #[cfg(test)]
 mod tests {
-    use arrow::array::Int32Array;
+    use arrow::array::{Int32Array, StringArray};
 
     use super::*;
 
@@ -288,5 +293,34 @@ mod tests {
         int_in(&status, &[200], false).unwrap();
         int_in(&other, &[401, 403], false).unwrap();
         assert_eq!(held(), before + 3);
+    }
+
+    /// A pattern of a column's set answered for one rule is kept for the next rule asking
+    /// about the same column (the pack asks its login pattern in four rules).
+    #[test]
+    fn a_set_patterns_answer_is_kept_for_the_next_rule() {
+        let held = || ANSWERS.with(|a| a.borrow().len());
+        // A column name of its own: the set registry is shared by the process's tests.
+        let name = "leaf_test_shared";
+        set::register(name, "(?i)/login", false);
+        let column: ArrayRef = Arc::new(StringArray::from(vec![Some("/Login"), None, Some("/x")]));
+        let before = held();
+        let first = regex((name, &column), "(?i)/login", false, false, None).unwrap();
+        let bits = |t: &Truth| {
+            (
+                t.t.iter().collect::<Vec<_>>(),
+                t.f.iter().collect::<Vec<_>>(),
+            )
+        };
+        assert_eq!(
+            bits(&first),
+            (vec![true, false, false], vec![false, false, true])
+        );
+        let again = regex((name, &column), "(?i)/login", false, true, None).unwrap();
+        assert_eq!(
+            bits(&again),
+            (vec![false, false, true], vec![true, false, false])
+        );
+        assert_eq!(held(), before + 1);
     }
 }
