@@ -283,12 +283,22 @@ impl GroupsAccumulator for CollectGroups {
         total_num_groups: usize,
     ) -> Result<()> {
         self.grow(total_num_groups);
+        let counted = |row: usize| opt_filter.is_none_or(|f| f.is_valid(row) && f.value(row));
+        if self.reduce == Reduce::InterarrivalCv {
+            // Times as stored (no list of options per batch: this runs on every row of a rule
+            // without a filter).
+            let times = arrow::compute::cast(&values[0], &DataType::Int64)?;
+            let times = times.as_primitive::<Int64Type>();
+            for ((row, &g), &t) in group_indices.iter().enumerate().zip(times.values()) {
+                if times.is_valid(row) && counted(row) {
+                    self.push(g, t);
+                }
+            }
+            return Ok(());
+        }
         let vals = self.reduce.values(&values[0])?;
         for (row, (&g, v)) in group_indices.iter().zip(vals).enumerate() {
-            if opt_filter.is_some_and(|f| !(f.is_valid(row) && f.value(row))) {
-                continue;
-            }
-            if let Some(v) = v {
+            if let Some(v) = v.filter(|_| counted(row)) {
                 self.push(g, v);
             }
         }
@@ -412,5 +422,59 @@ mod tests {
         assert_eq!(taken, vec![vec![7], vec![1, 2, 3, 4, 5]]);
         assert_eq!(g.heap, 0, "taken groups leave the count");
         assert_eq!(g.take(EmitTo::All), vec![Vec::<i64>::new()]);
+    }
+
+    /// A batch's values go to their groups, NULL values and rows the aggregate's filter does
+    /// not count (false or NULL) left out: times as stored, ids parsed from text.
+    #[test]
+    fn a_batch_adds_the_counted_non_null_values_to_their_groups() {
+        use arrow::array::{StringArray, TimestampMillisecondArray};
+        let filter =
+            BooleanArray::from(vec![Some(true), Some(true), Some(false), None, Some(true)]);
+        let groups = [0, 1, 0, 1, 1];
+        let times: ArrayRef = Arc::new(TimestampMillisecondArray::from(vec![
+            Some(10),
+            None,
+            Some(30),
+            Some(40),
+            Some(50),
+        ]));
+        let ids: ArrayRef = Arc::new(StringArray::from(vec![
+            Some("7"),
+            Some("x"),
+            Some("9"),
+            Some("11"),
+            None,
+        ]));
+        for (reduce, input, counted, all) in [
+            (
+                Reduce::InterarrivalCv,
+                &times,
+                vec![vec![10], vec![50]],
+                vec![vec![10, 30], vec![40, 50]],
+            ),
+            (
+                Reduce::IdRun,
+                &ids,
+                vec![vec![7], vec![]],
+                vec![vec![7, 9], vec![11]],
+            ),
+        ] {
+            for (filter, want) in [(Some(&filter), counted), (None, all)] {
+                let mut g = CollectGroups {
+                    values: Vec::new(),
+                    reduce,
+                    heap: 0,
+                };
+                g.update_batch(std::slice::from_ref(input), &groups, filter, 2)
+                    .unwrap();
+                assert_eq!(
+                    g.take(EmitTo::All),
+                    want,
+                    "{reduce:?}, filter {}",
+                    filter.is_some()
+                );
+            }
+        }
     }
 }
