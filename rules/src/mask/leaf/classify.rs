@@ -11,7 +11,7 @@
 use std::cell::RefCell;
 
 use arrow::array::{Array, ArrayRef, AsArray, StringArray};
-use arrow::buffer::BooleanBuffer;
+use arrow::buffer::{BooleanBuffer, Buffer};
 use datafusion::error::{DataFusionError, Result};
 
 use super::{distinct, keep, same, Truth};
@@ -245,11 +245,56 @@ pub(in crate::mask) fn classify(
             None => keep(&mut kept, KEPT, Classified::of(classifier, columns)?),
         };
         let c = &kept[at];
-        let decided: Vec<Option<bool>> = c.answers.iter().map(|&a| test.decide(a)).collect();
-        let is = |row: usize, want: bool| decided[c.keys[row] as usize] == Some(want);
-        Ok(Truth {
-            t: BooleanBuffer::collect_bool(c.keys.len(), |row| is(row, true)),
-            f: BooleanBuffer::collect_bool(c.keys.len(), |row| is(row, false)),
-        })
+        // Per answer: bit 0 true, bit 1 false, neither unknown.
+        let decided: Vec<u8> = (c.answers.iter())
+            .map(|&a| match test.decide(a) {
+                Some(true) => 1,
+                Some(false) => 2,
+                None => 0,
+            })
+            .collect();
+        Ok(spread_decisions(&c.keys, &decided))
     })
+}
+
+/// Each row's decision, its key's (`decided[key]`: bit 0 true, bit 1 false; a key past the
+/// end is unknown), both bitmaps in one pass over the keys.
+fn spread_decisions(keys: &[u32], decided: &[u8]) -> Truth {
+    let words = keys.len().div_ceil(64);
+    let (mut t, mut f) = (Vec::with_capacity(words), Vec::with_capacity(words));
+    for chunk in keys.chunks(64) {
+        let (mut tw, mut fw) = (0u64, 0u64);
+        for (i, &k) in chunk.iter().enumerate() {
+            let d = decided.get(k as usize).copied().unwrap_or(0);
+            tw |= u64::from(d & 1) << i;
+            fw |= u64::from(d >> 1) << i;
+        }
+        t.push(tw);
+        f.push(fw);
+    }
+    let bits = |words: Vec<u64>| BooleanBuffer::new(Buffer::from_vec(words), 0, keys.len());
+    Truth {
+        t: bits(t),
+        f: bits(f),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Rows past the first 64 and a last partial word get their key's decision; keys past
+    /// the decisions (NULL rows) are unknown.
+    #[test]
+    fn decisions_spread_to_every_row() {
+        let decided = [1u8, 2, 0];
+        let keys: Vec<u32> = (0..150u32).map(|r| (r * 7 + r / 64) % 4).collect();
+        let truth = spread_decisions(&keys, &decided);
+        assert_eq!((truth.t.len(), truth.f.len()), (150, 150));
+        for (row, &k) in keys.iter().enumerate() {
+            let d = decided.get(k as usize).copied().unwrap_or(0);
+            assert_eq!(truth.t.value(row), d == 1, "row {row}");
+            assert_eq!(truth.f.value(row), d == 2, "row {row}");
+        }
+    }
 }
