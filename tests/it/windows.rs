@@ -130,3 +130,58 @@ fn open_windows_hold_the_offsets_of_their_rows_only() {
         "closed windows hold nothing"
     );
 }
+
+/// A pane takes every row while even all-new entities would leave it under its share of
+/// `max_groups`; at the edge, rows of the entities past the share are shed (and counted), the
+/// entities it already tracks still counted: 9 addresses, then 3 more, then the 10 tracked and
+/// one more, with room for 10.
+#[test]
+fn a_pane_sheds_exactly_the_entities_past_its_share() {
+    let rules: Vec<_> = gatewatch_rules::load_builtin(&[])
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.id() == "credential-stuffing-single-source")
+        .collect();
+    let projection = gatewatch_rules::compile::columns_read(&rules);
+    let mut decoder = ChunkDecoder::new(DecodeConfig::default(), projection, 1 << 20);
+    let mut batch = |first_line: u64, ips: &[String]| {
+        let lines: Vec<String> = (ips.iter().enumerate())
+            .map(|(i, ip)| kong(MIN + i as i64 * 10, ip, "POST", "/api/v1/login", 401))
+            .collect();
+        let chunk = Chunk {
+            source: "f".into(),
+            partition: 0,
+            first_line,
+            data: lines.join("\n").into_bytes(),
+            oversized: vec![],
+            offsets: None,
+            keys: None,
+        };
+        decoder.decode(&chunk, 0).unwrap().batch
+    };
+    let ips = |from: usize, n: usize| -> Vec<String> {
+        (from..from + n).map(|i| format!("10.1.0.{i}")).collect()
+    };
+    let mut cfg = EngineConfig::default();
+    cfg.limits.max_groups = 10;
+    let mut engine = Engine::new(rules, cfg);
+    engine.process(&batch(1, &ips(0, 9))).unwrap();
+    let shed = |e: &Engine| {
+        (e.stats().shed_by_rule)
+            .get("credential-stuffing-single-source")
+            .copied()
+            .unwrap_or(0)
+    };
+    assert_eq!(shed(&engine), 0, "nine entities fit in ten");
+    engine.process(&batch(10, &ips(9, 3))).unwrap();
+    assert_eq!(shed(&engine), 2, "one more entity fits, two are shed");
+    let mut third = ips(0, 10);
+    third.push("10.1.0.99".into());
+    engine.process(&batch(13, &third)).unwrap();
+    assert_eq!(
+        shed(&engine),
+        3,
+        "tracked entities are counted, a new one is shed"
+    );
+    engine.finish().unwrap();
+}

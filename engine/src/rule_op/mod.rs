@@ -150,7 +150,13 @@ impl RuleOperator {
             let hard = bytes_now >= pane_bytes.saturating_mul(2);
             let mut new_groups = foldhash::HashSet::default();
             let mut accept: Vec<usize> = Vec::with_capacity(local.len());
-            for (j, h) in hashes.iter().enumerate() {
+            // Far from the limits (the usual case), every row is taken: even were each row a
+            // new group, the pane would stay under its share, so no row is looked up.
+            let room = !over_bytes && groups_now.saturating_add(local.len()) < pane_groups;
+            if room {
+                accept.extend(0..local.len());
+            }
+            for (j, h) in hashes.iter().enumerate().filter(|_| !room) {
                 let known = slot.pane.evidence.contains(*h) || new_groups.contains(h);
                 let take = if hard {
                     false
