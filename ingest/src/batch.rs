@@ -151,14 +151,16 @@ impl ColumnBuilder {
     }
 
     /// The array built so far. The builder restarts with room for as many rows (and text
-    /// bytes) as this array has: Arrow's builders restart empty, and growing them again by
-    /// doubling copied every column several times per batch.
+    /// bytes) as this array has, and an eighth more: Arrow's builders restart empty, and
+    /// growing them again by doubling copied every column several times per batch (without
+    /// the margin, each batch a little larger than the last copied its text once more).
     fn finish(&mut self) -> ArrayRef {
         match self {
             ColumnBuilder::Timestamp(b) => Arc::new(restart(b).with_timezone(UTC)),
             ColumnBuilder::Utf8(b) => {
                 let a = b.finish();
-                *b = StringBuilder::with_capacity(a.len(), a.value_data().len());
+                let bytes = a.value_data().len();
+                *b = StringBuilder::with_capacity(with_margin(a.len()), with_margin(bytes));
                 Arc::new(a)
             }
             ColumnBuilder::Int32(b) => Arc::new(restart(b)),
@@ -169,11 +171,16 @@ impl ColumnBuilder {
     }
 }
 
-/// The array `b` built, `b` restarted with room for as many values.
+/// The array `b` built, `b` restarted with room for as many values and a margin.
 fn restart<T: ArrowPrimitiveType>(b: &mut PrimitiveBuilder<T>) -> PrimitiveArray<T> {
     let a = b.finish();
-    *b = PrimitiveBuilder::with_capacity(a.len());
+    *b = PrimitiveBuilder::with_capacity(with_margin(a.len()));
     a
+}
+
+/// `n` and an eighth more: the next batch's room.
+fn with_margin(n: usize) -> usize {
+    n.saturating_add(n / 8)
 }
 
 /// Where the rows being appended come from; copied into the provenance columns.
