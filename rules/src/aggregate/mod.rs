@@ -21,6 +21,7 @@
 
 pub mod distinct;
 pub mod keys;
+pub mod min_max;
 
 use std::sync::Arc;
 
@@ -65,6 +66,21 @@ struct AggSpec {
     distinct_count: bool,
     /// An aggregate that keeps every value (`longest_id_run`, `interarrival_cv`).
     keeps_values: bool,
+}
+
+impl AggSpec {
+    /// `Some(true)` for `max` of a text column, `Some(false)` for `min` ([`min_max`]).
+    fn text_min_max(&self) -> Option<bool> {
+        let max = match self.expr.fun().name() {
+            "max" => true,
+            "min" => false,
+            _ => return None,
+        };
+        let text = self.args.len() == 1
+            && self.expr.field().data_type() == &arrow::datatypes::DataType::Utf8
+            && !self.expr.is_distinct();
+        text.then_some(max)
+    }
 }
 
 /// A rule's query split at its lowest aggregate.
@@ -286,6 +302,8 @@ impl AggPlan {
             .map(|a| -> Result<Box<dyn GroupsAccumulator>> {
                 if a.distinct_count {
                     Ok(Box::new(distinct::DistinctCount::default()))
+                } else if let Some(max) = a.text_min_max() {
+                    Ok(Box::new(min_max::TextMinMax::new(max)))
                 } else if a.expr.groups_accumulator_supported() {
                     a.expr.create_groups_accumulator()
                 } else {
