@@ -1,6 +1,7 @@
 //! Event-time window semantics through the real pipeline (reader, decoder threads, engine):
 //! lateness, closing, end of input, and independence from how the input is cut into batches.
 
+use arrow::record_batch::RecordBatch;
 use gatewatch_engine::{Engine, EngineConfig};
 use gatewatch_ingest::{Chunk, ChunkDecoder, DecodeConfig, TopicPartition};
 
@@ -103,23 +104,8 @@ fn alerts_do_not_depend_on_batch_boundaries() {
 fn open_windows_hold_the_offsets_of_their_rows_only() {
     let mut lines = vec![kong(MIN, "10.0.0.1", "GET", "/", 200)]; // line 1: filtered out, holds nothing
     lines.extend(failed_logins(STUFFER, MIN + 1000, 3, 1000)); // lines 2-4
-    let rules: Vec<_> = gatewatch_rules::load_builtin(&[])
-        .unwrap()
-        .into_iter()
-        .filter(|r| r.id() == "credential-stuffing-single-source")
-        .collect();
-    let projection = gatewatch_rules::compile::columns_read(&rules);
-    let mut decoder = ChunkDecoder::new(DecodeConfig::default(), projection, 1 << 20);
-    let chunk = Chunk {
-        source: "f".into(),
-        partition: 0,
-        first_line: 1,
-        data: lines.join("\n").into_bytes(),
-        oversized: vec![],
-        offsets: None,
-        keys: None,
-    };
-    let batch = decoder.decode(&chunk, 0).unwrap().batch;
+    let (rules, mut decoder) = stuffing_rule();
+    let batch = decode(&mut decoder, 1, &lines);
     let mut engine = Engine::new(rules, EngineConfig::default());
     engine.process(&batch).unwrap();
     let held = engine.held_offsets();
@@ -137,27 +123,12 @@ fn open_windows_hold_the_offsets_of_their_rows_only() {
 /// one more, with room for 10.
 #[test]
 fn a_pane_sheds_exactly_the_entities_past_its_share() {
-    let rules: Vec<_> = gatewatch_rules::load_builtin(&[])
-        .unwrap()
-        .into_iter()
-        .filter(|r| r.id() == "credential-stuffing-single-source")
-        .collect();
-    let projection = gatewatch_rules::compile::columns_read(&rules);
-    let mut decoder = ChunkDecoder::new(DecodeConfig::default(), projection, 1 << 20);
+    let (rules, mut decoder) = stuffing_rule();
     let mut batch = |first_line: u64, ips: &[String]| {
         let lines: Vec<String> = (ips.iter().enumerate())
             .map(|(i, ip)| kong(MIN + i as i64 * 10, ip, "POST", "/api/v1/login", 401))
             .collect();
-        let chunk = Chunk {
-            source: "f".into(),
-            partition: 0,
-            first_line,
-            data: lines.join("\n").into_bytes(),
-            oversized: vec![],
-            offsets: None,
-            keys: None,
-        };
-        decoder.decode(&chunk, 0).unwrap().batch
+        decode(&mut decoder, first_line, &lines)
     };
     let ips = |from: usize, n: usize| -> Vec<String> {
         (from..from + n).map(|i| format!("10.1.0.{i}")).collect()
@@ -184,4 +155,30 @@ fn a_pane_sheds_exactly_the_entities_past_its_share() {
         "tracked entities are counted, a new one is shed"
     );
     engine.finish().unwrap();
+}
+
+/// `lines` decoded as one chunk of source `f`, partition 0, from line `first_line`.
+fn decode(decoder: &mut ChunkDecoder, first_line: u64, lines: &[String]) -> RecordBatch {
+    let chunk = Chunk {
+        source: "f".into(),
+        partition: 0,
+        first_line,
+        data: lines.join("\n").into_bytes(),
+        oversized: vec![],
+        offsets: None,
+        keys: None,
+    };
+    decoder.decode(&chunk, 0).unwrap().batch
+}
+
+/// The built-in single-source stuffing rule alone, and a decoder of the columns it reads.
+fn stuffing_rule() -> (Vec<gatewatch_rules::CompiledRule>, ChunkDecoder) {
+    let rules: Vec<_> = gatewatch_rules::load_builtin(&[])
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.id() == "credential-stuffing-single-source")
+        .collect();
+    let projection = gatewatch_rules::compile::columns_read(&rules);
+    let decoder = ChunkDecoder::new(DecodeConfig::default(), projection, 1 << 20);
+    (rules, decoder)
 }

@@ -31,9 +31,25 @@ impl TextMinMax {
         }
     }
 
+    fn emit(&mut self, emit_to: EmitTo) -> ArrayRef {
+        let taken = emit_to.take_needed(&mut self.values);
+        let freed: usize = taken.iter().flatten().map(String::capacity).sum();
+        self.heap = self.heap.saturating_sub(freed);
+        Arc::new(taken.into_iter().collect::<StringArray>())
+    }
+}
+
+fn text_arg(values: &[ArrayRef]) -> Result<&StringArray> {
+    values
+        .first()
+        .and_then(|a| a.as_string_opt::<i32>())
+        .ok_or_else(|| DataFusionError::Internal("text min/max of a non-text argument".into()))
+}
+
+impl GroupsAccumulator for TextMinMax {
     /// Folds `values[0]` (text) into the groups: each counted, non-NULL row replaces its
     /// group's value when better.
-    fn fold(
+    fn update_batch(
         &mut self,
         values: &[ArrayRef],
         group_indices: &[usize],
@@ -77,32 +93,6 @@ impl TextMinMax {
         Ok(())
     }
 
-    fn emit(&mut self, emit_to: EmitTo) -> ArrayRef {
-        let taken = emit_to.take_needed(&mut self.values);
-        let freed: usize = taken.iter().flatten().map(String::capacity).sum();
-        self.heap = self.heap.saturating_sub(freed);
-        Arc::new(taken.into_iter().collect::<StringArray>())
-    }
-}
-
-fn text_arg(values: &[ArrayRef]) -> Result<&StringArray> {
-    values
-        .first()
-        .and_then(|a| a.as_string_opt::<i32>())
-        .ok_or_else(|| DataFusionError::Internal("text min/max of a non-text argument".into()))
-}
-
-impl GroupsAccumulator for TextMinMax {
-    fn update_batch(
-        &mut self,
-        values: &[ArrayRef],
-        group_indices: &[usize],
-        opt_filter: Option<&BooleanArray>,
-        total_num_groups: usize,
-    ) -> Result<()> {
-        self.fold(values, group_indices, opt_filter, total_num_groups)
-    }
-
     fn evaluate(&mut self, emit_to: EmitTo) -> Result<ArrayRef> {
         Ok(self.emit(emit_to))
     }
@@ -118,7 +108,7 @@ impl GroupsAccumulator for TextMinMax {
         group_indices: &[usize],
         total_num_groups: usize,
     ) -> Result<()> {
-        self.fold(values, group_indices, None, total_num_groups)
+        self.update_batch(values, group_indices, None, total_num_groups)
     }
 
     /// Each row's state: its value, NULL where the filter does not count it.

@@ -210,11 +210,6 @@ fn a_regex_answer_is_shared_by_rules_reading_the_same_column_and_never_by_anothe
 /// ordinary paths, missing paths and queries; values repeat, as in a real batch.
 fn classified_batch() -> RecordBatch {
     let chrome = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
-    type Row = (
-        Option<&'static str>,
-        Option<&'static str>,
-        Option<&'static str>,
-    );
     let rows: Vec<Row> = vec![
         (Some("/api/v1/orders/7"), None, Some(chrome)),
         (Some("/.env"), None, Some(chrome)),
@@ -241,6 +236,18 @@ fn classified_batch() -> RecordBatch {
         (Some("/api/v1/orders/7"), None, Some(chrome)),
         (Some("/.env"), None, None),
     ];
+    requests(&rows)
+}
+
+/// A request's path, query and user agent.
+type Row = (
+    Option<&'static str>,
+    Option<&'static str>,
+    Option<&'static str>,
+);
+
+/// A batch of `rows` as columns `path`, `query` and `user_agent`.
+fn requests(rows: &[Row]) -> RecordBatch {
     let column = |f: fn(&Row) -> Option<&'static str>| -> ArrayRef {
         Arc::new(StringArray::from(rows.iter().map(f).collect::<Vec<_>>()))
     };
@@ -374,11 +381,6 @@ fn crawler_claims_are_verified_natively_as_datafusion_verifies_them() {
 fn probe_classes_from_each_columns_facts_keep_the_priorities_across_columns() {
     let chrome = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36";
     let sqli = "id=1 union select password from information_schema.tables";
-    type Row = (
-        Option<&'static str>,
-        Option<&'static str>,
-        Option<&'static str>,
-    );
     let rows: Vec<Row> = vec![
         (Some("/.env"), None, Some(chrome)),
         (Some("/.env"), Some(sqli), Some(chrome)),
@@ -409,19 +411,7 @@ fn probe_classes_from_each_columns_facts_keep_the_priorities_across_columns() {
         (None, None, None),
         (Some("/.git/config"), Some("a=b"), Some("")),
     ];
-    let column = |f: fn(&Row) -> Option<&'static str>| -> ArrayRef {
-        Arc::new(StringArray::from(rows.iter().map(f).collect::<Vec<_>>()))
-    };
-    let schema = Schema::new(vec![
-        Field::new("path", DataType::Utf8, true),
-        Field::new("query", DataType::Utf8, true),
-        Field::new("user_agent", DataType::Utf8, true),
-    ]);
-    let batch = RecordBatch::try_new(
-        Arc::new(schema),
-        vec![column(|r| r.0), column(|r| r.1), column(|r| r.2)],
-    )
-    .unwrap();
+    let batch = requests(&rows);
     let mut found: Vec<Option<&str>> = vec![None; rows.len()];
     for class in crate::functions::probe::CLASSES {
         let sql = format!("probe_class(path, query, user_agent) = '{class}'");
