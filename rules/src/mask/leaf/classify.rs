@@ -4,9 +4,10 @@
 //! array of its answers, then compared the texts, once per rule asking (a rule asking on a few
 //! open rows got a copy of them, which the per-batch memo could not recognise). Here the
 //! classifier runs once per distinct tuple of its arguments in the batch (a batch of 8k
-//! requests holds a handful of user agents), the per-row tuple index and the answers are kept
-//! per thread for the next rule asking about the same columns, and each test is a lookup per
-//! row.
+//! requests holds a handful of user agents) — `probe_class` once per distinct value of each
+//! argument, its answer being a function of what each says alone — the per-row index and the
+//! answers are kept per thread for the next rule asking about the same columns, and each test
+//! is a lookup per row.
 
 use std::cell::RefCell;
 
