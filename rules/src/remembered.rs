@@ -54,8 +54,9 @@ impl<V: Copy> Remembered<V> {
             self.answers.clear();
             self.bytes = 0;
         }
-        self.bytes += value.len();
-        self.answers.insert(value.into(), answer);
+        if self.answers.insert(value.into(), answer).is_none() {
+            self.bytes += value.len();
+        }
     }
 
     /// `value`'s answer, remembered, or `compute`d and kept.
@@ -115,6 +116,10 @@ mod tests {
         };
         assert_eq!(m.answer("/again", &mut count), 7);
         assert_eq!(m.answer("/again", &mut count), 7);
+        // Kept again (a helper asked between its lookup and its keep): counted once.
+        let before = m.bytes;
+        m.keep("/again", 7);
+        assert_eq!(m.bytes, before);
         m.answers.clear();
         assert_eq!(m.answer("/again", &mut count), 7);
         assert_eq!(computed, 2, "asked once, then again after emptying");
