@@ -42,22 +42,31 @@ impl Reduce {
         }
     }
 
-    /// The values of an input array as i64 (ids parsed from text; non-numeric ids have no
-    /// order to walk and are skipped), `None` for nulls and skipped values.
-    fn values(self, array: &ArrayRef) -> Result<Vec<Option<i64>>> {
-        Ok(match self {
+    /// Calls `each(row, value)` for every row of an input array with a value, in row order:
+    /// times as stored, ids parsed from text (non-numeric ids have no order to walk and are
+    /// skipped); NULLs skipped. No list of values is built: this runs on every row of a rule
+    /// without a filter.
+    fn for_each(self, array: &ArrayRef, mut each: impl FnMut(usize, i64)) -> Result<()> {
+        match self {
             Reduce::IdRun => {
                 let s = arrow::compute::cast(array, &DataType::Utf8)?;
-                s.as_string::<i32>()
-                    .iter()
-                    .map(|v| v.and_then(|v| v.parse::<i64>().ok()))
-                    .collect()
+                for (row, v) in s.as_string::<i32>().iter().enumerate() {
+                    if let Some(v) = v.and_then(|v| v.parse::<i64>().ok()) {
+                        each(row, v);
+                    }
+                }
             }
             Reduce::InterarrivalCv => {
                 let a = arrow::compute::cast(array, &DataType::Int64)?;
-                a.as_primitive::<Int64Type>().iter().collect()
+                let a = a.as_primitive::<Int64Type>();
+                for (row, &v) in a.values().iter().enumerate() {
+                    if a.is_valid(row) {
+                        each(row, v);
+                    }
+                }
             }
-        })
+        }
+        Ok(())
     }
 }
 
@@ -159,9 +168,8 @@ struct CollectOne {
 
 impl Accumulator for CollectOne {
     fn update_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
-        self.values
-            .extend(self.reduce.values(&values[0])?.into_iter().flatten());
-        Ok(())
+        let reduce = self.reduce;
+        reduce.for_each(&values[0], |_, v| self.values.push(v))
     }
 
     fn evaluate(&mut self) -> Result<ScalarValue> {
@@ -284,25 +292,14 @@ impl GroupsAccumulator for CollectGroups {
     ) -> Result<()> {
         self.grow(total_num_groups);
         let counted = |row: usize| opt_filter.is_none_or(|f| f.is_valid(row) && f.value(row));
-        if self.reduce == Reduce::InterarrivalCv {
-            // Times as stored (no list of options per batch: this runs on every row of a rule
-            // without a filter).
-            let times = arrow::compute::cast(&values[0], &DataType::Int64)?;
-            let times = times.as_primitive::<Int64Type>();
-            for ((row, &g), &t) in group_indices.iter().enumerate().zip(times.values()) {
-                if times.is_valid(row) && counted(row) {
-                    self.push(g, t);
+        let reduce = self.reduce;
+        reduce.for_each(&values[0], |row, v| {
+            if counted(row) {
+                if let Some(&g) = group_indices.get(row) {
+                    self.push(g, v);
                 }
             }
-            return Ok(());
-        }
-        let vals = self.reduce.values(&values[0])?;
-        for (row, (&g, v)) in group_indices.iter().zip(vals).enumerate() {
-            if let Some(v) = v.filter(|_| counted(row)) {
-                self.push(g, v);
-            }
-        }
-        Ok(())
+        })
     }
 
     fn evaluate(&mut self, emit_to: EmitTo) -> Result<ArrayRef> {
@@ -361,19 +358,15 @@ impl GroupsAccumulator for CollectGroups {
         values: &[ArrayRef],
         opt_filter: Option<&BooleanArray>,
     ) -> Result<Vec<ArrayRef>> {
-        let vals = self.reduce.values(&values[0])?;
-        let mut lengths = Vec::with_capacity(vals.len());
-        let mut flat = Vec::with_capacity(vals.len());
-        for (row, v) in vals.into_iter().enumerate() {
-            let keep = opt_filter.is_none_or(|f| f.is_valid(row) && f.value(row));
-            match v.filter(|_| keep) {
-                Some(v) => {
-                    flat.push(v);
-                    lengths.push(1);
-                }
-                None => lengths.push(0),
+        let rows = values[0].len();
+        let mut lengths = vec![0usize; rows];
+        let mut flat = Vec::with_capacity(rows);
+        self.reduce.for_each(&values[0], |row, v| {
+            if opt_filter.is_none_or(|f| f.is_valid(row) && f.value(row)) {
+                flat.push(v);
+                lengths[row] = 1;
             }
-        }
+        })?;
         let list = ListArray::new(
             list_field(),
             OffsetBuffer::from_lengths(lengths),
