@@ -418,6 +418,18 @@ pub(crate) const CLASSES: [&str; 8] = [
     "admin-interface",
 ];
 
+/// Answers of [`decide`]: an index in [`CLASSES`] plus one; 0 for an ordinary request.
+mod class {
+    pub(super) const CODE_INJECTION: u8 = 1;
+    pub(super) const SCANNER_AGENT: u8 = 2;
+    pub(super) const PATH_TRAVERSAL: u8 = 3;
+    pub(super) const SQL_INJECTION: u8 = 4;
+    pub(super) const SCRIPT_INJECTION: u8 = 5;
+    pub(super) const BACKDOOR: u8 = 6;
+    pub(super) const SENSITIVE_FILE: u8 = 7;
+    pub(super) const ADMIN_INTERFACE: u8 = 8;
+}
+
 /// The class of an answer of [`decide`].
 pub(crate) fn class_name(found: u8) -> Option<&'static str> {
     (found as usize)
@@ -462,12 +474,16 @@ const SCANNER_BIT: u8 = 16;
 pub(crate) fn decide(path: PathFacts, query: u8, agent: u8) -> u8 {
     let found = path.injections | query | (agent & CODE_BIT);
     if found & CODE_BIT != 0 {
-        return 1;
+        return class::CODE_INJECTION;
     }
     if agent & SCANNER_BIT != 0 {
-        return 2;
+        return class::SCANNER_AGENT;
     }
-    for (bit, class) in [(TRAVERSAL_BIT, 3), (SQLI_BIT, 4), (XSS_BIT, 5)] {
+    for (bit, class) in [
+        (TRAVERSAL_BIT, class::PATH_TRAVERSAL),
+        (SQLI_BIT, class::SQL_INJECTION),
+        (XSS_BIT, class::SCRIPT_INJECTION),
+    ] {
         if found & bit != 0 {
             return class;
         }
@@ -534,8 +550,8 @@ fn agent_facts_with(l: &Lists, user_agent: Option<&str>) -> u8 {
     found
 }
 
-/// The class of the resource a (percent-decoded) path names: 6 backdoor, 7 sensitive file, 8
-/// admin console (indexes in [`CLASSES`] plus one), 0 for none.
+/// The class of the resource a (percent-decoded) path names: a backdoor, a sensitive file, an
+/// admin console (see [`class`]), or 0 for none.
 fn resource_class(l: &Lists, decoded_path: &str) -> u8 {
     let mut lower: Cow<'_, str> = if decoded_path.bytes().any(|b| b.is_ascii_uppercase()) {
         Cow::Owned(decoded_path.to_ascii_lowercase())
@@ -550,7 +566,7 @@ fn resource_class(l: &Lists, decoded_path: &str) -> u8 {
     let lower = lower.as_ref();
     let last = lower.rsplit('/').next().unwrap_or("");
     if !last.is_empty() && l.backdoors.contains(last) {
-        return 6;
+        return class::BACKDOOR;
     }
     // A sensitive name as the last segment (or, for `.env`-like names, any segment), an
     // extension such as `.sql.gz` at the end, or a multi-segment path such as `/.git/config`.
@@ -565,10 +581,10 @@ fn resource_class(l: &Lists, decoded_path: &str) -> u8 {
             }))
         || l.in_sensitive_path(lower);
     if sensitive {
-        return 7;
+        return class::SENSITIVE_FILE;
     }
     if l.is_admin(lower) {
-        8
+        class::ADMIN_INTERFACE
     } else {
         0
     }

@@ -262,3 +262,23 @@ fn code_injection_is_recognised_in_any_encoding_and_nowhere_else() {
         );
     }
 }
+
+/// Each answer of `decide` names its class in `CLASSES`.
+#[test]
+fn class_numbers_name_their_classes() {
+    let named = [
+        (class::CODE_INJECTION, "code-injection"),
+        (class::SCANNER_AGENT, "scanner-agent"),
+        (class::PATH_TRAVERSAL, "path-traversal"),
+        (class::SQL_INJECTION, "sql-injection"),
+        (class::SCRIPT_INJECTION, "script-injection"),
+        (class::BACKDOOR, "backdoor"),
+        (class::SENSITIVE_FILE, "sensitive-file"),
+        (class::ADMIN_INTERFACE, "admin-interface"),
+    ];
+    for (n, name) in named {
+        assert_eq!(class_name(n), Some(name));
+    }
+    assert_eq!(class_name(0), None);
+    assert_eq!(class_name(9), None);
+}
