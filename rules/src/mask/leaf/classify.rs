@@ -76,11 +76,8 @@ impl Classified {
         if let (Classifier::ProbeClass, [path, query, agent]) = (classifier, &strings[..]) {
             return Ok(probe_classes(columns, [path, query, agent]));
         }
-        // Each column's distinct-value keys (shared with the regex leaves), then the tuples
-        // numbered pair by pair.
-        let mut keys = distinct::keys(first, first_strings);
         if let [_, second] = strings[..] {
-            if let Some(c) = gated_pairs(classifier, &keys, first_strings, second) {
+            if let Some(c) = gated_pairs(classifier, first, first_strings, second) {
                 return Ok(Classified {
                     classifier,
                     columns: columns.to_vec(),
@@ -88,6 +85,9 @@ impl Classified {
                 });
             }
         }
+        // Each column's distinct-value keys (shared with the regex leaves), then the tuples
+        // numbered pair by pair.
+        let mut keys = distinct::keys(first, first_strings);
         for (column, s) in columns.iter().zip(&strings).skip(1) {
             let other = distinct::keys(column, s);
             let mut tuples: foldhash::HashMap<u64, u32> =
@@ -183,33 +183,29 @@ fn probe_classes(columns: &[ArrayRef], strings: [&StringArray; 3]) -> Classified
 /// value reads the second (the general path is as fast).
 fn gated_pairs(
     classifier: Classifier,
-    first_keys: &[u32],
+    first_column: &ArrayRef,
     first: &StringArray,
     second: &StringArray,
 ) -> Option<Classified> {
-    // A row holding each first value, and whether that value reads the second argument.
-    let values = first_keys.iter().max().map_or(0, |&m| m as usize + 1);
-    let mut holder = vec![u32::MAX; values];
-    for (row, &k) in first_keys.iter().enumerate() {
-        if holder[k as usize] == u32::MAX {
-            holder[k as usize] = row as u32;
-        }
+    // Whether each distinct first value reads the second argument; the NULL rows' key is the
+    // one past the last value's.
+    let mut reads: Vec<bool> = Vec::new();
+    let first_keys = distinct::each_value(first_column, first, |v| {
+        reads.push(classifier.reads_rest(Some(v)))
+    });
+    reads.push(classifier.reads_rest(None));
+    if reads.iter().all(|&r| r) {
+        return None;
     }
     fn value(s: &StringArray, row: usize) -> Option<&str> {
         s.is_valid(row).then(|| s.value(row))
-    }
-    let reads: Vec<bool> = (holder.iter())
-        .map(|&row| row != u32::MAX && classifier.reads_rest(value(first, row as usize)))
-        .collect();
-    if reads.iter().all(|&r| r) {
-        return None;
     }
     // Tuple 0: every row whose first value decides alone (NULL).
     let mut answers: Vec<Option<&'static str>> = vec![None];
     let mut pairs: foldhash::HashMap<(u32, Option<&str>), u32> = foldhash::HashMap::default();
     let keys = (first_keys.iter().enumerate())
         .map(|(row, &k)| {
-            if !reads[k as usize] {
+            if !reads.get(k as usize).copied().unwrap_or(false) {
                 return 0;
             }
             let pair = (k, value(second, row));
