@@ -260,8 +260,7 @@ impl GroupsAccumulator for DistinctCount {
         let mut hashes = std::mem::take(&mut self.hashes);
         create_hashes([array], &SEED, &mut hashes)?;
         for (row, &g) in group_indices.iter().enumerate() {
-            if array.is_null(row) || opt_filter.is_some_and(|f| !(f.is_valid(row) && f.value(row)))
-            {
+            if array.is_null(row) || !super::counted(opt_filter, row) {
                 continue;
             }
             self.insert(g, hashes[row]);
@@ -321,8 +320,7 @@ impl GroupsAccumulator for DistinctCount {
         let mut lengths = Vec::with_capacity(array.len());
         let mut flat = Vec::with_capacity(array.len());
         for (row, h) in hashes.into_iter().enumerate() {
-            let keep =
-                !array.is_null(row) && opt_filter.is_none_or(|f| f.is_valid(row) && f.value(row));
+            let keep = !array.is_null(row) && super::counted(opt_filter, row);
             if keep {
                 flat.push(h);
                 lengths.push(1);

@@ -60,9 +60,8 @@ impl GroupsAccumulator for TextMinMax {
         if self.values.len() < total_num_groups {
             self.values.resize(total_num_groups, None);
         }
-        let counted = |row: usize| opt_filter.is_none_or(|f| f.is_valid(row) && f.value(row));
         for (row, &g) in group_indices.iter().enumerate() {
-            if text.is_null(row) || !counted(row) {
+            if text.is_null(row) || !super::counted(opt_filter, row) {
                 continue;
             }
             let v = text.value(row);
@@ -118,9 +117,10 @@ impl GroupsAccumulator for TextMinMax {
         opt_filter: Option<&BooleanArray>,
     ) -> Result<Vec<ArrayRef>> {
         let text = text_arg(values)?;
-        let counted = |row: usize| opt_filter.is_none_or(|f| f.is_valid(row) && f.value(row));
         let state: StringArray = (0..text.len())
-            .map(|row| (text.is_valid(row) && counted(row)).then(|| text.value(row)))
+            .map(|row| {
+                (text.is_valid(row) && super::counted(opt_filter, row)).then(|| text.value(row))
+            })
             .collect();
         Ok(vec![Arc::new(state)])
     }

@@ -68,6 +68,12 @@ struct AggSpec {
     keeps_values: bool,
 }
 
+/// Whether an aggregate's filter counts row `row`: no filter, or true there (false and NULL
+/// leave it out, as SQL's `FILTER (WHERE …)` does). For the accumulators of our own.
+pub(crate) fn counted(filter: Option<&BooleanArray>, row: usize) -> bool {
+    filter.is_none_or(|f| f.is_valid(row) && f.value(row))
+}
+
 impl AggSpec {
     /// `Some(true)` for `max` of a text column, `Some(false)` for `min` ([`min_max`]).
     fn text_min_max(&self) -> Option<bool> {

@@ -291,10 +291,9 @@ impl GroupsAccumulator for CollectGroups {
         total_num_groups: usize,
     ) -> Result<()> {
         self.grow(total_num_groups);
-        let counted = |row: usize| opt_filter.is_none_or(|f| f.is_valid(row) && f.value(row));
         let reduce = self.reduce;
         reduce.for_each(&values[0], |row, v| {
-            if counted(row) {
+            if crate::aggregate::counted(opt_filter, row) {
                 if let Some(&g) = group_indices.get(row) {
                     self.push(g, v);
                 }
@@ -362,7 +361,7 @@ impl GroupsAccumulator for CollectGroups {
         let mut lengths = vec![0usize; rows];
         let mut flat = Vec::with_capacity(rows);
         self.reduce.for_each(&values[0], |row, v| {
-            if opt_filter.is_none_or(|f| f.is_valid(row) && f.value(row)) {
+            if crate::aggregate::counted(opt_filter, row) {
                 flat.push(v);
                 lengths[row] = 1;
             }
