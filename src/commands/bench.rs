@@ -6,13 +6,11 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use arrow::record_batch::RecordBatch;
 use clap::Args;
 use gatewatch_generate::{write_line, GenConfig, Generator, Shape};
 use gatewatch_ingest::{
     Chunk, ChunkDecoder, ChunkOptions, ChunkReader, ColumnSet, DecodeConfig, Input,
 };
-use gatewatch_rules::RuleFiles;
 use gatewatch_sinks::{JsonLinesSink, Sink};
 
 use gatewatch_pipeline::{self as pipeline, PipelineConfig};
@@ -159,9 +157,9 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
     );
 
     format_figures(args.events.min(200_000), rule_columns)?;
-    let batches = engine_figures(&chunks, rule_columns)?;
+    let batches = super::bench_engine::engine_figures(&chunks, rule_columns)?;
     if args.per_rule {
-        per_rule_figures(&batches)?;
+        super::bench_engine::per_rule_figures(&batches)?;
     }
     crate::commands::bench_state::entity_state_figures()?;
 
@@ -410,7 +408,7 @@ fn kafka_run(
 }
 
 /// A copy of the built-in credential-stuffing rule under another id, optionally sliding.
-fn variant(id: &str, window: &str) -> (String, String) {
+pub(super) fn variant(id: &str, window: &str) -> (String, String) {
     let text = stuffing_rule();
     let text = text
         .replacen(
@@ -429,129 +427,6 @@ fn stuffing_rule() -> &'static str {
         .iter()
         .find(|(name, _)| name.starts_with("credential-stuffing-single-source"))
         .map_or("", |(_, text)| text)
-}
-
-struct EngineRun {
-    elapsed: Duration,
-    alerts: usize,
-    peak_rows: usize,
-    peak_bytes: usize,
-    peak_entities: usize,
-}
-
-/// Runs the engine over `batches`. With `count_entities`, also counts the entities held at the
-/// state's peak (slow: a second, untimed pass does it).
-fn run_engine(
-    files: RuleFiles,
-    batches: &[RecordBatch],
-    count_entities: bool,
-) -> Result<EngineRun> {
-    let mut engine = gatewatch_engine::Engine::new(
-        gatewatch_rules::compile_all(files, &[])?,
-        Default::default(),
-    );
-    let mut run = EngineRun {
-        elapsed: Duration::ZERO,
-        alerts: 0,
-        peak_rows: 0,
-        peak_bytes: 0,
-        peak_entities: 0,
-    };
-    let start = Instant::now();
-    for b in batches {
-        run.alerts += engine.process(b)?.len();
-        let (rows, bytes) = engine.buffered();
-        if bytes > run.peak_bytes {
-            (run.peak_rows, run.peak_bytes) = (rows, bytes);
-            if count_entities {
-                run.peak_entities = engine.buffered_entities();
-            }
-        }
-    }
-    run.alerts += engine.finish()?.len();
-    run.elapsed = start.elapsed();
-    Ok(run)
-}
-
-/// Engine-only figures on pre-decoded batches: tumbling vs sliding windows, 1/10/50 rules,
-/// and the state the windows hold (rows, bytes, entities) at its peak.
-fn engine_figures(chunks: &[Chunk], projection: ColumnSet) -> Result<Vec<RecordBatch>> {
-    let mut decoder = ChunkDecoder::new(
-        DecodeConfig::default().with_username_field("username"),
-        projection,
-        1 << 20,
-    );
-    let batches = chunks
-        .iter()
-        .map(|c| Ok(decoder.decode(c, 0)?.batch))
-        .collect::<Result<Vec<_>>>()?;
-    let events: u64 = batches.iter().map(|b| b.num_rows() as u64).sum();
-    let tumbling = "size = \"1m\"";
-    let sliding = "size = \"10m\"\nslide = \"1m\"";
-    let cases: Vec<(&str, RuleFiles)> = vec![
-        ("1 rule, tumbling 1m", vec![variant("t", tumbling)]),
-        ("1 rule, sliding 10m/1m", vec![variant("s", sliding)]),
-        (
-            "10 rules, tumbling 1m",
-            (0..10)
-                .map(|i| variant(&format!("t{i}"), tumbling))
-                .collect(),
-        ),
-        (
-            "50 rules, tumbling 1m",
-            (0..50)
-                .map(|i| variant(&format!("t{i}"), tumbling))
-                .collect(),
-        ),
-        ("built-in pack", gatewatch_rules::builtin_files()),
-    ];
-    println!("engine only, on {events} pre-decoded events (warm: a fresh engine after a first pass built the process's lazy lists and this thread's regex caches, as in a running service; cold: that first pass; state = filtered rows held by open windows, at its peak):");
-    for (label, files) in cases {
-        let cold = run_engine(files.clone(), &batches, false)?;
-        let counted = run_engine(files.clone(), &batches, true)?;
-        let timed = run_engine(files, &batches, false)?;
-        let rate = |r: &EngineRun| events as f64 / r.elapsed.as_secs_f64().max(1e-9);
-        println!(
-            "  {label:<24} {:>10.0} events/s warm {:>10.0} cold  {:>5} alerts  state {:>6} rows {:>9.1} KB {:>5.0} B/row {:>5} entities {:>7.0} B/entity",
-            rate(&timed),
-            rate(&cold),
-            timed.alerts,
-            counted.peak_rows,
-            counted.peak_bytes as f64 / 1e3,
-            counted.peak_bytes as f64 / counted.peak_rows.max(1) as f64,
-            counted.peak_entities,
-            counted.peak_bytes as f64 / counted.peak_entities.max(1) as f64,
-        );
-    }
-    Ok(batches)
-}
-
-/// Each built-in rule file alone on the engine (warm, best of two), costliest first. A rule
-/// alone also pays the per-batch work the pack shares (user-agent classes, regex sets,
-/// distinct values), so the files' sum exceeds the pack's time: the figures rank rules, they
-/// do not add up to the pack.
-fn per_rule_figures(batches: &[RecordBatch]) -> Result<()> {
-    let events: u64 = batches.iter().map(|b| b.num_rows() as u64).sum();
-    let mut costs = Vec::new();
-    for file in gatewatch_rules::builtin_files() {
-        let name = file.0.trim_start_matches("builtin:").to_owned();
-        run_engine(vec![file.clone()], batches, false)?;
-        let mut best = Duration::MAX;
-        for _ in 0..2 {
-            best = best.min(run_engine(vec![file.clone()], batches, false)?.elapsed);
-        }
-        costs.push((name, best));
-    }
-    costs.sort_by_key(|c| std::cmp::Reverse(c.1));
-    println!("engine only, each built-in rule file alone (warm, best of 2; costliest first; a rule alone also pays the per-batch work the pack shares):");
-    for (name, t) in costs {
-        println!(
-            "  {name:<44} {:>10.0} events/s  {:>7.1} ns/event",
-            events as f64 / t.as_secs_f64().max(1e-9),
-            t.as_secs_f64() * 1e9 / events.max(1) as f64,
-        );
-    }
-    Ok(())
 }
 
 fn tempfile_path() -> std::path::PathBuf {

@@ -8,6 +8,7 @@ use gatewatch_ingest::Column;
 
 pub mod bench;
 pub mod bench_clickhouse;
+mod bench_engine;
 pub mod bench_state;
 pub mod eval;
 mod eval_corpus;
