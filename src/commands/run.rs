@@ -143,6 +143,11 @@ pub fn run(mut args: RunArgs, given: &Given, log: &LogArgs, log_given: &Given) -
         None => ConfigFile::default(),
     };
     init_logging(&log.with_file(&file.log, log_given));
+    // The lazy lists the filters need are built while the rules compile (both take tens of
+    // milliseconds); a failure to start the thread only means they are built on first use.
+    let _ = std::thread::Builder::new()
+        .name("gw-lists".into())
+        .spawn(gatewatch_rules::functions::prepare_lists);
     args.apply(&file, given);
     // First, so that health answers (and readiness says "not yet") while rules load.
     let observe = match &args.metrics_addr {

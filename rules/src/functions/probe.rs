@@ -169,6 +169,11 @@ impl Lists {
     }
 }
 
+/// Builds the lists now (see [`crate::functions::prepare_lists`]).
+pub(super) fn prepare() {
+    lists();
+}
+
 fn lists() -> &'static Lists {
     static L: OnceLock<Lists> = OnceLock::new();
     L.get_or_init(|| {

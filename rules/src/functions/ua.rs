@@ -108,6 +108,13 @@ pub(crate) const ATTACK_TOOLS: &[&str] = &[
     "w3af",
 ];
 
+/// Builds the user-agent lists, signals and tool matcher now (see [`super::prepare_lists`]).
+pub(super) fn prepare() {
+    lists::lists();
+    signals::prepare();
+    tools();
+}
+
 /// The HTTP clients and attack tools as one case-insensitive matcher.
 fn tools() -> &'static aho_corasick::AhoCorasick {
     static M: OnceLock<aho_corasick::AhoCorasick> = OnceLock::new();

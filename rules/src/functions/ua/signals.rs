@@ -59,6 +59,11 @@ struct Patterns {
     product: Regex,
 }
 
+/// Compiles the patterns now (see [`crate::functions::prepare_lists`]).
+pub(super) fn prepare() {
+    patterns();
+}
+
 fn patterns() -> &'static Patterns {
     static P: OnceLock<Patterns> = OnceLock::new();
     P.get_or_init(|| {
