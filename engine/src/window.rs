@@ -12,6 +12,18 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::time::{end_of, pane_start, window_starts};
 
+/// Where a row goes (see [`RuleWindows::place`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Place {
+    /// Start of its pane.
+    pub pane: i64,
+    /// End of its pane (saturating).
+    pane_end: i64,
+    /// End of the last window covering it (the window starting at `pane`; saturating): the row
+    /// is late under a watermark at or past this.
+    pub last_end: i64,
+}
+
 /// Open panes of one rule, with pane content `P`.
 #[derive(Debug)]
 pub struct RuleWindows<P> {
@@ -43,20 +55,43 @@ impl<P> RuleWindows<P> {
         pane_start(t, self.slide_ms)
     }
 
+    /// Where event time `t` goes: its pane and the end of the last window covering it; `None`
+    /// if not representable. `hint`, an earlier row's place, is returned again when `t` lies
+    /// in the same pane: rows of a batch mostly share one or two panes, and a 64-bit division
+    /// per row and rule is then saved.
+    pub fn place(&self, t: i64, hint: Option<Place>) -> Option<Place> {
+        if let Some(h) = hint.filter(|h| h.pane <= t && t < h.pane_end) {
+            return Some(h);
+        }
+        let pane = self.pane_start(t)?;
+        Some(Place {
+            pane,
+            pane_end: end_of(pane, self.slide_ms),
+            last_end: end_of(pane, self.size_ms),
+        })
+    }
+
     /// Whether a row at `t` arriving under watermark `wm` is late: every window covering it
     /// closed (or its time cannot be windowed at all).
     pub fn is_late(&self, t: i64, wm: i64) -> bool {
-        match self.pane_start(t) {
-            Some(p) => end_of(p, self.size_ms) <= wm,
-            None => true,
-        }
+        self.place(t, None).is_none_or(|p| p.last_end <= wm)
     }
 
     /// Whether moving the watermark to `wm` would close a window: one may end in
     /// `(closed_through, wm]` (window ends are multiples of the slide).
     pub fn would_close(&self, wm: i64) -> bool {
-        wm > self.closed_through
-            && wm.div_euclid(self.slide_ms) > self.closed_through.div_euclid(self.slide_ms)
+        self.next_close().is_some_and(|b| wm >= b)
+    }
+
+    /// The lowest watermark that closes a window: the first window end (a multiple of the
+    /// slide) after `closed_through`; `None` when no representable watermark can. Fixed until
+    /// [`close_until`](Self::close_until) moves `closed_through`, so a loop over rows asks once.
+    pub fn next_close(&self) -> Option<i64> {
+        let s = self.slide_ms;
+        self.closed_through
+            .div_euclid(s)
+            .checked_add(1)
+            .and_then(|k| k.checked_mul(s))
     }
 
     /// Every window ending at or before this has been closed.
@@ -156,6 +191,69 @@ mod tests {
         assert_eq!(closed, [(-20, 1), (-10, 1), (0, 3), (10, 2)]);
         assert_eq!(w.panes().count(), 1, "pane 20 is still needed by [20,50)");
         assert!(w.is_late(5, 40) && !w.is_late(25, 40));
+    }
+
+    /// `place` with any hint agrees with `place` without one, and `would_close` through
+    /// `next_close` agrees with the division it replaces, over the whole i64 range and after
+    /// closes at the edges.
+    #[test]
+    fn places_and_closes_agree_with_the_division_at_every_edge() {
+        let edges = [
+            i64::MIN,
+            i64::MIN + 1,
+            -60_001,
+            -60_000,
+            -1,
+            0,
+            1,
+            59_999,
+            60_000,
+            i64::MAX - 1,
+            i64::MAX,
+        ];
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut times: Vec<i64> = edges.to_vec();
+        for _ in 0..2_000 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            times.push(seed as i64 >> (seed % 40));
+        }
+        for (size, slide) in [
+            (60_000, 60_000),
+            (600_000, 60_000),
+            (1, 1),
+            (i64::MAX, i64::MAX),
+            (7, 7),
+        ] {
+            for closed in [
+                None,
+                Some(i64::MIN),
+                Some(-1),
+                Some(0),
+                Some(59_999),
+                Some(i64::MAX),
+            ] {
+                let mut w: RuleWindows<()> = RuleWindows::new(size, slide);
+                if let Some(c) = closed {
+                    w.close_until::<()>(c, |_, _| Ok(())).unwrap();
+                }
+                let mut hint = None;
+                for &t in &times {
+                    let fresh = w.place(t, None);
+                    assert_eq!(fresh.map(|p| p.pane), w.pane_start(t), "pane of {t}");
+                    assert_eq!(w.place(t, hint), fresh, "t {t} with hint {hint:?}");
+                    hint = fresh.or(hint);
+                    let old = t > w.closed_through()
+                        && t.div_euclid(w.slide_ms) > w.closed_through().div_euclid(w.slide_ms);
+                    assert_eq!(
+                        w.would_close(t),
+                        old,
+                        "watermark {t} after {closed:?}, {size}/{slide}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]

@@ -460,28 +460,30 @@ impl Operator for RuleOperator {
         let hold = (input.upstream, input.ledger);
         let mut segment: BTreeMap<i64, Vec<u32>> = BTreeMap::new();
         let mut late = 0u64;
+        // Asked once per close, and each row's place from the previous row's where they share
+        // a pane: no division per row.
+        let mut next_close = self.windows.next_close();
+        let mut place = None;
         for i in kept {
             let row = i as usize;
             let task_wm = input.task_wm[row];
-            if self.windows.would_close(task_wm) {
+            if next_close.is_some_and(|b| task_wm >= b) {
                 self.flush_segment(&projected, &offsets, hold, &mut segment, ctx)?;
                 self.close(task_wm, ctx)?;
+                next_close = self.windows.next_close();
             }
             let t = input.times[row];
             let own = input.own_wm[row];
+            place = self.windows.place(t, place);
             // Late by its own partition, or its windows already closed by the task (a partition
             // that joined the task after the others had moved on).
-            if self.windows.is_late(t, own)
-                || self.windows.is_late(t, self.windows.closed_through())
-            {
-                late += 1;
-                continue;
-            }
-            let Some(pane) = self.windows.pane_start(t) else {
+            let Some(at) =
+                place.filter(|p| p.last_end > own && p.last_end > self.windows.closed_through())
+            else {
                 late += 1;
                 continue;
             };
-            segment.entry(pane).or_default().push(i);
+            segment.entry(at.pane).or_default().push(i);
         }
         self.flush_segment(&projected, &offsets, hold, &mut segment, ctx)?;
         if late > 0 {

@@ -27,11 +27,12 @@ impl RuleOperator {
         }
         let offsets = super::source_offsets(projected)?;
         let mut is_late = vec![false; projected.num_rows()];
+        let mut place = None;
         for &i in &kept {
             let (t, own) = (input.times[i as usize], input.own_wm[i as usize]);
-            is_late[i as usize] = self.windows.is_late(t, own)
-                || self.windows.is_late(t, self.windows.closed_through())
-                || self.windows.pane_start(t).is_none();
+            place = self.windows.place(t, place);
+            is_late[i as usize] = place
+                .is_none_or(|p| p.last_end <= own || p.last_end <= self.windows.closed_through());
         }
         let late = is_late.iter().filter(|l| **l).count() as u64;
         if late > 0 {
@@ -85,18 +86,19 @@ impl RuleOperator {
         let kept = self.stateful_rows(&released.batch, all, ctx.stats)?;
         // Per partition held, the rows by pane.
         let mut segments: BTreeMap<u32, BTreeMap<i64, Vec<u32>>> = BTreeMap::new();
+        let mut place = None;
         for i in kept {
             if released.late[i as usize] {
                 continue;
             }
-            let t = released.times[i as usize];
-            let Some(pane) = self.windows.pane_start(t) else {
+            place = self.windows.place(released.times[i as usize], place);
+            let Some(at) = place else {
                 continue;
             };
             segments
                 .entry(released.hold_parts[i as usize])
                 .or_default()
-                .entry(pane)
+                .entry(at.pane)
                 .or_default()
                 .push(i);
         }
