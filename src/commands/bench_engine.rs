@@ -227,6 +227,9 @@ fn run_on_cores(
         }
         (0..n).try_for_each(|w| send(w, ToWorker::Finish))
     });
+    // Without their inputs the workers end (after `Finish`, or at once if routing failed), and
+    // with them the last senders of `out_rx`.
+    drop(workers);
     let (mut alerts, mut finished) = (0, 0);
     for msg in out_rx {
         match msg {
