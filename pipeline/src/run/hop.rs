@@ -182,7 +182,7 @@ impl Main<'_> {
         let Some(key) = hop.plan.shuffle_of(&a.tp).map(|s| s.key) else {
             return Ok(false);
         };
-        let checkpoint = super::checkpoint_of(a);
+        let checkpoint = super::partitions::checkpoint_of(a);
         let marks = checkpoint
             .as_ref()
             .and_then(|cp| cp.marks.as_ref())
