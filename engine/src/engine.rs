@@ -16,7 +16,7 @@ use crate::alert::Alert;
 use crate::clock::ClockConfig;
 use crate::error::EngineError;
 use crate::guard::StateLimits;
-use crate::operator::{Emitted, FilterMasks, KeyGroup, Operator, StateSize};
+use crate::operator::{Emitted, FilterMasks, InputAnswer, KeyGroup, Operator, StateSize};
 use crate::rule_op::RuleOperator;
 use crate::sequencer::{Placement, Rejected, RouteGroup, Sequenced, Sequencer};
 use crate::stats::EngineStats;
@@ -128,9 +128,35 @@ impl RuleSet {
                 Ok(r.filter_mask(&projected)?)
             })
             .collect::<Result<Vec<_>, EngineError>>()?;
+        // Each answered aggregate input once, however many rules ask it.
+        let mut answers: Vec<InputAnswer> = Vec::new();
+        for agg in self.rules.iter().filter_map(|r| r.agg.as_ref()) {
+            for (column, pattern) in agg.answered() {
+                if answers
+                    .iter()
+                    .any(|a| a.column == column && a.pattern == pattern)
+                {
+                    continue;
+                }
+                // Where it cannot be answered here, each rule runs the call itself (and reports
+                // its own error, if any).
+                let Some(Ok(values)) = batch
+                    .column_by_name(column)
+                    .map(|c| gatewatch_rules::regex_answer(column, c, pattern))
+                else {
+                    continue;
+                };
+                answers.push(InputAnswer {
+                    column: column.to_owned(),
+                    pattern: pattern.to_owned(),
+                    values,
+                });
+            }
+        }
         Ok(FilterMasks {
             generation: self.generation,
             masks,
+            answers,
         })
     }
 

@@ -63,6 +63,7 @@ impl HeldRow {
                     o.as_ref().map(|a| BooleanArray::from(vec![bit(a)]))
                 })
                 .collect(),
+            answers: Vec::new(),
         });
         HeldRow { row, masks }
     }
@@ -98,6 +99,7 @@ pub fn interleave_masks(
     Some(Arc::new(FilterMasks {
         generation: first.generation,
         masks,
+        answers: Vec::new(),
     }))
 }
 
@@ -124,6 +126,7 @@ mod tests {
                 None,
                 Some(BooleanArray::from(vec![false, true, false, false])),
             ],
+            answers: Vec::new(),
         };
         assert_eq!(candidates(Some(&[0, 1]), Some(&m), 4), [0, 3]);
         assert_eq!(candidates(Some(&[0, 3]), Some(&m), 4), [0, 1]);
@@ -142,6 +145,7 @@ mod tests {
                 Some(BooleanArray::from(bits.to_vec())),
                 second.map(|b| BooleanArray::from(b.to_vec())),
             ],
+            answers: Vec::new(),
         }
     }
 

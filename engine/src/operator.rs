@@ -40,6 +40,30 @@ pub struct FilterMasks {
     pub generation: u64,
     /// Per rule, in rule-set order: the rows kept (`None`: all rows).
     pub masks: Vec<Option<BooleanArray>>,
+    /// The rules' answered aggregate inputs over the whole batch (see
+    /// `gatewatch_rules::aggregate::Answers`); empty where they were not computed (a rule
+    /// then runs the call itself).
+    pub answers: Vec<InputAnswer>,
+}
+
+/// `regexp_like(column, pattern)` over a whole batch.
+#[derive(Debug, Clone)]
+pub struct InputAnswer {
+    /// The column asked.
+    pub column: String,
+    /// The pattern.
+    pub pattern: String,
+    /// Per row of the batch (NULL where the column is).
+    pub values: BooleanArray,
+}
+
+impl FilterMasks {
+    /// The answer of `regexp_like(column, pattern)` over the batch, if computed.
+    pub fn answer(&self, column: &str, pattern: &str) -> Option<&BooleanArray> {
+        (self.answers.iter())
+            .find(|a| a.column == column && a.pattern == pattern)
+            .map(|a| &a.values)
+    }
 }
 
 /// Rows handed to an operator.

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use arrow::array::RecordBatch;
 use gatewatch_ingest::TopicPartition;
-use gatewatch_rules::aggregate::{AggPlan, AggState};
+use gatewatch_rules::aggregate::{AggPlan, AggState, Answers};
 
 use crate::error::EngineError;
 use crate::evidence::Evidence;
@@ -112,12 +112,14 @@ impl Pane {
     }
 
     /// Folds `pre` (the aggregate's input, from [`AggPlan::prepare`], out of `rows` rows that
-    /// passed the rule's filter) into an aggregate pane.
+    /// passed the rule's filter) into an aggregate pane, with the batch's answered inputs where
+    /// they were computed upstream.
     pub fn add_aggregated(
         &mut self,
         plan: &AggPlan,
         rows: usize,
         pre: &RecordBatch,
+        answers: Option<&Answers<'_>>,
     ) -> Result<(), EngineError> {
         let PaneData::Agg { state, sealed } = &mut self.data else {
             return Err(EngineError::Internal(
@@ -126,7 +128,7 @@ impl Pane {
         };
         self.rows += rows;
         state
-            .update(plan, pre)
+            .update(plan, pre, answers)
             .map_err(|e| EngineError::Internal(e.to_string()))?;
         self.bytes_kept_values = state.kept_values_size(plan);
         self.bytes_data = state.size()

@@ -29,6 +29,7 @@ use std::path::Path;
 
 pub use compile::{CompiledRule, ParamOverride};
 pub use error::RuleError;
+pub use mask::regex_answer;
 pub use sigma::{SigmaOptions, Skipped};
 pub use spec::{RuleSpec, Severity};
 

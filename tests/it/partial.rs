@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use arrow::record_batch::RecordBatch;
 use gatewatch_engine::guard::StateLimits;
-use gatewatch_engine::{Alert, Engine, EngineConfig};
+use gatewatch_engine::{Alert, Engine, EngineConfig, RuleSet};
 use gatewatch_generate::{GenConfig, GeneratorReader};
 use gatewatch_ingest::{ChunkDecoder, ChunkOptions, ChunkReader, ColumnSet, DecodeConfig};
 use gatewatch_rules::spec::ParamValue;
@@ -156,6 +156,99 @@ fn compare(sliding: bool, seed: u64) {
             Some(w),
             "alert {id} (sliding: {sliding}, seed {seed})"
         );
+    }
+    assert_eq!(got.len(), want.len());
+}
+
+/// `regexp_like` calls in a rule's aggregate arguments and aggregate filters are answered
+/// once per batch upstream (the masks the decoder threads compute carry them), and the rule
+/// counts with them exactly what the whole query counts row by row on the window's rows: also
+/// around the rows its filter and its `WHERE` leave out, and on two columns.
+#[test]
+fn aggregate_inputs_answered_upstream_equal_the_whole_query() {
+    const RULE: &str = r#"id = "answered"
+title = "t"
+severity = "low"
+description = "t"
+filter = "status < 500"
+sql = """
+SELECT client_ip AS entity,
+       count(*) AS event_count,
+       min(event_time) AS first_seen,
+       max(event_time) AS last_seen,
+       sum(CASE WHEN regexp_like(path, '^/api/v1/') THEN 1 ELSE 0 END) AS api_calls,
+       count(CASE WHEN regexp_like(user_agent, '(?i)bot') THEN 1 END) AS bot_rows,
+       count(*) FILTER (WHERE regexp_like(path, '[0-9]$')) AS id_paths
+FROM events
+WHERE method = 'GET'
+GROUP BY client_ip
+"""
+
+[window]
+size = "5m"
+
+[entity]
+type = "ip"
+column = "client_ip"
+"#;
+    let compile =
+        || gatewatch_rules::compile_all(vec![("test:answered".into(), RULE.into())], &[]).unwrap();
+    let batches = traffic(7, 25, 3_000);
+    let split = compile();
+    let agg = split[0]
+        .agg
+        .as_ref()
+        .expect("the rule splits at its aggregate");
+    let answered: Vec<(String, String)> = (agg.answered())
+        .map(|(c, p)| (c.to_owned(), p.to_owned()))
+        .collect();
+    assert_eq!(
+        answered,
+        [
+            ("path".to_owned(), "^/api/v1/".to_owned()),
+            ("user_agent".to_owned(), "(?i)bot".to_owned()),
+            ("path".to_owned(), "[0-9]$".to_owned()),
+        ]
+    );
+    let masks = RuleSet::new(compile(), 1, false)
+        .masks(&batches[0])
+        .unwrap();
+    for (column, pattern) in &answered {
+        let a = masks.answer(column, pattern);
+        assert_eq!(
+            a.map(|a| a.len()),
+            Some(batches[0].num_rows()),
+            "{column} ~ {pattern}"
+        );
+    }
+    let whole: Vec<CompiledRule> = compile()
+        .into_iter()
+        .map(CompiledRule::without_partial_aggregates)
+        .collect();
+    let got = run(split, &batches);
+    let want = run(whole, &batches);
+    assert!(want.len() > 50, "{} alerts", want.len());
+    for field in ["api_calls", "bot_rows", "id_paths"] {
+        let counts: std::collections::BTreeSet<i64> = (want.values())
+            .filter_map(|a| a["fields"][field].as_i64())
+            .collect();
+        assert!(counts.len() > 2, "{field} takes several values: {counts:?}");
+    }
+    // Counts and fields; not the evidence, which the whole query samples from the rows the
+    // rule's filter keeps, before its `WHERE` (the pack's rules filter in `filter`).
+    let counted = |a: &serde_json::Value| {
+        let keys = [
+            "entity",
+            "window_start",
+            "event_count",
+            "first_seen",
+            "last_seen",
+            "fields",
+        ];
+        keys.map(|k| a[k].clone())
+    };
+    for (id, w) in &want {
+        assert_eq!(got.get(id).map(counted), Some(counted(w)), "alert {id}");
     }
     assert_eq!(got.len(), want.len());
 }

@@ -13,6 +13,7 @@ use arrow::compute::take_record_batch;
 use arrow::datatypes::Int64Type;
 use gatewatch_ingest::schema::Column;
 use gatewatch_ingest::TopicPartition;
+use gatewatch_rules::aggregate::Answers;
 use gatewatch_rules::filter::StatefulFilter;
 use gatewatch_rules::CompiledRule;
 use serde::{Deserialize, Serialize};
@@ -22,7 +23,7 @@ use crate::error::EngineError;
 use crate::evaluate::{alerts_from_result, event_times};
 use crate::evidence::{hashes_of, Evidence};
 use crate::guard::{flood_cap, pressure_alert, Shed, Suppression};
-use crate::operator::{KeyGroup, OpCtx, Operator, RowsIn, StateSize};
+use crate::operator::{FilterMasks, KeyGroup, OpCtx, Operator, RowsIn, StateSize};
 use crate::pane::{Pane, PaneData};
 use crate::stats::EngineStats;
 use crate::time::end_of;
@@ -99,6 +100,7 @@ impl RuleOperator {
         offsets: &Int64Array,
         (upstream, ledger): (&TopicPartition, Option<(&TopicPartition, i64)>),
         segment: &mut BTreeMap<i64, Vec<u32>>,
+        masks: Option<&FilterMasks>,
         ctx: &mut OpCtx<'_>,
     ) -> Result<(), EngineError> {
         let limits = ctx.cfg.limits;
@@ -231,7 +233,20 @@ impl RuleOperator {
             )?;
             self.seq = seq;
             match (plan, pre) {
-                (Some(plan), Some(pre)) => slot.pane.add_aggregated(plan, rows.len(), &pre)?,
+                (Some(plan), Some(pre)) => {
+                    // The answered inputs computed upstream over this batch, if any.
+                    let answers = masks.filter(|m| !m.answers.is_empty()).map(|m| Answers {
+                        rows: &local,
+                        arrays: (plan.answered())
+                            .map(|(column, pattern)| {
+                                m.answer(column, pattern)
+                                    .filter(|a| a.len() == projected.num_rows())
+                            })
+                            .collect(),
+                    });
+                    slot.pane
+                        .add_aggregated(plan, rows.len(), &pre, answers.as_ref())?
+                }
                 _ => slot
                     .pane
                     .add_rows(take_record_batch(projected, &UInt32Array::from(local))?)?,
@@ -468,7 +483,7 @@ impl Operator for RuleOperator {
             let row = i as usize;
             let task_wm = input.task_wm[row];
             if next_close.is_some_and(|b| task_wm >= b) {
-                self.flush_segment(&projected, &offsets, hold, &mut segment, ctx)?;
+                self.flush_segment(&projected, &offsets, hold, &mut segment, input.masks, ctx)?;
                 self.close(task_wm, ctx)?;
                 next_close = self.windows.next_close();
             }
@@ -485,7 +500,7 @@ impl Operator for RuleOperator {
             };
             segment.entry(at.pane).or_default().push(i);
         }
-        self.flush_segment(&projected, &offsets, hold, &mut segment, ctx)?;
+        self.flush_segment(&projected, &offsets, hold, &mut segment, input.masks, ctx)?;
         if late > 0 {
             EngineStats::bump(&mut ctx.stats.late_by_rule, self.rule.id(), late);
         }

@@ -105,7 +105,15 @@ impl RuleOperator {
         for (part, mut segment) in segments {
             let tp = &released.parts[part as usize];
             let offsets = &released.hold_offsets;
-            self.flush_segment(&released.batch, offsets, (tp, None), &mut segment, ctx)?;
+            // Released rows form a batch of their own: no upstream answers for it.
+            self.flush_segment(
+                &released.batch,
+                offsets,
+                (tp, None),
+                &mut segment,
+                None,
+                ctx,
+            )?;
         }
         Ok(())
     }

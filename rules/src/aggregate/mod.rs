@@ -19,9 +19,12 @@
 //! keep their values, 8 bytes each. A plan of another shape has no split: its rule keeps raw
 //! rows and runs the whole query at close.
 
+mod answered;
 pub mod distinct;
 pub mod keys;
 pub mod min_max;
+
+pub use answered::Answers;
 
 use std::sync::Arc;
 
@@ -93,6 +96,8 @@ impl AggSpec {
 #[derive(Debug, Clone)]
 pub struct AggPlan {
     pre: Vec<PreStep>,
+    /// `regexp_like` calls of the aggregate's arguments answered upstream ([`answered`]).
+    answered: answered::AnsweredInputs,
     group_exprs: Vec<Arc<dyn PhysicalExpr>>,
     group_schema: SchemaRef,
     aggs: Vec<AggSpec>,
@@ -147,7 +152,7 @@ impl AggPlan {
         // Below it: filters, projections and pass-throughs down to the in-memory scan.
         let mut pre_rev = Vec::new();
         let mut below = agg.input().clone();
-        loop {
+        let scan_schema = loop {
             if let Some(f) = below.downcast_ref::<FilterExec>() {
                 if let Some(p) = f.projection() {
                     pre_rev.push(PreStep::Select(p.to_vec()));
@@ -172,12 +177,21 @@ impl AggPlan {
                 if let Some(p) = memory.projection() {
                     pre_rev.push(PreStep::Select(p.clone()));
                 }
-                break;
+                break memory.original_schema();
             } else {
                 return Ok(None);
             }
-        }
+        };
         pre_rev.reverse();
+        let input_schema = agg.input().schema();
+        let origin = passed_through(&scan_schema, &pre_rev);
+        let origin = if origin.len() == input_schema.fields().len() {
+            origin
+        } else {
+            Vec::new()
+        };
+        let mut answered = answered::AnsweredInputs::default();
+        let width = input_schema.fields().len();
         let output_schema = agg.schema();
         let n_groups = agg.group_expr().expr().len();
         let group_schema = Arc::new(Schema::new(output_schema.fields()[..n_groups].to_vec()));
@@ -200,10 +214,19 @@ impl AggPlan {
             } else {
                 state_fields.extend(expr.state_fields()?);
             }
+            let args = expr
+                .expressions()
+                .into_iter()
+                .map(|e| answered.rewrite(e, width, &origin))
+                .collect::<Result<Vec<_>>>()?;
+            let filter = match filter {
+                Some(f) => Some(answered.rewrite(f.clone(), width, &origin)?),
+                None => None,
+            };
             aggs.push(AggSpec {
-                args: expr.expressions(),
+                args,
                 expr: expr.clone(),
-                filter: filter.clone(),
+                filter,
                 distinct_count,
                 keeps_values: expr
                     .fun()
@@ -226,8 +249,10 @@ impl AggPlan {
                 }
             })?
             .data;
+        answered.finish(&input_schema);
         Ok(Some(AggPlan {
             pre: pre_rev,
+            answered,
             group_exprs: agg
                 .group_expr()
                 .expr()
@@ -336,6 +361,39 @@ impl AggPlan {
     pub fn output_schema(&self) -> &SchemaRef {
         &self.output_schema
     }
+
+    /// The `regexp_like(column, pattern)` calls of its aggregate arguments that an upstream
+    /// answer over the whole batch can replace ([`Answers`]), as (column, pattern).
+    pub fn answered(&self) -> impl Iterator<Item = (&str, &str)> {
+        (self.answered.list.iter()).map(|a| (a.column.as_str(), a.pattern.as_str()))
+    }
+}
+
+/// Per column of the aggregate's input: the scan's column it is, passed through the steps
+/// below the aggregate unchanged (selected, filtered, or projected as a plain column).
+fn passed_through(scan: &SchemaRef, pre: &[PreStep]) -> Vec<Option<String>> {
+    let mut origin: Vec<Option<String>> = scan
+        .fields()
+        .iter()
+        .map(|f| Some(f.name().clone()))
+        .collect();
+    for step in pre {
+        origin = match step {
+            PreStep::Filter(_) => continue,
+            PreStep::Select(idx) => idx
+                .iter()
+                .map(|&i| origin.get(i).cloned().flatten())
+                .collect(),
+            PreStep::Project(exprs, _) => exprs
+                .iter()
+                .map(|e| {
+                    let c = e.downcast_ref::<datafusion::physical_expr::expressions::Column>()?;
+                    origin.get(c.index()).cloned().flatten()
+                })
+                .collect(),
+        };
+    }
+    origin
 }
 
 /// Accumulated state of some rows: per group, each aggregate's accumulator.
@@ -346,11 +404,19 @@ pub struct AggState {
 }
 
 impl AggState {
-    /// Folds the aggregate input `pre` (from [`AggPlan::prepare`]) in.
-    pub fn update(&mut self, plan: &AggPlan, pre: &RecordBatch) -> Result<()> {
+    /// Folds the aggregate input `pre` (from [`AggPlan::prepare`]) in, with the whole batch's
+    /// answers of the plan's answered inputs where they were computed upstream.
+    pub fn update(
+        &mut self,
+        plan: &AggPlan,
+        pre: &RecordBatch,
+        answers: Option<&Answers<'_>>,
+    ) -> Result<()> {
         if pre.num_rows() == 0 {
             return Ok(());
         }
+        let extended = plan.answered.extend(pre, answers)?;
+        let pre = extended.as_ref().unwrap_or(pre);
         let keys = plan
             .group_exprs
             .iter()

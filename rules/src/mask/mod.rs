@@ -37,6 +37,31 @@ mod leaf;
 mod plan;
 use plan::{classify_node, function_node, int_in_node, like_node, whole_batch};
 
+/// `regexp_like(column, pattern)` over a whole column (`name`: the rule column it is), answered
+/// as the filters answer their regexes: once per distinct value, through the column's pattern
+/// set when the pattern is in it, kept for the next asker on this thread. NULL where the
+/// column is NULL, as `regexp_like`. What aggregates read for their answered inputs
+/// ([`crate::aggregate::Answers`]).
+pub fn regex_answer(
+    name: &str,
+    column: &arrow::array::ArrayRef,
+    pattern: &str,
+) -> Result<BooleanArray> {
+    let truth = leaf::regex((name, column), pattern, false, false, None)?;
+    let known = &truth.t | &truth.f;
+    Ok(BooleanArray::new(
+        truth.t,
+        Some(arrow::buffer::NullBuffer::new(known)),
+    ))
+}
+
+/// Tells the filters' pattern set of column `name` that `pattern` will be asked of it (by
+/// [`regex_answer`]), so it is matched with the column's other patterns in one pass and its
+/// answers remembered per value (see `leaf/set.rs`). Called when a rule is planned.
+pub(crate) fn register_regex(name: &str, pattern: &str) {
+    leaf::register(name, pattern, false);
+}
+
 /// Per row: `t` where the value is true, `f` where it is false, neither where it is unknown
 /// (SQL NULL). Never both.
 #[derive(Clone)]
