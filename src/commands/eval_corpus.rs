@@ -140,6 +140,9 @@ fn measure_list(dir: &Path, list: &UaList) -> Result<Line> {
     })
 }
 
+/// Missed attacking clients listed per log file (the rest are counted).
+const MISSED_LISTED: usize = 10;
+
 fn cut(s: &str) -> String {
     s.chars().take(90).collect()
 }
@@ -258,10 +261,10 @@ pub fn run(dir: &Path, load: &dyn Fn() -> Result<Vec<CompiledRule>>) -> Result<b
             let replayed = replay(&base.join(file), load()?, &config)?;
             let alerts = &replayed.alerts;
             let attackers: Vec<&Label> = labels.iter().filter(|l| l.attack).collect();
-            let found = attackers
-                .iter()
-                .filter(|l| alerts.iter().any(|a| names(a, &l.client_ip)))
-                .count();
+            let missed: Vec<&Label> = (attackers.iter().copied())
+                .filter(|l| !alerts.iter().any(|a| names(a, &l.client_ip)))
+                .collect();
+            let found = attackers.len() - missed.len();
             // (client, rule, kind) of every alert naming a benign client: one pass.
             let hits: BTreeSet<(&str, &str, &str)> = labels
                 .iter()
@@ -306,6 +309,13 @@ pub fn run(dir: &Path, load: &dyn Fn() -> Result<Vec<CompiledRule>>) -> Result<b
                     "    not windowed: {} late (behind the watermark; see allowed_lateness), {} malformed",
                     replayed.late, replayed.malformed
                 );
+            }
+            // Which attacking clients no alert named, and what their label says they did.
+            for l in missed.iter().take(MISSED_LISTED) {
+                println!("    missed: {} ({})", l.client_ip, cut(&l.kind));
+            }
+            if missed.len() > MISSED_LISTED {
+                println!("    missed: {} more", missed.len() - MISSED_LISTED);
             }
         }
         if by_file.len() > 1 {

@@ -95,6 +95,15 @@ fn assert_corpus_recall(
         "{found} of {attackers} named:\n{report}"
     );
     assert_eq!(benign_hit, 0, "{report}");
+    // Every attacking client no alert named is listed under its file, with its label.
+    let listed: u32 = (report.lines())
+        .filter_map(|l| l.trim_start().strip_prefix("missed: "))
+        .map(|m| match m.strip_suffix(" more") {
+            Some(n) => n.parse::<u32>().unwrap(),
+            None => 1,
+        })
+        .sum();
+    assert_eq!(listed, attackers - found, "{report}");
     for (file, rule) in named {
         assert!(
             report
