@@ -120,13 +120,15 @@ impl AnsweredInputs {
         let rows = answers
             .filter(|a| a.rows.len() == pre.num_rows())
             .map(|a| UInt32Array::from(a.rows.to_vec()));
+        // Every row must lie in the answers' batch (they are that batch's rows).
+        let past = rows.as_ref().map_or(0, |r| {
+            r.values().iter().max().map_or(0, |&m| m as usize + 1)
+        });
         let mut cols = pre.columns().to_vec();
         for (k, answered) in self.list.iter().enumerate() {
             let upstream = answers.and_then(|a| a.arrays.get(k).copied().flatten());
             let col: ArrayRef = match (upstream, &rows) {
-                (Some(whole), Some(rows))
-                    if rows.values().iter().all(|&r| (r as usize) < whole.len()) =>
-                {
+                (Some(whole), Some(rows)) if past <= whole.len() => {
                     arrow::compute::take(whole, rows, None)?
                 }
                 _ => answered

@@ -72,14 +72,13 @@ pub(super) fn regex(
     negated: bool,
     open: Option<&BooleanBuffer>,
 ) -> Result<Truth> {
-    let flip = |t: Truth| if negated { Truth { t: t.f, f: t.t } } else { t };
     let kept = ANSWERS.with(|a| {
         (a.borrow().iter())
             .find(|e| same(&e.column, column) && e.normalized == normalized && e.pattern == pattern)
             .map(|e| e.truth.clone())
     });
     if let Some(truth) = kept {
-        return Ok(flip(truth));
+        return Ok(truth.negated_if(negated));
     }
     let keep_answer = |truth: &Truth| {
         ANSWERS.with(|a| {
@@ -97,7 +96,7 @@ pub(super) fn regex(
     if let Some(strings) = column.as_string_opt::<i32>() {
         if let Some(truth) = set::answer(name, column, strings, pattern, normalized) {
             keep_answer(&truth);
-            return Ok(flip(truth));
+            return Ok(truth.negated_if(negated));
         }
     }
     let rows = column.len();
@@ -106,7 +105,7 @@ pub(super) fn regex(
     if few.is_none() {
         keep_answer(&truth);
     }
-    Ok(flip(truth))
+    Ok(truth.negated_if(negated))
 }
 
 /// Where `pattern` matches `column` (each value's `normalized_path` if `normalized`), on the
@@ -178,14 +177,13 @@ thread_local! {
 /// An integer `column` `IN` (`NOT IN` if `negated`) `values`, on every row; the answer is
 /// kept for the next rule asking about the same column.
 pub(super) fn int_in(column: &ArrayRef, values: &[i64], negated: bool) -> Result<Truth> {
-    let flip = |t: Truth| if negated { Truth { t: t.f, f: t.t } } else { t };
     let kept = INT_ANSWERS.with(|a| {
         (a.borrow().iter())
             .find(|e| e.values == values && same(&e.column, column))
             .map(|e| e.truth.clone())
     });
     if let Some(truth) = kept {
-        return Ok(flip(truth));
+        return Ok(truth.negated_if(negated));
     }
     let truth = int_in_rows(column, values)?;
     INT_ANSWERS.with(|a| {
@@ -196,7 +194,7 @@ pub(super) fn int_in(column: &ArrayRef, values: &[i64], negated: bool) -> Result
         };
         keep(&mut a.borrow_mut(), KEPT_INT, answer);
     });
-    Ok(flip(truth))
+    Ok(truth.negated_if(negated))
 }
 
 /// Where `column`'s value is one of `values` (`t`) or not (`f`); NULLs in neither. Status

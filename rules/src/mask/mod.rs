@@ -47,12 +47,7 @@ pub fn regex_answer(
     column: &arrow::array::ArrayRef,
     pattern: &str,
 ) -> Result<BooleanArray> {
-    let truth = leaf::regex((name, column), pattern, false, false, None)?;
-    let known = &truth.t | &truth.f;
-    Ok(BooleanArray::new(
-        truth.t,
-        Some(arrow::buffer::NullBuffer::new(known)),
-    ))
+    Ok(leaf::regex((name, column), pattern, false, false, None)?.into_array())
 }
 
 /// Tells the filters' pattern set of column `name` that `pattern` will be asked of it (by
@@ -81,6 +76,23 @@ impl Truth {
     /// A two-valued answer.
     fn exact(t: BooleanBuffer) -> Truth {
         Truth { f: !&t, t }
+    }
+
+    /// True and false swapped when `negated` (unknown stays unknown).
+    fn negated_if(self, negated: bool) -> Truth {
+        match negated {
+            true => Truth {
+                t: self.f,
+                f: self.t,
+            },
+            false => self,
+        }
+    }
+
+    /// As an array: true, false, NULL where unknown (the inverse of [`Truth::of`]).
+    fn into_array(self) -> BooleanArray {
+        let known = &self.t | &self.f;
+        BooleanArray::new(self.t, Some(arrow::buffer::NullBuffer::new(known)))
     }
 
     fn of(array: &BooleanArray) -> Truth {
@@ -248,10 +260,7 @@ impl Node {
         match self {
             Node::And(children) => junction(children, batch, open, true),
             Node::Or(children) => junction(children, batch, open, false),
-            Node::Not(child) => {
-                let c = child.eval(batch, open)?;
-                Ok(Truth { t: c.f, f: c.t })
-            }
+            Node::Not(child) => Ok(child.eval(batch, open)?.negated_if(true)),
             Node::Match {
                 column,
                 name,
@@ -304,7 +313,7 @@ fn junction(
     and: bool,
 ) -> Result<Truth> {
     let rows = batch.num_rows();
-    let flip = |v: Truth| if and { v } else { Truth { t: v.f, f: v.t } };
+    let flip = |v: Truth| v.negated_if(!and);
     let mut acc = Truth {
         t: BooleanBuffer::new_set(rows),
         f: BooleanBuffer::new_unset(rows),
