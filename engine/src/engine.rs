@@ -62,15 +62,27 @@ pub struct RuleSet {
     pub rules: Vec<Arc<CompiledRule>>,
     /// Whether tasks also keep traffic statistics.
     pub traffic: bool,
+    /// The rules' answered aggregate inputs, (column, pattern), each once however many rules
+    /// ask it: what [`masks`](Self::masks) answers over each batch.
+    answered: Vec<(String, String)>,
 }
 
 impl RuleSet {
     /// A rule set.
     pub fn new(rules: Vec<CompiledRule>, generation: u64, traffic: bool) -> Self {
+        let mut answered: Vec<(String, String)> = Vec::new();
+        for agg in rules.iter().filter_map(|r| r.agg.as_ref()) {
+            for (column, pattern) in agg.answered() {
+                if !answered.iter().any(|(c, p)| c == column && p == pattern) {
+                    answered.push((column.to_owned(), pattern.to_owned()));
+                }
+            }
+        }
         RuleSet {
             generation,
             rules: rules.into_iter().map(Arc::new).collect(),
             traffic,
+            answered,
         }
     }
 
@@ -128,31 +140,19 @@ impl RuleSet {
                 Ok(r.filter_mask(&projected)?)
             })
             .collect::<Result<Vec<_>, EngineError>>()?;
-        // Each answered aggregate input once, however many rules ask it.
-        let mut answers: Vec<InputAnswer> = Vec::new();
-        for agg in self.rules.iter().filter_map(|r| r.agg.as_ref()) {
-            for (column, pattern) in agg.answered() {
-                if answers
-                    .iter()
-                    .any(|a| a.column == column && a.pattern == pattern)
-                {
-                    continue;
-                }
-                // Where it cannot be answered here, each rule runs the call itself (and reports
-                // its own error, if any).
-                let Some(Ok(values)) = batch
-                    .column_by_name(column)
-                    .map(|c| gatewatch_rules::regex_answer(column, c, pattern))
-                else {
-                    continue;
-                };
-                answers.push(InputAnswer {
-                    column: column.to_owned(),
-                    pattern: pattern.to_owned(),
+        // Where an input cannot be answered here, each rule asking runs the call itself (and
+        // reports its own error, if any).
+        let answers = (self.answered.iter())
+            .filter_map(|(column, pattern)| {
+                let values = batch.column_by_name(column)?;
+                let values = gatewatch_rules::regex_answer(column, values, pattern).ok()?;
+                Some(InputAnswer {
+                    column: column.clone(),
+                    pattern: pattern.clone(),
                     values,
-                });
-            }
-        }
+                })
+            })
+            .collect();
         Ok(FilterMasks {
             generation: self.generation,
             masks,

@@ -71,6 +71,14 @@ impl<P> RuleWindows<P> {
         })
     }
 
+    /// Whether a row placed at `place` ([`place`](Self::place); `None`: its time cannot be
+    /// windowed) arriving under its partition's watermark `own` is late: late by that
+    /// watermark, or every window covering it already closed here (a partition that joined the
+    /// task after the others had moved on).
+    pub fn late_at(&self, place: Option<Place>, own: i64) -> bool {
+        place.is_none_or(|p| p.last_end <= own || p.last_end <= self.closed_through)
+    }
+
     /// Whether a row at `t` arriving under watermark `wm` is late: every window covering it
     /// closed (or its time cannot be windowed at all).
     pub fn is_late(&self, t: i64, wm: i64) -> bool {

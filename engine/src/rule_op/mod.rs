@@ -50,6 +50,58 @@ struct Slot {
     shed: Shed,
 }
 
+/// A pane's share of its rule's state limits.
+#[derive(Clone, Copy)]
+struct Share {
+    /// Entities (groups).
+    groups: usize,
+    /// Bytes of state.
+    bytes: usize,
+}
+
+impl Slot {
+    /// Which of a batch's rows (given by entity hash) the pane takes, by position: rows of
+    /// entities it tracks always (unless its bytes passed twice its share), rows of new
+    /// entities while it holds less than its share; the others are shed and recorded. Far from
+    /// the limits (the usual case) every row is taken without a lookup: even were each row a
+    /// new entity, the pane would stay under its share.
+    fn admit(&mut self, hashes: &[u64], share: Share) -> Vec<usize> {
+        let (groups_now, bytes_now) = (self.pane.groups(), self.pane.bytes());
+        let over_bytes = bytes_now >= share.bytes;
+        if !over_bytes && groups_now.saturating_add(hashes.len()) < share.groups {
+            return (0..hashes.len()).collect();
+        }
+        let over_groups = groups_now >= share.groups;
+        let hard = bytes_now >= share.bytes.saturating_mul(2);
+        let reason = if hard || over_bytes {
+            "bytes"
+        } else {
+            "groups"
+        };
+        let mut new_groups = foldhash::HashSet::default();
+        let mut accept = Vec::with_capacity(hashes.len());
+        for (j, &h) in hashes.iter().enumerate() {
+            let known = self.pane.evidence.contains(h) || new_groups.contains(&h);
+            let take = if hard {
+                false
+            } else if known {
+                true
+            } else if over_groups || over_bytes || groups_now + new_groups.len() >= share.groups {
+                false
+            } else {
+                new_groups.insert(h);
+                true
+            };
+            if take {
+                accept.push(j);
+            } else {
+                self.shed.record(h, reason);
+            }
+        }
+        accept
+    }
+}
+
 /// One rule running in one task.
 pub struct RuleOperator {
     rule: Arc<CompiledRule>,
@@ -147,43 +199,13 @@ impl RuleOperator {
             let pane_groups = (limits.max_groups / panes).max(1);
             let pane_bytes = (limits.max_bytes / (panes + 1)).max(1);
             let (groups_now, bytes_now) = (slot.pane.groups(), slot.pane.bytes());
-            let over_groups = groups_now >= pane_groups;
-            let over_bytes = bytes_now >= pane_bytes;
-            let hard = bytes_now >= pane_bytes.saturating_mul(2);
-            let mut new_groups = foldhash::HashSet::default();
-            let mut accept: Vec<usize> = Vec::with_capacity(local.len());
-            // Far from the limits (the usual case), every row is taken: even were each row a
-            // new group, the pane would stay under its share, so no row is looked up.
-            let room = !over_bytes && groups_now.saturating_add(local.len()) < pane_groups;
-            if room {
-                accept.extend(0..local.len());
-            }
-            for (j, h) in hashes.iter().enumerate().filter(|_| !room) {
-                let known = slot.pane.evidence.contains(*h) || new_groups.contains(h);
-                let take = if hard {
-                    false
-                } else if known {
-                    true
-                } else if over_groups || over_bytes || groups_now + new_groups.len() >= pane_groups
-                {
-                    false
-                } else {
-                    new_groups.insert(*h);
-                    true
-                };
-                if take {
-                    accept.push(j);
-                } else {
-                    slot.shed.record(
-                        *h,
-                        if hard || over_bytes {
-                            "bytes"
-                        } else {
-                            "groups"
-                        },
-                    );
-                }
-            }
+            let accept = slot.admit(
+                &hashes,
+                Share {
+                    groups: pane_groups,
+                    bytes: pane_bytes,
+                },
+            );
             if accept.len() < local.len() {
                 EngineStats::bump(
                     &mut ctx.stats.shed_by_rule,
@@ -490,15 +512,12 @@ impl Operator for RuleOperator {
             let t = input.times[row];
             let own = input.own_wm[row];
             place = self.windows.place(t, place);
-            // Late by its own partition, or its windows already closed by the task (a partition
-            // that joined the task after the others had moved on).
-            let Some(at) =
-                place.filter(|p| p.last_end > own && p.last_end > self.windows.closed_through())
-            else {
-                late += 1;
-                continue;
-            };
-            segment.entry(at.pane).or_default().push(i);
+            match place {
+                Some(at) if !self.windows.late_at(place, own) => {
+                    segment.entry(at.pane).or_default().push(i)
+                }
+                _ => late += 1,
+            }
         }
         self.flush_segment(&projected, &offsets, hold, &mut segment, input.masks, ctx)?;
         if late > 0 {

@@ -31,8 +31,7 @@ impl RuleOperator {
         for &i in &kept {
             let (t, own) = (input.times[i as usize], input.own_wm[i as usize]);
             place = self.windows.place(t, place);
-            is_late[i as usize] = place
-                .is_none_or(|p| p.last_end <= own || p.last_end <= self.windows.closed_through());
+            is_late[i as usize] = self.windows.late_at(place, own);
         }
         let late = is_late.iter().filter(|l| **l).count() as u64;
         if late > 0 {
