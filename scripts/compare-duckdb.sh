@@ -52,7 +52,8 @@ for i in $(seq 1 "$RUNS"); do
   /usr/bin/time -f "%e %M" -o "$DIR/gw.time" \
     "$GW" run -i "$FILE" --format kong --rules "$RULES/pack" --quiet-alerts -o "$DIR/gw.jsonl.$i" --no-summary --progress off
   /usr/bin/time -f "%e %M" -o "$DIR/all.time" \
-    "$GW" run -i "$FILE" --format kong --quiet-alerts -o /dev/null --no-summary --progress off 2>"$DIR/all.err"
+    "$GW" run -i "$FILE" --format kong --quiet-alerts -o /dev/null --no-summary --progress off 2>"$DIR/all.err" \
+    || { cat "$DIR/all.err" >&2; exit 1; }
   read -r d_s d_kb <"$DIR/duck.time"
   read -r g_s g_kb <"$DIR/gw.time"
   read -r a_s a_kb <"$DIR/all.time"
