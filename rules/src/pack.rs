@@ -64,6 +64,10 @@ pub const BUILTIN: &[(&str, &str)] = &[
         include_str!("../pack/exploit-payload.toml"),
     ),
     (
+        "login-brute-force.toml",
+        include_str!("../pack/login-brute-force.toml"),
+    ),
+    (
         "login-success-after-failures.toml",
         include_str!("../pack/login-success-after-failures.toml"),
     ),

@@ -41,6 +41,7 @@ pub const EXPECTED: &[(&str, &[&str])] = &[
     ("web-scan", &["cms-framework-scan", "admin-console-probing"]),
     ("spa-scan", &["probing-attack-tools"]),
     ("cache-flood", &["cache-busting-flood"]),
+    ("form-brute-force", &["login-brute-force"]),
 ];
 
 /// Rules that must stay quiet on a scenario's attackers although others report them: a scan of

@@ -203,7 +203,8 @@ fn generate_is_deterministic_and_writes_labels() {
             "probing",
             "web-scan",
             "spa-scan",
-            "cache-flood"
+            "cache-flood",
+            "form-brute-force"
         ]
     );
 }

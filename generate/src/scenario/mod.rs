@@ -84,6 +84,8 @@ registry! {
     SpaScan => spa_scan,
     /// A cache-busting flood: the home page with a new random query string on every request.
     CacheFlood => cache_flood,
+    /// A password-guessing tool on the web login form, answered 200 (the form again) each time.
+    FormBruteForce => form_brute_force,
 }
 
 impl Scenario {

@@ -1,0 +1,47 @@
+//! A password-guessing tool against the shop's web login form, which re-renders the form with
+//! 200 on a wrong password (as WordPress, Drupal and most HTML forms do) and redirects on the
+//! right one: no 401 ever comes back, so a rule counting failed logins by status sees nothing.
+
+use super::actor::{strings, Actor, Cx, Fields, Labels, Plan};
+use super::agents::BROWSER_UAS;
+use super::Def;
+
+/// Guessing address.
+pub const FORM_GUESSER_IP: &str = "192.0.2.237";
+
+pub(super) const DEF: Def = Def {
+    name: "form-brute-force",
+    plan,
+};
+
+fn plan(p: &mut Plan<'_>) {
+    p.add(&FormGuesser, p.window(0.45, 3 * 60_000, 0.2), 2.0);
+}
+
+#[derive(Debug)]
+struct FormGuesser;
+
+impl Actor for FormGuesser {
+    fn request(&self, cx: &mut Cx<'_>) -> Fields {
+        let status = if cx.rng.chance(0.01) { 302 } else { 200 };
+        Fields {
+            method: "POST",
+            path: "/account/login".into(),
+            status,
+            username: Some("admin".into()),
+            service: "web",
+            ip: FORM_GUESSER_IP.into(),
+            user_agent: BROWSER_UAS[0],
+        }
+    }
+
+    fn label(&self, l: &mut Labels<'_>) {
+        l.add(
+            "form-brute-force",
+            true,
+            "ip",
+            strings(&[FORM_GUESSER_IP]),
+            vec![],
+        );
+    }
+}
