@@ -9,7 +9,8 @@
 //!   replayed through the rules (format sniffed per line). An attacking client is found when an
 //!   alert names it (as entity, or among its fields); a benign client must get no alert. Lines
 //!   no window saw (late by event time, or malformed) are counted under the file's row, so a
-//!   miss on them is not read as a rule's. `allowed_lateness` sets the set's lateness.
+//!   miss on them is not read as a rule's. `allowed_lateness` sets the set's lateness,
+//!   `max_time_jump` how far ahead a line may be dated without later lines confirming it.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -62,6 +63,11 @@ struct LogSet {
     /// `run`'s). For collections of unrelated lines (a project's test log gathered from
     /// several servers and years) rather than one time-ordered stream: say so in SOURCE.md.
     allowed_lateness: Option<String>,
+    /// How far ahead of the stream an event may jump and be processed without later records
+    /// confirming it (`run --max-time-jump`; default as `run`'s). For the same collections: a
+    /// test case dated months after its neighbours would otherwise be dead-lettered as a time
+    /// jump, as a forged timestamp is in a live stream.
+    max_time_jump: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -169,6 +175,9 @@ struct Replayed {
     late: u64,
     /// Lines no decoder could read (dead-lettered).
     malformed: u64,
+    /// Events dated far ahead of the others that no later event confirmed (dead-lettered as
+    /// time jumps).
+    time_jumps: u64,
 }
 
 /// Replays one log file through the rules, with `config`'s clock.
@@ -188,6 +197,7 @@ fn replay(path: &Path, rules: Vec<CompiledRule>, config: &PipelineConfig) -> Res
         alerts: memory.alerts(),
         late: summary.engine.late_by_source.values().sum(),
         malformed: summary.malformed,
+        time_jumps: summary.engine.time_rejected,
     })
 }
 
@@ -256,6 +266,10 @@ pub fn run(dir: &Path, load: &dyn Fn() -> Result<Vec<CompiledRule>>) -> Result<b
                 .with_context(|| format!("{}: allowed_lateness", manifest_path.display()))?;
             config.engine = config.engine.with_lateness_ms(ms);
         }
+        if let Some(jump) = &set.max_time_jump {
+            config.engine.clock.max_jump_ms = crate::config::duration_ms(jump)
+                .with_context(|| format!("{}: max_time_jump", manifest_path.display()))?;
+        }
         let (mut all_attackers, mut all_found, mut all_benign, mut all_benign_hit) = (0, 0, 0, 0);
         for (file, labels) in &by_file {
             let replayed = replay(&base.join(file), load()?, &config)?;
@@ -304,9 +318,13 @@ pub fn run(dir: &Path, load: &dyn Fn() -> Result<Vec<CompiledRule>>) -> Result<b
                 println!("    false positive: {h}");
             }
             // Lines no rule saw: a miss on them says nothing about the rules.
-            if replayed.late + replayed.malformed > 0 {
+            if replayed.late + replayed.malformed + replayed.time_jumps > 0 {
+                let jumps = match replayed.time_jumps {
+                    0 => String::new(),
+                    n => format!(", {n} dated far ahead and never confirmed (see max_time_jump)"),
+                };
                 println!(
-                    "    not windowed: {} late (behind the watermark; see allowed_lateness), {} malformed",
+                    "    not windowed: {} late (behind the watermark; see allowed_lateness), {} malformed{jumps}",
                     replayed.late, replayed.malformed
                 );
             }
