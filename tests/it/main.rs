@@ -18,6 +18,7 @@ mod rules;
 mod scale_out;
 mod service;
 mod sigma;
+mod sigma_cli;
 mod sigma_corr_diff;
 mod sigma_correlations;
 mod sigma_diff;
