@@ -256,9 +256,12 @@ impl RuleOperator {
             self.seq = seq;
             match (plan, pre) {
                 (Some(plan), Some(pre)) => {
-                    // The answered inputs computed upstream over this batch, if any.
-                    let answers = masks.filter(|m| !m.answers.is_empty()).map(|m| Answers {
-                        rows: &local,
+                    // The answered inputs computed upstream over this batch, if any; the row
+                    // list becomes their index array without a copy (it is not needed after).
+                    let upstream = masks.filter(|m| !m.answers.is_empty());
+                    let index = upstream.map(|_| UInt32Array::from(local));
+                    let answers = upstream.zip(index.as_ref()).map(|(m, rows)| Answers {
+                        rows,
                         arrays: (plan.answered())
                             .map(|(column, pattern)| {
                                 m.answer(column, pattern)

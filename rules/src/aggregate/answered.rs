@@ -17,7 +17,7 @@
 
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, BooleanArray, RecordBatch, UInt32Array};
+use arrow::array::{Array, ArrayRef, BooleanArray, RecordBatch, UInt32Array};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::common::tree_node::{Transformed, TreeNode};
 use datafusion::common::ScalarValue;
@@ -48,7 +48,7 @@ pub(super) struct AnsweredInputs {
 /// Whole-batch answers of a plan's answered inputs, for [`super::AggState::update`].
 pub struct Answers<'a> {
     /// The rows of the whole batch that the aggregate input's rows are, in order.
-    pub rows: &'a [u32],
+    pub rows: &'a UInt32Array,
     /// Per answered input ([`super::AggPlan::answered`]'s order), its answer over the whole
     /// batch, where one was computed.
     pub arrays: Vec<Option<&'a BooleanArray>>,
@@ -118,16 +118,16 @@ impl AnsweredInputs {
             return Ok(None);
         };
         let rows = answers
-            .filter(|a| a.rows.len() == pre.num_rows())
-            .map(|a| UInt32Array::from(a.rows.to_vec()));
+            .map(|a| a.rows)
+            .filter(|r| r.len() == pre.num_rows() && r.null_count() == 0);
         // Every row must lie in the answers' batch (they are that batch's rows).
-        let past = rows.as_ref().map_or(0, |r| {
+        let past = rows.map_or(0, |r| {
             r.values().iter().max().map_or(0, |&m| m as usize + 1)
         });
         let mut cols = pre.columns().to_vec();
         for (k, answered) in self.list.iter().enumerate() {
             let upstream = answers.and_then(|a| a.arrays.get(k).copied().flatten());
-            let col: ArrayRef = match (upstream, &rows) {
+            let col: ArrayRef = match (upstream, rows) {
                 (Some(whole), Some(rows)) if past <= whole.len() => {
                     arrow::compute::take(whole, rows, None)?
                 }
