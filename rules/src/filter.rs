@@ -19,6 +19,8 @@ use arrow::record_batch::RecordBatch;
 use datafusion::common::tree_node::{Transformed, TreeNode};
 use datafusion::common::DFSchema;
 use datafusion::error::DataFusionError;
+use datafusion::logical_expr::expr::ScalarFunction;
+use datafusion::logical_expr::simplify::{ExprSimplifyResult, SimplifyContext};
 use datafusion::logical_expr::{Expr, ScalarUDF, Volatility};
 use datafusion::physical_expr::PhysicalExpr;
 use datafusion::prelude::SessionContext;
@@ -99,7 +101,7 @@ impl RuleFilter {
             conjuncts.into_iter().partition(is_stateful);
         let stateless = stateless
             .into_iter()
-            .map(|e| ctx.create_physical_expr(e, &schema))
+            .map(|e| ctx.create_physical_expr(expand_planner_only_calls(e, &schema)?, &schema))
             .collect::<Result<Vec<_>, _>>()?;
         let stateless = Program::new(&stateless, schema.as_arrow());
         Ok(RuleFilter {
@@ -136,11 +138,49 @@ impl RuleFilter {
             .iter()
             .map(|e| {
                 let bound = rebind(e.clone(), &udf)?;
-                ctx.create_physical_expr(bound, &self.schema)
+                ctx.create_physical_expr(
+                    expand_planner_only_calls(bound, &self.schema)?,
+                    &self.schema,
+                )
             })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Some(StatefulFilter { conjuncts, learner }))
     }
+}
+
+/// Functions DataFusion only runs after its query optimizer rewrote them (`coalesce`, `nvl`
+/// and `nvl2` into `CASE`, the cast functions into casts): called as they are, they fail when
+/// the first batch reaches them ("should have been simplified"). A query's SQL goes through
+/// that optimizer; a filter is planned on its own, so its calls are rewritten here.
+const PLANNER_ONLY: &[&str] = &[
+    "coalesce",
+    "nvl",
+    "nvl2",
+    "arrow_cast",
+    "arrow_try_cast",
+    "cast_to_type",
+    "try_cast_to_type",
+];
+
+/// `expr` with every [`PLANNER_ONLY`] call replaced by what DataFusion's optimizer makes of it.
+/// Only those: the other rewrites the optimizer knows (`regexp_like` into `~`, ...) would
+/// change the shapes [`Program`] evaluates natively.
+fn expand_planner_only_calls(expr: Expr, schema: &DFSchema) -> Result<Expr, DataFusionError> {
+    let info = SimplifyContext::builder()
+        .with_schema(Arc::new(schema.clone()))
+        .build();
+    expr.transform_up(|e| match e {
+        Expr::ScalarFunction(f) if PLANNER_ONLY.contains(&f.func.name()) => {
+            match f.func.simplify(f.args, &info)? {
+                ExprSimplifyResult::Simplified(rewritten) => Ok(Transformed::yes(rewritten)),
+                ExprSimplifyResult::Original(args) => Ok(Transformed::no(Expr::ScalarFunction(
+                    ScalarFunction::new_udf(f.func, args),
+                ))),
+            }
+        }
+        other => Ok(Transformed::no(other)),
+    })
+    .map(|t| t.data)
 }
 
 /// Points every `endpoint_is_new` call of `expr` at `udf`.
