@@ -64,6 +64,10 @@ pub const BUILTIN: &[(&str, &str)] = &[
         include_str!("../pack/exploit-payload.toml"),
     ),
     (
+        "file-prefix-guessing.toml",
+        include_str!("../pack/file-prefix-guessing.toml"),
+    ),
+    (
         "login-brute-force.toml",
         include_str!("../pack/login-brute-force.toml"),
     ),
