@@ -60,6 +60,8 @@ pub struct RawEvent<'a> {
     pub target: Option<Str<'a>>,
     /// The request line's protocol as logged (`HTTP/1.1`).
     pub http_version: Option<Str<'a>>,
+    /// What was received instead of a request line (see [`crate::decode::request::RequestLine::unparsed`]).
+    pub unparsed_request: Option<Str<'a>>,
     pub status: Option<i64>,
     pub upstream_status: Option<i64>,
     pub request_bytes: Option<i64>,
@@ -100,6 +102,7 @@ impl RawEvent<'_> {
             host: own(self.host),
             target: own(self.target),
             http_version: own(self.http_version),
+            unparsed_request: own(self.unparsed_request),
             status: self.status,
             upstream_status: self.upstream_status,
             request_bytes: self.request_bytes,
@@ -285,6 +288,7 @@ impl EventBatchBuilder {
                         Column::Query => query,
                         Column::RequestTarget => ev.target.as_deref(),
                         Column::HttpVersion => ev.http_version.as_deref(),
+                        Column::UnparsedRequest => ev.unparsed_request.as_deref(),
                         Column::RouteTemplate => path.map(|_| self.template.as_str()),
                         Column::ObjectId => match (path, self.id_ranges.last()) {
                             (Some(p), Some(r)) => Some(&p[r.clone()]),

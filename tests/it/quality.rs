@@ -204,9 +204,10 @@ fn second_held_out_set_keeps_its_recall_and_benign_clients_stay_quiet() {
 }
 
 /// The third held-out set (`eval/heldout3`, assembled on 2026-12-05: parser fixtures of
-/// request-log-analyzer and apachelogs, MIT): at least the 2 of 5 attacking clients named since
+/// request-log-analyzer and apachelogs, MIT): at least the 3 of 5 attacking clients named since
 /// (a serialized PHP object in a user agent: Joomla's session exploit; one shop's install file
-/// tried under two prefixes) and no benign client alerted. Its files are fixtures gathered from several years: the exploit line is dated five
+/// tried under two prefixes; one Gh0st RAT handshake on the HTTP port) and no benign client
+/// alerted. Its files are fixtures gathered from several years: the exploit line is dated five
 /// months after the lines around it, so the set's `max_time_jump` lets it be windowed in its own
 /// time; without it the report says the line was dead-lettered as a time jump, which is what a
 /// live stream must do with it.
@@ -216,9 +217,10 @@ fn third_held_out_set_keeps_its_recall_and_reports_lines_dated_far_ahead() {
         "heldout3",
         "labels.jsonl",
         5,
-        2,
+        3,
         &[
             ("apachelogs-test-strings.log", "exploit-payload"),
+            ("apachelogs-test-strings.log", "non-http-request"),
             (
                 "request-log-analyzer-apache-combined.log",
                 "file-prefix-guessing",

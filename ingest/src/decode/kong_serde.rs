@@ -232,6 +232,8 @@ impl<'a> KongRecord<'a> {
             target,
             // Kong's log serializer does not record the HTTP version.
             http_version: None,
+            // Kong logs requests only (its method and path are always there).
+            unparsed_request: None,
             status: resp.status.0,
             upstream_status: self.upstream_status.0,
             request_bytes: req.size.0,

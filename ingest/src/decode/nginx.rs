@@ -202,6 +202,7 @@ pub fn decode_line(line: &str) -> Result<RawEvent<'_>, NginxError> {
         host,
         target: line.target.map(Cow::Borrowed),
         http_version: line.protocol.map(Cow::Borrowed),
+        unparsed_request: line.unparsed.map(Cow::Borrowed),
         status,
         response_bytes: bytes,
         user_agent,
@@ -252,6 +253,13 @@ mod tests {
         .unwrap();
         assert_eq!(ev.method, None);
         assert_eq!(ev.status, Some(400));
+        assert_eq!(ev.target, None);
+        // What was received stays, as logged (escaped), for the rules to tell the protocol.
+        assert_eq!(ev.unparsed_request.as_deref(), Some(r"\x16\x03\x01"));
+        // Nothing received: no unparsed request.
+        let ev = decode_line(r#"198.51.100.1 - - [01/Jan/2024:00:00:00 +0000] "-" 400 0 "-" "-""#)
+            .unwrap();
+        assert_eq!(ev.unparsed_request, None);
     }
 
     /// An OpenVAS probe as logged (ossec-hids `web_rules` test, GPL-2.0): the target holds raw

@@ -4,7 +4,8 @@ use std::borrow::Cow;
 
 use crate::batch::Str;
 
-/// A request line's parts: all three, or none (see [`request_line`]).
+/// A request line's parts: all three, or none and what was received instead (see
+/// [`request_line`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct RequestLine<'a> {
     /// The method as logged (`GET`, or an odd `PATCHp`).
@@ -13,7 +14,16 @@ pub struct RequestLine<'a> {
     pub target: Option<&'a str>,
     /// The protocol as logged (`HTTP/1.1`, or a made-up `HTTP/1.2`).
     pub protocol: Option<&'a str>,
+    /// When the line is no request but the client did send something: the line as logged
+    /// (TLS or other binary bytes as the server escaped them, `\x16\x03\x01`; a protocol
+    /// banner, `SSH-2.0-Go`; a line cut short, `GET /`), at most [`UNPARSED_MAX_BYTES`] of it.
+    /// `None` for a request, and for an empty line, `-` or Envoy's `- - -` (nothing received).
+    pub unparsed: Option<&'a str>,
 }
+
+/// Longest [`RequestLine::unparsed`] kept: enough to tell the protocol (a TLS record header, an
+/// RDP cookie, an SSH banner), and bounded whatever the client sent.
+pub const UNPARSED_MAX_BYTES: usize = 128;
 
 /// Splits a request line `METHOD TARGET PROTOCOL`. Anything else (an empty line, `-`, one
 /// word, TLS or other binary bytes, Envoy's `- - -` for TCP) is a real request the server
@@ -34,22 +44,47 @@ pub struct RequestLine<'a> {
 /// assert_eq!(parts("GET /"), (None, None, None));
 /// assert_eq!(parts("GET /a b"), (None, None, None));
 /// assert_eq!(parts("GET  HTTP/1.1"), (None, None, None));
+/// let unparsed = |l| request_line(l).unparsed;
+/// assert_eq!(unparsed("\\x16\\x03\\x01\\x00"), Some("\\x16\\x03\\x01\\x00"));
+/// assert_eq!(unparsed("SSH-2.0-Go"), Some("SSH-2.0-Go"));
+/// assert_eq!(unparsed("GET / HTTP/1.1"), None);
+/// assert_eq!(unparsed("-"), None);
+/// assert_eq!(unparsed("- - -"), None);
+/// assert_eq!(unparsed(""), None);
+/// assert_eq!(unparsed(&"\\x00".repeat(100)).map(str::len), Some(128));
 /// ```
 pub fn request_line(line: &str) -> RequestLine<'_> {
+    let no_request = || RequestLine {
+        unparsed: unparsed(line),
+        ..RequestLine::default()
+    };
     let (Some((m, _)), Some((before_protocol, p))) = (line.split_once(' '), line.rsplit_once(' '))
     else {
-        return RequestLine::default();
+        return no_request();
     };
     // The target lies between the first and the last space.
     let t = before_protocol.get(m.len() + 1..).unwrap_or("");
     if t.trim().is_empty() || !is_method(m) || !is_protocol(p) {
-        return RequestLine::default();
+        return no_request();
     }
     RequestLine {
         method: Some(m),
         target: Some(t),
         protocol: Some(p),
+        unparsed: None,
     }
+}
+
+/// A line that is no request, as [`RequestLine::unparsed`] keeps it.
+fn unparsed(line: &str) -> Option<&str> {
+    if line.bytes().all(|b| b == b'-' || b == b' ') {
+        return None;
+    }
+    let mut end = line.len().min(UNPARSED_MAX_BYTES);
+    while !line.is_char_boundary(end) {
+        end -= 1;
+    }
+    line.get(..end)
 }
 
 /// A protocol logged on its own (Envoy's `protocol`, `%PROTOCOL%`, NGINX `$server_protocol`,

@@ -506,11 +506,13 @@ impl<'a> Pieces<'a> {
     fn into_event(self, ev: &mut RawEvent<'a>) {
         let b = |s: Option<&'a str>| s.map(Cow::Borrowed);
         let (mut method, mut target, mut protocol) = (self.method, self.target, self.protocol);
+        let mut unparsed = None;
         if let Some(line) = self.request {
             let parts = request_line(line);
             method = method.or(parts.method);
             target = target.or(parts.target);
             protocol = protocol.or(parts.protocol);
+            unparsed = parts.unparsed;
         }
         ev.target = match (target, self.path) {
             (Some(t), _) => Some(Cow::Borrowed(t)),
@@ -523,6 +525,12 @@ impl<'a> Pieces<'a> {
         // A method logged without a request target (Envoy's `- - -` for TCP) is not a request.
         ev.method = if ev.target.is_some() { b(method) } else { None };
         ev.http_version = b(protocol.and_then(http_protocol));
+        // Received bytes that were no request; a format logging the path apart has its request.
+        ev.unparsed_request = if ev.target.is_none() {
+            b(unparsed)
+        } else {
+            None
+        };
         ev.event_time_ms = self.time;
         // The peer address first; only a format without one falls back to X-Forwarded-For.
         ev.client_ip = b(self

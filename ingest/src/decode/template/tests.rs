@@ -52,6 +52,35 @@ fn apache_log_format_with_modifiers() {
     assert_eq!(ev.referer, None, "`-`: no Referer sent");
 }
 
+/// Apache's `%r` holding no request (a Gh0st RAT's handshake, as apachelogs' tests log it):
+/// the bytes received are kept in `unparsed_request`; a format that logs the path apart has its
+/// request and keeps none.
+#[test]
+fn a_request_line_that_is_no_request_is_kept_as_received() {
+    let combined = LineTemplate::apache(
+        "combined",
+        r#"%h %l %u %t \"%r\" %>s %O \"%{Referer}i\" \"%{User-Agent}i\""#,
+    )
+    .unwrap();
+    let ev = combined
+        .decode(
+            r#"192.0.2.9 - - [18/Nov/2017:12:30:55 +0000] "Gh0st\xad" 400 0 "-" "-""#,
+            SourceFormat::Nginx,
+        )
+        .unwrap();
+    assert_eq!((ev.method, ev.target), (None, None));
+    assert_eq!(ev.unparsed_request.as_deref(), Some(r"Gh0st\xad"));
+    let apart = LineTemplate::apache("apart", r#"%h %t \"%r\" %>s \"%U\""#).unwrap();
+    let ev = apart
+        .decode(
+            r#"192.0.2.9 [18/Nov/2017:12:30:55 +0000] "\x16\x03" 400 "/x""#,
+            SourceFormat::Nginx,
+        )
+        .unwrap();
+    assert_eq!(ev.target.as_deref(), Some("/x"));
+    assert_eq!(ev.unparsed_request, None);
+}
+
 #[test]
 fn headers_logged_empty_are_present_and_a_dash_is_absent() {
     let t = LineTemplate::nginx(
