@@ -72,6 +72,30 @@ impl<'a> Cursor<'a> {
         Err(NginxError(what, self.pos))
     }
 
+    /// A quoted field that may be the last of a line cut short: to its closing quote, or, when
+    /// the line ends first, to the end of the line. `None` if no quote opens here.
+    fn quoted_or_rest(&mut self) -> Option<&'a str> {
+        self.skip_spaces();
+        let bytes = self.s.as_bytes();
+        if bytes.get(self.pos) != Some(&b'"') {
+            return None;
+        }
+        let start = self.pos + 1;
+        let mut i = start;
+        while i < bytes.len() {
+            match bytes[i] {
+                b'\\' => i += 2,
+                b'"' => {
+                    self.pos = i + 1;
+                    return self.s.get(start..i);
+                }
+                _ => i += 1,
+            }
+        }
+        self.pos = bytes.len();
+        self.s.get(start..)
+    }
+
     fn peek(&mut self) -> Option<u8> {
         self.skip_spaces();
         self.s.as_bytes().get(self.pos).copied()
@@ -179,18 +203,11 @@ pub fn decode_line(line: &str) -> Result<RawEvent<'_>, NginxError> {
         c.token("body bytes")?.parse::<i64>().ok()
     };
     // The common format ends here; combined adds referer and user agent. NGINX writes `-` for a
-    // header that was not sent and `""` for one sent empty: only `-` is absent.
-    let (referer, user_agent) = if c.peek() == Some(b'"') {
-        let referer = dash_absent(c.delimited(b'"', b'"', "closing quote of the referer")?);
-        let user_agent = if c.peek() == Some(b'"') {
-            dash_absent(c.delimited(b'"', b'"', "closing quote of the user agent")?)
-        } else {
-            None
-        };
-        (referer, user_agent)
-    } else {
-        (None, None)
-    };
+    // header that was not sent and `""` for one sent empty: only `-` is absent. A line cut short
+    // inside one of them (a truncated copy, a full disk) keeps what it has: the request, its time
+    // and status are whole, and a record is never rejected for an optional field.
+    let referer = c.quoted_or_rest().and_then(dash_absent);
+    let user_agent = c.quoted_or_rest().and_then(dash_absent);
     // A request line that is not `METHOD target PROTOCOL` (TLS noise, scanners) is still a real
     // request the server answered: keep the event, with no method or path.
     let line = request_line(request);
@@ -260,6 +277,28 @@ mod tests {
         let ev = decode_line(r#"198.51.100.1 - - [01/Jan/2024:00:00:00 +0000] "-" 400 0 "-" "-""#)
             .unwrap();
         assert_eq!(ev.unparsed_request, None);
+    }
+
+    /// A line cut short inside its user agent or referer (as pff's tests quote a real one) is
+    /// the request it records, with what was logged of the field.
+    #[test]
+    fn a_line_cut_inside_its_last_quoted_field_keeps_the_request() {
+        let ev = decode_line(
+            r#"51.75.194.66 - - [08/May/2022:07:36:00 +0200] "GET //mysqladmin/index.php?lang=en HTTP/2.0" 404 548 "http://31.179.184.210/mysqladmin/index.php?lang=en" "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Apple"#,
+        )
+        .unwrap();
+        assert_eq!(ev.status, Some(404));
+        assert_eq!(ev.target.as_deref(), Some("//mysqladmin/index.php?lang=en"));
+        assert_eq!(
+            ev.user_agent.as_deref(),
+            Some("Mozilla/5.0 (Windows NT 10.0; Win64; x64) Apple")
+        );
+        let ev = decode_line(
+            r#"51.75.194.66 - - [08/May/2022:07:36:00 +0200] "GET / HTTP/1.1" 200 5 "https://a.example/\"x"#,
+        )
+        .unwrap();
+        assert_eq!(ev.referer.as_deref(), Some(r#"https://a.example/\"x"#));
+        assert_eq!(ev.user_agent, None);
     }
 
     /// An OpenVAS probe as logged (ossec-hids `web_rules` test, GPL-2.0): the target holds raw
