@@ -252,6 +252,34 @@ fn third_held_out_set_keeps_its_recall_and_reports_lines_dated_far_ahead() {
     assert!(report.contains("missed: 185.234.218.71 "), "{report}");
 }
 
+/// The fourth held-out set (`eval/heldout4`, assembled on 2026-12-05: real nginx and Apache
+/// lines of pff's block-list tests, apache-log-geo and django-cast): 10 of 23 attacking clients
+/// on the first run, 15 since, no benign client alerted. What the 5 named since show: one line
+/// of a scanner cut inside its user agent is still its request (two phpMyAdmin copies, not
+/// one), and WordPress discovery comes as one or two requests per address.
+#[test]
+fn fourth_held_out_set_keeps_its_recall_and_benign_clients_stay_quiet() {
+    let report = assert_corpus_recall(
+        "heldout4",
+        "labels.jsonl",
+        23,
+        15,
+        &[
+            // RDP and SOCKS5 handshakes and a botnet's command as the request line.
+            ("pff-tests.log", "non-http-request"),
+            // ThinkPHP's invokefunction, the `/cgi-bin/.%2e/` shell, FortiOS traversals.
+            ("pff-tests.log", "exploit-payload"),
+            // Two phpMyAdmin copies, one of them on a line cut inside its user agent.
+            ("pff-tests.log", "admin-console-probing"),
+            // `GET /wp-login.php` then `GET /`; one `wlwmanifest.xml`; `xmlrpc.php?rsd`.
+            ("pff-tests.log", "cms-framework-scan"),
+            ("apache-log-geo-access.log", "cms-framework-scan"),
+        ],
+    );
+    // The cut line is decoded, not dead-lettered.
+    assert!(!report.contains("not windowed:"), "{report}");
+}
+
 /// A Kong line with a user agent.
 fn kong_ua(t_s: i64, ip: &str, ua: &str) -> String {
     let t = crate::support::EPOCH + t_s * 1000;
