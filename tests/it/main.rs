@@ -24,5 +24,6 @@ mod sigma_correlations;
 mod sigma_diff;
 mod sigma_rules;
 mod sinks;
+mod sinks_http;
 mod support;
 mod windows;
