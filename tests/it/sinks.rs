@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use crate::support::{alerts_of, gatewatch_ok};
 
-pub(crate) fn clickhouse() -> String {
+fn clickhouse() -> String {
     std::env::var("GATEWATCH_CLICKHOUSE").expect(
         "GATEWATCH_CLICKHOUSE is not set: start ClickHouse with `scripts/services.sh start` (scripts/test.sh does)",
     )
