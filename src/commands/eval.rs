@@ -42,6 +42,7 @@ pub const EXPECTED: &[(&str, &[&str])] = &[
     ("spa-scan", &["probing-attack-tools"]),
     ("cache-flood", &["cache-busting-flood"]),
     ("form-brute-force", &["login-brute-force"]),
+    ("install-scan", &["file-prefix-guessing"]),
 ];
 
 /// Rules that must stay quiet on a scenario's attackers although others report them: a scan of

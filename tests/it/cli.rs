@@ -204,7 +204,8 @@ fn generate_is_deterministic_and_writes_labels() {
             "web-scan",
             "spa-scan",
             "cache-flood",
-            "form-brute-force"
+            "form-brute-force",
+            "install-scan"
         ]
     );
 }

@@ -86,6 +86,9 @@ registry! {
     CacheFlood => cache_flood,
     /// A password-guessing tool on the web login form, answered 200 (the form again) each time.
     FormBruteForce => form_brute_force,
+    /// A scanner asking for a shop application's files under each usual install prefix; and,
+    /// benign, pages whose relative logo and stylesheet 404 under every section.
+    InstallScan => install_scan,
 }
 
 impl Scenario {
