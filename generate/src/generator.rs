@@ -201,9 +201,9 @@ mod tests {
         let low_slow = reqs.iter().filter(|r| r.user_agent == LOW_SLOW_UA).count();
         assert!(low_slow > 500);
         let l = labels(&cfg);
-        // 18 attack labels: each scenario's, machine-regular also labels ua-spoofing,
+        // 19 attack labels: each scenario's, machine-regular also labels ua-spoofing,
         // shadow-api also zombie-api.
-        assert_eq!(l.iter().filter(|l| l.attack).count(), 18);
+        assert_eq!(l.iter().filter(|l| l.attack).count(), 19);
         for (ip, n) in [
             (SPRAY_IP, 50),
             (ATO_IP, 14),
@@ -213,6 +213,7 @@ mod tests {
             (BULK_IP, 1000),
             (CACHE_FLOODER_IP, 50),
             (FORM_GUESSER_IP, 200),
+            (INSTALL_SCANNER_IP, 10),
         ] {
             assert!(from(ip) > n, "{ip}: {}", from(ip));
         }
