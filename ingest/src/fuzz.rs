@@ -116,5 +116,15 @@ pub fn decode_bytes(data: &[u8]) {
         for m in &out.malformed {
             assert!(m.offset >= 1 && m.offset as u64 <= lines);
         }
+        // What a client sent instead of a request is kept, but bounded whatever it sent.
+        if let Some(col) = out.batch.column_by_name("unparsed_request") {
+            use arrow::array::AsArray;
+            let max = crate::decode::request::UNPARSED_MAX_BYTES;
+            assert!(col
+                .as_string::<i32>()
+                .iter()
+                .flatten()
+                .all(|s| s.len() <= max));
+        }
     }
 }
