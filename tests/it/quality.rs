@@ -285,6 +285,15 @@ fn fourth_held_out_set_keeps_its_recall_and_benign_clients_stay_quiet() {
     assert!(!report.contains("not windowed:"), "{report}");
 }
 
+/// The fifth held-out set (`eval/heldout5`: logswan's own site log, the start of ddoser's flood
+/// sample): its 7 benign clients (curl and wget downloads, Lynx, Dillo, NetSurf readers) stay
+/// quiet. Its one attacker, a `GET /` flood from one address, is a phenomenon no rule counts yet
+/// (see the set's SOURCE.md); when one does, raise the floor here.
+#[test]
+fn fifth_held_out_set_keeps_its_benign_clients_quiet() {
+    assert_corpus_recall("heldout5", "labels.jsonl", 1, 0, &[]);
+}
+
 /// A Kong line with a user agent.
 fn kong_ua(t_s: i64, ip: &str, ua: &str) -> String {
     let t = crate::support::EPOCH + t_s * 1000;
