@@ -135,12 +135,18 @@ fn run_events(rule: CompiledRule, test: &RuleTest) -> Result<Vec<Alert>> {
     };
     let mut builder = EventBatchBuilder::new(ColumnSet::all());
     let mut offset = 0;
+    // Events happen at their `at`, whichever entry lists them: an entry written after another
+    // may start earlier. Replayed in time order (ties in the order written), as a gateway logs
+    // them; in the order written, the later entry's rows would fall behind the watermark.
+    let mut events = Vec::new();
     for table in &test.events {
-        for ev in expand(table)? {
-            offset += 1;
-            let t = ev.event_time_ms.unwrap_or(TEST_EPOCH_MS);
-            builder.append(&ev, t, &prov, offset);
-        }
+        events.extend(expand(table)?);
+    }
+    events.sort_by_key(|ev| ev.event_time_ms.unwrap_or(TEST_EPOCH_MS));
+    for ev in &events {
+        offset += 1;
+        let t = ev.event_time_ms.unwrap_or(TEST_EPOCH_MS);
+        builder.append(ev, t, &prov, offset);
     }
     let mut batches = vec![builder.finish()?];
     if let Some(lines) = &test.lines {
@@ -174,8 +180,20 @@ fn run_events(rule: CompiledRule, test: &RuleTest) -> Result<Vec<Alert>> {
         alerts.extend(engine.process(b)?);
     }
     alerts.extend(engine.finish()?);
-    if let Some(n) = engine.stats().script_errors_by_rule.values().next() {
+    let stats = engine.stats();
+    if let Some(n) = stats.script_errors_by_rule.values().next() {
         bail!("{n} script error(s) while running the test");
+    }
+    // A row the rule never saw would make the test say nothing about it.
+    let late: u64 = stats.late_by_rule.values().sum();
+    if late > 0 || stats.time_rejected > 0 {
+        bail!(
+            "{} row(s) of the test were never windowed ({late} behind the watermark, {} dated \
+             far ahead): `lines` are replayed after `events`, in the order written; date them \
+             in order",
+            late + stats.time_rejected,
+            stats.time_rejected
+        );
     }
     Ok(alerts)
 }

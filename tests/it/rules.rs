@@ -596,3 +596,43 @@ fn builtin_tests() -> usize {
         .map(|(_, text)| text.matches("[[tests]]").count())
         .sum()
 }
+
+/// A rule test's events happen at their `at`, whichever entry lists them: an entry written
+/// after another may start earlier and every row still counts (they were once replayed in the
+/// order written, and a later entry's earlier rows fell behind the watermark unseen, so a hard
+/// negative could pass without its rows being looked at). A row that still cannot be windowed
+/// (a `lines` entry dated before the events) fails the test instead of being ignored.
+#[test]
+fn rule_test_events_are_replayed_in_time_order_and_unwindowed_rows_fail_the_test() {
+    let dir = tempfile::tempdir().unwrap();
+    let rule = "title = \"t\"\nseverity = \"low\"\n\
+        filter = \"status = 401\"\n\
+        sql = \"SELECT client_ip AS entity, count(*) AS event_count FROM events GROUP BY client_ip HAVING count(*) >= 10\"\n\
+        [window]\nsize = \"1m\"\n[entity]\ntype = \"ip\"\ncolumn = \"client_ip\"\n";
+    let ordered = format!(
+        "id = \"ordered\"\n{rule}\n[[tests]]\nname = \"the second entry starts first\"\nevents = [\n  \
+         {{ at = \"3m\", client_ip = \"192.0.2.1\", status = 200, repeat = 30, every = \"1s\" }},\n  \
+         {{ at = \"0s\", client_ip = \"192.0.2.2\", status = 401, repeat = 10, every = \"1s\" }},\n]\n\
+         expect = {{ alerts = 1, entity = \"192.0.2.2\" }}\n"
+    );
+    std::fs::write(dir.path().join("ordered.toml"), ordered).unwrap();
+    let out = gatewatch(&["rules", "test", dir.path().to_str().unwrap()], None);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(stdout.contains("1 passed, 0 failed"), "{stdout}");
+
+    let behind = format!(
+        "id = \"behind\"\n{rule}\n[[tests]]\nname = \"lines dated before the events\"\nevents = [\n  \
+         {{ at = \"0s\", client_ip = \"192.0.2.1\", status = 200, repeat = 3, every = \"1s\" }},\n]\n\
+         lines = '''\n192.0.2.3 - - [01/Jan/2020:00:00:00 +0000] \"GET / HTTP/1.1\" 401 5 \"-\" \"x\"\n'''\n\
+         expect = {{ alerts = 0 }}\n"
+    );
+    std::fs::write(dir.path().join("behind.toml"), behind).unwrap();
+    let out = gatewatch(&["rules", "test", dir.path().to_str().unwrap()], None);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("row(s) of the test were never windowed"),
+        "{stdout}"
+    );
+}
