@@ -100,6 +100,10 @@ pub const BUILTIN: &[(&str, &str)] = &[
         include_str!("../pack/probing-attack-tools.toml"),
     ),
     (
+        "request-flood.toml",
+        include_str!("../pack/request-flood.toml"),
+    ),
+    (
         "sensitive-file-exposed.toml",
         include_str!("../pack/sensitive-file-exposed.toml"),
     ),
