@@ -295,20 +295,7 @@ fn fifth_held_out_set_keeps_its_benign_clients_quiet_and_the_flood_rule_names_it
     assert_corpus_recall("heldout5", "labels.jsonl", 1, 0, &[]);
 
     let tmp = tempfile::tempdir().unwrap();
-    let pack = tmp.path().join("pack");
-    assert!(
-        gatewatch(&["rules", "export", pack.to_str().unwrap()], None)
-            .status
-            .success()
-    );
-    let file = pack.join("request-flood.toml");
-    let text = std::fs::read_to_string(&file).unwrap();
-    assert!(text.contains("\nenabled = false\n"));
-    std::fs::write(
-        &file,
-        text.replace("\nenabled = false\n", "\nenabled = true\n"),
-    )
-    .unwrap();
+    let pack = pack_with_enabled(tmp.path(), "request-flood");
     let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("eval/heldout5");
     let out = gatewatch(
         &[
@@ -373,21 +360,27 @@ fn user_agent_rotation_is_off_by_default_and_runs_once_enabled() {
             .count()
     };
     assert_eq!(rotation(&[]), 0);
-    let pack = tmp.path().join("pack");
+    let pack = pack_with_enabled(tmp.path(), "user-agent-rotation");
+    assert_eq!(rotation(&["--rules", pack.to_str().unwrap()]), 1);
+}
+
+/// The built-in pack exported to `dir/pack` with `rule`, which ships off, turned on.
+fn pack_with_enabled(dir: &Path, rule: &str) -> std::path::PathBuf {
+    let pack = dir.join("pack");
     assert!(
         gatewatch(&["rules", "export", pack.to_str().unwrap()], None)
             .status
             .success()
     );
-    let file = pack.join("user-agent-rotation.toml");
+    let file = pack.join(format!("{rule}.toml"));
     let text = std::fs::read_to_string(&file).unwrap();
-    assert!(text.contains("\nenabled = false\n"));
+    assert!(text.contains("\nenabled = false\n"), "{rule} ships on");
     std::fs::write(
         &file,
         text.replace("\nenabled = false\n", "\nenabled = true\n"),
     )
     .unwrap();
-    assert_eq!(rotation(&["--rules", pack.to_str().unwrap()]), 1);
+    pack
 }
 
 #[test]
