@@ -52,10 +52,31 @@ impl<'a> Cursor<'a> {
         close: u8,
         what: &'static str,
     ) -> Result<&'a str, NginxError> {
+        match self.opened_field(open, close) {
+            Some((field, true)) => Ok(field),
+            _ => Err(NginxError(what, self.pos)),
+        }
+    }
+
+    /// A quoted field that may be the last of a line cut short: to its closing quote, or, when
+    /// the line ends first, to the end of the line. `None` if no quote opens here.
+    fn quoted_or_rest(&mut self) -> Option<&'a str> {
+        let (field, closed) = self.opened_field(b'"', b'"')?;
+        if !closed {
+            self.pos = self.s.len();
+        }
+        Some(field)
+    }
+
+    /// The field opening here with `open` (after spaces), to its `close` (`\` escapes the next
+    /// byte) or, if the line ends first, to the end: the field and whether it was closed. The
+    /// cursor moves past a closed field and stays at the opening of an unclosed one (where an
+    /// error points). `None` if no field opens here.
+    fn opened_field(&mut self, open: u8, close: u8) -> Option<(&'a str, bool)> {
         self.skip_spaces();
         let bytes = self.s.as_bytes();
         if bytes.get(self.pos) != Some(&open) {
-            return Err(NginxError(what, self.pos));
+            return None;
         }
         let start = self.pos + 1;
         let mut i = start;
@@ -64,36 +85,12 @@ impl<'a> Cursor<'a> {
                 b'\\' => i += 2,
                 c if c == close => {
                     self.pos = i + 1;
-                    return Ok(&self.s[start..i]);
+                    return Some((self.s.get(start..i)?, true));
                 }
                 _ => i += 1,
             }
         }
-        Err(NginxError(what, self.pos))
-    }
-
-    /// A quoted field that may be the last of a line cut short: to its closing quote, or, when
-    /// the line ends first, to the end of the line. `None` if no quote opens here.
-    fn quoted_or_rest(&mut self) -> Option<&'a str> {
-        self.skip_spaces();
-        let bytes = self.s.as_bytes();
-        if bytes.get(self.pos) != Some(&b'"') {
-            return None;
-        }
-        let start = self.pos + 1;
-        let mut i = start;
-        while i < bytes.len() {
-            match bytes[i] {
-                b'\\' => i += 2,
-                b'"' => {
-                    self.pos = i + 1;
-                    return self.s.get(start..i);
-                }
-                _ => i += 1,
-            }
-        }
-        self.pos = bytes.len();
-        self.s.get(start..)
+        Some((self.s.get(start..)?, false))
     }
 
     fn peek(&mut self) -> Option<u8> {
