@@ -99,9 +99,10 @@ impl RuleFilter {
         });
         let (stateful, stateless): (Vec<Expr>, Vec<Expr>) =
             conjuncts.into_iter().partition(is_stateful);
+        let info = simplify_context(&schema);
         let stateless = stateless
             .into_iter()
-            .map(|e| ctx.create_physical_expr(expand_planner_only_calls(e, &schema)?, &schema))
+            .map(|e| ctx.create_physical_expr(expand_planner_only_calls(e, &info)?, &schema))
             .collect::<Result<Vec<_>, _>>()?;
         let stateless = Program::new(&stateless, schema.as_arrow());
         Ok(RuleFilter {
@@ -133,15 +134,13 @@ impl RuleFilter {
         let udf = Arc::new(endpoint_is_new_udf(learner.clone()));
         let ctx = SessionContext::new();
         crate::functions::udf::register_all(&ctx);
+        let info = simplify_context(&self.schema);
         let conjuncts = self
             .stateful
             .iter()
             .map(|e| {
                 let bound = rebind(e.clone(), &udf)?;
-                ctx.create_physical_expr(
-                    expand_planner_only_calls(bound, &self.schema)?,
-                    &self.schema,
-                )
+                ctx.create_physical_expr(expand_planner_only_calls(bound, &info)?, &self.schema)
             })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Some(StatefulFilter { conjuncts, learner }))
@@ -162,16 +161,20 @@ const PLANNER_ONLY: &[&str] = &[
     "try_cast_to_type",
 ];
 
+/// What [`expand_planner_only_calls`] needs of the filter's schema (argument types).
+fn simplify_context(schema: &DFSchema) -> SimplifyContext {
+    SimplifyContext::builder()
+        .with_schema(Arc::new(schema.clone()))
+        .build()
+}
+
 /// `expr` with every [`PLANNER_ONLY`] call replaced by what DataFusion's optimizer makes of it.
 /// Only those: the other rewrites the optimizer knows (`regexp_like` into `~`, ...) would
 /// change the shapes [`Program`] evaluates natively.
-fn expand_planner_only_calls(expr: Expr, schema: &DFSchema) -> Result<Expr, DataFusionError> {
-    let info = SimplifyContext::builder()
-        .with_schema(Arc::new(schema.clone()))
-        .build();
+fn expand_planner_only_calls(expr: Expr, info: &SimplifyContext) -> Result<Expr, DataFusionError> {
     expr.transform_up(|e| match e {
         Expr::ScalarFunction(f) if PLANNER_ONLY.contains(&f.func.name()) => {
-            match f.func.simplify(f.args, &info)? {
+            match f.func.simplify(f.args, info)? {
                 ExprSimplifyResult::Simplified(rewritten) => Ok(Transformed::yes(rewritten)),
                 ExprSimplifyResult::Original(args) => Ok(Transformed::no(Expr::ScalarFunction(
                     ScalarFunction::new_udf(f.func, args),
