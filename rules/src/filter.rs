@@ -3,7 +3,7 @@
 //! * **stateless conjuncts** (comparisons, regexes, `ua_class`, ...): pure functions of a row,
 //!   so any thread may evaluate them on any batch, in any order: the pipeline runs them in its
 //!   decoder threads, next to decoding, on every core;
-//! * **stateful conjuncts** (those calling `endpoint_is_new`): their answer depends on the rows
+//! * **stateful conjuncts** (those calling `endpoint_is_new` or `technology_unserved`): their answer depends on the rows
 //!   seen before, so each task instantiates them with state of its own
 //!   ([`RuleFilter::instantiate`]) and evaluates them in record order on the rows the stateless
 //!   part kept. Their state is part of the task's checkpoint.
@@ -25,7 +25,8 @@ use datafusion::logical_expr::{Expr, ScalarUDF, Volatility};
 use datafusion::physical_expr::PhysicalExpr;
 use datafusion::prelude::SessionContext;
 
-use crate::functions::udf::{endpoint_is_new_udf, ENDPOINT_IS_NEW};
+use crate::functions::technology::technology_unserved_udf;
+use crate::functions::udf::endpoint_is_new_udf;
 use crate::functions::EndpointLearner;
 use crate::mask::Program;
 
@@ -131,7 +132,10 @@ impl RuleFilter {
             return Ok(None);
         }
         let learner: Arc<Mutex<EndpointLearner>> = Arc::default();
-        let udf = Arc::new(endpoint_is_new_udf(learner.clone()));
+        let udfs = [
+            Arc::new(endpoint_is_new_udf(learner.clone())),
+            Arc::new(technology_unserved_udf(learner.clone())),
+        ];
         let ctx = SessionContext::new();
         crate::functions::udf::register_all(&ctx);
         let info = simplify_context(&self.schema);
@@ -139,7 +143,7 @@ impl RuleFilter {
             .stateful
             .iter()
             .map(|e| {
-                let bound = rebind(e.clone(), &udf)?;
+                let bound = rebind(e.clone(), &udfs)?;
                 ctx.create_physical_expr(expand_planner_only_calls(bound, &info)?, &self.schema)
             })
             .collect::<Result<Vec<_>, _>>()?;
@@ -186,13 +190,17 @@ fn expand_planner_only_calls(expr: Expr, info: &SimplifyContext) -> Result<Expr,
     .map(|t| t.data)
 }
 
-/// Points every `endpoint_is_new` call of `expr` at `udf`.
-fn rebind(expr: Expr, udf: &Arc<ScalarUDF>) -> Result<Expr, DataFusionError> {
+/// Points every call of a stateful helper in `expr` at the task's instance of it in `udfs`
+/// (`endpoint_is_new`, `technology_unserved`: one learner for both).
+fn rebind(expr: Expr, udfs: &[Arc<ScalarUDF>]) -> Result<Expr, DataFusionError> {
     expr.transform(|e| match e {
-        Expr::ScalarFunction(mut f) if f.func.name() == ENDPOINT_IS_NEW => {
-            f.func = udf.clone();
-            Ok(Transformed::yes(Expr::ScalarFunction(f)))
-        }
+        Expr::ScalarFunction(mut f) => match udfs.iter().find(|u| u.name() == f.func.name()) {
+            Some(u) => {
+                f.func = u.clone();
+                Ok(Transformed::yes(Expr::ScalarFunction(f)))
+            }
+            None => Ok(Transformed::no(Expr::ScalarFunction(f))),
+        },
         other => Ok(Transformed::no(other)),
     })
     .map(|t| t.data)

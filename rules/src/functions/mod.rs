@@ -10,6 +10,7 @@ pub(crate) mod probe;
 pub mod registry;
 pub mod sequence;
 mod shell;
+pub mod technology;
 pub mod ua;
 pub mod udf;
 

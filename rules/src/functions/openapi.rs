@@ -170,9 +170,10 @@ pub fn with_api_spec<R>(f: impl FnOnce(Option<&ApiSpec>) -> R) -> R {
     }
 }
 
-/// First sightings of endpoints, for rules that learn the inventory instead of reading a spec.
-/// One per rule and task: a rule reload starts a new learning period, and the state moves with
-/// the task in its checkpoint.
+/// First sightings of endpoints, for rules that learn the inventory instead of reading a spec
+/// (and of the technologies each host served, for `technology_unserved`). One per rule and
+/// task: a rule reload starts a new learning period, and the state moves with the task in its
+/// checkpoint.
 ///
 /// Bounded: at most `capacity` endpoints are remembered (default [`EndpointLearner::CAPACITY`]).
 /// Beyond, the least recently seen tenth is forgotten at once and counted in
@@ -230,9 +231,26 @@ impl EndpointLearner {
     /// (`learning_ms` from the first event this learner saw).
     pub fn is_new(&mut self, endpoint: &str, t: i64, learning_ms: i64) -> bool {
         let start = *self.start.get_or_insert(t);
+        let first = self.see(endpoint, t);
+        first >= start.saturating_add(learning_ms)
+    }
+
+    /// Remembers `key` as seen (no time: for `technology_unserved`, which only asks whether a
+    /// host was ever seen serving a technology). Bounded like every sighting.
+    pub fn remember(&mut self, key: &str) {
+        self.see(key, 0);
+    }
+
+    /// Whether `key` is remembered (seen and not forgotten to stay within the capacity).
+    pub fn knows(&self, key: &str) -> bool {
+        self.first_seen.contains_key(key)
+    }
+
+    /// Records a sighting of `key` at `t`; returns when it was first seen.
+    fn see(&mut self, key: &str, t: i64) -> i64 {
         self.tick += 1;
         let tick = self.tick;
-        let first = match self.first_seen.get_mut(endpoint) {
+        match self.first_seen.get_mut(key) {
             Some(entry) => {
                 entry.1 = tick;
                 entry.0
@@ -241,11 +259,10 @@ impl EndpointLearner {
                 if self.first_seen.len() >= self.capacity {
                     self.evict();
                 }
-                self.first_seen.insert(endpoint.to_owned(), (t, tick));
+                self.first_seen.insert(key.to_owned(), (t, tick));
                 t
             }
-        };
-        first >= start.saturating_add(learning_ms)
+        }
     }
 
     /// Forgets the least recently seen tenth (at least one endpoint).

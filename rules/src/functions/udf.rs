@@ -64,6 +64,26 @@ pub(super) fn string_fn(name: &'static str, f: fn(&str) -> String) -> ScalarUDF 
     )
 }
 
+/// A SQL function of one text argument answering a static string or null.
+pub(super) fn optional_string_fn(
+    name: &'static str,
+    f: fn(&str) -> Option<&'static str>,
+) -> ScalarUDF {
+    create_udf(
+        name,
+        vec![DataType::Utf8],
+        DataType::Utf8,
+        Volatility::Immutable,
+        Arc::new(move |args| {
+            map_args(name, args, |a| {
+                let s = utf8(&a[0])?;
+                let out: StringArray = s.as_string::<i32>().iter().map(|v| v.and_then(f)).collect();
+                Ok(Arc::new(out) as ArrayRef)
+            })
+        }),
+    )
+}
+
 /// `ua_class(user_agent)`: class names are static strings, so no per-row allocation.
 pub(super) fn ua_class_udf() -> ScalarUDF {
     classifier_udf(Classifier::UaClass)

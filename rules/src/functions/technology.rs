@@ -1,0 +1,270 @@
+//! Server technologies a URL names (`.php`, `.jsp`, `.aspx`, `.cgi` ...) and which of them a
+//! site has been seen serving. A request for a technology the site never answered with success
+//! is a probe for software it does not run: an API gateway in front of Java services answers
+//! every `/wp-login.php` 404, and no user of it asks for one. `unserved-technology-probe` uses
+//! both halves: [`server_technology`] (stateless, SQL and Rhai) and `technology_unserved`
+//! (stateful, SQL filters only, learning per rule and task like `endpoint_is_new`).
+
+use std::sync::{Arc, Mutex};
+
+use arrow::array::{Array, AsArray, BooleanArray};
+use arrow::datatypes::{DataType, Int64Type};
+use datafusion::logical_expr::{create_udf, ColumnarValue, ScalarUDF, Volatility};
+
+use super::EndpointLearner;
+
+/// The name of the stateful helper: filters calling it are evaluated per task, in record order,
+/// with a learner of their own (see `crate::filter`).
+pub const TECHNOLOGY_UNSERVED: &str = "technology_unserved";
+
+/// Host names longer than this are cut (DNS allows 253 bytes; the Host header is the client's).
+const MAX_HOST: usize = 253;
+
+/// The server-side technology a path's file extension names: `php` (`.php`, `.php5`, `.phtml`,
+/// `.phar`), `asp`, `aspnet` (`.aspx`, `.axd`, `.ashx`, `.asmx`), `java` (`.jsp`, `.jspx`, and
+/// the Struts/Spring MVC `.do` and `.action`), `cgi` (`.cgi`, `.pl`) or `coldfusion` (`.cfm`,
+/// `.cfml`, `.cfc`); any case, with a `;jsessionid=...` parameter or not. Static files, and paths whose
+/// last segment has no extension, name none.
+///
+/// ```
+/// use gatewatch_rules::functions::technology::server_technology;
+/// assert_eq!(server_technology("/wp-login.php"), Some("php"));
+/// assert_eq!(server_technology("/carbon/admin/login.JSP;jsessionid=1A"), Some("java"));
+/// assert_eq!(server_technology("/Telerik.Web.UI.WebResource.axd?type=rau"), Some("aspnet"));
+/// assert_eq!(server_technology("/index.php/api/users"), None);
+/// assert_eq!(server_technology("/static/app.js"), None);
+/// ```
+pub fn server_technology(path: &str) -> Option<&'static str> {
+    let path = path.split(['?', '#']).next().unwrap_or(path);
+    let segment = path.rsplit('/').next().unwrap_or(path);
+    let segment = segment.split(';').next().unwrap_or(segment);
+    let (_, ext) = segment.rsplit_once('.')?;
+    EXTENSIONS
+        .iter()
+        .find(|(e, _)| e.eq_ignore_ascii_case(ext))
+        .map(|&(_, technology)| technology)
+}
+
+/// File extensions of server-side code, and the technology each names.
+const EXTENSIONS: &[(&str, &str)] = &[
+    ("php", "php"),
+    ("php3", "php"),
+    ("php4", "php"),
+    ("php5", "php"),
+    ("php7", "php"),
+    ("php8", "php"),
+    ("phtml", "php"),
+    ("phar", "php"),
+    ("asp", "asp"),
+    ("aspx", "aspnet"),
+    ("axd", "aspnet"),
+    ("ashx", "aspnet"),
+    ("asmx", "aspnet"),
+    ("jsp", "java"),
+    ("jspx", "java"),
+    ("do", "java"),
+    ("action", "java"),
+    ("cgi", "cgi"),
+    ("pl", "cgi"),
+    ("cfm", "coldfusion"),
+    ("cfml", "coldfusion"),
+    ("cfc", "coldfusion"),
+];
+
+/// What `technology_unserved` learns from a response, and how it answers one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Answer {
+    /// 2xx or 304: the site runs the technology.
+    Served,
+    /// 403, 404 or 410: nothing there (or refused).
+    NotThere,
+    /// Anything else: neither.
+    Other,
+}
+
+fn answer(status: i64) -> Answer {
+    match status {
+        200..=299 | 304 => Answer::Served,
+        403 | 404 | 410 => Answer::NotThere,
+        _ => Answer::Other,
+    }
+}
+
+/// The learner's key for a technology on a host: the host lower-cased, without a port, cut to
+/// [`MAX_HOST`] bytes (an unknown host is its own site: a scanner asking by address reaches the
+/// default server, which may run nothing).
+fn key(host: Option<&str>, technology: &str) -> String {
+    let host = host.unwrap_or("");
+    let host = match host.rsplit_once(':') {
+        // `[v6]:port` or `name:port`; a bare IPv6 address has more colons and no brackets.
+        Some((h, port)) if port.bytes().all(|b| b.is_ascii_digit()) && !h.contains(':') => h,
+        Some((h, port)) if h.ends_with(']') && port.bytes().all(|b| b.is_ascii_digit()) => h,
+        _ => host,
+    };
+    let mut cut = host.len().min(MAX_HOST);
+    while !host.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let mut k = String::with_capacity(cut + technology.len() + 1);
+    k.push_str(&host[..cut].to_ascii_lowercase());
+    k.push('\0');
+    k.push_str(technology);
+    k
+}
+
+/// Whether a request for `technology` on `host`, answered `status`, asks for a technology that
+/// host never served, learning as it goes: a success teaches that the host runs it; a 403, 404
+/// or 410 for one it was never seen serving is `true`; anything else is `false`.
+pub fn technology_unserved(
+    learner: &mut EndpointLearner,
+    host: Option<&str>,
+    technology: &str,
+    status: i64,
+) -> bool {
+    let key = key(host, technology);
+    match answer(status) {
+        Answer::Served => {
+            learner.remember(&key);
+            false
+        }
+        Answer::NotThere => !learner.knows(&key),
+        Answer::Other => false,
+    }
+}
+
+/// `technology_unserved(host, technology, status)`, answering from `learner`: stateful
+/// (volatile), so every task gets its own instance bound to its own learner. Null technology or
+/// status is null; a null host is the unnamed site.
+pub fn technology_unserved_udf(learner: Arc<Mutex<EndpointLearner>>) -> ScalarUDF {
+    create_udf(
+        TECHNOLOGY_UNSERVED,
+        vec![DataType::Utf8, DataType::Utf8, DataType::Int64],
+        DataType::Boolean,
+        Volatility::Volatile,
+        Arc::new(move |args| {
+            let arrays = ColumnarValue::values_to_arrays(args)?;
+            let host = arrow::compute::cast(&arrays[0], &DataType::Utf8)?;
+            let tech = arrow::compute::cast(&arrays[1], &DataType::Utf8)?;
+            let status = arrow::compute::cast(&arrays[2], &DataType::Int64)?;
+            let (host, tech) = (host.as_string::<i32>(), tech.as_string::<i32>());
+            let status = status.as_primitive::<Int64Type>();
+            let mut l = learner
+                .lock()
+                .map_err(|_| datafusion::error::DataFusionError::Internal("learner lock".into()))?;
+            let out: BooleanArray = (0..tech.len())
+                .map(|i| {
+                    if tech.is_null(i) || status.is_null(i) {
+                        return None;
+                    }
+                    let h = host.is_valid(i).then(|| host.value(i));
+                    Some(technology_unserved(
+                        &mut l,
+                        h,
+                        tech.value(i),
+                        status.value(i),
+                    ))
+                })
+                .collect();
+            Ok(ColumnarValue::Array(Arc::new(out)))
+        }),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_technology_is_unserved_until_the_host_answers_it_with_success() {
+        let mut l = EndpointLearner::default();
+        let api = Some("api.shop.example");
+        assert!(technology_unserved(&mut l, api, "php", 404));
+        assert!(technology_unserved(&mut l, api, "php", 403));
+        assert!(
+            !technology_unserved(&mut l, api, "php", 500),
+            "a 5xx says nothing"
+        );
+        assert!(
+            !technology_unserved(&mut l, api, "php", 301),
+            "a redirect teaches nothing"
+        );
+        assert!(technology_unserved(&mut l, api, "php", 410));
+        assert!(!technology_unserved(&mut l, api, "php", 200));
+        assert!(
+            !technology_unserved(&mut l, api, "php", 404),
+            "served once: runs it"
+        );
+        assert!(!technology_unserved(
+            &mut l,
+            Some("API.shop.example:443"),
+            "php",
+            404
+        ));
+        assert!(
+            technology_unserved(&mut l, api, "java", 404),
+            "per technology"
+        );
+        assert!(
+            technology_unserved(&mut l, Some("203.0.113.9"), "php", 404),
+            "per host"
+        );
+        assert!(technology_unserved(&mut l, None, "php", 404));
+        assert!(!technology_unserved(&mut l, None, "php", 304));
+        assert!(!technology_unserved(&mut l, None, "php", 404));
+    }
+
+    #[test]
+    fn hosts_are_compared_without_port_or_case_and_bounded() {
+        assert_eq!(key(Some("Shop.Example:8443"), "php"), "shop.example\0php");
+        assert_eq!(key(Some("[2001:db8::1]:80"), "php"), "[2001:db8::1]\0php");
+        assert_eq!(key(Some("2001:db8::1"), "php"), "2001:db8::1\0php");
+        let long = "é".repeat(400);
+        assert!(key(Some(&long), "php").len() <= MAX_HOST + 4);
+    }
+
+    /// The pack rule's prefilter admits exactly the extensions named here.
+    #[test]
+    fn the_rule_prefilter_knows_every_extension() {
+        let rule: toml::Value =
+            toml::from_str(include_str!("../../pack/unserved-technology-probe.toml")).unwrap();
+        let pattern = rule["params"]["server_code_regex"].as_str().unwrap();
+        let re = regex::Regex::new(pattern).unwrap();
+        for (ext, _) in EXTENSIONS {
+            let path = format!("/a/b.{ext}");
+            assert!(re.is_match(&path), "{path}");
+            assert!(re.is_match(&format!("{path};jsessionid=1")), "{path}");
+        }
+        for path in [
+            "/a/b.js",
+            "/a.php/b",
+            "/a/b.phpx",
+            "/a/b.json",
+            "/a/do",
+            "/a/b.pdf",
+        ] {
+            assert!(!re.is_match(path), "{path}");
+        }
+    }
+
+    #[test]
+    fn technologies() {
+        for (path, want) in [
+            ("/xmlrpc.php", Some("php")),
+            ("/shell.PHP7", Some("php")),
+            ("/owa/auth/logon.aspx", Some("aspnet")),
+            ("/default.asp", Some("asp")),
+            ("/login.action", Some("java")),
+            ("/struts2-showcase/index.do", Some("java")),
+            ("/cgi-bin/tools/tools.pl", Some("cgi")),
+            ("/setup.cgi?next_file=netgear.cfg", Some("cgi")),
+            ("/CFIDE/administrator/index.cfm", Some("coldfusion")),
+            ("/backup.tar.gz", None),
+            ("/api/v1/orders/42", None),
+            ("/x.phpinfo", None),
+            ("/x.php;a.b", Some("php")),
+            ("/x.;jsessionid=1", None),
+        ] {
+            assert_eq!(server_technology(path), want, "{path}");
+        }
+    }
+}
