@@ -112,6 +112,10 @@ pub const BUILTIN: &[(&str, &str)] = &[
         include_str!("../pack/shadow-api-endpoint.toml"),
     ),
     (
+        "unserved-technology-probe.toml",
+        include_str!("../pack/unserved-technology-probe.toml"),
+    ),
+    (
         "user-agent-rotation.toml",
         include_str!("../pack/user-agent-rotation.toml"),
     ),
