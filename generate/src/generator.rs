@@ -201,9 +201,9 @@ mod tests {
         let low_slow = reqs.iter().filter(|r| r.user_agent == LOW_SLOW_UA).count();
         assert!(low_slow > 500);
         let l = labels(&cfg);
-        // 19 attack labels: each scenario's, machine-regular also labels ua-spoofing,
+        // 20 attack labels: each scenario's, machine-regular also labels ua-spoofing,
         // shadow-api also zombie-api.
-        assert_eq!(l.iter().filter(|l| l.attack).count(), 19);
+        assert_eq!(l.iter().filter(|l| l.attack).count(), 20);
         for (ip, n) in [
             (SPRAY_IP, 50),
             (ATO_IP, 14),
@@ -216,6 +216,10 @@ mod tests {
             (INSTALL_SCANNER_IP, 10),
         ] {
             assert!(from(ip) > n, "{ip}: {}", from(ip));
+        }
+        // The product probers ask once each.
+        for ip in TECH_PROBE_IPS {
+            assert_eq!(from(ip), 1, "{ip}");
         }
         assert!(reqs
             .iter()

@@ -40,6 +40,7 @@ pub use scenario::password_spray::SPRAY_IP;
 pub use scenario::probing::PROBER_IP;
 pub use scenario::shadow_api::{SHADOW_ENDPOINTS, SHADOW_IP, ZOMBIE_ENDPOINT};
 pub use scenario::spa_scan::SPA_SCANNER_IP;
+pub use scenario::technology_probe::{LEGACY_PHP_USERS, TECH_PROBE_IPS};
 pub use scenario::users::{NAT_IP, OFFICE_IP};
 pub use scenario::web_scan::{CMS_SCANNER_IP, CONSOLE_PROBER_IP, SCHEMA_USERS};
 pub use scenario::{labels, Scenario};

@@ -43,6 +43,7 @@ pub const EXPECTED: &[(&str, &[&str])] = &[
     ("cache-flood", &["cache-busting-flood"]),
     ("form-brute-force", &["login-brute-force"]),
     ("install-scan", &["file-prefix-guessing"]),
+    ("technology-probe", &["unserved-technology-probe"]),
 ];
 
 /// Rules that must stay quiet on a scenario's attackers although others report them: a scan of

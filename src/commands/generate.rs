@@ -28,7 +28,7 @@ pub struct GenerateArgs {
     /// Attack scenarios, comma-separated, or `none`: credential-stuffing, distributed-stuffing,
     /// password-spray, account-takeover, id-walking, endpoint-discovery, machine-regular,
     /// ai-crawler-api, ai-crawler-declared, shadow-api, ai-token-abuse, probing, web-scan,
-    /// spa-scan, cache-flood, form-brute-force, install-scan.
+    /// spa-scan, cache-flood, form-brute-force, install-scan, technology-probe.
     #[arg(long, default_value = "all")]
     scenarios: String,
     /// Event time of the first request (RFC 3339).

@@ -205,7 +205,8 @@ fn generate_is_deterministic_and_writes_labels() {
             "spa-scan",
             "cache-flood",
             "form-brute-force",
-            "install-scan"
+            "install-scan",
+            "technology-probe"
         ]
     );
 }

@@ -89,6 +89,9 @@ registry! {
     /// A scanner asking for a shop application's files under each usual install prefix; and,
     /// benign, pages whose relative logo and stylesheet 404 under every section.
     InstallScan => install_scan,
+    /// Single requests for products' entry points in server technologies the API does not run;
+    /// and, benign, a legacy PHP service's users hitting a report page that is gone.
+    TechnologyProbe => technology_probe,
 }
 
 impl Scenario {
