@@ -1,5 +1,8 @@
 //! Turning a closed window's SQL result into alerts: entity, counts, evidence (from what the
-//! window recorded per entity), and the rule's `on_window` script verdict.
+//! window recorded per entity), and the rule's `on_window` script verdict. A result column
+//! named `severity` grades each row (`CASE WHEN ... THEN 'low' ELSE 'medium' END AS severity`);
+//! an `on_window` script's `severity` wins over it; a value that names no severity leaves the
+//! rule's own and is kept in the alert as `invalid_severity`.
 
 use arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
 use arrow::compute::cast;
@@ -7,6 +10,7 @@ use arrow::datatypes::{DataType, Int64Type, TimeUnit, TimestampMillisecondType};
 use arrow::util::display::{ArrayFormatter, FormatOptions};
 use gatewatch_ingest::schema::Column;
 use gatewatch_rules::script::{ScriptKind, WindowVerdict};
+use gatewatch_rules::spec::Severity;
 use gatewatch_rules::CompiledRule;
 use serde_json::{Map, Value};
 
@@ -112,6 +116,10 @@ pub fn alerts_from_result(
                     .collect(),
             ))
         };
+        let severities = match schema.index_of("severity") {
+            Ok(i) => Some(as_strings(batch.column(i))?),
+            Err(_) => None,
+        };
         let counts = ints("event_count", false)?;
         let firsts = ints("first_seen", true)?;
         let lasts = ints("last_seen", true)?;
@@ -119,13 +127,13 @@ pub fn alerts_from_result(
             .filter(|i| {
                 !matches!(
                     schema.field(*i).name().as_str(),
-                    "entity" | "event_count" | "first_seen" | "last_seen"
+                    "entity" | "event_count" | "first_seen" | "last_seen" | "severity"
                 )
             })
             .collect();
         for (r, entity) in entities.into_iter().enumerate() {
             let Some(entity) = entity else { continue };
-            let mut severity = None;
+            let mut severity = severities.as_ref().and_then(|s| s[r].clone());
             let mut title = None;
             let mut script_fields = Map::new();
             if let Some(script) = window_script {
@@ -157,6 +165,14 @@ pub fn alerts_from_result(
             }
             let pick = |v: &Option<Vec<Option<i64>>>| v.as_ref().and_then(|v| v[r]);
             fields.extend(script_fields);
+            let severity = severity.and_then(|s| match Severity::parse(&s) {
+                Some(valid) => Some(valid.to_string()),
+                None => {
+                    // The rule's own severity stands; the value it asked for stays visible.
+                    fields.insert("invalid_severity".into(), Value::String(s));
+                    None
+                }
+            });
             pending.push(ResultRow {
                 entity,
                 event_count: pick(&counts),

@@ -27,6 +27,21 @@ pub enum Severity {
     Critical,
 }
 
+impl Severity {
+    /// The severity named `name` (`info`, `low`, `medium`, `high`, `critical`; any case).
+    pub fn parse(name: &str) -> Option<Severity> {
+        [
+            Severity::Info,
+            Severity::Low,
+            Severity::Medium,
+            Severity::High,
+            Severity::Critical,
+        ]
+        .into_iter()
+        .find(|s| s.to_string().eq_ignore_ascii_case(name.trim()))
+    }
+}
+
 impl fmt::Display for Severity {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {

@@ -15,6 +15,7 @@ mod partial;
 mod quality;
 mod receiver;
 mod rules;
+mod rules_severity;
 mod scale_out;
 mod service;
 mod sigma;

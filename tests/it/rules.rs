@@ -17,17 +17,17 @@ use crate::support::{alerts_of, failed_logins, gatewatch};
 
 const RULE_HEAD: &str = "title = \"t\"\nseverity = \"low\"\n";
 
-fn rule(id: &str, body: &str) -> String {
+pub(crate) fn rule(id: &str, body: &str) -> String {
     format!("id = \"{id}\"\n{RULE_HEAD}{body}")
 }
 
-fn compile(text: &str) -> CompiledRule {
+pub(crate) fn compile(text: &str) -> CompiledRule {
     compile_all(vec![("test.toml".into(), text.to_owned())], &[])
         .unwrap()
         .remove(0)
 }
 
-fn ev(t: i64, ip: &str, status: i64) -> RawEvent<'static> {
+pub(crate) fn ev(t: i64, ip: &str, status: i64) -> RawEvent<'static> {
     RawEvent {
         event_time_ms: Some(t),
         client_ip: Some(ip.to_owned().into()),
@@ -39,7 +39,7 @@ fn ev(t: i64, ip: &str, status: i64) -> RawEvent<'static> {
 }
 
 /// Feeds events to an engine in the given order, cut into batches of the given sizes.
-fn run_engine(
+pub(crate) fn run_engine(
     rules: Vec<CompiledRule>,
     events: &[RawEvent<'_>],
     cuts: &[usize],
