@@ -174,6 +174,7 @@ fn run_events(rule: CompiledRule, test: &RuleTest) -> Result<Vec<Alert>> {
         }
         batches.push(decoded.batch);
     }
+    let errors = rule.errors.clone();
     let mut engine = Engine::new(vec![rule], EngineConfig::default());
     let mut alerts = Vec::new();
     for b in &batches {
@@ -183,6 +184,13 @@ fn run_events(rule: CompiledRule, test: &RuleTest) -> Result<Vec<Alert>> {
     let stats = engine.stats();
     if let Some(n) = stats.script_errors_by_rule.values().next() {
         bail!("{n} script error(s) while running the test");
+    }
+    if errors.rows() + errors.windows() > 0 {
+        bail!(
+            "the rule could not evaluate {} row(s) and {} window(s) of the test (see the log):              guard the operation (NULLIF(x, 0), TRY_CAST)",
+            errors.rows(),
+            errors.windows()
+        );
     }
     // A row the rule never saw would make the test say nothing about it.
     let late: u64 = stats.late_by_rule.values().sum();

@@ -203,6 +203,12 @@ pub const METRICS: &[(&str, Kind, Unit, &str)] = &[
         "Rhai script errors, by rule.",
     ),
     (
+        "gatewatch_rule_eval_errors_total",
+        Kind::Counter,
+        Unit::Count,
+        "Rows (what=row) and windows (what=window) a rule could not evaluate, left out of that rule only, by rule.",
+    ),
+    (
         "gatewatch_state_shed_total",
         Kind::Counter,
         Unit::Count,
@@ -380,6 +386,18 @@ pub fn engine(stats: &EngineStats, rules: &[String]) {
     }
     counter!("gatewatch_windows_closed_total").absolute(stats.windows_closed);
     gauge!("gatewatch_rules_loaded").set(rules.len() as f64);
+}
+
+/// Rows and windows each rule could not evaluate (`gatewatch_rule_eval_errors_total`, by
+/// `rule` and `what`: `row` or `window`).
+pub fn eval_errors(rules: &[std::sync::Arc<gatewatch_rules::CompiledRule>]) {
+    for r in rules {
+        let id = r.id().to_owned();
+        counter!("gatewatch_rule_eval_errors_total", "rule" => id.clone(), "what" => "row")
+            .absolute(r.errors.rows());
+        counter!("gatewatch_rule_eval_errors_total", "rule" => id, "what" => "window")
+            .absolute(r.errors.windows());
+    }
 }
 
 /// Records held as time jumps that no later record confirmed (dead-lettered as `time_jump`).

@@ -22,6 +22,9 @@ pub struct RunSummary {
     pub decoded_columns: Vec<&'static str>,
     /// Rules loaded (at the end of the run).
     pub rules: Vec<String>,
+    /// Per rule, rows and windows it could not evaluate (an error on the values: counted,
+    /// left out of that rule only).
+    pub eval_errors: BTreeMap<String, (u64, u64)>,
     /// Offset commits made (Kafka).
     pub commits: u64,
     /// From the first decoded chunk to the last: the time spent on data, without waiting to
@@ -107,8 +110,14 @@ impl RunSummary {
         }
         for id in &self.rules {
             let get = |m: &BTreeMap<String, u64>| m.get(id).copied().unwrap_or(0);
+            let errors = match self.eval_errors.get(id) {
+                Some(&(rows, windows)) if rows + windows > 0 => format!(
+                    ", {rows} rows and {windows} windows it could not (fully) evaluate (left out; see the log)"
+                ),
+                _ => String::new(),
+            };
             s += &format!(
-                "  rule {id}: {} alerts, {} suppressed, {} late rows dropped, {} script errors\n",
+                "  rule {id}: {} alerts, {} suppressed, {} late rows dropped, {} script errors{errors}\n",
                 get(&self.engine.alerts_by_rule),
                 get(&self.engine.suppressed_by_rule),
                 get(&self.engine.late_by_rule),

@@ -146,6 +146,8 @@ pub struct CompiledRule {
     /// The query split at its lowest aggregate, when it has that shape (see
     /// [`crate::aggregate`]): windows then hold partial aggregates instead of rows.
     pub agg: Option<AggPlan>,
+    /// Rows and windows this rule could not evaluate (see [`crate::eval_errors`]).
+    pub errors: std::sync::Arc<crate::eval_errors::EvalErrors>,
 }
 
 impl std::fmt::Debug for CompiledRule {
@@ -418,6 +420,7 @@ impl CompiledRule {
             filter,
             window,
             agg,
+            errors: Default::default(),
         })
     }
 
@@ -436,10 +439,42 @@ impl CompiledRule {
     /// Evaluates the stateless part of the filter on a batch that holds exactly
     /// [`Self::columns`]; `None` keeps every row. A rule with a stateful filter also needs
     /// [`Self::stateful_filter`]'s answer.
+    ///
+    /// A row the filter cannot evaluate (its error comes from the row's values: a division by
+    /// a zero the client sent, a cast of its text) is not kept, and is counted in
+    /// [`Self::errors`]; the other rows of the batch are answered as usual.
     pub fn filter_mask(&self, batch: &RecordBatch) -> Result<Option<BooleanArray>, RuleError> {
-        self.filter
-            .stateless_mask(batch)
-            .map_err(|e| self.exec_error(e))
+        match self.filter.stateless_mask(batch) {
+            Ok(mask) => Ok(mask),
+            Err(e) => Ok(Some(self.mask_around_errors(batch, e))),
+        }
+    }
+
+    /// The filter's answer on `batch` with the rows it fails on answered `false` (counted).
+    fn mask_around_errors(&self, batch: &RecordBatch, error: DataFusionError) -> BooleanArray {
+        use crate::eval_errors::{between, failing_positions};
+        let n = batch.num_rows();
+        let mask_of =
+            |r: std::ops::Range<usize>| self.filter.stateless_mask(&batch.slice(r.start, r.len()));
+        let failing = failing_positions(n, &mut |r| mask_of(r).is_ok());
+        let mut bits = vec![false; n];
+        let mut failed = failing.len() as u64;
+        for r in between(n, &failing) {
+            match mask_of(r.clone()) {
+                Ok(None) => bits[r].fill(true),
+                Ok(Some(m)) => {
+                    for (i, b) in r.zip(m.iter()) {
+                        bits[i] = b.unwrap_or(false);
+                    }
+                }
+                // Not reproducible on its own: the whole range is left out.
+                Err(_) => failed += r.len() as u64,
+            }
+        }
+        if failed > 0 {
+            self.errors.rows_failed(self.id(), failed, &error);
+        }
+        BooleanArray::from(bits)
     }
 
     /// A fresh instance of the filter's stateful part (one per task), if it has one.

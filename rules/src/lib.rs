@@ -10,6 +10,7 @@
 pub mod aggregate;
 pub mod compile;
 pub mod error;
+pub mod eval_errors;
 pub mod filter;
 pub mod functions;
 pub mod fuzz;

@@ -413,3 +413,110 @@ fn slack_gets_escaped_attacker_text_within_block_kit_limits() {
         }
     }
 }
+
+/// A rule is code over attacker-written values: `1000 / latency_ms` meets a client that logs a
+/// latency of 0. The rows the filter cannot evaluate, and the group the query cannot, are left
+/// out of that rule only (counted in the summary, logged with the error); the run, the other
+/// rows and the other clients' alerts go on. Before, the first such row ended the run.
+#[test]
+fn a_value_a_rule_cannot_evaluate_costs_that_rule_those_rows_not_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules");
+    std::fs::create_dir(&rules).unwrap();
+    let head = "title = \"t\"\nseverity = \"low\"\n[window]\nsize = \"1m\"\n[entity]\ntype = \"ip\"\ncolumn = \"client_ip\"\n";
+    std::fs::write(
+        rules.join("fast.toml"),
+        format!("id = \"fast\"\nfilter = \"1000 / latency_ms > 1\"\nsql = \"SELECT client_ip AS entity, count(*) AS event_count FROM events GROUP BY client_ip\"\n{head}"),
+    )
+    .unwrap();
+    std::fs::write(
+        rules.join("speed.toml"),
+        format!("id = \"speed\"\nsql = \"SELECT client_ip AS entity, count(*) AS event_count, 1000 / min(latency_ms) AS speed FROM events GROUP BY client_ip\"\n{head}"),
+    )
+    .unwrap();
+    let line = |t: i64, ip: &str, latency: i64| {
+        format!(
+            r#"{{"started_at":{},"client_ip":"{ip}","request":{{"method":"GET","uri":"/api/v1/items"}},"response":{{"status":200}},"latencies":{{"request":{latency}}}}}"#,
+            EPOCH + t
+        )
+    };
+    let mut lines = Vec::new();
+    for i in 0..5 {
+        lines.push(line(i * 1000, "203.0.113.10", 50));
+        lines.push(line(
+            i * 1000 + 500,
+            "203.0.113.11",
+            if i < 3 { 0 } else { 100 },
+        ));
+    }
+    let input = dir.path().join("in.jsonl");
+    std::fs::write(&input, lines.join("\n") + "\n").unwrap();
+    let out = gatewatch_ok(
+        &[
+            "run",
+            "--input",
+            input.to_str().unwrap(),
+            "--rules",
+            rules.to_str().unwrap(),
+        ],
+        None,
+    );
+    let mut got: Vec<(String, String, i64)> = alerts_of(&out)
+        .iter()
+        .map(|a| {
+            (
+                a["rule_id"].as_str().unwrap().to_owned(),
+                a["entity"].as_str().unwrap().to_owned(),
+                a["event_count"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    got.sort();
+    let want = [
+        ("fast", "203.0.113.10", 5),
+        // Its three zero-latency rows are left out of `fast`, its other two counted.
+        ("fast", "203.0.113.11", 2),
+        // Its group cannot be divided by: no `speed` alert for it, the other client's stands.
+        ("speed", "203.0.113.10", 5),
+    ];
+    let want: Vec<(String, String, i64)> = want
+        .iter()
+        .map(|(r, e, n)| (r.to_string(), e.to_string(), *n))
+        .collect();
+    assert_eq!(got, want);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("rule fast: 2 alerts, 0 suppressed, 0 late rows dropped, 0 script errors, 3 rows and 0 windows it could not (fully) evaluate"),
+        "{err}"
+    );
+    assert!(
+        err.contains("rule speed: 1 alerts, 0 suppressed, 0 late rows dropped, 0 script errors, 0 rows and 1 windows it could not (fully) evaluate"),
+        "{err}"
+    );
+    assert!(err.contains("Divide by zero"), "the log says why: {err}");
+}
+
+/// A rule test whose rows the rule cannot evaluate fails and says how to guard the operation:
+/// `rules test` catches before deployment what the run would count and leave out.
+#[test]
+fn a_rule_test_fails_when_the_rule_cannot_evaluate_its_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("fast.toml"),
+        "id = \"fast\"\ntitle = \"t\"\nseverity = \"low\"\nfilter = \"1000 / latency_ms > 1\"\n\
+         sql = \"SELECT client_ip AS entity FROM events GROUP BY client_ip\"\n\
+         [window]\nsize = \"1m\"\n[entity]\ntype = \"ip\"\ncolumn = \"client_ip\"\n\
+         [[tests]]\nname = \"fast clients\"\n\
+         events = [{ client_ip = \"203.0.113.10\", latency_ms = 50 }, { at = \"1s\", client_ip = \"203.0.113.11\", latency_ms = 0 }]\n\
+         expect = { alerts = 1 }\n",
+    )
+    .unwrap();
+    let out = gatewatch(&["rules", "test", dir.path().to_str().unwrap()], None);
+    assert!(!out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("could not evaluate 1 row(s) and 0 window(s) of the test")
+            && text.contains("NULLIF(x, 0)"),
+        "{text}"
+    );
+}

@@ -156,7 +156,7 @@ impl RuleOperator {
         ctx: &mut OpCtx<'_>,
     ) -> Result<(), EngineError> {
         let limits = ctx.cfg.limits;
-        for (pane_start, rows) in std::mem::take(segment) {
+        for (pane_start, mut rows) in std::mem::take(segment) {
             let rule = self.rule.clone();
             let plan = rule.agg.as_ref();
             // The aggregate's own filters (WHERE) first: only rows it counts are recorded. Rows
@@ -168,9 +168,27 @@ impl RuleOperator {
                     let whole = rows.len() == projected.num_rows()
                         && rows.iter().enumerate().all(|(i, &r)| r as usize == i);
                     let selection = (!whole).then_some(rows.as_slice());
-                    let (pre, pos) = p
-                        .prepare(projected, selection)
-                        .map_err(|e| rule.exec_error(e))?;
+                    let (pre, pos) = match p.prepare(projected, selection) {
+                        Ok(prepared) => prepared,
+                        Err(e) => {
+                            // Some row's values fail the aggregate's inputs: leave those rows out
+                            // of this rule (counted), keep the others.
+                            let failing = gatewatch_rules::eval_errors::failing_positions(
+                                rows.len(),
+                                &mut |r| p.prepare(projected, Some(&rows[r])).is_ok(),
+                            );
+                            rule.errors.rows_failed(rule.id(), failing.len() as u64, &e);
+                            rows = (rows.iter().enumerate())
+                                .filter(|(i, _)| failing.binary_search(i).is_err())
+                                .map(|(_, &r)| r)
+                                .collect();
+                            if rows.is_empty() {
+                                continue;
+                            }
+                            p.prepare(projected, Some(&rows))
+                                .map_err(|e| rule.exec_error(e))?
+                        }
+                    };
                     (Some(pre), pos)
                 }
                 None => (None, None),
@@ -317,7 +335,16 @@ impl RuleOperator {
                     Vec::new()
                 } else {
                     windows_closed += 1;
-                    window_result(&rule, slots)?
+                    match window_result(&rule, slots) {
+                        Ok(result) => result,
+                        // The rule's query failed on these rows (a value its arithmetic or casts
+                        // cannot take): counted and logged, no alert; the run goes on.
+                        Err(EngineError::Rule(e)) => {
+                            rule.errors.window_failed(rule.id(), &e);
+                            Vec::new()
+                        }
+                        Err(e) => return Err(e),
+                    }
                 };
                 let evidence: Vec<&Evidence> = slots.iter().map(|s| &s.pane.evidence).collect();
                 let evaluated = alerts_from_result(&rule, start, &result, &|entity| {
@@ -408,7 +435,25 @@ fn window_result(
     } else {
         merged(plan, slots).map_err(internal)?
     };
-    Ok(plan.finish(aggregated).map_err(internal)?)
+    match plan.finish(aggregated.clone()) {
+        Ok(result) => Ok(result),
+        // Some group's values fail the query above the aggregate (`100 / min(latency_ms)` for a
+        // client that sent a zero): that group gives no alert (counted), the others do.
+        Err(e) if plan.row_wise() && aggregated.num_rows() > 1 => {
+            use gatewatch_rules::eval_errors::{between, failing_positions};
+            let n = aggregated.num_rows();
+            let part = |r: std::ops::Range<usize>| plan.finish(aggregated.slice(r.start, r.len()));
+            let failing = failing_positions(n, &mut |r| part(r).is_ok());
+            let error = format!("{} of {n} groups left out: {e}", failing.len());
+            rule.errors.window_failed(rule.id(), &error);
+            let mut out = Vec::new();
+            for r in between(n, &failing) {
+                out.extend(part(r).map_err(internal)?);
+            }
+            Ok(out)
+        }
+        Err(e) => Err(internal(e).into()),
+    }
 }
 
 /// A window's aggregate over several panes: each pane's state sealed, then all merged.

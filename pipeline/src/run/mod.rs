@@ -550,6 +550,9 @@ pub fn run(
     }
     let set = current(&m.rules);
     summary.rules = set.ids();
+    summary.eval_errors = (set.rules.iter())
+        .map(|r| (r.id().to_owned(), (r.errors.rows(), r.errors.windows())))
+        .collect();
     summary.decoded_columns = set.projection().iter().map(|c| c.name()).collect();
     summary.tasks = m.tasks_seen.len();
     summary.elapsed = started.elapsed();

@@ -35,7 +35,9 @@ impl Main<'_> {
             stats.merge(s);
         }
         if observing {
-            observe::engine(&stats, &current(&self.rules).ids());
+            let set = current(&self.rules);
+            observe::engine(&stats, &set.ids());
+            observe::eval_errors(&set.rules);
             for tp in self.sequencer.partitions() {
                 if let Some(wm) = self.sequencer.watermark(&tp) {
                     observe::watermark(&tp.topic, tp.partition, wm);

@@ -104,6 +104,22 @@ pub struct AggPlan {
     output_schema: SchemaRef,
     state_schema: SchemaRef,
     post: WindowPlan,
+    /// Whether the part above the aggregate answers each group on its own (projections and
+    /// filters only: no sort, limit, window function or second aggregate across groups).
+    row_wise: bool,
+}
+
+/// Whether `plan` only projects and filters the rows it scans.
+fn is_row_wise(plan: &Arc<dyn ExecutionPlan>) -> bool {
+    matches!(
+        plan.name(),
+        "ProjectionExec"
+            | "FilterExec"
+            | "CoalesceBatchesExec"
+            | "CoalescePartitionsExec"
+            | "RepartitionExec"
+            | "DataSourceExec"
+    ) && plan.children().into_iter().all(is_row_wise)
 }
 
 fn is_passthrough(node: &Arc<dyn ExecutionPlan>) -> bool {
@@ -263,6 +279,7 @@ impl AggPlan {
             aggs,
             output_schema: output_schema.clone(),
             state_schema: Arc::new(Schema::new(state_fields)),
+            row_wise: is_row_wise(&post),
             post: WindowPlan::new(post, task, output_schema),
         }))
     }
@@ -355,6 +372,12 @@ impl AggPlan {
     /// Runs the part above the aggregate on its output (one closed window).
     pub fn finish(&self, aggregated: RecordBatch) -> Result<Vec<RecordBatch>> {
         self.post.run(vec![aggregated])
+    }
+
+    /// Whether [`finish`](Self::finish) answers each group of the aggregate's output on its
+    /// own, so that it may run on some of them (to leave out a group it fails on).
+    pub fn row_wise(&self) -> bool {
+        self.row_wise
     }
 
     /// The aggregate's output schema.
