@@ -525,3 +525,22 @@ fn sixth_held_out_set_names_every_attacker_and_leaves_crawlers_alone() {
         ],
     );
 }
+
+/// The seventh held-out set (`eval/heldout7`, assembled on 2026-12-05: more Stack Exchange
+/// pastes, CC BY-SA): the 3 clients sending binary junk to the HTTP port are named on the first
+/// run; the referrer-spam bot (four browser strings on `GET /` in two seconds) is not, and is
+/// reported as missed.
+#[test]
+fn seventh_held_out_set_names_the_binary_junk_and_reports_the_referrer_spam_missed() {
+    let report = assert_corpus_recall(
+        "heldout7",
+        "labels.jsonl",
+        4,
+        3,
+        &[
+            ("serverfault-438909.log", "non-http-request"),
+            ("serverfault-480126.log", "non-http-request"),
+        ],
+    );
+    assert!(report.contains("missed: 94.181.76.169 "), "{report}");
+}
