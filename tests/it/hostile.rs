@@ -520,3 +520,65 @@ fn a_rule_test_fails_when_the_rule_cannot_evaluate_its_rows() {
         "{text}"
     );
 }
+
+/// The same for a filter that learns (`endpoint_is_new`): the rows its conjunct cannot evaluate
+/// are left out of the rule (counted), the others are answered as if none had failed.
+#[test]
+fn a_learning_filter_that_cannot_evaluate_a_row_leaves_out_that_row_only() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("newish.toml"),
+        "id = \"newish\"\ntitle = \"t\"\nseverity = \"low\"\n\
+         filter = \"endpoint_is_new(method, route_template, event_time, 1000 / latency_ms)\"\n\
+         sql = \"SELECT client_ip AS entity, count(*) AS event_count FROM events GROUP BY client_ip\"\n\
+         [window]\nsize = \"1m\"\n[entity]\ntype = \"ip\"\ncolumn = \"client_ip\"\n",
+    )
+    .unwrap();
+    let line = |t: i64, ip: &str, uri: &str, latency: i64| {
+        format!(
+            r#"{{"started_at":{},"client_ip":"{ip}","request":{{"method":"GET","uri":"{uri}"}},"response":{{"status":200}},"latencies":{{"request":{latency}}}}}"#,
+            EPOCH + t
+        )
+    };
+    let lines = [
+        // Learning lasts 1 ms from here: /warmup is learned, not new.
+        line(0, "203.0.113.10", "/warmup", 1000),
+        line(1000, "203.0.113.10", "/a", 50),
+        line(2000, "203.0.113.11", "/b", 0),
+        line(3000, "203.0.113.11", "/c", 100),
+    ];
+    let input = dir.path().join("in.jsonl");
+    std::fs::write(&input, lines.join("\n") + "\n").unwrap();
+    let out = gatewatch_ok(
+        &[
+            "run",
+            "--input",
+            input.to_str().unwrap(),
+            "--rules",
+            dir.path().to_str().unwrap(),
+        ],
+        None,
+    );
+    let mut got: Vec<(String, i64)> = alerts_of(&out)
+        .iter()
+        .map(|a| {
+            (
+                a["entity"].as_str().unwrap().to_owned(),
+                a["event_count"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            ("203.0.113.10".to_owned(), 1),
+            ("203.0.113.11".to_owned(), 1)
+        ]
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("rule newish: 2 alerts, 0 suppressed, 0 late rows dropped, 0 script errors, 1 rows and 0 windows"),
+        "{err}"
+    );
+}

@@ -22,6 +22,32 @@ impl RuleOperator {
         }
     }
 
+    /// The stateful part's answer on `rows` row by row, in order, after it failed on them as a
+    /// whole: a row it fails on is not kept (counted). What the learner saw of the failed
+    /// attempt changes no answer: seeing a row again with the same time is what it already did.
+    fn stateful_around_errors(
+        &self,
+        stateful: &gatewatch_rules::filter::StatefulFilter,
+        rows: &RecordBatch,
+        error: datafusion::error::DataFusionError,
+    ) -> BooleanArray {
+        let mut failed = 0u64;
+        let bits: Vec<bool> = (0..rows.num_rows())
+            .map(|i| match stateful.mask(&rows.slice(i, 1)) {
+                Ok(None) => true,
+                Ok(Some(m)) => m.is_valid(0) && m.value(0),
+                Err(_) => {
+                    failed += 1;
+                    false
+                }
+            })
+            .collect();
+        if failed > 0 {
+            self.rule.errors.rows_failed(self.rule.id(), failed, &error);
+        }
+        BooleanArray::from(bits)
+    }
+
     /// The rule's filter mask for this batch if the decoder threads computed it (for the rule
     /// set this operator belongs to).
     pub(super) fn upstream_mask<'a>(&self, input: &RowsIn<'a>) -> Option<&'a Option<BooleanArray>> {
@@ -105,7 +131,11 @@ impl RuleOperator {
             } else {
                 take_record_batch(projected, &UInt32Array::from(kept.clone()))?
             };
-            if let Some(m) = stateful.mask(&sub).map_err(|e| self.rule.exec_error(e))? {
+            let mask = match stateful.mask(&sub) {
+                Ok(mask) => mask,
+                Err(e) => Some(self.stateful_around_errors(stateful, &sub, e)),
+            };
+            if let Some(m) = mask {
                 kept = kept
                     .iter()
                     .zip(0..)
