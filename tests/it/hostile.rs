@@ -414,6 +414,26 @@ fn slack_gets_escaped_attacker_text_within_block_kit_limits() {
     }
 }
 
+/// `gatewatch run` over `lines` (written to `dir/in.jsonl`) with the rules of `rules`.
+fn run_lines_with_rules(
+    dir: &std::path::Path,
+    rules: &std::path::Path,
+    lines: &[String],
+) -> std::process::Output {
+    let input = dir.join("in.jsonl");
+    std::fs::write(&input, lines.join("\n") + "\n").unwrap();
+    gatewatch_ok(
+        &[
+            "run",
+            "--input",
+            input.to_str().unwrap(),
+            "--rules",
+            rules.to_str().unwrap(),
+        ],
+        None,
+    )
+}
+
 /// A rule is code over attacker-written values: `1000 / latency_ms` meets a client that logs a
 /// latency of 0. The rows the filter cannot evaluate, and the group the query cannot, are left
 /// out of that rule only (counted in the summary, logged with the error); the run, the other
@@ -449,18 +469,7 @@ fn a_value_a_rule_cannot_evaluate_costs_that_rule_those_rows_not_the_run() {
             if i < 3 { 0 } else { 100 },
         ));
     }
-    let input = dir.path().join("in.jsonl");
-    std::fs::write(&input, lines.join("\n") + "\n").unwrap();
-    let out = gatewatch_ok(
-        &[
-            "run",
-            "--input",
-            input.to_str().unwrap(),
-            "--rules",
-            rules.to_str().unwrap(),
-        ],
-        None,
-    );
+    let out = run_lines_with_rules(dir.path(), &rules, &lines);
     let mut got: Vec<(String, String, i64)> = alerts_of(&out)
         .iter()
         .map(|a| {
@@ -547,18 +556,7 @@ fn a_learning_filter_that_cannot_evaluate_a_row_leaves_out_that_row_only() {
         line(2000, "203.0.113.11", "/b", 0),
         line(3000, "203.0.113.11", "/c", 100),
     ];
-    let input = dir.path().join("in.jsonl");
-    std::fs::write(&input, lines.join("\n") + "\n").unwrap();
-    let out = gatewatch_ok(
-        &[
-            "run",
-            "--input",
-            input.to_str().unwrap(),
-            "--rules",
-            dir.path().to_str().unwrap(),
-        ],
-        None,
-    );
+    let out = run_lines_with_rules(dir.path(), dir.path(), &lines);
     let mut got: Vec<(String, i64)> = alerts_of(&out)
         .iter()
         .map(|a| {

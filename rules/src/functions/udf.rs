@@ -48,26 +48,23 @@ fn utf8(a: &ArrayRef) -> Result<ArrayRef> {
     Ok(arrow::compute::cast(a, &DataType::Utf8)?)
 }
 
+/// A SQL function of one text argument answering text (null for a null argument).
 pub(super) fn string_fn(name: &'static str, f: fn(&str) -> String) -> ScalarUDF {
-    create_udf(
-        name,
-        vec![DataType::Utf8],
-        DataType::Utf8,
-        Volatility::Immutable,
-        Arc::new(move |args| {
-            map_args(name, args, |a| {
-                let s = utf8(&a[0])?;
-                let out: StringArray = s.as_string::<i32>().iter().map(|v| v.map(f)).collect();
-                Ok(Arc::new(out) as ArrayRef)
-            })
-        }),
-    )
+    text_fn(name, move |s| Some(f(s)))
 }
 
 /// A SQL function of one text argument answering a static string or null.
 pub(super) fn optional_string_fn(
     name: &'static str,
     f: fn(&str) -> Option<&'static str>,
+) -> ScalarUDF {
+    text_fn(name, f)
+}
+
+/// A SQL function of one text argument answering text or null (null for a null argument).
+fn text_fn<T: AsRef<str>>(
+    name: &'static str,
+    f: impl Fn(&str) -> Option<T> + Send + Sync + 'static,
 ) -> ScalarUDF {
     create_udf(
         name,
@@ -77,7 +74,11 @@ pub(super) fn optional_string_fn(
         Arc::new(move |args| {
             map_args(name, args, |a| {
                 let s = utf8(&a[0])?;
-                let out: StringArray = s.as_string::<i32>().iter().map(|v| v.and_then(f)).collect();
+                let out: StringArray = s
+                    .as_string::<i32>()
+                    .iter()
+                    .map(|v| v.and_then(&f))
+                    .collect();
                 Ok(Arc::new(out) as ArrayRef)
             })
         }),
