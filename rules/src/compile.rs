@@ -148,6 +148,9 @@ pub struct CompiledRule {
     pub agg: Option<AggPlan>,
     /// Rows and windows this rule could not evaluate (see [`crate::eval_errors`]).
     pub errors: std::sync::Arc<crate::eval_errors::EvalErrors>,
+    /// Operations of its filter or query that fail on some input values (see
+    /// [`crate::hazards`]): `rules lint` prints them.
+    pub warnings: Vec<String>,
 }
 
 impl std::fmt::Debug for CompiledRule {
@@ -392,6 +395,7 @@ impl CompiledRule {
             .map_err(|e| sql_error(&spec, origin, text, "sql", "sql", e))?;
         let window = WindowPlan::new(physical, ctx.task_ctx(), columns.schema());
 
+        let warnings = crate::hazards::hazards(filter_expr.as_ref(), &full, &full_plan);
         let rule_schema = DFSchema::try_from(columns.schema().as_ref().clone())
             .map_err(|e| invalid(&spec, "filter", e.to_string()))?;
         let conjuncts = match (filter_expr, spec.verbatim) {
@@ -421,6 +425,7 @@ impl CompiledRule {
             window,
             agg,
             errors: Default::default(),
+            warnings,
         })
     }
 

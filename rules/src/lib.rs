@@ -14,6 +14,7 @@ pub mod eval_errors;
 pub mod filter;
 pub mod functions;
 pub mod fuzz;
+pub mod hazards;
 mod mask;
 pub mod pack;
 pub mod params;
@@ -161,14 +162,21 @@ pub fn lint(files: RuleFiles, overrides: &[ParamOverride]) -> Vec<RuleError> {
     lint_with(files, overrides, &SigmaOptions::default()).0
 }
 
-/// [`lint`] with Sigma options: the errors, and the Sigma rules that would be skipped.
+/// [`lint`] with Sigma options: the errors, the Sigma rules that would be skipped, and the
+/// warnings (`origin: warning: rule ID: ...`: operations that fail on some input values, see
+/// [`hazards`]).
 pub fn lint_with(
     files: RuleFiles,
     overrides: &[ParamOverride],
     sigma_opts: &SigmaOptions,
-) -> (Vec<RuleError>, Vec<Skipped>) {
-    let (_, errors, skipped, _) = compile_each(files, overrides, sigma_opts, true);
-    (errors, skipped)
+) -> (Vec<RuleError>, Vec<Skipped>, Vec<String>) {
+    let (rules, errors, skipped, _) = compile_each(files, overrides, sigma_opts, true);
+    let warnings = (rules.iter())
+        .flat_map(|r| {
+            (r.warnings.iter()).map(|w| format!("{}: warning: rule {}: {w}", r.origin, r.id()))
+        })
+        .collect();
+    (errors, skipped, warnings)
 }
 
 /// Every rule of a set of files, Sigma correlations resolved across files.

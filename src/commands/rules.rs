@@ -78,7 +78,10 @@ pub fn rules_command(cmd: RulesCommand) -> Result<ExitCode> {
             let files = rule_files(dir.as_ref())?;
             let n = files.len();
             let notes = gatewatch_rules::parse_files(&files, &sigma, &overrides).notes;
-            let (errors, skipped) = gatewatch_rules::lint_with(files, &overrides, &sigma);
+            let (errors, skipped, warnings) = gatewatch_rules::lint_with(files, &overrides, &sigma);
+            for w in &warnings {
+                println!("{w}");
+            }
             for s in &skipped {
                 println!("{s}");
             }
@@ -95,7 +98,10 @@ pub fn rules_command(cmd: RulesCommand) -> Result<ExitCode> {
                 eprintln!("{} Sigma rule(s) skipped (listed above)", skipped.len());
             }
             if errors.is_empty() {
-                eprintln!("{n} rule file(s) OK");
+                match warnings.len() {
+                    0 => eprintln!("{n} rule file(s) OK"),
+                    w => eprintln!("{n} rule file(s) OK, {w} warning(s): at run time the rows these fail on are left out of their rule"),
+                }
                 Ok(ExitCode::SUCCESS)
             } else {
                 eprintln!("{} error(s) in {n} rule file(s)", errors.len());

@@ -503,6 +503,15 @@ fn a_value_a_rule_cannot_evaluate_costs_that_rule_those_rows_not_the_run() {
         "{err}"
     );
     assert!(err.contains("Divide by zero"), "the log says why: {err}");
+    // `rules lint` names both operations beforehand, with their guard, and still passes.
+    let lint = gatewatch_ok(&["rules", "lint", rules.to_str().unwrap()], None);
+    let text = String::from_utf8_lossy(&lint.stdout);
+    assert!(
+        text.contains("fast.toml: warning: rule fast: filter: `1000 / latency_ms` fails on a row where `latency_ms` is 0")
+            && text.contains("speed.toml: warning: rule speed: sql: `1000 / min(latency_ms)`")
+            && text.contains("NULLIF(min(latency_ms), 0)"),
+        "{text}"
+    );
 }
 
 /// A rule test whose rows the rule cannot evaluate fails and says how to guard the operation:
