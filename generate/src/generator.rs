@@ -213,6 +213,7 @@ mod tests {
             (BULK_IP, 1000),
             (CACHE_FLOODER_IP, 50),
             (FORM_GUESSER_IP, 200),
+            (FORM_ROTATOR_IP, 100),
             (INSTALL_SCANNER_IP, 10),
         ] {
             assert!(from(ip) > n, "{ip}: {}", from(ip));

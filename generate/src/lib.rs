@@ -32,7 +32,7 @@ pub use scenario::cache_flood::CACHE_FLOODER_IP;
 pub use scenario::credential_stuffing::STUFFER_IP;
 pub use scenario::distributed_stuffing::LOW_SLOW_UA;
 pub use scenario::endpoint_discovery::DISCOVERY_IP;
-pub use scenario::form_brute_force::FORM_GUESSER_IP;
+pub use scenario::form_brute_force::{FORM_GUESSER_IP, FORM_ROTATOR_IP};
 pub use scenario::id_walking::{WALKER_CONSUMER, WALKER_IP};
 pub use scenario::install_scan::{BROKEN_ASSET_USERS, INSTALL_SCANNER_IP};
 pub use scenario::machine_regular::{REGULAR_CONSUMER, REGULAR_IP};
