@@ -366,6 +366,15 @@ impl CompiledRule {
             .and_then(|p| state.optimize(&p))
             .map_err(|e| sql_error(&spec, origin, text, "sql", "sql", e))?;
         scan_columns(&full_plan, &mut columns).map_err(|e| invalid(&spec, "sql", e.to_string()))?;
+        if let Some(name) = crate::filter::learning_call_in(&full_plan) {
+            return Err(invalid_at(
+                &spec,
+                position_in_value(text, "sql", &name),
+                format!(
+                    "sql: {name}(...) learns from rows in the order they come and keeps its state per task: call it in `filter`, not in `sql` (which runs once per closed window)"
+                ),
+            ));
+        }
         if full_plan
             .schema()
             .field_with_unqualified_name("entity")
@@ -517,6 +526,29 @@ mod tests {
         assert!(substitute("${nope}", &p)
             .unwrap_err()
             .contains("unknown parameter ${nope}"));
+    }
+
+    #[test]
+    fn learning_helpers_are_refused_in_sql_and_point_at_the_call() {
+        for call in [
+            "endpoint_is_new(method, route_template, event_time, 0)",
+            "technology_unserved(host, server_technology(path), status)",
+        ] {
+            let text = format!(
+                "id = \"s\"\ntitle = \"t\"\nseverity = \"low\"\n\
+                 sql = \"SELECT client_ip AS entity FROM events WHERE {call} GROUP BY client_ip\"\n\
+                 [window]\nsize = \"1m\"\n[entity]\ntype = \"ip\"\ncolumn = \"client_ip\"\n"
+            );
+            let e = crate::compile_all(vec![("s.toml".into(), text)], &[]).unwrap_err();
+            let m = e.to_string();
+            let name = &call[..call.find('(').unwrap()];
+            assert!(
+                m.contains(&format!("sql: {name}(...) learns"))
+                    && m.contains("call it in `filter`"),
+                "{m}"
+            );
+            assert!(m.starts_with("s.toml:4:"), "points at the call: {m}");
+        }
     }
 
     #[test]

@@ -39,6 +39,32 @@ fn is_stateful(expr: &Expr) -> bool {
     .unwrap_or(true)
 }
 
+/// The first helper of `plan` that learns from rows in record order (`endpoint_is_new`,
+/// `technology_unserved`): in a rule's query it would run once per closed window, on a learner
+/// no task owns, checkpoints or agrees on with other instances. They belong in `filter`.
+pub(crate) fn learning_call_in(plan: &datafusion::logical_expr::LogicalPlan) -> Option<String> {
+    use datafusion::common::tree_node::TreeNodeRecursion;
+    const LEARNING: [&str; 2] = [
+        crate::functions::udf::ENDPOINT_IS_NEW,
+        crate::functions::technology::TECHNOLOGY_UNSERVED,
+    ];
+    let mut found = None;
+    let _ = plan.apply_with_subqueries(|node| {
+        node.apply_expressions(|e| {
+            e.apply(|x| {
+                if let Expr::ScalarFunction(f) = x {
+                    if LEARNING.contains(&f.func.name()) {
+                        found = Some(f.func.name().to_owned());
+                        return Ok(TreeNodeRecursion::Stop);
+                    }
+                }
+                Ok(TreeNodeRecursion::Continue)
+            })
+        })
+    });
+    found
+}
+
 /// Evaluates conjuncts one after the other on the surviving rows; `None` keeps every row
 /// (no conjunct at all).
 pub(crate) fn eval_conjuncts(
