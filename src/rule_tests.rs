@@ -187,7 +187,7 @@ fn run_events(rule: CompiledRule, test: &RuleTest) -> Result<Vec<Alert>> {
     }
     if errors.rows() + errors.windows() > 0 {
         bail!(
-            "the rule could not evaluate {} row(s) and {} window(s) of the test (see the log):              guard the operation (NULLIF(x, 0), TRY_CAST)",
+            "the rule could not evaluate {} row(s) and {} window(s) of the test (see the log): guard the operation (NULLIF(x, 0), TRY_CAST)",
             errors.rows(),
             errors.windows()
         );
