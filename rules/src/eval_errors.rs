@@ -4,8 +4,9 @@
 //! it are found (by halving the batch) and left out of that rule only, every other row and rule
 //! goes on, and each one is counted per rule (run summary, `gatewatch_rule_eval_errors_total`)
 //! and the first few are logged with the error. A window whose query fails on some groups (the
-//! part above the aggregate, for a group whose values it cannot take) leaves those groups out;
-//! one whose query fails as a whole gives no alert. Both are counted as failed windows.
+//! part above the aggregate, for a group whose values it cannot take) or on some entities (a
+//! query run on the window's rows) leaves those out; one whose failure cannot be narrowed down
+//! gives no alert. Both are counted as failed windows.
 
 use std::ops::Range;
 use std::sync::atomic::{AtomicU64, Ordering};

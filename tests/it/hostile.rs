@@ -435,9 +435,10 @@ fn run_lines_with_rules(
 }
 
 /// A rule is code over attacker-written values: `1000 / latency_ms` meets a client that logs a
-/// latency of 0. The rows the filter cannot evaluate, and the group the query cannot, are left
-/// out of that rule only (counted in the summary, logged with the error); the run, the other
-/// rows and the other clients' alerts go on. Before, the first such row ended the run.
+/// latency of 0. The rows the filter cannot evaluate, the group the query cannot, and the
+/// entity a whole-window query cannot, are left out of that rule only (counted in the summary,
+/// logged with the error); the run, the other rows and the other clients' alerts go on.
+/// Before, the first such row ended the run.
 #[test]
 fn a_value_a_rule_cannot_evaluate_costs_that_rule_those_rows_not_the_run() {
     let dir = tempfile::tempdir().unwrap();
@@ -452,6 +453,13 @@ fn a_value_a_rule_cannot_evaluate_costs_that_rule_those_rows_not_the_run() {
     std::fs::write(
         rules.join("speed.toml"),
         format!("id = \"speed\"\nsql = \"SELECT client_ip AS entity, count(*) AS event_count, 1000 / min(latency_ms) AS speed FROM events GROUP BY client_ip\"\n{head}"),
+    )
+    .unwrap();
+    // A query that joins the window's rows runs whole (no partial aggregate): run per entity
+    // when it fails, the failing entity left out.
+    std::fs::write(
+        rules.join("joined.toml"),
+        format!("id = \"joined\"\nsql = \"SELECT a.client_ip AS entity, count(*) AS event_count FROM events a JOIN events b ON a.client_ip = b.client_ip AND a.event_time = b.event_time WHERE 1000 / b.latency_ms > 1 GROUP BY a.client_ip\"\n{head}"),
     )
     .unwrap();
     let line = |t: i64, ip: &str, latency: i64| {
@@ -485,6 +493,7 @@ fn a_value_a_rule_cannot_evaluate_costs_that_rule_those_rows_not_the_run() {
         ("fast", "203.0.113.10", 5),
         // Its three zero-latency rows are left out of `fast`, its other two counted.
         ("fast", "203.0.113.11", 2),
+        ("joined", "203.0.113.10", 5),
         // Its group cannot be divided by: no `speed` alert for it, the other client's stands.
         ("speed", "203.0.113.10", 5),
     ];
@@ -500,6 +509,10 @@ fn a_value_a_rule_cannot_evaluate_costs_that_rule_those_rows_not_the_run() {
     );
     assert!(
         err.contains("rule speed: 1 alerts, 0 suppressed, 0 late rows dropped, 0 script errors, 0 rows and 1 windows it could not (fully) evaluate"),
+        "{err}"
+    );
+    assert!(
+        err.contains("rule joined: 1 alerts, 0 suppressed, 0 late rows dropped, 0 script errors, 0 rows and 1 windows it could not (fully) evaluate"),
         "{err}"
     );
     assert!(err.contains("Divide by zero"), "the log says why: {err}");

@@ -24,13 +24,16 @@ use crate::evaluate::{alerts_from_result, event_times};
 use crate::evidence::{hashes_of, Evidence};
 use crate::guard::{flood_cap, pressure_alert, Shed, Suppression};
 use crate::operator::{FilterMasks, KeyGroup, OpCtx, Operator, RowsIn, StateSize};
-use crate::pane::{Pane, PaneData};
+use crate::pane::Pane;
 use crate::stats::EngineStats;
 use crate::time::end_of;
 use crate::window::RuleWindows;
 
 mod filter;
 mod ordered;
+mod result;
+
+use result::window_result;
 
 /// Script errors are logged one by one up to this many per rule and task, then only counted.
 const SCRIPT_ERROR_LOG_LIMIT: u64 = 5;
@@ -409,70 +412,6 @@ fn unreachable_slot() -> Slot {
         pane: Pane::empty_rows(),
         shed: Shed::default(),
     }
-}
-
-/// The rule's SQL result over one closed window.
-fn window_result(
-    rule: &CompiledRule,
-    slots: &mut [&mut Slot],
-) -> Result<Vec<RecordBatch>, EngineError> {
-    let Some(plan) = rule.agg.as_ref() else {
-        let rows: Vec<RecordBatch> = slots
-            .iter()
-            .flat_map(|s| s.pane.batches().iter().cloned())
-            .collect();
-        return Ok(rule.run_window(rows)?);
-    };
-    let internal = |e: datafusion::error::DataFusionError| rule.exec_error(e);
-    let aggregated = if rule.window_ms == rule.slide_ms && slots.len() == 1 {
-        // Tumbling: the pane is the window, and closes once.
-        match &mut slots[0].pane.data {
-            PaneData::Agg { state, sealed } if sealed.is_empty() => {
-                state.evaluate(plan).map_err(internal)?
-            }
-            _ => merged(plan, slots).map_err(internal)?,
-        }
-    } else {
-        merged(plan, slots).map_err(internal)?
-    };
-    match plan.finish(aggregated.clone()) {
-        Ok(result) => Ok(result),
-        // Some group's values fail the query above the aggregate (`100 / min(latency_ms)` for a
-        // client that sent a zero): that group gives no alert (counted), the others do.
-        Err(e) if plan.row_wise() && aggregated.num_rows() > 1 => {
-            use gatewatch_rules::eval_errors::{between, failing_positions};
-            let n = aggregated.num_rows();
-            let part = |r: std::ops::Range<usize>| plan.finish(aggregated.slice(r.start, r.len()));
-            let failing = failing_positions(n, &mut |r| part(r).is_ok());
-            let error = format!("{} of {n} groups left out: {e}", failing.len());
-            rule.errors.window_failed(rule.id(), &error);
-            let mut out = Vec::new();
-            for r in between(n, &failing) {
-                out.extend(part(r).map_err(internal)?);
-            }
-            Ok(out)
-        }
-        Err(e) => Err(internal(e).into()),
-    }
-}
-
-/// A window's aggregate over several panes: each pane's state sealed, then all merged.
-fn merged(
-    plan: &gatewatch_rules::aggregate::AggPlan,
-    slots: &mut [&mut Slot],
-) -> datafusion::error::Result<RecordBatch> {
-    let mut total = plan.new_state()?;
-    for s in slots.iter_mut() {
-        s.pane
-            .seal(plan)
-            .map_err(|e| datafusion::error::DataFusionError::Internal(e.to_string()))?;
-        if let PaneData::Agg { sealed, .. } = &s.pane.data {
-            for b in sealed {
-                total.merge(plan, b)?;
-            }
-        }
-    }
-    total.evaluate(plan)
 }
 
 /// How a rule's rows are routed: by its entity column, so all of an entity's events meet in
