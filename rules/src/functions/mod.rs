@@ -140,22 +140,30 @@ pub fn shannon_entropy(s: &str) -> f64 {
         .sum()
 }
 
-/// The file extension of a request path (Sigma's `c-uri-extension`): what follows the last
-/// `.` of the last segment, without the query; `None` when the segment has no dot or ends
-/// with one.
+/// The file extension of a request path (Sigma's `c-uri-extension`), lower-cased: what follows
+/// the last `.` of the last segment, without the query, the fragment or `;` path parameters
+/// (`login.jsp;jsessionid=...`); `None` when the segment has no dot or ends with one.
 ///
 /// ```
 /// use gatewatch_rules::functions::url_extension;
-/// assert_eq!(url_extension("/wp-login.php"), Some("php"));
+/// assert_eq!(url_extension("/wp-login.php").as_deref(), Some("php"));
 /// assert_eq!(url_extension("/a.b/c"), None);
-/// assert_eq!(url_extension("/backup.tar.gz?x=1"), Some("gz"));
+/// assert_eq!(url_extension("/backup.tar.gz?x=1").as_deref(), Some("gz"));
 /// assert_eq!(url_extension("/x."), None);
+/// assert_eq!(url_extension("/img/LOGO.PNG").as_deref(), Some("png"));
+/// assert_eq!(url_extension("/login.jsp;jsessionid=1A.2").as_deref(), Some("jsp"));
 /// ```
-pub fn url_extension(path: &str) -> Option<&str> {
+pub fn url_extension(path: &str) -> Option<std::borrow::Cow<'_, str>> {
     let path = path.split(['?', '#']).next().unwrap_or(path);
     let segment = path.rsplit('/').next().unwrap_or(path);
+    let segment = segment.split(';').next().unwrap_or(segment);
     match segment.rsplit_once('.') {
-        Some((_, ext)) if !ext.is_empty() => Some(ext),
+        Some((_, ext)) if !ext.is_empty() => {
+            Some(match ext.bytes().any(|b| b.is_ascii_uppercase()) {
+                true => std::borrow::Cow::Owned(ext.to_ascii_lowercase()),
+                false => std::borrow::Cow::Borrowed(ext),
+            })
+        }
         _ => None,
     }
 }

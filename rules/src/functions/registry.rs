@@ -88,7 +88,7 @@ pub const HELPERS: &[Helper] = &[
     },
     Helper {
         name: "url_extension",
-        doc: "url_extension(path): the lower-case file extension of the path, or NULL/()",
+        doc: "url_extension(path): the lower-case file extension of the path's last segment (no query or `;` parameters), or NULL/()",
         sql: Some(|| SqlFunction::Scalar(udf::url_extension_udf())),
         rhai: Some(|e| {
             e.register_fn("url_extension", |p: &str| -> Dynamic {

@@ -35,13 +35,10 @@ const MAX_HOST: usize = 253;
 /// assert_eq!(server_technology("/static/app.js"), None);
 /// ```
 pub fn server_technology(path: &str) -> Option<&'static str> {
-    let path = path.split(['?', '#']).next().unwrap_or(path);
-    let segment = path.rsplit('/').next().unwrap_or(path);
-    let segment = segment.split(';').next().unwrap_or(segment);
-    let (_, ext) = segment.rsplit_once('.')?;
+    let ext = super::url_extension(path)?;
     EXTENSIONS
         .iter()
-        .find(|(e, _)| e.eq_ignore_ascii_case(ext))
+        .find(|(e, _)| *e == ext)
         .map(|&(_, technology)| technology)
 }
 
