@@ -3,8 +3,8 @@
 //! * **stateless conjuncts** (comparisons, regexes, `ua_class`, ...): pure functions of a row,
 //!   so any thread may evaluate them on any batch, in any order: the pipeline runs them in its
 //!   decoder threads, next to decoding, on every core;
-//! * **stateful conjuncts** (those calling `endpoint_is_new` or `technology_unserved`): their answer depends on the rows
-//!   seen before, so each task instantiates them with state of its own
+//! * **stateful conjuncts** (those calling `endpoint_is_new` or `technology_unserved`): their
+//!   answer depends on the rows seen before, so each task instantiates them with state of its own
 //!   ([`RuleFilter::instantiate`]) and evaluates them in record order on the rows the stateless
 //!   part kept. Their state is part of the task's checkpoint.
 //!

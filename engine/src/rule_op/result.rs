@@ -60,12 +60,9 @@ pub(super) fn window_result(
             let n = aggregated.num_rows();
             let part = |r: Range<usize>| plan.finish(aggregated.slice(r.start, r.len()));
             let failing = failing_positions(n, &mut |r| part(r).is_ok());
-            let error = format!("{} of {n} groups left out: {e}", failing.len());
+            let (out, left_out) = answered_between(n, &failing, part);
+            let error = format!("{left_out} of {n} groups left out: {e}");
             rule.errors.window_failed(rule.id(), &error);
-            let mut out = Vec::new();
-            for r in between(n, &failing) {
-                out.extend(part(r).map_err(internal)?);
-            }
             Ok(out)
         }
         Err(e) => Err(internal(e).into()),
@@ -107,17 +104,29 @@ fn per_entity(
         Ok(rule.run_window(vec![part])?)
     };
     let failing = failing_positions(groups.len(), &mut |r| run(r).is_ok());
-    let message = format!(
-        "{} of {} entities left out: {error}",
-        failing.len(),
-        groups.len()
-    );
+    let (out, left_out) = answered_between(groups.len(), &failing, run);
+    let message = format!("{left_out} of {} entities left out: {error}", groups.len());
     rule.errors.window_failed(rule.id(), &message);
-    let mut out = Vec::new();
-    for r in between(groups.len(), &failing) {
-        out.extend(run(r)?);
-    }
     Ok(out)
+}
+
+/// The results of `run` on the ranges of `0..n` between the `failing` positions, and how many
+/// positions are left out: the failing ones, and a whole range that fails again (counted here,
+/// once, with the window).
+fn answered_between<E>(
+    n: usize,
+    failing: &[usize],
+    run: impl Fn(Range<usize>) -> Result<Vec<RecordBatch>, E>,
+) -> (Vec<RecordBatch>, usize) {
+    let mut out = Vec::new();
+    let mut left_out = failing.len();
+    for r in between(n, failing) {
+        match run(r.clone()) {
+            Ok(batches) => out.extend(batches),
+            Err(_) => left_out += r.len(),
+        }
+    }
+    (out, left_out)
 }
 
 /// A window's aggregate over several panes: each pane's state sealed, then all merged.

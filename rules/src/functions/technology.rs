@@ -87,10 +87,10 @@ fn answer(status: i64) -> Answer {
     }
 }
 
-/// The learner's key for a technology on a host: the host lower-cased, without a port, cut to
-/// [`MAX_HOST`] bytes (an unknown host is its own site: a scanner asking by address reaches the
-/// default server, which may run nothing).
-fn key(host: Option<&str>, technology: &str) -> String {
+/// The learner's key for a technology on a host, written into `out`: the host lower-cased,
+/// without a port, cut to [`MAX_HOST`] bytes (an unknown host is its own site: a scanner asking
+/// by address reaches the default server, which may run nothing).
+fn key(out: &mut String, host: Option<&str>, technology: &str) {
     let host = host.unwrap_or("");
     let host = match host.rsplit_once(':') {
         // `[v6]:port` or `name:port`; a bare IPv6 address has more colons and no brackets.
@@ -102,29 +102,34 @@ fn key(host: Option<&str>, technology: &str) -> String {
     while !host.is_char_boundary(cut) {
         cut -= 1;
     }
-    let mut k = String::with_capacity(cut + technology.len() + 1);
-    k.push_str(&host[..cut].to_ascii_lowercase());
-    k.push('\0');
-    k.push_str(technology);
-    k
+    out.clear();
+    out.extend(host[..cut].chars().map(|c| c.to_ascii_lowercase()));
+    out.push('\0');
+    out.push_str(technology);
 }
 
 /// Whether a request for `technology` on `host`, answered `status`, asks for a technology that
 /// host never served, learning as it goes: a success teaches that the host runs it; a 403, 404
-/// or 410 for one it was never seen serving is `true`; anything else is `false`.
+/// or 410 for one it was never seen serving is `true`; anything else is `false`. `scratch`
+/// holds the key (one buffer for a whole batch, not an allocation per row).
 pub fn technology_unserved(
     learner: &mut EndpointLearner,
+    scratch: &mut String,
     host: Option<&str>,
     technology: &str,
     status: i64,
 ) -> bool {
-    let key = key(host, technology);
-    match answer(status) {
+    let answer = answer(status);
+    if answer == Answer::Other {
+        return false;
+    }
+    key(scratch, host, technology);
+    match answer {
         Answer::Served => {
-            learner.remember(&key);
+            learner.remember(scratch);
             false
         }
-        Answer::NotThere => !learner.knows(&key),
+        Answer::NotThere => !learner.knows(scratch),
         Answer::Other => false,
     }
 }
@@ -148,6 +153,7 @@ pub fn technology_unserved_udf(learner: Arc<Mutex<EndpointLearner>>) -> ScalarUD
             let mut l = learner
                 .lock()
                 .map_err(|_| datafusion::error::DataFusionError::Internal("learner lock".into()))?;
+            let mut scratch = String::new();
             let out: BooleanArray = (0..tech.len())
                 .map(|i| {
                     if tech.is_null(i) || status.is_null(i) {
@@ -156,6 +162,7 @@ pub fn technology_unserved_udf(learner: Arc<Mutex<EndpointLearner>>) -> ScalarUD
                     let h = host.is_valid(i).then(|| host.value(i));
                     Some(technology_unserved(
                         &mut l,
+                        &mut scratch,
                         h,
                         tech.value(i),
                         status.value(i),
@@ -173,50 +180,38 @@ mod tests {
 
     #[test]
     fn a_technology_is_unserved_until_the_host_answers_it_with_success() {
-        let mut l = EndpointLearner::default();
+        let mut learner = EndpointLearner::default();
+        let mut scratch = String::new();
+        let mut unserved = |host: Option<&str>, tech: &str, status: i64| {
+            technology_unserved(&mut learner, &mut scratch, host, tech, status)
+        };
         let api = Some("api.shop.example");
-        assert!(technology_unserved(&mut l, api, "php", 404));
-        assert!(technology_unserved(&mut l, api, "php", 403));
-        assert!(
-            !technology_unserved(&mut l, api, "php", 500),
-            "a 5xx says nothing"
-        );
-        assert!(
-            !technology_unserved(&mut l, api, "php", 301),
-            "a redirect teaches nothing"
-        );
-        assert!(technology_unserved(&mut l, api, "php", 410));
-        assert!(!technology_unserved(&mut l, api, "php", 200));
-        assert!(
-            !technology_unserved(&mut l, api, "php", 404),
-            "served once: runs it"
-        );
-        assert!(!technology_unserved(
-            &mut l,
-            Some("API.shop.example:443"),
-            "php",
-            404
-        ));
-        assert!(
-            technology_unserved(&mut l, api, "java", 404),
-            "per technology"
-        );
-        assert!(
-            technology_unserved(&mut l, Some("203.0.113.9"), "php", 404),
-            "per host"
-        );
-        assert!(technology_unserved(&mut l, None, "php", 404));
-        assert!(!technology_unserved(&mut l, None, "php", 304));
-        assert!(!technology_unserved(&mut l, None, "php", 404));
+        assert!(unserved(api, "php", 404));
+        assert!(unserved(api, "php", 403));
+        assert!(!unserved(api, "php", 500), "a 5xx says nothing");
+        assert!(!unserved(api, "php", 301), "a redirect teaches nothing");
+        assert!(unserved(api, "php", 410));
+        assert!(!unserved(api, "php", 200));
+        assert!(!unserved(api, "php", 404), "served once: runs it");
+        assert!(!unserved(Some("API.shop.example:443"), "php", 404));
+        assert!(unserved(api, "java", 404), "per technology");
+        assert!(unserved(Some("203.0.113.9"), "php", 404), "per host");
+        assert!(unserved(None, "php", 404));
+        assert!(!unserved(None, "php", 304));
+        assert!(!unserved(None, "php", 404));
     }
 
     #[test]
     fn hosts_are_compared_without_port_or_case_and_bounded() {
-        assert_eq!(key(Some("Shop.Example:8443"), "php"), "shop.example\0php");
-        assert_eq!(key(Some("[2001:db8::1]:80"), "php"), "[2001:db8::1]\0php");
-        assert_eq!(key(Some("2001:db8::1"), "php"), "2001:db8::1\0php");
-        let long = "é".repeat(400);
-        assert!(key(Some(&long), "php").len() <= MAX_HOST + 4);
+        let k = |host: &str| {
+            let mut out = String::from("left over");
+            key(&mut out, Some(host), "php");
+            out
+        };
+        assert_eq!(k("Shop.Example:8443"), "shop.example\0php");
+        assert_eq!(k("[2001:db8::1]:80"), "[2001:db8::1]\0php");
+        assert_eq!(k("2001:db8::1"), "2001:db8::1\0php");
+        assert!(k(&"é".repeat(400)).len() <= MAX_HOST + 4);
     }
 
     /// The pack rule's prefilter admits exactly the extensions named here.
