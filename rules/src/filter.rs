@@ -44,16 +44,12 @@ fn is_stateful(expr: &Expr) -> bool {
 /// no task owns, checkpoints or agrees on with other instances. They belong in `filter`.
 pub(crate) fn learning_call_in(plan: &datafusion::logical_expr::LogicalPlan) -> Option<String> {
     use datafusion::common::tree_node::TreeNodeRecursion;
-    const LEARNING: [&str; 2] = [
-        crate::functions::udf::ENDPOINT_IS_NEW,
-        crate::functions::technology::TECHNOLOGY_UNSERVED,
-    ];
     let mut found = None;
     let _ = plan.apply_with_subqueries(|node| {
         node.apply_expressions(|e| {
             e.apply(|x| {
                 if let Expr::ScalarFunction(f) = x {
-                    if LEARNING.contains(&f.func.name()) {
+                    if LEARNING.iter().any(|(name, _)| *name == f.func.name()) {
                         found = Some(f.func.name().to_owned());
                         return Ok(TreeNodeRecursion::Stop);
                     }
@@ -64,6 +60,17 @@ pub(crate) fn learning_call_in(plan: &datafusion::logical_expr::LogicalPlan) -> 
     });
     found
 }
+
+/// The helpers that learn, by name, and how a task builds its own instance bound to its
+/// learner: one list for [`RuleFilter::instantiate`] and [`learning_call_in`].
+type LearningUdf = fn(Arc<Mutex<EndpointLearner>>) -> ScalarUDF;
+const LEARNING: [(&str, LearningUdf); 2] = [
+    (crate::functions::udf::ENDPOINT_IS_NEW, endpoint_is_new_udf),
+    (
+        crate::functions::technology::TECHNOLOGY_UNSERVED,
+        technology_unserved_udf,
+    ),
+];
 
 /// Evaluates conjuncts one after the other on the surviving rows; `None` keeps every row
 /// (no conjunct at all).
@@ -158,10 +165,9 @@ impl RuleFilter {
             return Ok(None);
         }
         let learner: Arc<Mutex<EndpointLearner>> = Arc::default();
-        let udfs = [
-            Arc::new(endpoint_is_new_udf(learner.clone())),
-            Arc::new(technology_unserved_udf(learner.clone())),
-        ];
+        let udfs: Vec<Arc<ScalarUDF>> = (LEARNING.iter())
+            .map(|(_, build)| Arc::new(build(learner.clone())))
+            .collect();
         let ctx = SessionContext::new();
         crate::functions::udf::register_all(&ctx);
         let info = simplify_context(&self.schema);
@@ -263,5 +269,19 @@ impl StatefulFilter {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .evicted()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A task binds its own instance of a learning helper by the helper's name: every entry's
+    /// builder must make the function its name says.
+    #[test]
+    fn every_learning_helper_is_built_under_its_name() {
+        for (name, build) in LEARNING {
+            assert_eq!(build(Arc::default()).name(), name);
+        }
     }
 }
