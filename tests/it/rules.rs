@@ -180,45 +180,6 @@ column = "client_ip"
     assert!(a.fields["h"].as_f64().unwrap() > 2.0);
 }
 
-/// `coalesce`, `nvl`, `nvl2` and `arrow_cast` are rewritten by DataFusion's query optimizer
-/// before they run; a filter is planned on its own, and once failed on its first batch with
-/// "coalesce should have been simplified" although `rules lint` had accepted it.
-#[test]
-fn null_handling_functions_work_in_filters() {
-    let text = rule(
-        "nulls",
-        r#"filter = """
-coalesce(user_agent, '') NOT IN ('bot')
-AND nvl(referer, '-') = '-'
-AND nvl2(user_agent, 'sent', 'none') = 'none'
-AND arrow_cast(status, 'Int64') = 404
-"""
-sql = "SELECT client_ip AS entity, count(*) AS event_count FROM events GROUP BY client_ip"
-[window]
-size = "1m"
-[entity]
-type = "ip"
-column = "client_ip"
-"#,
-    );
-    let mut events: Vec<RawEvent> = (0..3)
-        .map(|i| ev(1_000_000 + i * 1000, "192.0.2.5", 404))
-        .collect();
-    // With an agent the `nvl2` conjunct is false; with a referer the `nvl` one is.
-    events.push(RawEvent {
-        user_agent: Some("curl/8.5.0".into()),
-        ..ev(1_000_500, "192.0.2.6", 404)
-    });
-    events.push(RawEvent {
-        referer: Some("https://example.com/".into()),
-        ..ev(1_000_700, "192.0.2.7", 404)
-    });
-    let (alerts, _) = run_engine(vec![compile(&text)], &events, &[2], 0);
-    assert_eq!(alerts.len(), 1, "{alerts:#?}");
-    assert_eq!(alerts[0].entity, "192.0.2.5");
-    assert_eq!(alerts[0].event_count, 3);
-}
-
 #[test]
 fn scripts_flag_events_and_annotate_windows_and_runaways_are_contained() {
     let per_event = rule(
