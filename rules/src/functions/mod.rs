@@ -7,6 +7,7 @@ pub mod collect;
 pub mod memo;
 pub mod openapi;
 pub(crate) mod probe;
+pub mod product;
 pub mod registry;
 pub mod sequence;
 mod shell;
@@ -30,6 +31,7 @@ pub use ua::{ua_class, verifiable_crawlers, UaClass, VerifiableCrawler};
 pub fn prepare_lists() {
     ua::prepare();
     probe::prepare();
+    product::prepare();
 }
 
 /// [`case_insensitive_matcher`] as a DFA whatever the pattern count: for a few hundred short

@@ -198,6 +198,21 @@ pub const HELPERS: &[Helper] = &[
         }),
     },
     Helper {
+        name: "known_product",
+        doc: "known_product(path): the product or CVE whose own endpoint the path is (CrowdSec's technology-probing and trendy-CVE lists: `webmin-admin-login-probing`, `CVE-2021-3129`), or NULL/()",
+        sql: Some(|| {
+            SqlFunction::Scalar(udf::optional_string_fn(
+                "known_product",
+                super::product::known_product,
+            ))
+        }),
+        rhai: Some(|e| {
+            e.register_fn("known_product", |p: &str| -> Dynamic {
+                super::product::known_product(p).map_or(Dynamic::UNIT, Dynamic::from)
+            });
+        }),
+    },
+    Helper {
         name: super::technology::TECHNOLOGY_UNSERVED,
         doc: "technology_unserved(host, technology, status): a 403/404/410 for a technology the host was never seen answering with success; learns from successes (SQL filters only: state per rule and task)",
         sql: Some(|| {

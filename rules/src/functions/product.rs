@@ -1,0 +1,310 @@
+//! Known products' own endpoints: the login panels, consoles and APIs of products that
+//! internet scanners look for one request at a time (`/webmin/`, `/owa/`, `/remote/login`,
+//! `/_ignition/execute-solution`), and the URIs of recently exploited CVEs. A request for one
+//! on a site that does not run the product finds nothing, and nobody who uses the site has a
+//! link to it. `unserved-technology-probe` learns per host which products a site serves, with
+//! the stateful `technology_unserved`, keyed by what [`known_product`] answers.
+//!
+//! Lists: CrowdSec's sec-lists (MIT, `rules/data/sec-lists/`): `technology_probing.json`
+//! (product panels, each with a tag and `equals`/`contains`/`regex` matching) and
+//! `trendy_cves_uris.json` (exploited CVEs' URIs, matched as `contains`). A few entries name
+//! routes that many ordinary applications have (`/users/new`, `/app/login`, `/actuator/health`):
+//! they are left out ([`NOT_PRODUCT_SPECIFIC`]), since a miss on one says nothing about a
+//! product.
+
+use std::sync::OnceLock;
+
+use aho_corasick::AhoCorasick;
+
+const TECHNOLOGY_PROBING: &str = include_str!("../../data/sec-lists/technology_probing.json");
+const TRENDY_CVES: &str = include_str!("../../data/sec-lists/trendy_cves_uris.json");
+
+/// List entries left out, lower-cased: routes of ordinary applications and frameworks, not of
+/// one product (a Rails app's `/users/new`, any SPA's `/app/login` or i18n file, Spring Boot's
+/// health check that Kubernetes probes ask every few seconds), or one-to-three-letter
+/// directories that ordinary APIs use (`/sap/`, `/wps/`), and the query-only
+/// `?%ad` (PHP-CGI's argument injection, `exploit-payload`'s).
+pub const NOT_PRODUCT_SPECIFIC: &[&str] = &[
+    "/actuator/health",
+    "/admin/auth/login",
+    "/admin/folder.do",
+    "/admin/index/login.html",
+    "/admin/spider.php",
+    "/api/v1/serverinfo",
+    "/app/login",
+    "/authorization.do",
+    "/cas/login",
+    "/clusters/local",
+    "/console/login/",
+    "/directory/login/login.aspx",
+    "/events/eventrsvp.aspx",
+    "/exchange/index.html",
+    "/front/privatelogin.jsp",
+    "/go/auth/login",
+    "/iam/login",
+    "/library/login",
+    "/locales/en/translation.json",
+    "/login/login.jsp",
+    "/login/sls/auth",
+    "/lui/",
+    "/manager/login.aspx",
+    "/mlb/",
+    "/mt/admin",
+    "/nds",
+    "/sap/",
+    "/search/admin/admin.php",
+    "/server/apps/login.php",
+    "/ssf/",
+    "/sws/index.html",
+    "/templates/login.php",
+    "/users/new",
+    "/web/login",
+    "/webapi/ping",
+    "/wfc/",
+    "/wps/",
+    "?%ad",
+];
+
+struct Products {
+    /// `equals` entries, without a trailing `/`, and their tags.
+    equals: foldhash::HashMap<String, usize>,
+    /// `contains` entries (and CVE URIs) searched in the normalized path, one pass.
+    contains: AhoCorasick,
+    contains_tags: Vec<usize>,
+    /// CVE URIs written percent-encoded (`%252e%252e`), searched in the raw lower-cased path.
+    raw: AhoCorasick,
+    raw_tags: Vec<usize>,
+    /// `regex` entries that are a literal prefix (`^/goanywhere/`), matched on the
+    /// normalized path.
+    prefixes: Vec<(String, usize)>,
+    /// Other `regex` entries, matched on the normalized path.
+    regexes: Vec<(regex::Regex, usize)>,
+    /// Every literal above in one case-insensitive automaton: a path without `%` or `//`
+    /// (most paths) holding none of them is no product's, after one pass and no copy.
+    gate: AhoCorasick,
+    /// The gate's literals.
+    #[cfg(test)]
+    literals: Vec<String>,
+    tags: Vec<String>,
+}
+
+#[derive(serde::Deserialize)]
+struct TechEntry {
+    tag: String,
+    pattern: String,
+    #[serde(rename = "type")]
+    kind: String,
+}
+
+#[derive(serde::Deserialize)]
+struct CveEntry {
+    cve: String,
+    uri: String,
+}
+
+/// One JSON object per line (comments and blank lines between them), a bad line skipped.
+fn entries<T: serde::de::DeserializeOwned>(text: &str) -> impl Iterator<Item = T> + '_ {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| l.starts_with('{'))
+        .filter_map(|l| serde_json::from_str(l).ok())
+}
+
+fn products() -> &'static Products {
+    static P: OnceLock<Products> = OnceLock::new();
+    P.get_or_init(|| {
+        let mut tags = Vec::new();
+        let mut equals = foldhash::HashMap::default();
+        let (mut contains, mut contains_tags) = (Vec::new(), Vec::new());
+        let (mut raw, mut raw_tags) = (Vec::new(), Vec::new());
+        let (mut prefixes, mut regexes) = (Vec::new(), Vec::new());
+        let mut tag_of = |tag: String| {
+            tags.push(tag);
+            tags.len() - 1
+        };
+        let kept = |p: &str| !p.is_empty() && p != "/" && !NOT_PRODUCT_SPECIFIC.contains(&p);
+        for e in entries::<TechEntry>(TECHNOLOGY_PROBING) {
+            let pattern = e.pattern.to_ascii_lowercase();
+            if !kept(&pattern) {
+                continue;
+            }
+            let tag = tag_of(e.tag);
+            match e.kind.as_str() {
+                "equals" => {
+                    equals.insert(trim_slash(&pattern).to_owned(), tag);
+                }
+                "contains" => {
+                    contains.push(pattern);
+                    contains_tags.push(tag);
+                }
+                "regex" => match literal_prefix(&pattern) {
+                    Some(prefix) => prefixes.push((prefix, tag)),
+                    None => {
+                        if let Ok(re) = regex::Regex::new(&e.pattern) {
+                            regexes.push((re, tag));
+                        }
+                    }
+                },
+                _ => {}
+            }
+        }
+        for e in entries::<CveEntry>(TRENDY_CVES) {
+            let uri = e.uri.to_ascii_lowercase();
+            if !kept(&uri) {
+                continue;
+            }
+            let tag = tag_of(e.cve);
+            if uri.contains('%') {
+                raw.push(uri);
+                raw_tags.push(tag);
+            } else {
+                contains.push(uri);
+                contains_tags.push(tag);
+            }
+        }
+        let literals: Vec<String> = (contains.iter())
+            .chain(equals.keys())
+            .chain(prefixes.iter().map(|(p, _)| p))
+            .cloned()
+            .collect();
+        Products {
+            gate: super::case_insensitive_dfa(&literals),
+            #[cfg(test)]
+            literals,
+            equals,
+            contains: super::case_insensitive_dfa(&contains),
+            contains_tags,
+            raw: super::case_insensitive_matcher(&raw),
+            raw_tags,
+            prefixes,
+            regexes,
+            tags,
+        }
+    })
+}
+
+/// `^literal` (no other regex syntax) as the literal.
+fn literal_prefix(pattern: &str) -> Option<String> {
+    let rest = pattern.strip_prefix('^')?;
+    let plain = rest
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'-' | b'_'));
+    (plain && !rest.is_empty()).then(|| rest.to_owned())
+}
+
+fn trim_slash(p: &str) -> &str {
+    match p.trim_end_matches('/') {
+        "" => "/",
+        t => t,
+    }
+}
+
+/// Builds the lists now (see [`super::prepare_lists`]).
+pub(super) fn prepare() {
+    products();
+}
+
+/// The product or CVE whose endpoint `path` is, by the list's tag (`webmin-admin-login-probing`,
+/// `CVE-2021-3129`), or `None`. The path is compared percent-decoded, lower-cased and with runs
+/// of `/` made one (scanners write `//owa/`), except CVE URIs the list writes encoded. A
+/// path under a product's directory answers the directory's name (`/owa/auth/logon.aspx`:
+/// `microsoft-exchange-probing`), whatever page of it the list also names.
+///
+/// ```
+/// use gatewatch_rules::functions::product::known_product;
+/// assert_eq!(known_product("/webmin/"), Some("webmin-admin-login-probing"));
+/// assert_eq!(known_product("/_ignition/execute-solution"), Some("CVE-2021-3129"));
+/// assert_eq!(known_product("//OWA/auth/x.js"), Some("microsoft-exchange-probing"));
+/// assert_eq!(known_product("/api/v1/orders/42"), None);
+/// assert_eq!(known_product("/users/new"), None);
+/// ```
+pub fn known_product(path: &str) -> Option<&'static str> {
+    find(products(), path, true)
+}
+
+/// [`known_product`], with the gate or (for the test that it changes nothing) without.
+fn find<'a>(p: &'a Products, path: &str, gate: bool) -> Option<&'a str> {
+    let plain = memchr::memchr(b'%', path.as_bytes()).is_none() && !path.contains("//");
+    if gate && plain && p.regexes.is_empty() && !p.gate.is_match(path) {
+        return None;
+    }
+    let normalized = super::probe::normalize_path(path);
+    let n = normalized.as_ref();
+    // A product's directory (`/owa/`, a `contains` entry) before its single pages (`equals`):
+    // every page under it answers with the same name, so a success on one teaches them all.
+    let tag = p
+        .contains
+        .find(n)
+        .and_then(|m| p.contains_tags.get(m.pattern().as_usize()).copied())
+        .or_else(|| p.equals.get(trim_slash(n)).copied())
+        .or_else(|| {
+            p.raw
+                .find(path)
+                .and_then(|m| p.raw_tags.get(m.pattern().as_usize()).copied())
+        })
+        .or_else(|| {
+            (p.prefixes.iter())
+                .find(|(prefix, _)| n.starts_with(prefix.as_str()))
+                .map(|r| r.1)
+        })
+        .or_else(|| p.regexes.iter().find(|(re, _)| re.is_match(n)).map(|r| r.1))?;
+    p.tags.get(tag).map(String::as_str)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn products_and_cves_are_found_by_their_endpoints() {
+        for (path, want) in [
+            ("/remote/login", Some("fortinet-interface-probing")),
+            ("/manager/html", Some("apache-tomcat-manager-login-probing")),
+            ("/developmentserver/metadatauploader", Some("CVE-2025-31324")),
+            ("/_layouts/15/ToolPane.aspx", Some("CVE-2025-53770")),
+            ("/unauth/%252e%252e/php/ztp_gate.php", Some("CVE-2025-0108")),
+            ("/goanywhere/lic/accept", Some("CVE-2023-0669")),
+            ("/GoAnywhere/x", Some("goanywhere-probing")),
+            ("/api/v1/orders/7", None),
+            ("/app/login", None),
+            ("/actuator/health/liveness", None),
+            ("/", None),
+            ("/static/app.js", None),
+        ] {
+            assert_eq!(known_product(path), want, "{path}");
+        }
+    }
+
+    #[test]
+    fn the_gate_changes_no_answer() {
+        let p = products();
+        let mut paths = Vec::new();
+        for literal in &p.literals {
+            paths.push(literal.clone());
+            paths.push(format!("{}/x", literal.to_ascii_uppercase()));
+            paths.push(format!("/a{literal}"));
+            paths.push(literal.trim_end_matches('/').to_owned());
+        }
+        for path in ["/OWA/auth/x", "/api/OWA/", "/%6fwa/", "//owa/", "/a/b", "/"] {
+            paths.push(path.to_owned());
+        }
+        for path in &paths {
+            assert_eq!(find(p, path, true), find(p, path, false), "{path}");
+        }
+    }
+
+    #[test]
+    fn every_left_out_entry_is_in_a_list() {
+        // A left-out entry no longer in the lists would be a stale exception.
+        let all: Vec<String> = entries::<TechEntry>(TECHNOLOGY_PROBING)
+            .map(|e| e.pattern.to_ascii_lowercase())
+            .chain(entries::<CveEntry>(TRENDY_CVES).map(|e| e.uri.to_ascii_lowercase()))
+            .collect();
+        for p in NOT_PRODUCT_SPECIFIC {
+            assert!(all.iter().any(|a| a == p), "{p}");
+        }
+        assert!(products().tags.len() > 350, "{}", products().tags.len());
+        assert!(products().regexes.is_empty(), "every regex entry is a prefix: the gate holds");
+        assert!(known_product("/tmui/login.jsp").is_some_and(|t| t.starts_with("f5-")));
+    }
+}
