@@ -550,3 +550,24 @@ fn seventh_held_out_set_names_the_binary_junk_and_reports_the_referrer_spam_miss
     );
     assert!(report.contains("missed: 94.181.76.169 "), "{report}");
 }
+
+/// The eighth held-out set (`eval/heldout8`, assembled on 2026-12-05 from CrowdSec hub scenario
+/// tests not in the first set, MIT): 4 of 7 attacking clients named on the first run (Grafana's
+/// plugin traversal twice, CrowdSec's own technology-probing fixtures: an ACTi camera CGI and
+/// Adobe AEM's package manager), none of its 5 benign clients. Missed and reported: a login
+/// burst of 7 in 4 seconds (below `login-brute-force`'s 2 a second) and two Matrix homeservers
+/// asking for federation discovery.
+#[test]
+fn eighth_held_out_set_names_exploits_and_product_probes() {
+    let report = assert_corpus_recall(
+        "heldout8",
+        "crowdsec-hub/labels.jsonl",
+        7,
+        4,
+        &[
+            ("grafana_cve-2021-43798.log", "exploit-payload"),
+            ("http-technology-probing.log", "unserved-technology-probe"),
+        ],
+    );
+    assert!(report.contains("missed: 1.2.3.4 "), "{report}");
+}
