@@ -260,7 +260,10 @@ mod tests {
         for (path, want) in [
             ("/remote/login", Some("fortinet-interface-probing")),
             ("/manager/html", Some("apache-tomcat-manager-login-probing")),
-            ("/developmentserver/metadatauploader", Some("CVE-2025-31324")),
+            (
+                "/developmentserver/metadatauploader",
+                Some("CVE-2025-31324"),
+            ),
             ("/_layouts/15/ToolPane.aspx", Some("CVE-2025-53770")),
             ("/unauth/%252e%252e/php/ztp_gate.php", Some("CVE-2025-0108")),
             ("/goanywhere/lic/accept", Some("CVE-2023-0669")),
@@ -304,7 +307,10 @@ mod tests {
             assert!(all.iter().any(|a| a == p), "{p}");
         }
         assert!(products().tags.len() > 350, "{}", products().tags.len());
-        assert!(products().regexes.is_empty(), "every regex entry is a prefix: the gate holds");
+        assert!(
+            products().regexes.is_empty(),
+            "every regex entry is a prefix: the gate holds"
+        );
         assert!(known_product("/tmui/login.jsp").is_some_and(|t| t.starts_with("f5-")));
     }
 }
