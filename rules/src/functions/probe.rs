@@ -88,6 +88,31 @@ const CODE_INJECTION: &[&str] = &[
     "() { :; };",
 ];
 
+/// Marks scanners leave in the URLs they request, matched case-insensitively in the path and
+/// query (raw and decoded): the tool naming itself where a person's request never would, like
+/// a scanner's user agent (`probe_class`'s `scanner-agent`). DFind's `w00tw00t.at.ISC.SANS...`
+/// and Muieblackcat's `/muieblackcat` probe requests, Acunetix's made-up test files, and the
+/// out-of-band callback domains of Burp Collaborator, ProjectDiscovery's interactsh (Nuclei's
+/// blind-injection tests) and the Chinese DNS-log services: a request carrying one is a scanner
+/// waiting for the server to call back.
+const SCANNER_MARKS: &[&str] = &[
+    "w00tw00t.at.",
+    "/muieblackcat",
+    "acunetix-wvs-test",
+    "acunetix_wvs_security_test",
+    "burpcollaborator.net",
+    "oastify.com",
+    ".oast.pro",
+    ".oast.live",
+    ".oast.site",
+    ".oast.online",
+    ".oast.fun",
+    ".oast.me",
+    ".interact.sh",
+    "dnslog.cn",
+    ".ceye.io",
+];
+
 /// Traversal spellings the sec-list lacks: Tomcat's path-parameter bypass (`..;/`) and a
 /// double-encoded dot pair (raw, and as it reads after one decoding).
 const MORE_TRAVERSAL: &[&str] = &["..;/", "%252e%252e", "%2e%2e/", "%2e%2e\\"];
@@ -195,6 +220,10 @@ fn lists() -> &'static Lists {
             (
                 CODE_INJECTION.iter().map(|w| w.to_string()).collect(),
                 CODE_BIT,
+            ),
+            (
+                SCANNER_MARKS.iter().map(|w| w.to_string()).collect(),
+                SCANNER_BIT,
             ),
         ] {
             injection_bits.extend(std::iter::repeat_n(bit, list.len()));
@@ -362,7 +391,7 @@ fn is_scanner(ua: &str) -> bool {
 
 /// What kind of probe a request is, or `None` for an ordinary request. Checked in this order:
 /// `code-injection` (in the path, query or a user agent carrying `${` or `() {`),
-/// `scanner-agent`, `path-traversal`, `sql-injection`, `script-injection`, `backdoor`,
+/// `scanner-agent` (an attack tool's user agent, or a mark scanners leave in the URL), `path-traversal`, `sql-injection`, `script-injection`, `backdoor`,
 /// `sensitive-file`, `admin-interface`.
 ///
 /// ```
@@ -481,7 +510,7 @@ pub(crate) fn decide(path: PathFacts, query: u8, agent: u8) -> u8 {
     if found & CODE_BIT != 0 {
         return class::CODE_INJECTION;
     }
-    if agent & SCANNER_BIT != 0 {
+    if (found | agent) & SCANNER_BIT != 0 {
         return class::SCANNER_AGENT;
     }
     for (bit, class) in [

@@ -196,6 +196,29 @@ fn probes_are_classified() {
     }
 }
 
+/// A scanner's mark in the URL is its name in the user agent: DFind's and Muieblackcat's probe
+/// paths, out-of-band callback domains in a query; a page that merely shares a word is not.
+#[test]
+fn scanner_marks_in_the_url_are_a_scanner_agent() {
+    for (path, query) in [
+        ("/w00tw00t.at.ISC.SANS.DFind:)", None),
+        ("/W00TW00T.AT.blackhats.romanian.anti-sec:)", None),
+        ("//muieblackcat", None),
+        ("/acunetix-wvs-test-for-some-inexistent-file", None),
+        ("/api/v1/fetch", Some("url=http%3A%2F%2Fd1x2y3.oast.fun%2Fa")),
+        ("/api/v1/hook", Some("callback=https://abc.burpcollaborator.net/")),
+    ] {
+        assert_eq!(
+            probe_class(path, query, Some("Mozilla/5.0")),
+            Some("scanner-agent"),
+            "{path} {query:?}"
+        );
+    }
+    for path in ["/blog/w00t-we-shipped", "/cats/black-cat", "/docs/oast"] {
+        assert_eq!(probe_class(path, None, None), None, "{path}");
+    }
+}
+
 /// Payloads that try to run something, encoded as scanners send them, in the path, the
 /// query or the user agent; and ordinary requests that merely share a word with them.
 #[test]
