@@ -179,8 +179,8 @@ fn held_out_scan_logs_keep_their_recall_and_benign_clients_stay_quiet() {
 }
 
 /// The second held-out set (`eval/heldout2`: fail2ban, Wazuh, OSSEC test lines and benign
-/// application logs): at least the 22 of 29 attacking clients named on 2026-12-04, each by the
-/// rule that reaches it, and not one alert on a benign client. The set's lines are windowed in
+/// application logs): at least the 24 of 29 attacking clients named on 2026-12-05 (DFind's and
+/// Muieblackcat's marker paths among them), each by the rule that reaches it, and not one alert on a benign client. The set's lines are windowed in
 /// their own time (`allowed_lateness` in its corpus.toml: fail2ban's files are concatenated
 /// test cases, not one stream).
 #[test]
@@ -189,7 +189,7 @@ fn second_held_out_set_keeps_its_recall_and_benign_clients_stay_quiet() {
         "heldout2",
         "labels.jsonl",
         29,
-        22,
+        24,
         &[
             // A time-delay SQL injection; an XSS probe whose target holds raw spaces; an RFI.
             ("wazuh-web_rules.log", "exploit-payload"),
@@ -570,4 +570,22 @@ fn eighth_held_out_set_names_exploits_and_product_probes() {
         ],
     );
     assert!(report.contains("missed: 1.2.3.4 "), "{report}");
+}
+
+/// The ninth held-out set (`eval/heldout9`, assembled on 2026-12-05: CrowdSec's first-generation
+/// HTTP scenario tests replayed as NGINX lines, MIT): every attacking client named, among them
+/// the aggressive crawl (`machine-regular-client`) and DFind's `w00tw00t` probe.
+#[test]
+fn ninth_held_out_set_names_every_attacker_the_crawl_and_dfind_among_them() {
+    assert_corpus_recall(
+        "heldout9",
+        "crowdsec-scenario-tests/labels.jsonl",
+        18,
+        18,
+        &[
+            ("http-crawl-non_statics.log", "machine-regular-client"),
+            ("http-w00tw00t.log", "probing-attack-tools"),
+            ("http-xss-probing.log", "probing-attack-tools"),
+        ],
+    );
 }
