@@ -205,8 +205,14 @@ fn scanner_marks_in_the_url_are_a_scanner_agent() {
         ("/W00TW00T.AT.blackhats.romanian.anti-sec:)", None),
         ("//muieblackcat", None),
         ("/acunetix-wvs-test-for-some-inexistent-file", None),
-        ("/api/v1/fetch", Some("url=http%3A%2F%2Fd1x2y3.oast.fun%2Fa")),
-        ("/api/v1/hook", Some("callback=https://abc.burpcollaborator.net/")),
+        (
+            "/api/v1/fetch",
+            Some("url=http%3A%2F%2Fd1x2y3.oast.fun%2Fa"),
+        ),
+        (
+            "/api/v1/hook",
+            Some("callback=https://abc.burpcollaborator.net/"),
+        ),
     ] {
         assert_eq!(
             probe_class(path, query, Some("Mozilla/5.0")),
