@@ -29,6 +29,7 @@ pub use scenario::ai_crawler_declared::AI_DECLARED_IP;
 pub use scenario::ai_token_abuse::AI_ABUSER;
 pub use scenario::background::{AI_STEADY, BULK_CONSUMER, BULK_IP, GOOGLEBOT_IP, PROBE_IP};
 pub use scenario::cache_flood::CACHE_FLOODER_IP;
+pub use scenario::crawl::CRAWLER_IP;
 pub use scenario::credential_stuffing::STUFFER_IP;
 pub use scenario::distributed_stuffing::LOW_SLOW_UA;
 pub use scenario::endpoint_discovery::DISCOVERY_IP;

@@ -44,6 +44,7 @@ pub const EXPECTED: &[(&str, &[&str])] = &[
     ("form-brute-force", &["login-brute-force"]),
     ("install-scan", &["file-prefix-guessing"]),
     ("technology-probe", &["unserved-technology-probe"]),
+    ("crawl", &["machine-regular-client"]),
 ];
 
 /// Rules that must stay quiet on a scenario's attackers although others report them: a scan of

@@ -206,7 +206,8 @@ fn generate_is_deterministic_and_writes_labels() {
             "cache-flood",
             "form-brute-force",
             "install-scan",
-            "technology-probe"
+            "technology-probe",
+            "crawl"
         ]
     );
 }

@@ -37,6 +37,7 @@ fn eval_meets_the_targets_with_and_without_an_openapi_document() {
             "zombie-api",
             "ai-token-abuse",
             "probing",
+            "crawl",
         ] {
             assert!(
                 table

@@ -92,6 +92,9 @@ registry! {
     /// Single requests for products' entry points in server technologies the API does not run;
     /// and, benign, a legacy PHP service's users hitting a report page that is gone.
     TechnologyProbe => technology_probe,
+    /// A scraper crawling product pages three times a second without a referer, at irregular
+    /// gaps, behind a browser's user agent.
+    Crawl => crawl,
 }
 
 impl Scenario {
