@@ -77,7 +77,7 @@ struct Products {
     /// `regex` entries that are a literal prefix (`^/goanywhere/`), matched on the
     /// normalized path.
     prefixes: Vec<(String, usize)>,
-    /// Other `regex` entries, matched on the normalized path.
+    /// Other `regex` entries, matched on the normalized path, any case.
     regexes: Vec<(regex::Regex, usize)>,
     /// Every literal above in one case-insensitive automaton: a path without `%` or `//`
     /// (most paths) holding none of them is no product's, after one pass and no copy.
@@ -140,7 +140,11 @@ fn products() -> &'static Products {
                 "regex" => match literal_prefix(&pattern) {
                     Some(prefix) => prefixes.push((prefix, tag)),
                     None => {
-                        if let Ok(re) = regex::Regex::new(&e.pattern) {
+                        let re = regex::RegexBuilder::new(&e.pattern)
+                            .case_insensitive(true)
+                            .size_limit(1 << 20)
+                            .build();
+                        if let Ok(re) = re {
                             regexes.push((re, tag));
                         }
                     }
