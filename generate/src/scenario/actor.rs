@@ -207,3 +207,9 @@ impl<'a> Labels<'a> {
 pub(crate) fn strings(v: &[&str]) -> Vec<String> {
     v.iter().map(|s| s.to_string()).collect()
 }
+
+/// A product page of the shop's catalogue, `/api/v1/products/1` to `/5000`, drawn from `rng`:
+/// what shoppers, crawlers and scrapers read.
+pub(super) fn product_page(rng: &mut Rng) -> String {
+    format!("/api/v1/products/{}", 1 + rng.below(5000))
+}

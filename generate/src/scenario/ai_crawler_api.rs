@@ -1,6 +1,6 @@
 //! An AI crawler on the API: a declared crawler (GPTBot) reading authenticated API routes.
 
-use super::actor::{strings, Actor, Cx, Fields, Labels, Plan};
+use super::actor::{strings, Actor, Cx, Fields, Labels, Plan, product_page};
 use super::Def;
 
 /// GPTBot reading API routes.
@@ -32,7 +32,7 @@ impl Actor for AiCrawlerApi {
                 401,
             )
         } else {
-            (format!("/api/v1/products/{}", 1 + rng.below(5000)), 200)
+            (product_page(rng), 200)
         };
         Fields {
             method: "GET",

@@ -1,6 +1,6 @@
 //! A declared AI crawler (ClaudeBot) on public pages: a policy finding, not an attack.
 
-use super::actor::{strings, Actor, Cx, Fields, Labels, Plan};
+use super::actor::{strings, Actor, Cx, Fields, Labels, Plan, product_page};
 use super::Def;
 
 /// ClaudeBot on public pages.
@@ -23,7 +23,7 @@ struct AiDeclared;
 impl Actor for AiDeclared {
     fn request(&self, cx: &mut Cx<'_>) -> Fields {
         let path = if cx.rng.chance(0.7) {
-            format!("/api/v1/products/{}", 1 + cx.rng.below(5000))
+            product_page(cx.rng)
         } else {
             "/static/app.css".to_string()
         };

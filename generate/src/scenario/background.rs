@@ -1,7 +1,7 @@
 //! Benign machine traffic that looks suspicious to a naive detection: a health-check prober,
 //! a partner's bulk export client, Googlebot and steady AI-gateway consumers.
 
-use super::actor::{strings, Actor, Cx, Fields, Labels};
+use super::actor::{product_page, strings, Actor, Cx, Fields, Labels};
 
 /// Health-check prober (benign).
 pub const PROBE_IP: &str = "10.0.0.5";
@@ -92,7 +92,7 @@ impl Actor for Googlebot {
         let rng = &mut *cx.rng;
         let r = rng.unit();
         let path = if r < 0.6 {
-            format!("/api/v1/products/{}", 1 + rng.below(5000))
+            product_page(rng)
         } else if r < 0.8 {
             format!(
                 "/api/v1/search?q={}",

@@ -4,7 +4,7 @@
 //! referer at all, so the benign shoppers of the background, reading a page every few seconds,
 //! are this scenario's hard negatives.
 
-use super::actor::{strings, Actor, Cx, Fields, Labels, Plan};
+use super::actor::{strings, Actor, Cx, Fields, Labels, Plan, product_page};
 use super::agents::BROWSER_UAS;
 use super::Def;
 
@@ -27,7 +27,7 @@ impl Actor for Crawler {
     fn request(&self, cx: &mut Cx<'_>) -> Fields {
         Fields {
             method: "GET",
-            path: format!("/api/v1/products/{}", 1 + cx.rng.below(5000)),
+            path: product_page(cx.rng),
             status: 200,
             username: None,
             service: "catalog",

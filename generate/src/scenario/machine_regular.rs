@@ -1,7 +1,7 @@
 //! Machine regularity: a scraper on a fixed timer, claiming to be Chrome, never loading
 //! static assets (labelled as user-agent spoofing too).
 
-use super::actor::{strings, Actor, Cx, Fields, Labels, Plan};
+use super::actor::{strings, Actor, Cx, Fields, Labels, Plan, product_page};
 use super::agents::BROWSER_UAS;
 use super::Def;
 
@@ -27,7 +27,7 @@ impl Actor for Regular {
         cx.consumer = Some(REGULAR_CONSUMER.into());
         Fields {
             method: "GET",
-            path: format!("/api/v1/products/{}", 1 + cx.rng.below(5000)),
+            path: product_page(cx.rng),
             status: 200,
             username: None,
             service: "catalog",

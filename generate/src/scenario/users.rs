@@ -1,7 +1,7 @@
 //! The benign user population: ordinary users on their own addresses, many mobile users behind
 //! a carrier NAT, a team behind an office egress, and users who mistype their password.
 
-use super::actor::{strings, Actor, Cx, Fields, Labels};
+use super::actor::{product_page, strings, Actor, Cx, Fields, Labels};
 use super::agents::{BROWSER_UAS, MOBILE_UAS};
 use crate::Rng;
 
@@ -42,12 +42,7 @@ fn population(
     let user_agent = agents[(user % agents.len() as u64) as usize];
     let r = rng.unit();
     let (method, path, status, service) = if r < 0.30 {
-        (
-            "GET",
-            format!("/api/v1/products/{}", 1 + rng.below(5000)),
-            200,
-            "catalog",
-        )
+        ("GET", product_page(rng), 200, "catalog")
     } else if r < 0.45 {
         let q = rng.pick(&["shoes", "laptop", "coffee", "desk"]);
         (
