@@ -213,3 +213,16 @@ pub(crate) fn strings(v: &[&str]) -> Vec<String> {
 pub(super) fn product_page(rng: &mut Rng) -> String {
     format!("/api/v1/products/{}", 1 + rng.below(5000))
 }
+
+/// A `GET` of a [`product_page`] answered 200, from `ip` with `user_agent`: a scraper's read.
+pub(super) fn product_read(rng: &mut Rng, ip: &str, user_agent: &'static str) -> Fields {
+    Fields {
+        method: "GET",
+        path: product_page(rng),
+        status: 200,
+        username: None,
+        service: "catalog",
+        ip: ip.into(),
+        user_agent,
+    }
+}

@@ -4,7 +4,7 @@
 //! referer at all, so the benign shoppers of the background, reading a page every few seconds,
 //! are this scenario's hard negatives.
 
-use super::actor::{strings, Actor, Cx, Fields, Labels, Plan, product_page};
+use super::actor::{product_read, strings, Actor, Cx, Fields, Labels, Plan};
 use super::agents::BROWSER_UAS;
 use super::Def;
 
@@ -25,15 +25,7 @@ struct Crawler;
 
 impl Actor for Crawler {
     fn request(&self, cx: &mut Cx<'_>) -> Fields {
-        Fields {
-            method: "GET",
-            path: product_page(cx.rng),
-            status: 200,
-            username: None,
-            service: "catalog",
-            ip: CRAWLER_IP.into(),
-            user_agent: BROWSER_UAS[2 % BROWSER_UAS.len()],
-        }
+        product_read(cx.rng, CRAWLER_IP, BROWSER_UAS[2 % BROWSER_UAS.len()])
     }
 
     fn label(&self, l: &mut Labels<'_>) {

@@ -1,7 +1,7 @@
 //! Machine regularity: a scraper on a fixed timer, claiming to be Chrome, never loading
 //! static assets (labelled as user-agent spoofing too).
 
-use super::actor::{strings, Actor, Cx, Fields, Labels, Plan, product_page};
+use super::actor::{product_read, strings, Actor, Cx, Fields, Labels, Plan};
 use super::agents::BROWSER_UAS;
 use super::Def;
 
@@ -25,15 +25,7 @@ struct Regular;
 impl Actor for Regular {
     fn request(&self, cx: &mut Cx<'_>) -> Fields {
         cx.consumer = Some(REGULAR_CONSUMER.into());
-        Fields {
-            method: "GET",
-            path: product_page(cx.rng),
-            status: 200,
-            username: None,
-            service: "catalog",
-            ip: REGULAR_IP.into(),
-            user_agent: BROWSER_UAS[0],
-        }
+        product_read(cx.rng, REGULAR_IP, BROWSER_UAS[0])
     }
 
     fn label(&self, l: &mut Labels<'_>) {
