@@ -201,9 +201,9 @@ mod tests {
         let low_slow = reqs.iter().filter(|r| r.user_agent == LOW_SLOW_UA).count();
         assert!(low_slow > 500);
         let l = labels(&cfg);
-        // 20 attack labels: each scenario's, machine-regular also labels ua-spoofing,
+        // 21 attack labels: each scenario's, machine-regular also labels ua-spoofing,
         // shadow-api also zombie-api.
-        assert_eq!(l.iter().filter(|l| l.attack).count(), 20);
+        assert_eq!(l.iter().filter(|l| l.attack).count(), 21);
         for (ip, n) in [
             (SPRAY_IP, 50),
             (ATO_IP, 14),
@@ -215,6 +215,7 @@ mod tests {
             (FORM_GUESSER_IP, 200),
             (FORM_ROTATOR_IP, 100),
             (INSTALL_SCANNER_IP, 10),
+            (CRAWLER_IP, 60),
         ] {
             assert!(from(ip) > n, "{ip}: {}", from(ip));
         }
