@@ -21,9 +21,9 @@ const TRENDY_CVES: &str = include_str!("../../data/sec-lists/trendy_cves_uris.js
 
 /// List entries left out, lower-cased: routes of ordinary applications and frameworks, not of
 /// one product (a Rails app's `/users/new`, any SPA's `/app/login` or i18n file, Spring Boot's
-/// health check that Kubernetes probes ask every few seconds), or one-to-three-letter
-/// directories that ordinary APIs use (`/sap/`, `/wps/`), and the query-only
-/// `?%ad` (PHP-CGI's argument injection, `exploit-payload`'s).
+/// health check that Kubernetes probes ask every few seconds), short directory names that
+/// ordinary APIs use too (`/sap/`, `/wps/`, `/ssf/`), and the query-only `?%ad` (PHP-CGI's
+/// argument injection, `exploit-payload`'s).
 pub const NOT_PRODUCT_SPECIFIC: &[&str] = &[
     "/actuator/health",
     "/admin/auth/login",
@@ -79,8 +79,10 @@ struct Products {
     prefixes: Vec<(String, usize)>,
     /// Other `regex` entries, matched on the normalized path, any case.
     regexes: Vec<(regex::Regex, usize)>,
-    /// Every literal above in one case-insensitive automaton: a path without `%` or `//`
-    /// (most paths) holding none of them is no product's, after one pass and no copy.
+    /// Every literal of the `equals`, `contains` and prefix entries in one case-insensitive
+    /// automaton: a path without `%` or `//` (most paths) holding none of them is no
+    /// product's, after one pass and no copy (the CVE URIs searched raw all hold a `%`, so
+    /// only paths with one can match them, and those skip the gate).
     gate: AhoCorasick,
     /// The gate's literals.
     #[cfg(test)]
@@ -129,13 +131,21 @@ fn products() -> &'static Products {
                 continue;
             }
             let tag = tag_of(e.tag);
+            // The list writes a path's `+` as a space (`/ cscoe /` for Cisco's `/+CSCOE+/`):
+            // both spellings are looked for.
+            let spellings = std::iter::once(pattern.clone())
+                .chain(pattern.contains(' ').then(|| pattern.replace(' ', "+")));
             match e.kind.as_str() {
                 "equals" => {
-                    equals.insert(trim_slash(&pattern).to_owned(), tag);
+                    for p in spellings {
+                        equals.insert(trim_slash(&p).to_owned(), tag);
+                    }
                 }
                 "contains" => {
-                    contains.push(pattern);
-                    contains_tags.push(tag);
+                    for p in spellings {
+                        contains.push(p);
+                        contains_tags.push(tag);
+                    }
                 }
                 "regex" => match literal_prefix(&pattern) {
                     Some(prefix) => prefixes.push((prefix, tag)),
@@ -196,6 +206,15 @@ fn literal_prefix(pattern: &str) -> Option<String> {
     (plain && !rest.is_empty()).then(|| rest.to_owned())
 }
 
+/// Whether a `contains` match ending at byte `end` of `path` ends a name: the pattern ended with
+/// `/`, or the path goes on with `/`, `.`, `;` or nothing (`/zimbra` is Zimbra's directory in
+/// `/zimbra/` and `/zimbra.jsp`, not in a blog post `/zimbra-migration`).
+fn ends_a_name(path: &str, end: usize) -> bool {
+    let bytes = path.as_bytes();
+    end.checked_sub(1).and_then(|i| bytes.get(i)) == Some(&b'/')
+        || matches!(bytes.get(end), None | Some(b'/' | b'.' | b';'))
+}
+
 fn trim_slash(p: &str) -> &str {
     match p.trim_end_matches('/') {
         "" => "/",
@@ -234,22 +253,22 @@ fn find<'a>(p: &'a Products, path: &str, gate: bool) -> Option<&'a str> {
     }
     let normalized = super::probe::normalize_path(path);
     let n = normalized.as_ref();
-    // A product's directory (`/owa/`, a `contains` entry) before its single pages (`equals`):
+    // A product's directory (`^/goanywhere/`, `/owa/`) before its single pages (`equals`):
     // every page under it answers with the same name, so a success on one teaches them all.
-    let tag = p
-        .contains
-        .find(n)
-        .and_then(|m| p.contains_tags.get(m.pattern().as_usize()).copied())
+    let tag = (p.prefixes.iter())
+        .find(|(prefix, _)| n.starts_with(prefix.as_str()))
+        .map(|r| r.1)
+        .or_else(|| {
+            p.contains
+                .find_overlapping_iter(n)
+                .find(|m| ends_a_name(n, m.end()))
+                .and_then(|m| p.contains_tags.get(m.pattern().as_usize()).copied())
+        })
         .or_else(|| p.equals.get(trim_slash(n)).copied())
         .or_else(|| {
             p.raw
                 .find(path)
                 .and_then(|m| p.raw_tags.get(m.pattern().as_usize()).copied())
-        })
-        .or_else(|| {
-            (p.prefixes.iter())
-                .find(|(prefix, _)| n.starts_with(prefix.as_str()))
-                .map(|r| r.1)
         })
         .or_else(|| p.regexes.iter().find(|(re, _)| re.is_match(n)).map(|r| r.1))?;
     p.tags.get(tag).map(String::as_str)
@@ -270,8 +289,11 @@ mod tests {
             ),
             ("/_layouts/15/ToolPane.aspx", Some("CVE-2025-53770")),
             ("/unauth/%252e%252e/php/ztp_gate.php", Some("CVE-2025-0108")),
-            ("/goanywhere/lic/accept", Some("CVE-2023-0669")),
+            ("/goanywhere/lic/accept", Some("goanywhere-probing")),
             ("/GoAnywhere/x", Some("goanywhere-probing")),
+            ("/+CSCOE+/logon.html", Some("generic-cisco")),
+            ("/zimbra/public/login.jsp", Some("zimbra-probing")),
+            ("/blog/zimbra-migration", None),
             ("/api/v1/orders/7", None),
             ("/app/login", None),
             ("/actuator/health/liveness", None),
@@ -297,6 +319,28 @@ mod tests {
         }
         for path in &paths {
             assert_eq!(find(p, path, true), find(p, path, false), "{path}");
+        }
+    }
+
+    /// Lines the loader would skip in silence: every object line of both lists parses, and
+    /// every `regex` entry compiles.
+    #[test]
+    fn every_list_line_is_read() {
+        for (text, cve) in [(TECHNOLOGY_PROBING, false), (TRENDY_CVES, true)] {
+            for line in text.lines().map(str::trim).filter(|l| l.starts_with('{')) {
+                if cve {
+                    assert!(serde_json::from_str::<CveEntry>(line).is_ok(), "{line}");
+                    continue;
+                }
+                let e: TechEntry = serde_json::from_str(line).expect(line);
+                assert!(
+                    ["equals", "contains", "regex"].contains(&e.kind.as_str()),
+                    "{line}"
+                );
+                if e.kind == "regex" {
+                    assert!(regex::Regex::new(&e.pattern).is_ok(), "{line}");
+                }
+            }
         }
     }
 
