@@ -555,8 +555,8 @@ fn seventh_held_out_set_names_the_binary_junk_and_reports_the_referrer_spam_miss
 /// tests not in the first set, MIT): 4 of 7 attacking clients named on the first run (Grafana's
 /// plugin traversal twice, CrowdSec's own technology-probing fixtures: an ACTi camera CGI and
 /// Adobe AEM's package manager), none of its 5 benign clients. Missed and reported: a login
-/// burst of 7 in 4 seconds (below `login-brute-force`'s 2 a second) and two Matrix homeservers
-/// asking for federation discovery.
+/// burst of 7 within 3 seconds, touching 4 (below `login-brute-force`'s 2 per second touched),
+/// and two Matrix homeservers asking for federation discovery.
 #[test]
 fn eighth_held_out_set_names_exploits_and_product_probes() {
     let report = assert_corpus_recall(

@@ -14,108 +14,8 @@ const SQLI: &str = include_str!("../../data/sec-lists/sqli_probe_patterns.txt");
 const XSS: &str = include_str!("../../data/sec-lists/xss_probe_patterns.txt");
 const BACKDOORS: &str = include_str!("../../data/sec-lists/backdoors.txt");
 
-/// Injection payloads as they look once percent-decoded (the lists hold the encoded forms).
-const DECODED_SQLI: &[&str] = &[
-    "' or '1'='1",
-    "' or 1=1",
-    "\" or 1=1",
-    " or 1=1--",
-    "union select",
-    "union all select",
-    "information_schema",
-    "sleep(",
-    "pg_sleep(",
-    "benchmark(",
-    "xp_cmdshell",
-    "@@version",
-];
-
-/// Code, command and expression injection, as it looks once percent-decoded (`+` read as a
-/// space): what a request carries when it tries to run something on the server, whatever the
-/// product or CVE. Lookup and expression languages (Log4Shell's `${jndi:`, Text4Shell's
-/// `${script:`, OGNL, FreeMarker, Java's `Runtime`), class-loader manipulation (Spring4Shell),
-/// PHP execution (`call_user_func_array`, `php://input`), shell commands chained into a
-/// parameter (`;wget `, `$(echo`, `${IFS}`, `rm -rf`) and Shellshock's function prefix.
-/// No ordinary request or browser sends these.
-const CODE_INJECTION: &[&str] = &[
-    "${jndi:",
-    "${script:",
-    "${url:",
-    "${dns:",
-    "${env:",
-    "${sys:",
-    "${lower:",
-    "${upper:",
-    "${::-",
-    "${base64:",
-    "${(#",
-    "%{(#",
-    "#_memberaccess",
-    "@java.lang.runtime@",
-    "java.lang.runtime",
-    "getruntime().exec",
-    "java.lang.processbuilder",
-    "freemarker.template.utility.execute",
-    "class.module.classloader",
-    "class.classloader",
-    "call_user_func_array",
-    "invokefunction",
-    "php://input",
-    "allow_url_include",
-    "auto_prepend_file",
-    "<?php",
-    "shell_exec(",
-    "passthru(",
-    "${ifs}",
-    "$(echo",
-    "$(wget",
-    "$(curl",
-    ";wget ",
-    "|wget ",
-    "`wget ",
-    ";curl ",
-    "|curl ",
-    ";sh ",
-    "| sh ",
-    "|sh ",
-    "/bin/sh ",
-    "/bin/bash ",
-    "rm -rf ",
-    "chmod 777 ",
-    "chmod +x ",
-    "/dev/tcp/",
-    "() { :;",
-    "() { :; };",
-];
-
-/// Marks scanners leave in the URLs they request, matched case-insensitively in the path and
-/// query (raw and decoded): the tool naming itself where a person's request never would, like
-/// a scanner's user agent (`probe_class`'s `scanner-agent`). DFind's `w00tw00t.at.ISC.SANS...`
-/// and Muieblackcat's `/muieblackcat` probe requests, Acunetix's made-up test files, and the
-/// out-of-band callback domains of Burp Collaborator, ProjectDiscovery's interactsh (Nuclei's
-/// blind-injection tests) and the Chinese DNS-log services: a request carrying one is a scanner
-/// waiting for the server to call back.
-const SCANNER_MARKS: &[&str] = &[
-    "w00tw00t.at.",
-    "/muieblackcat",
-    "acunetix-wvs-test",
-    "acunetix_wvs_security_test",
-    "burpcollaborator.net",
-    "oastify.com",
-    ".oast.pro",
-    ".oast.live",
-    ".oast.site",
-    ".oast.online",
-    ".oast.fun",
-    ".oast.me",
-    ".interact.sh",
-    "dnslog.cn",
-    ".ceye.io",
-];
-
-/// Traversal spellings the sec-list lacks: Tomcat's path-parameter bypass (`..;/`) and a
-/// double-encoded dot pair (raw, and as it reads after one decoding).
-const MORE_TRAVERSAL: &[&str] = &["..;/", "%252e%252e", "%2e%2e/", "%2e%2e\\"];
+mod words;
+use words::{CODE_INJECTION, DECODED_SQLI, MORE_TRAVERSAL, SCANNER_MARKS};
 
 fn words(list: &str) -> Vec<String> {
     list.lines()
@@ -137,8 +37,8 @@ struct Lists {
     /// a match counts at the end of the path or before a `/` (a directory inside the path).
     sensitive_paths: AhoCorasick,
     backdoors: foldhash::HashSet<String>,
-    /// Path traversal, SQL and script injection payloads in one automaton (one pass per text),
-    /// with each pattern's class bit.
+    /// Path traversal, SQL, script and code injection payloads and scanners' marks in one
+    /// automaton (one pass per text), with each pattern's class bit.
     injections: AhoCorasick,
     injection_bits: Vec<u8>,
     /// Every word the path classes look for (injections, backdoors, sensitive names and paths,
@@ -391,8 +291,9 @@ fn is_scanner(ua: &str) -> bool {
 
 /// What kind of probe a request is, or `None` for an ordinary request. Checked in this order:
 /// `code-injection` (in the path, query or a user agent carrying `${` or `() {`),
-/// `scanner-agent` (an attack tool's user agent, or a mark scanners leave in the URL), `path-traversal`, `sql-injection`, `script-injection`, `backdoor`,
-/// `sensitive-file`, `admin-interface`.
+/// `scanner-agent` (an attack tool's user agent, or a mark scanners leave in the URL),
+/// `path-traversal`, `sql-injection`, `script-injection`, `backdoor`, `sensitive-file`,
+/// `admin-interface`.
 ///
 /// ```
 /// use gatewatch_rules::functions::probe_class;
@@ -498,8 +399,8 @@ pub(crate) fn agent_facts(user_agent: Option<&str>) -> u8 {
     agent_facts_with(lists(), user_agent)
 }
 
-/// Set in [`agent_facts`] for a user agent naming an attack tool (apart from the injection
-/// bits).
+/// A scanner named: set in [`agent_facts`] for a user agent naming an attack tool, and among a
+/// path's or query's injection bits for a mark scanners leave in URLs (`words::SCANNER_MARKS`).
 const SCANNER_BIT: u8 = 16;
 
 /// The class of a request from its columns' facts, by priority: code injected anywhere, an

@@ -223,6 +223,14 @@ fn scanner_marks_in_the_url_are_a_scanner_agent() {
     for path in ["/blog/w00t-we-shipped", "/cats/black-cat", "/docs/oast"] {
         assert_eq!(probe_class(path, None, None), None, "{path}");
     }
+    // Near misses: a library's site, a domain ending like a mark's without its dot.
+    for (path, query) in [
+        ("/", Some("u=https://toastify.com/docs")),
+        ("/api/v1/links", Some("href=mydnslog.cn")),
+        ("/w00tw00t", None),
+    ] {
+        assert_eq!(probe_class(path, query, None), None, "{path} {query:?}");
+    }
 }
 
 /// Payloads that try to run something, encoded as scanners send them, in the path, the

@@ -1,0 +1,105 @@
+//! The words `probe_class` looks for beyond CrowdSec's lists: decoded injection payloads, code
+//! and command injection, scanners' marks in URLs, and traversal spellings.
+
+/// Injection payloads as they look once percent-decoded (the lists hold the encoded forms).
+pub(super) const DECODED_SQLI: &[&str] = &[
+    "' or '1'='1",
+    "' or 1=1",
+    "\" or 1=1",
+    " or 1=1--",
+    "union select",
+    "union all select",
+    "information_schema",
+    "sleep(",
+    "pg_sleep(",
+    "benchmark(",
+    "xp_cmdshell",
+    "@@version",
+];
+
+/// Code, command and expression injection, as it looks once percent-decoded (`+` read as a
+/// space): what a request carries when it tries to run something on the server, whatever the
+/// product or CVE. Lookup and expression languages (Log4Shell's `${jndi:`, Text4Shell's
+/// `${script:`, OGNL, FreeMarker, Java's `Runtime`), class-loader manipulation (Spring4Shell),
+/// PHP execution (`call_user_func_array`, `php://input`), shell commands chained into a
+/// parameter (`;wget `, `$(echo`, `${IFS}`, `rm -rf`) and Shellshock's function prefix.
+/// No ordinary request or browser sends these.
+pub(super) const CODE_INJECTION: &[&str] = &[
+    "${jndi:",
+    "${script:",
+    "${url:",
+    "${dns:",
+    "${env:",
+    "${sys:",
+    "${lower:",
+    "${upper:",
+    "${::-",
+    "${base64:",
+    "${(#",
+    "%{(#",
+    "#_memberaccess",
+    "@java.lang.runtime@",
+    "java.lang.runtime",
+    "getruntime().exec",
+    "java.lang.processbuilder",
+    "freemarker.template.utility.execute",
+    "class.module.classloader",
+    "class.classloader",
+    "call_user_func_array",
+    "invokefunction",
+    "php://input",
+    "allow_url_include",
+    "auto_prepend_file",
+    "<?php",
+    "shell_exec(",
+    "passthru(",
+    "${ifs}",
+    "$(echo",
+    "$(wget",
+    "$(curl",
+    ";wget ",
+    "|wget ",
+    "`wget ",
+    ";curl ",
+    "|curl ",
+    ";sh ",
+    "| sh ",
+    "|sh ",
+    "/bin/sh ",
+    "/bin/bash ",
+    "rm -rf ",
+    "chmod 777 ",
+    "chmod +x ",
+    "/dev/tcp/",
+    "() { :;",
+    "() { :; };",
+];
+
+/// Marks scanners leave in the URLs they request, matched case-insensitively in the path and
+/// query (raw and decoded): the tool naming itself where a person's request never would, like
+/// a scanner's user agent (`probe_class`'s `scanner-agent`). DFind's `w00tw00t.at.ISC.SANS...`
+/// and Muieblackcat's `/muieblackcat` probe requests, Acunetix's made-up test files, and the
+/// out-of-band callback domains of Burp Collaborator, ProjectDiscovery's interactsh (Nuclei's
+/// blind-injection tests) and the Chinese DNS-log services: a request carrying one is a scanner
+/// waiting for the server to call back.
+pub(super) const SCANNER_MARKS: &[&str] = &[
+    "w00tw00t.at.",
+    "/muieblackcat",
+    "acunetix-wvs-test",
+    "acunetix_wvs_security_test",
+    ".burpcollaborator.net",
+    ".oastify.com",
+    ".oast.pro",
+    ".oast.live",
+    ".oast.site",
+    ".oast.online",
+    ".oast.fun",
+    ".oast.me",
+    ".interact.sh",
+    ".dnslog.cn",
+    ".ceye.io",
+];
+
+/// Traversal spellings the sec-list lacks: Tomcat's path-parameter bypass (`..;/`) and a
+/// double-encoded dot pair (raw, and as it reads after one decoding).
+pub(super) const MORE_TRAVERSAL: &[&str] = &["..;/", "%252e%252e", "%2e%2e/", "%2e%2e\\"];
