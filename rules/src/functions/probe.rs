@@ -15,7 +15,23 @@ const XSS: &str = include_str!("../../data/sec-lists/xss_probe_patterns.txt");
 const BACKDOORS: &str = include_str!("../../data/sec-lists/backdoors.txt");
 
 mod words;
-use words::{CODE_INJECTION, DECODED_SQLI, MORE_TRAVERSAL, SCANNER_MARKS};
+use words::{CODE_INJECTION, MORE_TRAVERSAL, SCANNER_MARKS};
+
+/// Injection payloads as they look once percent-decoded (the lists hold the encoded forms).
+const DECODED_SQLI: &[&str] = &[
+    "' or '1'='1",
+    "' or 1=1",
+    "\" or 1=1",
+    " or 1=1--",
+    "union select",
+    "union all select",
+    "information_schema",
+    "sleep(",
+    "pg_sleep(",
+    "benchmark(",
+    "xp_cmdshell",
+    "@@version",
+];
 
 fn words(list: &str) -> Vec<String> {
     list.lines()
