@@ -198,6 +198,16 @@ impl Default for EndpointLearner {
 }
 
 impl EndpointLearner {
+    /// `learner` locked for a batch of a learning helper (`endpoint_is_new`,
+    /// `technology_unserved`); a lock a panicking thread left poisoned is an internal error.
+    pub(crate) fn lock(
+        learner: &std::sync::Mutex<EndpointLearner>,
+    ) -> datafusion::error::Result<std::sync::MutexGuard<'_, EndpointLearner>> {
+        learner
+            .lock()
+            .map_err(|_| datafusion::error::DataFusionError::Internal("learner lock".into()))
+    }
+
     /// Endpoints remembered by default.
     pub const CAPACITY: usize = 100_000;
 

@@ -150,9 +150,7 @@ pub fn technology_unserved_udf(learner: Arc<Mutex<EndpointLearner>>) -> ScalarUD
             let status = arrow::compute::cast(&arrays[2], &DataType::Int64)?;
             let (host, tech) = (host.as_string::<i32>(), tech.as_string::<i32>());
             let status = status.as_primitive::<Int64Type>();
-            let mut l = learner
-                .lock()
-                .map_err(|_| datafusion::error::DataFusionError::Internal("learner lock".into()))?;
+            let mut l = EndpointLearner::lock(&learner)?;
             let mut scratch = String::new();
             let out: BooleanArray = (0..tech.len())
                 .map(|i| {

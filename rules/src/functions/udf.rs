@@ -170,9 +170,7 @@ pub fn endpoint_is_new_udf(learner: Arc<std::sync::Mutex<EndpointLearner>>) -> S
             let times = times.as_primitive::<Int64Type>();
             let learning = arrow::compute::cast(&arrays[3], &DataType::Int64)?;
             let learning = learning.as_primitive::<Int64Type>();
-            let mut l = learner
-                .lock()
-                .map_err(|_| datafusion::error::DataFusionError::Internal("learner lock".into()))?;
+            let mut l = EndpointLearner::lock(&learner)?;
             let mut key = String::new();
             let out: BooleanArray = (0..m.len())
                 .map(|i| {
