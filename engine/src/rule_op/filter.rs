@@ -23,8 +23,12 @@ impl RuleOperator {
     }
 
     /// The stateful part's answer on `rows` row by row, in order, after it failed on them as a
-    /// whole: a row it fails on is not kept (counted). What the learner saw of the failed
-    /// attempt changes no answer: seeing a row again with the same time is what it already did.
+    /// whole: a row it fails on is not kept (counted). The learner keeps what the failed attempt
+    /// taught: for `endpoint_is_new` that changes no answer (a sighting seen again keeps its
+    /// first time); for `technology_unserved` a success later in the batch may already have
+    /// taught its host, so a miss before it is answered as served (an alert lost, never one
+    /// invented). Snapshotting the learner before every batch would cost more than this rare
+    /// case (a rule erring on the values of a batch it also learns from).
     fn stateful_around_errors(
         &self,
         stateful: &gatewatch_rules::filter::StatefulFilter,
