@@ -67,11 +67,14 @@ fn in_expr(part: &str, expr: &Expr, schema: &DFSchema, out: &mut Vec<String>) {
     });
 }
 
-/// A divisor that cannot be 0 by surprise: a constant, `NULLIF(x, ...)`, a `CASE`, or a cast of
-/// one of those.
+/// A divisor that cannot be 0 by surprise: a non-zero constant, `NULLIF(x, ...)`, a `CASE`,
+/// or a cast of one of those. (A literal 0 fails on every row.)
 fn guarded(divisor: &Expr) -> bool {
     match divisor {
-        Expr::Literal(..) | Expr::Case(_) => true,
+        Expr::Literal(v, _) => {
+            datafusion::common::ScalarValue::new_zero(&v.data_type()).is_ok_and(|zero| *v != zero)
+        }
+        Expr::Case(_) => true,
         Expr::ScalarFunction(f) => f.func.name() == "nullif",
         Expr::Cast(Cast { expr, .. }) => guarded(expr),
         Expr::TryCast(t) => guarded(&t.expr),
@@ -106,10 +109,16 @@ mod tests {
     #[test]
     fn unguarded_divisions_and_text_casts_are_named_with_their_guard() {
         let w = warnings(
-            "1000 / latency_ms > 1 AND CAST(username AS BIGINT) > 0",
+            "1000 / latency_ms > 1 AND CAST(username AS BIGINT) > 0 AND status / 0 > 1",
             "SELECT client_ip AS entity, sum(response_bytes) % count(DISTINCT path) AS r FROM events GROUP BY client_ip",
         );
-        assert_eq!(w.len(), 3, "{w:#?}");
+        assert_eq!(w.len(), 4, "{w:#?}");
+        assert!(
+            w.iter()
+                .any(|m| m.starts_with("filter: `status / Int64(0)`")
+                    || m.starts_with("filter: `status / 0`")),
+            "a literal 0 fails every row: {w:#?}"
+        );
         assert!(
             w.iter()
                 .any(|m| m.starts_with("filter: `1000 / latency_ms`")
