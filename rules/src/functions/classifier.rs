@@ -1,10 +1,10 @@
 //! The helpers that classify a request from a few of its text fields into one of a few names:
-//! `ua_class(user_agent)`, `probe_class(path, query, user_agent)` and
-//! `crawler_verified(user_agent, client_ip)`. One definition of what
+//! `ua_class(user_agent)`, `probe_class(path, query, user_agent)`,
+//! `injected_code(path, query, user_agent)` and `crawler_verified(user_agent, client_ip)`. One definition of what
 //! each answers for a tuple of (possibly NULL) values, read by the SQL functions ([`super::udf`])
 //! and by the filter leaf that answers them once per distinct tuple (`mask::leaf::classify`).
 
-use super::{crawler_verified, probe_class, ua_class};
+use super::{crawler_verified, injected_code, probe_class, ua_class};
 
 /// A pure function of text values answering one of a few static names, or NULL.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -13,6 +13,8 @@ pub enum Classifier {
     UaClass,
     /// `probe_class(path, query, user_agent)`: NULL for a NULL path or an ordinary request.
     ProbeClass,
+    /// `injected_code(path, query, user_agent)`: NULL when no column carries code.
+    InjectedCode,
     /// `crawler_verified(user_agent, client_ip)`: NULL unless the user agent claims a crawler
     /// with published ranges.
     CrawlerVerified,
@@ -24,6 +26,7 @@ impl Classifier {
         match name {
             "ua_class" => Some(Classifier::UaClass),
             "probe_class" => Some(Classifier::ProbeClass),
+            "injected_code" => Some(Classifier::InjectedCode),
             "crawler_verified" => Some(Classifier::CrawlerVerified),
             _ => None,
         }
@@ -34,6 +37,7 @@ impl Classifier {
         match self {
             Classifier::UaClass => "ua_class",
             Classifier::ProbeClass => "probe_class",
+            Classifier::InjectedCode => "injected_code",
             Classifier::CrawlerVerified => "crawler_verified",
         }
     }
@@ -42,7 +46,7 @@ impl Classifier {
     pub fn arity(self) -> usize {
         match self {
             Classifier::UaClass => 1,
-            Classifier::ProbeClass => 3,
+            Classifier::ProbeClass | Classifier::InjectedCode => 3,
             Classifier::CrawlerVerified => 2,
         }
     }
@@ -54,7 +58,7 @@ impl Classifier {
     pub fn reads_rest(self, first: Option<&str>) -> bool {
         match self {
             Classifier::CrawlerVerified => first.is_some_and(super::ua::verify::claims_verifiable),
-            Classifier::UaClass | Classifier::ProbeClass => true,
+            Classifier::UaClass | Classifier::ProbeClass | Classifier::InjectedCode => true,
         }
     }
 
@@ -63,6 +67,7 @@ impl Classifier {
         match (self, values) {
             (Classifier::UaClass, [ua]) => ua.map(|ua| ua_class(ua).as_str()),
             (Classifier::ProbeClass, [path, query, ua]) => probe_class((*path)?, *query, *ua),
+            (Classifier::InjectedCode, [path, query, ua]) => injected_code(*path, *query, *ua),
             (Classifier::CrawlerVerified, [ua, ip]) => crawler_verified((*ua)?, ip.unwrap_or("")),
             _ => None,
         }

@@ -4,6 +4,7 @@
 
 pub mod classifier;
 pub mod collect;
+pub mod injected;
 pub mod memo;
 pub mod openapi;
 pub(crate) mod probe;
@@ -18,6 +19,7 @@ pub mod udf;
 use std::net::IpAddr;
 
 pub use gatewatch_ingest::route::route_template;
+pub use injected::injected_code;
 pub use openapi::{api_spec_status, set_api_spec, with_api_spec, ApiSpec, EndpointLearner};
 pub(crate) use probe::normalize_path;
 pub use probe::{normalized_path, probe_class};
@@ -32,6 +34,7 @@ pub fn prepare_lists() {
     ua::prepare();
     probe::prepare();
     product::prepare();
+    injected::prepare();
 }
 
 /// [`case_insensitive_matcher`] as a DFA whatever the pattern count: for a few hundred short

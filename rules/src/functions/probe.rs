@@ -195,7 +195,7 @@ fn percent_decode(s: &str) -> Cow<'_, str> {
 
 /// `%XX` escapes decoded once (a malformed escape is kept as written); `+` read as a space
 /// when `plus_is_space` (query strings), kept in paths. Invalid UTF-8 becomes U+FFFD.
-fn decode(s: &str, plus_is_space: bool) -> Cow<'_, str> {
+pub(crate) fn decode(s: &str, plus_is_space: bool) -> Cow<'_, str> {
     let escaped = s.contains('%') || (plus_is_space && s.contains('+'));
     if !escaped {
         return Cow::Borrowed(s);

@@ -120,6 +120,21 @@ pub const HELPERS: &[Helper] = &[
         }),
     },
     Helper {
+        name: "injected_code",
+        doc: "injected_code(path, query, user_agent): the language of code written into the request (code, shell, sql, script), or NULL/()",
+        sql: Some(|| SqlFunction::Scalar(udf::injected_code_udf())),
+        rhai: Some(|e| {
+            e.register_fn("injected_code", |p: &str, q: &str, ua: &str| -> Dynamic {
+                super::injected_code(
+                    (!p.is_empty()).then_some(p),
+                    (!q.is_empty()).then_some(q),
+                    (!ua.is_empty()).then_some(ua),
+                )
+                .map_or(Dynamic::UNIT, |c| c.into())
+            });
+        }),
+    },
+    Helper {
         name: "api_spec_status",
         doc: "api_spec_status(method, route_template): documented, deprecated, undocumented; NULL/() without --openapi",
         sql: Some(|| SqlFunction::Scalar(udf::api_spec_status_udf())),

@@ -95,6 +95,11 @@ pub(super) fn probe_class_udf() -> ScalarUDF {
     classifier_udf(Classifier::ProbeClass)
 }
 
+/// `injected_code(path, query, user_agent)`.
+pub(super) fn injected_code_udf() -> ScalarUDF {
+    classifier_udf(Classifier::InjectedCode)
+}
+
 /// A [`Classifier`] as a SQL function of its text arguments, row by row.
 fn classifier_udf(c: Classifier) -> ScalarUDF {
     create_udf(

@@ -17,7 +17,7 @@ use datafusion::error::{DataFusionError, Result};
 
 use super::{distinct, keep, same, Truth};
 pub(in crate::mask) use crate::functions::classifier::Classifier;
-use crate::functions::probe;
+use crate::functions::{injected, probe};
 
 /// What a filter asks of a classifier's answer.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -75,6 +75,9 @@ impl Classified {
         };
         if let (Classifier::ProbeClass, [path, query, agent]) = (classifier, &strings[..]) {
             return Ok(probe_classes(columns, [path, query, agent]));
+        }
+        if let (Classifier::InjectedCode, [path, query, agent]) = (classifier, &strings[..]) {
+            return Ok(injected_codes(columns, [path, query, agent]));
         }
         if let [_, second] = strings[..] {
             if let Some(c) = gated_pairs(classifier, first, first_strings, second) {
@@ -138,43 +141,81 @@ impl Classified {
 /// (that cost ~500 instructions a row), and a row's class is [`probe::decide`] of three
 /// lookups. The rows' keys are the classes themselves.
 fn probe_classes(columns: &[ArrayRef], strings: [&StringArray; 3]) -> Classified {
-    let [path, query, agent] = strings;
-    let mut paths = Vec::new();
-    let path_keys = distinct::each_value(&columns[0], path, |v| paths.push(probe::path_facts(v)));
-    // The NULL rows' key is the one after the last value's.
-    let mut queries = Vec::new();
-    let query_keys = distinct::each_value(&columns[1], query, |v| {
-        queries.push(probe::query_facts(Some(v)))
-    });
-    queries.push(probe::query_facts(None));
-    let mut agents = Vec::new();
-    let agent_keys = distinct::each_value(&columns[2], agent, |v| {
-        agents.push(probe::agent_facts(Some(v)))
-    });
-    agents.push(probe::agent_facts(None));
-    let keys = (path_keys.iter().zip(&query_keys).zip(&agent_keys))
-        .map(|((&p, &q), &a)| {
-            // A NULL path: NULL.
-            let Some(&p) = paths.get(p as usize) else {
-                return 0;
-            };
-            let (q, a) = (queries.get(q as usize), agents.get(a as usize));
-            u32::from(probe::decide(
-                p,
-                q.copied().unwrap_or(0),
-                a.copied().unwrap_or(0),
-            ))
-        })
-        .collect();
-    let answers = std::iter::once(None)
-        .chain(probe::CLASSES.iter().map(|&c| Some(c)))
-        .collect();
+    let keys = per_column_keys(
+        columns,
+        strings,
+        (probe::path_facts, probe::query_facts, probe::agent_facts),
+        // A NULL path: NULL.
+        |p, q, a| p.map_or(0, |p| probe::decide(p, q, a)),
+    );
     Classified {
         classifier: Classifier::ProbeClass,
         columns: columns.to_vec(),
         keys,
-        answers,
+        answers: std::iter::once(None)
+            .chain(probe::CLASSES.iter().map(|&c| Some(c)))
+            .collect(),
     }
+}
+
+/// `injected_code(path, query, user_agent)` on every row, the same way as [`probe_classes`]
+/// (its answer too is a function of what each column says alone).
+fn injected_codes(columns: &[ArrayRef], strings: [&StringArray; 3]) -> Classified {
+    let keys = per_column_keys(
+        columns,
+        strings,
+        (
+            |p: &str| injected::path_facts(Some(p)),
+            injected::query_facts,
+            injected::agent_facts,
+        ),
+        |p, q, a| injected::decide(p.unwrap_or(0), q, a),
+    );
+    Classified {
+        classifier: Classifier::InjectedCode,
+        columns: columns.to_vec(),
+        keys,
+        answers: std::iter::once(None)
+            .chain(injected::LANGUAGES.iter().map(|&c| Some(c)))
+            .collect(),
+    }
+}
+
+/// Each row's answer (a small number, the key) from its path's, query's and agent's facts,
+/// each found once per distinct value of its column (`facts`); `decide` gets `None` for a NULL
+/// path, and a NULL query or agent's facts.
+fn per_column_keys<P: Copy, Q: Copy + Default, A: Copy + Default>(
+    columns: &[ArrayRef],
+    [path, query, agent]: [&StringArray; 3],
+    facts: (
+        impl Fn(&str) -> P,
+        impl Fn(Option<&str>) -> Q,
+        impl Fn(Option<&str>) -> A,
+    ),
+    decide: impl Fn(Option<P>, Q, A) -> u8,
+) -> Vec<u32> {
+    let (path_facts, query_facts, agent_facts) = facts;
+    let mut paths = Vec::new();
+    let path_keys = distinct::each_value(&columns[0], path, |v| paths.push(path_facts(v)));
+    // The NULL rows' key is the one after the last value's.
+    let mut queries = Vec::new();
+    let query_keys =
+        distinct::each_value(&columns[1], query, |v| queries.push(query_facts(Some(v))));
+    queries.push(query_facts(None));
+    let mut agents = Vec::new();
+    let agent_keys =
+        distinct::each_value(&columns[2], agent, |v| agents.push(agent_facts(Some(v))));
+    agents.push(agent_facts(None));
+    (path_keys.iter().zip(&query_keys).zip(&agent_keys))
+        .map(|((&p, &q), &a)| {
+            let (q, a) = (queries.get(q as usize), agents.get(a as usize));
+            u32::from(decide(
+                paths.get(p as usize).copied(),
+                q.copied().unwrap_or_default(),
+                a.copied().unwrap_or_default(),
+            ))
+        })
+        .collect()
 }
 
 /// The answers of a two-argument classifier that reads its second argument only for some

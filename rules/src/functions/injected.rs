@@ -1,0 +1,319 @@
+//! Code written into a request: a parameter, a path or a user agent that is SQL, markup and
+//! script, a shell command or server-side code rather than data. Recognised by the grammar of
+//! the injected language, not by product or payload list: a statement of SQL (`union select`,
+//! `;insert into ... values`, `' or 'a'='a`), a tag carrying an event handler or a script
+//! (`<svg/onload=`, `<x:script`), a shell invoked with a command (`sh -c`, `| base64 -d | sh`,
+//! `cat /etc/...`, PowerShell's `Invoke-WebRequest`), PHP, Node.js or template code
+//! (`<?php`, `$_SERVER[`, `require('child_process')`, `__proto__[`, `{{7*7}}`), or a stream
+//! wrapper only file inclusion uses (`php://`, `data:text/plain`, `ssh2.shell://`).
+//!
+//! The word-list classes of [`super::probe_class`] (`sql-injection` for a quote or
+//! `or 1=1`, counted over several requests) are left as they are: these shapes are what no
+//! search box, form or API client sends, so one request is enough for `exploit-payload`.
+//! Every pattern is a regular expression of the `regex` crate: linear in the text, whatever
+//! an attacker writes.
+
+use std::borrow::Cow;
+use std::sync::OnceLock;
+
+use regex::bytes::{RegexSet, RegexSetBuilder};
+
+/// What [`injected_code`] answers, by priority (the first found wins).
+pub const LANGUAGES: [&str; 4] = ["code", "shell", "sql", "script"];
+
+/// Bits of [`facts`], one per entry of [`LANGUAGES`].
+const CODE: u8 = 1;
+const SHELL: u8 = 2;
+const SQL: u8 = 4;
+const SCRIPT: u8 = 8;
+
+/// Whitespace as injected payloads write it: spaces, tabs, newlines, and SQL comments
+/// (`/**/`, MySQL's version comments `/*!50000`), which the patterns read as spaces.
+const WS: &str = r"(?:\s|/\*!?\d*|\*/)";
+
+/// The patterns and the language each one means.
+fn patterns() -> Vec<(u8, String)> {
+    let ws = WS;
+    let mut p: Vec<(u8, String)> = Vec::new();
+    let mut add = |bit: u8, s: String| p.push((bit, s));
+    // SQL: a statement, a stacked query, a subquery, a catalogue only databases have, or a
+    // quote closed and followed by a boolean test or a comment.
+    add(
+        SQL,
+        format!(r"\bunion{ws}+(?:all{ws}+|distinct{ws}+)?\(?{ws}*select\b"),
+    );
+    add(
+        SQL,
+        format!(
+            r"\bselect{ws}+(?:\*|[\w.@]+\(|null\b|[\w.@]+{ws}*,)[^;]{{0,200}}?{ws}from{ws}+[\w.\[\]`]+"
+        ),
+    );
+    add(
+        SQL,
+        format!(r"\(\s*{ws}*select{ws}+[\w.@*]+[^;]{{0,200}}?{ws}from{ws}"),
+    );
+    add(
+        SQL,
+        format!(
+            r";{ws}*(?:select{ws}+(?:\*|@@|null\b|[\w.]+{ws}*(?:,|\(|from\b))|insert{ws}+into\b|update{ws}+[\w.\[\]`]+{ws}+set\b|delete{ws}+from\b|drop{ws}+(?:table|database)\b|exec(?:ute)?{ws}+[\w(@]|declare{ws}+@|(?:create|alter){ws}+(?:table|function|procedure|user|database)\b|shutdown\b|truncate{ws}+table\b|waitfor{ws}+delay\b)"
+        ),
+    );
+    add(
+        SQL,
+        format!(r"\binsert{ws}+into{ws}+[\w.\[\]`]+[^;]{{0,200}}?\bvalues{ws}*\("),
+    );
+    add(
+        SQL,
+        format!(r"\bdelete{ws}+from{ws}+[\w.\[\]`]+{ws}+where\b"),
+    );
+    add(
+        SQL,
+        format!(r"\bdrop{ws}+(?:table|database|schema|user|procedure|function){ws}+[\w.\[\]`]"),
+    );
+    add(
+        SQL,
+        format!(r"\bupdate{ws}+[\w.\[\]`]+{ws}+set{ws}+[\w.\[\]`]+{ws}*="),
+    );
+    add(
+        SQL,
+        format!(r"\bexec(?:ute)?{ws}+(?:master\.\.)?(?:xp|sp)_\w+"),
+    );
+    add(
+        SQL,
+        format!(
+            r"\bcreate{ws}+(?:or{ws}+replace{ws}+)?(?:function|procedure|trigger){ws}+[\w.]+[^;]{{0,200}}?\b(?:returns|as|begin)\b"
+        ),
+    );
+    add(SQL, r"\b(?:information_schema|pg_sleep|xp_cmdshell|dbms_pipe\.receive_message|utl_inaddr|sysdate\(\s*\))\b|@@version\b|\binto\s+(?:out|dump)file\b|\bload_file\s*\(".to_string());
+    add(
+        SQL,
+        format!(
+            r#"['"`]\)*{ws}*(?:or|and|xor|\|\||&&){ws}+\(?['"`]?\w*['"`]?{ws}*(?:=|<>|!=|<=?|>=?){ws}*\(?['"`]?\w*"#
+        ),
+    );
+    add(SQL, r#"['"`]\)*\s*(?:--(?:\s|$)|#$|/\*)"#.to_string());
+    add(SQL, format!(r"^\d+{ws}+(?:or|and){ws}+\d+{ws}*=\s*\d+"));
+    // Markup and script: a tag with an event handler, a script tag (also namespaced), frames
+    // and objects that load something, `javascript:` running code, a quote closed to call a
+    // function, CSS that binds script, a data URI that is a page or a script.
+    add(
+        SCRIPT,
+        r#"<[a-z][\w:.-]*(?:[\s/"'][^>]{0,400}?)?[\s/"'`]on[a-z]{3,}\s*="#.to_string(),
+    );
+    add(SCRIPT, r"<\s*/?\s*(?:[a-z]+:)?script\b".to_string());
+    add(SCRIPT, r"<(?:iframe|object|embed|applet|frameset|base|meta)\b[^>]{0,400}?\b(?:src|data|code|href|http-equiv)\s*=".to_string());
+    add(
+        SCRIPT,
+        r"\b(?:java|vb|live)script\s*:[^\s]{0,80}?[(`=]".to_string(),
+    );
+    add(
+        SCRIPT,
+        r#"['"`]\s*[;)+\-,|&]\s*(?:(?:alert|prompt|confirm|eval|settimeout|setinterval|fetch)\s*[(`]|(?:document|window|top|self|this)\s*(?:\.\s*\w+|\[[^\]]{0,80}\])\s*[(=])"#.to_string(),
+    );
+    add(
+        SCRIPT,
+        r"-moz-binding\s*:|\beval\s*\(\s*(?:string\.fromcharcode|atob|unescape)\b".to_string(),
+    );
+    add(
+        SCRIPT,
+        r"\bdata:\s*(?:text/html|text/javascript|application/javascript|image/svg\+xml)\b|\bdata:,"
+            .to_string(),
+    );
+    // Shell: a shell asked to run a command, output piped into one, a download run, a system
+    // file read, PowerShell and Windows' download-and-run programs.
+    add(SHELL, r"\b(?:ba|k|z|da|c|tc)?sh\s+-c\b|\bbusybox\s+(?:-c|sh|wget|nc|tftp)\b|\bcmd(?:\.exe)?\s+/[ck]\b|\b(?:powershell|pwsh)(?:\.exe)?\s+[-/]".to_string());
+    add(
+        SHELL,
+        r"\|\s*(?:ba|k|z|da)?sh\b\s*(?:$|[;&|)])|\bbase64\s+(?:-d|--decode)\b".to_string(),
+    );
+    add(
+        SHELL,
+        r"\b(?:wget|curl)\s+(?:-\S+\s+)*(?:https?|ftp)://".to_string(),
+    );
+    add(
+        SHELL,
+        r"\b(?:cat|more|less|head|tail|type|nl|strings)\s+(?:/etc/|/proc/|/sys/|/root/|c:\\)"
+            .to_string(),
+    );
+    add(SHELL, r"\b(?:invoke-(?:webrequest|expression|restmethod)|start-process|iex\s*\(|new-object\s+(?:system\.)?net\.webclient|downloadstring\s*\(|downloadfile\s*\()".to_string());
+    add(SHELL, r"\b(?:mshta|certutil|bitsadmin|regsvr32|rundll32)(?:\.exe)?\s+\S*\s*(?:https?://|[-/](?:urlcache|transfer|s\b|i:))|\breg(?:edit)?(?:\.exe)?\s+(?:(?:add|delete|query|export|import)\s+)?hk(?:lm|cu|ey_)".to_string());
+    // Server-side code: PHP (open tag, Smarty's `{php}`, superglobals, functions that run or
+    // decode code), stream wrappers only file inclusion uses, Node.js (modules that run
+    // programs, prototype pollution, node-serialize), template expressions, Java reflection.
+    add(
+        CODE,
+        r"<\?(?:php\b|=|\s|[a-wyz_]\w*\s*\()|\{/?php\}".to_string(),
+    );
+    add(
+        CODE,
+        r"\$_(?:get|post|request|server|cookie|files|env|session)\s*\[|\$globals\s*\[".to_string(),
+    );
+    add(CODE, r#"\b(?:base64_decode|gzinflate|gzuncompress|str_rot13|shell_exec|passthru|proc_open|popen|pcntl_exec|pfsockopen|fsockopen|file_put_contents|create_function|call_user_func(?:_array)?|phpinfo)\s*\(|\b(?:system|exec|assert)\s*\(\s*['"$]"#.to_string());
+    add(CODE, r"\b(?:php|phar|expect|zip|glob|ogg|rar|compress\.(?:zlib|bzip2)|ssh2\.(?:shell|exec|tunnel|sftp|scp))://|\bdata:(?://|text/plain)".to_string());
+    add(CODE, r#"\brequire\s*\(\s*['"`][\w./-]+['"`]\s*\)\s*\.|\bchild_process\b|\bprocess\s*\.\s*(?:binding|mainmodule|dlopen)\b|\.\s*constructor\s*\.\s*constructor\b|\bconstructor\s*(?:\.|\]?\s*\[\s*['"]?)\s*prototype\b|__proto__|_\$\$nd_func\$\$_"#.to_string());
+    add(CODE, r#"(?:\{\{|\$\{|#\{|\*\{|<%=?|\{%)[^}%]{0,100}?(?:\d+\s*\*\s*\d+|__(?:class|mro|subclasses|globals|builtins|import)__|\.constructor\b|\bprocess\.|\brequire\b|getruntime|getclass|forname|\bt\(java)"#.to_string());
+    add(CODE, r"\bjava\.lang\.(?:runtime|processbuilder|system)\b|\bgetruntime\s*\(\s*\)\s*\.\s*exec\b|\bclass\.forname\s*\(".to_string());
+    p
+}
+
+struct Grammar {
+    set: RegexSet,
+    bits: Vec<u8>,
+}
+
+fn grammar() -> &'static Grammar {
+    static G: OnceLock<Grammar> = OnceLock::new();
+    G.get_or_init(|| {
+        let (bits, sources): (Vec<u8>, Vec<String>) = patterns().into_iter().unzip();
+        let set = RegexSetBuilder::new(&sources)
+            .case_insensitive(true)
+            // Bytes, ASCII classes: `\\b` and `\\w` stay in the DFA whatever the text holds.
+            .unicode(false)
+            .size_limit(64 << 20)
+            .dfa_size_limit(64 << 20)
+            .build()
+            // The patterns are fixed: a test builds them; should they ever fail, nothing is
+            // recognised rather than every rule failing.
+            .unwrap_or_else(|_| RegexSet::empty());
+        Grammar { set, bits }
+    })
+}
+
+/// Builds the patterns now (see [`crate::functions::prepare_lists`]).
+pub(super) fn prepare() {
+    grammar();
+}
+
+/// Bytes without which no pattern can match: most values (ids, tokens, words) hold none and
+/// are answered without running the patterns.
+fn may_hold_code(text: &str) -> bool {
+    text.bytes().any(|b| {
+        matches!(
+            b,
+            b'<' | b'>'
+                | b'\''
+                | b'"'
+                | b'`'
+                | b'('
+                | b'{'
+                | b'$'
+                | b'|'
+                | b';'
+                | b'*'
+                | b':'
+                | b'['
+                | b'_'
+                | b' '
+                | b'\t'
+                | b'\n'
+                | b'\r'
+                | b'#'
+        )
+    })
+}
+
+/// The languages found in one text (already decoded).
+fn languages_in(text: &str) -> u8 {
+    if !may_hold_code(text) {
+        return 0;
+    }
+    // MySQL runs what its version comments hold (`/*!50000UNION*/`): the comment's opening is
+    // read as a space, so the keyword after it starts a word.
+    let text: Cow<'_, str> = match text.contains("/*!") {
+        true => Cow::Owned(without_version_comments(text)),
+        false => Cow::Borrowed(text),
+    };
+    let g = grammar();
+    g.set
+        .matches(text.as_bytes())
+        .iter()
+        .fold(0, |bits, i| bits | g.bits.get(i).copied().unwrap_or(0))
+}
+
+/// `text` with each MySQL version comment's opening (`/*!`, `/*!50000`) replaced by a space.
+fn without_version_comments(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("/*!") {
+        out.push_str(&rest[..at]);
+        out.push(' ');
+        rest = rest[at + 3..].trim_start_matches(|c: char| c.is_ascii_digit());
+    }
+    out.push_str(rest);
+    out
+}
+
+/// `%XX` decoded (twice when the first pass leaves escapes: double encoding), `+` read as a
+/// space in query strings.
+fn decoded(s: &str, plus_is_space: bool) -> Cow<'_, str> {
+    let once = super::probe::decode(s, plus_is_space);
+    if once.contains('%') && matches!(once, Cow::Owned(_)) {
+        let twice = super::probe::decode(&once, false);
+        if let Cow::Owned(t) = twice {
+            return Cow::Owned(t);
+        }
+    }
+    once
+}
+
+/// The languages a query string carries: each parameter's name and value decoded on its own
+/// (patterns anchored at a value's start read the value, not `name=value`).
+pub(crate) fn query_facts(query: Option<&str>) -> u8 {
+    let Some(query) = query else { return 0 };
+    query.split('&').fold(0, |found, param| {
+        let (name, value) = param.split_once('=').unwrap_or(("", param));
+        found | languages_in(&decoded(name, true)) | languages_in(&decoded(value, true))
+    })
+}
+
+/// The languages a path carries (decoded, `+` kept).
+pub(crate) fn path_facts(path: Option<&str>) -> u8 {
+    path.map_or(0, |p| languages_in(&decoded(p, false)))
+}
+
+/// The languages a user agent carries: script, SQL and server-side code (headers carry
+/// those); not shell, as `curl/8.0` or `Wget` are what tools call themselves.
+pub(crate) fn agent_facts(user_agent: Option<&str>) -> u8 {
+    user_agent.map_or(0, |ua| languages_in(ua) & !SHELL)
+}
+
+/// The language of the code a request carries, from its columns' facts, by priority (see
+/// [`LANGUAGES`]); 0 for none, else the index in [`LANGUAGES`] plus one.
+pub(crate) fn decide(path: u8, query: u8, agent: u8) -> u8 {
+    let found = path | query | agent;
+    [CODE, SHELL, SQL, SCRIPT]
+        .iter()
+        .position(|bit| found & bit != 0)
+        .map_or(0, |i| i as u8 + 1)
+}
+
+/// The language of code written into a request's path, query or user agent: `code`
+/// (server-side: PHP, Node.js, templates, Java, inclusion wrappers), `shell`, `sql` or
+/// `script` (markup and JavaScript), or `None`.
+///
+/// ```
+/// use gatewatch_rules::functions::injected_code;
+/// assert_eq!(injected_code(Some("/"), Some("var=union%20select%20col%20from"), None), Some("sql"));
+/// assert_eq!(injected_code(Some("/get"), Some("x=<script+>alert(1);</script>"), None), Some("script"));
+/// assert_eq!(injected_code(Some("/get"), Some("code=ksh%20-c%20%22curl%20x%22"), None), Some("shell"));
+/// assert_eq!(injected_code(Some("/"), Some("foo=require(%22child_process%22).exec('id')"), None), Some("code"));
+/// assert_eq!(injected_code(Some("/search"), Some("q=select+a+plan+from+the+list"), None), None);
+/// assert_eq!(injected_code(Some("/books"), Some("q=O%27Reilly+and+sons"), None), None);
+/// ```
+pub fn injected_code(
+    path: Option<&str>,
+    query: Option<&str>,
+    user_agent: Option<&str>,
+) -> Option<&'static str> {
+    let found = decide(
+        path_facts(path),
+        query_facts(query),
+        agent_facts(user_agent),
+    );
+    (found as usize)
+        .checked_sub(1)
+        .and_then(|i| LANGUAGES.get(i).copied())
+}
+
+#[cfg(test)]
+mod tests;
