@@ -13,6 +13,7 @@ mod layout;
 mod pack;
 mod partial;
 mod quality;
+mod quality_payloads;
 mod receiver;
 mod rule_eval;
 mod rules;

@@ -74,7 +74,7 @@ fn the_public_corpus_keeps_browsers_quiet_and_finds_ai_agents() {
 /// Replays the labelled logs of `eval/<dir>` and checks the total row (`all of <labels>`): the
 /// number of attacking clients, at least `min_found` of them named, no benign client alerted;
 /// and that each `(file, rule)` pair shows the rule alerting in that file. Returns the report.
-fn assert_corpus_recall(
+pub(crate) fn assert_corpus_recall(
     dir: &str,
     labels: &str,
     attackers: u32,
