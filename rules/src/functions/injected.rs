@@ -184,32 +184,13 @@ pub(super) fn prepare() {
     grammar();
 }
 
-/// Bytes without which no pattern can match: most values (ids, tokens, words) hold none and
-/// are answered without running the patterns.
+/// Bytes without which no pattern can match (every pattern needs one of them: a space, a
+/// quote, a bracket, an operator, or the `.` and `_` of `constructor.prototype`,
+/// `information_schema`): most values (ids, numbers, tokens, single words) hold none and are
+/// answered without running the patterns.
 fn may_hold_code(text: &str) -> bool {
-    text.bytes().any(|b| {
-        matches!(
-            b,
-            b'<' | b'>'
-                | b'\''
-                | b'"'
-                | b'`'
-                | b'('
-                | b'{'
-                | b'$'
-                | b'|'
-                | b';'
-                | b'*'
-                | b':'
-                | b'['
-                | b'_'
-                | b' '
-                | b'\t'
-                | b'\n'
-                | b'\r'
-                | b'#'
-        )
-    })
+    const NEEDED: &[u8] = b"<>'\"`({$|;*:[_.# \t\n\r";
+    text.bytes().any(|b| NEEDED.contains(&b))
 }
 
 /// The languages found in one text (already decoded).

@@ -190,3 +190,26 @@ fn long_repeated_values_are_read_once() {
         );
     }
 }
+
+/// A text without a byte of the gate is answered without the patterns: the patterns
+/// themselves must find nothing in such texts either, however many keywords they hold.
+#[test]
+fn the_gate_skips_only_texts_no_pattern_matches() {
+    for word in [
+        "unionselect",
+        "UNIONALLSELECTNULL",
+        "constructorprototype",
+        "phpinfo",
+        "selectfromwhere",
+        "xpcmdshell",
+        "pgsleep",
+        "informationschema",
+        "shc",
+        "wgethttp",
+        "12345",
+    ] {
+        assert!(!super::may_hold_code(word), "{word}");
+        assert!(!grammar().set.is_match(word.as_bytes()), "{word}");
+    }
+    assert_eq!(query("constructor.prototype.polluted=1"), Some("code"));
+}
