@@ -5,7 +5,8 @@
 //! (`<svg/onload=`, `<x:script`), a shell invoked with a command (`sh -c`, `| base64 -d | sh`,
 //! `cat /etc/...`, PowerShell's `Invoke-WebRequest`), PHP, Node.js or template code
 //! (`<?php`, `$_SERVER[`, `require('child_process')`, `__proto__[`, `{{7*7}}`), or a stream
-//! wrapper only file inclusion uses (`php://`, `data:text/plain`, `ssh2.shell://`).
+//! wrapper only file inclusion uses (`php://`, `data:text/plain`, `ssh2.shell://`), or a
+//! header after a line break (`%0d%0aSet-Cookie:`, response splitting).
 //!
 //! The word-list classes of [`super::probe_class`] (`sql-injection` for a quote or
 //! `or 1=1`, counted over several requests) are left as they are: these shapes are what no
@@ -19,13 +20,14 @@ use std::sync::OnceLock;
 use regex::bytes::{RegexSet, RegexSetBuilder};
 
 /// What [`injected_code`] answers, by priority (the first found wins).
-pub const LANGUAGES: [&str; 4] = ["code", "shell", "sql", "script"];
+pub const LANGUAGES: [&str; 5] = ["code", "shell", "sql", "script", "header"];
 
 /// Bits of [`facts`], one per entry of [`LANGUAGES`].
 const CODE: u8 = 1;
 const SHELL: u8 = 2;
 const SQL: u8 = 4;
 const SCRIPT: u8 = 8;
+const HEADER: u8 = 16;
 
 /// Whitespace as injected payloads write it: spaces, tabs, newlines, and SQL comments
 /// (`/**/`, MySQL's version comments `/*!50000`), which the patterns read as spaces.
@@ -101,6 +103,9 @@ fn patterns() -> Vec<(u8, String)> {
         r#"<[a-z][\w:.-]*(?:[\s/"'][^>]{0,400}?)?[\s/"'`]on[a-z]{3,}\s*="#.to_string(),
     );
     add(SCRIPT, r"<\s*/?\s*(?:[a-z]+:)?script\b".to_string());
+    // An attribute value closed and a tag opened after it (`'"><img`, `"><script`): the probe
+    // that tests whether a value is reflected unescaped inside a tag.
+    add(SCRIPT, r#"['"]\s*/?>\s*<[a-z!/]"#.to_string());
     add(SCRIPT, r"<(?:iframe|object|embed|applet|frameset|base|meta)\b[^>]{0,400}?\b(?:src|data|code|href|http-equiv)\s*=".to_string());
     add(
         SCRIPT,
@@ -119,6 +124,9 @@ fn patterns() -> Vec<(u8, String)> {
         r"\bdata:\s*(?:text/html|text/javascript|application/javascript|image/svg\+xml)\b|\bdata:,"
             .to_string(),
     );
+    // A header written into a value after a line break (`%0d%0aSet-Cookie:`): response
+    // splitting; a value never holds a line that starts like a header.
+    add(HEADER, r"[\r\n]\s*(?:set-cookie|location|content-(?:type|length)|x-[a-z-]+|refresh|access-control-[a-z-]+)\s*:".to_string());
     // Shell: a shell asked to run a command, output piped into one, a download run, a system
     // file read, PowerShell and Windows' download-and-run programs.
     add(SHELL, r"\b(?:ba|k|z|da|c|tc)?sh\s+-c\b|\bbusybox\s+(?:-c|sh|wget|nc|tftp)\b|\bcmd(?:\.exe)?\s+/[ck]\b|\b(?:powershell|pwsh)(?:\.exe)?\s+[-/]".to_string());
@@ -262,15 +270,15 @@ pub(crate) fn agent_facts(user_agent: Option<&str>) -> u8 {
 /// [`LANGUAGES`]); 0 for none, else the index in [`LANGUAGES`] plus one.
 pub(crate) fn decide(path: u8, query: u8, agent: u8) -> u8 {
     let found = path | query | agent;
-    [CODE, SHELL, SQL, SCRIPT]
+    [CODE, SHELL, SQL, SCRIPT, HEADER]
         .iter()
         .position(|bit| found & bit != 0)
         .map_or(0, |i| i as u8 + 1)
 }
 
 /// The language of code written into a request's path, query or user agent: `code`
-/// (server-side: PHP, Node.js, templates, Java, inclusion wrappers), `shell`, `sql` or
-/// `script` (markup and JavaScript), or `None`.
+/// (server-side: PHP, Node.js, templates, Java, inclusion wrappers), `shell`, `sql`,
+/// `script` (markup and JavaScript) or `header` (a header after a line break), or `None`.
 ///
 /// ```
 /// use gatewatch_rules::functions::injected_code;

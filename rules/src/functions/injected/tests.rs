@@ -56,6 +56,7 @@ fn markup_and_script_are_script() {
         "style=-moz-binding:url(http://x/x.xml%23x)",
         "d=data:text/html;base64,PHNjcmlwdD4=",
         "x=%3C%2Fscript%3E%3Cscript%3Ealert(1)%3C%2Fscript%3E",
+        "q=%27%22%3E%3Cb%3Ex",
     ] {
         assert_eq!(query(q), Some("script"), "{q}");
     }
@@ -212,4 +213,21 @@ fn the_gate_skips_only_texts_no_pattern_matches() {
         assert!(!grammar().set.is_match(word.as_bytes()), "{word}");
     }
     assert_eq!(query("constructor.prototype.polluted=1"), Some("code"));
+}
+
+#[test]
+fn a_header_after_a_line_break_is_header_injection() {
+    for q in [
+        "lang=en%0d%0aSet-Cookie:%20x=1",
+        "r=%0aLocation:%20https://evil.example",
+        "next=/%0D%0AX-Injected:%20yes",
+    ] {
+        assert_eq!(query(q), Some("header"), "{q}");
+    }
+    for q in [
+        "note=line%20one%0Aline%20two",
+        "msg=Dear%20team,%0D%0Athanks%20a%20lot",
+    ] {
+        assert_eq!(query(q), None, "{q}");
+    }
 }
