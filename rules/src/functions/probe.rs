@@ -15,7 +15,7 @@ const XSS: &str = include_str!("../../data/sec-lists/xss_probe_patterns.txt");
 const BACKDOORS: &str = include_str!("../../data/sec-lists/backdoors.txt");
 
 mod words;
-use words::{CODE_INJECTION, MORE_TRAVERSAL, SCANNER_MARKS};
+use words::{CODE_INJECTION, CREDENTIAL_DOTFILES, MORE_TRAVERSAL, SCANNER_MARKS};
 
 /// Injection payloads as they look once percent-decoded (the lists hold the encoded forms).
 const DECODED_SQLI: &[&str] = &[
@@ -157,6 +157,7 @@ fn lists() -> &'static Lists {
                 sensitive_names.insert(w);
             }
         }
+        sensitive_names.extend(CREDENTIAL_DOTFILES.iter().map(|w| w.to_string()));
         let admin: foldhash::HashSet<String> = words(ADMIN)
             .into_iter()
             .map(|w| w.trim_end_matches('/').to_owned())

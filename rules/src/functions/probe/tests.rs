@@ -168,7 +168,28 @@ fn probes_are_classified() {
             "{path}"
         );
     }
-    for path in ["/api/v1/environments/3", "/static/env.js", "/.well-known/x"] {
+    // Credential dotfiles the rule's `secret_probe_regex` names, in any segment.
+    for path in [
+        "/.npmrc",
+        "/app/.netrc",
+        "/.pgpass",
+        "/.my.cnf",
+        "/.hg/hgrc",
+        "/.pypirc",
+    ] {
+        assert_eq!(
+            probe_class(path, None, None),
+            Some("sensitive-file"),
+            "{path}"
+        );
+    }
+    for path in [
+        "/api/v1/environments/3",
+        "/static/env.js",
+        "/.well-known/x",
+        "/docs/npmrc",
+        "/files/x.npmrc",
+    ] {
         assert_eq!(probe_class(path, None, None), None, "{path}");
     }
     assert_eq!(

@@ -1,5 +1,5 @@
 //! The words `probe_class` looks for beyond CrowdSec's lists: code and command injection,
-//! scanners' marks in URLs, and traversal spellings. (`DECODED_SQLI` stays in `probe.rs`: the
+//! scanners' marks in URLs, traversal spellings, and credential dotfiles. (`DECODED_SQLI` stays in `probe.rs`: the
 //! DuckDB peer benchmark reads it from there.)
 
 /// Code, command and expression injection, as it looks once percent-decoded (`+` read as a
@@ -88,3 +88,28 @@ pub(super) const SCANNER_MARKS: &[&str] = &[
 /// Traversal spellings the sec-list lacks: Tomcat's path-parameter bypass (`..;/`) and a
 /// double-encoded dot pair (raw, and as it reads after one decoding).
 pub(super) const MORE_TRAVERSAL: &[&str] = &["..;/", "%252e%252e", "%2e%2e/", "%2e%2e\\"];
+
+/// Dotfiles and dot-directories that hold credentials, beyond CrowdSec's sensitive-file list:
+/// a request for one is a `sensitive-file` probe wherever it sits in the path. Rule
+/// `probing-attack-tools` alerts on one missed request for these (`secret_probe_regex`), which
+/// it can only do for a request `probe_class` calls sensitive: `.npmrc` or `.netrc` were not.
+pub(super) const CREDENTIAL_DOTFILES: &[&str] = &[
+    ".npmrc",
+    ".netrc",
+    ".pgpass",
+    ".pypirc",
+    ".my.cnf",
+    ".hg",
+    ".svn",
+    ".git-credentials",
+    ".htpasswd",
+    ".s3cfg",
+    ".docker",
+    ".aws",
+    ".ssh",
+    ".bash_history",
+    ".zsh_history",
+    ".sh_history",
+    ".mysql_history",
+    ".psql_history",
+];
