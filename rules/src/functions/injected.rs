@@ -29,35 +29,46 @@ const SQL: u8 = 4;
 const SCRIPT: u8 = 8;
 const HEADER: u8 = 16;
 
-/// Whitespace as injected payloads write it: spaces, tabs, newlines, and SQL comments
-/// (`/**/`, MySQL's version comments `/*!50000`), which the patterns read as spaces.
-const WS: &str = r"(?:\s|/\*!?\d*|\*/)";
+/// Whitespace as injected payloads write it: spaces, tabs, newlines, vertical tabs and form
+/// feeds (MySQL reads both as spaces), and SQL comments, which the patterns read as spaces:
+/// `/**/`, `/*x*/`, the opening of MySQL's version comments `/*!50000`, and a line comment up
+/// to its newline (`--x%0A`, `#x%0A`).
+const WS: &str = r"(?:\s|/\*[^*]{0,64}\*/|/\*!?\d*|\*/|(?:--|#)[^\n]{0,64}\n)";
 
-/// The patterns and the language each one means.
+/// SQL functions an injected select list calls (`select concat(user,0x3a,password) from`).
+const SQL_FUNCTIONS: &str = "count|concat|concat_ws|group_concat|char|chr|version|database|schema|user|current_user|system_user|session_user|substring|substr|mid|ascii|ord|hex|unhex|md5|sha1|sleep|benchmark|load_file|if|cast|convert";
+
+/// The patterns and the language each one means. Each needs at least one byte of
+/// [`may_hold_code`]'s gate (a test checks the gate against them).
 fn patterns() -> Vec<(u8, String)> {
     let ws = WS;
+    let f = SQL_FUNCTIONS;
+    // What follows an injected `select`: a star, a variable, NULL, a number list, a column
+    // list, a function call, or a column read from a table; not a word of prose.
+    let select_list =
+        format!(r"(?:\*|@@\w|null\b|\d+{ws}*,|[\w.]+{ws}*,{ws}*[\w.(@'`]|(?:{f}){ws}*\()");
     let mut p: Vec<(u8, String)> = Vec::new();
     let mut add = |bit: u8, s: String| p.push((bit, s));
     // SQL: a statement, a stacked query, a subquery, a catalogue only databases have, or a
-    // quote closed and followed by a boolean test or a comment.
-    add(
-        SQL,
-        format!(r"\bunion{ws}+(?:all{ws}+|distinct{ws}+)?\(?{ws}*select\b"),
-    );
+    // quote closed and followed by a tautology or a comment.
     add(
         SQL,
         format!(
-            r"\bselect{ws}+(?:\*|[\w.@]+\(|null\b|[\w.@]+{ws}*,)[^;]{{0,200}}?{ws}from{ws}+[\w.\[\]`]+"
+            r"\bunion(?:{ws}+(?:all|distinct))?(?:{ws}+|{ws}*\({ws}*)select(?:{ws}+|{ws}*\(){ws}*(?:{select_list}|\d|'|\(|[\w.]+{ws}+from\b)"
         ),
     );
     add(
         SQL,
-        format!(r"\(\s*{ws}*select{ws}+[\w.@*]+[^;]{{0,200}}?{ws}from{ws}"),
+        format!(r"\bselect{ws}+{select_list}[^;]{{0,200}}?{ws}from{ws}+[\w.\[\]`]+"),
+    );
+    add(
+        SQL,
+        format!(r"\(\s*select{ws}+[\w.@*]+{ws}+from{ws}+[\w.\[\]`]+{ws}*(?:\)|where\b|limit\b)"),
     );
     add(
         SQL,
         format!(
-            r";{ws}*(?:select{ws}+(?:\*|@@|null\b|[\w.]+{ws}*(?:,|\(|from\b))|insert{ws}+into\b|update{ws}+[\w.\[\]`]+{ws}+set\b|delete{ws}+from\b|drop{ws}+(?:table|database)\b|exec(?:ute)?{ws}+[\w(@]|declare{ws}+@|(?:create|alter){ws}+(?:table|function|procedure|user|database)\b|shutdown\b|truncate{ws}+table\b|waitfor{ws}+delay\b)"
+            r";{ws}*(?:select{ws}+{select_list}|insert{ws}+into\b|update{ws}+[\w.\[\]`]+{ws}+set\b|delete{ws}+from\b|drop{ws}+(?:table|database)\b|exec(?:ute)?{ws}*(?:\(|@|(?:master\.\.)?(?:xp|sp)_)|declare{ws}+@|(?:create|alter){ws}+(?:table|function|procedure|user|database)\b|shutdown{ws}*(?:--|#|;|$|with\b)|truncate{ws}+table\b|waitfor{ws}+delay\b)"
         ),
     );
     add(
@@ -83,33 +94,41 @@ fn patterns() -> Vec<(u8, String)> {
     add(
         SQL,
         format!(
-            r"\bcreate{ws}+(?:or{ws}+replace{ws}+)?(?:function|procedure|trigger){ws}+[\w.]+[^;]{{0,200}}?\b(?:returns|as|begin)\b"
+            r"\bcreate{ws}+(?:or{ws}+replace{ws}+)?(?:function|procedure|trigger){ws}+[\w.]+{ws}*\(.{{0,200}}?\){ws}*(?:returns|as|begin)\b"
         ),
     );
-    add(SQL, r"\b(?:information_schema|pg_sleep|xp_cmdshell|dbms_pipe\.receive_message|utl_inaddr|sysdate\(\s*\))\b|@@version\b|\binto\s+(?:out|dump)file\b|\bload_file\s*\(".to_string());
     add(
         SQL,
         format!(
-            r#"['"`]\)*{ws}*(?:or|and|xor|\|\||&&){ws}+\(?['"`]?\w*['"`]?{ws}*(?:=|<>|!=|<=?|>=?){ws}*\(?['"`]?\w*"#
+            r"\b(?:information_schema|pg_sleep|xp_cmdshell|dbms_pipe\.receive_message|utl_inaddr)\b|\bsysdate\(\s*\)|@@version\b|\binto{ws}+(?:out|dump)file\b|\bload_file{ws}*\("
         ),
     );
-    add(SQL, r#"['"`]\)*\s*(?:--(?:\s|$)|#$|/\*)"#.to_string());
-    add(SQL, format!(r"^\d+{ws}+(?:or|and){ws}+\d+{ws}*=\s*\d+"));
-    // Markup and script: a tag with an event handler, a script tag (also namespaced), frames
-    // and objects that load something, `javascript:` running code, a quote closed to call a
-    // function, CSS that binds script, a data URI that is a page or a script.
+    add(
+        SQL,
+        format!(
+            r#"['"`]\)*{ws}*(?:\bor\b|\band\b|\bxor\b|\|\||&&){ws}*\(?{ws}*(?:['"`][\w ]{{0,20}}['"`]{ws}*(?:=|<>|!=|\blike\b){ws}*['"`]|\b\d+{ws}*(?:=|<>|!=|<=?|>=?){ws}*\d+\b|(?:true|false)\b|sleep{ws}*\(|\d+{ws}*(?:--|#))"#
+        ),
+    );
+    add(SQL, r#"['"`]\)*\s*(?:--[\s-]*$|#\s*$|;\s*--)"#.to_string());
+    add(
+        SQL,
+        format!(r"^-?\d+{ws}+(?:or|and){ws}+\d+{ws}*(?:=|<|>)\s*\d+"),
+    );
+    // Markup and script: a tag whose event handler calls something, a script tag (also
+    // namespaced), an attribute value closed and a tag opened (`'"><`: the probe that tests
+    // whether a value is reflected unescaped inside a tag), `javascript:` running code, a quote
+    // closed to call a function, CSS that binds script, a data URI that is a page or a script,
+    // a meta refresh or base URL.
     add(
         SCRIPT,
-        r#"<[a-z][\w:.-]*(?:[\s/"'][^>]{0,400}?)?[\s/"'`]on[a-z]{3,}\s*="#.to_string(),
+        r#"<[a-z][\w:.-]*(?:[\s/"'][^>]{0,400}?)?[\s/"'`]on[a-z]{3,}\s*=\s*['"`]?\s*[\w$.:\[\]]{1,60}\s*[(`=]"#.to_string(),
     );
     add(SCRIPT, r"<\s*/?\s*(?:[a-z]+:)?script\b".to_string());
-    // An attribute value closed and a tag opened after it (`'"><img`, `"><script`): the probe
-    // that tests whether a value is reflected unescaped inside a tag.
-    add(SCRIPT, r#"['"]\s*/?>\s*<[a-z!/]"#.to_string());
-    add(SCRIPT, r"<(?:iframe|object|embed|applet|frameset|base|meta)\b[^>]{0,400}?\b(?:src|data|code|href|http-equiv)\s*=".to_string());
+    add(SCRIPT, r#"^[^<]*['"]\s*/?>\s*<[a-z!/]"#.to_string());
     add(
         SCRIPT,
-        r"\b(?:java|vb|live)script\s*:[^\s]{0,80}?[(`=]".to_string(),
+        r"\b(?:java|vb|live)[\t\n\r]*script\s*:\s*(?:[^v\s]|v[^o]|vo[^i])[^\s]{0,80}?[(`=]"
+            .to_string(),
     );
     add(
         SCRIPT,
@@ -119,35 +138,31 @@ fn patterns() -> Vec<(u8, String)> {
         SCRIPT,
         r"-moz-binding\s*:|\beval\s*\(\s*(?:string\.fromcharcode|atob|unescape)\b".to_string(),
     );
-    add(
-        SCRIPT,
-        r"\bdata:\s*(?:text/html|text/javascript|application/javascript|image/svg\+xml)\b|\bdata:,"
-            .to_string(),
-    );
+    add(SCRIPT, r"\bdata:\s*(?:text/html|text/javascript|application/(?:x-)?javascript)\b|<meta\b[^>]{0,400}?http-equiv|<base\b[^>]{0,400}?href\s*=".to_string());
     // A header written into a value after a line break (`%0d%0aSet-Cookie:`): response
-    // splitting; a value never holds a line that starts like a header.
-    add(HEADER, r"[\r\n]\s*(?:set-cookie|location|content-(?:type|length)|x-[a-z-]+|refresh|access-control-[a-z-]+)\s*:".to_string());
-    // Shell: a shell asked to run a command, output piped into one, a download run, a system
-    // file read, PowerShell and Windows' download-and-run programs.
-    add(SHELL, r"\b(?:ba|k|z|da|c|tc)?sh\s+-c\b|\bbusybox\s+(?:-c|sh|wget|nc|tftp)\b|\bcmd(?:\.exe)?\s+/[ck]\b|\b(?:powershell|pwsh)(?:\.exe)?\s+[-/]".to_string());
+    // splitting. Only headers that change what the client keeps or trusts: multi-line text
+    // (an iCal `LOCATION:`, a vCard's `X-` fields) is not one.
     add(
-        SHELL,
-        r"\|\s*(?:ba|k|z|da)?sh\b\s*(?:$|[;&|)])|\bbase64\s+(?:-d|--decode)\b".to_string(),
+        HEADER,
+        r"[\r\n][ \t]*(?:set-cookie|content-length|access-control-allow-[a-z-]+)\s*:".to_string(),
     );
-    add(
-        SHELL,
-        r"\b(?:wget|curl)\s+(?:-\S+\s+)*(?:https?|ftp)://".to_string(),
-    );
+    // Shell: a shell asked to run a command, output piped into one, a binary fetched from an
+    // address or into a shell, a system file read, PowerShell and Windows' download-and-run
+    // programs.
+    add(SHELL, r"\b(?:ba|k|z|da|c|tc)?sh\s+-c\b|\bbusybox\s+(?:-c|sh|wget|nc|tftp)\b|\bcmd(?:\.exe)?\s+/[ck]\b|\b(?:powershell|pwsh)(?:\.exe)?\s+-[a-z]".to_string());
+    add(SHELL, r"\b(?:wget|curl|echo|printf|base64|cat|tftp|nc|openssl)\b[^|\n]{0,200}\|\s*(?:ba|k|z|da)?sh\b".to_string());
+    add(SHELL, r"\b(?:wget|curl)\s+(?:-\S+\s+)*(?:https?|ftp)://(?:\d{1,3}\.){3}\d{1,3}\b|\b(?:wget|curl)\s[^;|&\n]{0,200}(?:\s-O-|[;|&]|>\s*/)".to_string());
     add(
         SHELL,
         r"\b(?:cat|more|less|head|tail|type|nl|strings)\s+(?:/etc/|/proc/|/sys/|/root/|c:\\)"
             .to_string(),
     );
-    add(SHELL, r"\b(?:invoke-(?:webrequest|expression|restmethod)|start-process|iex\s*\(|new-object\s+(?:system\.)?net\.webclient|downloadstring\s*\(|downloadfile\s*\()".to_string());
+    add(SHELL, r#"\binvoke-(?:webrequest|restmethod)\s+(?:-uri\s+)?['"]?https?://|\binvoke-expression\s*[(\$'"]|\biex\(|\bnew-object\s+(?:system\.)?net\.webclient|\bdownload(?:string|file)\s*\(|\bstart-process\s+['"]?\S+\.(?:exe|ps1|bat|cmd)\b"#.to_string());
     add(SHELL, r"\b(?:mshta|certutil|bitsadmin|regsvr32|rundll32)(?:\.exe)?\s+\S*\s*(?:https?://|[-/](?:urlcache|transfer|s\b|i:))|\breg(?:edit)?(?:\.exe)?\s+(?:(?:add|delete|query|export|import)\s+)?hk(?:lm|cu|ey_)".to_string());
     // Server-side code: PHP (open tag, Smarty's `{php}`, superglobals, functions that run or
     // decode code), stream wrappers only file inclusion uses, Node.js (modules that run
-    // programs, prototype pollution, node-serialize), template expressions, Java reflection.
+    // programs, prototype pollution, node-serialize), template expressions that compute, Java
+    // reflection.
     add(
         CODE,
         r"<\?(?:php\b|=|\s|[a-wyz_]\w*\s*\()|\{/?php\}".to_string(),
@@ -156,11 +171,11 @@ fn patterns() -> Vec<(u8, String)> {
         CODE,
         r"\$_(?:get|post|request|server|cookie|files|env|session)\s*\[|\$globals\s*\[".to_string(),
     );
-    add(CODE, r#"\b(?:base64_decode|gzinflate|gzuncompress|str_rot13|shell_exec|passthru|proc_open|popen|pcntl_exec|pfsockopen|fsockopen|file_put_contents|create_function|call_user_func(?:_array)?|phpinfo)\s*\(|\b(?:system|exec|assert)\s*\(\s*['"$]"#.to_string());
+    add(CODE, r#"\b(?:base64_decode|gzinflate|gzuncompress|str_rot13|shell_exec|passthru|proc_open|popen|pcntl_exec|pfsockopen|fsockopen|file_put_contents|create_function|call_user_func(?:_array)?|phpinfo)\s*\(|\b(?:system|exec|assert)\s*\(\s*(?:['"]|\$[a-z_])"#.to_string());
     add(CODE, r"\b(?:php|phar|expect|zip|glob|ogg|rar|compress\.(?:zlib|bzip2)|ssh2\.(?:shell|exec|tunnel|sftp|scp))://|\bdata:(?://|text/plain)".to_string());
-    add(CODE, r#"\brequire\s*\(\s*['"`][\w./-]+['"`]\s*\)\s*\.|\bchild_process\b|\bprocess\s*\.\s*(?:binding|mainmodule|dlopen)\b|\.\s*constructor\s*\.\s*constructor\b|\bconstructor\s*(?:\.|\]?\s*\[\s*['"]?)\s*prototype\b|__proto__|_\$\$nd_func\$\$_"#.to_string());
-    add(CODE, r#"(?:\{\{|\$\{|#\{|\*\{|<%=?|\{%)[^}%]{0,100}?(?:\d+\s*\*\s*\d+|__(?:class|mro|subclasses|globals|builtins|import)__|\.constructor\b|\bprocess\.|\brequire\b|getruntime|getclass|forname|\bt\(java)"#.to_string());
-    add(CODE, r"\bjava\.lang\.(?:runtime|processbuilder|system)\b|\bgetruntime\s*\(\s*\)\s*\.\s*exec\b|\bclass\.forname\s*\(".to_string());
+    add(CODE, r#"\brequire\s*\(\s*['"`](?:child_process|fs|net|os|vm|http)['"`]\s*\)|\bchild_process['"`]?\s*\)?\s*\.\s*(?:exec|spawn|fork)|\bprocess\s*\.\s*(?:binding|mainmodule|dlopen)\b|\.\s*constructor\s*\.\s*constructor\b|\bconstructor\s*(?:\.|\]?\s*\[\s*['"]?)\s*prototype\b|__proto__\s*[\[.\]]|_\$\$nd_func\$\$_"#.to_string());
+    add(CODE, r#"(?:\{\{|\$\{|#\{|\*\{|<%=?|\{%)[^}%]{0,100}?(?:\d+\s*\*\s*['"]?\d+|__(?:class|mro|subclasses|globals|builtins|import)__|\.constructor\b|\bprocess\.|\brequire\b|getruntime|getclass|forname|\bt\(java)"#.to_string());
+    add(CODE, r"\bjava\.lang\.(?:runtime|processbuilder)\b|\bgetruntime\s*\(\s*\)\s*\.\s*exec\b|\bclass\.forname\s*\(".to_string());
     p
 }
 
@@ -175,14 +190,15 @@ fn grammar() -> &'static Grammar {
         let (bits, sources): (Vec<u8>, Vec<String>) = patterns().into_iter().unzip();
         let set = RegexSetBuilder::new(&sources)
             .case_insensitive(true)
-            // Bytes, ASCII classes: `\\b` and `\\w` stay in the DFA whatever the text holds.
+            // Bytes, ASCII classes: `\b` and `\w` stay in the DFA whatever the text holds.
             .unicode(false)
-            .size_limit(64 << 20)
-            .dfa_size_limit(64 << 20)
             .build()
-            // The patterns are fixed: a test builds them; should they ever fail, nothing is
-            // recognised rather than every rule failing.
-            .unwrap_or_else(|_| RegexSet::empty());
+            // The patterns are fixed and a test builds them; should they ever fail, nothing is
+            // recognised (said loudly) rather than every rule failing.
+            .unwrap_or_else(|e| {
+                tracing::error!(error = %e, "injected_code's patterns do not compile: it answers NULL for every request");
+                RegexSet::empty()
+            });
         Grammar { set, bits }
     })
 }
@@ -192,12 +208,12 @@ pub(super) fn prepare() {
     grammar();
 }
 
-/// Bytes without which no pattern can match (every pattern needs one of them: a space, a
-/// quote, a bracket, an operator, or the `.` and `_` of `constructor.prototype`,
-/// `information_schema`): most values (ids, numbers, tokens, single words) hold none and are
-/// answered without running the patterns.
+/// Bytes without which no pattern can match (every pattern needs one of them: a space or
+/// another blank, a quote, a bracket, an operator, or the `.`, `_`, `-` and `@` of
+/// `constructor.prototype`, `information_schema`, `Invoke-Expression`, `@@version`): most
+/// values (ids, numbers, tokens, single words) hold none and are answered without the patterns.
 fn may_hold_code(text: &str) -> bool {
-    const NEEDED: &[u8] = b"<>'\"`({$|;*:[_.# \t\n\r";
+    const NEEDED: &[u8] = b"<>'\"`({$|;*:[_.#@-\\ \t\n\r\x0b\x0c";
     text.bytes().any(|b| NEEDED.contains(&b))
 }
 

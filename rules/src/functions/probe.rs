@@ -207,7 +207,10 @@ pub(crate) fn decode(s: &str, plus_is_space: bool) -> Cow<'_, str> {
     while i < b.len() {
         match b[i] {
             b'%' if i + 2 < b.len() => {
-                let hex = std::str::from_utf8(&b[i + 1..i + 3]).ok();
+                // Two hex digits: `u8::from_str_radix` alone also takes a sign (`%+a`).
+                let hex = (b[i + 1].is_ascii_hexdigit() && b[i + 2].is_ascii_hexdigit())
+                    .then(|| std::str::from_utf8(&b[i + 1..i + 3]).ok())
+                    .flatten();
                 match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
                     Some(v) => {
                         out.push(v);
@@ -242,6 +245,7 @@ pub(crate) fn decode(s: &str, plus_is_space: bool) -> Cow<'_, str> {
 /// assert_eq!(normalized_path("/%2eenv"), "/.env");
 /// assert_eq!(normalized_path("//App/%2E%67it/Config"), "/app/.git/config");
 /// assert_eq!(normalized_path("/c++/a%zz"), "/c++/a%zz");
+/// assert_eq!(normalized_path("/a%+ab"), "/a%+ab");
 /// assert_eq!(normalized_path("/api/v1/orders/7"), "/api/v1/orders/7");
 /// ```
 pub fn normalized_path(path: &str) -> String {

