@@ -34,3 +34,12 @@ fn nuclei_templates_are_named_and_searches_that_look_like_attacks_stay_quiet() {
         &[("nuclei-requests.log", "exploit-payload")],
     );
 }
+
+/// The twelfth held-out set (`eval/heldout12`: 282 benign requests whose query strings look
+/// like code to a naive reader — OData `$filter`, JQL, Lucene and Solr queries, PromQL,
+/// GeoServer CQL filters, MediaWiki templates, OAuth requests, analytics beacons — from public
+/// API documentation and fixtures): no client alerted (first run, 0 of 282).
+#[test]
+fn query_languages_and_searches_in_real_requests_stay_quiet() {
+    assert_corpus_recall("heldout12", "benign-queries/labels.jsonl", 0, 0, &[]);
+}
