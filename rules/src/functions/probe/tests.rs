@@ -145,6 +145,28 @@ fn injection_classes_keep_their_priority() {
     );
 }
 
+/// Java's runtime classes are code when called, not when a stack trace or a search names them.
+#[test]
+fn java_runtime_is_code_when_called_not_when_named() {
+    for q in [
+        "x=%24%7BT(java.lang.Runtime).getRuntime().exec(%27id%27)%7D",
+        "x=java.lang.Runtime.getRuntime().exec(%22id%22)",
+        "x=new+java.lang.ProcessBuilder(%7B%27id%27%7D).start()",
+    ] {
+        assert_eq!(
+            probe_class("/", Some(q), None),
+            Some("code-injection"),
+            "{q}"
+        );
+    }
+    for q in [
+        "q=java.lang.RuntimeException:+Unable+to+start+activity",
+        "stack=at+java.lang.ProcessBuilder.start(ProcessBuilder.java:1048)",
+    ] {
+        assert_eq!(probe_class("/", Some(q), None), None, "{q}");
+    }
+}
+
 #[test]
 fn probes_are_classified() {
     assert_eq!(
