@@ -242,6 +242,14 @@ fn may_hold_code(text: &str) -> bool {
     text.bytes().any(|b| NEEDED.contains(&b))
 }
 
+/// [`may_hold_code`] for a path: paths are full of `.`, `-` and `_` (`/static/app.min.js`,
+/// `/docs/getting-started`), and code written into a path needs more (a space, a quote, a
+/// bracket, an operator): without this gate every path would run the patterns.
+fn path_may_hold_code(path: &str) -> bool {
+    const NEEDED: &[u8] = b"<>'\"`({$|;*:[#@\\ \t\n\r\x0b\x0c";
+    path.bytes().any(|b| NEEDED.contains(&b))
+}
+
 /// The languages found in one text (already decoded).
 fn languages_in(text: &str) -> u8 {
     if !may_hold_code(text) {
@@ -298,13 +306,22 @@ pub(crate) fn query_facts(query: Option<&str>) -> u8 {
 
 /// The languages a path carries (decoded, `+` kept).
 pub(crate) fn path_facts(path: Option<&str>) -> u8 {
-    path.map_or(0, |p| languages_in(&decoded(p, false)))
+    path.map(|p| decoded(p, false))
+        .filter(|p| path_may_hold_code(p))
+        .map_or(0, |p| languages_in(&p))
 }
 
 /// The languages a user agent carries: script, SQL and server-side code (headers carry
 /// those); not shell, as `curl/8.0` or `Wget` are what tools call themselves.
+/// Remembered per thread (bounded, see [`super::ua::remember`]): user agents repeat
+/// endlessly, and every one of them holds a space.
 pub(crate) fn agent_facts(user_agent: Option<&str>) -> u8 {
-    user_agent.map_or(0, |ua| languages_in(ua) & !SHELL)
+    thread_local! {
+        static SEEN: super::ua::Remembered<u8> = super::ua::remembered();
+    }
+    user_agent.map_or(0, |ua| {
+        super::ua::remember(&SEEN, ua, |ua| languages_in(ua) & !SHELL)
+    })
 }
 
 /// The language of the code a request carries, from its columns' facts, by priority (see

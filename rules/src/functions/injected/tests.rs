@@ -216,6 +216,14 @@ fn user_agents_are_not_code_unless_they_carry_it() {
 
 #[test]
 fn paths_carry_code_too() {
+    // Paths need more than `.`, `-` and `_` to be read at all.
+    for path in [
+        "/static/app.min.js",
+        "/docs/getting-started",
+        "/api/v1/user_profile",
+    ] {
+        assert!(!super::path_may_hold_code(path), "{path}");
+    }
     assert_eq!(
         injected_code(Some("/api/child_process.html"), None, None),
         None
