@@ -1,7 +1,7 @@
 //! Single requests carrying code, from public test material (issue 16): one request each, no
 //! session around it, so these measure what `exploit-payload` recognises in a request alone.
 
-use crate::quality::assert_corpus_recall;
+use crate::support::assert_corpus_recall;
 
 /// The tenth held-out set (`eval/heldout10`: the OWASP Core Rule Set's regression tests for
 /// paranoia-level-1 rules, rebuilt as NGINX lines, Apache-2.0). First run 30 of 86; 62 with

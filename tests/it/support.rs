@@ -149,3 +149,67 @@ pub fn generate(dir: &std::path::Path, name: &str, args: &[&str]) -> PathBuf {
     gatewatch_ok(&all, None);
     path
 }
+
+/// Replays the labelled logs of `eval/<dir>` and checks the total row (`all of <labels>`): the
+/// number of attacking clients, at least `min_found` of them named, no benign client alerted;
+/// and that each `(file, rule)` pair shows the rule alerting in that file. Returns the report.
+pub fn assert_corpus_recall(
+    dir: &str,
+    labels: &str,
+    attackers: u32,
+    min_found: u32,
+    named: &[(&str, &str)],
+) -> String {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("eval")
+        .join(dir);
+    let out = gatewatch(&["eval", "--corpus", dir.to_str().unwrap()], None);
+    let report = String::from_utf8_lossy(&out.stdout);
+    // `all of <labels> attackers found benign-hit (...)`; a set of one log has only its row,
+    // `<file> attackers found benign-hit alerts`.
+    let total = report
+        .lines()
+        .find(|l| l.starts_with(&format!("all of {labels}")))
+        .map(|l| l.split_whitespace().skip(3).collect::<Vec<&str>>())
+        .or_else(|| {
+            let rows: Vec<&str> = (report.lines())
+                .filter(|l| !l.starts_with(' '))
+                .filter(|l| {
+                    l.split_whitespace()
+                        .nth(1)
+                        .is_some_and(|c| c.parse::<u32>().is_ok())
+                })
+                .collect();
+            (rows.len() == 1).then(|| rows[0].split_whitespace().skip(1).collect())
+        })
+        .unwrap_or_else(|| panic!("no total row in:\n{report}"));
+    let (total_attackers, found, benign_hit): (u32, u32, u32) = (
+        total[0].parse().unwrap(),
+        total[1].parse().unwrap(),
+        total[2].parse().unwrap(),
+    );
+    assert_eq!(total_attackers, attackers, "{report}");
+    assert!(
+        found >= min_found,
+        "{found} of {attackers} named:\n{report}"
+    );
+    assert_eq!(benign_hit, 0, "{report}");
+    // Every attacking client no alert named is listed under its file, with its label.
+    let listed: u32 = (report.lines())
+        .filter_map(|l| l.trim_start().strip_prefix("missed: "))
+        .map(|m| match m.strip_suffix(" more") {
+            Some(n) => n.parse::<u32>().unwrap(),
+            None => 1,
+        })
+        .sum();
+    assert_eq!(listed, attackers - found, "{report}");
+    for (file, rule) in named {
+        assert!(
+            report
+                .lines()
+                .any(|l| l.starts_with(file) && l.contains(rule)),
+            "{file}: no {rule} alert:\n{report}"
+        );
+    }
+    report.into_owned()
+}
