@@ -183,6 +183,10 @@ fn patterns() -> Vec<(u8, String)> {
     add(SHELL, r#"\b(?:invoke-(?:webrequest|restmethod)|iwr|irm)\s+(?:-uri\s+)?['"]?https?://|\binvoke-expression\s*[(\$'"]|\biex\s*\(\s*(?:new-object|iwr|irm|invoke-|[(\['"$])|\bnew-object\s+(?:system\.)?net\.webclient|\bdownload(?:string|file)\s*\(\s*['"](?:https?|ftp)://|\bstart-process\s+['"]?\S+\.(?:exe|ps1|bat|cmd)\b"#.to_string());
     add(SHELL, r"\b(?:mshta|certutil|bitsadmin|regsvr32|rundll32)(?:\.exe)?\s+\S*\s*(?:https?://|[-/](?:urlcache|transfer|s\b|i:))|\breg(?:edit)?(?:\.exe)?\s+(?:(?:add|delete|query|export|import)\s+)?hk(?:lm|cu|ey_)".to_string());
     add(SHELL, r#"\b(?:nc|ncat|netcat)\s+(?:-\w+\s+)*-[ec]\s+/bin/(?:ba)?sh\b|\b(?:ba)?sh\s+-i\b[^\n]{0,40}/dev/(?:tcp|udp)/|\b(?:python[23]?|perl|ruby|php)\s+-[cer]\s+['"][^'"]{0,200}\b(?:socket|subprocess|fsockopen|exec|system|pty)\b"#.to_string());
+    // A command chained after the value with a shell-only operator (`||`, `&&`) or a line
+    // break, or substituted (`$(id)`): reconnaissance commands an injection test runs first.
+    // A single `;` is `probe_class`'s (lists such as `name;id;email` use it).
+    add(SHELL, r"(?:\|\||&&)\s*(?:id|whoami|uname|ls|cat|pwd|hostname|ifconfig|ipconfig|netstat|ping|sleep|curl|wget|nslookup|ps)\b(?:\s+-{1,2}[a-z]|\s+/|\s*$|\s*[;|&`#])|[\r\n]\s*(?:id|whoami|uname|pwd|ifconfig|ipconfig|netstat|nslookup)\b\s*(?:$|-[a-z]|[;|&`])|\$\(\s*(?:id|whoami|uname|ls|cat|pwd|hostname|ifconfig|ipconfig|ping|sleep|curl|wget|echo|env|ps|netstat|nslookup)\b[^)]{0,60}\)".to_string());
     // Server-side code: PHP (open tag, Smarty's `{php}`, superglobals, functions that run or
     // decode code called with an argument, includes of a URL or a system file), stream
     // wrappers only file inclusion uses, Node.js (modules that run programs, prototype

