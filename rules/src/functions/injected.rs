@@ -3,10 +3,12 @@
 //! the injected language, not by product or payload list: a statement of SQL (`union select`,
 //! `;insert into ... values`, `' or 'a'='a`), a tag carrying an event handler or a script
 //! (`<svg/onload=`, `<x:script`), a shell invoked with a command (`sh -c`, `| base64 -d | sh`,
-//! `cat /etc/...`, PowerShell's `Invoke-WebRequest`), PHP, Node.js or template code
-//! (`<?php`, `$_SERVER[`, `require('child_process')`, `__proto__[`, `{{7*7}}`), or a stream
-//! wrapper only file inclusion uses (`php://`, `data:text/plain`, `ssh2.shell://`), or a
-//! header after a line break (`%0d%0aSet-Cookie:`, response splitting).
+//! `cat /etc/...`, PowerShell's `Invoke-WebRequest`, `x||whoami`, `$(id)`), PHP, Node.js or
+//! template code (`<?php`, `$_SERVER[`, `require('child_process')`, `__proto__[`, `{{7*7}}`),
+//! a stream wrapper only file inclusion uses (`php://`, `data://`, `ssh2.shell://`), or a
+//! header after a line break (`%0d%0aSet-Cookie:`, response splitting). Searches that merely
+//! use the words (`select a plan from`, `curl cream & gel`), query languages (JQL, OData, CQL)
+//! and stack traces are not code; the patterns' doc says what each was tightened against.
 //!
 //! The word-list classes of [`super::probe_class`] (`sql-injection` for a quote or
 //! `or 1=1`, counted over several requests) are left as they are: these shapes are what no
@@ -22,7 +24,7 @@ use regex::bytes::{RegexSet, RegexSetBuilder};
 /// What [`injected_code`] answers, by priority (the first found wins).
 pub const LANGUAGES: [&str; 5] = ["code", "shell", "sql", "script", "header"];
 
-/// Bits of [`facts`], one per entry of [`LANGUAGES`].
+/// The bits of a text's languages, one per entry of [`LANGUAGES`].
 const CODE: u8 = 1;
 const SHELL: u8 = 2;
 const SQL: u8 = 4;
