@@ -49,7 +49,7 @@ const COMMENT: &str = r"(?:/\*[^*]{0,64}\*/|/\*!?\d*|\*/|(?:--|#)[^\n]{0,64}\n)"
 const EVENTS: &str = r"on(?:error|load|focus|blur|focusin|focusout|click|dblclick|auxclick|contextmenu|mouse\w+|pointer\w+|key\w+|touch\w+|drag\w*|drop|toggle|begin|end|repeat|start|finish|animation\w+|transition\w+|input|beforeinput|change|submit|reset|select|invalid|search|scroll\w*|wheel|copy|cut|paste|page\w+|hashchange|popstate|message|resize|show|play\w*|pause|canplay\w*|loadstart|loadeddata|afterprint|beforeprint|beforeunload|unload|beforetoggle|content\w+)\b";
 
 /// The patterns and the language each one means. Each needs at least one byte of
-/// [`may_hold_code`]'s gate (a test checks the gate against one example per pattern).
+/// [`NEEDED`] (a test checks the gate against one example per pattern).
 /// Tightened against false positives two reviewers built from ordinary traffic: prose that
 /// names SQL verbs, query languages (JQL, CQL, OData), shop searches with `&`, page titles with
 /// `| Bash`, unfilled `${process.env...}` placeholders, stack traces, `javascript:` links.
@@ -243,22 +243,21 @@ pub(super) fn prepare() {
 /// another blank, a quote, a bracket, an operator, or the `.`, `_`, `-` and `@` of
 /// `constructor.prototype`, `information_schema`, `Invoke-Expression`, `@@version`): most
 /// values (ids, numbers, tokens, single words) hold none and are answered without the patterns.
-fn may_hold_code(text: &str) -> bool {
-    const NEEDED: &[u8] = b"<>'\"`({$|;*:[_.#@-\\ \t\n\r\x0b\x0c";
-    text.bytes().any(|b| NEEDED.contains(&b))
-}
+const NEEDED: &[u8] = b"<>'\"`({$|;*:[_.#@-\\ \t\n\r\x0b\x0c";
 
-/// [`may_hold_code`] for a path: paths are full of `.`, `-` and `_` (`/static/app.min.js`,
+/// [`NEEDED`] for a path: paths are full of `.`, `-` and `_` (`/static/app.min.js`,
 /// `/docs/getting-started`), and code written into a path needs more (a space, a quote, a
 /// bracket, an operator): without this gate every path would run the patterns.
-fn path_may_hold_code(path: &str) -> bool {
-    const NEEDED: &[u8] = b"<>'\"`({$|;*:[#@\\ \t\n\r\x0b\x0c";
-    path.bytes().any(|b| NEEDED.contains(&b))
+const NEEDED_IN_PATH: &[u8] = b"<>'\"`({$|;*:[#@\\ \t\n\r\x0b\x0c";
+
+/// Whether `text` holds a byte of `needed` (one of the gates above).
+fn may_hold_code(text: &str, needed: &[u8]) -> bool {
+    text.bytes().any(|b| needed.contains(&b))
 }
 
 /// The languages found in one text (already decoded).
 fn languages_in(text: &str) -> u8 {
-    if !may_hold_code(text) {
+    if !may_hold_code(text, NEEDED) {
         return 0;
     }
     // MySQL runs what its version comments hold (`/*!50000UNION*/`): the comment's opening is
@@ -287,8 +286,8 @@ fn without_version_comments(text: &str) -> String {
     out
 }
 
-/// `%XX` decoded (twice when the first pass leaves escapes: double encoding), `+` read as a
-/// space in query strings.
+/// `%XX` decoded, a second time when the first pass decoded something and left a `%`
+/// (double encoding: `%2527` is a quote), `+` read as a space in query strings.
 fn decoded(s: &str, plus_is_space: bool) -> Cow<'_, str> {
     let once = super::probe::decode(s, plus_is_space);
     if once.contains('%') && matches!(once, Cow::Owned(_)) {
@@ -313,7 +312,7 @@ pub(crate) fn query_facts(query: Option<&str>) -> u8 {
 /// The languages a path carries (decoded, `+` kept).
 pub(crate) fn path_facts(path: Option<&str>) -> u8 {
     path.map(|p| decoded(p, false))
-        .filter(|p| path_may_hold_code(p))
+        .filter(|p| may_hold_code(p, NEEDED_IN_PATH))
         .map_or(0, |p| languages_in(&p))
 }
 

@@ -207,13 +207,11 @@ pub(crate) fn decode(s: &str, plus_is_space: bool) -> Cow<'_, str> {
     while i < b.len() {
         match b[i] {
             b'%' if i + 2 < b.len() => {
-                // Two hex digits: `u8::from_str_radix` alone also takes a sign (`%+a`).
-                let hex = (b[i + 1].is_ascii_hexdigit() && b[i + 2].is_ascii_hexdigit())
-                    .then(|| std::str::from_utf8(&b[i + 1..i + 3]).ok())
-                    .flatten();
-                match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                    Some(v) => {
-                        out.push(v);
+                // Exactly two hex digits (`%+a` is no escape).
+                let digit = |c: u8| (c as char).to_digit(16);
+                match digit(b[i + 1]).zip(digit(b[i + 2])) {
+                    Some((high, low)) => {
+                        out.push((high * 16 + low) as u8);
                         i += 3;
                     }
                     None => {

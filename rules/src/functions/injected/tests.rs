@@ -231,7 +231,7 @@ fn paths_carry_code_too() {
         "/docs/getting-started",
         "/api/v1/user_profile",
     ] {
-        assert!(!super::path_may_hold_code(path), "{path}");
+        assert!(!super::may_hold_code(path, super::NEEDED_IN_PATH), "{path}");
     }
     assert_eq!(
         injected_code(Some("/api/child_process.html"), None, None),
@@ -337,7 +337,7 @@ fn the_gate_skips_only_texts_no_pattern_matches() {
     for a in words {
         for b in words {
             let text = format!("{a}{b}");
-            assert!(!super::may_hold_code(&text), "{text}");
+            assert!(!super::may_hold_code(&text, super::NEEDED), "{text}");
             assert!(!grammar().set.is_match(text.as_bytes()), "{text}");
         }
     }
@@ -414,7 +414,7 @@ fn each_pattern_has_an_example_that_passes_the_gate() {
         "one example per pattern"
     );
     for (i, text) in ONE_PER_PATTERN.iter().enumerate() {
-        assert!(super::may_hold_code(text), "{text}");
+        assert!(super::may_hold_code(text, super::NEEDED), "{text}");
         assert!(
             g.set.matches(text.as_bytes()).matched(i),
             "pattern {i} misses {text:?}"
