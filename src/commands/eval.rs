@@ -85,6 +85,10 @@ pub struct EvalArgs {
     /// logs (recall per attacking client, alerts on benign clients). See eval/corpus.
     #[arg(long, value_name = "DIR")]
     corpus: Option<std::path::PathBuf>,
+    /// With --corpus: how many missed attacking clients to list per log, with what their label
+    /// says they did (the rest are counted).
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    missed: usize,
     /// Published crawler ranges, as for `run` (one file per crawler): without them
     /// crawler-impersonation cannot check a claim and stays silent.
     #[arg(long, value_name = "DIR")]
@@ -232,7 +236,7 @@ pub fn run(args: EvalArgs) -> Result<ExitCode> {
                 None => gatewatch_rules::load_builtin(&overrides)?,
             })
         };
-        let ok = super::eval_corpus::run(dir, &load)?;
+        let ok = super::eval_corpus::run(dir, &load, args.missed)?;
         return Ok(super::eval_corpus::exit_code(ok, args.check));
     }
     let spec = if args.no_openapi {

@@ -146,9 +146,6 @@ fn measure_list(dir: &Path, list: &UaList) -> Result<Line> {
     })
 }
 
-/// Missed attacking clients listed per log file (the rest are counted).
-const MISSED_LISTED: usize = 10;
-
 fn cut(s: &str) -> String {
     s.chars().take(90).collect()
 }
@@ -201,8 +198,13 @@ fn replay(path: &Path, rules: Vec<CompiledRule>, config: &PipelineConfig) -> Res
     })
 }
 
-/// Runs the corpus evaluation and prints the report; `Ok(false)` when a target is missed.
-pub fn run(dir: &Path, load: &dyn Fn() -> Result<Vec<CompiledRule>>) -> Result<bool> {
+/// Runs the corpus evaluation and prints the report, listing up to `listed` missed attacking
+/// clients per log; `Ok(false)` when a target is missed.
+pub fn run(
+    dir: &Path,
+    load: &dyn Fn() -> Result<Vec<CompiledRule>>,
+    listed: usize,
+) -> Result<bool> {
     let manifest_path = dir.join("corpus.toml");
     let text = std::fs::read_to_string(&manifest_path).with_context(|| {
         format!(
@@ -329,11 +331,11 @@ pub fn run(dir: &Path, load: &dyn Fn() -> Result<Vec<CompiledRule>>) -> Result<b
                 );
             }
             // Which attacking clients no alert named, and what their label says they did.
-            for l in missed.iter().take(MISSED_LISTED) {
+            for l in missed.iter().take(listed) {
                 println!("    missed: {} ({})", l.client_ip, cut(&l.kind));
             }
-            if missed.len() > MISSED_LISTED {
-                println!("    missed: {} more", missed.len() - MISSED_LISTED);
+            if missed.len() > listed {
+                println!("    missed: {} more", missed.len() - listed);
             }
         }
         if by_file.len() > 1 {
