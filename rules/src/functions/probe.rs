@@ -15,7 +15,9 @@ const XSS: &str = include_str!("../../data/sec-lists/xss_probe_patterns.txt");
 const BACKDOORS: &str = include_str!("../../data/sec-lists/backdoors.txt");
 
 mod words;
-use words::{CODE_INJECTION, CREDENTIAL_DOTFILES, MORE_TRAVERSAL, SCANNER_MARKS};
+use words::{
+    CODE_INJECTION, CREDENTIAL_DOTFILES, MORE_TRAVERSAL, SCANNER_MARKS, SCANNING_SELF_DESCRIPTION,
+};
 
 /// Injection payloads as they look once percent-decoded (the lists hold the encoded forms).
 const DECODED_SQLI: &[&str] = &[
@@ -299,13 +301,30 @@ fn collapse_slashes(path: &str) -> String {
     out
 }
 
-/// Whether a user agent names an attack tool; remembered per thread (bounded, see
-/// [`super::ua::remember`]).
+/// Whether a user agent names an attack tool, or is no browser's and says it scans or
+/// surveys the internet (see [`words::SCANNING_SELF_DESCRIPTION`]); remembered per thread
+/// (bounded, see [`super::ua::remember`]).
 fn is_scanner(ua: &str) -> bool {
     thread_local! {
         static SEEN: super::ua::Remembered<bool> = super::ua::remembered();
     }
-    super::ua::remember(&SEEN, ua, |ua| lists().scanners.is_match(ua))
+    super::ua::remember(&SEEN, ua, |ua| {
+        lists().scanners.is_match(ua)
+            || (scanning_self_description().is_some_and(|r| r.is_match(ua))
+                && super::ua::ua_class(ua) != super::UaClass::Browser)
+    })
+}
+
+/// [`words::SCANNING_SELF_DESCRIPTION`], compiled once; `None` (logged) should the fixed
+/// pattern ever fail to compile (a test compiles it).
+fn scanning_self_description() -> Option<&'static regex::Regex> {
+    static R: OnceLock<Option<regex::Regex>> = OnceLock::new();
+    R.get_or_init(|| {
+        regex::Regex::new(SCANNING_SELF_DESCRIPTION)
+            .map_err(|e| tracing::error!(error = %e, "the scanners' self-description pattern does not compile"))
+            .ok()
+    })
+    .as_ref()
 }
 
 /// What kind of probe a request is, or `None` for an ordinary request. Checked in this order:

@@ -362,3 +362,35 @@ fn class_numbers_name_their_classes() {
     assert_eq!(class_name(0), None);
     assert_eq!(class_name(9), None);
 }
+
+/// Internet-wide scanners and survey projects that say what they do are scanners whatever
+/// their name; browsers, AI research crawlers and Google's inspection tool are not.
+#[test]
+fn self_described_internet_scanners_are_a_scanner_agent() {
+    for ua in [
+        "Mozilla/5.0 (compatible; ModatScanner/1.2; +https://modat.io/)",
+        "TBI-WebScanner/0.0.1 (+https://leakix.net/)",
+        "Mozilla/5.0 (compatible; pathscan/1.0)",
+        "Hello from Palo Alto Networks, find out more about our scans in https://docs-cortex.paloaltonetworks.com/r/1/Cortex-Xpanse/Scanning-activity",
+        "Mozilla/4.0 (compatible; Netcraft Web Server Survey)",
+        "censys.io internet census",
+        "Mozilla/5.0 (compatible; InternetMeasurement/1.0; +https://internet-measurement.com/)",
+        "NetSystemsResearch studies the availability of various services across the internet. Our website is netsystemsresearch.com",
+    ] {
+        assert_eq!(
+            probe_class("/", None, Some(ua)),
+            Some("scanner-agent"),
+            "{ua}"
+        );
+    }
+    for ua in [
+        "Mozilla/5.0 (compatible; TalarionSearchBot/1.0; research; contact: contact@talarion.tech)",
+        "Mozilla/5.0 (compatible) AI2Bot-DeepResearchEval (+https://www.allenai.org/crawler)",
+        "Mozilla/5.0 (Linux; Android 6.0.1; Nexus 5X Build/MMB29P) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Mobile Safari/537.36 (compatible; Google-InspectionTool/1.0;)",
+        "SurveyMonkey/1.0",
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36 ScanApp/2.1",
+        "ScanSnapHome/2.0",
+    ] {
+        assert_eq!(probe_class("/", None, Some(ua)), None, "{ua}");
+    }
+}
