@@ -97,9 +97,17 @@ pub(super) const SCANNER_MARKS: &[&str] = &[
 /// one (AI research crawlers and agents say it).
 pub(super) const SCANNING_SELF_DESCRIPTION: &str = r"(?i)scan(?:ner|ning|info|s)?(?:\b|_|\d)|\b(?:server|web|internet|network)[ -]?survey|surveyagent|\binternet[ -]?census\b|measurement|across (?:the )?(?:internet|global)|ipv4 (?:address )?space";
 
-/// Traversal spellings the sec-list lacks: Tomcat's path-parameter bypass (`..;/`) and a
-/// double-encoded dot pair (raw, and as it reads after one decoding).
-pub(super) const MORE_TRAVERSAL: &[&str] = &["..;/", "%252e%252e", "%2e%2e/", "%2e%2e\\"];
+/// Traversal spellings the sec-list lacks: Tomcat's path-parameter bypass (`..;/`), a
+/// double-encoded dot pair (raw, and as it reads after one decoding), and a pair with one dot
+/// encoded (`.%2e/`, as Apache's nested `.%%32%65/` reads after one decoding).
+pub(super) const MORE_TRAVERSAL: &[&str] = &[
+    "..;/",
+    "%252e%252e",
+    "%2e%2e/",
+    "%2e%2e\\",
+    ".%2e/",
+    "%2e./",
+];
 
 /// Dotfiles and dot-directories that hold credentials, beyond CrowdSec's sensitive-file list:
 /// a request for one is a `sensitive-file` probe wherever it sits in the path. Rule
