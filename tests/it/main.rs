@@ -14,6 +14,7 @@ mod pack;
 mod partial;
 mod quality;
 mod quality_payloads;
+mod quality_real;
 mod receiver;
 mod rule_eval;
 mod rules;
