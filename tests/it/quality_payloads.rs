@@ -48,14 +48,15 @@ fn query_languages_and_searches_in_real_requests_stay_quiet() {
 /// The thirteenth held-out set (`eval/heldout13`: Wallarm GoTestWAF's test cases as NGINX lines,
 /// MIT: 194 payloads in a query parameter or a path segment, one request each, and its 17
 /// false-positive texts). First run 95 of 194; 172 after `injected_code` learnt the evasions
-/// its misses use (no longer independent). None of the false-positive texts may alert.
+/// its misses use (no longer independent), 170 after a reviewer's ordinary requests tightened
+/// the new shapes. None of the false-positive texts may alert.
 #[test]
 fn waf_test_payloads_are_named_in_the_spellings_that_slip_past_filters() {
     assert_corpus_recall(
         "heldout13",
         "gotestwaf/labels.jsonl",
         194,
-        172,
+        170,
         &[("requests.log", "exploit-payload")],
     );
 }

@@ -7,7 +7,7 @@
 //! template code (`<?php`, `$_SERVER[`, `require('child_process')`, `__proto__[`, `{{7*7}}`),
 //! a stream wrapper only file inclusion uses (`php://`, `data://`, `ssh2.shell://`), a
 //! server-side include or an XML entity declaration (`<!--#exec`, `<!ENTITY`), a query in
-//! another language than SQL (MongoDB's `$where`, an LDAP filter `(&(uid=admin)`), or a
+//! another language than SQL (MongoDB's `$where`, an LDAP filter broken out of, `admin)(|(uid=*`), or a
 //! header or mail command after a line break (`%0d%0aSet-Cookie:`, response splitting,
 //! `%0aRCPT TO:`). Each text is also read as the program it is injected into would read it:
 //! MySQL's version comments, a browser's character references (`&lt;svg/onload&equals;`),

@@ -1,4 +1,4 @@
-use super::{grammar, injected_code, patterns, query_facts};
+use super::{grammar, injected_code, languages_in, patterns, query_facts};
 
 fn query(q: &str) -> Option<&'static str> {
     injected_code(Some("/"), Some(q), None)
@@ -260,10 +260,42 @@ fn paths_carry_code_too() {
 }
 
 /// Long hostile values stay linear: a megabyte of what the patterns look for costs one pass.
+/// Random punctuation, the worst case for a set of patterns with bounded repeats (a
+/// reviewer's 8 KiB values of `<a /'"=o` took 38 ms each while the patterns held repeats such as
+/// `{0,400}`; they hold none above 8 now): a mebibyte of it, in one value and in 8 KiB values,
+/// is read in well under the bound on any machine (it takes milliseconds), so a slow machine
+/// does not fail this, a pathological pattern does.
+#[test]
+fn random_punctuation_is_read_in_linear_time() {
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let alphabet = b"<a /'\"=o";
+    let text: String = (0..1 << 20)
+        .map(|_| alphabet[(next() % alphabet.len() as u64) as usize] as char)
+        .collect();
+    let started = std::time::Instant::now();
+    let _ = languages_in(&text);
+    for chunk in text.as_bytes().chunks(8 << 10) {
+        let _ = languages_in(std::str::from_utf8(chunk).unwrap_or(""));
+    }
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "random punctuation took {:?}",
+        started.elapsed()
+    );
+}
+
 #[test]
 fn long_repeated_values_are_read_once() {
     const MIB: usize = 1 << 20;
-    for unit in ["<a ", "' or ", "{{", "select ", "/**/", "|", "%27"] {
+    for unit in [
+        "<a ", "' or ", "{{", "select ", "/**/", "|", "%27", "a'", "&#0", "$a", "\\",
+    ] {
         let q = format!("v={}", unit.repeat(MIB / unit.len()));
         let started = std::time::Instant::now();
         let _ = query_facts(Some(&q));
@@ -511,12 +543,14 @@ fn includes_entities_queries_and_mail_commands() {
         ("q=true,+$where:+%2799+==+88%27", "query"),
         ("q=db.injection.insert({success:1});", "query"),
         ("q=%27,+$or:+[+{},+{+%27order%27:%27order", "query"),
-        ("q=(%26(uid=admin)(!(%26(1=0)(userPassword=q))))", "query"),
+        ("user=admin)(|(uid=*", "query"),
+        ("user=*)(objectClass=*", "query"),
+        ("user=admin*)((|userpassword=*)", "query"),
         ("q=*(|(objectclass=*))", "query"),
         ("q=userPassword:2.5.13.18:=123", "query"),
         ("q=%0ARCPT%20TO:%20test@evil.com%0A", "header"),
         ("q=%0AV100%20CAPABILITY%0AV101%20FETCH%204791", "header"),
-        ("q=%0AQUIT%0A", "header"),
+        ("q=%0AHELO+mail.attacker.example%0AQUIT", "header"),
     ] {
         assert_eq!(query(q), Some(lang), "{q}");
     }
@@ -552,4 +586,64 @@ fn the_new_readings_leave_ordinary_values_alone() {
     ] {
         assert_eq!(query(q), None, "{q}");
     }
+}
+
+/// Ordinary values a reviewer built against the shapes above (each flagged by their first
+/// version): words on the lines of a text area, JSON filters of Parse and RESTHeart, GraphQL
+/// variables, ORM calls in a code search, Make and TeX, jQuery and JavaScript defaults, W3C
+/// doctypes and comments, whole LDAP filters and C conditions, Markdown inline code, globstar
+/// patterns, i18n strings, method chains, grades, course names, Doxygen comments, a cmd tutorial.
+#[test]
+fn ordinary_values_that_look_like_the_new_shapes_stay_quiet() {
+    for q in [
+        "tags=python%0D%0Adata%0D%0Ascience",
+        "title=Big%0D%0AData",
+        "body=Sorry%0D%0AQuit",
+        "notes=Step1%0AA1+select+the+cell",
+        "where=%7B%22playerName%22:%22Sean%22,%22$or%22:[%7B%22a%22:1%7D]%7D",
+        "filter=%7B%27name%27:%27x%27,%27$or%27:[]%7D",
+        "query=query+Q($where:+users_bool_exp!)+%7B+users(where:+$where)+%7B+id+%7D+%7D",
+        "q=db.session.delete(user)",
+        "q=$(shell+git+describe+--tags)",
+        "q=$(wildcard+src/*.c)",
+        "q=echo+$(date+%2B%25s)",
+        "q=docker+rm+$(docker+ps+-aq)",
+        "q=$(AB+%2B+CD)$",
+        "q=$(%27div+p%27).hide()",
+        "q=$(%22table+tr%22).each(fn)",
+        "q=$(%5Calpha+%2B+%5Cbeta)%5E2$",
+        "q=const+key+=+opts.key+||+%27id%27;",
+        "q=x+=+a+||+%27ls%27",
+        "q=%3C!DOCTYPE+html+PUBLIC+%22-//W3C//DTD+XHTML+1.0+Transitional//EN%22%3E",
+        "q=%3C!DOCTYPE+html+SYSTEM+%22about:legacy-compat%22%3E",
+        "q=%3C!DOCTYPE+note+SYSTEM+%22Note.dtd%22%3E",
+        "q=%3C!--+%23+Config+section+--%3E",
+        "filter=(%26(objectClass=person)(uid=jdoe))",
+        "filter=(|(cn=John*)(mail=john*))",
+        "q=if+(!(p+=+malloc(n)))",
+        "q=while+(!(i+%3E=+n))",
+        "q=%60id%60+column",
+        "q=rename+%60id%60+to+%60user_id%60",
+        "q=the+%60env%60+file",
+        "glob=/**/*.js",
+        "include=/*/*.md",
+        "q=Password+(confirm)+(required)",
+        "q=items.filter(confirm)",
+        "q=text.find(prompt)",
+        "q=%22GPA%22+and+3.5+%3E=+3.0",
+        "q=select+courses+from+dual+credit",
+        "q=/*!+Update+the+cache+*/",
+        "q=set+/a+5*3",
+    ] {
+        assert_eq!(query(q), None, "{q}");
+    }
+}
+
+/// What the reviewer found missed: character references with leading zeros.
+#[test]
+fn references_with_leading_zeros_are_read() {
+    assert_eq!(
+        query("u=%3Ca+href=%22%26%2300000106;avascript:alert(1)%22%3E"),
+        Some("script")
+    );
 }

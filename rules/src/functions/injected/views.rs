@@ -84,15 +84,20 @@ fn reference(s: &str) -> Option<(char, usize)> {
             Some(hex) => (hex, 16, 2),
             None => (num, 10, 1),
         };
-        // Seven digits hold every code point; more are padding an attacker chose.
         let len = digits
             .bytes()
             .take_while(|b| b.is_ascii_hexdigit() && (radix == 16 || b.is_ascii_digit()))
             .count();
-        if len == 0 || len > 7 {
+        // Browsers take any number of leading zeros (`&#00000106;`); seven significant digits
+        // hold every code point, more name none.
+        let significant = digits[..len].trim_start_matches('0');
+        if len == 0 || significant.len() > 7 {
             return None;
         }
-        let value = u32::from_str_radix(&digits[..len], radix).ok()?;
+        let value = match significant {
+            "" => 0,
+            s => u32::from_str_radix(s, radix).ok()?,
+        };
         let c = char::from_u32(value)?;
         let semi = usize::from(digits[len..].starts_with(';'));
         return Some((c, skip + len + semi));
@@ -108,10 +113,11 @@ fn reference(s: &str) -> Option<(char, usize)> {
         .map(|&(_, c)| (c, name_len + 1))
 }
 
-/// `text` as a shell reads its words: quotes, backslashes and cmd.exe's `^` removed
-/// (`/et'c/pa'ss'wd`, `w\ho^ami`), `$IFS` and `${IFS}` read as a space, and one-letter
-/// variables an attacker leaves unset to split a word removed (`cat$u /etc$u/passwd`);
-/// `None` when the text has none of these.
+/// `text` as a shell reads its words: quotes, backslashes and cmd.exe's `^` removed inside a
+/// word (`/et'c/pa'ss'wd`, `w\ho^ami`; a quote that delimits a whole argument, `|| 'id'` in
+/// JavaScript, or a backslash starting TeX's `(\alpha`, is kept), `$IFS` and `${IFS}` read as a
+/// space, and one-letter variables an attacker leaves unset to split a word removed
+/// (`cat$u /etc$u/passwd`); `None` when the text has none of these.
 pub(super) fn as_shell_words(text: &str) -> Option<String> {
     if !text.contains(['\'', '"', '\\', '^', '$']) {
         return None;
@@ -125,7 +131,7 @@ pub(super) fn as_shell_words(text: &str) -> Option<String> {
             continue;
         }
         match c {
-            '\'' | '"' | '\\' | '^' => {}
+            '\'' | '"' | '\\' | '^' if inside_word(&spaced, at) => {}
             '$' if bytes.get(at + 1).is_some_and(u8::is_ascii_alphabetic)
                 && !bytes
                     .get(at + 2)
@@ -138,3 +144,18 @@ pub(super) fn as_shell_words(text: &str) -> Option<String> {
     }
     (out != text).then_some(out)
 }
+
+/// Whether the run of quotes, backslashes and carets around byte `at` of `text` has a word or
+/// path character on both sides (`t'c`, `a''s`, `w\h`): it splits a word. A run longer than
+/// [`SPLIT_RUN`] splits nothing (and is not walked once per byte).
+fn inside_word(text: &str, at: usize) -> bool {
+    let splitter = |b: &u8| matches!(b, b'\'' | b'"' | b'\\' | b'^');
+    let word = |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'.' | b'_' | b'-');
+    let bytes = text.as_bytes();
+    let before = (bytes[..at].iter().rev().take(SPLIT_RUN)).find(|b| !splitter(b));
+    let after = (bytes[at..].iter().take(SPLIT_RUN)).find(|b| !splitter(b));
+    before.is_some_and(word) && after.is_some_and(word)
+}
+
+/// The longest run of quotes, backslashes and carets read as splitting one word.
+const SPLIT_RUN: usize = 4;
