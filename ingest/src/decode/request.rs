@@ -66,9 +66,9 @@ pub fn request_line(line: &str) -> RequestLine<'_> {
     else {
         return no_request();
     };
-    let after_method = line.get(m.len() + 1..).unwrap_or("");
     if !is_protocol(p) {
         // No protocol: the raw spaces are the target's (a payload sent unencoded).
+        let after_method = line.get(m.len() + 1..).unwrap_or("");
         if is_method(m) && after_method.starts_with('/') && after_method.contains(' ') {
             return RequestLine {
                 method: Some(m),

@@ -34,16 +34,14 @@ use patterns::patterns;
 /// What [`injected_code`] answers, by priority (the first found wins).
 pub const LANGUAGES: [&str; 6] = ["code", "shell", "sql", "query", "script", "header"];
 
-/// The bits of a text's languages, one per entry of [`LANGUAGES`].
+/// The bits of a text's languages, one per entry of [`LANGUAGES`] in its order: the lowest bit
+/// set is the answer.
 const CODE: u8 = 1;
 const SHELL: u8 = 2;
 const SQL: u8 = 4;
-const SCRIPT: u8 = 8;
-const HEADER: u8 = 16;
-const QUERY: u8 = 32;
-
-/// The bits in the order of [`LANGUAGES`].
-const BY_PRIORITY: [u8; 6] = [CODE, SHELL, SQL, QUERY, SCRIPT, HEADER];
+const QUERY: u8 = 8;
+const SCRIPT: u8 = 16;
+const HEADER: u8 = 32;
 
 struct Grammar {
     set: RegexSet,
@@ -164,11 +162,10 @@ pub(crate) fn agent_facts(user_agent: Option<&str>) -> u8 {
 /// The language of the code a request carries, from its columns' facts, by priority (see
 /// [`LANGUAGES`]); 0 for none, else the index in [`LANGUAGES`] plus one.
 pub(crate) fn decide(path: u8, query: u8, agent: u8) -> u8 {
-    let found = path | query | agent;
-    BY_PRIORITY
-        .iter()
-        .position(|bit| found & bit != 0)
-        .map_or(0, |i| i as u8 + 1)
+    match path | query | agent {
+        0 => 0,
+        found => found.trailing_zeros() as u8 + 1,
+    }
 }
 
 /// The language of code written into a request's path, query or user agent: `code`

@@ -110,11 +110,7 @@ pub const HELPERS: &[Helper] = &[
         sql: Some(|| SqlFunction::Scalar(udf::probe_class_udf())),
         rhai: Some(|e| {
             e.register_fn("probe_class", |p: &str, q: &str, ua: &str| -> Dynamic {
-                super::probe_class(
-                    p,
-                    (!q.is_empty()).then_some(q),
-                    (!ua.is_empty()).then_some(ua),
-                )
+                super::probe_class(p, given(q), given(ua))
                 .map_or(Dynamic::UNIT, |c| c.into())
             });
         }),
@@ -125,11 +121,7 @@ pub const HELPERS: &[Helper] = &[
         sql: Some(|| SqlFunction::Scalar(udf::injected_code_udf())),
         rhai: Some(|e| {
             e.register_fn("injected_code", |p: &str, q: &str, ua: &str| -> Dynamic {
-                super::injected_code(
-                    (!p.is_empty()).then_some(p),
-                    (!q.is_empty()).then_some(q),
-                    (!ua.is_empty()).then_some(ua),
-                )
+                super::injected_code(given(p), given(q), given(ua))
                 .map_or(Dynamic::UNIT, |c| c.into())
             });
         }),
@@ -316,4 +308,9 @@ mod tests {
             )
         );
     }
+}
+
+/// A Rhai string argument as SQL's optional text: Rhai scripts pass `""` for a missing column.
+fn given(s: &str) -> Option<&str> {
+    (!s.is_empty()).then_some(s)
 }

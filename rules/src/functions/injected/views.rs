@@ -125,19 +125,17 @@ pub(super) fn as_shell_words(text: &str) -> Option<String> {
     let spaced = text.replace("${IFS}", " ").replace("$IFS", " ");
     let bytes = spaced.as_bytes();
     let mut out = String::with_capacity(spaced.len());
-    let mut i = 0;
-    for (at, c) in spaced.char_indices() {
-        if at < i {
-            continue;
-        }
+    let mut chars = spaced.char_indices();
+    while let Some((at, c)) = chars.next() {
         match c {
             '\'' | '"' | '\\' | '^' if inside_word(&spaced, at) => {}
+            // `$u` and its letter (one byte) dropped.
             '$' if bytes.get(at + 1).is_some_and(u8::is_ascii_alphabetic)
                 && !bytes
                     .get(at + 2)
                     .is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'_') =>
             {
-                i = at + 2;
+                chars.next();
             }
             c => out.push(c),
         }

@@ -150,14 +150,7 @@ fn probe_classes(columns: &[ArrayRef], strings: [&StringArray; 3]) -> Classified
         // A NULL path: NULL.
         |p, q, a| p.map_or(0, |p| probe::decide(p, q, a)),
     );
-    Classified {
-        classifier: Classifier::ProbeClass,
-        columns: columns.to_vec(),
-        keys,
-        answers: std::iter::once(None)
-            .chain(probe::CLASSES.iter().map(|&c| Some(c)))
-            .collect(),
-    }
+    keyed(Classifier::ProbeClass, columns, keys, &probe::CLASSES)
 }
 
 /// `injected_code(path, query, user_agent)` on every row, the same way as [`probe_classes`]
@@ -173,12 +166,27 @@ fn injected_codes(columns: &[ArrayRef], strings: [&StringArray; 3]) -> Classifie
         ),
         |p, q, a| injected::decide(p.unwrap_or(0), q, a),
     );
+    keyed(
+        Classifier::InjectedCode,
+        columns,
+        keys,
+        &injected::LANGUAGES,
+    )
+}
+
+/// Answers whose keys are 0 for NULL and `i + 1` for `names[i]`.
+fn keyed(
+    classifier: Classifier,
+    columns: &[ArrayRef],
+    keys: Vec<u32>,
+    names: &[&'static str],
+) -> Classified {
     Classified {
-        classifier: Classifier::InjectedCode,
+        classifier,
         columns: columns.to_vec(),
         keys,
         answers: std::iter::once(None)
-            .chain(injected::LANGUAGES.iter().map(|&c| Some(c)))
+            .chain(names.iter().map(|&c| Some(c)))
             .collect(),
     }
 }
