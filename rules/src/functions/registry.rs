@@ -261,6 +261,11 @@ pub fn register_rhai(engine: &mut Engine) {
     }
 }
 
+/// A Rhai string argument as SQL's optional text: Rhai scripts pass `""` for a missing column.
+fn given(s: &str) -> Option<&str> {
+    (!s.is_empty()).then_some(s)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -308,9 +313,4 @@ mod tests {
             )
         );
     }
-}
-
-/// A Rhai string argument as SQL's optional text: Rhai scripts pass `""` for a missing column.
-fn given(s: &str) -> Option<&str> {
-    (!s.is_empty()).then_some(s)
 }
