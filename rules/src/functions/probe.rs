@@ -16,7 +16,8 @@ const BACKDOORS: &str = include_str!("../../data/sec-lists/backdoors.txt");
 
 mod words;
 use words::{
-    CODE_INJECTION, CREDENTIAL_DOTFILES, MORE_TRAVERSAL, SCANNER_MARKS, SCANNING_SELF_DESCRIPTION,
+    BACKUP_SUFFIXES, CODE_INJECTION, CREDENTIAL_DOTFILES, MORE_TRAVERSAL, SCANNER_MARKS,
+    SCANNING_SELF_DESCRIPTION, SOURCE_EXTENSIONS,
 };
 
 /// Injection payloads as they look once percent-decoded (the lists hold the encoded forms).
@@ -174,6 +175,9 @@ fn lists() -> &'static Lists {
             .cloned()
             // Dotenv files of any framework (`.flaskenv`, `.env.production`): see `is_dotenv`.
             .chain(std::iter::once("env".to_owned()))
+            // Backup copies of source files: see `is_source_backup`.
+            .chain(BACKUP_SUFFIXES.iter().map(|s| format!(".{s}")))
+            .chain(std::iter::once("~".to_owned()))
             .collect();
         Lists {
             any_path_word: super::case_insensitive_dfa(&path_words),
@@ -552,7 +556,8 @@ fn resource_class(l: &Lists, decoded_path: &str) -> u8 {
             && lower.split('/').any(|seg| {
                 seg.starts_with('.') && (l.sensitive_names.contains(seg) || is_dotenv(seg))
             }))
-        || l.in_sensitive_path(lower);
+        || l.in_sensitive_path(lower)
+        || is_source_backup(last);
     if sensitive {
         return class::SENSITIVE_FILE;
     }
@@ -561,6 +566,22 @@ fn resource_class(l: &Lists, decoded_path: &str) -> u8 {
     } else {
         0
     }
+}
+
+/// Whether a (lower-cased) last path segment is a backup copy of server-side code or
+/// configuration: `<name>.<source extension>` followed by `~` or a backup suffix
+/// (`wp-config.php.bak`, `.settings.py.swp`, `config.inc.php~`). See [`BACKUP_SUFFIXES`].
+fn is_source_backup(last: &str) -> bool {
+    let copied = match last.strip_suffix('~') {
+        Some(original) => original,
+        None => match last.rsplit_once('.') {
+            Some((original, suffix)) if BACKUP_SUFFIXES.contains(&suffix) => original,
+            _ => return false,
+        },
+    };
+    copied
+        .rsplit_once('.')
+        .is_some_and(|(stem, ext)| !stem.is_empty() && SOURCE_EXTENSIONS.contains(&ext))
 }
 
 #[cfg(test)]

@@ -167,6 +167,56 @@ fn java_runtime_is_code_when_called_not_when_named() {
     }
 }
 
+/// Backup copies of server-side code and configuration, as scanners hunt them (heldout17's
+/// `wp-config.php.bkp/.copy/.old` run, answered 429), are sensitive files; the suffixes on
+/// other files, user directories and words are not. The one-pass shortcut agrees.
+#[test]
+fn backup_copies_of_source_files_are_sensitive() {
+    for path in [
+        "/wp-config.php.bkp",
+        "/wp-config.php.copy",
+        "/wp-config.php.old",
+        "/wordpress/wp-config.php~",
+        "/.wp-config.php.swp",
+        "/app/config/settings.py.orig",
+        "/CONFIG.INC.PHP.SAVE",
+        "/web.config.backup",
+        "/%77p-config.php%2eold",
+    ] {
+        assert_eq!(
+            probe_class(path, None, None),
+            Some("sensitive-file"),
+            "{path}"
+        );
+    }
+    for path in [
+        "/~alice/",
+        "/~alice/index.html",
+        "/blog/old",
+        "/downloads/app.tmp",
+        "/api/v1/copy",
+        "/php.old",
+        "/docs/readme.txt.old",
+        "/img/logo.png~",
+        "/index.php",
+    ] {
+        assert_eq!(probe_class(path, None, None), None, "{path}");
+    }
+    let l = lists();
+    for path in [
+        "/wp-config.php.old",
+        "/a/settings.py~",
+        "/x.jsp.tmp",
+        "/~bob",
+    ] {
+        assert_eq!(
+            classify(l, path, None, None, Shortcut::Taken),
+            classify(l, path, None, None, Shortcut::Skipped),
+            "{path}"
+        );
+    }
+}
+
 #[test]
 fn probes_are_classified() {
     assert_eq!(

@@ -131,3 +131,47 @@ pub(super) const CREDENTIAL_DOTFILES: &[&str] = &[
     ".mysql_history",
     ".psql_history",
 ];
+
+/// Extensions of server-side code and configuration: files a server runs or keeps to itself,
+/// and hands out as plain text once renamed. See [`BACKUP_SUFFIXES`].
+pub(super) const SOURCE_EXTENSIONS: &[&str] = &[
+    "php",
+    "php3",
+    "php4",
+    "php5",
+    "php7",
+    "phtml",
+    "inc",
+    "asp",
+    "aspx",
+    "ascx",
+    "jsp",
+    "jspx",
+    "py",
+    "rb",
+    "pl",
+    "cgi",
+    "sh",
+    "conf",
+    "config",
+    "cfg",
+    "ini",
+    "env",
+    "yml",
+    "yaml",
+    "properties",
+    "sql",
+    "htaccess",
+    "htpasswd",
+];
+
+/// Suffixes editors, admins and deploy scripts append to a file they copy or replace
+/// (`wp-config.php.bak`, `config.inc.php.old`, `settings.py~`, vim's `.index.php.swp`): a
+/// backup of server-side code or configuration (CWE-530) is served as text, passwords
+/// included, so scanners try a handful of suffixes on the config file of each CMS. No page
+/// links to one; a request for `<name>.<source extension><suffix>` is a `sensitive-file` probe.
+/// `~` is matched on its own (no dot).
+pub(super) const BACKUP_SUFFIXES: &[&str] = &[
+    "bak", "bkp", "back", "backup", "old", "orig", "original", "save", "sav", "swp", "swo", "tmp",
+    "temp", "copy",
+];
