@@ -93,6 +93,11 @@ impl Hop {
     /// Counters for the summary.
     pub(super) fn summary(&self) -> Repartitioned {
         tracing::info!(
+            sent_records = self.shipper.records,
+            sent_rows = self.shipper.rows,
+            received = self.received,
+            duplicates = self.downstream.duplicates,
+            unreadable = self.unreadable,
             "repartition: {:?} encoding and sending, {:?} waiting for acknowledgements at the end",
             self.shipper.busy.0,
             self.shipper.busy.1
