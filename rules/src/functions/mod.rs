@@ -12,6 +12,7 @@ pub mod product;
 pub mod registry;
 pub mod sequence;
 mod shell;
+pub mod status;
 pub mod technology;
 pub mod ua;
 pub mod udf;

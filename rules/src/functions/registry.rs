@@ -71,6 +71,22 @@ pub const HELPERS: &[Helper] = &[
         }),
     },
     Helper {
+        name: "missing",
+        doc: "missing(status): the status says the site does not serve the path (404, 410, 418, 444)",
+        sql: Some(|| SqlFunction::Scalar(udf::status_udf("missing", super::status::missing))),
+        rhai: Some(|e| {
+            e.register_fn("missing", super::status::missing);
+        }),
+    },
+    Helper {
+        name: "refused",
+        doc: "refused(status): the client did not get the path (`missing`, or 403)",
+        sql: Some(|| SqlFunction::Scalar(udf::status_udf("refused", super::status::refused))),
+        rhai: Some(|e| {
+            e.register_fn("refused", super::status::refused);
+        }),
+    },
+    Helper {
         name: "shannon_entropy",
         doc: "shannon_entropy(text): bits per byte",
         sql: Some(|| SqlFunction::Scalar(udf::shannon_entropy_udf())),
@@ -221,7 +237,7 @@ pub const HELPERS: &[Helper] = &[
     },
     Helper {
         name: super::technology::TECHNOLOGY_UNSERVED,
-        doc: "technology_unserved(host, technology, status): a 403/404/410 for a technology the host was never seen answering with success; learns from successes (SQL filters only: state per rule and task)",
+        doc: "technology_unserved(host, technology, status): a refusal (`refused`) for a technology the host was never seen answering with success; learns from successes (SQL filters only: state per rule and task)",
         sql: Some(|| {
             SqlFunction::Scalar(super::technology::technology_unserved_udf(
                 Default::default(),

@@ -73,7 +73,7 @@ const EXTENSIONS: &[(&str, &str)] = &[
 enum Answer {
     /// 2xx or 304: the site runs the technology.
     Served,
-    /// 403, 404 or 410: nothing there (or refused).
+    /// Nothing there, or refused ([`super::status::refused`]).
     NotThere,
     /// Anything else: neither.
     Other,
@@ -82,7 +82,7 @@ enum Answer {
 fn answer(status: i64) -> Answer {
     match status {
         200..=299 | 304 => Answer::Served,
-        403 | 404 | 410 => Answer::NotThere,
+        s if super::status::refused(s) => Answer::NotThere,
         _ => Answer::Other,
     }
 }
@@ -109,8 +109,8 @@ fn key(out: &mut String, host: Option<&str>, technology: &str) {
 }
 
 /// Whether a request for `technology` on `host`, answered `status`, asks for a technology that
-/// host never served, learning as it goes: a success teaches that the host runs it; a 403, 404
-/// or 410 for one it was never seen serving is `true`; anything else is `false`. `scratch`
+/// host never served, learning as it goes: a success teaches that the host runs it; a refusal
+/// (`refused`: 403, 404, 410, 418, 444) for one it was never seen serving is `true`; anything else is `false`. `scratch`
 /// holds the key (one buffer for a whole batch, not an allocation per row).
 pub fn technology_unserved(
     learner: &mut EndpointLearner,

@@ -271,6 +271,27 @@ pub(super) fn crawler_verified_udf() -> ScalarUDF {
     classifier_udf(Classifier::CrawlerVerified)
 }
 
+/// A SQL predicate of an HTTP status (`missing`, `refused`): null for a null status.
+pub(super) fn status_udf(name: &'static str, f: fn(i64) -> bool) -> ScalarUDF {
+    create_udf(
+        name,
+        vec![DataType::Int64],
+        DataType::Boolean,
+        Volatility::Immutable,
+        Arc::new(move |args| {
+            map_args(name, args, |a| {
+                let s = arrow::compute::cast(&a[0], &DataType::Int64)?;
+                let out: BooleanArray = s
+                    .as_primitive::<Int64Type>()
+                    .iter()
+                    .map(|v| v.map(f))
+                    .collect();
+                Ok(Arc::new(out) as ArrayRef)
+            })
+        }),
+    )
+}
+
 /// `shannon_entropy(text)`.
 pub(super) fn shannon_entropy_udf() -> ScalarUDF {
     create_udf(
