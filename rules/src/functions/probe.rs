@@ -16,8 +16,8 @@ const BACKDOORS: &str = include_str!("../../data/sec-lists/backdoors.txt");
 
 mod words;
 use words::{
-    BACKUP_SUFFIXES, CODE_INJECTION, CREDENTIAL_DOTFILES, MORE_TRAVERSAL, SCANNER_MARKS,
-    SCANNING_SELF_DESCRIPTION, SOURCE_EXTENSIONS,
+    BACKUP_SUFFIXES, CODE_INJECTION, CREDENTIAL_DOTFILES, MORE_TRAVERSAL, REPOSITORY_METADATA,
+    SCANNER_MARKS, SCANNING_SELF_DESCRIPTION, SOURCE_EXTENSIONS,
 };
 
 /// Injection payloads as they look once percent-decoded (the lists hold the encoded forms).
@@ -160,7 +160,11 @@ fn lists() -> &'static Lists {
                 sensitive_names.insert(w);
             }
         }
-        sensitive_names.extend(CREDENTIAL_DOTFILES.iter().map(|w| w.to_string()));
+        sensitive_names.extend(
+            (CREDENTIAL_DOTFILES.iter())
+                .chain(REPOSITORY_METADATA)
+                .map(|w| w.to_string()),
+        );
         let admin: foldhash::HashSet<String> = words(ADMIN)
             .into_iter()
             .map(|w| w.trim_end_matches('/').to_owned())

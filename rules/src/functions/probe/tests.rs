@@ -217,6 +217,29 @@ fn backup_copies_of_source_files_are_sensitive() {
     }
 }
 
+/// A repository's CI and IDE metadata deployed with the site is a sensitive file wherever it
+/// sits; words that merely contain the names are not.
+#[test]
+fn repository_metadata_is_sensitive() {
+    for path in [
+        "/.github/workflows/deploy.yml",
+        "/app/.github/workflows/test.yaml",
+        "/.gitlab-ci.yml",
+        "/.circleci/config.yml",
+        "/.idea/workspace.xml",
+        "/.travis.yml",
+    ] {
+        assert_eq!(
+            probe_class(path, None, None),
+            Some("sensitive-file"),
+            "{path}"
+        );
+    }
+    for path in ["/github/workflows", "/blog/idea", "/docs/circleci-setup", "/x.github.io/"] {
+        assert_eq!(probe_class(path, None, None), None, "{path}");
+    }
+}
+
 #[test]
 fn probes_are_classified() {
     assert_eq!(

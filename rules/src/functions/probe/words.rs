@@ -132,6 +132,21 @@ pub(super) const CREDENTIAL_DOTFILES: &[&str] = &[
     ".psql_history",
 ];
 
+/// A source tree's own metadata, beyond the lists: the CI and IDE directories and files a
+/// repository carries (GitHub Actions workflows, GitLab and CircleCI pipelines, Travis, a
+/// JetBrains project). Deployed with the site they give away its build, its deploy targets and
+/// the secrets' names; scanners ask for `/.github/workflows/deploy.yml` as they ask for
+/// `/.git/config`. Nothing links to them and static site generators leave dot-directories out,
+/// so a request for one is a `sensitive-file` probe wherever it sits in the path.
+pub(super) const REPOSITORY_METADATA: &[&str] = &[
+    ".github",
+    ".gitlab",
+    ".gitlab-ci.yml",
+    ".circleci",
+    ".travis.yml",
+    ".idea",
+];
+
 /// Extensions of server-side code and configuration: files a server runs or keeps to itself,
 /// and hands out as plain text once renamed. See [`BACKUP_SUFFIXES`].
 pub(super) const SOURCE_EXTENSIONS: &[&str] = &[
