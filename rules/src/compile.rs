@@ -183,7 +183,27 @@ fn substitute(text: &str, params: &BTreeMap<String, ParamValue>) -> Result<Strin
 fn rule_context() -> SessionContext {
     // One partition: a window's rows are few after the filter, and a single partition keeps
     // result order and ids independent of thread scheduling.
-    let ctx = SessionContext::new_with_config(SessionConfig::new().with_target_partitions(1));
+    let mut config = SessionConfig::new().with_target_partitions(1);
+    // No dynamic filters: a join (or a top-k) fills them from the rows it runs on and pushes
+    // them into the scans below, while every window runs the one physical plan again with a new
+    // scan (`plan::WindowPlan`); a window's rows are few, so they would save nothing either.
+    config
+        .options_mut()
+        .optimizer
+        .enable_dynamic_filter_pushdown = false;
+    config
+        .options_mut()
+        .optimizer
+        .enable_join_dynamic_filter_pushdown = false;
+    config
+        .options_mut()
+        .optimizer
+        .enable_topk_dynamic_filter_pushdown = false;
+    config
+        .options_mut()
+        .optimizer
+        .enable_aggregate_dynamic_filter_pushdown = false;
+    let ctx = SessionContext::new_with_config(config);
     crate::functions::udf::register_all(&ctx);
     ctx
 }

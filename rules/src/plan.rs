@@ -54,6 +54,11 @@ impl WindowPlan {
     }
 
     /// Runs the plan over `rows` (batches of the input schema).
+    ///
+    /// Every operator is rebuilt with its run-time state reset: a hash join keeps the table it
+    /// built from its first input across `with_new_children` (DataFusion's `reset_state`), so
+    /// a plan run again would join the new window's rows against the first window's (a join
+    /// rule alerted in its first window only).
     pub fn run(&self, rows: Vec<RecordBatch>) -> Result<Vec<RecordBatch>> {
         let rows = Arc::new(rows);
         let plan = self
@@ -61,7 +66,7 @@ impl WindowPlan {
             .clone()
             .transform_up(|node| {
                 let Some(scan) = node.downcast_ref::<DataSourceExec>() else {
-                    return Ok(Transformed::no(node));
+                    return Ok(Transformed::yes(node.reset_state()?));
                 };
                 let Some(memory) = scan.data_source().downcast_ref::<MemorySourceConfig>() else {
                     return Ok(Transformed::no(node));
