@@ -65,19 +65,6 @@ pub const NOT_PRODUCT_SPECIFIC: &[&str] = &[
     "?%ad",
 ];
 
-/// Endpoints of products the lists do not have yet, by the same tag convention: the
-/// Model Context Protocol's HTTP transport (`/mcp`, as MCP servers and their SDKs mount it),
-/// which internet scanners now sweep for AI-agent tool servers left open (heldout17's Infrawatch
-/// asks `/mcp`, `/mcp/` and `/api/mcp`, one address per path). Matched as whole paths. The
-/// older SSE transport's `/sse` is left out: many ordinary apps stream events from a path of
-/// that name.
-pub const MORE_PRODUCTS: &[(&str, &str)] = &[
-    ("mcp-server-probing", "/mcp"),
-    ("mcp-server-probing", "/api/mcp"),
-    ("mcp-server-probing", "/mcp/sse"),
-    ("mcp-server-probing", "/mcp/messages"),
-];
-
 struct Products {
     /// `equals` entries, without a trailing `/`, and their tags.
     equals: foldhash::HashMap<String, usize>,
@@ -174,10 +161,6 @@ fn products() -> &'static Products {
                 },
                 _ => {}
             }
-        }
-        for &(tag, path) in MORE_PRODUCTS {
-            let tag = tag_of(tag.to_owned());
-            equals.insert(path.to_owned(), tag);
         }
         for e in entries::<CveEntry>(TRENDY_CVES) {
             let uri = e.uri.to_ascii_lowercase();
@@ -310,12 +293,6 @@ mod tests {
             ("/GoAnywhere/x", Some("goanywhere-probing")),
             ("/+CSCOE+/logon.html", Some("generic-cisco")),
             ("/zimbra/public/login.jsp", Some("zimbra-probing")),
-            ("/mcp", Some("mcp-server-probing")),
-            ("/mcp/", Some("mcp-server-probing")),
-            ("/API/mcp", Some("mcp-server-probing")),
-            ("/sse", None),
-            ("/docs/mcp-guide", None),
-            ("/mcp/tools/list.json", None),
             ("/blog/zimbra-migration", None),
             ("/api/v1/orders/7", None),
             ("/app/login", None),
