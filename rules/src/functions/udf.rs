@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Float64Array, StringArray};
 use arrow::buffer::BooleanBuffer;
-use arrow::datatypes::{DataType, Int64Type, TimeUnit};
+use arrow::datatypes::{DataType, Int32Type, Int64Type, TimeUnit};
 use datafusion::common::{Result, ScalarValue};
 use datafusion::logical_expr::{create_udf, ColumnarValue, ScalarUDF, Volatility};
 use datafusion::prelude::SessionContext;
@@ -271,20 +271,26 @@ pub(super) fn crawler_verified_udf() -> ScalarUDF {
     classifier_udf(Classifier::CrawlerVerified)
 }
 
-/// A SQL predicate of an HTTP status (`missing`, `refused`): null for a null status.
+/// A SQL predicate of an HTTP status column (`missing`, `refused`): null for a null status.
+/// Takes the column's own type (Int32), so no cast makes a new array per call and the rules
+/// asking it of one batch share one answer (see [`super::memo`]).
 pub(super) fn status_udf(name: &'static str, f: fn(i64) -> bool) -> ScalarUDF {
     create_udf(
         name,
-        vec![DataType::Int64],
+        vec![DataType::Int32],
         DataType::Boolean,
         Volatility::Immutable,
         Arc::new(move |args| {
             map_args(name, args, |a| {
-                let s = arrow::compute::cast(&a[0], &DataType::Int64)?;
-                let out: BooleanArray = s
-                    .as_primitive::<Int64Type>()
+                let out: BooleanArray = a[0]
+                    .as_primitive_opt::<Int32Type>()
+                    .ok_or_else(|| {
+                        datafusion::error::DataFusionError::Execution(format!(
+                            "{name}(status): the status must be an integer column"
+                        ))
+                    })?
                     .iter()
-                    .map(|v| v.map(f))
+                    .map(|v| v.map(|s| f(i64::from(s))))
                     .collect();
                 Ok(Arc::new(out) as ArrayRef)
             })

@@ -235,7 +235,12 @@ fn repository_metadata_is_sensitive() {
             "{path}"
         );
     }
-    for path in ["/github/workflows", "/blog/idea", "/docs/circleci-setup", "/x.github.io/"] {
+    for path in [
+        "/github/workflows",
+        "/blog/idea",
+        "/docs/circleci-setup",
+        "/x.github.io/",
+    ] {
         assert_eq!(probe_class(path, None, None), None, "{path}");
     }
 }
