@@ -32,6 +32,9 @@ pub const NOT_PRODUCT_SPECIFIC: &[&str] = &[
     "/admin/spider.php",
     "/api/v1/serverinfo",
     "/app/login",
+    // Outlook asks every mail domain's web site for it (Autodiscover's lookup order), whatever
+    // the site runs: a company's users make the site answer it 404 all day.
+    "/autodiscover/autodiscover.json",
     "/authorization.do",
     "/cas/login",
     "/clusters/local",
@@ -141,6 +144,14 @@ fn products() -> &'static Products {
                         equals.insert(trim_slash(&p).to_owned(), tag);
                     }
                 }
+                // A product's own directory (`/dana/`, `/owa/`, `/solr/`) is where it installs,
+                // at the root: inside a path it is an ordinary word (`/team/dana/`,
+                // `/tag/phoenix/`, `/docs/integrations/solr/`), so it is matched as a prefix.
+                "contains" if is_directory(&pattern) => {
+                    for p in spellings {
+                        prefixes.push((p, tag));
+                    }
+                }
                 "contains" => {
                     for p in spellings {
                         contains.push(p);
@@ -195,6 +206,14 @@ fn products() -> &'static Products {
             tags,
         }
     })
+}
+
+/// Whether a `contains` pattern is one directory, `/name/`.
+fn is_directory(pattern: &str) -> bool {
+    pattern
+        .strip_prefix('/')
+        .and_then(|p| p.strip_suffix('/'))
+        .is_some_and(|name| !name.is_empty() && !name.contains('/'))
 }
 
 /// `^literal` (no other regex syntax) as the literal.
@@ -294,6 +313,16 @@ mod tests {
             ("/+CSCOE+/logon.html", Some("generic-cisco")),
             ("/zimbra/public/login.jsp", Some("zimbra-probing")),
             ("/blog/zimbra-migration", None),
+            ("/owa/", Some("microsoft-exchange-probing")),
+            ("/owa/auth/x.js", Some("microsoft-exchange-probing")),
+            (
+                "/dana-na/auth/url_default/welcome.cgi",
+                Some("ivanti-connect-secure-probing"),
+            ),
+            ("/team/dana/", None),
+            ("/tag/phoenix/", None),
+            ("/docs/integrations/solr/", None),
+            ("/autodiscover/autodiscover.json", None),
             ("/api/v1/orders/7", None),
             ("/app/login", None),
             ("/actuator/health/liveness", None),
