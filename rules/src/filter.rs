@@ -124,6 +124,13 @@ impl RuleFilter {
         mut conjuncts: Vec<Expr>,
         schema: DFSchema,
     ) -> Result<Self, DataFusionError> {
+        // Calls planned as plain expressions first (`refused(status)` is `status IN (...)`),
+        // so they sort as what they are.
+        let info = simplify_context(&schema);
+        conjuncts = conjuncts
+            .into_iter()
+            .map(|e| expand_planner_only_calls(e, &info))
+            .collect::<Result<_, _>>()?;
         // Plain comparisons before function calls (regex, LIKE, UDFs); otherwise as written.
         conjuncts.sort_by_key(|c| {
             matches!(
@@ -133,7 +140,6 @@ impl RuleFilter {
         });
         let (stateful, stateless): (Vec<Expr>, Vec<Expr>) =
             conjuncts.into_iter().partition(is_stateful);
-        let info = simplify_context(&schema);
         let stateless = stateless
             .into_iter()
             .map(|e| ctx.create_physical_expr(expand_planner_only_calls(e, &info)?, &schema))
@@ -195,6 +201,9 @@ const PLANNER_ONLY: &[&str] = &[
     "arrow_try_cast",
     "cast_to_type",
     "try_cast_to_type",
+    // Ours: planned as `status IN (...)`, which the filter evaluates natively.
+    "missing",
+    "refused",
 ];
 
 /// What [`expand_planner_only_calls`] needs of the filter's schema (argument types).

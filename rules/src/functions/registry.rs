@@ -73,7 +73,7 @@ pub const HELPERS: &[Helper] = &[
     Helper {
         name: "missing",
         doc: "missing(status): the status says the site does not serve the path (404, 410, 418, 444)",
-        sql: Some(|| SqlFunction::Scalar(udf::status_udf("missing", super::status::missing))),
+        sql: Some(|| SqlFunction::Scalar(udf::status_udf("missing", super::status::MISSING))),
         rhai: Some(|e| {
             e.register_fn("missing", super::status::missing);
         }),
@@ -81,7 +81,7 @@ pub const HELPERS: &[Helper] = &[
     Helper {
         name: "refused",
         doc: "refused(status): the client did not get the path (`missing`, or 403)",
-        sql: Some(|| SqlFunction::Scalar(udf::status_udf("refused", super::status::refused))),
+        sql: Some(|| SqlFunction::Scalar(udf::status_udf("refused", super::status::REFUSED))),
         rhai: Some(|e| {
             e.register_fn("refused", super::status::refused);
         }),

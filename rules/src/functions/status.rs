@@ -9,6 +9,12 @@
 //! that goes too fast gets it for every page it asks. 3xx says nothing (a listener that
 //! redirects everything to HTTPS answers every path 301).
 
+/// The statuses [`missing`] names.
+pub const MISSING: &[i32] = &[404, 410, 418, 444];
+
+/// The statuses [`refused`] names.
+pub const REFUSED: &[i32] = &[403, 404, 410, 418, 444];
+
 /// Whether `status` says the site does not serve the path: 404, 410, 418 or 444.
 ///
 /// ```
@@ -17,7 +23,7 @@
 /// assert!(!missing(403) && !missing(429) && !missing(301));
 /// ```
 pub fn missing(status: i64) -> bool {
-    matches!(status, 404 | 410 | 418 | 444)
+    i32::try_from(status).is_ok_and(|s| MISSING.contains(&s))
 }
 
 /// Whether `status` says the client did not get the path: [`missing`], or 403.
@@ -28,5 +34,5 @@ pub fn missing(status: i64) -> bool {
 /// assert!(!refused(200) && !refused(429) && !refused(500));
 /// ```
 pub fn refused(status: i64) -> bool {
-    status == 403 || missing(status)
+    i32::try_from(status).is_ok_and(|s| REFUSED.contains(&s))
 }

@@ -271,31 +271,79 @@ pub(super) fn crawler_verified_udf() -> ScalarUDF {
     classifier_udf(Classifier::CrawlerVerified)
 }
 
-/// A SQL predicate of an HTTP status column (`missing`, `refused`): null for a null status.
-/// Takes the column's own type (Int32), so no cast makes a new array per call and the rules
-/// asking it of one batch share one answer (see [`super::memo`]).
-pub(super) fn status_udf(name: &'static str, f: fn(i64) -> bool) -> ScalarUDF {
-    create_udf(
+/// `missing(status)` / `refused(status)`: planned as `status IN (...)` of the statuses they
+/// name (`simplify`; rule filters rewrite them so too, see `filter::PLANNER_ONLY`), so a rule
+/// reads them as cheaply as the list written out; called directly (constant arguments), they
+/// answer the same from [`super::status`].
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct StatusSet {
+    name: &'static str,
+    statuses: &'static [i32],
+    signature: datafusion::logical_expr::Signature,
+}
+
+impl datafusion::logical_expr::ScalarUDFImpl for StatusSet {
+    fn name(&self) -> &str {
+        self.name
+    }
+
+    fn signature(&self) -> &datafusion::logical_expr::Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _args: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Boolean)
+    }
+
+    fn invoke_with_args(
+        &self,
+        args: datafusion::logical_expr::ScalarFunctionArgs,
+    ) -> Result<ColumnarValue> {
+        let statuses = self.statuses;
+        map_args(self.name, &args.args, |a| {
+            let out: BooleanArray = a[0]
+                .as_primitive_opt::<Int32Type>()
+                .ok_or_else(|| {
+                    datafusion::error::DataFusionError::Execution(format!(
+                        "{}(status): the status must be an integer column",
+                        self.name
+                    ))
+                })?
+                .iter()
+                .map(|v| v.map(|s| statuses.contains(&s)))
+                .collect();
+            Ok(Arc::new(out) as ArrayRef)
+        })
+    }
+
+    fn simplify(
+        &self,
+        args: Vec<datafusion::prelude::Expr>,
+        _info: &datafusion::logical_expr::simplify::SimplifyContext,
+    ) -> Result<datafusion::logical_expr::simplify::ExprSimplifyResult> {
+        use datafusion::logical_expr::simplify::ExprSimplifyResult;
+        let Ok([status]) = <[datafusion::prelude::Expr; 1]>::try_from(args) else {
+            return datafusion::common::plan_err!("{}(status) takes one argument", self.name);
+        };
+        let list = self
+            .statuses
+            .iter()
+            .map(|&s| datafusion::prelude::lit(s))
+            .collect();
+        Ok(ExprSimplifyResult::Simplified(status.in_list(list, false)))
+    }
+}
+
+/// The SQL function `name` of a status column, true for `statuses`.
+pub(super) fn status_udf(name: &'static str, statuses: &'static [i32]) -> ScalarUDF {
+    ScalarUDF::new_from_impl(StatusSet {
         name,
-        vec![DataType::Int32],
-        DataType::Boolean,
-        Volatility::Immutable,
-        Arc::new(move |args| {
-            map_args(name, args, |a| {
-                let out: BooleanArray = a[0]
-                    .as_primitive_opt::<Int32Type>()
-                    .ok_or_else(|| {
-                        datafusion::error::DataFusionError::Execution(format!(
-                            "{name}(status): the status must be an integer column"
-                        ))
-                    })?
-                    .iter()
-                    .map(|v| v.map(|s| f(i64::from(s))))
-                    .collect();
-                Ok(Arc::new(out) as ArrayRef)
-            })
-        }),
-    )
+        statuses,
+        signature: datafusion::logical_expr::Signature::exact(
+            vec![DataType::Int32],
+            Volatility::Immutable,
+        ),
+    })
 }
 
 /// `shannon_entropy(text)`.
