@@ -142,7 +142,7 @@ impl RuleFilter {
             conjuncts.into_iter().partition(is_stateful);
         let stateless = stateless
             .into_iter()
-            .map(|e| ctx.create_physical_expr(expand_planner_only_calls(e, &info)?, &schema))
+            .map(|e| ctx.create_physical_expr(e, &schema))
             .collect::<Result<Vec<_>, _>>()?;
         let stateless = Program::new(&stateless, schema.as_arrow());
         Ok(RuleFilter {
