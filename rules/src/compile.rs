@@ -183,26 +183,13 @@ fn substitute(text: &str, params: &BTreeMap<String, ParamValue>) -> Result<Strin
 fn rule_context() -> SessionContext {
     // One partition: a window's rows are few after the filter, and a single partition keeps
     // result order and ids independent of thread scheduling.
-    let mut config = SessionConfig::new().with_target_partitions(1);
     // No dynamic filters: a join (or a top-k) fills them from the rows it runs on and pushes
     // them into the scans below, while every window runs the one physical plan again with a new
-    // scan (`plan::WindowPlan`); a window's rows are few, so they would save nothing either.
-    config
-        .options_mut()
-        .optimizer
-        .enable_dynamic_filter_pushdown = false;
-    config
-        .options_mut()
-        .optimizer
-        .enable_join_dynamic_filter_pushdown = false;
-    config
-        .options_mut()
-        .optimizer
-        .enable_topk_dynamic_filter_pushdown = false;
-    config
-        .options_mut()
-        .optimizer
-        .enable_aggregate_dynamic_filter_pushdown = false;
+    // scan (`plan::WindowPlan`); a window's rows are few, so they would save nothing either. The
+    // umbrella key turns off the join, top-k and aggregate ones with it.
+    let config = SessionConfig::new()
+        .with_target_partitions(1)
+        .set_bool("datafusion.optimizer.enable_dynamic_filter_pushdown", false);
     let ctx = SessionContext::new_with_config(config);
     crate::functions::udf::register_all(&ctx);
     ctx
@@ -569,6 +556,19 @@ mod tests {
             );
             assert!(m.starts_with("s.toml:4:"), "points at the call: {m}");
         }
+    }
+
+    /// Every window runs the one physical plan again, so no operator may push filters built
+    /// from one window's rows into the scans (see `rule_context`).
+    #[test]
+    fn window_plans_have_no_dynamic_filters() {
+        let ctx = rule_context();
+        let state = ctx.state();
+        let o = &state.config().options().optimizer;
+        assert!(!o.enable_dynamic_filter_pushdown);
+        assert!(!o.enable_join_dynamic_filter_pushdown);
+        assert!(!o.enable_topk_dynamic_filter_pushdown);
+        assert!(!o.enable_aggregate_dynamic_filter_pushdown);
     }
 
     #[test]

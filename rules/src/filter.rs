@@ -176,13 +176,13 @@ impl RuleFilter {
             .collect();
         let ctx = SessionContext::new();
         crate::functions::udf::register_all(&ctx);
-        let info = simplify_context(&self.schema);
+        // Planner-only calls were expanded in `new`.
         let conjuncts = self
             .stateful
             .iter()
             .map(|e| {
                 let bound = rebind(e.clone(), &udfs)?;
-                ctx.create_physical_expr(expand_planner_only_calls(bound, &info)?, &self.schema)
+                ctx.create_physical_expr(bound, &self.schema)
             })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Some(StatefulFilter { conjuncts, learner }))

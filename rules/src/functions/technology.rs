@@ -110,8 +110,9 @@ fn key(out: &mut String, host: Option<&str>, technology: &str) {
 
 /// Whether a request for `technology` on `host`, answered `status`, asks for a technology that
 /// host never served, learning as it goes: a success teaches that the host runs it; a refusal
-/// (`refused`: 403, 404, 410, 418, 444) for one it was never seen serving is `true`; anything else is `false`. `scratch`
-/// holds the key (one buffer for a whole batch, not an allocation per row).
+/// (`refused`: 403, 404, 410, 418, 444) for one it was never seen serving is `true`; anything
+/// else is `false`. `scratch` holds the key (one buffer for a whole batch, not an allocation
+/// per row).
 pub fn technology_unserved(
     learner: &mut EndpointLearner,
     scratch: &mut String,

@@ -9,9 +9,14 @@ use std::sync::Arc;
 use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Float64Array, StringArray};
 use arrow::buffer::BooleanBuffer;
 use arrow::datatypes::{DataType, Int32Type, Int64Type, TimeUnit};
+use datafusion::common::plan_err;
 use datafusion::common::{Result, ScalarValue};
-use datafusion::logical_expr::{create_udf, ColumnarValue, ScalarUDF, Volatility};
+use datafusion::logical_expr::simplify::{ExprSimplifyResult, SimplifyContext};
+use datafusion::logical_expr::{
+    create_udf, ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
+};
 use datafusion::prelude::SessionContext;
+use datafusion::prelude::{lit, Expr};
 
 use super::classifier::Classifier;
 use super::probe::path_changes_when_normalized;
@@ -279,15 +284,15 @@ pub(super) fn crawler_verified_udf() -> ScalarUDF {
 struct StatusSet {
     name: &'static str,
     statuses: &'static [i32],
-    signature: datafusion::logical_expr::Signature,
+    signature: Signature,
 }
 
-impl datafusion::logical_expr::ScalarUDFImpl for StatusSet {
+impl ScalarUDFImpl for StatusSet {
     fn name(&self) -> &str {
         self.name
     }
 
-    fn signature(&self) -> &datafusion::logical_expr::Signature {
+    fn signature(&self) -> &Signature {
         &self.signature
     }
 
@@ -295,10 +300,7 @@ impl datafusion::logical_expr::ScalarUDFImpl for StatusSet {
         Ok(DataType::Boolean)
     }
 
-    fn invoke_with_args(
-        &self,
-        args: datafusion::logical_expr::ScalarFunctionArgs,
-    ) -> Result<ColumnarValue> {
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let statuses = self.statuses;
         map_args(self.name, &args.args, |a| {
             let out: BooleanArray = a[0]
@@ -316,20 +318,11 @@ impl datafusion::logical_expr::ScalarUDFImpl for StatusSet {
         })
     }
 
-    fn simplify(
-        &self,
-        args: Vec<datafusion::prelude::Expr>,
-        _info: &datafusion::logical_expr::simplify::SimplifyContext,
-    ) -> Result<datafusion::logical_expr::simplify::ExprSimplifyResult> {
-        use datafusion::logical_expr::simplify::ExprSimplifyResult;
-        let Ok([status]) = <[datafusion::prelude::Expr; 1]>::try_from(args) else {
-            return datafusion::common::plan_err!("{}(status) takes one argument", self.name);
+    fn simplify(&self, args: Vec<Expr>, _info: &SimplifyContext) -> Result<ExprSimplifyResult> {
+        let Ok([status]) = <[Expr; 1]>::try_from(args) else {
+            return plan_err!("{}(status) takes one argument", self.name);
         };
-        let list = self
-            .statuses
-            .iter()
-            .map(|&s| datafusion::prelude::lit(s))
-            .collect();
+        let list = self.statuses.iter().map(|&s| lit(s)).collect();
         Ok(ExprSimplifyResult::Simplified(status.in_list(list, false)))
     }
 }
@@ -339,10 +332,7 @@ pub(super) fn status_udf(name: &'static str, statuses: &'static [i32]) -> Scalar
     ScalarUDF::new_from_impl(StatusSet {
         name,
         statuses,
-        signature: datafusion::logical_expr::Signature::exact(
-            vec![DataType::Int32],
-            Volatility::Immutable,
-        ),
+        signature: Signature::exact(vec![DataType::Int32], Volatility::Immutable),
     })
 }
 
