@@ -201,9 +201,10 @@ const PLANNER_ONLY: &[&str] = &[
     "arrow_try_cast",
     "cast_to_type",
     "try_cast_to_type",
-    // Ours: planned as `status IN (...)`, which the filter evaluates natively.
+    // Ours: planned as plain expressions, which the filter evaluates natively.
     "missing",
     "refused",
+    "linked",
 ];
 
 /// What [`expand_planner_only_calls`] needs of the filter's schema (argument types).

@@ -260,6 +260,23 @@ pub fn normalized_path(path: &str) -> String {
     normalize_path(path).into_owned()
 }
 
+/// Whether a request came from a link on a page: its `Referer` is set (not empty, not `-`)
+/// and does not name the requested path itself (scanners forge that one). A broken link a
+/// visitor followed, a file a directory listing or repository browser shows; not a guess.
+/// SQL plans `linked(referer, path)` as the same test written out (see `udf::Linked`).
+///
+/// ```
+/// use gatewatch_rules::functions::linked;
+/// assert!(linked(Some("https://shop.example/blog/"), "/old.php"));
+/// assert!(!linked(Some("http://203.0.113.10/Old.php"), "/old.php"));
+/// assert!(!linked(Some("-"), "/old.php") && !linked(None, "/old.php"));
+/// ```
+pub fn linked(referer: Option<&str>, path: &str) -> bool {
+    referer.is_some_and(|r| {
+        !r.is_empty() && r != "-" && !r.to_lowercase().contains(normalize_path(path).as_ref())
+    })
+}
+
 /// [`normalized_path`], borrowing `path` when nothing changes (most paths): callers that
 /// normalize a column copy only the paths that change.
 pub(crate) fn normalize_path(path: &str) -> Cow<'_, str> {

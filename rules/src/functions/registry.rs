@@ -87,6 +87,14 @@ pub const HELPERS: &[Helper] = &[
         }),
     },
     Helper {
+        name: "linked",
+        doc: "linked(referer, path): the request came from a link on a page (a Referer that is set and does not name the path itself, as scanners forge it)",
+        sql: Some(|| SqlFunction::Scalar(udf::linked_udf())),
+        rhai: Some(|e| {
+            e.register_fn("linked", |r: &str, p: &str| super::linked(given(r), p));
+        }),
+    },
+    Helper {
         name: "shannon_entropy",
         doc: "shannon_entropy(text): bits per byte",
         sql: Some(|| SqlFunction::Scalar(udf::shannon_entropy_udf())),

@@ -336,6 +336,67 @@ pub(super) fn status_udf(name: &'static str, statuses: &'static [i32]) -> Scalar
     })
 }
 
+/// `linked(referer, path)`: planned as the test written out (`simplify`; rule filters rewrite
+/// it so too), `referer IS NOT NULL AND referer NOT IN ('', '-') AND strpos(lower(referer),
+/// normalized_path(path)) = 0`, so filters evaluate it natively and share `normalized_path`;
+/// called directly (constant arguments), it answers the same from [`super::linked`].
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct Linked {
+    signature: Signature,
+}
+
+impl ScalarUDFImpl for Linked {
+    fn name(&self) -> &str {
+        "linked"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _args: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Boolean)
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        map_args("linked", &args.args, |a| {
+            let (r, p) = (utf8(&a[0])?, utf8(&a[1])?);
+            let (r, p) = (r.as_string::<i32>(), p.as_string::<i32>());
+            let out: BooleanArray = r
+                .iter()
+                .zip(p.iter())
+                .map(|(r, p)| p.map(|p| super::linked(r, p)))
+                .collect();
+            Ok(Arc::new(out) as ArrayRef)
+        })
+    }
+
+    fn simplify(&self, args: Vec<Expr>, _info: &SimplifyContext) -> Result<ExprSimplifyResult> {
+        let Ok([referer, path]) = <[Expr; 2]>::try_from(args) else {
+            return plan_err!("linked(referer, path) takes two arguments");
+        };
+        let normalized = Arc::new(normalized_path_udf()).call(vec![path]);
+        let found = datafusion::functions::expr_fn::strpos(
+            datafusion::functions::expr_fn::lower(referer.clone()),
+            normalized,
+        );
+        Ok(ExprSimplifyResult::Simplified(
+            referer
+                .clone()
+                .is_not_null()
+                .and(referer.in_list(vec![lit(""), lit("-")], true))
+                .and(found.eq(lit(0))),
+        ))
+    }
+}
+
+/// `linked(referer, path)` (see [`Linked`]).
+pub(super) fn linked_udf() -> ScalarUDF {
+    ScalarUDF::new_from_impl(Linked {
+        signature: Signature::exact(vec![DataType::Utf8, DataType::Utf8], Volatility::Immutable),
+    })
+}
+
 /// `shannon_entropy(text)`.
 pub(super) fn shannon_entropy_udf() -> ScalarUDF {
     create_udf(
