@@ -14,10 +14,13 @@ const SQLI: &str = include_str!("../../data/sec-lists/sqli_probe_patterns.txt");
 const XSS: &str = include_str!("../../data/sec-lists/xss_probe_patterns.txt");
 const BACKDOORS: &str = include_str!("../../data/sec-lists/backdoors.txt");
 
+mod backup;
 mod words;
+pub use backup::backup_copy;
+use backup::{is_site_dump, is_source_backup};
 use words::{
-    BACKUP_SUFFIXES, CODE_INJECTION, CREDENTIAL_DOTFILES, MORE_TRAVERSAL, REPOSITORY_METADATA,
-    SCANNER_MARKS, SCANNING_SELF_DESCRIPTION, SOURCE_EXTENSIONS,
+    ARCHIVE_EXTENSIONS, BACKUP_SUFFIXES, CODE_INJECTION, CREDENTIAL_DOTFILES, MORE_TRAVERSAL,
+    REPOSITORY_METADATA, SCANNER_MARKS, SCANNING_SELF_DESCRIPTION,
 };
 
 /// Injection payloads as they look once percent-decoded (the lists hold the encoded forms).
@@ -179,8 +182,9 @@ fn lists() -> &'static Lists {
             .cloned()
             // Dotenv files of any framework (`.flaskenv`, `.env.production`): see `is_dotenv`.
             .chain(std::iter::once("env".to_owned()))
-            // Backup copies of source files: see `is_source_backup`.
+            // Backup copies of source files and site dumps: see `backup_copy`.
             .chain(BACKUP_SUFFIXES.iter().map(|s| format!(".{s}")))
+            .chain(ARCHIVE_EXTENSIONS.iter().map(|s| format!(".{s}")))
             .chain(std::iter::once("~".to_owned()))
             .collect();
         Lists {
@@ -578,7 +582,8 @@ fn resource_class(l: &Lists, decoded_path: &str) -> u8 {
                 seg.starts_with('.') && (l.sensitive_names.contains(seg) || is_dotenv(seg))
             }))
         || l.in_sensitive_path(lower)
-        || is_source_backup(last);
+        || is_source_backup(last)
+        || is_site_dump(last);
     if sensitive {
         return class::SENSITIVE_FILE;
     }
@@ -587,22 +592,6 @@ fn resource_class(l: &Lists, decoded_path: &str) -> u8 {
     } else {
         0
     }
-}
-
-/// Whether a (lower-cased) last path segment is a backup copy of server-side code or
-/// configuration: `<name>.<source extension>` followed by `~` or a backup suffix
-/// (`wp-config.php.bak`, `.settings.py.swp`, `config.inc.php~`). See [`BACKUP_SUFFIXES`].
-fn is_source_backup(last: &str) -> bool {
-    let copied = match last.strip_suffix('~') {
-        Some(original) => original,
-        None => match last.rsplit_once('.') {
-            Some((original, suffix)) if BACKUP_SUFFIXES.contains(&suffix) => original,
-            _ => return false,
-        },
-    };
-    copied
-        .rsplit_once('.')
-        .is_some_and(|(stem, ext)| !stem.is_empty() && SOURCE_EXTENSIONS.contains(&ext))
 }
 
 #[cfg(test)]

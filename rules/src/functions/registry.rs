@@ -95,6 +95,14 @@ pub const HELPERS: &[Helper] = &[
         }),
     },
     Helper {
+        name: "backup_copy",
+        doc: "backup_copy(path): the path names a backup copy of server-side code or configuration (`wp-config.php.bak`, `settings.py~`, `.index.php.swp`)",
+        sql: Some(|| SqlFunction::Scalar(udf::backup_copy_udf())),
+        rhai: Some(|e| {
+            e.register_fn("backup_copy", |p: &str| super::backup_copy(p));
+        }),
+    },
+    Helper {
         name: "shannon_entropy",
         doc: "shannon_entropy(text): bits per byte",
         sql: Some(|| SqlFunction::Scalar(udf::shannon_entropy_udf())),

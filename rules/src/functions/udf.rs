@@ -21,7 +21,8 @@ use datafusion::prelude::{lit, Expr};
 use super::classifier::Classifier;
 use super::probe::path_changes_when_normalized;
 use super::{
-    cidr_contains, normalize_path, shannon_entropy, url_extension, with_api_spec, EndpointLearner,
+    backup_copy, cidr_contains, normalize_path, shannon_entropy, url_extension, with_api_spec,
+    EndpointLearner,
 };
 use crate::remembered::{Bounds, Remembered};
 
@@ -244,6 +245,27 @@ pub(super) fn normalized_path_udf() -> ScalarUDF {
                     out.append_option(path.map(normalize_path));
                 }
                 Ok(Arc::new(out.finish()) as ArrayRef)
+            })
+        }),
+    )
+}
+
+/// `backup_copy(path)`.
+pub(super) fn backup_copy_udf() -> ScalarUDF {
+    create_udf(
+        "backup_copy",
+        vec![DataType::Utf8],
+        DataType::Boolean,
+        Volatility::Immutable,
+        Arc::new(|args| {
+            map_args("backup_copy", args, |a| {
+                let s = utf8(&a[0])?;
+                let out: BooleanArray = s
+                    .as_string::<i32>()
+                    .iter()
+                    .map(|v| v.map(backup_copy))
+                    .collect();
+                Ok(Arc::new(out) as ArrayRef)
             })
         }),
     )

@@ -1,3 +1,4 @@
+use super::words::{ARCHIVE_EXTENSIONS, DUMP_NAMES, SOURCE_EXTENSIONS};
 use super::*;
 
 /// The one-pass lookups (admin prefixes by set, sensitive paths by automaton) answer as a
@@ -182,6 +183,13 @@ fn backup_copies_of_source_files_are_sensitive() {
         "/CONFIG.INC.PHP.SAVE",
         "/web.config.backup",
         "/%77p-config.php%2eold",
+        "/appsettings.json.bak",
+        "/WEB-INF/web.xml.old",
+        "/index.php.1",
+        "/backup.tar.xz",
+        "/www.zip",
+        "/shop/DB.SQL.GZ",
+        "/%62ackup.7z",
     ] {
         assert_eq!(
             probe_class(path, None, None),
@@ -199,8 +207,33 @@ fn backup_copies_of_source_files_are_sensitive() {
         "/docs/readme.txt.old",
         "/img/logo.png~",
         "/index.php",
+        "/api/v1.1/users",
+        "/js/jquery-3.1.min.js",
+        "/notes/release.1",
+        "/downloads/gatewatch-1.2.tar.gz",
+        "/site.webmanifest",
+        "/data.json",
+        "/backup-guide.html",
     ] {
         assert_eq!(probe_class(path, None, None), None, "{path}");
+        assert!(!backup_copy(path), "{path}");
+    }
+    // One definition: what `sensitive-file-exposed` calls a leaked backup (`backup_copy`) is
+    // what a scanner's request for it is here, for every extension and suffix.
+    for ext in SOURCE_EXTENSIONS {
+        for suffix in BACKUP_SUFFIXES
+            .iter()
+            .map(|s| format!(".{s}"))
+            .chain(["~".into()])
+        {
+            let path = format!("/site/name.{ext}{suffix}");
+            assert!(backup_copy(&path), "{path}");
+            assert_eq!(
+                probe_class(&path, None, None),
+                Some("sensitive-file"),
+                "{path}"
+            );
+        }
     }
     let l = lists();
     for path in [

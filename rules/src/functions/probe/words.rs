@@ -175,18 +175,54 @@ pub(super) const SOURCE_EXTENSIONS: &[&str] = &[
     "yml",
     "yaml",
     "properties",
+    "json",
+    "xml",
     "sql",
     "htaccess",
     "htpasswd",
 ];
 
 /// Suffixes editors, admins and deploy scripts append to a file they copy or replace
-/// (`wp-config.php.bak`, `config.inc.php.old`, `settings.py~`, vim's `.index.php.swp`): a
+/// (`wp-config.php.bak`, `config.inc.php.old`, `settings.py~`, vim's `.index.php.swp`, wget's
+/// second download `index.php.1`): a
 /// backup of server-side code or configuration (CWE-530) is served as text, passwords
 /// included, so scanners try a handful of suffixes on the config file of each CMS. No page
 /// links to one; a request for `<name>.<source extension><suffix>` is a `sensitive-file` probe.
 /// `~` is matched on its own (no dot).
 pub(super) const BACKUP_SUFFIXES: &[&str] = &[
     "bak", "bkp", "back", "backup", "old", "orig", "original", "save", "sav", "swp", "swo", "tmp",
-    "temp", "copy",
+    "temp", "copy", "1",
+];
+
+/// Names scanners give a whole-site or database backup they hope to download (`backup.zip`,
+/// `www.tar.gz`, `db.sql`): with [`ARCHIVE_EXTENSIONS`], a backup wherever it sits.
+pub(super) const DUMP_NAMES: &[&str] = &[
+    "backup",
+    "backups",
+    "bak",
+    "dump",
+    "db",
+    "database",
+    "data",
+    "site",
+    "www",
+    "wwwroot",
+    "web",
+    "html",
+    "public_html",
+    "htdocs",
+    "sql",
+    "mysql",
+    "old",
+    "archive",
+    "localhost",
+    "home",
+    "test",
+    "1",
+];
+
+/// Archive and dump extensions, the whole part after the name's first dot (`tar.gz`, `sql.zip`).
+pub(super) const ARCHIVE_EXTENSIONS: &[&str] = &[
+    "zip", "tar", "tgz", "tar.gz", "tar.bz2", "tar.xz", "tar.zst", "gz", "bz2", "xz", "rar", "7z",
+    "sql", "sql.gz", "sql.zip", "sql.bz2", "sql.xz", "sql.7z",
 ];
