@@ -68,6 +68,10 @@ pub const BUILTIN: &[(&str, &str)] = &[
         include_str!("../pack/file-prefix-guessing.toml"),
     ),
     (
+        "formless-login.toml",
+        include_str!("../pack/formless-login.toml"),
+    ),
+    (
         "login-brute-force.toml",
         include_str!("../pack/login-brute-force.toml"),
     ),
