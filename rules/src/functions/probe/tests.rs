@@ -1,4 +1,4 @@
-use super::words::{ARCHIVE_EXTENSIONS, DUMP_NAMES, SOURCE_EXTENSIONS};
+use super::words::{DUMP_NAMES, SOURCE_EXTENSIONS};
 use super::*;
 
 /// The one-pass lookups (admin prefixes by set, sensitive paths by automaton) answer as a
@@ -214,6 +214,10 @@ fn backup_copies_of_source_files_are_sensitive() {
         "/site.webmanifest",
         "/data.json",
         "/backup-guide.html",
+        "/download/mod/data.zip",
+        "/acme/app/archive/refs/heads/test.tar.gz",
+        "/uploads/2024/03/1.zip",
+        "/docs/html.zip",
     ] {
         assert_eq!(probe_class(path, None, None), None, "{path}");
         assert!(!backup_copy(path), "{path}");
@@ -227,6 +231,17 @@ fn backup_copies_of_source_files_are_sensitive() {
             .chain(["~".into()])
         {
             let path = format!("/site/name.{ext}{suffix}");
+            assert!(backup_copy(&path), "{path}");
+            assert_eq!(
+                probe_class(&path, None, None),
+                Some("sensitive-file"),
+                "{path}"
+            );
+        }
+    }
+    for name in DUMP_NAMES {
+        for ext in ARCHIVE_EXTENSIONS {
+            let path = format!("/site/{name}.{ext}");
             assert!(backup_copy(&path), "{path}");
             assert_eq!(
                 probe_class(&path, None, None),

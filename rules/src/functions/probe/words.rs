@@ -195,7 +195,10 @@ pub(super) const BACKUP_SUFFIXES: &[&str] = &[
 ];
 
 /// Names scanners give a whole-site or database backup they hope to download (`backup.zip`,
-/// `www.tar.gz`, `db.sql`): with [`ARCHIVE_EXTENSIONS`], a backup wherever it sits.
+/// `www.tar.gz`, `db.sql`): with [`ARCHIVE_EXTENSIONS`], a backup wherever it sits. Only names
+/// that say backup, dump, database or web root: `data.zip`, `test.tar.gz`, `1.zip`, `site.zip`,
+/// `html.zip` or `archive.zip` are what download pages, code forges (a branch named `test`) and
+/// forum attachments serve every day.
 pub(super) const DUMP_NAMES: &[&str] = &[
     "backup",
     "backups",
@@ -203,22 +206,13 @@ pub(super) const DUMP_NAMES: &[&str] = &[
     "dump",
     "db",
     "database",
-    "data",
-    "site",
     "www",
     "wwwroot",
-    "web",
-    "html",
     "public_html",
     "htdocs",
     "sql",
     "mysql",
-    "old",
-    "archive",
     "localhost",
-    "home",
-    "test",
-    "1",
 ];
 
 /// Archive and dump extensions, the whole part after the name's first dot (`tar.gz`, `sql.zip`).
