@@ -330,7 +330,8 @@ fn load_rules(
 pub(super) fn crawler_ranges(dir: Option<&std::path::Path>) -> Result<Option<CrawlerRanges>> {
     let Some(dir) = dir else {
         tracing::info!(
-            "no --crawler-ranges: crawler claims stay unverified; crawler-impersonation is silent"
+            "no --crawler-ranges: crawler claims stay unverified; crawler-impersonation sees only \
+             claimed crawlers that log in"
         );
         return Ok(None);
     };

@@ -223,32 +223,24 @@ fn backup_copies_of_source_files_are_sensitive() {
         assert!(!backup_copy(path), "{path}");
     }
     // One definition: what `sensitive-file-exposed` calls a leaked backup (`backup_copy`) is
-    // what a scanner's request for it is here, for every extension and suffix.
-    for ext in SOURCE_EXTENSIONS {
-        for suffix in BACKUP_SUFFIXES
+    // what a scanner's request for it is here, for every extension and suffix, every dump.
+    let copies = SOURCE_EXTENSIONS.iter().flat_map(|ext| {
+        (BACKUP_SUFFIXES.iter().map(|s| format!(".{s}")))
+            .chain(["~".to_owned()])
+            .map(move |suffix| format!("/site/name.{ext}{suffix}"))
+    });
+    let dumps = DUMP_NAMES.iter().flat_map(|name| {
+        ARCHIVE_EXTENSIONS
             .iter()
-            .map(|s| format!(".{s}"))
-            .chain(["~".into()])
-        {
-            let path = format!("/site/name.{ext}{suffix}");
-            assert!(backup_copy(&path), "{path}");
-            assert_eq!(
-                probe_class(&path, None, None),
-                Some("sensitive-file"),
-                "{path}"
-            );
-        }
-    }
-    for name in DUMP_NAMES {
-        for ext in ARCHIVE_EXTENSIONS {
-            let path = format!("/site/{name}.{ext}");
-            assert!(backup_copy(&path), "{path}");
-            assert_eq!(
-                probe_class(&path, None, None),
-                Some("sensitive-file"),
-                "{path}"
-            );
-        }
+            .map(move |ext| format!("/site/{name}.{ext}"))
+    });
+    for path in copies.chain(dumps) {
+        assert!(backup_copy(&path), "{path}");
+        assert_eq!(
+            probe_class(&path, None, None),
+            Some("sensitive-file"),
+            "{path}"
+        );
     }
     let l = lists();
     for path in [

@@ -184,11 +184,10 @@ pub(super) const SOURCE_EXTENSIONS: &[&str] = &[
 
 /// Suffixes editors, admins and deploy scripts append to a file they copy or replace
 /// (`wp-config.php.bak`, `config.inc.php.old`, `settings.py~`, vim's `.index.php.swp`, wget's
-/// second download `index.php.1`): a
-/// backup of server-side code or configuration (CWE-530) is served as text, passwords
-/// included, so scanners try a handful of suffixes on the config file of each CMS. No page
-/// links to one; a request for `<name>.<source extension><suffix>` is a `sensitive-file` probe.
-/// `~` is matched on its own (no dot).
+/// second download `index.php.1`): a backup of server-side code or configuration (CWE-530) is
+/// served as text, passwords included, so scanners try a handful of suffixes on the config
+/// file of each CMS. No page links to one; a request for `<name>.<source extension><suffix>` is
+/// a `sensitive-file` probe. `~` is matched on its own (no dot).
 pub(super) const BACKUP_SUFFIXES: &[&str] = &[
     "bak", "bkp", "back", "backup", "old", "orig", "original", "save", "sav", "swp", "swo", "tmp",
     "temp", "copy", "1",
