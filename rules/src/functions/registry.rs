@@ -96,8 +96,8 @@ pub const HELPERS: &[Helper] = &[
     },
     Helper {
         name: "backup_copy",
-        doc: "backup_copy(path): the path names a backup copy of server-side code or configuration (`wp-config.php.bak`, `settings.py~`, `.index.php.swp`)",
-        sql: Some(|| SqlFunction::Scalar(udf::backup_copy_udf())),
+        doc: "backup_copy(path): the path names a backup: a copy of server-side code or configuration (`wp-config.php.bak`, `settings.py~`) or a site or database dump (`backup.zip`, `db.sql.gz`)",
+        sql: Some(|| SqlFunction::Scalar(udf::predicate_fn("backup_copy", super::backup_copy))),
         rhai: Some(|e| {
             e.register_fn("backup_copy", |p: &str| super::backup_copy(p));
         }),

@@ -21,8 +21,7 @@ use datafusion::prelude::{lit, Expr};
 use super::classifier::Classifier;
 use super::probe::path_changes_when_normalized;
 use super::{
-    backup_copy, cidr_contains, normalize_path, shannon_entropy, url_extension, with_api_spec,
-    EndpointLearner,
+    cidr_contains, normalize_path, shannon_entropy, url_extension, with_api_spec, EndpointLearner,
 };
 use crate::remembered::{Bounds, Remembered};
 
@@ -65,6 +64,23 @@ pub(super) fn optional_string_fn(
     f: fn(&str) -> Option<&'static str>,
 ) -> ScalarUDF {
     text_fn(name, f)
+}
+
+/// A SQL function of one text argument answering true or false (null for a null argument).
+pub(super) fn predicate_fn(name: &'static str, f: fn(&str) -> bool) -> ScalarUDF {
+    create_udf(
+        name,
+        vec![DataType::Utf8],
+        DataType::Boolean,
+        Volatility::Immutable,
+        Arc::new(move |args| {
+            map_args(name, args, |a| {
+                let s = utf8(&a[0])?;
+                let out: BooleanArray = s.as_string::<i32>().iter().map(|v| v.map(f)).collect();
+                Ok(Arc::new(out) as ArrayRef)
+            })
+        }),
+    )
 }
 
 /// A SQL function of one text argument answering text or null (null for a null argument).
@@ -245,27 +261,6 @@ pub(super) fn normalized_path_udf() -> ScalarUDF {
                     out.append_option(path.map(normalize_path));
                 }
                 Ok(Arc::new(out.finish()) as ArrayRef)
-            })
-        }),
-    )
-}
-
-/// `backup_copy(path)`.
-pub(super) fn backup_copy_udf() -> ScalarUDF {
-    create_udf(
-        "backup_copy",
-        vec![DataType::Utf8],
-        DataType::Boolean,
-        Volatility::Immutable,
-        Arc::new(|args| {
-            map_args("backup_copy", args, |a| {
-                let s = utf8(&a[0])?;
-                let out: BooleanArray = s
-                    .as_string::<i32>()
-                    .iter()
-                    .map(|v| v.map(backup_copy))
-                    .collect();
-                Ok(Arc::new(out) as ArrayRef)
             })
         }),
     )
