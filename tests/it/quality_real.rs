@@ -173,3 +173,55 @@ fn a_sixth_set_of_real_traffic_is_named_and_its_visitors_stay_quiet() {
         ],
     );
 }
+
+/// The twenty-first held-out set (`eval/heldout21`: 291 real lines from 25 public issue threads
+/// and repository files, 42 attacking and 84 benign clients, assembled 2026-12-06 without
+/// reading the rules). First run 30 of 42; 3 of 84 benign alerted, each a lone TLS ClientHello
+/// (`non-http-request`, the no-probe-content convention). 32 once an `xmlrpc.php` post from an
+/// agent claiming a browser and a WordPress login answered by the HTTP listener's redirect
+/// counted as posted without a form (`formless-login`), 34 with one console page asked by
+/// curl (`admin-console-probing`: FreePBX's `/admin/config.php`), 36 with a directory name and
+/// a redirected file name walked across directories (`file-prefix-guessing`).
+#[test]
+fn a_seventh_set_of_real_traffic_is_named() {
+    assert_corpus(
+        "heldout21",
+        "labels.jsonl",
+        42,
+        36,
+        &BenignHits {
+            max: 3,
+            rules: &["non-http-request"],
+        },
+        &[
+            ("otus-dbadmins-2019.log", "formless-login"),
+            ("otus-dbadmins-2019.log", "admin-console-probing"),
+            ("bamard-2022-bitrix-site.log", "file-prefix-guessing"),
+        ],
+    );
+}
+
+/// The twenty-second held-out set (`eval/heldout22`: 244 real lines from 47 public gists, pastes
+/// and pages, 44 attacking and 52 benign clients, assembled 2026-12-06 without reading the
+/// rules). First run 38 of 44; 2 of 52 benign alerted (`non-http-request`: a TLS ClientHello
+/// and a line of random bytes, the convention). 42 once a `Referer` no browser sends (no
+/// scheme) and `xmlrpc.php` posted by a "browser" counted as logins without the form, 43 with
+/// a device CGI's `cmd=` parameter holding a command line (`exploit-payload`).
+#[test]
+fn an_eighth_set_of_real_traffic_is_named() {
+    assert_corpus(
+        "heldout22",
+        "labels.jsonl",
+        44,
+        43,
+        &BenignHits {
+            max: 2,
+            rules: &["non-http-request"],
+        },
+        &[
+            ("31pjsdvy-wp-login-ddos.log", "formless-login"),
+            ("nmattam-xmlrpc-brute.log", "formless-login"),
+            ("s0rt0qeh-netgear-setup-cgi.log", "exploit-payload"),
+        ],
+    );
+}
