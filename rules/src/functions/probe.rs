@@ -534,7 +534,10 @@ const SCRIPT_EXTENSIONS: &[&str] = &["cgi", "php", "asp", "aspx", "jsp", "pl", "
 fn is_script(path: &str) -> bool {
     let last = path.rsplit('/').next().unwrap_or_default();
     last.rsplit_once('.').is_some_and(|(stem, ext)| {
-        !stem.is_empty() && SCRIPT_EXTENSIONS.iter().any(|e| e.eq_ignore_ascii_case(ext))
+        !stem.is_empty()
+            && SCRIPT_EXTENSIONS
+                .iter()
+                .any(|e| e.eq_ignore_ascii_case(ext))
     })
 }
 

@@ -66,7 +66,9 @@ pub(super) fn has_command_parameter(query: &str) -> bool {
     query.split('&').any(|param| {
         param.split_once('=').is_some_and(|(name, value)| {
             let name = name.trim().trim_end_matches("[]");
-            COMMAND_PARAMETERS.iter().any(|p| p.eq_ignore_ascii_case(name))
+            COMMAND_PARAMETERS
+                .iter()
+                .any(|p| p.eq_ignore_ascii_case(name))
                 && (is_command_line(value)
                     || RECON_COMMANDS
                         .iter()

@@ -449,7 +449,11 @@ fn code_injection_is_recognised_in_any_encoding_and_nowhere_else() {
         Some("next_file=netgear.cfg&todo=syscmd&cmd=cat+/www/.htpasswd&curpath=/"),
         None
     ));
-    assert!(code("/wp-content/uploads/2024/05/x.PHP", Some("cmd=id"), None));
+    assert!(code(
+        "/wp-content/uploads/2024/05/x.PHP",
+        Some("cmd=id"),
+        None
+    ));
     // Ordinary requests, command APIs among them (the same parameters, no script).
     for (path, query, ua) in [
         ("/api/v1/search", Some("q=curl+tutorial&sort=new"), None),
