@@ -477,8 +477,8 @@ const SCANNER_BIT: u8 = 16;
 /// elsewhere. Set in [`query_facts`].
 const COMMAND_PARAMETER_BIT: u8 = 32;
 
-/// The class of a request from its columns' facts, by priority: code injected anywhere, an
-/// attack tool's agent, traversal, SQL and script injection in the path or query, then what
+/// The class of a request from its columns' facts, by priority: code injected anywhere (or a
+/// command parameter sent to a script), an attack tool's agent, traversal, SQL and script injection in the path or query, then what
 /// the path names. 0 for an ordinary request, else the index in [`CLASSES`] plus one.
 pub(crate) fn decide(path: PathFacts, query: u8, agent: u8) -> u8 {
     let found = path.injections | query | (agent & CODE_BIT);
@@ -530,15 +530,10 @@ fn path_facts_with(l: &Lists, path: &str, shortcut: Shortcut) -> PathFacts {
 /// Extensions of server-side scripts: CGI programs, PHP, ASP, JSP, Perl and shell.
 const SCRIPT_EXTENSIONS: &[&str] = &["cgi", "php", "asp", "aspx", "jsp", "pl", "sh"];
 
-/// Whether a (decoded) path's last segment names a server-side script.
+/// Whether a (decoded) path's last segment names a server-side script, by its
+/// [`url_extension`](super::url_extension) (lower case, a `;jsessionid=` left out).
 fn is_script(path: &str) -> bool {
-    let last = path.rsplit('/').next().unwrap_or_default();
-    last.rsplit_once('.').is_some_and(|(stem, ext)| {
-        !stem.is_empty()
-            && SCRIPT_EXTENSIONS
-                .iter()
-                .any(|e| e.eq_ignore_ascii_case(ext))
-    })
+    super::url_extension(path).is_some_and(|ext| SCRIPT_EXTENSIONS.contains(&ext.as_ref()))
 }
 
 fn query_facts_with(l: &Lists, query: Option<&str>) -> u8 {

@@ -454,6 +454,7 @@ fn code_injection_is_recognised_in_any_encoding_and_nowhere_else() {
         Some("cmd=id"),
         None
     ));
+    assert!(code("/cmd.jsp;jsessionid=1A", Some("cmd=whoami"), None));
     // Ordinary requests, command APIs among them (the same parameters, no script).
     for (path, query, ua) in [
         ("/api/v1/search", Some("q=curl+tutorial&sort=new"), None),
