@@ -76,7 +76,27 @@ const HTTP_CLIENTS: &[&str] = &[
     "powershell",
     "scrapy",
     "httpclient",
+    "guzzlehttp/",
+    "restsharp/",
+    "fasthttp",
+    "faraday v",
+    "(dart:io)",
+    "reqwest/",
+    "java-http-client/",
+    "winhttp",
+    "lua-resty-http",
+    "rest-client/",
+    "typhoeus",
+    "httparty",
+    "libcurl",
+    "go-resty",
+    "superagent",
+    "cpp-httplib",
 ];
+
+/// Libraries whose default user agent is one bare word, matched as the whole agent: Ruby's
+/// `Net::HTTP` sends `Ruby`, a word too common to look for inside other agents.
+const BARE_CLIENTS: &[&str] = &["ruby"];
 
 /// Scanners and attack tools that announce themselves in their user agent; matched
 /// case-insensitively. Also `probe_class`'s `scanner-agent`.
@@ -222,7 +242,7 @@ fn classify(ua: &str) -> UaClass {
         return ai_class;
     }
     // 2. Tools announce themselves; a headless browser is a tool whatever else it says.
-    if tools().is_match(ua) {
+    if tools().is_match(ua) || BARE_CLIENTS.iter().any(|c| ua.eq_ignore_ascii_case(c)) {
         return UaClass::Tool;
     }
     // 3. Generic AI signals, before the bot lists (a new AI crawler matches `bot` patterns).
@@ -271,6 +291,18 @@ mod tests {
             ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36 (compatible; SomeAssistantAI/1.0)", UaClass::AiAgent),
             ("Applebot-Extended", UaClass::AiCrawler),
             ("curl/8.5.0", UaClass::Tool),
+            // Libraries' default agents, as they send them.
+            ("Ruby", UaClass::Tool),
+            ("GuzzleHttp/7", UaClass::Tool),
+            ("RestSharp/106.11.7.0", UaClass::Tool),
+            ("fasthttp", UaClass::Tool),
+            ("Faraday v1.10.3", UaClass::Tool),
+            ("Dart/3.2 (dart:io)", UaClass::Tool),
+            ("Java-http-client/17.0.9", UaClass::Tool),
+            ("lua-resty-http/0.17.1 (Lua) ngx_lua/10025", UaClass::Tool),
+            // A declared bot built on a library stays a bot: Mastodon fetches with http.rb.
+            ("http.rb/5.0.4 (Mastodon/3.5.3; +https://example.social/)", UaClass::Bot),
+            ("RubyGems/3.4.10 x86_64-linux Ruby/3.2.2", UaClass::Unknown),
             ("sqlmap/1.7.2#stable (https://sqlmap.org)", UaClass::Tool),
             ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/120.0.0.0 Safari/537.36", UaClass::Tool),
             ("Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)", UaClass::Bot),
