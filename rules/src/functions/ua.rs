@@ -92,6 +92,7 @@ const HTTP_CLIENTS: &[&str] = &[
     "go-resty",
     "superagent",
     "cpp-httplib",
+    "xml-rpc.net",
 ];
 
 /// Libraries whose default user agent is one bare word, matched as the whole agent: Ruby's
@@ -299,6 +300,7 @@ mod tests {
             ("Faraday v1.10.3", UaClass::Tool),
             ("Dart/3.2 (dart:io)", UaClass::Tool),
             ("Java-http-client/17.0.9", UaClass::Tool),
+            ("XML-RPC.NET", UaClass::Tool),
             ("lua-resty-http/0.17.1 (Lua) ngx_lua/10025", UaClass::Tool),
             // A declared bot built on a library stays a bot: Mastodon fetches with http.rb.
             ("http.rb/5.0.4 (Mastodon/3.5.3; +https://example.social/)", UaClass::Bot),
