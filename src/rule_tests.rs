@@ -296,7 +296,9 @@ pub fn run_tests(
         .collect();
     for (origin, text, spec) in &parsed.specs {
         for test in &spec.tests {
-            let failure = match CompiledRule::compile(spec.clone(), origin, text, overrides) {
+            let own = test.param_overrides(&spec.id);
+            let overrides: Vec<ParamOverride> = overrides.iter().cloned().chain(own).collect();
+            let failure = match CompiledRule::compile(spec.clone(), origin, text, &overrides) {
                 Ok(rule) => match run_one(rule, test) {
                     Ok(alerts) => check(&test.expect, &alerts),
                     Err(e) => Some(e.to_string()),

@@ -137,8 +137,35 @@ pub struct RuleTest {
     /// `--openapi` would; without it the test runs with no spec loaded.
     #[serde(default)]
     pub openapi: Option<String>,
+    /// Parameter values for this case only, applied after any `--param` as `--param
+    /// RULE.NAME=VALUE` would set them (`params = { own_hosts_regex = '^https?://shop' }`): the
+    /// test of a knob operators turn. Strings are taken as written, numbers and booleans as
+    /// their text.
+    #[serde(default)]
+    pub params: std::collections::BTreeMap<String, toml::Value>,
     /// What the rule must produce.
     pub expect: Expectation,
+}
+
+impl RuleTest {
+    /// This case's `params` as overrides of `rule_id`'s parameters.
+    pub fn param_overrides(&self, rule_id: &str) -> Vec<crate::ParamOverride> {
+        self.params
+            .iter()
+            .map(|(name, value)| crate::ParamOverride {
+                rule: Some(rule_id.to_owned()),
+                name: name.clone(),
+                value: match value {
+                    toml::Value::String(s) => s.clone(),
+                    toml::Value::Integer(i) => i.to_string(),
+                    toml::Value::Float(f) => f.to_string(),
+                    toml::Value::Boolean(b) => b.to_string(),
+                    // Arrays, tables, dates: no parameter type reads them; the parse says so.
+                    other => format!("{other:?}"),
+                },
+            })
+            .collect()
+    }
 }
 
 /// Expected output of a rule test.
