@@ -103,15 +103,17 @@ fn a_third_set_of_real_scan_traffic_is_named() {
 /// on which nothing was received no longer count); 18 once a repository's CI metadata
 /// (`.github/workflows/*.yml`, answered by a catch-all 200) was a sensitive file; 21 with a
 /// failed WordPress login posted without the form's `Referer` as a bot (`formless-login`, stop
-/// 51); 22 with XML-RPC posts fired by a library's agent (`XML-RPC.NET`, seven in three
-/// seconds: `formless-login`, stop 53). Left, see its `corpus.toml`.
+/// 51). (22 for a while in stop 53, with five XML-RPC posts from a library's agent counted
+/// as a brute force: `XML-RPC.NET`, seven in three seconds; a reviewer's desktop editors on that
+/// library send as many per post, and the threshold went to twenty.) Left, see its
+/// `corpus.toml`.
 #[test]
 fn a_fourth_set_of_real_traffic_is_named_and_its_readers_stay_quiet() {
     assert_corpus(
         "heldout18",
         "labels.jsonl",
         27,
-        22,
+        21,
         &BenignHits {
             max: 1,
             rules: &["non-http-request"],
@@ -120,7 +122,6 @@ fn a_fourth_set_of_real_traffic_is_named_and_its_readers_stay_quiet() {
             ("mariusv-157-ncrack-java-scraper.log", "non-http-request"),
             ("goaccess-2168-boaform.log", "admin-console-probing"),
             ("brooklyntech-wp-bruteforce.log", "formless-login"),
-            ("ustclug-19-xmlrpc-bruteforce.log", "formless-login"),
         ],
     );
 }
