@@ -127,6 +127,8 @@ pub(crate) const ATTACK_TOOLS: &[&str] = &[
     "commix",
     "arachni",
     "w3af",
+    // Censys' scanner (built on zgrab) names only its product: `CensysInspect/1.1`.
+    "censysinspect",
 ];
 
 /// Builds the user-agent lists, signals and tool matcher now (see [`super::prepare_lists`]).

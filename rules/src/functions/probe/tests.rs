@@ -514,6 +514,8 @@ fn self_described_internet_scanners_are_a_scanner_agent() {
         "Hello from Palo Alto Networks, find out more about our scans in https://docs-cortex.paloaltonetworks.com/r/1/Cortex-Xpanse/Scanning-activity",
         "Mozilla/4.0 (compatible; Netcraft Web Server Survey)",
         "censys.io internet census",
+        "HTTP Banner Detection (https://security.ipip.net)",
+        "Mozilla/5.0 (compatible; CensysInspect/1.1; +https://about.censys.io/)",
         "Mozilla/5.0 (compatible; InternetMeasurement/1.0; +https://internet-measurement.com/)",
         "NetSystemsResearch studies the availability of various services across the internet. Our website is netsystemsresearch.com",
     ] {
@@ -530,6 +532,7 @@ fn self_described_internet_scanners_are_a_scanner_agent() {
         "SurveyMonkey/1.0",
         "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36 ScanApp/2.1",
         "ScanSnapHome/2.0",
+        "Mozilla/5.0 (compatible; BannerBear/1.0; +https://www.bannerbear.com)",
     ] {
         assert_eq!(probe_class("/", None, Some(ua)), None, "{ua}");
     }
