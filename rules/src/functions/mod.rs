@@ -119,6 +119,46 @@ pub fn cidr_contains(cidr: &str, ip: &str) -> bool {
     }
 }
 
+/// Whether a client address belongs to a private network: RFC 1918 and IPv4 link-local
+/// (169.254/16), also written as an IPv4-mapped IPv6 address (`::ffff:10.0.0.1`), IPv6
+/// unique-local (fc00::/7) and link-local (fe80::/10, a `%zone` allowed). Loopback is not:
+/// `127.0.0.1` is as often a local proxy relaying someone else. Anything that does not parse
+/// as an address is not private (a client field taken from a forged `X-Forwarded-For`, such as
+/// `10.evil`), so a rule that spares private clients cannot be talked into sparing it.
+///
+/// ```
+/// use gatewatch_rules::functions::private_address;
+/// assert!(private_address("192.168.1.3"));
+/// assert!(private_address("::ffff:172.20.4.1"));
+/// assert!(private_address("fd12:3456:789a::5"));
+/// assert!(private_address("fe80::1%eth0"));
+/// assert!(!private_address("172.32.0.9"));
+/// assert!(!private_address("127.0.0.1"));
+/// assert!(!private_address("10.evil"));
+/// assert!(!private_address("2001:db8::1"));
+/// ```
+pub fn private_address(ip: &str) -> bool {
+    let ip = ip.trim();
+    let v4 = |a: std::net::Ipv4Addr| a.is_private() || a.is_link_local();
+    match ip.parse::<IpAddr>() {
+        Ok(IpAddr::V4(a)) => v4(a),
+        Ok(IpAddr::V6(a)) => a.to_ipv4_mapped().map_or_else(
+            || {
+                let first = a.segments()[0];
+                first & 0xfe00 == 0xfc00 || first & 0xffc0 == 0xfe80
+            },
+            v4,
+        ),
+        // A zone index (`fe80::1%eth0`) is only valid on a link-local address.
+        Err(_) => ip.split_once('%').is_some_and(|(addr, zone)| {
+            !zone.is_empty()
+                && addr
+                    .parse::<std::net::Ipv6Addr>()
+                    .is_ok_and(|a| a.segments()[0] & 0xffc0 == 0xfe80)
+        }),
+    }
+}
+
 /// Shannon entropy of a string's bytes, in bits per byte: random tokens score high (> 4),
 /// words and repeated characters low.
 ///
