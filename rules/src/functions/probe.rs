@@ -15,6 +15,7 @@ const XSS: &str = include_str!("../../data/sec-lists/xss_probe_patterns.txt");
 const BACKDOORS: &str = include_str!("../../data/sec-lists/backdoors.txt");
 
 mod backup;
+mod counterfeit;
 mod words;
 pub use backup::backup_copy;
 use backup::{is_site_dump, is_source_backup};
@@ -330,15 +331,22 @@ fn collapse_slashes(path: &str) -> String {
     out
 }
 
-/// Whether a user agent names an attack tool, or is no browser's and says it scans or
-/// surveys the internet (see [`words::SCANNING_SELF_DESCRIPTION`]); remembered per thread
-/// (bounded, see [`super::ua::remember`]).
+/// Whether a user agent names an attack tool, is no browser's and says it scans or surveys
+/// the internet (see [`words::SCANNING_SELF_DESCRIPTION`]), or misspells `Mozilla` while
+/// posing as a browser (a counterfeit: [`counterfeit::counterfeit_browser`]; a declared bot
+/// with the typo, such as a university crawler's `Mozzila/5.0 (compatible; Sonic/1.0; +URL)`,
+/// says what it is); remembered per thread (bounded, see [`super::ua::remember`]).
 fn is_scanner(ua: &str) -> bool {
     thread_local! {
         static SEEN: super::ua::Remembered<bool> = super::ua::remembered();
     }
     super::ua::remember(&SEEN, ua, |ua| {
         lists().scanners.is_match(ua)
+            || (counterfeit::counterfeit_browser(ua)
+                && !matches!(
+                    super::ua::ua_class(ua),
+                    super::UaClass::Bot | super::UaClass::AiCrawler | super::UaClass::AiAgent
+                ))
             || (scanning_self_description().is_some_and(|r| r.is_match(ua))
                 && super::ua::ua_class(ua) != super::UaClass::Browser)
     })
@@ -358,7 +366,8 @@ fn scanning_self_description() -> Option<&'static regex::Regex> {
 
 /// What kind of probe a request is, or `None` for an ordinary request. Checked in this order:
 /// `code-injection` (in the path, query or a user agent carrying `${` or `() {`),
-/// `scanner-agent` (an attack tool's user agent, or a mark scanners leave in the URL),
+/// `scanner-agent` (an attack tool's user agent, a counterfeit `Mozilla`, or a mark scanners
+/// leave in the URL),
 /// `path-traversal`, `sql-injection`, `script-injection`, `backdoor`, `sensitive-file`,
 /// `admin-interface`.
 ///

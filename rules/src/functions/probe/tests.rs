@@ -504,7 +504,9 @@ fn class_numbers_name_their_classes() {
 }
 
 /// Internet-wide scanners and survey projects that say what they do are scanners whatever
-/// their name; browsers, AI research crawlers and Google's inspection tool are not.
+/// their name, and so are counterfeit browsers (`Mozila/5.0`: Sigma's suspicious-agent rule
+/// lists the typo too); browsers, AI research crawlers, Google's inspection tool and a
+/// declared crawler with the typo are not.
 #[test]
 fn self_described_internet_scanners_are_a_scanner_agent() {
     for ua in [
@@ -515,6 +517,8 @@ fn self_described_internet_scanners_are_a_scanner_agent() {
         "Mozilla/4.0 (compatible; Netcraft Web Server Survey)",
         "censys.io internet census",
         "HTTP Banner Detection (https://security.ipip.net)",
+        "Mozila/5.0",
+        "Mozlila/5.0 (Linux; Android 7.0; SM-G892A Bulid/NRD90M; wv) AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/60.0.3112.107 Moblie Safari/537.36",
         "Mozilla/5.0 (compatible; CensysInspect/1.1; +https://about.censys.io/)",
         "Mozilla/5.0 (compatible; InternetMeasurement/1.0; +https://internet-measurement.com/)",
         "NetSystemsResearch studies the availability of various services across the internet. Our website is netsystemsresearch.com",
@@ -533,6 +537,7 @@ fn self_described_internet_scanners_are_a_scanner_agent() {
         "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36 ScanApp/2.1",
         "ScanSnapHome/2.0",
         "Mozilla/5.0 (compatible; BannerBear/1.0; +https://www.bannerbear.com)",
+        "Mozzila/5.0 (compatible; Sonic/1.0; http://www.yama.info.waseda.ac.jp/~crawler/info.html)",
     ] {
         assert_eq!(probe_class("/", None, Some(ua)), None, "{ua}");
     }
