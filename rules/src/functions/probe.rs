@@ -556,10 +556,11 @@ fn query_facts_with(l: &Lists, query: Option<&str>) -> u8 {
     }
     // The query is itself a shell command line (`/shell?uname -a`, router exploits), or one of
     // its values injects one (`poller_id=;touch x`).
-    if super::shell::is_command_line(&decoded) || super::shell::has_injected_command(&decoded) {
+    let commands = super::shell::query_commands(&decoded);
+    if commands.injected || super::shell::is_command_line(&decoded) {
         found |= CODE_BIT;
     }
-    if super::shell::has_command_parameter(&decoded) {
+    if commands.command_parameter {
         found |= COMMAND_PARAMETER_BIT;
     }
     found

@@ -38,43 +38,60 @@ pub(super) fn is_command_line(query: &str) -> bool {
     separator || shell_argument
 }
 
-/// Whether a parameter value of the (percent-decoded, `+` read as a space) query injects a
-/// command: a shell separator (`;`, `|`, `` ` ``, `$(`) then a command of [`COMMANDS`], either
-/// opening the value (`poller_id=;touch test.txt`, `host=|id`) or followed by a shell-like
-/// argument (`ip=127.0.0.1;cat /etc/passwd`, `q=x|sleep 5`). Lists and prose are not:
-/// `fields=name;id;email` (the separator is inside the value, nothing follows the command),
-/// `q=rock; cat power` (a word, not a path, option, number or file).
-pub(super) fn has_injected_command(query: &str) -> bool {
-    query
-        .split('&')
-        .map(|param| param.split_once('=').map_or(param, |(_, v)| v))
-        .any(injects_command)
+/// What the parameters of a (percent-decoded, `+` read as a space) query carry, read in one
+/// pass over them ([`query_commands`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(super) struct QueryCommands {
+    /// A parameter value injects a command: a shell separator (`;`, `|`, `` ` ``, `$(`) then a
+    /// command of [`COMMANDS`], either opening the value (`poller_id=;touch test.txt`, `host=|id`)
+    /// or followed by a shell-like argument (`ip=127.0.0.1;cat /etc/passwd`, `q=x|sleep 5`). Lists
+    /// and prose are not: `fields=name;id;email` (the separator is inside the value, nothing
+    /// follows the command), `q=rock; cat power` (a word, not a path, option, number or file).
+    pub injected: bool,
+    /// A parameter named for a command (`cmd=`, `command=`, `exec=`: [`COMMAND_PARAMETERS`]) holds
+    /// a command line ([`is_command_line`]): `cmd=cat /www/.htpasswd`. What a web shell or a device
+    /// CGI that runs what it is given receives, with no separator; but also what ordinary command
+    /// APIs take (Kubernetes' `exec?command=`, Rundeck's `exec=`, a Jenkins job's `CMD=`,
+    /// explainshell's `cmd=`), so it is code injection only in a request for a script file
+    /// (`probe_class` checks the path: `setup.cgi`, `x.php`). A search for `uname -a` (`q=`) is not
+    /// one.
+    ///
+    /// A reconnaissance command alone counts too (`cmd=id`, `cmd=whoami`: [`RECON_COMMANDS`], what
+    /// a web shell's first request runs), but not other single words (elFinder's connector takes
+    /// `cmd=ls`, `cmd=rm`, `cmd=open` for its own operations). `cmd[]=` is `cmd=`.
+    pub command_parameter: bool,
 }
 
-/// Whether a parameter named for a command (`cmd=`, `command=`, `exec=`: [`COMMAND_PARAMETERS`])
-/// holds a command line ([`is_command_line`]): `cmd=cat /www/.htpasswd`. What a web shell or a
-/// device CGI that runs what it is given receives, with no separator; but also what ordinary
-/// command APIs take (Kubernetes' `exec?command=`, Rundeck's `exec=`, a Jenkins job's `CMD=`,
-/// explainshell's `cmd=`), so it is code injection only in a request for a script file
-/// (`probe_class` checks the path: `setup.cgi`, `x.php`). A search for `uname -a` (`q=`) is
-/// not one.
-///
-/// A reconnaissance command alone counts too (`cmd=id`, `cmd=whoami`: [`RECON_COMMANDS`], what a
-/// web shell's first request runs), but not other single words (elFinder's connector takes
-/// `cmd=ls`, `cmd=rm`, `cmd=open` for its own operations). `cmd[]=` is `cmd=`.
-pub(super) fn has_command_parameter(query: &str) -> bool {
-    query.split('&').any(|param| {
-        param.split_once('=').is_some_and(|(name, value)| {
-            let name = name.trim().trim_end_matches("[]");
-            COMMAND_PARAMETERS
+/// The [`QueryCommands`] of a query: each parameter is split once and both questions asked of
+/// it; the walk stops when both are answered yes.
+pub(super) fn query_commands(query: &str) -> QueryCommands {
+    let mut found = QueryCommands::default();
+    for param in query.split('&') {
+        let (name, value) = match param.split_once('=') {
+            Some((name, value)) => (Some(name), value),
+            None => (None, param),
+        };
+        found.injected = found.injected || injects_command(value);
+        found.command_parameter =
+            found.command_parameter || name.is_some_and(|name| runs_command(name, value));
+        if found.injected && found.command_parameter {
+            break;
+        }
+    }
+    found
+}
+
+/// Whether a parameter `name=value` is named for a command and holds one (see
+/// [`QueryCommands::command_parameter`]).
+fn runs_command(name: &str, value: &str) -> bool {
+    let name = name.trim().trim_end_matches("[]");
+    COMMAND_PARAMETERS
+        .iter()
+        .any(|p| p.eq_ignore_ascii_case(name))
+        && (is_command_line(value)
+            || RECON_COMMANDS
                 .iter()
-                .any(|p| p.eq_ignore_ascii_case(name))
-                && (is_command_line(value)
-                    || RECON_COMMANDS
-                        .iter()
-                        .any(|c| c.eq_ignore_ascii_case(value.trim())))
-        })
-    })
+                .any(|c| c.eq_ignore_ascii_case(value.trim())))
 }
 
 /// Commands that only tell an intruder where they are: who the server runs as, on which host,
@@ -84,7 +101,7 @@ const RECON_COMMANDS: &[&str] = &["id", "whoami", "hostname", "pwd", "ifconfig",
 /// Parameter names that say their value is a command to run.
 const COMMAND_PARAMETERS: &[&str] = &["cmd", "command", "exec", "execute", "shell"];
 
-/// Whether one parameter value injects a command (see [`has_injected_command`]).
+/// Whether one parameter value injects a command (see [`QueryCommands::injected`]).
 ///
 /// Linear in the value, whatever it repeats: a run of separators is skipped once (the cursor
 /// moves past it) and a word is read only as far as the longest command, so `;;;;...` or
@@ -191,7 +208,15 @@ fn is_command(word: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::{has_command_parameter, has_injected_command, is_command_line};
+    use super::{is_command_line, query_commands};
+
+    fn has_injected_command(query: &str) -> bool {
+        query_commands(query).injected
+    }
+
+    fn has_command_parameter(query: &str) -> bool {
+        query_commands(query).command_parameter
+    }
 
     /// Command lines as router exploits send them, after decoding.
     #[test]
