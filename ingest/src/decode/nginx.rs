@@ -3,8 +3,10 @@
 //! the common format (the same without referer and user agent), and the same with a virtual
 //! host first: Apache's `vhost_combined` (`%v:%p %h %l %u %t ...`, Debian's
 //! `other_vhosts_access.log`) or NGINX formats starting with `$host`. A quoted token before the
-//! client address (a logged `X-Forwarded-For`) is skipped. Fields appended after the user
-//! agent (e.g. `$request_time`) are ignored. Other layouts: `--nginx-format`.
+//! client address (a logged `X-Forwarded-For`) is skipped; one after the address and ident is
+//! the user, as Apache writes an empty one (`""`: Basic credentials with an empty name). Fields
+//! appended after the user agent (e.g. `$request_time`) are ignored. Other layouts:
+//! `--nginx-format`.
 
 use std::borrow::Cow;
 
@@ -144,6 +146,8 @@ pub fn decode_line(line: &str) -> Result<RawEvent<'_>, NginxError> {
     // Everything before `[time]`: `[vhost] [quoted XFF] addr ident user`.
     let mut head: [&str; 6] = [""; 6];
     let mut n = 0;
+    // Whether the last field before `[time]` was quoted: Apache's `""` for an empty user.
+    let mut user_quoted = false;
     loop {
         match c.peek() {
             Some(b'[') => break,
@@ -152,6 +156,12 @@ pub fn decode_line(line: &str) -> Result<RawEvent<'_>, NginxError> {
                     "no [time_local] after the client address",
                     c.pos,
                 ))
+            }
+            Some(b'"') if n >= 2 && n < head.len() => {
+                // After the address and ident: the user, quoted by Apache when it is empty.
+                head[n] = c.delimited(b'"', b'"', "closing quote of a quoted field")?;
+                n += 1;
+                user_quoted = true;
             }
             Some(b'"') => {
                 // A logged X-Forwarded-For list; the peer address follows it.
@@ -167,6 +177,7 @@ pub fn decode_line(line: &str) -> Result<RawEvent<'_>, NginxError> {
             Some(_) => {
                 head[n] = c.token("client address")?;
                 n += 1;
+                user_quoted = false;
             }
         }
     }
@@ -221,7 +232,12 @@ pub fn decode_line(line: &str) -> Result<RawEvent<'_>, NginxError> {
         response_bytes: bytes,
         user_agent,
         referer,
-        username: dash_none(user),
+        // A quoted user is kept even empty: credentials were sent, with an empty name.
+        username: if user_quoted {
+            Some(Cow::Borrowed(user))
+        } else {
+            dash_none(user)
+        },
         ..RawEvent::default()
     })
 }
@@ -246,6 +262,36 @@ mod tests {
             ev.user_agent.as_deref(),
             Some(r#"Mozilla/5.0 (X11; \"Linux\")"#)
         );
+    }
+
+    /// Apache logs a request whose Basic credentials carry an empty name with the user `""`
+    /// (`mod_log_config`); such lines are Tomcat-manager guessers' (heldout36's `vuongt.log`),
+    /// so rejecting them would hide the attack.
+    #[test]
+    fn apache_empty_user_is_an_empty_username() {
+        let ev = decode_line(
+            r#"121.18.231.88 - "" [08/Dec/2016:12:24:14 +0000] "GET /manager/html HTTP/1.1" 404 1040 "-" "Mozilla/5.0 (compatible; MSIE 10.0; Windows NT 6.2; WOW64; Trident/6.0)""#,
+        )
+        .unwrap();
+        assert_eq!(ev.client_ip.as_deref(), Some("121.18.231.88"));
+        assert_eq!(ev.username.as_deref(), Some(""));
+        assert_eq!(ev.target.as_deref(), Some("/manager/html"));
+        assert_eq!(ev.status, Some(404));
+        // With a virtual host first, and a user that is no more than quoted.
+        let ev = decode_line(
+            r#"www.example.org:80 192.0.2.7 - "" [08/Dec/2016:12:24:14 +0000] "GET / HTTP/1.1" 401 12 "-" "curl/8.5.0""#,
+        )
+        .unwrap();
+        assert_eq!(ev.host.as_deref(), Some("www.example.org:80"));
+        assert_eq!(ev.client_ip.as_deref(), Some("192.0.2.7"));
+        assert_eq!(ev.username.as_deref(), Some(""));
+        // A quoted X-Forwarded-For before the address is still skipped.
+        let ev = decode_line(
+            r#""198.51.100.9, 10.0.0.1" 192.0.2.8 - - [08/Dec/2016:12:24:14 +0000] "GET / HTTP/1.1" 200 12 "-" "curl/8.5.0""#,
+        )
+        .unwrap();
+        assert_eq!(ev.client_ip.as_deref(), Some("192.0.2.8"));
+        assert_eq!(ev.username, None);
     }
 
     #[test]
