@@ -93,6 +93,8 @@ const HTTP_CLIENTS: &[&str] = &[
     "superagent",
     "cpp-httplib",
     "xml-rpc.net",
+    // Delphi's Indy components: `Mozilla/3.0 (compatible; Indy Library)`.
+    "indy library",
 ];
 
 /// Libraries whose default user agent is one bare word, matched as the whole agent: Ruby's
@@ -303,6 +305,7 @@ mod tests {
             ("Dart/3.2 (dart:io)", UaClass::Tool),
             ("Java-http-client/17.0.9", UaClass::Tool),
             ("XML-RPC.NET", UaClass::Tool),
+            ("Mozilla/3.0 (compatible; Indy Library)", UaClass::Tool),
             ("lua-resty-http/0.17.1 (Lua) ngx_lua/10025", UaClass::Tool),
             // A declared bot built on a library stays a bot: Mastodon fetches with http.rb.
             ("http.rb/5.0.4 (Mastodon/3.5.3; +https://example.social/)", UaClass::Bot),
