@@ -20,8 +20,9 @@ mod words;
 pub use backup::backup_copy;
 use backup::{is_site_dump, is_source_backup};
 use words::{
-    ARCHIVE_EXTENSIONS, BACKUP_SUFFIXES, CODE_INJECTION, CREDENTIAL_DOTFILES, MORE_TRAVERSAL,
-    REPOSITORY_METADATA, SCANNER_MARKS, SCANNING_SELF_DESCRIPTION,
+    ARCHIVE_EXTENSIONS, BACKUP_SUFFIXES, CODE_INJECTION, CREDENTIAL_DOTFILES,
+    EDITOR_UPLOAD_SETTINGS, MORE_TRAVERSAL, REPOSITORY_METADATA, SCANNER_MARKS,
+    SCANNING_SELF_DESCRIPTION,
 };
 
 /// Injection payloads as they look once percent-decoded (the lists hold the encoded forms).
@@ -167,6 +168,7 @@ fn lists() -> &'static Lists {
         sensitive_names.extend(
             (CREDENTIAL_DOTFILES.iter())
                 .chain(REPOSITORY_METADATA)
+                .chain(EDITOR_UPLOAD_SETTINGS)
                 .map(|w| w.to_string()),
         );
         let admin: foldhash::HashSet<String> = words(ADMIN)

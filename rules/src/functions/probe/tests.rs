@@ -285,6 +285,27 @@ fn repository_metadata_is_sensitive() {
     }
 }
 
+/// Editors' (S)FTP upload settings hold the server's password: sensitive at the root or under
+/// a folder; a page merely named for SFTP is not.
+#[test]
+fn editor_upload_settings_are_sensitive() {
+    for path in [
+        "/sftp-config.json",
+        "/site/sftp-config.json",
+        "/.ftpconfig",
+        "/.vscode/sftp.json",
+    ] {
+        assert_eq!(
+            probe_class(path, None, None),
+            Some("sensitive-file"),
+            "{path}"
+        );
+    }
+    for path in ["/docs/sftp-config", "/help/sftp.html"] {
+        assert_eq!(probe_class(path, None, None), None, "{path}");
+    }
+}
+
 #[test]
 fn probes_are_classified() {
     assert_eq!(

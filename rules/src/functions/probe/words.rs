@@ -133,6 +133,12 @@ pub(super) const CREDENTIAL_DOTFILES: &[&str] = &[
     ".psql_history",
 ];
 
+/// Editors' settings for uploading a site over (S)FTP, kept in the project folder and deployed
+/// with it by mistake: Sublime Text's SFTP package writes `sftp-config.json`, Atom's Remote-FTP
+/// `.ftpconfig`, each with the server's host, user and password (CrowdSec's list has VS Code's
+/// `.vscode/sftp.json`). A request for one is a `sensitive-file` probe.
+pub(super) const EDITOR_UPLOAD_SETTINGS: &[&str] = &["sftp-config.json", ".ftpconfig"];
+
 /// A source tree's own metadata, beyond the lists: the CI and IDE directories and files a
 /// repository carries (GitHub Actions workflows, GitLab and CircleCI pipelines, Travis, a
 /// JetBrains project). Deployed with the site they give away its build, its deploy targets and
