@@ -13,6 +13,7 @@ mod layout;
 mod pack;
 mod partial;
 mod quality;
+mod quality_committed;
 mod quality_payloads;
 mod quality_real;
 mod receiver;

@@ -6,15 +6,16 @@ use crate::support::assert_corpus_recall;
 /// The tenth held-out set (`eval/heldout10`: the OWASP Core Rule Set's regression tests for
 /// paranoia-level-1 rules, rebuilt as NGINX lines, Apache-2.0). First run 30 of 86; 62 with
 /// `injected_code`, which was written after reading the misses and then tightened against
-/// false positives by two reviews (no longer independent; see its SOURCE.md). None of its 23 benign requests, which CRS keeps as its own false-positive tests,
-/// may alert.
+/// false positives by two reviews (no longer independent; see its SOURCE.md); 63 in stop 54,
+/// a lone missed database dump (`backup.sql.zip`) alerting on its own. None of its 23 benign
+/// requests, which CRS keeps as its own false-positive tests, may alert.
 #[test]
 fn core_rule_set_payloads_are_named_by_the_language_they_inject() {
     assert_corpus_recall(
         "heldout10",
         "crs-regression/labels.jsonl",
         86,
-        62,
+        63,
         &[("crs-requests.log", "exploit-payload")],
     );
 }
@@ -24,14 +25,15 @@ fn core_rule_set_payloads_are_named_by_the_language_they_inject() {
 /// public API documentation and fixtures). First run 67 of 99 with the rules before
 /// `injected_code`, 71 with it (written before the set was read); 73 with response splitting,
 /// attribute break-outs and credential dotfiles added after reading its misses, and the
-/// patterns tightened against false positives.
+/// patterns tightened against false positives; 74 in stop 54 (Spring's `/actuator/heapdump`
+/// as a foothold page, alerting on one refused request).
 #[test]
 fn nuclei_templates_are_named_and_searches_that_look_like_attacks_stay_quiet() {
     assert_corpus_recall(
         "heldout11",
         "nuclei-templates/labels.jsonl",
         99,
-        73,
+        74,
         &[("nuclei-requests.log", "exploit-payload")],
     );
 }
