@@ -8,13 +8,16 @@ use crate::support::{assert_corpus, assert_corpus_recall, BenignHits};
 /// router exploit sent with raw spaces, a CDN's catch-all page answering console probes,
 /// scanners that say they scan, 418/444 answers): no longer independent. 44 with Censys'
 /// `CensysInspect` as a scanner's agent (stop 53).
+/// 42 in stop 54: two clients whose only traffic was one TLS ClientHello each (labelled attack
+/// here, benign by the convention elsewhere) are no longer alerted on (`non-http-request` wants
+/// two handshakes).
 #[test]
 fn real_scan_traffic_from_public_logs_is_named() {
     assert_corpus_recall(
         "heldout14",
         "labels.jsonl",
         49,
-        44,
+        42,
         &[
             ("secrepo-access-2018-12-15.log", "cms-framework-scan"),
             ("suzukiiichiro-head-article.log", "exploit-payload"),
@@ -37,7 +40,7 @@ fn more_real_scan_traffic_is_named() {
         57,
         48,
         &BenignHits {
-            max: 5,
+            max: 2,
             rules: &["non-http-request"],
         },
         &[
@@ -61,8 +64,8 @@ fn self_hosted_applications_own_traffic_stays_quiet() {
         0,
         0,
         &BenignHits {
-            max: 2,
-            rules: &["open-proxy-probe", "non-http-request"],
+            max: 1,
+            rules: &["open-proxy-probe"],
         },
         &[],
     );
@@ -84,10 +87,7 @@ fn a_third_set_of_real_scan_traffic_is_named() {
         "labels.jsonl",
         43,
         28,
-        &BenignHits {
-            max: 3,
-            rules: &["non-http-request"],
-        },
+        &BenignHits { max: 0, rules: &[] },
         &[
             ("crs-1960-wpconfig-backups.log", "probing-attack-tools"),
             ("npm-829-thinkphp.log", "exploit-payload"),
@@ -115,10 +115,7 @@ fn a_fourth_set_of_real_traffic_is_named_and_its_readers_stay_quiet() {
         "labels.jsonl",
         27,
         21,
-        &BenignHits {
-            max: 1,
-            rules: &["non-http-request"],
-        },
+        &BenignHits { max: 0, rules: &[] },
         &[
             ("mariusv-157-ncrack-java-scraper.log", "non-http-request"),
             ("goaccess-2168-boaform.log", "admin-console-probing"),
@@ -144,7 +141,7 @@ fn a_fifth_set_of_real_traffic_is_named_and_operators_testing_their_proxy_stay_q
         51,
         47,
         &BenignHits {
-            max: 2,
+            max: 1,
             rules: &["non-http-request"],
         },
         &[
@@ -196,7 +193,7 @@ fn a_seventh_set_of_real_traffic_is_named() {
         42,
         35,
         &BenignHits {
-            max: 3,
+            max: 1,
             rules: &["non-http-request"],
         },
         &[
@@ -220,7 +217,7 @@ fn an_eighth_set_of_real_traffic_is_named() {
         44,
         43,
         &BenignHits {
-            max: 2,
+            max: 1,
             rules: &["non-http-request"],
         },
         &[
@@ -270,8 +267,8 @@ fn a_tenth_set_of_real_traffic_is_named() {
         11,
         10,
         &BenignHits {
-            max: 2,
-            rules: &["non-http-request", "probing-attack-tools"],
+            max: 1,
+            rules: &["probing-attack-tools"],
         },
         &[
             ("nubb-360-ssi-exec.log", "exploit-payload"),
@@ -316,7 +313,7 @@ fn a_twelfth_set_of_real_traffic_from_committed_logs_is_named() {
         44,
         42,
         &BenignHits {
-            max: 5,
+            max: 4,
             rules: &["non-http-request", "open-proxy-probe"],
         },
         &[
@@ -342,10 +339,7 @@ fn a_thirteenth_set_of_real_traffic_from_committed_logs_is_named() {
         "labels.jsonl",
         41,
         38,
-        &BenignHits {
-            max: 1,
-            rules: &["non-http-request"],
-        },
+        &BenignHits { max: 0, rules: &[] },
         &[
             ("frugally.log", "probing-attack-tools"),
             ("website2020.log", "sensitive-file-exposed"),
@@ -359,13 +353,15 @@ fn a_thirteenth_set_of_real_traffic_from_committed_logs_is_named() {
 /// polling a missing status page every minute among them); 14 with `CensysInspect` as a
 /// scanner's agent. Missed: single console probes with a browser's agent, three referrer-spam
 /// `GET /` (labelled borderline).
+/// 12 in stop 54: a lone TLS ClientHello no longer alerts (`non-http-request` wants two), and
+/// two borderline clients were found only by one.
 #[test]
 fn a_fourteenth_set_of_real_traffic_from_committed_logs_is_named_and_its_monitors_stay_quiet() {
     assert_corpus(
         "heldout28",
         "labels.jsonl",
         19,
-        14,
+        12,
         &BenignHits { max: 0, rules: &[] },
         &[("flip.log", "probing-attack-tools")],
     );
