@@ -119,8 +119,9 @@ pub fn cidr_contains(cidr: &str, ip: &str) -> bool {
     }
 }
 
-/// Whether a client address belongs to a private network: RFC 1918 and IPv4 link-local
-/// (169.254/16), also written as an IPv4-mapped IPv6 address (`::ffff:10.0.0.1`), IPv6
+/// Whether a client address belongs to a private network: RFC 1918, IPv4 link-local
+/// (169.254/16) and the shared address space of carrier-grade NAT (100.64/10, RFC 6598: a
+/// carrier's own subscribers, never routed on the internet), also written as an IPv4-mapped IPv6 address (`::ffff:10.0.0.1`), IPv6
 /// unique-local (fc00::/7) and link-local (fe80::/10, a `%zone` allowed). Loopback is not:
 /// `127.0.0.1` is as often a local proxy relaying someone else. Anything that does not parse
 /// as an address is not private (a client field taken from a forged `X-Forwarded-For`, such as
@@ -132,6 +133,8 @@ pub fn cidr_contains(cidr: &str, ip: &str) -> bool {
 /// assert!(private_address("::ffff:172.20.4.1"));
 /// assert!(private_address("fd12:3456:789a::5"));
 /// assert!(private_address("fe80::1%eth0"));
+/// assert!(private_address("100.72.14.9"));
+/// assert!(!private_address("100.128.0.1"));
 /// assert!(!private_address("172.32.0.9"));
 /// assert!(!private_address("127.0.0.1"));
 /// assert!(!private_address("10.evil"));
@@ -139,7 +142,10 @@ pub fn cidr_contains(cidr: &str, ip: &str) -> bool {
 /// ```
 pub fn private_address(ip: &str) -> bool {
     let ip = ip.trim();
-    let v4 = |a: std::net::Ipv4Addr| a.is_private() || a.is_link_local();
+    let v4 = |a: std::net::Ipv4Addr| {
+        let [first, second, ..] = a.octets();
+        a.is_private() || a.is_link_local() || (first == 100 && second & 0xc0 == 0x40)
+    };
     match ip.parse::<IpAddr>() {
         Ok(IpAddr::V4(a)) => v4(a),
         Ok(IpAddr::V6(a)) => a.to_ipv4_mapped().map_or_else(

@@ -294,6 +294,8 @@ fn editor_upload_settings_are_sensitive() {
         "/site/sftp-config.json",
         "/.ftpconfig",
         "/.vscode/sftp.json",
+        "/.vscode/ftp-sync.json",
+        "/.remote-sync.json",
     ] {
         assert_eq!(
             probe_class(path, None, None),

@@ -135,9 +135,15 @@ pub(super) const CREDENTIAL_DOTFILES: &[&str] = &[
 
 /// Editors' settings for uploading a site over (S)FTP, kept in the project folder and deployed
 /// with it by mistake: Sublime Text's SFTP package writes `sftp-config.json`, Atom's Remote-FTP
-/// `.ftpconfig`, each with the server's host, user and password (CrowdSec's list has VS Code's
+/// `.ftpconfig` and remote-sync `.remote-sync.json`, VS Code's ftp-sync `ftp-sync.json`, each
+/// with the server's host, user and password (CrowdSec's list has VS Code's
 /// `.vscode/sftp.json`). A request for one is a `sensitive-file` probe.
-pub(super) const EDITOR_UPLOAD_SETTINGS: &[&str] = &["sftp-config.json", ".ftpconfig"];
+pub(super) const EDITOR_UPLOAD_SETTINGS: &[&str] = &[
+    "sftp-config.json",
+    ".ftpconfig",
+    ".remote-sync.json",
+    "ftp-sync.json",
+];
 
 /// A source tree's own metadata, beyond the lists: the CI and IDE directories and files a
 /// repository carries (GitHub Actions workflows, GitLab and CircleCI pipelines, Travis, a
