@@ -46,8 +46,10 @@ fn owners_setting_up_their_servers_stay_quiet() {
 /// attacking and 52 benign clients). First run 29 of 40, 3 of 52 benign alerted (two lone TLS
 /// ClientHellos, the convention; a developer whose Django admin answered 500 next to one
 /// `/manager` miss). 31 with Solr's admin pages refused with 400 and Symfony's profiler
-/// `phpinfo` as a foothold probe, 32 with Axis2's root as a console; the developer quiet, and
-/// the ClientHellos once a lone handshake no longer alerts. Missed: WordPress installer probes from
+/// `phpinfo` as a foothold probe, 32 with Axis2's root as a console; 31 since the review took
+/// back 400 for consoles (a console's own users get it when their cookies outgrow the server's
+/// buffers); the developer quiet, and the ClientHellos once a lone handshake no longer alerts.
+/// Missed: Solr's admin pages answered 400, WordPress installer probes from
 /// CDN edge addresses answered 500 (a configured WordPress' answer, which its owner gets too),
 /// InfluxDB and DNS-over-HTTPS single probes, a Tomcat manager answered 200.
 #[test]
@@ -56,7 +58,7 @@ fn a_set_of_committed_nginx_logs_is_named() {
         "heldout33",
         "labels.jsonl",
         40,
-        32,
+        31,
         &BenignHits { max: 0, rules: &[] },
         &[
             ("lenonay.log", "admin-console-probing"),
@@ -191,9 +193,11 @@ fn a_set_of_rotated_logs_is_named_and_its_visitors_stay_quiet() {
 
 /// The fortieth held-out set (`eval/heldout40`: 352 real lines from seven repositories, 51
 /// attacking and 47 benign clients). First run with `e1e2bb2`'s rules 43 of 51, 3 of 47 benign
-/// alerted; 44 with the rules of the moment (independent of them); 47 once Axis2's root, a
-/// request line closed by a bare `HTTP` and the GoAhead server's `/goform/` counted (read from
-/// its misses). Benign alerts left: an Icecast server's own encoders, whose `SOURCE` method is
+/// alerted; 44 with the rules of the moment (independent of them); 46 once Axis2's root, a
+/// request line closed by a bare `HTTP` and phpMyAdmin's setup script refused with 400 counted
+/// (read from its misses; the GoAhead server's `/goform/` was tried and taken back by the
+/// review: its owners log in remotely and get the 302 the device branch counts). Benign alerts
+/// left: an Icecast server's own encoders, whose `SOURCE` method is
 /// outside HTTP's registry (`non-http-request`).
 #[test]
 fn a_set_of_rotated_logs_with_device_exploits_is_named() {
@@ -201,7 +205,7 @@ fn a_set_of_rotated_logs_with_device_exploits_is_named() {
         "heldout40",
         "labels.jsonl",
         51,
-        47,
+        46,
         &BenignHits {
             max: 2,
             rules: &["non-http-request"],
@@ -210,5 +214,45 @@ fn a_set_of_rotated_logs_with_device_exploits_is_named() {
             ("ucll.log", "non-http-request"),
             ("chaoticroman.log", "admin-console-probing"),
         ],
+    );
+}
+
+/// The forty-first held-out set (`eval/heldout41`: 407 real lines from five repositories, 41
+/// attacking and 40 benign clients; one file is heldout40's talmedos.com a year later). First
+/// run with `e1e2bb2`'s rules 32 of 41, 1 of 40 benign alerted (a crawler ending with a bare
+/// `"\n"` request line, borderline); the same with the rules of the moment. Missed: Tomcat
+/// manager and cPanel probes on a site answering 301 to everything, a Cobalt Strike beacon
+/// check, an SSTP VPN probe, self-declared internet scanners sending `GET /` (borderline).
+#[test]
+fn a_fifth_set_of_rotated_logs_is_named() {
+    assert_corpus(
+        "heldout41",
+        "labels.jsonl",
+        41,
+        32,
+        &BenignHits {
+            max: 1,
+            rules: &["non-http-request"],
+        },
+        &[
+            ("blah.log", "admin-console-probing"),
+            ("efflow.log", "exploit-payload"),
+        ],
+    );
+}
+
+/// The forty-second held-out set (`eval/heldout42`: 161 real lines from four repositories, 6
+/// attacking and 18 benign clients, among them a Laravel site's owner and a Tencent fetcher
+/// changing its agent on every request). First run with `e1e2bb2`'s rules 6 of 6, none of the
+/// 18 benign alerted.
+#[test]
+fn a_small_set_of_public_folder_logs_is_named_and_its_visitors_stay_quiet() {
+    assert_corpus(
+        "heldout42",
+        "labels.jsonl",
+        6,
+        6,
+        &BenignHits { max: 0, rules: &[] },
+        &[("blockbeats.log", "exploit-payload")],
     );
 }

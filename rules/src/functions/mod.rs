@@ -121,11 +121,12 @@ pub fn cidr_contains(cidr: &str, ip: &str) -> bool {
 
 /// Whether a client address belongs to a private network: RFC 1918, IPv4 link-local
 /// (169.254/16) and the shared address space of carrier-grade NAT (100.64/10, RFC 6598: a
-/// carrier's own subscribers, never routed on the internet), also written as an IPv4-mapped IPv6 address (`::ffff:10.0.0.1`), IPv6
-/// unique-local (fc00::/7) and link-local (fe80::/10, a `%zone` allowed). Loopback is not:
-/// `127.0.0.1` is as often a local proxy relaying someone else. Anything that does not parse
-/// as an address is not private (a client field taken from a forged `X-Forwarded-For`, such as
-/// `10.evil`), so a rule that spares private clients cannot be talked into sparing it.
+/// carrier's own subscribers, never routed on the internet), also written as an IPv4-mapped
+/// IPv6 address (`::ffff:10.0.0.1`), IPv6 unique-local (fc00::/7) and link-local (fe80::/10, a
+/// `%zone` allowed). Loopback is not: `127.0.0.1` is as often a local proxy relaying someone
+/// else. Anything that does not parse as an address is not private (a client field taken from
+/// a forged `X-Forwarded-For`, such as `10.evil`), so a rule that spares private clients cannot
+/// be talked into sparing it.
 ///
 /// ```
 /// use gatewatch_rules::functions::private_address;
