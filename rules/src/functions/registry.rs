@@ -72,7 +72,7 @@ pub const HELPERS: &[Helper] = &[
     },
     Helper {
         name: "private_address",
-        doc: "private_address(ip): the address is a private network's (RFC 1918, link-local, IPv6 unique-local, also ::ffff:-mapped); not loopback, not text that is no address",
+        doc: "private_address(ip): the address is a private network's (RFC 1918, link-local, carrier-grade NAT's 100.64/10, IPv6 unique-local, also ::ffff:-mapped); not loopback, not text that is no address",
         sql: Some(|| SqlFunction::Scalar(udf::predicate_fn("private_address", super::private_address))),
         rhai: Some(|e| {
             e.register_fn("private_address", |ip: &str| super::private_address(ip));
