@@ -76,6 +76,10 @@ pub const BUILTIN: &[(&str, &str)] = &[
         include_str!("../pack/login-brute-force.toml"),
     ),
     (
+        "login-page-sweep.toml",
+        include_str!("../pack/login-page-sweep.toml"),
+    ),
+    (
         "login-success-after-failures.toml",
         include_str!("../pack/login-success-after-failures.toml"),
     ),

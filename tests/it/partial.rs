@@ -119,6 +119,9 @@ const WHOLE_WINDOW: &[&str] = &[
     // Lists the addresses (array_agg DISTINCT, cut to 50): its filter keeps failed admin-login
     // POSTs only, so the window holds few rows.
     "admin-login-distributed",
+    // Joins each address with the others sharing its agent: its filter keeps requests for CMS
+    // login pages only.
+    "login-page-sweep",
 ];
 
 fn compare(sliding: bool, seed: u64) {
