@@ -43,8 +43,10 @@ pub(super) fn is_command_line(query: &str) -> bool {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(super) struct QueryCommands {
     /// A parameter value injects a command: a shell separator (`;`, `|`, `` ` ``, `$(`) then a
-    /// command of [`COMMANDS`], either opening the value (`poller_id=;touch test.txt`, `host=|id`)
-    /// or followed by a shell-like argument (`ip=127.0.0.1;cat /etc/passwd`, `q=x|sleep 5`). Lists
+    /// command of [`COMMANDS`], either opening the value (`poller_id=;touch test.txt`, `host=|id`),
+    /// right after a quote that closes the argument it was meant to stay in
+    /// (`username=admin';ls #`), or followed by a shell-like argument
+    /// (`ip=127.0.0.1;cat /etc/passwd`, `q=x|sleep 5`). Lists
     /// and prose are not: `fields=name;id;email` (the separator is inside the value, nothing
     /// follows the command), `q=rock; cat power` (a word, not a path, option, number or file).
     pub injected: bool,
@@ -109,8 +111,12 @@ const COMMAND_PARAMETERS: &[&str] = &["cmd", "command", "exec", "execute", "shel
 fn injects_command(value: &str) -> bool {
     let value = value.trim_start();
     let mut from = 0;
+    // Quotes in `value[..counted]`, counted once as the cursor moves on.
+    let (mut counted, mut quotes) = (0, Quotes::default());
     while let Some(off) = value[from..].find([';', '|', '`', '$']) {
         let at = from + off;
+        quotes.count(&value[counted..at]);
+        counted = at;
         let separator = match value.as_bytes()[at..] {
             [b'$', b'(', ..] => 2,
             [b'$', ..] => {
@@ -125,11 +131,47 @@ fn injects_command(value: &str) -> bool {
         };
         let rest = value[at + separator..].trim_start_matches([';', '|', ' ']);
         from = value.len() - rest.len();
-        if after_command(rest).is_some_and(|after| at == 0 || shell_argument(after)) {
+        if after_command(rest)
+            .is_some_and(|after| at == 0 || quotes.closes(&value[..at]) || shell_argument(after))
+        {
             return true;
         }
     }
     false
+}
+
+/// Single and double quotes counted in a prefix of a value.
+#[derive(Default)]
+struct Quotes {
+    single: usize,
+    double: usize,
+}
+
+impl Quotes {
+    /// Adds the quotes of `s`, the text that follows what was counted so far.
+    fn count(&mut self, s: &str) {
+        for b in s.bytes() {
+            match b {
+                b'\'' => self.single += 1,
+                b'"' => self.double += 1,
+                _ => {}
+            }
+        }
+    }
+
+    /// Whether `before` (the counted value up to a separator) ends with a quote that closes the
+    /// quoted argument the value was meant to stay in (`username=admin';ls #`, spaces allowed
+    /// before the separator): its last character is a quote that occurs an odd number of times.
+    /// A quote the value opened and closed itself is a phrase (`q="machine learning"|python`, a
+    /// search engine's OR; `echo 'hello'|cat`, a documentation search), not an escape. Reads
+    /// back only over the spaces before the separator.
+    fn closes(&self, before: &str) -> bool {
+        match before.trim_end().bytes().last() {
+            Some(b'\'') => self.single % 2 == 1,
+            Some(b'"') => self.double % 2 == 1,
+            _ => false,
+        }
+    }
 }
 
 /// Whether the backquote at `at` opens a substitution bound to the value: at its start, right
@@ -271,6 +313,10 @@ mod tests {
             "q=x`wget http://198.51.100.1/x`;",
             "q=`cat /etc/passwd`",
             "ip=1.1.1.1; ping -c 3 198.51.100.1",
+            // A quoted argument closed first (Zyxel's weblogin.cgi, CVE-2020-9054).
+            "username=admin';ls #&password=asdf",
+            "name=x\";id",
+            "user=admin' ; ls",
         ] {
             assert!(has_injected_command(q), "{q}");
         }
@@ -334,6 +380,11 @@ mod tests {
             "sort=price|desc&page=2",
             "price=$5",
             "filter=status;ls",
+            "q=it's;ls",
+            // Phrases the value quoted itself (a search engine's OR, a documentation search).
+            "q=\"machine learning\"|python",
+            "q=\"golden retriever\"|cat",
+            "q=echo 'hello'|cat",
             "tpl=${name}",
             "q=id",
             "q=run `ls -la`",
