@@ -268,6 +268,9 @@ fn repository_metadata_is_sensitive() {
         "/.circleci/config.yml",
         "/.idea/workspace.xml",
         "/.travis.yml",
+        "/.DS_Store",
+        "/uploads/.DS_Store",
+        "/.vscode/settings.json",
     ] {
         assert_eq!(
             probe_class(path, None, None),
@@ -280,6 +283,8 @@ fn repository_metadata_is_sensitive() {
         "/blog/idea",
         "/docs/circleci-setup",
         "/x.github.io/",
+        "/ds_store",
+        "/blog/vscode-tips",
     ] {
         assert_eq!(probe_class(path, None, None), None, "{path}");
     }

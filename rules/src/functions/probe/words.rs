@@ -149,8 +149,11 @@ pub(super) const EDITOR_UPLOAD_SETTINGS: &[&str] = &[
 /// repository carries (GitHub Actions workflows, GitLab and CircleCI pipelines, Travis, a
 /// JetBrains project). Deployed with the site they give away its build, its deploy targets and
 /// the secrets' names; scanners ask for `/.github/workflows/deploy.yml` as they ask for
-/// `/.git/config`. Nothing links to them and static site generators leave dot-directories out,
-/// so a request for one is a `sensitive-file` probe wherever it sits in the path.
+/// `/.git/config`. So do an editor's project folder (VS Code's `.vscode`, whose `sftp.json` the
+/// lists name) and macOS Finder's `.DS_Store`, which every folder copied from a Mac carries and
+/// which lists the folder's file names, the ones no page links. Nothing links to them and static
+/// site generators leave dot-files out, so a request for one is a `sensitive-file` probe
+/// wherever it sits in the path (names are compared lower-cased).
 pub(super) const REPOSITORY_METADATA: &[&str] = &[
     ".github",
     ".gitlab",
@@ -158,6 +161,8 @@ pub(super) const REPOSITORY_METADATA: &[&str] = &[
     ".circleci",
     ".travis.yml",
     ".idea",
+    ".vscode",
+    ".ds_store",
 ];
 
 /// Extensions of server-side code and configuration: files a server runs or keeps to itself,
