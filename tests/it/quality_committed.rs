@@ -1,6 +1,7 @@
 //! Real traffic from access logs people committed to public GitHub repositories (issue 16),
-//! second batch: sets assembled in stop 54 by helpers that read no rules or code, measured
-//! first with `e1e2bb2`'s rules (the figures in each doc comment), then held as floors.
+//! second and third batches: sets assembled in stops 54 and 55 by helpers that read no rules or
+//! code, measured first with the rules of the stop's start (`e1e2bb2`, `1599ac9`: the figures
+//! in each doc comment), then held as floors.
 
 use crate::support::{assert_corpus, BenignHits};
 
@@ -115,19 +116,22 @@ fn a_set_of_committed_logs_with_backup_hunters_is_named() {
 /// attacking and 42 benign clients). First run 19 of 31, 1 of 42 benign alerted (bingbot
 /// following an app's admin links into 500s). 20 once Apache's empty user `""` decoded (a
 /// Tomcat manager guesser's line was dead-lettered), bingbot quiet once a console answering
-/// 5xx counts as there. Missed: eight addresses of a WordPress login botnet, each `GET
-/// /wp-login.php` then `GET /` answered 302 (nothing per address tells them from a visitor).
+/// 5xx counts as there. 28 in stop 55: the eight addresses of a WordPress login botnet, each
+/// `GET /wp-login.php` then `GET /` answered 302 (nothing per address tells them from a
+/// visitor), are one sweep together: one agent, the login page fetched bare, never posted
+/// (`login-page-sweep`).
 #[test]
 fn a_set_of_committed_logs_with_a_login_botnet_is_named_and_crawlers_stay_quiet() {
     assert_corpus(
         "heldout36",
         "labels.jsonl",
         31,
-        20,
+        28,
         &BenignHits { max: 0, rules: &[] },
         &[
             ("vuongt.log", "admin-console-probing"),
             ("tasktrakker.log", "exploit-payload"),
+            ("nspw.log", "login-page-sweep"),
         ],
     );
 }
@@ -153,20 +157,23 @@ fn a_set_of_logs_from_log_repositories_is_named() {
 /// attacking and 48 benign clients), assembled while this stop's changes were being made and
 /// measured on them as they stood: first run with `e1e2bb2`'s rules 22 of 41, 1 of 48 benign
 /// alerted (a TLS ClientHello); 23 and none with the rules of the moment (independent of
-/// them). Missed: a distributed admin-login hunt, thirteen addresses each sending one request
-/// an hour to a site answering 502 (nothing per address or per window tells it), a wallet-file
-/// and a ManageEngine probe, a WS-Management probe.
+/// them). 35 in stop 55: a distributed admin-login hunt, thirteen addresses each sending one
+/// request an hour to a site answering 502, forges a `Referer` naming the very login page it
+/// asks for, which no browser arriving at a page sends (`admin-console-probing`). Missed: three
+/// CMS login pages in one second without a `Referer`, all answered 502 (a console's 5xx is not
+/// counted as a miss), a wallet-file and a ManageEngine probe, a WS-Management probe.
 #[test]
 fn a_set_with_a_slow_distributed_login_hunt_is_measured() {
     assert_corpus(
         "heldout38",
         "labels.jsonl",
         41,
-        23,
+        35,
         &BenignHits { max: 0, rules: &[] },
         &[
             ("pitchhike.log", "open-proxy-probe"),
             ("hopenetwork.log", "exploit-payload"),
+            ("theconscience.log", "admin-console-probing"),
         ],
     );
 }
@@ -196,7 +203,8 @@ fn a_set_of_rotated_logs_is_named_and_its_visitors_stay_quiet() {
 /// alerted; 44 with the rules of the moment (independent of them); 46 once Axis2's root, a
 /// request line closed by a bare `HTTP` and phpMyAdmin's setup script refused with 400 counted
 /// (read from its misses; the GoAhead server's `/goform/` was tried and taken back by the
-/// review: its owners log in remotely and get the 302 the device branch counts). Benign alerts
+/// review: its owners log in remotely and get the 302 the device branch counts); 47 in stop 55
+/// with Exchange's Autodiscover asked with a `Referer` naming itself. Benign alerts
 /// left: an Icecast server's own encoders, whose `SOURCE` method is
 /// outside HTTP's registry (`non-http-request`).
 #[test]
@@ -205,7 +213,7 @@ fn a_set_of_rotated_logs_with_device_exploits_is_named() {
         "heldout40",
         "labels.jsonl",
         51,
-        46,
+        47,
         &BenignHits {
             max: 2,
             rules: &["non-http-request"],
@@ -222,7 +230,8 @@ fn a_set_of_rotated_logs_with_device_exploits_is_named() {
 /// run with `e1e2bb2`'s rules 32 of 41, 1 of 40 benign alerted (a crawler ending with a bare
 /// `"\n"` request line, borderline); the same with the rules of the moment. Missed: Tomcat
 /// manager and cPanel probes on a site answering 301 to everything, a Cobalt Strike beacon
-/// check, an SSTP VPN probe, self-declared internet scanners sending `GET /` (borderline).
+/// check (`GET beacon.http-get`: a target without its slash, but so are buggy clients'), an
+/// SSTP VPN probe, self-declared internet scanners sending `GET /` (borderline).
 #[test]
 fn a_fifth_set_of_rotated_logs_is_named() {
     assert_corpus(
@@ -254,5 +263,87 @@ fn a_small_set_of_public_folder_logs_is_named_and_its_visitors_stay_quiet() {
         6,
         &BenignHits { max: 0, rules: &[] },
         &[("blockbeats.log", "exploit-payload")],
+    );
+}
+
+/// The forty-third held-out set (`eval/heldout43`: 41 real lines of one VPS serving several
+/// sites, 8 attacking and 8 benign clients). First run with `1599ac9`'s rules 8 of 8, none of
+/// the 8 benign alerted.
+#[test]
+fn a_vps_log_is_named_and_its_visitors_stay_quiet() {
+    assert_corpus(
+        "heldout43",
+        "labels.jsonl",
+        8,
+        8,
+        &BenignHits { max: 0, rules: &[] },
+        &[("aliveness.log", "exploit-payload")],
+    );
+}
+
+/// The forty-fourth held-out set (`eval/heldout44`: 515 real lines from six repositories, 22
+/// attacking and 40 benign clients, a web-shell hunter among them). First run with `1599ac9`'s
+/// rules 19 of 22, none of the 40 benign alerted; the same with the rules of the moment.
+/// Missed: IPTV-panel probes arriving through CDN edge addresses, one request each (two of
+/// them borderline).
+#[test]
+fn a_set_of_system_log_paths_is_named_and_its_visitors_stay_quiet() {
+    assert_corpus(
+        "heldout44",
+        "labels.jsonl",
+        22,
+        19,
+        &BenignHits { max: 0, rules: &[] },
+        &[("brandonyu.log", "probing-attack-tools")],
+    );
+}
+
+/// The forty-fifth held-out set (`eval/heldout45`: 427 real lines from ten repositories, 43
+/// attacking and 67 benign clients). First run with `1599ac9`'s rules 30 of 43, none of the 67
+/// benign alerted; the same with the rules of the moment. 31 once WordPress' login counts as
+/// a console (a client asking it and Joomla's back-end, both missing; read from its misses).
+/// Missed: a WebLogic exploit's single `POST`, a WebDAV `PROPFIND` prober, watchTowr's marked
+/// probe, a fingerprinting sweep of product logos, a browser agent written after its own
+/// header's name (`User-Agent:Mozilla/4.0 ...`: tried, taken back after the review, since
+/// ordinary scripts make the same mistake), research scanners sending `HEAD /` (borderline).
+#[test]
+fn a_set_of_root_access_logs_is_named_and_its_visitors_stay_quiet() {
+    assert_corpus(
+        "heldout45",
+        "labels.jsonl",
+        43,
+        31,
+        &BenignHits { max: 0, rules: &[] },
+        &[
+            ("leo.log", "admin-console-probing"),
+            ("magic.log", "exploit-payload"),
+        ],
+    );
+}
+
+/// The forty-sixth held-out set (`eval/heldout46`: 265 real lines from eight repositories, 33
+/// attacking and 47 benign clients). First run with `1599ac9`'s rules 23 of 33, 2 of 47 benign
+/// alerted (a line of random bytes and a bare newline, both borderline, `non-http-request`);
+/// the same with the rules of the moment. 26 once a target without its slash (`GET
+/// login.cgi`), a quote closed before a shell command (`username=admin';ls #`) and an HTTP
+/// library's lone miss on a sensitive file (Go's client asking for `/.DS_Store`) counted (read
+/// from its misses). Missed: a ZTE router exploit, ThinkPHP and Jenkins fingerprints, a lone
+/// phpMyAdmin probe, Wappalyzer.
+#[test]
+fn a_set_of_log_folder_logs_is_named() {
+    assert_corpus(
+        "heldout46",
+        "labels.jsonl",
+        33,
+        26,
+        &BenignHits {
+            max: 2,
+            rules: &["non-http-request"],
+        },
+        &[
+            ("shorts.log", "non-http-request"),
+            ("shorts.log", "probing-attack-tools"),
+            ("avoin.log", "exploit-payload"),
+        ],
     );
 }
