@@ -4,7 +4,8 @@
 //! host first: Apache's `vhost_combined` (`%v:%p %h %l %u %t ...`, Debian's
 //! `other_vhosts_access.log`) or NGINX formats starting with `$host`. A quoted token before the
 //! client address (a logged `X-Forwarded-For`) is skipped; one after the address and ident is
-//! the user, as Apache writes an empty one (`""`: Basic credentials with an empty name). Fields
+//! the user, as Apache writes an empty one (`""`: Basic credentials with an empty name); two
+//! spaces before the time are an empty user field (Caddy's `{common}`). Fields
 //! appended after the user agent (e.g. `$request_time`) are ignored. Other layouts:
 //! `--nginx-format`.
 
@@ -149,8 +150,18 @@ pub fn decode_line(line: &str) -> Result<RawEvent<'_>, NginxError> {
     // Whether the last field before `[time]` was quoted: Apache's `""` for an empty user.
     let mut user_quoted = false;
     loop {
+        let field_end = c.pos;
         match c.peek() {
-            Some(b'[') => break,
+            Some(b'[') => {
+                // Two spaces before `[time]` after the address and ident: an empty user field
+                // (Caddy's `{common}` writes `{user}` as nothing when no one authenticated).
+                if n >= 2 && n < head.len() && c.pos - field_end >= 2 {
+                    head[n] = "";
+                    n += 1;
+                    user_quoted = false;
+                }
+                break;
+            }
             None => {
                 return Err(NginxError(
                     "no [time_local] after the client address",
@@ -236,7 +247,7 @@ pub fn decode_line(line: &str) -> Result<RawEvent<'_>, NginxError> {
         username: if user_quoted {
             Some(Cow::Borrowed(user))
         } else {
-            dash_none(user)
+            dash_none(user).filter(|u| !u.is_empty())
         },
         ..RawEvent::default()
     })
@@ -291,6 +302,33 @@ mod tests {
         )
         .unwrap();
         assert_eq!(ev.client_ip.as_deref(), Some("192.0.2.8"));
+        assert_eq!(ev.username, None);
+    }
+
+    /// Caddy's `{common}` log writes an empty user as nothing, leaving two spaces before the
+    /// time (heldout47's `registrar.log`: a dashboard's 401s were dead-lettered as malformed).
+    #[test]
+    fn an_empty_user_field_is_no_user() {
+        let ev = decode_line(
+            r#"23.81.209.116 -  [14/Aug/2019:05:31:52 +0000] "GET /network/dashboard HTTP/2.0" 401 41"#,
+        )
+        .unwrap();
+        assert_eq!(ev.client_ip.as_deref(), Some("23.81.209.116"));
+        assert_eq!(ev.username, None);
+        assert_eq!(ev.target.as_deref(), Some("/network/dashboard"));
+        assert_eq!(ev.status, Some(401));
+        // With a virtual host first, the address is still the second field.
+        let ev = decode_line(
+            r#"www.example.org:443 192.0.2.7 -  [14/Aug/2019:05:31:52 +0000] "GET / HTTP/2.0" 200 12"#,
+        )
+        .unwrap();
+        assert_eq!(ev.host.as_deref(), Some("www.example.org:443"));
+        assert_eq!(ev.client_ip.as_deref(), Some("192.0.2.7"));
+        // One space is the usual layout: no empty field.
+        let ev =
+            decode_line(r#"192.0.2.9 - - [14/Aug/2019:05:31:52 +0000] "GET / HTTP/2.0" 200 12"#)
+                .unwrap();
+        assert_eq!(ev.client_ip.as_deref(), Some("192.0.2.9"));
         assert_eq!(ev.username, None);
     }
 
