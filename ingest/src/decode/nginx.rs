@@ -153,12 +153,13 @@ pub fn decode_line(line: &str) -> Result<RawEvent<'_>, NginxError> {
         let field_end = c.pos;
         match c.peek() {
             Some(b'[') => {
-                // Two spaces before `[time]` after the address and ident: an empty user field
-                // (Caddy's `{common}` writes `{user}` as nothing when no one authenticated).
-                if n >= 2 && n < head.len() && c.pos - field_end >= 2 {
+                // Two spaces before `[time]` right after the address and ident: an empty user
+                // field (Caddy's `{common}` writes `{user}` as nothing when no one
+                // authenticated). Only there: after three fields the last may be the user
+                // itself, and reading it as the ident would take the ident for the address.
+                if n == 2 && c.pos - field_end >= 2 {
                     head[n] = "";
                     n += 1;
-                    user_quoted = false;
                 }
                 break;
             }
@@ -317,13 +318,13 @@ mod tests {
         assert_eq!(ev.username, None);
         assert_eq!(ev.target.as_deref(), Some("/network/dashboard"));
         assert_eq!(ev.status, Some(401));
-        // With a virtual host first, the address is still the second field.
+        // After three fields, two spaces change nothing: the third is the user.
         let ev = decode_line(
-            r#"www.example.org:443 192.0.2.7 -  [14/Aug/2019:05:31:52 +0000] "GET / HTTP/2.0" 200 12"#,
+            r#"192.0.2.9 - frank  [14/Aug/2019:05:31:52 +0000] "GET / HTTP/2.0" 200 12"#,
         )
         .unwrap();
-        assert_eq!(ev.host.as_deref(), Some("www.example.org:443"));
-        assert_eq!(ev.client_ip.as_deref(), Some("192.0.2.7"));
+        assert_eq!(ev.client_ip.as_deref(), Some("192.0.2.9"));
+        assert_eq!(ev.username.as_deref(), Some("frank"));
         // One space is the usual layout: no empty field.
         let ev =
             decode_line(r#"192.0.2.9 - - [14/Aug/2019:05:31:52 +0000] "GET / HTTP/2.0" 200 12"#)
