@@ -14,6 +14,7 @@ mod pack;
 mod partial;
 mod quality;
 mod quality_committed;
+mod quality_hosting;
 mod quality_payloads;
 mod quality_real;
 mod receiver;

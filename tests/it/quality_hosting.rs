@@ -1,0 +1,144 @@
+//! Real traffic from new veins (issue 16), assembled in stop 56 by helpers that read no rules
+//! or code: access-log lines pasted into GitHub issue threads and quoted in stored Q&A pages,
+//! and the per-domain log folders that hosting panels (Plesk, cPanel) keep beside a site's
+//! files and that people committed with them. Measured first with the rules of the stop's
+//! start (`84d1350`: the figures in each doc comment), then held as floors.
+
+use crate::support::{assert_corpus, BenignHits};
+
+/// The forty-ninth held-out set (`eval/heldout49`: 44 lines pasted into nine GitHub issue
+/// threads, 7 attacking and 9 benign clients). First run 1 of 7, none of the 9 benign alerted;
+/// the same now. Missed: a Laravel Ignition exploit wave (`/_ignition/execute-solution`) on
+/// servers that run Ignition, answered 200, 405 and 500 (the request body is not logged); its
+/// `GET`s carried a `Referer` naming the server by address and default port
+/// (`http://IP:80/...`), which no browser writes: counting that was tried and taken back (its
+/// cost, +38 M instructions per 100k records, and HTTP libraries following redirects write it).
+#[test]
+fn access_log_lines_pasted_into_issue_threads_are_named() {
+    assert_corpus(
+        "heldout49",
+        "labels.jsonl",
+        7,
+        1,
+        &BenignHits::NONE,
+        &[("fail2ban-2583.log", "exploit-payload")],
+    );
+}
+
+/// The fiftieth held-out set (`eval/heldout50`: 12 lines quoted in three stored pages, 7
+/// attacking and 4 benign clients). First run 4 of 7 (absolute-URL proxy requests and
+/// `CONNECT`), none of the 4 benign alerted. Missed: three `GET /?url=...` requests answered
+/// 401 (borderline: open-proxy style, two from Facebook's ranges).
+#[test]
+fn access_log_lines_quoted_in_pages_are_named() {
+    assert_corpus(
+        "heldout50",
+        "labels.jsonl",
+        7,
+        4,
+        &BenignHits::NONE,
+        &[("sf303095.log", "open-proxy-probe")],
+    );
+}
+
+/// The fifty-first held-out set (`eval/heldout51`: 1,006 lines from nine hosting-account log
+/// folders, 21 attacking and 65 benign clients). First run 15 of 21, none of the 65 benign
+/// alerted; the same now. Missed: contact-form spam bots (three, borderline), a user-agent
+/// rotating bot, a lone CMS template probe, a declared bot's single `/enhancecp`.
+#[test]
+fn hosting_account_logs_are_named_and_their_visitors_stay_quiet() {
+    assert_corpus(
+        "heldout51",
+        "labels.jsonl",
+        21,
+        15,
+        &BenignHits::NONE,
+        &[
+            ("oz.log", "formless-login"),
+            ("housy.log", "probing-attack-tools"),
+            ("tksupport.log", "cms-framework-scan"),
+        ],
+    );
+}
+
+/// The fifty-second held-out set (`eval/heldout52`: 338 lines from ten Plesk log folders, 22
+/// attacking and 67 benign clients). First run 16 of 22, 2 of 67 benign alerted; the same now.
+/// The two: four binary bytes answered 400 (`non-http-request`, borderline by the set's
+/// convention) and a crawler with no agent following a link mangled by broken HTML
+/// (`/\"><em%20class=`, `exploit-payload`: the text is an attribute closed and a tag opened,
+/// whoever wrote it). Missed: an SSTP VPN probe, a `HEAD` hunt for old-site folders, a lone MODX
+/// manager probe, SiteLock's scanner, a lone `/?author=1`, a `/wp-includes/` probe.
+#[test]
+fn plesk_log_folders_are_named() {
+    assert_corpus(
+        "heldout52",
+        "labels.jsonl",
+        22,
+        16,
+        &BenignHits {
+            max: 2,
+            rules: &["non-http-request", "exploit-payload"],
+        },
+        &[
+            ("mana.log", "cms-framework-scan"),
+            ("bovis.log", "non-http-request"),
+        ],
+    );
+}
+
+/// The fifty-third held-out set (`eval/heldout53`: 478 lines from ten hosting-account log
+/// folders, 28 attacking and 66 benign clients). First run 15 of 28, none of the 66 benign
+/// alerted; the same now. Missed: WordPress installer probes redirected to HTTPS (two; counting
+/// them was taken back: behind a proxy that hides the scheme, WordPress sends its own owner to
+/// the plain-HTTP installer) or answered 509 by a host over its bandwidth quota (three
+/// Cloudflare edges), referrer spam, method and protocol fingerprinting (`DELETE /`,
+/// `HXXP/1.1`), Assetnote's scanner, a `HEAD` hunt for old-site folders.
+#[test]
+fn hosting_panel_log_folders_are_named_and_their_visitors_stay_quiet() {
+    assert_corpus(
+        "heldout53",
+        "labels.jsonl",
+        28,
+        15,
+        &BenignHits::NONE,
+        &[
+            ("tomasrocek.log", "cms-framework-scan"),
+            ("lordsmobile.log", "probing-attack-tools"),
+        ],
+    );
+}
+
+/// The fifty-fifth held-out set (`eval/heldout55`: 278 lines from eight Plesk log folders, 43
+/// attacking and 41 benign clients). First run 17 of 43, none of the 41 benign alerted; the
+/// same now. Most misses are on port-80 listeners that answer every request 301 (to HTTPS):
+/// WordPress installer hunts from Cloudflare edges, lone `wp-login.php` probes, CMS fingerprint
+/// files, a cloud-credentials sweep. A redirect says nothing of what exists, so the rules that
+/// weigh the answer see nothing there.
+#[test]
+fn plesk_folders_of_redirecting_listeners_are_named_and_their_visitors_stay_quiet() {
+    assert_corpus(
+        "heldout55",
+        "labels.jsonl",
+        43,
+        17,
+        &BenignHits::NONE,
+        &[("qordy.log", "probing-attack-tools")],
+    );
+}
+
+/// The fifty-fourth held-out set (`eval/heldout54`: 518 lines from three Plesk rotated and
+/// proxy logs, 15 attacking and 19 benign clients). First run 8 of 15, none of the 19 benign
+/// alerted; the same now. Six of the seven misses are borderline (backdoor checkers of an
+/// already hacked WordPress, comment and referrer spam, a lone `wp-login.php`); the seventh asked
+/// for three CMS logins in a second on a listener that answers 301 to everything.
+#[test]
+fn plesk_rotated_logs_are_named_and_their_visitors_stay_quiet() {
+    assert_corpus(
+        "heldout54",
+        "labels.jsonl",
+        15,
+        8,
+        &BenignHits::NONE,
+        &[("pc-help.log", "admin-console-probing")],
+    );
+}
