@@ -284,6 +284,30 @@ pub fn linked(referer: Option<&str>, path: &str) -> bool {
     })
 }
 
+/// Whether a `Referer` names the request itself: a scheme, `//`, a host, then exactly the
+/// request target (path and query as sent), as botnets forge it; a browser arriving at a page
+/// sends the page it came from. Compared as sent (no case folding, no decoding): the test
+/// `admin-console-probing` makes of a forged Referer, in its filter and its query alike.
+///
+/// ```
+/// use gatewatch_rules::functions::self_referred;
+/// assert!(self_referred("http://blog.example/wp-login.php", "/wp-login.php"));
+/// assert!(self_referred("https://203.0.113.5/user?x=1", "/user?x=1"));
+/// assert!(!self_referred("https://blog.example/", "/wp-login.php"));
+/// assert!(!self_referred("https://blog.example/a/wp-login.php", "/wp-login.php"));
+/// assert!(!self_referred("blog.example/wp-login.php", "/wp-login.php"));
+/// ```
+pub fn self_referred(referer: &str, target: &str) -> bool {
+    // The host ends at the first `/` after `//`, so the target must start with one (or be
+    // empty); scheme and host hold no `/` of their own.
+    let starts_a_path = target.is_empty() || target.starts_with('/');
+    starts_a_path
+        && referer
+            .strip_suffix(target)
+            .and_then(|origin| origin.split_once("//"))
+            .is_some_and(|(scheme, host)| !scheme.contains('/') && !host.contains('/'))
+}
+
 /// [`normalized_path`], borrowing `path` when nothing changes (most paths): callers that
 /// normalize a column copy only the paths that change.
 pub(crate) fn normalize_path(path: &str) -> Cow<'_, str> {

@@ -103,6 +103,14 @@ pub const HELPERS: &[Helper] = &[
         }),
     },
     Helper {
+        name: "self_referred",
+        doc: "self_referred(referer, request_target): the Referer names the request itself (scheme, host, then exactly the target), as botnets forge it",
+        sql: Some(|| SqlFunction::Scalar(udf::predicate2_fn("self_referred", super::self_referred))),
+        rhai: Some(|e| {
+            e.register_fn("self_referred", |r: &str, t: &str| super::self_referred(r, t));
+        }),
+    },
+    Helper {
         name: "backup_copy",
         doc: "backup_copy(path): the path names a backup: a copy of server-side code or configuration (`wp-config.php.bak`, `settings.py~`) or a site or database dump (`backup.zip`, `db.sql.gz`)",
         sql: Some(|| SqlFunction::Scalar(udf::predicate_fn("backup_copy", super::backup_copy))),

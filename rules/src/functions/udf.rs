@@ -83,6 +83,26 @@ pub(super) fn predicate_fn(name: &'static str, f: fn(&str) -> bool) -> ScalarUDF
     )
 }
 
+/// A SQL function of two text arguments answering true or false (null if either is null).
+pub(super) fn predicate2_fn(name: &'static str, f: fn(&str, &str) -> bool) -> ScalarUDF {
+    create_udf(
+        name,
+        vec![DataType::Utf8, DataType::Utf8],
+        DataType::Boolean,
+        Volatility::Immutable,
+        Arc::new(move |args| {
+            map_args(name, args, |a| {
+                let (x, y) = (utf8(&a[0])?, utf8(&a[1])?);
+                let out: BooleanArray = (x.as_string::<i32>().iter())
+                    .zip(y.as_string::<i32>().iter())
+                    .map(|(x, y)| Some(f(x?, y?)))
+                    .collect();
+                Ok(Arc::new(out) as ArrayRef)
+            })
+        }),
+    )
+}
+
 /// A SQL function of one text argument answering text or null (null for a null argument).
 fn text_fn<T: AsRef<str>>(
     name: &'static str,

@@ -570,3 +570,44 @@ fn self_described_internet_scanners_are_a_scanner_agent() {
         assert_eq!(probe_class("/", None, Some(ua)), None, "{ua}");
     }
 }
+
+/// `self_referred` answers what `admin-console-probing` wrote in SQL before it existed:
+/// `referer = concat(split_part(referer, '/', 1), '//', split_part(referer, '/', 3), target)`
+/// (`split_part` answering "" past the last part), on ordinary and odd inputs alike.
+#[test]
+fn self_referred_is_the_split_part_test_it_replaced() {
+    fn split_part(s: &str, n: usize) -> &str {
+        s.split('/').nth(n - 1).unwrap_or("")
+    }
+    let sql = |r: &str, t: &str| r == format!("{}//{}{}", split_part(r, 1), split_part(r, 3), t);
+    let referers = [
+        "http://blog.example/wp-login.php",
+        "https://203.0.113.5/user?x=1",
+        "http://blog.example/a/wp-login.php",
+        "blog.example/wp-login.php",
+        "http:///x",
+        "//host/x",
+        "http://host",
+        "http://hostlogin.cgi",
+        "http://h?x",
+        "a/b//h/x",
+        "http://blog.example//wp-login.php",
+        "",
+        "-",
+    ];
+    let targets = [
+        "/wp-login.php",
+        "/user?x=1",
+        "/x",
+        "",
+        "login.cgi",
+        "?x",
+        "/",
+        "//wp-login.php",
+    ];
+    for r in referers {
+        for t in targets {
+            assert_eq!(self_referred(r, t), sql(r, t), "{r:?} {t:?}");
+        }
+    }
+}
