@@ -241,14 +241,21 @@ impl EndpointLearner {
     /// (`learning_ms` from the first event this learner saw).
     pub fn is_new(&mut self, endpoint: &str, t: i64, learning_ms: i64) -> bool {
         let start = *self.start.get_or_insert(t);
-        let first = self.see(endpoint, t);
+        let first = self.see(endpoint, t, false);
         first >= start.saturating_add(learning_ms)
     }
 
     /// Remembers `key` as seen (no time: for `technology_unserved`, which only asks whether a
     /// host was ever seen serving a technology). Bounded like every sighting.
     pub fn remember(&mut self, key: &str) {
-        self.see(key, 0);
+        self.see(key, 0, false);
+    }
+
+    /// Adds one to the tally kept under `key` (remembered like a sighting, and bounded with
+    /// them) and returns the new tally: for `technology_unserved`'s count of what a host
+    /// answered with redirects.
+    pub fn tally(&mut self, key: &str) -> i64 {
+        self.see(key, 1, true)
     }
 
     /// Whether `key` is remembered (seen and not forgotten to stay within the capacity).
@@ -256,12 +263,16 @@ impl EndpointLearner {
         self.first_seen.contains_key(key)
     }
 
-    /// Records a sighting of `key` at `t`; returns when it was first seen.
-    fn see(&mut self, key: &str, t: i64) -> i64 {
+    /// Records a sighting of `key` at `t`; returns when it was first seen (or, with `count`,
+    /// adds one to the number kept in its place and returns that: `t` starts it).
+    fn see(&mut self, key: &str, t: i64, count: bool) -> i64 {
         self.tick += 1;
         let tick = self.tick;
         match self.first_seen.get_mut(key) {
             Some(entry) => {
+                if count {
+                    entry.0 = entry.0.saturating_add(1);
+                }
                 entry.1 = tick;
                 entry.0
             }

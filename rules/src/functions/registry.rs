@@ -269,7 +269,7 @@ pub const HELPERS: &[Helper] = &[
     },
     Helper {
         name: super::technology::TECHNOLOGY_UNSERVED,
-        doc: "technology_unserved(host, technology, status): a refusal (`refused`) for a technology the host was never seen answering with success; learns from successes (SQL filters only: state per rule and task)",
+        doc: "technology_unserved(host, technology, status): a refusal (`refused`) for a technology the host was never seen answering with success, or a redirect or server error from a host that answers every such request so; learns from successes (SQL filters only: state per rule and task)",
         sql: Some(|| {
             SqlFunction::Scalar(super::technology::technology_unserved_udf(
                 Default::default(),

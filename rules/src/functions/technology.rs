@@ -75,17 +75,33 @@ enum Answer {
     Served,
     /// Nothing there, or refused ([`super::status::refused`]).
     NotThere,
-    /// Anything else: neither.
+    /// 3xx other than 304, or 5xx: says nothing of the path (sent on elsewhere, or failed),
+    /// unless the host answers everything so.
+    Silent,
+    /// Anything else (1xx, 401, 405, 429 ...): neither.
     Other,
 }
 
 fn answer(status: i64) -> Answer {
     match status {
         200..=299 | 304 => Answer::Served,
+        300..=399 | 500..=599 => Answer::Silent,
         s if super::status::refused(s) => Answer::NotThere,
         _ => Answer::Other,
     }
 }
+
+/// A host that answered this many requests for server code or products with redirects or
+/// server errors (a path naming both counts twice, once for each), and never one with success,
+/// answers everything so: a plain-HTTP listener sending every request on to HTTPS, a parked
+/// domain, a proxy whose application is down. From then on those answers are read as
+/// refusals, since what the client asked for is not served there either.
+pub const SILENT_HOST: i64 = 5;
+
+/// The learner's keys of what a host did as a whole (no technology or product starts with a
+/// control character): it served something; how many requests it answered silently.
+const SERVED_ANY: &str = "\u{1}served";
+const SILENT: &str = "\u{1}silent";
 
 /// The learner's key for a technology on a host, written into `out`: the host lower-cased,
 /// without a port, cut to [`MAX_HOST`] bytes (an unknown host is its own site: a scanner asking
@@ -110,9 +126,9 @@ fn key(out: &mut String, host: Option<&str>, technology: &str) {
 
 /// Whether a request for `technology` on `host`, answered `status`, asks for a technology that
 /// host never served, learning as it goes: a success teaches that the host runs it; a refusal
-/// (`refused`: 403, 404, 410, 418, 444) for one it was never seen serving is `true`; anything
-/// else is `false`. `scratch` holds the key (one buffer for a whole batch, not an allocation
-/// per row).
+/// (`refused`: 403, 404, 410, 418, 444) for one it was never seen serving is `true`; so is a
+/// redirect or a server error from a host that answers everything so ([`SILENT_HOST`]);
+/// anything else is `false`. `scratch` holds the key (one buffer for a whole batch, not an allocation per row).
 pub fn technology_unserved(
     learner: &mut EndpointLearner,
     scratch: &mut String,
@@ -128,9 +144,19 @@ pub fn technology_unserved(
     match answer {
         Answer::Served => {
             learner.remember(scratch);
+            key(scratch, host, SERVED_ANY);
+            learner.remember(scratch);
             false
         }
         Answer::NotThere => !learner.knows(scratch),
+        Answer::Silent => {
+            key(scratch, host, SERVED_ANY);
+            if learner.knows(scratch) {
+                return false;
+            }
+            key(scratch, host, SILENT);
+            learner.tally(scratch) >= SILENT_HOST
+        }
         Answer::Other => false,
     }
 }
@@ -211,6 +237,52 @@ mod tests {
         assert_eq!(k("[2001:db8::1]:80"), "[2001:db8::1]\0php");
         assert_eq!(k("2001:db8::1"), "2001:db8::1\0php");
         assert!(k(&"é".repeat(400)).len() <= MAX_HOST + 4);
+    }
+
+    #[test]
+    fn a_host_that_redirects_or_fails_everything_has_those_answers_read_as_refusals() {
+        let mut learner = EndpointLearner::default();
+        let mut scratch = String::new();
+        let mut unserved = |host: Option<&str>, tech: &str, status: i64| {
+            technology_unserved(&mut learner, &mut scratch, host, tech, status)
+        };
+        let port80 = Some("shop.example:80");
+        for tech in ["php", "php", "wordpress", "php"] {
+            assert!(!unserved(port80, tech, 301), "{tech}: four redirects");
+        }
+        assert!(
+            !unserved(port80, "java", 429),
+            "a rate limit says something"
+        );
+        assert!(!unserved(port80, "java", 401), "so does a login prompt");
+        assert!(unserved(port80, "java", 302), "the fifth");
+        assert!(
+            unserved(Some("SHOP.example"), "php", 301),
+            "the host, not the port"
+        );
+        assert!(
+            unserved(port80, "php", 503),
+            "server errors count as redirects do"
+        );
+        assert!(!unserved(port80, "php", 304), "a 304 is a success");
+        assert!(
+            !unserved(port80, "cgi", 301),
+            "it served: redirects say nothing"
+        );
+        assert!(unserved(port80, "cgi", 404), "refusals still count");
+
+        let blog = Some("blog.example");
+        assert!(!unserved(blog, "php", 200));
+        for tech in ["php", "wordpress", "java", "cgi", "asp", "php"] {
+            assert!(!unserved(blog, tech, 301), "{tech}: a host that serves");
+            assert!(!unserved(blog, tech, 500), "{tech}: a host that serves");
+        }
+
+        let down = Some("app.example");
+        for status in [500, 502, 500, 504] {
+            assert!(!unserved(down, "java", status));
+        }
+        assert!(unserved(down, "java", 500), "an application down");
     }
 
     /// The pack rule's prefilter admits exactly the extensions named here.
