@@ -253,7 +253,7 @@ impl EndpointLearner {
 
     /// Adds one to the tally kept under `key` (remembered like a sighting, and bounded with
     /// them) and returns the new tally: for `technology_unserved`'s count of what a host
-    /// answered with redirects.
+    /// answered with redirects or server errors.
     pub fn tally(&mut self, key: &str) -> i64 {
         self.see(key, 1, true)
     }

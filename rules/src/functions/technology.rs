@@ -128,7 +128,8 @@ fn key(out: &mut String, host: Option<&str>, technology: &str) {
 /// host never served, learning as it goes: a success teaches that the host runs it; a refusal
 /// (`refused`: 403, 404, 410, 418, 444) for one it was never seen serving is `true`; so is a
 /// redirect or a server error from a host that answers everything so ([`SILENT_HOST`]);
-/// anything else is `false`. `scratch` holds the key (one buffer for a whole batch, not an allocation per row).
+/// anything else is `false`. `scratch` holds the key (one buffer for a whole batch, not an
+/// allocation per row).
 pub fn technology_unserved(
     learner: &mut EndpointLearner,
     scratch: &mut String,
@@ -203,13 +204,18 @@ pub fn technology_unserved_udf(learner: Arc<Mutex<EndpointLearner>>) -> ScalarUD
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_technology_is_unserved_until_the_host_answers_it_with_success() {
+    /// `technology_unserved` over one learner, as a rule's task runs it.
+    fn site() -> impl FnMut(Option<&str>, &str, i64) -> bool {
         let mut learner = EndpointLearner::default();
         let mut scratch = String::new();
-        let mut unserved = |host: Option<&str>, tech: &str, status: i64| {
+        move |host, tech, status| {
             technology_unserved(&mut learner, &mut scratch, host, tech, status)
-        };
+        }
+    }
+
+    #[test]
+    fn a_technology_is_unserved_until_the_host_answers_it_with_success() {
+        let mut unserved = site();
         let api = Some("api.shop.example");
         assert!(unserved(api, "php", 404));
         assert!(unserved(api, "php", 403));
@@ -241,11 +247,7 @@ mod tests {
 
     #[test]
     fn a_host_that_redirects_or_fails_everything_has_those_answers_read_as_refusals() {
-        let mut learner = EndpointLearner::default();
-        let mut scratch = String::new();
-        let mut unserved = |host: Option<&str>, tech: &str, status: i64| {
-            technology_unserved(&mut learner, &mut scratch, host, tech, status)
-        };
+        let mut unserved = site();
         let port80 = Some("shop.example:80");
         for tech in ["php", "php", "wordpress", "php"] {
             assert!(!unserved(port80, tech, 301), "{tech}: four redirects");
