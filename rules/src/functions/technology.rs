@@ -91,17 +91,29 @@ fn answer(status: i64) -> Answer {
     }
 }
 
-/// A host that answered this many requests for server code or products with redirects or
-/// server errors (a path naming both counts twice, once for each), and never one with success,
-/// answers everything so: a plain-HTTP listener sending every request on to HTTPS, a parked
-/// domain, a proxy whose application is down. From then on those answers are read as
-/// refusals, since what the client asked for is not served there either.
+/// A host that answered this many requests for server code (or for products' endpoints) with
+/// redirects or server errors, and never one with success, answers everything so: a
+/// plain-HTTP listener sending every request on to HTTPS, a parked domain, a proxy whose
+/// application is down. From then on those answers are read as refusals, since what the client
+/// asked for is not served there either.
 pub const SILENT_HOST: i64 = 5;
 
-/// The learner's keys of what a host did as a whole (no technology or product starts with a
-/// control character): it served something; how many requests it answered silently.
-const SERVED_ANY: &str = "\u{1}served";
-const SILENT: &str = "\u{1}silent";
+/// The learner's keys of what a host did as a whole, per [`kind`] (no technology or product
+/// starts with a control character): it served one; how many it answered silently.
+const SERVED_ANY: &str = "\u{1}served\u{1}";
+const SILENT: &str = "\u{1}silent\u{1}";
+
+/// Which of a host's two tallies `name` belongs to: technologies (what [`server_technology`]
+/// names) or products (what `known_product` names). A rule asks for each in a call of its own,
+/// and a call answers a whole batch before the next starts: kept apart, each call's keys see
+/// their rows in record order.
+fn kind(name: &str) -> &'static str {
+    if EXTENSIONS.iter().any(|(_, t)| *t == name) {
+        "technology"
+    } else {
+        "product"
+    }
+}
 
 /// The learner's key for a technology on a host, written into `out`: the host lower-cased,
 /// without a port, cut to [`MAX_HOST`] bytes (an unknown host is its own site: a scanner asking
@@ -146,16 +158,19 @@ pub fn technology_unserved(
         Answer::Served => {
             learner.remember(scratch);
             key(scratch, host, SERVED_ANY);
+            scratch.push_str(kind(technology));
             learner.remember(scratch);
             false
         }
         Answer::NotThere => !learner.knows(scratch),
         Answer::Silent => {
             key(scratch, host, SERVED_ANY);
+            scratch.push_str(kind(technology));
             if learner.knows(scratch) {
                 return false;
             }
             key(scratch, host, SILENT);
+            scratch.push_str(kind(technology));
             learner.tally(scratch) >= SILENT_HOST
         }
         Answer::Other => false,
@@ -249,7 +264,7 @@ mod tests {
     fn a_host_that_redirects_or_fails_everything_has_those_answers_read_as_refusals() {
         let mut unserved = site();
         let port80 = Some("shop.example:80");
-        for tech in ["php", "php", "wordpress", "php"] {
+        for tech in ["php", "php", "asp", "php"] {
             assert!(!unserved(port80, tech, 301), "{tech}: four redirects");
         }
         assert!(
@@ -257,6 +272,10 @@ mod tests {
             "a rate limit says something"
         );
         assert!(!unserved(port80, "java", 401), "so does a login prompt");
+        assert!(
+            !unserved(port80, "wordpress", 301),
+            "products have a tally of their own"
+        );
         assert!(unserved(port80, "java", 302), "the fifth");
         assert!(
             unserved(Some("SHOP.example"), "php", 301),
@@ -275,10 +294,28 @@ mod tests {
 
         let blog = Some("blog.example");
         assert!(!unserved(blog, "php", 200));
-        for tech in ["php", "wordpress", "java", "cgi", "asp", "php"] {
-            assert!(!unserved(blog, tech, 301), "{tech}: a host that serves");
-            assert!(!unserved(blog, tech, 500), "{tech}: a host that serves");
+        for tech in ["php", "java", "cgi", "asp", "php"] {
+            assert!(
+                !unserved(blog, tech, 301),
+                "{tech}: a host that serves code"
+            );
+            assert!(
+                !unserved(blog, tech, 500),
+                "{tech}: a host that serves code"
+            );
         }
+        for _ in 0..4 {
+            assert!(!unserved(blog, "fortinet-interface-probing", 301));
+        }
+        assert!(
+            unserved(blog, "fortinet-interface-probing", 301),
+            "a host that serves code but no product redirects every product's page"
+        );
+        assert!(!unserved(blog, "exchange", 200));
+        assert!(
+            !unserved(blog, "fortinet-interface-probing", 301),
+            "now it serves one"
+        );
 
         let down = Some("app.example");
         for status in [500, 502, 500, 504] {
