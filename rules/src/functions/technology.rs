@@ -115,6 +115,13 @@ fn kind(name: &str) -> &'static str {
     }
 }
 
+/// The learner's key for what `host` did as a whole (`what`: [`SERVED_ANY`] or [`SILENT`])
+/// for the [`kind`] of `name`, written into `out`.
+fn host_key(out: &mut String, host: Option<&str>, what: &str, name: &str) {
+    key(out, host, what);
+    out.push_str(kind(name));
+}
+
 /// The learner's key for a technology on a host, written into `out`: the host lower-cased,
 /// without a port, cut to [`MAX_HOST`] bytes (an unknown host is its own site: a scanner asking
 /// by address reaches the default server, which may run nothing).
@@ -157,20 +164,17 @@ pub fn technology_unserved(
     match answer {
         Answer::Served => {
             learner.remember(scratch);
-            key(scratch, host, SERVED_ANY);
-            scratch.push_str(kind(technology));
+            host_key(scratch, host, SERVED_ANY, technology);
             learner.remember(scratch);
             false
         }
         Answer::NotThere => !learner.knows(scratch),
         Answer::Silent => {
-            key(scratch, host, SERVED_ANY);
-            scratch.push_str(kind(technology));
+            host_key(scratch, host, SERVED_ANY, technology);
             if learner.knows(scratch) {
                 return false;
             }
-            key(scratch, host, SILENT);
-            scratch.push_str(kind(technology));
+            host_key(scratch, host, SILENT, technology);
             learner.tally(scratch) >= SILENT_HOST
         }
         Answer::Other => false,
