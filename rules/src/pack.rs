@@ -108,6 +108,10 @@ pub const BUILTIN: &[(&str, &str)] = &[
         include_str!("../pack/probing-attack-tools.toml"),
     ),
     (
+        "refused-agent-rotation.toml",
+        include_str!("../pack/refused-agent-rotation.toml"),
+    ),
+    (
         "request-flood.toml",
         include_str!("../pack/request-flood.toml"),
     ),
