@@ -7,10 +7,11 @@
 //!
 //! Lists: CrowdSec's sec-lists (MIT, `rules/data/sec-lists/`): `technology_probing.json`
 //! (product panels, each with a tag and `equals`/`contains`/`regex` matching) and
-//! `trendy_cves_uris.json` (exploited CVEs' URIs, matched as `contains`). A few entries name
-//! routes that many ordinary applications have (`/users/new`, `/app/login`, `/actuator/health`):
-//! they are left out ([`NOT_PRODUCT_SPECIFIC`]), since a miss on one says nothing about a
-//! product.
+//! `trendy_cves_uris.json` (exploited CVEs' URIs, matched as `contains`); and WordPress' own
+//! code folders and installer ([`WORDPRESS_ENDPOINTS`]), which those lists leave to CrowdSec's
+//! CMS scenarios. A few list entries name routes that many ordinary applications have
+//! (`/users/new`, `/app/login`, `/actuator/health`): they are left out
+//! ([`NOT_PRODUCT_SPECIFIC`]), since a miss on one says nothing about a product.
 
 use std::sync::OnceLock;
 
@@ -68,6 +69,23 @@ pub const NOT_PRODUCT_SPECIFIC: &[&str] = &[
     "?%ad",
 ];
 
+/// Endpoints of WordPress, the product internet scanners look for most, which CrowdSec's lists
+/// leave to their CMS scenarios: its code and asset folders and its installer, matched under any
+/// prefix (`/blog/wp-includes/`, `/wordpress/wp-admin/setup-config.php`), since WordPress is often
+/// installed in a folder. Not its login (`/wp-login.php`) or `xmlrpc.php`: a former owner's
+/// bookmark and other blogs' pingbacks keep asking for those for years after a site left
+/// WordPress. Not `/wp-content/uploads/`: old newsletters and pages elsewhere still embed the
+/// images a site once uploaded.
+pub const WORDPRESS_ENDPOINTS: &[&str] = &[
+    "/wp-includes/",
+    "/wp-content/plugins/",
+    "/wp-content/mu-plugins/",
+    "/wp-content/themes/",
+    "/wp-json/",
+    "/wp-admin/setup-config.php",
+    "/wp-admin/install.php",
+];
+
 struct Products {
     /// `equals` entries, without a trailing `/`, and their tags.
     equals: foldhash::HashMap<String, usize>,
@@ -80,6 +98,11 @@ struct Products {
     /// `regex` entries that are a literal prefix (`^/goanywhere/`), matched on the
     /// normalized path.
     prefixes: Vec<(String, usize)>,
+    /// [`WORDPRESS_ENDPOINTS`], under any prefix, asked last: a listed plugin CVE's URI
+    /// (`/wp-content/plugins/<name>/...`) answers with the CVE, not with WordPress, so a site that
+    /// runs WordPress still sees a probe for a plugin it does not have.
+    wordpress: AhoCorasick,
+    wordpress_tag: usize,
     /// Other `regex` entries, matched on the normalized path, any case.
     regexes: Vec<(regex::Regex, usize)>,
     /// Every literal of the `equals`, `contains` and prefix entries in one case-insensitive
@@ -187,7 +210,13 @@ fn products() -> &'static Products {
                 contains_tags.push(tag);
             }
         }
+        let wordpress_tag = tag_of("wordpress".to_owned());
+        let wordpress: Vec<String> = WORDPRESS_ENDPOINTS
+            .iter()
+            .map(|w| (*w).to_owned())
+            .collect();
         let literals: Vec<String> = (contains.iter())
+            .chain(&wordpress)
             .chain(equals.keys())
             .chain(prefixes.iter().map(|(p, _)| p))
             .cloned()
@@ -198,6 +227,8 @@ fn products() -> &'static Products {
             literals,
             equals,
             contains: super::case_insensitive_dfa(&contains),
+            wordpress: super::case_insensitive_dfa(&wordpress),
+            wordpress_tag,
             contains_tags,
             raw: super::case_insensitive_matcher(&raw),
             raw_tags,
@@ -289,7 +320,12 @@ fn find<'a>(p: &'a Products, path: &str, gate: bool) -> Option<&'a str> {
                 .find(path)
                 .and_then(|m| p.raw_tags.get(m.pattern().as_usize()).copied())
         })
-        .or_else(|| p.regexes.iter().find(|(re, _)| re.is_match(n)).map(|r| r.1))?;
+        .or_else(|| p.regexes.iter().find(|(re, _)| re.is_match(n)).map(|r| r.1))
+        .or_else(|| {
+            (p.wordpress.find_overlapping_iter(n))
+                .any(|m| ends_a_name(n, m.end()))
+                .then_some(p.wordpress_tag)
+        })?;
     p.tags.get(tag).map(String::as_str)
 }
 
@@ -328,6 +364,20 @@ mod tests {
             ("/actuator/health/liveness", None),
             ("/", None),
             ("/static/app.js", None),
+            ("/wp-includes/css/buttons.css", Some("wordpress")),
+            ("//blog/WP-Includes/IXR/admin.php", Some("wordpress")),
+            ("/wordpress/wp-admin/setup-config.php", Some("wordpress")),
+            (
+                "/wp-content/plugins/hellopress/wp_filemanager.php",
+                Some("wordpress"),
+            ),
+            ("/wp-json/gravitysmtp/v1/tests/mock-data", Some("wordpress")),
+            // A listed CVE's URI under WordPress' folders answers with the CVE.
+            ("/wp-json/batch/v1", Some("CVE-2026-63030")),
+            ("/wp-login.php", None),
+            ("/xmlrpc.php", None),
+            ("/wp-content/uploads/2019/05/logo.png", None),
+            ("/blog/how-wp-includes-works", None),
         ] {
             assert_eq!(known_product(path), want, "{path}");
         }
