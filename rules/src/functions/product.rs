@@ -7,11 +7,12 @@
 //!
 //! Lists: CrowdSec's sec-lists (MIT, `rules/data/sec-lists/`): `technology_probing.json`
 //! (product panels, each with a tag and `equals`/`contains`/`regex` matching) and
-//! `trendy_cves_uris.json` (exploited CVEs' URIs, matched as `contains`); and WordPress' own
-//! code folders and installer ([`WORDPRESS_ENDPOINTS`]), which those lists leave to CrowdSec's
-//! CMS scenarios. A few list entries name routes that many ordinary applications have
-//! (`/users/new`, `/app/login`, `/actuator/health`): they are left out
-//! ([`NOT_PRODUCT_SPECIFIC`]), since a miss on one says nothing about a product.
+//! `trendy_cves_uris.json` (exploited CVEs' URIs, matched as `contains`); and, which those
+//! lists do not carry, WordPress' own code folders and installer ([`WORDPRESS_ENDPOINTS`],
+//! [`WORDPRESS_INSTALLER`]) and server consoles ([`SERVER_CONSOLES`]). A few list entries name
+//! routes that many ordinary applications have (`/users/new`, `/app/login`,
+//! `/actuator/health`): they are left out ([`NOT_PRODUCT_SPECIFIC`]), since a miss on one says
+//! nothing about a product.
 
 use std::sync::OnceLock;
 
@@ -70,20 +71,57 @@ pub const NOT_PRODUCT_SPECIFIC: &[&str] = &[
 ];
 
 /// Endpoints of WordPress, the product internet scanners look for most, which CrowdSec's lists
-/// leave to their CMS scenarios: its code and asset folders and its installer, matched under any
-/// prefix (`/blog/wp-includes/`, `/wordpress/wp-admin/setup-config.php`), since WordPress is often
-/// installed in a folder. Not its login (`/wp-login.php`) or `xmlrpc.php`: a former owner's
-/// bookmark and other blogs' pingbacks keep asking for those for years after a site left
-/// WordPress. Not `/wp-content/uploads/`: old newsletters and pages elsewhere still embed the
-/// images a site once uploaded.
+/// leave to their CMS scenarios: its code folders under any prefix (`/blog/wp-includes/`), since
+/// WordPress is often installed in a folder, as `wordpress`. Not their images, fonts, style
+/// sheets and scripts (newsletters and pages elsewhere embed a theme's or a plugin's images by
+/// address, and mail clients fetch them without a `Referer` for years after a site left
+/// WordPress); not its login (`/wp-login.php`), `xmlrpc.php` or REST API (`/wp-json/`), which a
+/// former owner's bookmark, other blogs' pingbacks, Jetpack and the WordPress apps keep asking
+/// for; not `/wp-content/uploads/`.
 pub const WORDPRESS_ENDPOINTS: &[&str] = &[
     "/wp-includes/",
     "/wp-content/plugins/",
     "/wp-content/mu-plugins/",
     "/wp-content/themes/",
-    "/wp-json/",
-    "/wp-admin/setup-config.php",
-    "/wp-admin/install.php",
+];
+
+/// WordPress' installer, under any prefix, as `wordpress-installer`: nobody but its owner, once,
+/// during installation, asks for it; bots sweep for an unconfigured WordPress to take over.
+pub const WORDPRESS_INSTALLER: &[&str] = &["/wp-admin/setup-config.php", "/wp-admin/install.php"];
+
+/// Extensions of static files (images, fonts, style sheets, scripts): under WordPress' folders
+/// they are not counted as asking for WordPress (see [`WORDPRESS_ENDPOINTS`]).
+const STATIC_FILES: &[&str] = &[
+    ".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp", ".ico", ".bmp", ".css", ".js", ".map",
+    ".woff", ".woff2", ".ttf", ".eot", ".otf",
+];
+
+/// Web consoles of server software, at the root (`/jmx-console/HtmlAdaptor`, `/phpmyadmin`,
+/// `/geoserver/web/`), with the product each names (every name ends in `-console`), which
+/// CrowdSec's lists do not carry: the database, Java application-server and GIS consoles that
+/// `admin-console-probing` knows, less those that the people who use a site type in themselves
+/// (`/webmail`, `/owa`, a CMS's `/administrator` or `/wp-admin`) and phpMyAdmin, whose owners
+/// type `/phpmyadmin` into a server they are still setting up and meet a 404 until its alias is
+/// enabled (a stock Debian or Ubuntu install), reloading it again and again. A name matches as
+/// the first segment(s), any case (`/geoserver`, `/JMX-Console/`, `/adminer.php`).
+pub const SERVER_CONSOLES: &[(&str, &str)] = &[
+    ("/phppgadmin", "phppgadmin-console"),
+    ("/pgadmin", "pgadmin-console"),
+    ("/adminer", "adminer-console"),
+    ("/sqlbuddy", "sqlbuddy-console"),
+    ("/phpliteadmin", "phpliteadmin-console"),
+    ("/jmx-console", "jboss-console"),
+    ("/web-console", "jboss-console"),
+    ("/admin-console", "jboss-console"),
+    ("/invoker", "jboss-console"),
+    ("/manager/status", "tomcat-manager-console"),
+    ("/host-manager", "tomcat-manager-console"),
+    ("/axis2-admin", "axis2-console"),
+    ("/axis2", "axis2-console"),
+    ("/system/console", "felix-console"),
+    ("/geoserver", "geoserver-console"),
+    ("/webui", "webui-console"),
+    ("/hudson", "jenkins-console"),
 ];
 
 struct Products {
@@ -98,11 +136,14 @@ struct Products {
     /// `regex` entries that are a literal prefix (`^/goanywhere/`), matched on the
     /// normalized path.
     prefixes: Vec<(String, usize)>,
-    /// [`WORDPRESS_ENDPOINTS`], under any prefix, asked last: a listed plugin CVE's URI
-    /// (`/wp-content/plugins/<name>/...`) answers with the CVE, not with WordPress, so a site that
-    /// runs WordPress still sees a probe for a plugin it does not have.
+    /// [`WORDPRESS_ENDPOINTS`] then [`WORDPRESS_INSTALLER`], under any prefix, asked last: a
+    /// listed plugin CVE's URI (`/wp-content/plugins/<name>/...`) answers with the CVE, not with
+    /// WordPress, so a site that runs WordPress still sees a probe for a plugin it does not have.
     wordpress: AhoCorasick,
-    wordpress_tag: usize,
+    /// The tags of `wordpress`'s patterns, by pattern.
+    wordpress_tags: Vec<usize>,
+    /// [`SERVER_CONSOLES`], as the first segment(s) of the path, asked last with WordPress.
+    consoles: Vec<(&'static str, usize)>,
     /// Other `regex` entries, matched on the normalized path, any case.
     regexes: Vec<(regex::Regex, usize)>,
     /// Every literal of the `equals`, `contains` and prefix entries in one case-insensitive
@@ -210,13 +251,28 @@ fn products() -> &'static Products {
                 contains_tags.push(tag);
             }
         }
-        let wordpress_tag = tag_of("wordpress".to_owned());
-        let wordpress: Vec<String> = WORDPRESS_ENDPOINTS
-            .iter()
+        let consoles: Vec<(&'static str, usize)> = (SERVER_CONSOLES.iter())
+            .map(|&(path, tag)| (path, tag_of(tag.to_owned())))
+            .collect();
+        let (code, installer) = (
+            tag_of("wordpress".to_owned()),
+            tag_of("wordpress-installer".to_owned()),
+        );
+        let wordpress: Vec<String> = (WORDPRESS_ENDPOINTS.iter())
+            .chain(WORDPRESS_INSTALLER)
             .map(|w| (*w).to_owned())
+            .collect();
+        let wordpress_tags: Vec<usize> = (WORDPRESS_ENDPOINTS.iter().map(|_| code))
+            .chain(WORDPRESS_INSTALLER.iter().map(|_| installer))
             .collect();
         let literals: Vec<String> = (contains.iter())
             .chain(&wordpress)
+            .chain(
+                &consoles
+                    .iter()
+                    .map(|(c, _)| (*c).to_owned())
+                    .collect::<Vec<_>>(),
+            )
             .chain(equals.keys())
             .chain(prefixes.iter().map(|(p, _)| p))
             .cloned()
@@ -228,7 +284,8 @@ fn products() -> &'static Products {
             equals,
             contains: super::case_insensitive_dfa(&contains),
             wordpress: super::case_insensitive_dfa(&wordpress),
-            wordpress_tag,
+            wordpress_tags,
+            consoles,
             contains_tags,
             raw: super::case_insensitive_matcher(&raw),
             raw_tags,
@@ -322,9 +379,19 @@ fn find<'a>(p: &'a Products, path: &str, gate: bool) -> Option<&'a str> {
         })
         .or_else(|| p.regexes.iter().find(|(re, _)| re.is_match(n)).map(|r| r.1))
         .or_else(|| {
+            let file = n.rsplit('/').next().unwrap_or_default();
+            let asset = STATIC_FILES.iter().any(|ext| file.ends_with(ext));
+            // A static file under a code folder is not asked for WordPress; the installer is.
             (p.wordpress.find_overlapping_iter(n))
-                .any(|m| ends_a_name(n, m.end()))
-                .then_some(p.wordpress_tag)
+                .filter(|m| ends_a_name(n, m.end()))
+                .map(|m| m.pattern().as_usize())
+                .find(|&i| i >= WORDPRESS_ENDPOINTS.len() || !asset)
+                .and_then(|i| p.wordpress_tags.get(i).copied())
+        })
+        .or_else(|| {
+            (p.consoles.iter())
+                .find(|(console, _)| n.starts_with(console) && ends_a_name(n, console.len()))
+                .map(|c| c.1)
         })?;
     p.tags.get(tag).map(String::as_str)
 }
@@ -364,14 +431,36 @@ mod tests {
             ("/actuator/health/liveness", None),
             ("/", None),
             ("/static/app.js", None),
-            ("/wp-includes/css/buttons.css", Some("wordpress")),
+            ("/wp-includes/css/buttons.css", None),
+            ("/wp-content/themes/astra/assets/images/logo.png", None),
+            ("/wp-content/plugins/mailpoet/img/Twitter.png", None),
+            (
+                "/wp-content/plugins/revslider/readme.txt",
+                Some("wordpress"),
+            ),
             ("//blog/WP-Includes/IXR/admin.php", Some("wordpress")),
-            ("/wordpress/wp-admin/setup-config.php", Some("wordpress")),
             (
                 "/wp-content/plugins/hellopress/wp_filemanager.php",
                 Some("wordpress"),
             ),
-            ("/wp-json/gravitysmtp/v1/tests/mock-data", Some("wordpress")),
+            (
+                "/wordpress/wp-admin/setup-config.php",
+                Some("wordpress-installer"),
+            ),
+            ("/wp-admin/install.php", Some("wordpress-installer")),
+            ("/wp-json/gravitysmtp/v1/tests/mock-data", None),
+            ("/phpMyAdmin/index.php", None),
+            ("//jmx-console/HtmlAdaptor", Some("jboss-console")),
+            ("/manager/status", Some("tomcat-manager-console")),
+            ("/geoserver", Some("geoserver-console")),
+            ("/geoserver/web/", Some("geoserver-console")),
+            ("/webui/", Some("webui-console")),
+            ("/adminer.php", Some("adminer-console")),
+            ("/invoker/EJBInvokerServlet", Some("jboss-console")),
+            ("/pmaster/report", None),
+            ("/webuilder", None),
+            ("/blog/phpmyadmin-tips", None),
+            ("/docs/geoserver/", None),
             // A listed CVE's URI under WordPress' folders answers with the CVE.
             ("/wp-json/batch/v1", Some("CVE-2026-63030")),
             ("/wp-login.php", None),

@@ -254,7 +254,7 @@ pub const HELPERS: &[Helper] = &[
     },
     Helper {
         name: "known_product",
-        doc: "known_product(path): the product or CVE whose own endpoint the path is (CrowdSec's technology-probing and trendy-CVE lists: `webmin-admin-login-probing`, `CVE-2021-3129`; `wordpress` for WordPress' code folders and installer), or NULL/()",
+        doc: "known_product(path): the product or CVE whose own endpoint the path is (CrowdSec's technology-probing and trendy-CVE lists: `webmin-admin-login-probing`, `CVE-2021-3129`; server consoles such as `jboss-console`; `wordpress`, `wordpress-installer`), or NULL/()",
         sql: Some(|| {
             SqlFunction::Scalar(udf::optional_string_fn(
                 "known_product",
