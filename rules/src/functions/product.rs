@@ -102,8 +102,11 @@ const STATIC_FILES: &[&str] = &[
 /// `admin-console-probing` knows, less those that the people who use a site type in themselves
 /// (`/webmail`, `/owa`, a CMS's `/administrator` or `/wp-admin`) and phpMyAdmin, whose owners
 /// type `/phpmyadmin` into a server they are still setting up and meet a 404 until its alias is
-/// enabled (a stock Debian or Ubuntu install), reloading it again and again. A name matches as
-/// the first segment(s), any case (`/geoserver`, `/JMX-Console/`, `/adminer.php`).
+/// enabled (a stock Debian or Ubuntu install), reloading it again and again. Only the admin
+/// pages of products whose other paths are APIs that desktop and machine clients call without a
+/// `Referer` from saved addresses: GeoServer's `/geoserver/web` (not `/geoserver/wms`, which
+/// QGIS asks), Axis2's admin pages (not `/axis2/services/`), Jenkins' script console. A name
+/// matches as the first segment(s), any case (`/JMX-Console/`, `/adminer.php`).
 pub const SERVER_CONSOLES: &[(&str, &str)] = &[
     ("/phppgadmin", "phppgadmin-console"),
     ("/pgadmin", "pgadmin-console"),
@@ -113,15 +116,20 @@ pub const SERVER_CONSOLES: &[(&str, &str)] = &[
     ("/jmx-console", "jboss-console"),
     ("/web-console", "jboss-console"),
     ("/admin-console", "jboss-console"),
-    ("/invoker", "jboss-console"),
+    ("/invoker/jmxinvokerservlet", "jboss-console"),
+    ("/invoker/ejbinvokerservlet", "jboss-console"),
+    ("/invoker/readonly", "jboss-console"),
     ("/manager/status", "tomcat-manager-console"),
     ("/host-manager", "tomcat-manager-console"),
     ("/axis2-admin", "axis2-console"),
-    ("/axis2", "axis2-console"),
+    ("/axis2/axis2-admin", "axis2-console"),
+    ("/axis2/axis2-web", "axis2-console"),
     ("/system/console", "felix-console"),
-    ("/geoserver", "geoserver-console"),
-    ("/webui", "webui-console"),
-    ("/hudson", "jenkins-console"),
+    ("/geoserver/web", "geoserver-console"),
+    ("/hudson/script", "jenkins-console"),
+    ("/jenkins/script", "jenkins-console"),
+    // A device's or a download client's web interface: its owner's bookmark, not a console.
+    ("/webui", "webui"),
 ];
 
 struct Products {
@@ -452,9 +460,12 @@ mod tests {
             ("/phpMyAdmin/index.php", None),
             ("//jmx-console/HtmlAdaptor", Some("jboss-console")),
             ("/manager/status", Some("tomcat-manager-console")),
-            ("/geoserver", Some("geoserver-console")),
+            ("/geoserver", None),
+            ("/geoserver/wms", None),
+            ("/axis2/services/Version", None),
+            ("/hudson/", None),
             ("/geoserver/web/", Some("geoserver-console")),
-            ("/webui/", Some("webui-console")),
+            ("/webui/", Some("webui")),
             ("/adminer.php", Some("adminer-console")),
             ("/invoker/EJBInvokerServlet", Some("jboss-console")),
             ("/pmaster/report", None),
