@@ -96,8 +96,8 @@ const STATIC_FILES: &[&str] = &[
     ".woff", ".woff2", ".ttf", ".eot", ".otf",
 ];
 
-/// Web consoles of server software, at the root (`/jmx-console/HtmlAdaptor`, `/phpmyadmin`,
-/// `/geoserver/web/`), with the product each names (every name ends in `-console`), which
+/// Web consoles of server software, at the root (`/jmx-console/HtmlAdaptor`, `/adminer.php`,
+/// `/geoserver/web/`), with the product each names (a console's name ends in `-console`), which
 /// CrowdSec's lists do not carry: the database, Java application-server and GIS consoles that
 /// `admin-console-probing` knows, less those that the people who use a site type in themselves
 /// (`/webmail`, `/owa`, a CMS's `/administrator` or `/wp-admin`) and phpMyAdmin, whose owners
@@ -273,14 +273,10 @@ fn products() -> &'static Products {
         let wordpress_tags: Vec<usize> = (WORDPRESS_ENDPOINTS.iter().map(|_| code))
             .chain(WORDPRESS_INSTALLER.iter().map(|_| installer))
             .collect();
+        let console_names: Vec<String> = consoles.iter().map(|(c, _)| (*c).to_owned()).collect();
         let literals: Vec<String> = (contains.iter())
             .chain(&wordpress)
-            .chain(
-                &consoles
-                    .iter()
-                    .map(|(c, _)| (*c).to_owned())
-                    .collect::<Vec<_>>(),
-            )
+            .chain(&console_names)
             .chain(equals.keys())
             .chain(prefixes.iter().map(|(p, _)| p))
             .cloned()
