@@ -292,7 +292,9 @@ fn malformed_input_is_counted_dead_lettered_and_the_stream_goes_on() {
 fn output_file_gets_the_alerts() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("l.log");
-    std::fs::write(&log, failed_logins("203.0.113.50", 0, 20, 100).join("\n")).unwrap();
+    // 20 failures over ten seconds (faster ones, within the retry loop of one HTTP client, are
+    // not stuffing: see the rule's `min_failure_seconds`).
+    std::fs::write(&log, failed_logins("203.0.113.50", 0, 20, 500).join("\n")).unwrap();
     let alerts = dir.path().join("alerts.jsonl");
     let out = gatewatch(
         &[
@@ -316,7 +318,7 @@ fn output_file_gets_the_alerts() {
 fn threshold_is_a_parameter() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("l.log");
-    std::fs::write(&log, failed_logins("203.0.113.50", 0, 12, 100).join("\n")).unwrap();
+    std::fs::write(&log, failed_logins("203.0.113.50", 0, 12, 1000).join("\n")).unwrap();
     let path = log.to_str().unwrap();
     assert!(alerts_of(&gatewatch(&["run", "-i", path], None)).is_empty());
     let out = gatewatch(&["run", "-i", path, "--param", "min_failures=10"], None);

@@ -515,10 +515,12 @@ fn idle_input_closes_windows_and_rule_changes_apply_while_running() {
         (Some("203.0.113.1"), Some(25))
     );
 
-    // A good change is picked up: 6 failures now alert.
+    // A good change is picked up: 6 failures (in one second) now alert.
     std::fs::write(
         &file,
-        original.replace("min_failures = 20", "min_failures = 5"),
+        original
+            .replace("min_failures = 20", "min_failures = 5")
+            .replace("min_failure_seconds = 5", "min_failure_seconds = 1"),
     )
     .unwrap();
     live.log("rules reloaded");
