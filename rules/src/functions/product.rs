@@ -89,11 +89,12 @@ pub const WORDPRESS_ENDPOINTS: &[&str] = &[
 /// during installation, asks for it; bots sweep for an unconfigured WordPress to take over.
 pub const WORDPRESS_INSTALLER: &[&str] = &["/wp-admin/setup-config.php", "/wp-admin/install.php"];
 
-/// Extensions of static files (images, fonts, style sheets, scripts): under WordPress' folders
-/// they are not counted as asking for WordPress (see [`WORDPRESS_ENDPOINTS`]).
+/// Extensions of static files (images, fonts, style sheets, scripts), as `url_extension` names
+/// them: under WordPress' folders they are not counted as asking for WordPress (see
+/// [`WORDPRESS_ENDPOINTS`]).
 const STATIC_FILES: &[&str] = &[
-    ".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp", ".ico", ".bmp", ".css", ".js", ".map",
-    ".woff", ".woff2", ".ttf", ".eot", ".otf",
+    "png", "jpg", "jpeg", "gif", "svg", "webp", "ico", "bmp", "css", "js", "map", "woff", "woff2",
+    "ttf", "eot", "otf",
 ];
 
 /// Web consoles of server software, at the root (`/jmx-console/HtmlAdaptor`, `/adminer.php`,
@@ -148,8 +149,8 @@ struct Products {
     /// listed plugin CVE's URI (`/wp-content/plugins/<name>/...`) answers with the CVE, not with
     /// WordPress, so a site that runs WordPress still sees a probe for a plugin it does not have.
     wordpress: AhoCorasick,
-    /// The tags of `wordpress`'s patterns, by pattern.
-    wordpress_tags: Vec<usize>,
+    /// The tags of `wordpress`'s two kinds of pattern: code folders, the installer.
+    wordpress_tags: [usize; 2],
     /// [`SERVER_CONSOLES`], as the first segment(s) of the path, asked last with WordPress.
     consoles: Vec<(&'static str, usize)>,
     /// Other `regex` entries, matched on the normalized path, any case.
@@ -262,16 +263,13 @@ fn products() -> &'static Products {
         let consoles: Vec<(&'static str, usize)> = (SERVER_CONSOLES.iter())
             .map(|&(path, tag)| (path, tag_of(tag.to_owned())))
             .collect();
-        let (code, installer) = (
+        let wordpress_tags = [
             tag_of("wordpress".to_owned()),
             tag_of("wordpress-installer".to_owned()),
-        );
+        ];
         let wordpress: Vec<String> = (WORDPRESS_ENDPOINTS.iter())
             .chain(WORDPRESS_INSTALLER)
             .map(|w| (*w).to_owned())
-            .collect();
-        let wordpress_tags: Vec<usize> = (WORDPRESS_ENDPOINTS.iter().map(|_| code))
-            .chain(WORDPRESS_INSTALLER.iter().map(|_| installer))
             .collect();
         let console_names: Vec<String> = consoles.iter().map(|(c, _)| (*c).to_owned()).collect();
         let literals: Vec<String> = (contains.iter())
@@ -383,14 +381,14 @@ fn find<'a>(p: &'a Products, path: &str, gate: bool) -> Option<&'a str> {
         })
         .or_else(|| p.regexes.iter().find(|(re, _)| re.is_match(n)).map(|r| r.1))
         .or_else(|| {
-            let file = n.rsplit('/').next().unwrap_or_default();
-            let asset = STATIC_FILES.iter().any(|ext| file.ends_with(ext));
             // A static file under a code folder is not asked for WordPress; the installer is.
+            let asset =
+                || super::url_extension(n).is_some_and(|e| STATIC_FILES.contains(&e.as_ref()));
             (p.wordpress.find_overlapping_iter(n))
                 .filter(|m| ends_a_name(n, m.end()))
-                .map(|m| m.pattern().as_usize())
-                .find(|&i| i >= WORDPRESS_ENDPOINTS.len() || !asset)
-                .and_then(|i| p.wordpress_tags.get(i).copied())
+                .map(|m| usize::from(m.pattern().as_usize() >= WORDPRESS_ENDPOINTS.len()))
+                .find(|&installer| installer == 1 || !asset())
+                .map(|kind| p.wordpress_tags[kind])
         })
         .or_else(|| {
             (p.consoles.iter())
@@ -438,6 +436,7 @@ mod tests {
             ("/wp-includes/css/buttons.css", None),
             ("/wp-content/themes/astra/assets/images/logo.png", None),
             ("/wp-content/plugins/mailpoet/img/Twitter.png", None),
+            ("/wp-content/themes/astra/style.css;ver=6.4", None),
             (
                 "/wp-content/plugins/revslider/readme.txt",
                 Some("wordpress"),
