@@ -40,6 +40,10 @@ pub const BUILTIN: &[(&str, &str)] = &[
         include_str!("../pack/cms-framework-scan.toml"),
     ),
     (
+        "container-api-exposed.toml",
+        include_str!("../pack/container-api-exposed.toml"),
+    ),
+    (
         "crawler-impersonation.toml",
         include_str!("../pack/crawler-impersonation.toml"),
     ),

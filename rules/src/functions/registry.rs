@@ -268,6 +268,21 @@ pub const HELPERS: &[Helper] = &[
         }),
     },
     Helper {
+        name: "container_api",
+        doc: "container_api(path): the container daemon whose own API the path is (`docker`: the Docker Engine API, also as Podman serves it; `kubelet`; `etcd`), compared decoded and in any case, or NULL/()",
+        sql: Some(|| {
+            SqlFunction::Scalar(udf::optional_string_fn(
+                "container_api",
+                super::container::container_api,
+            ))
+        }),
+        rhai: Some(|e| {
+            e.register_fn("container_api", |p: &str| -> Dynamic {
+                super::container::container_api(p).map_or(Dynamic::UNIT, Dynamic::from)
+            });
+        }),
+    },
+    Helper {
         name: super::technology::TECHNOLOGY_UNSERVED,
         doc: "technology_unserved(host, technology, status): a refusal (`refused`) for a technology the host was never seen answering with success, or a redirect or server error from a host that answers every such request so; learns from successes (SQL filters only: state per rule and task)",
         sql: Some(|| {
