@@ -16,6 +16,7 @@ mod quality;
 mod quality_committed;
 mod quality_hosting;
 mod quality_payloads;
+mod quality_proxies;
 mod quality_real;
 mod receiver;
 mod rule_eval;

@@ -13,20 +13,24 @@ use crate::support::{assert_corpus, BenignHits};
 
 /// The forty-ninth held-out set (`eval/heldout49`: 44 lines pasted into nine GitHub issue
 /// threads, 7 attacking and 9 benign clients). First run 1 of 7, none of the 9 benign alerted;
-/// the same now. Missed: a Laravel Ignition exploit wave (`/_ignition/execute-solution`) on
-/// servers that run Ignition, answered 200, 405 and 500 (the request body is not logged); its
-/// `GET`s carried a `Referer` naming the server by address and default port
-/// (`http://IP:80/...`), which no browser writes: counting that was tried and taken back (its
-/// cost, +38 M instructions per 100k records, and HTTP libraries following redirects write it).
+/// 7 of 7 since stop 60: a Laravel Ignition exploit wave (`/_ignition/execute-solution`) on
+/// servers that run Ignition, answered 200, 405 and 500 (the request body is not logged), is
+/// counted whatever the answer unless a page linked the solution runner (`cms-framework-scan`).
+/// (Counting the `Referer` naming the server by address and default port, `http://IP:80/...`,
+/// was tried before and taken back: +38 M instructions per 100k records, and HTTP libraries
+/// following redirects write it.)
 #[test]
 fn access_log_lines_pasted_into_issue_threads_are_named() {
     assert_corpus(
         "heldout49",
         "labels.jsonl",
         7,
-        1,
+        7,
         &BenignHits::NONE,
-        &[("fail2ban-2583.log", "exploit-payload")],
+        &[
+            ("fail2ban-2583.log", "exploit-payload"),
+            ("ignition-350.log", "cms-framework-scan"),
+        ],
     );
 }
 
@@ -95,10 +99,11 @@ fn plesk_log_folders_are_named() {
 
 /// The fifty-third held-out set (`eval/heldout53`: 478 lines from ten hosting-account log
 /// folders, 28 attacking and 66 benign clients). First run 15 of 28, none of the 66 benign
-/// alerted; the same now. Missed: WordPress installer probes redirected to HTTPS (two; counting
-/// them was taken back: behind a proxy that hides the scheme, WordPress sends its own owner to
-/// the plain-HTTP installer) or answered 509 by a host over its bandwidth quota (three
-/// Cloudflare edges), referrer spam, method and protocol fingerprinting (`DELETE /`,
+/// alerted; 20 since stop 60: WordPress installer probes redirected to HTTPS (two) or answered
+/// 509 by a host over its bandwidth quota (three Cloudflare edges) count, unless the installer
+/// was served to the same client in the window (behind a proxy that hides the scheme, WordPress
+/// sends its own owner through the plain-HTTP installer first: why a first counting of them was
+/// taken back). Missed: referrer spam, method and protocol fingerprinting (`DELETE /`,
 /// `HXXP/1.1`), Assetnote's scanner, a `HEAD` hunt for old-site folders.
 #[test]
 fn hosting_panel_log_folders_are_named_and_their_visitors_stay_quiet() {
@@ -106,7 +111,7 @@ fn hosting_panel_log_folders_are_named_and_their_visitors_stay_quiet() {
         "heldout53",
         "labels.jsonl",
         28,
-        15,
+        20,
         &BenignHits::NONE,
         &[
             ("tomasrocek.log", "cms-framework-scan"),
@@ -116,10 +121,10 @@ fn hosting_panel_log_folders_are_named_and_their_visitors_stay_quiet() {
 }
 
 /// The fifty-fifth held-out set (`eval/heldout55`: 278 lines from eight Plesk log folders, 43
-/// attacking and 41 benign clients). First run 17 of 43, none of the 41 benign alerted; the
-/// same now. Most misses are on port-80 listeners that answer every request 301 (to HTTPS):
-/// WordPress installer hunts from Cloudflare edges, lone `wp-login.php` probes, CMS fingerprint
-/// files, a cloud-credentials sweep. A redirect says nothing of what exists, so the rules that
+/// attacking and 41 benign clients). First run 17 of 43, none of the 41 benign alerted; 21
+/// since stop 60 (WordPress installer hunts from Cloudflare edges redirected to HTTPS). Most
+/// misses are on port-80 listeners that answer every request 301 (to HTTPS): lone
+/// `wp-login.php` probes, CMS fingerprint files, a cloud-credentials sweep. A redirect says nothing of what exists, so the rules that
 /// weigh the answer see nothing there.
 #[test]
 fn plesk_folders_of_redirecting_listeners_are_named_and_their_visitors_stay_quiet() {
@@ -127,7 +132,7 @@ fn plesk_folders_of_redirecting_listeners_are_named_and_their_visitors_stay_quie
         "heldout55",
         "labels.jsonl",
         43,
-        17,
+        21,
         &BenignHits::NONE,
         &[("qordy.log", "probing-attack-tools")],
     );
@@ -320,8 +325,8 @@ fn honeypot_and_haproxy_records_are_named() {
 /// The sixty-fourth held-out set (`eval/heldout64`, stop 58: 79 lines of two web honeypots on
 /// the internet, a SNARE/TANNER honeypot's 2025 records converted to combined lines and a GCP
 /// honeypot's 2023 NGINX log; 25 attacking and 10 benign clients). First run with `5a0e26a`'s
-/// rules 13 of 25, none of the 10 benign alerted. Missed: single probes (`/geoserver/web/`,
-/// `/cdn-cgi/trace`, a router's login form), `/.env` and Symfony's `phpinfo` answered 200 with
+/// rules 13 of 25, none of the 10 benign alerted; 14 since stop 60 (a lone `/cdn-cgi/trace`,
+/// `open-proxy-probe`). Missed: single probes (`/geoserver/web/`, a router's login form), `/.env` and Symfony's `phpinfo` answered 200 with
 /// no size (the honeypot records none, and a secret answered empty proves nothing), an
 /// AndroxGh0st `POST /` whose payload was in the body.
 #[test]
@@ -330,7 +335,7 @@ fn web_honeypot_records_are_named_and_their_visitors_stay_quiet() {
         "heldout64",
         "labels.jsonl",
         25,
-        13,
+        14,
         &BenignHits::NONE,
         &[
             ("snare2025.log", "formless-login"),
@@ -361,20 +366,21 @@ fn log_lines_shipped_in_packages_are_named_and_their_visitors_stay_quiet() {
 /// The sixty-sixth held-out set (`eval/heldout66`, stop 59: 99 records of a 2021 Docker-API
 /// honeypot, the 37 hourly files `heldout62` did not use, converted to combined lines; 48
 /// attacking and 3 benign clients). First run with `9408e43`'s rules 35 of 48, none of the 3
-/// benign alerted; the same now. Missed: Docker API enumeration by Go clients
-/// (`/v1.24/containers/json`, `/info`, `/_ping`) that the honeypot answered as a Docker daemon
-/// would (200: the API is served there), and header-less `GET /` then `OPTIONS /` fingerprints.
+/// benign alerted; 44 since stop 60: Docker API enumeration by Go clients
+/// (`/v1.24/containers/json`, `/info`) that the honeypot answered as a Docker daemon would is
+/// `container-api-exposed`'s (a container daemon's API asked from the internet). Missed: a lone
+/// `GET /version`, header-less `GET /` then `OPTIONS /` fingerprints.
 #[test]
 fn docker_api_honeypot_records_are_named_and_their_visitors_stay_quiet() {
     assert_corpus(
         "heldout66",
         "labels.jsonl",
         48,
-        35,
+        44,
         &BenignHits::NONE,
         &[
             ("dockerapi2375may.log", "probing-attack-tools"),
-            ("dockerapi4243b.log", "probing-attack-tools"),
+            ("dockerapi4243b.log", "container-api-exposed"),
         ],
     );
 }

@@ -209,14 +209,15 @@ fn a_seventh_set_of_real_traffic_is_named() {
 /// rules). First run 38 of 44; 2 of 52 benign alerted (`non-http-request`: a TLS ClientHello
 /// and a line of random bytes, the convention). 42 once a `Referer` no browser sends (no
 /// scheme) and `xmlrpc.php` posted by a "browser" counted as logins without the form, 43 with
-/// a device CGI's `cmd=` parameter holding a command line (`exploit-payload`).
+/// a device CGI's `cmd=` parameter holding a command line (`exploit-payload`), 44 with
+/// Cloudflare's `/cdn-cgi/trace` asked of the server (`open-proxy-probe`, stop 60).
 #[test]
 fn an_eighth_set_of_real_traffic_is_named() {
     assert_corpus(
         "heldout22",
         "labels.jsonl",
         44,
-        43,
+        44,
         &BenignHits {
             max: 1,
             rules: &["non-http-request"],
