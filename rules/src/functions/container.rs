@@ -100,7 +100,9 @@ fn may_be(path: &str) -> bool {
     match rest.as_bytes() {
         [b'v' | b'V', d, b'.', ..] if d.is_ascii_digit() => true,
         [b'v' | b'V', b'2', ..] => starts("v2/keys"),
-        [b'v' | b'V', b'3', ..] => starts("v3/kv/") || starts("v3alpha/kv/") || starts("v3beta/kv/"),
+        [b'v' | b'V', b'3', ..] => {
+            starts("v3/kv/") || starts("v3alpha/kv/") || starts("v3beta/kv/")
+        }
         [b'c' | b'C', ..] => starts("containe") || starts("configz"),
         [b'i' | b'I', ..] => starts("images/"),
         [b'e' | b'E', ..] => starts("exec/"),

@@ -20,8 +20,8 @@ pub mod udf;
 
 use std::net::IpAddr;
 
-pub use gatewatch_ingest::route::route_template;
 pub use container::container_api;
+pub use gatewatch_ingest::route::route_template;
 pub use injected::injected_code;
 pub use openapi::{api_spec_status, set_api_spec, with_api_spec, ApiSpec, EndpointLearner};
 pub(crate) use probe::normalize_path;
