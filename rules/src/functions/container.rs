@@ -81,9 +81,10 @@ pub fn container_api(path: &str) -> Option<&'static str> {
     }
 }
 
-/// The first look: whether the path's first segment could begin one of the APIs (a version
-/// `v<digit>.`, etcd's `v2/keys` and `v3.../kv`, `containe...`, `configz`, `images/`, `exec/`,
-/// `runningpods`), any case, after any run of `/`; a path holding `%` is always looked at.
+/// The first look: whether the path's first segment could begin one of the APIs (Docker's version
+/// `v1.NN`, Podman's `vD.x.y`, etcd's `v2/keys` and `v3.../kv`, `containe...`, `configz`,
+/// `images/`, `exec/`, `runningpods`), any case, after any run of `/`; a path holding `%` is always
+/// looked at.
 fn may_be(path: &str) -> bool {
     let bytes = path.as_bytes();
     if memchr::memchr(b'%', bytes).is_some() {
@@ -98,7 +99,15 @@ fn may_be(path: &str) -> bool {
             .is_some_and(|head| head.eq_ignore_ascii_case(word))
     };
     match rest.as_bytes() {
-        [b'v' | b'V', d, b'.', ..] if d.is_ascii_digit() => true,
+        // Docker's `v1.NN` (two digits) or Podman's `vD.x.y`: not an API's own `/v1.0/`.
+        [b'v' | b'V', d @ b'1'..=b'6', b'.', tail @ ..] => {
+            let digits = tail.iter().take_while(|c| c.is_ascii_digit()).count();
+            match tail.get(digits) {
+                Some(b'.') => digits > 0,
+                Some(b'/') | None => *d == b'1' && digits == 2,
+                _ => false,
+            }
+        }
         [b'v' | b'V', b'2', ..] => starts("v2/keys"),
         [b'v' | b'V', b'3', ..] => {
             starts("v3/kv/") || starts("v3alpha/kv/") || starts("v3beta/kv/")
@@ -149,6 +158,9 @@ mod tests {
             "/",
             "/v1/users",
             "/v1.0/info",
+            "/v1.0/me/messages",
+            "/v2.1/users",
+            "/v1.234/containers/json",
             "/v1.2/images/upload",
             "/v2/library/nginx/manifests/latest",
             "/v2/keys/manifests/latest",
