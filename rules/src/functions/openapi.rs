@@ -258,6 +258,11 @@ impl EndpointLearner {
         self.see(key, 1, true)
     }
 
+    /// The tally kept under `key` (0 when there is none), without adding to it.
+    pub fn count(&self, key: &str) -> i64 {
+        self.first_seen.get(key).map_or(0, |v| v.0)
+    }
+
     /// Whether `key` is remembered (seen and not forgotten to stay within the capacity).
     pub fn knows(&self, key: &str) -> bool {
         self.first_seen.contains_key(key)

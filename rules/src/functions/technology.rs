@@ -13,6 +13,10 @@ use datafusion::logical_expr::{create_udf, ColumnarValue, ScalarUDF, Volatility}
 
 use super::EndpointLearner;
 
+mod catch_all;
+use catch_all::catch_all;
+pub use catch_all::{CATCH_ALL_PATHS, MIN_CATCH_ALL_BYTES};
+
 /// The name of the stateful helper: filters calling it are evaluated per task, in record order,
 /// with a learner of their own (see `crate::filter`).
 pub const TECHNOLOGY_UNSERVED: &str = "technology_unserved";
@@ -146,19 +150,30 @@ fn key(out: &mut String, host: Option<&str>, technology: &str) {
 /// Whether a request for `technology` on `host`, answered `status`, asks for a technology that
 /// host never served, learning as it goes: a success teaches that the host runs it; a refusal
 /// (`refused`: 403, 404, 410, 418, 444) for one it was never seen serving is `true`; so is a
-/// redirect or a server error from a host that answers everything so ([`SILENT_HOST`]);
-/// anything else is `false`. `scratch` holds the key (one buffer for a whole batch, not an
-/// allocation per row).
+/// redirect or a server error from a host that answers everything so ([`SILENT_HOST`]); so is a
+/// success of the size the host answers everything with ([`CATCH_ALL_PATHS`]; `bytes` is the
+/// response size and `path` the request's path: unknown or small sizes never count); anything
+/// else is `false`. `scratch`
+/// holds the key (one buffer for a whole batch, not an allocation per row).
 pub fn technology_unserved(
     learner: &mut EndpointLearner,
     scratch: &mut String,
     host: Option<&str>,
     technology: &str,
     status: i64,
+    bytes: Option<i64>,
+    path: &str,
 ) -> bool {
     let answer = answer(status);
     if answer == Answer::Other {
         return false;
+    }
+    if answer == Answer::Served && status != 304 {
+        if let Some(bytes) = bytes.filter(|b| *b >= MIN_CATCH_ALL_BYTES) {
+            if catch_all(learner, scratch, host, technology, bytes, path) {
+                return true;
+            }
+        }
     }
     key(scratch, host, technology);
     match answer {
@@ -181,13 +196,19 @@ pub fn technology_unserved(
     }
 }
 
-/// `technology_unserved(host, technology, status)`, answering from `learner`: stateful
+/// `technology_unserved(host, technology, status, response_bytes, path)`, answering from `learner`: stateful
 /// (volatile), so every task gets its own instance bound to its own learner. Null technology or
-/// status is null; a null host is the unnamed site.
+/// status is null; a null host is the unnamed site; a null size is unknown, a null path empty.
 pub fn technology_unserved_udf(learner: Arc<Mutex<EndpointLearner>>) -> ScalarUDF {
     create_udf(
         TECHNOLOGY_UNSERVED,
-        vec![DataType::Utf8, DataType::Utf8, DataType::Int64],
+        vec![
+            DataType::Utf8,
+            DataType::Utf8,
+            DataType::Int64,
+            DataType::Int64,
+            DataType::Utf8,
+        ],
         DataType::Boolean,
         Volatility::Volatile,
         Arc::new(move |args| {
@@ -195,8 +216,12 @@ pub fn technology_unserved_udf(learner: Arc<Mutex<EndpointLearner>>) -> ScalarUD
             let host = arrow::compute::cast(&arrays[0], &DataType::Utf8)?;
             let tech = arrow::compute::cast(&arrays[1], &DataType::Utf8)?;
             let status = arrow::compute::cast(&arrays[2], &DataType::Int64)?;
+            let bytes = arrow::compute::cast(&arrays[3], &DataType::Int64)?;
+            let path = arrow::compute::cast(&arrays[4], &DataType::Utf8)?;
             let (host, tech) = (host.as_string::<i32>(), tech.as_string::<i32>());
+            let path = path.as_string::<i32>();
             let status = status.as_primitive::<Int64Type>();
+            let bytes = bytes.as_primitive::<Int64Type>();
             let mut l = EndpointLearner::lock(&learner)?;
             let mut scratch = String::new();
             let out: BooleanArray = (0..tech.len())
@@ -211,6 +236,8 @@ pub fn technology_unserved_udf(learner: Arc<Mutex<EndpointLearner>>) -> ScalarUD
                         h,
                         tech.value(i),
                         status.value(i),
+                        bytes.is_valid(i).then(|| bytes.value(i)),
+                        if path.is_valid(i) { path.value(i) } else { "" },
                     ))
                 })
                 .collect();
@@ -228,7 +255,7 @@ mod tests {
         let mut learner = EndpointLearner::default();
         let mut scratch = String::new();
         move |host, tech, status| {
-            technology_unserved(&mut learner, &mut scratch, host, tech, status)
+            technology_unserved(&mut learner, &mut scratch, host, tech, status, None, "/")
         }
     }
 
@@ -316,6 +343,155 @@ mod tests {
             assert!(!unserved(down, "java", status));
         }
         assert!(unserved(down, "java", 500), "an application down");
+    }
+
+    #[test]
+    fn a_host_answering_everything_with_one_page_has_that_page_read_as_a_refusal() {
+        let mut learner = EndpointLearner::default();
+        let mut scratch = String::new();
+        let mut unserved = |host, tech, status, bytes, path| {
+            technology_unserved(&mut learner, &mut scratch, host, tech, status, bytes, path)
+        };
+        let spa = Some("app.example");
+        for (tech, status, bytes, path, want, why) in [
+            (
+                "php",
+                200,
+                Some(1337),
+                "/wp-login.php",
+                false,
+                "the first success: learned",
+            ),
+            (
+                "php",
+                200,
+                Some(1337),
+                "/wp-login.php",
+                false,
+                "the same path again",
+            ),
+            (
+                "php",
+                200,
+                Some(1337),
+                "/xmlrpc.php",
+                false,
+                "a second path of that size",
+            ),
+            (
+                "php",
+                200,
+                Some(1337),
+                "/admin.php",
+                true,
+                "a third: one page for everything",
+            ),
+            (
+                "php",
+                200,
+                Some(1337),
+                "/wp-login.php",
+                true,
+                "then every path of that size",
+            ),
+            (
+                "cgi",
+                200,
+                Some(1337),
+                "/cgi-bin/x.cgi",
+                true,
+                "whatever the technology",
+            ),
+            (
+                "cgi",
+                404,
+                None,
+                "/y.cgi",
+                true,
+                "not learned from the page: a refusal counts",
+            ),
+            (
+                "php",
+                404,
+                None,
+                "/z.php",
+                false,
+                "learned before the page was known",
+            ),
+            (
+                "php",
+                200,
+                Some(689),
+                "/a.php",
+                false,
+                "the page compressed: a size of its own",
+            ),
+            ("php", 200, Some(689), "/b.php", false, "..."),
+            (
+                "php",
+                200,
+                Some(689),
+                "/c.php",
+                true,
+                "learned the same way",
+            ),
+            (
+                "java",
+                304,
+                Some(0),
+                "/d.jsp",
+                false,
+                "a 304 says the page is there",
+            ),
+            (
+                "php",
+                200,
+                Some(7311),
+                "/e.php",
+                false,
+                "another size: a page",
+            ),
+        ] {
+            assert_eq!(unserved(spa, tech, status, bytes, path), want, "{why}");
+        }
+
+        let api = Some("api.example");
+        for (tech, bytes, path) in [
+            ("php", Some(2), "/health.php"),
+            ("cgi", Some(2), "/health.cgi"),
+            ("java", Some(2), "/health.jsp"),
+            ("php", Some(2), "/ping.php"),
+            ("php", Some(0), "/a.php"),
+            ("php", Some(0), "/b.php"),
+            ("php", Some(0), "/c.php"),
+            ("php", None, "/d.php"),
+        ] {
+            assert!(
+                !unserved(api, tech, 200, bytes, path),
+                "{path}: small or unknown sizes"
+            );
+        }
+        assert!(
+            !unserved(Some("other.example"), "cgi", 200, Some(1337), "/x.cgi"),
+            "per host"
+        );
+        let fresh = Some("fresh.example");
+        for path in [
+            "/wp-admin/setup-config.php",
+            "/wp-admin/setup-config.php/",
+            "/wp-admin/setup-config.php/xmlrpc.php",
+            "/wp-admin/SETUP-CONFIG.PHP/wp-json/wp/v2/users/",
+            "/WP-ADMIN/setup-config.php",
+        ] {
+            assert!(
+                !unserved(fresh, "php", 200, Some(3314), path),
+                "{path}: one script, whatever its path info"
+            );
+        }
+        assert!(
+            !unserved(spa, "wordpress", 200, Some(1337), "/wp-includes/x"),
+            "products keep their own tally"
+        );
     }
 
     /// The pack rule's prefilter admits exactly the extensions named here.
