@@ -17,6 +17,7 @@ mod quality_committed;
 mod quality_hosting;
 mod quality_payloads;
 mod quality_proxies;
+mod quality_public;
 mod quality_real;
 mod receiver;
 mod rule_eval;
