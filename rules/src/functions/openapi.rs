@@ -258,7 +258,14 @@ impl EndpointLearner {
         self.see(key, 1, true)
     }
 
-    /// The tally kept under `key` (0 when there is none), without adding to it.
+    /// Remembers `value` under `key` (the first value stays; read it with [`Self::count`]):
+    /// for `technology_unserved`'s sizes of a technology's successes. Bounded like every
+    /// sighting.
+    pub fn put(&mut self, key: &str, value: i64) {
+        self.see(key, value, false);
+    }
+
+    /// The tally or value kept under `key` (0 when there is none), without adding to it.
     pub fn count(&self, key: &str) -> i64 {
         self.first_seen.get(key).map_or(0, |v| v.0)
     }

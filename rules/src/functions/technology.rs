@@ -475,6 +475,22 @@ mod tests {
             !unserved(Some("other.example"), "cgi", 200, Some(1337), "/x.cgi"),
             "per host"
         );
+        let crm = Some("crm.example");
+        assert!(
+            !unserved(crm, "java", 200, Some(5120), "/crm/home.do"),
+            "a page"
+        );
+        for path in ["/crm/a.do", "/crm/b.do", "/crm/c.do", "/crm/d.do"] {
+            assert!(
+                !unserved(crm, "java", 200, Some(2214), path),
+                "{path}: a login page answered in place of protected pages, on a site whose Java \
+                 pages have sizes of their own"
+            );
+        }
+        assert!(
+            unserved(crm, "php", 200, Some(2214), "/x.php"),
+            "but PHP it never served otherwise"
+        );
         let fresh = Some("fresh.example");
         for path in [
             "/wp-admin/setup-config.php",

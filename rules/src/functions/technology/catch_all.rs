@@ -3,7 +3,7 @@
 //! names.
 
 use super::EndpointLearner;
-use super::{host_key, EXTENSIONS};
+use super::{host_key, key, EXTENSIONS};
 
 /// A host that answered this many different paths of code (or of products' endpoints) with
 /// success and one same size answers everything with one page: a single-page app's
@@ -25,9 +25,38 @@ const MAX_PATH: usize = 256;
 /// under it).
 const SIZE: &str = "\u{1}size\u{1}";
 
+/// Sizes of successes kept per host and technology: one answered with this many different
+/// sizes is served for real, whatever they are.
+const SLOTS: i64 = 4;
+
+/// The learner's key infix of a technology's kept sizes: slot `i` holds a size, slot `n` how
+/// many are kept.
+const SLOT: &str = "\u{1}slot\u{1}";
+
 /// Whether a success of `bytes` for `path` (naming `technology`) on `host` is the host's one
-/// page for everything ([`CATCH_ALL_PATHS`]), learning the sizes as it goes.
+/// page for everything ([`CATCH_ALL_PATHS`]) rather than the technology, learning the sizes as
+/// it goes: the size answered that many paths, and the technology was never answered with a
+/// size that did not (a login page answered in place of every protected page, or a soft 404, on
+/// a site that serves the technology in pages of their own sizes is that site's, not one page
+/// for everything).
 pub(super) fn catch_all(
+    learner: &mut EndpointLearner,
+    scratch: &mut String,
+    host: Option<&str>,
+    technology: &str,
+    bytes: i64,
+    path: &str,
+) -> bool {
+    if page_for_every_path(learner, scratch, host, technology, bytes, path) {
+        !served_otherwise(learner, scratch, host, technology)
+    } else {
+        keep_size(learner, scratch, host, technology, bytes);
+        false
+    }
+}
+
+/// Whether `bytes` answered [`CATCH_ALL_PATHS`] different paths on `host` (counting `path`).
+fn page_for_every_path(
     learner: &mut EndpointLearner,
     scratch: &mut String,
     host: Option<&str>,
@@ -38,8 +67,7 @@ pub(super) fn catch_all(
     use std::fmt::Write;
     host_key(scratch, host, SIZE, technology);
     let _ = write!(scratch, "{bytes}");
-    let paths = learner.count(scratch);
-    if paths >= CATCH_ALL_PATHS {
+    if learner.count(scratch) >= CATCH_ALL_PATHS {
         return true;
     }
     // A path this size did not answer before counts once.
@@ -58,6 +86,62 @@ pub(super) fn catch_all(
     learner.remember(scratch);
     scratch.truncate(size_at);
     learner.tally(scratch) >= CATCH_ALL_PATHS
+}
+
+/// Writes the key of `technology`'s slot `slot` (a number, or `n` for the count) into `out`.
+fn slot_key(out: &mut String, host: Option<&str>, technology: &str, slot: &dyn std::fmt::Display) {
+    use std::fmt::Write;
+    key(out, host, technology);
+    out.push_str(SLOT);
+    let _ = write!(out, "{slot}");
+}
+
+/// Keeps `bytes` among `technology`'s sizes on `host` (at most [`SLOTS`]).
+fn keep_size(
+    learner: &mut EndpointLearner,
+    scratch: &mut String,
+    host: Option<&str>,
+    technology: &str,
+    bytes: i64,
+) {
+    slot_key(scratch, host, technology, &'n');
+    let kept = learner.count(scratch);
+    if kept >= SLOTS {
+        return;
+    }
+    for slot in 0..kept {
+        slot_key(scratch, host, technology, &slot);
+        if learner.count(scratch) == bytes {
+            return;
+        }
+    }
+    slot_key(scratch, host, technology, &kept);
+    learner.put(scratch, bytes);
+    slot_key(scratch, host, technology, &'n');
+    learner.tally(scratch);
+}
+
+/// Whether `technology` was answered on `host` with a size that is not a page for every path,
+/// or with [`SLOTS`] sizes.
+fn served_otherwise(
+    learner: &mut EndpointLearner,
+    scratch: &mut String,
+    host: Option<&str>,
+    technology: &str,
+) -> bool {
+    use std::fmt::Write;
+    slot_key(scratch, host, technology, &'n');
+    let kept = learner.count(scratch);
+    if kept >= SLOTS {
+        return true;
+    }
+    (0..kept).any(|slot| {
+        slot_key(scratch, host, technology, &slot);
+        let size = learner.count(scratch);
+        host_key(scratch, host, SIZE, technology);
+        let _ = write!(scratch, "{size}");
+        learner.count(scratch) < CATCH_ALL_PATHS
+    })
 }
 
 /// The resource `path` names: a script's path info is the script's (`/wp-admin/setup-config.php/
