@@ -47,101 +47,106 @@ pub(super) fn catch_all(
     bytes: i64,
     path: &str,
 ) -> bool {
-    if page_for_every_path(learner, scratch, host, technology, bytes, path) {
-        !served_otherwise(learner, scratch, host, technology)
+    let mut site = Site {
+        learner,
+        scratch,
+        host,
+        technology,
+    };
+    if site.page_for_every_path(bytes, path) {
+        !site.served_otherwise()
     } else {
-        keep_size(learner, scratch, host, technology, bytes);
+        site.keep_size(bytes);
         false
     }
 }
 
-/// Whether `bytes` answered [`CATCH_ALL_PATHS`] different paths on `host` (counting `path`).
-fn page_for_every_path(
-    learner: &mut EndpointLearner,
-    scratch: &mut String,
-    host: Option<&str>,
-    technology: &str,
-    bytes: i64,
-    path: &str,
-) -> bool {
-    use std::fmt::Write;
-    host_key(scratch, host, SIZE, technology);
-    let _ = write!(scratch, "{bytes}");
-    if learner.count(scratch) >= CATCH_ALL_PATHS {
-        return true;
-    }
-    // A path this size did not answer before counts once.
-    let path = resource(path);
-    let size_at = scratch.len();
-    scratch.push('\0');
-    let mut cut = path.len().min(MAX_PATH);
-    while !path.is_char_boundary(cut) {
-        cut -= 1;
-    }
-    // Any case: servers that answer every path with one page ignore it too.
-    scratch.extend(path[..cut].chars().map(|c| c.to_ascii_lowercase()));
-    if learner.knows(scratch) {
-        return false;
-    }
-    learner.remember(scratch);
-    scratch.truncate(size_at);
-    learner.tally(scratch) >= CATCH_ALL_PATHS
+/// One technology on one host, and the learner that remembers what the host answered.
+struct Site<'a> {
+    learner: &'a mut EndpointLearner,
+    /// The key being built (one buffer for a whole batch).
+    scratch: &'a mut String,
+    host: Option<&'a str>,
+    technology: &'a str,
 }
 
-/// Writes the key of `technology`'s slot `slot` (a number, or `n` for the count) into `out`.
-fn slot_key(out: &mut String, host: Option<&str>, technology: &str, slot: &dyn std::fmt::Display) {
-    use std::fmt::Write;
-    key(out, host, technology);
-    out.push_str(SLOT);
-    let _ = write!(out, "{slot}");
-}
-
-/// Keeps `bytes` among `technology`'s sizes on `host` (at most [`SLOTS`]).
-fn keep_size(
-    learner: &mut EndpointLearner,
-    scratch: &mut String,
-    host: Option<&str>,
-    technology: &str,
-    bytes: i64,
-) {
-    slot_key(scratch, host, technology, &'n');
-    let kept = learner.count(scratch);
-    if kept >= SLOTS {
-        return;
+impl Site<'_> {
+    /// Writes the key of the tally of paths `bytes` answered into the scratch buffer.
+    fn size_key(&mut self, bytes: i64) {
+        use std::fmt::Write;
+        host_key(self.scratch, self.host, SIZE, self.technology);
+        let _ = write!(self.scratch, "{bytes}");
     }
-    for slot in 0..kept {
-        slot_key(scratch, host, technology, &slot);
-        if learner.count(scratch) == bytes {
+
+    /// Writes the key of the technology's slot `slot` (a number, or `n` for how many are kept)
+    /// into the scratch buffer.
+    fn slot_key(&mut self, slot: &dyn std::fmt::Display) {
+        use std::fmt::Write;
+        key(self.scratch, self.host, self.technology);
+        self.scratch.push_str(SLOT);
+        let _ = write!(self.scratch, "{slot}");
+    }
+
+    /// Whether `bytes` answered [`CATCH_ALL_PATHS`] different paths on the host (counting
+    /// `path`).
+    fn page_for_every_path(&mut self, bytes: i64, path: &str) -> bool {
+        self.size_key(bytes);
+        if self.learner.count(self.scratch) >= CATCH_ALL_PATHS {
+            return true;
+        }
+        // A path this size did not answer before counts once.
+        let path = resource(path);
+        let size_at = self.scratch.len();
+        self.scratch.push('\0');
+        let mut cut = path.len().min(MAX_PATH);
+        while !path.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        // Any case: servers that answer every path with one page ignore it too.
+        self.scratch
+            .extend(path[..cut].chars().map(|c| c.to_ascii_lowercase()));
+        if self.learner.knows(self.scratch) {
+            return false;
+        }
+        self.learner.remember(self.scratch);
+        self.scratch.truncate(size_at);
+        self.learner.tally(self.scratch) >= CATCH_ALL_PATHS
+    }
+
+    /// Keeps `bytes` among the technology's sizes on the host (at most [`SLOTS`]).
+    fn keep_size(&mut self, bytes: i64) {
+        self.slot_key(&'n');
+        let kept = self.learner.count(self.scratch);
+        if kept >= SLOTS {
             return;
         }
+        for slot in 0..kept {
+            self.slot_key(&slot);
+            if self.learner.count(self.scratch) == bytes {
+                return;
+            }
+        }
+        self.slot_key(&kept);
+        self.learner.put(self.scratch, bytes);
+        self.slot_key(&'n');
+        self.learner.tally(self.scratch);
     }
-    slot_key(scratch, host, technology, &kept);
-    learner.put(scratch, bytes);
-    slot_key(scratch, host, technology, &'n');
-    learner.tally(scratch);
-}
 
-/// Whether `technology` was answered on `host` with a size that is not a page for every path,
-/// or with [`SLOTS`] sizes.
-fn served_otherwise(
-    learner: &mut EndpointLearner,
-    scratch: &mut String,
-    host: Option<&str>,
-    technology: &str,
-) -> bool {
-    use std::fmt::Write;
-    slot_key(scratch, host, technology, &'n');
-    let kept = learner.count(scratch);
-    if kept >= SLOTS {
-        return true;
+    /// Whether the technology was answered on the host with a size that is not a page for
+    /// every path, or with [`SLOTS`] sizes.
+    fn served_otherwise(&mut self) -> bool {
+        self.slot_key(&'n');
+        let kept = self.learner.count(self.scratch);
+        if kept >= SLOTS {
+            return true;
+        }
+        (0..kept).any(|slot| {
+            self.slot_key(&slot);
+            let size = self.learner.count(self.scratch);
+            self.size_key(size);
+            self.learner.count(self.scratch) < CATCH_ALL_PATHS
+        })
     }
-    (0..kept).any(|slot| {
-        slot_key(scratch, host, technology, &slot);
-        let size = learner.count(scratch);
-        host_key(scratch, host, SIZE, technology);
-        let _ = write!(scratch, "{size}");
-        learner.count(scratch) < CATCH_ALL_PATHS
-    })
 }
 
 /// The resource `path` names: a script's path info is the script's (`/wp-admin/setup-config.php/
