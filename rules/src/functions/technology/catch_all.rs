@@ -53,6 +53,11 @@ pub(super) fn catch_all(
         host,
         technology,
     };
+    // Answered with as many sizes as are kept: served for real, and a busy site's every page
+    // adds no key.
+    if site.kept() >= SLOTS {
+        return false;
+    }
     if site.page_for_every_path(bytes, path) {
         !site.served_otherwise()
     } else {
@@ -113,10 +118,15 @@ impl Site<'_> {
         self.learner.tally(self.scratch) >= CATCH_ALL_PATHS
     }
 
+    /// How many of the technology's sizes on the host are kept.
+    fn kept(&mut self) -> i64 {
+        self.slot_key(&'n');
+        self.learner.count(self.scratch)
+    }
+
     /// Keeps `bytes` among the technology's sizes on the host (at most [`SLOTS`]).
     fn keep_size(&mut self, bytes: i64) {
-        self.slot_key(&'n');
-        let kept = self.learner.count(self.scratch);
+        let kept = self.kept();
         if kept >= SLOTS {
             return;
         }
@@ -135,8 +145,7 @@ impl Site<'_> {
     /// Whether the technology was answered on the host with a size that is not a page for
     /// every path, or with [`SLOTS`] sizes.
     fn served_otherwise(&mut self) -> bool {
-        self.slot_key(&'n');
-        let kept = self.learner.count(self.scratch);
+        let kept = self.kept();
         if kept >= SLOTS {
             return true;
         }
@@ -171,6 +180,41 @@ fn resource(path: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_busy_site_adds_no_key_per_page() {
+        let mut learner = EndpointLearner::default();
+        let mut scratch = String::new();
+        let blog = Some("blog.example");
+        for (i, size) in [5000, 6000, 7000, 8000].into_iter().enumerate() {
+            let path = format!("/p{i}.php");
+            assert!(!catch_all(
+                &mut learner,
+                &mut scratch,
+                blog,
+                "php",
+                size,
+                &path
+            ));
+        }
+        let keys = learner.len();
+        for i in 0..1000 {
+            let path = format!("/post{i}.php");
+            assert!(!catch_all(
+                &mut learner,
+                &mut scratch,
+                blog,
+                "php",
+                9000 + i,
+                &path
+            ));
+        }
+        assert_eq!(
+            learner.len(),
+            keys,
+            "four sizes kept: PHP is served, nothing more to learn"
+        );
+    }
 
     #[test]
     fn a_scripts_path_info_is_the_script() {
