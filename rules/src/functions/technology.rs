@@ -153,8 +153,8 @@ fn key(out: &mut String, host: Option<&str>, technology: &str) {
 /// redirect or a server error from a host that answers everything so ([`SILENT_HOST`]); so is a
 /// success of the size the host answers everything with ([`CATCH_ALL_PATHS`]; `bytes` is the
 /// response size and `path` the request's path: unknown or small sizes never count); anything
-/// else is `false`. `scratch`
-/// holds the key (one buffer for a whole batch, not an allocation per row).
+/// else is `false`. `scratch` holds the key (one buffer for a whole batch, not an allocation
+/// per row).
 pub fn technology_unserved(
     learner: &mut EndpointLearner,
     scratch: &mut String,

@@ -3,7 +3,7 @@
 //! names.
 
 use super::EndpointLearner;
-use super::{host_key, key, EXTENSIONS};
+use super::{host_key, key, server_technology};
 
 /// A host that answered this many different paths of code (or of products' endpoints) with
 /// success and one same size answers everything with one page: a single-page app's
@@ -164,13 +164,8 @@ fn resource(path: &str) -> &str {
     let mut end = 0;
     for segment in path.split('/') {
         end += segment.len();
-        if end < path.len() {
-            let name = segment.split(';').next().unwrap_or(segment);
-            if let Some((_, ext)) = name.rsplit_once('.') {
-                if EXTENSIONS.iter().any(|(e, _)| e.eq_ignore_ascii_case(ext)) {
-                    return &path[..end];
-                }
-            }
+        if end < path.len() && server_technology(segment).is_some() {
+            return &path[..end];
         }
         end += 1;
     }
