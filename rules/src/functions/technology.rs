@@ -79,8 +79,8 @@ enum Answer {
     Served,
     /// Nothing there, or refused ([`super::status::refused`]).
     NotThere,
-    /// 3xx other than 304, or 5xx: says nothing of the path (sent on elsewhere, or failed),
-    /// unless the host answers everything so.
+    /// 3xx other than 304, 400, or 5xx: says nothing of the path (sent on elsewhere, refused
+    /// as a whole request, or failed), unless the host answers everything so.
     Silent,
     /// Anything else (1xx, 401, 405, 429 ...): neither.
     Other,
@@ -89,17 +89,19 @@ enum Answer {
 fn answer(status: i64) -> Answer {
     match status {
         200..=299 | 304 => Answer::Served,
-        300..=399 | 500..=599 => Answer::Silent,
+        300..=399 | 400 | 500..=599 => Answer::Silent,
         s if super::status::refused(s) => Answer::NotThere,
         _ => Answer::Other,
     }
 }
 
 /// A host that answered this many requests for server code (or for products' endpoints) with
-/// redirects or server errors, and never one with success, answers everything so: a
-/// plain-HTTP listener sending every request on to HTTPS, a parked domain, a proxy whose
-/// application is down. From then on those answers are read as refusals, since what the client
-/// asked for is not served there either.
+/// redirects, 400 or server errors, and never one with success, answers everything so: a
+/// plain-HTTP listener sending every request on to HTTPS, a server refusing every request
+/// that names no site of its own with 400 (Django's `ALLOWED_HOSTS`, an nginx default server
+/// that returns 400: scanners ask by address), a parked domain, a proxy whose application is
+/// down. From then on those answers are read as refusals, since what the client asked for is
+/// not served there either.
 pub const SILENT_HOST: i64 = 5;
 
 /// The learner's keys of what a host did as a whole, per [`kind`] (no technology or product
@@ -150,7 +152,7 @@ fn key(out: &mut String, host: Option<&str>, technology: &str) {
 /// Whether a request for `technology` on `host`, answered `status`, asks for a technology that
 /// host never served, learning as it goes: a success teaches that the host runs it; a refusal
 /// (`refused`: 403, 404, 410, 418, 444) for one it was never seen serving is `true`; so is a
-/// redirect or a server error from a host that answers everything so ([`SILENT_HOST`]); so is a
+/// redirect, a 400 or a server error from a host that answers everything so ([`SILENT_HOST`]); so is a
 /// success of the size the host answers everything with ([`CATCH_ALL_PATHS`]; `bytes` is the
 /// response size and `path` the request's path: unknown or small sizes never count); anything
 /// else is `false`. `scratch` holds the key (one buffer for a whole batch, not an allocation
@@ -306,6 +308,7 @@ mod tests {
             (port80, "java", 302, true, "the fifth"),
             (Some("SHOP.Example"), "php", 301, true, "host, not port"),
             (port80, "php", 503, true, "5xx counts like 3xx"),
+            (port80, "php", 400, true, "and so does 400"),
             (port80, "php", 304, false, "a 304 is a success"),
             (port80, "cgi", 301, false, "served: 3xx says nothing"),
             (port80, "cgi", 404, true, "refusals still count"),
@@ -343,6 +346,39 @@ mod tests {
             assert!(!unserved(down, "java", status));
         }
         assert!(unserved(down, "java", 500), "an application down");
+    }
+
+    #[test]
+    fn a_host_refusing_every_request_by_address_with_400_has_those_answers_read_as_refusals() {
+        let mut unserved = site();
+        // A Django test server asked by address: `DisallowedHost`, 400, whatever the path.
+        let django = Some("54.68.96.53:8080");
+        let tomcat = "apache-tomcat-manager-login-probing";
+        for tech in [tomcat, "php", "php", "cgi", "php"] {
+            assert!(
+                !unserved(django, tech, 400),
+                "{tech}: not known to answer all so yet"
+            );
+        }
+        for _ in 0..3 {
+            assert!(!unserved(django, tomcat, 400));
+        }
+        assert!(
+            unserved(django, tomcat, 400),
+            "the fifth product request so"
+        );
+        assert!(
+            unserved(django, "java", 400),
+            "code keeps a tally of its own"
+        );
+
+        // A site that serves its code: a 400 (a browser's cookies outgrowing the header
+        // buffers) says nothing there.
+        let shop = Some("shop.example");
+        assert!(!unserved(shop, "php", 200));
+        for _ in 0..6 {
+            assert!(!unserved(shop, "php", 400));
+        }
     }
 
     #[test]
