@@ -25,7 +25,9 @@ pub use gatewatch_ingest::route::route_template;
 pub use injected::injected_code;
 pub use openapi::{api_spec_status, set_api_spec, with_api_spec, ApiSpec, EndpointLearner};
 pub(crate) use probe::normalize_path;
-pub use probe::{backup_copy, linked, normalized_path, probe_class, self_referred};
+pub use probe::{
+    backup_copy, counterfeit_agent, linked, normalized_path, probe_class, self_referred,
+};
 pub use ua::verify::{crawler_verified, set_crawler_ranges, CrawlerRanges};
 pub use ua::{ua_class, verifiable_crawlers, UaClass, VerifiableCrawler};
 

@@ -368,14 +368,35 @@ fn is_scanner(ua: &str) -> bool {
     }
     super::ua::remember(&SEEN, ua, |ua| {
         lists().scanners.is_match(ua)
-            || (counterfeit::counterfeit_browser(ua)
-                && !matches!(
-                    super::ua::ua_class(ua),
-                    super::UaClass::Bot | super::UaClass::AiCrawler | super::UaClass::AiAgent
-                ))
+            || misspelt_browser(ua)
             || (scanning_self_description().is_some_and(|r| r.is_match(ua))
                 && super::ua::ua_class(ua) != super::UaClass::Browser)
     })
+}
+
+/// Whether the agent misspells `Mozilla` while posing as a browser: a declared bot with the
+/// typo says what it is.
+fn misspelt_browser(ua: &str) -> bool {
+    counterfeit::counterfeit_browser(ua)
+        && !matches!(
+            super::ua::ua_class(ua),
+            super::UaClass::Bot | super::UaClass::AiCrawler | super::UaClass::AiAgent
+        )
+}
+
+/// Whether a user agent poses as a browser that no browser could be: `Mozilla` misspelt (not
+/// by a declared bot), or a browser's agent with every space taken out. Spam tools rotating
+/// agents from a list send such counterfeits; a browser never does.
+///
+/// ```
+/// use gatewatch_rules::functions::counterfeit_agent;
+/// assert!(counterfeit_agent("Mozilla/5.0(WindowsNT10.0;Win64;x64;rv:79.0)Gecko/20100101Firefox/79.0"));
+/// assert!(counterfeit_agent("Mozila/5.0 (Windows NT 10.0; Win64; x64)"));
+/// assert!(!counterfeit_agent("Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:79.0) Gecko/20100101 Firefox/79.0"));
+/// assert!(!counterfeit_agent("Mozzila/5.0 (compatible; Sonic/1.0; +https://sonic.example/bot)"));
+/// ```
+pub fn counterfeit_agent(ua: &str) -> bool {
+    counterfeit::spaceless_browser(ua) || misspelt_browser(ua)
 }
 
 /// [`words::SCANNING_SELF_DESCRIPTION`], compiled once; `None` (logged) should the fixed

@@ -103,6 +103,14 @@ pub const HELPERS: &[Helper] = &[
         }),
     },
     Helper {
+        name: "counterfeit_agent",
+        doc: "counterfeit_agent(user_agent): the agent poses as a browser no browser could be (`Mozilla` misspelt, not by a declared bot; a browser's agent with every space taken out)",
+        sql: Some(|| SqlFunction::Scalar(udf::predicate_fn("counterfeit_agent", super::counterfeit_agent))),
+        rhai: Some(|e| {
+            e.register_fn("counterfeit_agent", |ua: &str| super::counterfeit_agent(ua));
+        }),
+    },
+    Helper {
         name: "self_referred",
         doc: "self_referred(referer, request_target): the Referer names the request itself (scheme, host, then exactly the target), as botnets forge it",
         sql: Some(|| SqlFunction::Scalar(udf::predicate2_fn("self_referred", super::self_referred))),

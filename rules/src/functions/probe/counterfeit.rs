@@ -1,8 +1,10 @@
 //! Counterfeit browser agents: a user agent whose first product misspells `Mozilla`
-//! (`Mozila/5.0`, `Mozlila/5.0 (Linux; Android 7.0; ... Bulid/NRD90M ...)`). Browsers write
-//! their own name from a fixed string; a bot author typing one by hand gets it wrong, and the
-//! botnet then sends the typo from every address. One definition for `probe_class`'s
-//! `scanner-agent`.
+//! (`Mozila/5.0`, `Mozlila/5.0 (Linux; Android 7.0; ... Bulid/NRD90M ...)`), or a browser's
+//! agent with every space taken out (`Mozilla/5.0(WindowsNT10.0;Win64;x64;rv:79.0)Gecko/...`).
+//! Browsers write their agent from a fixed string; a bot author typing one by hand gets it
+//! wrong, or a tool rotating agents from a list mangles them, and the botnet then sends the
+//! counterfeit from every address. One definition for `probe_class`'s `scanner-agent` (the
+//! misspelling) and `counterfeit_agent` (both).
 
 /// The product every browser agent starts with.
 const BROWSER_PRODUCT: &str = "mozilla";
@@ -32,9 +34,64 @@ pub(super) fn counterfeit_browser(ua: &str) -> bool {
         && strsim::levenshtein(&product, BROWSER_PRODUCT) <= MAX_EDITS
 }
 
+/// Whether the agent is a browser's with every space taken out: `Mozilla/` and a version run
+/// straight into the comment (`Mozilla/5.0(`), another product follows the comment
+/// (`)Gecko/20100101Firefox/79.0`, `)AppleWebKit/537.36(KHTML,likeGecko)...`), and there is
+/// no space anywhere. Every browser writes a space between its products and inside its comment
+/// (`Windows NT`, `like Gecko`); contact-form and comment spam tools that rotate agents send
+/// them stripped, a new one per pair of requests. A television's agent written without spaces
+/// ends with its comment (`Mozilla/5.0(SmartHub;SMART-TV;U;Linux/SmartTV;Maple2012).`): no
+/// product follows, and it is not one.
+pub(super) fn spaceless_browser(ua: &str) -> bool {
+    let Some(rest) = ua.strip_prefix("Mozilla/") else {
+        return false;
+    };
+    let version = rest
+        .bytes()
+        .take_while(|b| b.is_ascii_digit() || *b == b'.')
+        .count();
+    let Some(comment) = rest[version..].strip_prefix('(').filter(|_| version > 0) else {
+        return false;
+    };
+    if ua.bytes().any(|b| b.is_ascii_whitespace()) {
+        return false;
+    }
+    // A product after the comment: a name, then its slash.
+    comment.split_once(')').is_some_and(|(_, after)| {
+        after.split_once('/').is_some_and(|(name, _)| {
+            !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
+    })
+}
+
 #[cfg(test)]
 mod tests {
-    use super::counterfeit_browser;
+    use super::{counterfeit_browser, spaceless_browser};
+
+    #[test]
+    fn browser_agents_with_their_spaces_stripped_are_counterfeit() {
+        // As a Joomla contact-form spam botnet sent them (heldout69's almhuette2020).
+        for ua in [
+            "Mozilla/5.0(WindowsNT10.0;Win64;x64;rv:79.0)Gecko/20100101Firefox/79.0",
+            "Mozilla/5.0(Linux;Android9;LM-K410)AppleWebKit/537.36(KHTML,likeGecko)Chrome/85.0.4183.81MobileSafari/537.36",
+            "Mozilla/5.0(Macintosh;IntelMacOSX10.14;rv:68.0)Gecko/20100101Firefox/68.0",
+        ] {
+            assert!(spaceless_browser(ua), "{ua}");
+        }
+        for ua in [
+            "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:79.0) Gecko/20100101 Firefox/79.0",
+            // Real agents with one space missing somewhere still have the others.
+            "Mozilla/5.0(Linux; Android 4.2.1; zh-cn; UTIME X1 Build/JOP40D) AppleWebkit/534.30 (KHTML,like Gecko) Version/4.0 Mobile Safari/534.30",
+            "Mozilla/5.0(SmartHub;SMART-TV;U;Linux/SmartTV;Maple2012).",
+            "Mozilla/5.0(compatible;SomeBot/1.0)",
+            "Mozilla/(x)Gecko/1",
+            "Mozilla/5.0",
+            "curl/8.5.0",
+            "",
+        ] {
+            assert!(!spaceless_browser(ua), "{ua}");
+        }
+    }
 
     #[test]
     fn misspelt_browser_names_are_counterfeit() {
