@@ -7,13 +7,21 @@ use crate::support::{assert_corpus, BenignHits};
 
 /// The sixty-ninth held-out set (`eval/heldout69`: the public Apache log of a Joomla site,
 /// December 2020, as copied into a tutorial repository; 6 attacking and 6 benign clients). First
-/// run with `cd0e3b7`'s rules none of 6, none of the 6 benign alerted; unchanged. Missed: a
+/// run with `cd0e3b7`'s rules none of 6, none of the 6 benign alerted; since stop 62 5: a
 /// contact-form spam botnet (a `GET` and a `POST` of the form a second apart, a browser agent
-/// with every space removed, a new one per pair), a lone Joomla administrator login page. Its
-/// readers of the site's own public log stay quiet.
+/// with every space removed, a new one per pair) posts with counterfeit agents
+/// (`browser-ua-automation`). Missed: a lone Joomla administrator login page. Its readers of the
+/// site's own public log stay quiet, and so does another set's space-stripped agent reading `/`.
 #[test]
 fn a_public_joomla_log_keeps_its_readers_quiet() {
-    assert_corpus("heldout69", "labels.jsonl", 6, 0, &BenignHits::NONE, &[]);
+    assert_corpus(
+        "heldout69",
+        "labels.jsonl",
+        6,
+        5,
+        &BenignHits::NONE,
+        &[("almhuette2020.log", "browser-ua-automation")],
+    );
 }
 
 /// The seventieth held-out set (`eval/heldout70`: Glastopf web-honeypot events of two sensors,

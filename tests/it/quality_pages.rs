@@ -1,0 +1,99 @@
+//! Real traffic from the pages earlier sets left unread and from log tools' fixtures (issue
+//! 16), assembled in stop 62 by helpers that read no rules or code, measured first with the
+//! rules and binary of the stop's start (`bfdca73`: the figures in each doc comment), then held
+//! as floors.
+
+use crate::support::{assert_corpus, BenignHits};
+
+/// The seventy-third held-out set (`eval/heldout73`: six committed server logs, among them
+/// further pages of heldout72's `ppw-` and the HTTPS log of its POESITE; 79 attacking and 69
+/// benign clients). First run with `bfdca73`'s rules 62 of 79, 1 of 69 benign alerted:
+/// `non-http-request` on a client whose only lines are two TLS handshakes to the plain-HTTP port
+/// (the set's labelling rule calls a lone handshake benign; the issue asks for repeated ones to
+/// alert). Missed: an FTP `USER anonymous` to the web port, `PROPFIND /` every few hours, lone
+/// `/login` probes of Go's HTTP client, a Basic-auth guessing run that only asks `GET /`, a hunt
+/// for AI assistants' files (`CLAUDE.md`, `.cursorrules`), a Hikvision `/SDK/webLanguage` probe.
+#[test]
+fn unread_pages_of_committed_logs_are_named() {
+    assert_corpus(
+        "heldout73",
+        "labels.jsonl",
+        79,
+        62,
+        &BenignHits {
+            max: 1,
+            rules: &["non-http-request"],
+        },
+        &[
+            ("owui.log", "container-api-exposed"),
+            ("madayblog.log", "cms-framework-scan"),
+            ("ppw2.log", "exploit-payload"),
+        ],
+    );
+}
+
+/// The seventy-fourth held-out set (`eval/heldout74`: log parsers' fixtures and sample data
+/// that hold real traffic, seven repositories, 2006-2021; 50 attacking and 63 benign clients).
+/// First run with `bfdca73`'s rules 18 of 50, none of the 63 benign alerted; unchanged. Missed:
+/// WordPress registration and comment spam, lone `/wp-login.php` requests on a site that answers
+/// every path with its home page (200, sizes varying), `.env` hunts answered so, a FrontPage
+/// `author.dll` exploit, WebLogic's `wls-wsat`, a MikroTik `winbox.png` probe.
+#[test]
+fn log_tools_fixtures_are_named_and_their_visitors_stay_quiet() {
+    assert_corpus(
+        "heldout74",
+        "labels.jsonl",
+        50,
+        18,
+        &BenignHits::NONE,
+        &[
+            ("scarugo.log", "login-brute-force"),
+            ("botdata.log", "non-http-request"),
+        ],
+    );
+}
+
+/// The seventy-fifth held-out set (`eval/heldout75`: further pages of heldout74's WordPress blog
+/// and home-page-for-every-path site, a restaurant site that published its own access log, a
+/// shop; 72 attacking and 127 benign clients). First run with `bfdca73`'s rules 13 of 72, none of
+/// the 127 benign alerted; now 14: a `.env` hunt over 31 folders, every answer the site's home
+/// page, counts once per path (`probing-attack-tools`). Missed: 24 clients fetching the
+/// restaurant's published log with their own home page as `Referer` (the site serves it to
+/// every client: no rule calls that a probe), WordPress registration spam, XML-RPC calls with
+/// made-up `PHP/5.x` agents answered 403.
+#[test]
+fn further_pages_and_a_published_log_keep_visitors_quiet() {
+    assert_corpus(
+        "heldout75",
+        "labels.jsonl",
+        72,
+        14,
+        &BenignHits::NONE,
+        &[
+            ("lfphp2.log", "probing-attack-tools"),
+            ("blog201.log", "cms-framework-scan"),
+        ],
+    );
+}
+
+/// The seventy-sixth held-out set (`eval/heldout76`: further pages of heldout73's sources and a
+/// Django test server's log on port 8080, 2017; 46 attacking and 45 benign clients). First run
+/// with `bfdca73`'s rules 34 of 46, none of the 45 benign alerted; now 41: the Django server
+/// answers every request by address 400 (`ALLOWED_HOSTS`), which now reads like a redirecting
+/// listener's answers, so Tomcat manager probes there alert (`unserved-technology-probe`) once
+/// the host has answered five so. Missed: the first of those probes, a Netgear
+/// `currentsetting.htm`, router logins (`/goform/websLogin`).
+#[test]
+fn a_django_server_refusing_scanners_with_400_names_them() {
+    assert_corpus(
+        "heldout76",
+        "labels.jsonl",
+        46,
+        41,
+        &BenignHits::NONE,
+        &[
+            ("djangosite.log", "unserved-technology-probe"),
+            ("ppw3.log", "container-api-exposed"),
+        ],
+    );
+}
