@@ -41,11 +41,16 @@ pub(super) fn counterfeit_browser(ua: &str) -> bool {
 /// (`Windows NT`, `like Gecko`); contact-form and comment spam tools that rotate agents send
 /// them stripped, a new one per pair of requests. A television's agent written without spaces
 /// ends with its comment (`Mozilla/5.0(SmartHub;SMART-TV;U;Linux/SmartTV;Maple2012).`): no
-/// product follows, and it is not one.
+/// product follows, and it is not one. Nor is UC Browser's, which writes its own agent so
+/// (`Mozilla/5.0(Linux;U;Android5.0;...)...UCBrowser/10.8.0.718U3/0.8.0...`; WURFL ships a
+/// normaliser that puts its spaces back).
 pub(super) fn spaceless_browser(ua: &str) -> bool {
     let Some(rest) = ua.strip_prefix("Mozilla/") else {
         return false;
     };
+    if ["UCBrowser", "UCWEB"].iter().any(|uc| ua.contains(uc)) {
+        return false;
+    }
     let version = rest
         .bytes()
         .take_while(|b| b.is_ascii_digit() || *b == b'.')
@@ -83,6 +88,7 @@ mod tests {
             // Real agents with one space missing somewhere still have the others.
             "Mozilla/5.0(Linux; Android 4.2.1; zh-cn; UTIME X1 Build/JOP40D) AppleWebkit/534.30 (KHTML,like Gecko) Version/4.0 Mobile Safari/534.30",
             "Mozilla/5.0(SmartHub;SMART-TV;U;Linux/SmartTV;Maple2012).",
+            "Mozilla/5.0(Linux;U;Android5.0;en-US;SM-G900FBuild/LRX21T)AppleWebKit/534.30(KHTML,likeGecko)Version/4.0UCBrowser/10.8.0.718U3/0.8.0MobileSafari/534.30",
             "Mozilla/5.0(compatible;SomeBot/1.0)",
             "Mozilla/(x)Gecko/1",
             "Mozilla/5.0",
