@@ -93,13 +93,15 @@ fn a_small_set_of_committed_logs_is_named() {
 /// still alerts). Missed: WordPress logins whose POSTs an HTTPS
 /// redirect turned away, archives named `ftp`/`temp`, referrer spam and research scanners
 /// (borderline).
+/// Since stop 62 32 of them: one more research scanner describing itself as cloud or internet
+/// mapping.
 #[test]
 fn a_set_of_committed_logs_with_backup_hunters_is_named() {
     assert_corpus(
         "heldout35",
         "labels.jsonl",
         41,
-        31,
+        32,
         &BenignHits {
             max: 1,
             rules: &["non-http-request"],
@@ -207,13 +209,15 @@ fn a_set_of_rotated_logs_is_named_and_its_visitors_stay_quiet() {
 /// with Exchange's Autodiscover asked with a `Referer` naming itself. Benign alerts
 /// left: an Icecast server's own encoders, whose `SOURCE` method is
 /// outside HTTP's registry (`non-http-request`).
+/// Since stop 62 48 of them: one more research scanner describing itself as cloud or internet
+/// mapping.
 #[test]
 fn a_set_of_rotated_logs_with_device_exploits_is_named() {
     assert_corpus(
         "heldout40",
         "labels.jsonl",
         51,
-        47,
+        48,
         &BenignHits {
             max: 2,
             rules: &["non-http-request"],
@@ -306,13 +310,15 @@ fn a_set_of_system_log_paths_is_named_and_its_visitors_stay_quiet() {
 /// probe, a fingerprinting sweep of product logos, a browser agent written after its own
 /// header's name (`User-Agent:Mozilla/4.0 ...`: tried, taken back after the review, since
 /// ordinary scripts make the same mistake), research scanners sending `HEAD /` (borderline).
+/// Since stop 62 33 of them: two more research scanners describing themselves as cloud or internet
+/// mapping.
 #[test]
 fn a_set_of_root_access_logs_is_named_and_its_visitors_stay_quiet() {
     assert_corpus(
         "heldout45",
         "labels.jsonl",
         43,
-        31,
+        33,
         &BenignHits { max: 0, rules: &[] },
         &[
             ("leo.log", "admin-console-probing"),
@@ -374,13 +380,15 @@ fn a_set_of_node_and_caddy_logs_is_named_and_its_visitors_stay_quiet() {
 /// sending repeated TLS ClientHellos before `GET /` (`non-http-request`, borderline), and the
 /// developers' `/index.php` and `/info.php` misses while the site answered 403
 /// (`unserved-technology-probe`). Missed: a research scanner sending `HEAD /`.
+/// Since stop 62 5 of them: one more research scanner describing itself as cloud or internet
+/// mapping.
 #[test]
 fn a_set_of_hard_cases_stays_mostly_quiet() {
     assert_corpus(
         "heldout48",
         "labels.jsonl",
         5,
-        4,
+        5,
         &BenignHits {
             max: 4,
             rules: &["non-http-request", "unserved-technology-probe"],

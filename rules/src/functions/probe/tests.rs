@@ -550,6 +550,7 @@ fn self_described_internet_scanners_are_a_scanner_agent() {
         "Mozilla/5.0 (compatible; CensysInspect/1.1; +https://about.censys.io/)",
         "Mozilla/5.0 (compatible; InternetMeasurement/1.0; +https://internet-measurement.com/)",
         "NetSystemsResearch studies the availability of various services across the internet. Our website is netsystemsresearch.com",
+        "Cloud mapping experiment. Contact research@pdrlabs.net",
     ] {
         assert_eq!(
             probe_class("/", None, Some(ua)),
@@ -565,6 +566,7 @@ fn self_described_internet_scanners_are_a_scanner_agent() {
         "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36 ScanApp/2.1",
         "ScanSnapHome/2.0",
         "Mozilla/5.0 (compatible; BannerBear/1.0; +https://www.bannerbear.com)",
+        "JOSM/1.5 (19253 en) Linux Ubuntu 24.04 LTS (OpenStreetMap mapping editor)",
         "Mozzila/5.0 (compatible; Sonic/1.0; http://www.yama.info.waseda.ac.jp/~crawler/info.html)",
     ] {
         assert_eq!(probe_class("/", None, Some(ua)), None, "{ua}");
