@@ -52,6 +52,10 @@ pub const BUILTIN: &[(&str, &str)] = &[
         include_str!("../pack/cms-user-enumeration.toml"),
     ),
     (
+        "counterfeit-agent-post.toml",
+        include_str!("../pack/counterfeit-agent-post.toml"),
+    ),
+    (
         "credential-stuffing-distributed.toml",
         include_str!("../pack/credential-stuffing-distributed.toml"),
     ),

@@ -10,7 +10,7 @@ use crate::support::{assert_corpus, BenignHits};
 /// run with `cd0e3b7`'s rules none of 6, none of the 6 benign alerted; since stop 62 5: a
 /// contact-form spam botnet (a `GET` and a `POST` of the form a second apart, a browser agent
 /// with every space removed, a new one per pair) posts with counterfeit agents
-/// (`browser-ua-automation`). Missed: a lone Joomla administrator login page. Its readers of the
+/// (`counterfeit-agent-post`). Missed: a lone Joomla administrator login page. Its readers of the
 /// site's own public log stay quiet, and so does another set's space-stripped agent reading `/`.
 #[test]
 fn a_public_joomla_log_keeps_its_readers_quiet() {
@@ -20,7 +20,7 @@ fn a_public_joomla_log_keeps_its_readers_quiet() {
         6,
         5,
         &BenignHits::NONE,
-        &[("almhuette2020.log", "browser-ua-automation")],
+        &[("almhuette2020.log", "counterfeit-agent-post")],
     );
 }
 
