@@ -139,12 +139,12 @@ fn key(out: &mut String, host: Option<&str>, technology: &str) {
         Some((h, port)) if h.ends_with(']') && port.bytes().all(|b| b.is_ascii_digit()) => h,
         _ => host,
     };
-    let mut cut = host.len().min(MAX_HOST);
-    while !host.is_char_boundary(cut) {
-        cut -= 1;
-    }
     out.clear();
-    out.extend(host[..cut].chars().map(|c| c.to_ascii_lowercase()));
+    out.extend(
+        host[..host.floor_char_boundary(MAX_HOST)]
+            .chars()
+            .map(|c| c.to_ascii_lowercase()),
+    );
     out.push('\0');
     out.push_str(technology);
 }
@@ -152,11 +152,11 @@ fn key(out: &mut String, host: Option<&str>, technology: &str) {
 /// Whether a request for `technology` on `host`, answered `status`, asks for a technology that
 /// host never served, learning as it goes: a success teaches that the host runs it; a refusal
 /// (`refused`: 403, 404, 410, 418, 444) for one it was never seen serving is `true`; so is a
-/// redirect, a 400 or a server error from a host that answers everything so ([`SILENT_HOST`]); so is a
-/// success of the size the host answers everything with ([`CATCH_ALL_PATHS`]; `bytes` is the
-/// response size and `path` the request's path: unknown or small sizes never count); anything
-/// else is `false`. `scratch` holds the key (one buffer for a whole batch, not an allocation
-/// per row).
+/// redirect, a 400 or a server error from a host that answers everything so ([`SILENT_HOST`]);
+/// so is a success of the size the host answers everything with ([`CATCH_ALL_PATHS`]; `bytes`
+/// is the response size and `path` the request's path: unknown or small sizes never count);
+/// anything else is `false`. `scratch` holds the key (one buffer for a whole batch, not an
+/// allocation per row).
 pub fn technology_unserved(
     learner: &mut EndpointLearner,
     scratch: &mut String,
@@ -198,9 +198,10 @@ pub fn technology_unserved(
     }
 }
 
-/// `technology_unserved(host, technology, status, response_bytes, path)`, answering from `learner`: stateful
-/// (volatile), so every task gets its own instance bound to its own learner. Null technology or
-/// status is null; a null host is the unnamed site; a null size is unknown, a null path empty.
+/// `technology_unserved(host, technology, status, response_bytes, path)`, answering from
+/// `learner`: stateful (volatile), so every task gets its own instance bound to its own learner.
+/// Null technology or status is null; a null host is the unnamed site; a null size is unknown, a
+/// null path empty.
 pub fn technology_unserved_udf(learner: Arc<Mutex<EndpointLearner>>) -> ScalarUDF {
     create_udf(
         TECHNOLOGY_UNSERVED,
