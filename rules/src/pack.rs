@@ -36,6 +36,10 @@ pub const BUILTIN: &[(&str, &str)] = &[
         include_str!("../pack/cache-busting-flood.toml"),
     ),
     (
+        "closed-registration-attempt.toml",
+        include_str!("../pack/closed-registration-attempt.toml"),
+    ),
+    (
         "cms-framework-scan.toml",
         include_str!("../pack/cms-framework-scan.toml"),
     ),
