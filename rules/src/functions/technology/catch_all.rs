@@ -29,6 +29,12 @@ const SIZE: &str = "\u{1}size\u{1}";
 /// sizes is served for real, whatever they are.
 const SLOTS: i64 = 4;
 
+/// A success within `1 / SAME_PAGE` of a kept size (2%) is that size: a page that writes the
+/// time, a token, a counter or the path it was asked for into itself changes by a few bytes
+/// per request (a PHP site answering every path with its home page: 32,637 to 33,009 bytes),
+/// while a site's different pages differ by more.
+const SAME_PAGE: u64 = 50;
+
 /// The learner's key infix of a technology's kept sizes: slot `i` holds a size, slot `n` how
 /// many are kept.
 const SLOT: &str = "\u{1}slot\u{1}";
@@ -55,9 +61,11 @@ pub(super) fn catch_all(
     };
     // Answered with as many sizes as are kept: served for real, and a busy site's every page
     // adds no key.
-    if site.kept() >= SLOTS {
+    let kept = site.kept();
+    if kept >= SLOTS {
         return false;
     }
+    let bytes = site.same_page(bytes, kept);
     if site.page_for_every_path(bytes, path) {
         !site.served_otherwise()
     } else {
@@ -121,6 +129,19 @@ impl Site<'_> {
     fn kept(&mut self) -> i64 {
         self.slot_key(&'n');
         self.learner.count(self.scratch)
+    }
+
+    /// The kept size `bytes` is the same page as (within `1 / SAME_PAGE` of it), or `bytes`
+    /// itself: the first size kept stands for the page, so sizes do not drift.
+    fn same_page(&mut self, bytes: i64, kept: i64) -> i64 {
+        let near = bytes.unsigned_abs() / SAME_PAGE;
+        (0..kept)
+            .find_map(|slot| {
+                self.slot_key(&slot);
+                let size = self.learner.count(self.scratch);
+                (size.abs_diff(bytes) <= near).then_some(size)
+            })
+            .unwrap_or(bytes)
     }
 
     /// Keeps `bytes` among the technology's sizes on the host (at most [`SLOTS`]).
@@ -201,6 +222,38 @@ mod tests {
             keys,
             "four sizes kept: PHP is served, nothing more to learn"
         );
+    }
+
+    #[test]
+    fn a_page_that_changes_by_a_few_bytes_is_one_page() {
+        let mut learner = EndpointLearner::default();
+        let mut scratch = String::new();
+        let mut page = |learner: &mut EndpointLearner, host: &str, size: i64, path: &str| {
+            catch_all(learner, &mut scratch, Some(host), "php", size, path)
+        };
+        // The home page for every path, a little longer or shorter each time (heldout75's
+        // lfphp2): learned over three paths, then every size near it.
+        let home = "lfphp.example";
+        assert!(!page(&mut learner, home, 32868, "/wp-login.php"));
+        assert!(!page(&mut learner, home, 32731, "/wordpress/wp-login.php"));
+        assert!(page(&mut learner, home, 32669, "/blog/wp-login.php"));
+        assert!(page(&mut learner, home, 33009, "/wp/wp-login.php"));
+        assert!(page(&mut learner, home, 32637, "/wp-login.php"));
+        // A size further than 2% from it is a page of its own.
+        assert!(!page(&mut learner, home, 34000, "/index.php"));
+        // A site whose pages differ by more: each is its own page, and three of them serve PHP.
+        let site = "shop.example";
+        for (size, path) in [(12000, "/a.php"), (12500, "/b.php"), (13000, "/c.php")] {
+            assert!(!page(&mut learner, site, size, path), "{path}");
+        }
+        assert!(!page(&mut learner, site, 12010, "/d.php"));
+        // Three pages near one size, but the technology also served a page of another size:
+        // served for real.
+        let blog = "blog.example";
+        assert!(!page(&mut learner, blog, 4500, "/wp-login.php"));
+        for path in ["/x.php", "/y.php", "/z.php"] {
+            assert!(!page(&mut learner, blog, 78000, path), "{path}");
+        }
     }
 
     #[test]
