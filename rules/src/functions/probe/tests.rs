@@ -394,6 +394,9 @@ fn scanner_marks_in_the_url_are_a_scanner_agent() {
         ("/W00TW00T.AT.blackhats.romanian.anti-sec:)", None),
         ("//muieblackcat", None),
         ("/acunetix-wvs-test-for-some-inexistent-file", None),
+        ("/nmaplowercheck1737282639", None),
+        ("/NmapUpperCheck1737282639", None),
+        ("/Nmap/folder/check1737282639", None),
         (
             "/api/v1/fetch",
             Some("url=http%3A%2F%2Fd1x2y3.oast.fun%2Fa"),
@@ -409,7 +412,12 @@ fn scanner_marks_in_the_url_are_a_scanner_agent() {
             "{path} {query:?}"
         );
     }
-    for path in ["/blog/w00t-we-shipped", "/cats/black-cat", "/docs/oast"] {
+    for path in [
+        "/blog/w00t-we-shipped",
+        "/cats/black-cat",
+        "/docs/oast",
+        "/docs/nmap-lower-check",
+    ] {
         assert_eq!(probe_class(path, None, None), None, "{path}");
     }
     // Near misses: a library's site, a domain ending like a mark's without its dot.

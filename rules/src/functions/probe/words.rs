@@ -64,7 +64,9 @@ pub(super) const CODE_INJECTION: &[&str] = &[
 /// Marks scanners leave in the URLs they request, matched case-insensitively in the path and
 /// query (raw and decoded): the tool naming itself where a person's request never would, like
 /// a scanner's user agent (`probe_class`'s `scanner-agent`). DFind's `w00tw00t.at.ISC.SANS...`
-/// and Muieblackcat's `/muieblackcat` probe requests, Acunetix's made-up test files, and the
+/// and Muieblackcat's `/muieblackcat` probe requests, Acunetix's made-up test files, Nmap's
+/// (its scripting engine asks `/nmaplowercheck<time>`, `/NmapUpperCheck<time>` and
+/// `/Nmap/folder/check<time>` to learn the server's 404, `nselib/http.lua`), and the
 /// out-of-band callback domains of Burp Collaborator, ProjectDiscovery's interactsh (Nuclei's
 /// blind-injection tests) and the Chinese DNS-log services: a request carrying one is a scanner
 /// waiting for the server to call back.
@@ -73,6 +75,9 @@ pub(super) const SCANNER_MARKS: &[&str] = &[
     "/muieblackcat",
     "acunetix-wvs-test",
     "acunetix_wvs_security_test",
+    "/nmaplowercheck",
+    "/nmapuppercheck",
+    "/nmap/folder/check",
     ".burpcollaborator.net",
     ".oastify.com",
     ".oast.pro",
