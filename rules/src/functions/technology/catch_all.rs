@@ -29,11 +29,18 @@ const SIZE: &str = "\u{1}size\u{1}";
 /// sizes is served for real, whatever they are.
 const SLOTS: i64 = 4;
 
-/// A success within `1 / SAME_PAGE` of a kept size (2%) is that size: a page that writes the
-/// time, a token, a counter or the path it was asked for into itself changes by a few bytes
-/// per request (a PHP site answering every path with its home page: 32,637 to 33,009 bytes),
-/// while a site's different pages differ by more.
+/// A success within `1 / SAME_PAGE` of a kept size (2%) may be that size: a page that writes
+/// the time, a token or a counter into itself changes by a few bytes with every answer (a PHP
+/// site answering every path with its home page: 32,637 to 33,009 bytes). Sizes gathered so
+/// count as one page for everything only once one path was answered with two of them (the page
+/// changes by itself): a site whose few pages share a template and differ by a few bytes of
+/// text answers each path with one size, and is a site (see [`Site::one_page`]).
 const SAME_PAGE: u64 = 50;
+
+/// The learner's key prefixes of what a kept size's paths showed: one was answered with another
+/// size near it (`SPREAD`), one path was answered with two such sizes (`VARIES`).
+const SPREAD: &str = "\u{1}spread\u{1}";
+const VARIES: &str = "\u{1}varies\u{1}";
 
 /// The learner's key infix of a technology's kept sizes: slot `i` holds a size, slot `n` how
 /// many are kept.
@@ -65,11 +72,11 @@ pub(super) fn catch_all(
     if kept >= SLOTS {
         return false;
     }
-    let bytes = site.same_page(bytes, kept);
-    if site.page_for_every_path(bytes, path) {
+    let page = site.same_page(bytes, kept);
+    if site.page_for_every_path(page, bytes, path) {
         !site.served_otherwise()
     } else {
-        site.keep_size(bytes);
+        site.keep_size(page);
         false
     }
 }
@@ -100,16 +107,22 @@ impl Site<'_> {
         let _ = write!(self.scratch, "{slot}");
     }
 
-    /// Whether `bytes` answered [`CATCH_ALL_PATHS`] different paths on the host (counting
-    /// `path`).
-    fn page_for_every_path(&mut self, bytes: i64, path: &str) -> bool {
-        self.size_key(bytes);
-        if self.learner.count(self.scratch) >= CATCH_ALL_PATHS {
-            return true;
-        }
-        // A path this size did not answer before counts once.
+    /// Writes the key of a flag (`SPREAD` or `VARIES`) of the kept size `page` into the scratch
+    /// buffer.
+    fn flag_key(&mut self, flag: &str, page: i64) {
+        use std::fmt::Write;
+        host_key(self.scratch, self.host, flag, self.technology);
+        let _ = write!(self.scratch, "{page}");
+    }
+
+    /// Whether the page `page` (a kept size: `bytes` is this answer's own size) answered
+    /// [`CATCH_ALL_PATHS`] different paths on the host (counting `path`) and is one page
+    /// ([`Self::one_page`]).
+    fn page_for_every_path(&mut self, page: i64, bytes: i64, path: &str) -> bool {
+        self.size_key(page);
+        let paths = self.learner.count(self.scratch);
+        // The path's key under the page holds the size it was first answered with.
         let path = resource(path);
-        let size_at = self.scratch.len();
         self.scratch.push('\0');
         // Any case: servers that answer every path with one page ignore it too.
         self.scratch.extend(
@@ -117,12 +130,42 @@ impl Site<'_> {
                 .chars()
                 .map(|c| c.to_ascii_lowercase()),
         );
-        if self.learner.knows(self.scratch) {
+        match self.learner.count(self.scratch) {
+            // A path this page did not answer before counts once (at most
+            // [`CATCH_ALL_PATHS`] are kept).
+            0 if paths < CATCH_ALL_PATHS => {
+                self.learner.put(self.scratch, bytes);
+                self.size_key(page);
+                self.learner.tally(self.scratch);
+                if bytes != page {
+                    self.flag_key(SPREAD, page);
+                    self.learner.remember(self.scratch);
+                }
+            }
+            0 => {}
+            first if first != bytes => {
+                self.flag_key(VARIES, page);
+                self.learner.remember(self.scratch);
+            }
+            _ => {}
+        }
+        self.one_page(page)
+    }
+
+    /// Whether the kept size `page` answered [`CATCH_ALL_PATHS`] different paths and is one
+    /// page: every answer was that size exactly, or one path was answered with two sizes near
+    /// it (a page that changes by itself, not a site's pages of a template).
+    fn one_page(&mut self, page: i64) -> bool {
+        self.size_key(page);
+        if self.learner.count(self.scratch) < CATCH_ALL_PATHS {
             return false;
         }
-        self.learner.remember(self.scratch);
-        self.scratch.truncate(size_at);
-        self.learner.tally(self.scratch) >= CATCH_ALL_PATHS
+        self.flag_key(SPREAD, page);
+        if !self.learner.knows(self.scratch) {
+            return true;
+        }
+        self.flag_key(VARIES, page);
+        self.learner.knows(self.scratch)
     }
 
     /// How many of the technology's sizes on the host are kept.
@@ -172,8 +215,7 @@ impl Site<'_> {
         (0..kept).any(|slot| {
             self.slot_key(&slot);
             let size = self.learner.count(self.scratch);
-            self.size_key(size);
-            self.learner.count(self.scratch) < CATCH_ALL_PATHS
+            !self.one_page(size)
         })
     }
 }
@@ -232,15 +274,30 @@ mod tests {
             catch_all(learner, &mut scratch, Some(host), "php", size, path)
         };
         // The home page for every path, a little longer or shorter each time (heldout75's
-        // lfphp2): learned over three paths, then every size near it.
+        // lfphp2): three paths near one size, then one of them answered with another size near
+        // it (the page changes by itself), then every size near it.
         let home = "lfphp.example";
         assert!(!page(&mut learner, home, 32868, "/wp-login.php"));
         assert!(!page(&mut learner, home, 32731, "/wordpress/wp-login.php"));
-        assert!(page(&mut learner, home, 32669, "/blog/wp-login.php"));
+        assert!(!page(&mut learner, home, 32669, "/blog/wp-login.php"));
+        assert!(page(&mut learner, home, 32780, "/wp-login.php"));
         assert!(page(&mut learner, home, 33009, "/wp/wp-login.php"));
-        assert!(page(&mut learner, home, 32637, "/wp-login.php"));
+        assert!(page(&mut learner, home, 32637, "/xmlrpc.php"));
         // A size further than 2% from it is a page of its own.
         assert!(!page(&mut learner, home, 34000, "/index.php"));
+        // A site whose pages share a template and differ by a few bytes of text: each path
+        // answered with its one size, however often, is a site, not one page.
+        let brochure = "brochure.example";
+        for _ in 0..2 {
+            for (size, path) in [
+                (21480, "/index.php"),
+                (21712, "/about.php"),
+                (21903, "/services.php"),
+                (21655, "/contact.php"),
+            ] {
+                assert!(!page(&mut learner, brochure, size, path), "{path}");
+            }
+        }
         // A site whose pages differ by more: each is its own page, and three of them serve PHP.
         let site = "shop.example";
         for (size, path) in [(12000, "/a.php"), (12500, "/b.php"), (13000, "/c.php")] {
@@ -251,7 +308,7 @@ mod tests {
         // served for real.
         let blog = "blog.example";
         assert!(!page(&mut learner, blog, 4500, "/wp-login.php"));
-        for path in ["/x.php", "/y.php", "/z.php"] {
+        for path in ["/x.php", "/y.php", "/z.php", "/x.php"] {
             assert!(!page(&mut learner, blog, 78000, path), "{path}");
         }
     }
