@@ -20,6 +20,7 @@ mod quality_payloads;
 mod quality_proxies;
 mod quality_public;
 mod quality_real;
+mod quality_small_hosts;
 mod receiver;
 mod rule_eval;
 mod rules;
