@@ -20,7 +20,7 @@ mod words;
 pub use backup::backup_copy;
 use backup::{is_site_dump, is_source_backup};
 use words::{
-    ARCHIVE_EXTENSIONS, BACKUP_SUFFIXES, CODE_INJECTION, CREDENTIAL_DOTFILES,
+    AI_ASSISTANT_FILES, ARCHIVE_EXTENSIONS, BACKUP_SUFFIXES, CODE_INJECTION, CREDENTIAL_DOTFILES,
     EDITOR_UPLOAD_SETTINGS, MORE_TRAVERSAL, REPOSITORY_METADATA, SCANNER_MARKS,
     SCANNING_SELF_DESCRIPTION,
 };
@@ -168,6 +168,7 @@ fn lists() -> &'static Lists {
         sensitive_names.extend(
             (CREDENTIAL_DOTFILES.iter())
                 .chain(REPOSITORY_METADATA)
+                .chain(AI_ASSISTANT_FILES)
                 .chain(EDITOR_UPLOAD_SETTINGS)
                 .map(|w| w.to_string()),
         );

@@ -290,6 +290,42 @@ fn repository_metadata_is_sensitive() {
     }
 }
 
+/// AI coding assistants' project files and settings are sensitive files; pages about the
+/// assistants are not.
+#[test]
+fn ai_assistants_files_are_sensitive() {
+    for path in [
+        "/CLAUDE.md",
+        "/.cursorrules",
+        "/.windsurfrules",
+        "/app/.clinerules",
+        "/.github/copilot-instructions.md",
+        "/copilot-instructions.md",
+        "/.cursor/mcp.json",
+        "/.claude/settings.json",
+        "/.mcp.json",
+        "/claude_desktop_config.json",
+        "/.aider.chat.history.md",
+        "/GEMINI.md",
+    ] {
+        assert_eq!(
+            probe_class(path, None, None),
+            Some("sensitive-file"),
+            "{path}"
+        );
+    }
+    for path in [
+        "/blog/claude-md-tips",
+        "/docs/cursor",
+        "/api/v1/items",
+        "/gemini",
+        "/mcp",
+        "/claude",
+    ] {
+        assert_eq!(probe_class(path, None, None), None, "{path}");
+    }
+}
+
 /// Editors' (S)FTP upload settings hold the server's password: sensitive at the root or under
 /// a folder; a page merely named for SFTP is not.
 #[test]

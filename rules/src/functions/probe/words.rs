@@ -171,6 +171,33 @@ pub(super) const REPOSITORY_METADATA: &[&str] = &[
     ".ds_store",
 ];
 
+/// AI coding assistants' files in a source tree: their project instructions (Claude Code's
+/// `CLAUDE.md`, Cursor's `.cursorrules`, Windsurf's, Cline's, Codeium's, Copilot's
+/// `copilot-instructions.md`, Gemini's `GEMINI.md`), their settings folders (`.claude`,
+/// `.cursor`, `.gemini`), an MCP client's server list (`.mcp.json`,
+/// `claude_desktop_config.json`: commands, tokens and API keys of the tools it runs) and aider's
+/// chat history. Deployed with a site they describe its code, its internal services and often
+/// their credentials; scanners now ask for them in a row as they ask for `.git/config`
+/// (heldout73: `CLAUDE.md`, `.cursorrules`, `.windsurfrules`, `.clinerules`, ... in two
+/// seconds). A `sensitive-file` probe like [`REPOSITORY_METADATA`].
+pub(super) const AI_ASSISTANT_FILES: &[&str] = &[
+    "claude.md",
+    ".claude",
+    ".cursorrules",
+    ".cursor",
+    ".windsurfrules",
+    ".clinerules",
+    ".codeiumrules",
+    "copilot-instructions.md",
+    "gemini.md",
+    ".gemini",
+    ".mcp.json",
+    "claude_desktop_config.json",
+    ".aider.chat.history.md",
+    ".aider.input.history",
+    ".aider.conf.yml",
+];
+
 /// Extensions of server-side code and configuration: files a server runs or keeps to itself,
 /// and hands out as plain text once renamed. See [`BACKUP_SUFFIXES`].
 pub(super) const SOURCE_EXTENSIONS: &[&str] = &[
