@@ -10,16 +10,17 @@ use crate::support::{assert_corpus, BenignHits};
 /// benign clients). First run with `bfdca73`'s rules 62 of 79, 1 of 69 benign alerted:
 /// `non-http-request` on a client whose only lines are two TLS handshakes to the plain-HTTP port
 /// (the set's labelling rule calls a lone handshake benign; the issue asks for repeated ones to
-/// alert). Missed: an FTP `USER anonymous` to the web port, `PROPFIND /` every few hours, lone
-/// `/login` probes of Go's HTTP client, a Basic-auth guessing run that only asks `GET /`, a hunt
-/// for AI assistants' files (`CLAUDE.md`, `.cursorrules`), a Hikvision `/SDK/webLanguage` probe.
+/// alert). Now 63 (stop 63): a hunt for AI coding assistants' files (`CLAUDE.md`,
+/// `.cursorrules`, ...) is a sensitive-file probe. Missed: an FTP `USER anonymous` to the web
+/// port, `PROPFIND /` every few hours, lone `/login` probes of Go's HTTP client, a Basic-auth
+/// guessing run that only asks `GET /`, a Hikvision `/SDK/webLanguage` probe.
 #[test]
 fn unread_pages_of_committed_logs_are_named() {
     assert_corpus(
         "heldout73",
         "labels.jsonl",
         79,
-        62,
+        63,
         &BenignHits {
             max: 1,
             rules: &["non-http-request"],
