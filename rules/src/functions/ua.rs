@@ -131,6 +131,12 @@ pub(crate) const ATTACK_TOOLS: &[&str] = &[
     "w3af",
     // Censys' scanner (built on zgrab) names only its product: `CensysInspect/1.1`.
     "censysinspect",
+    // LeakIX's exposure scanners name only their programs: `l9explore/1.3.0` (its plugins ask
+    // for `/.env`, `/config.json`, `/_all_dbs`, GraphQL), `l9tcpid/v1.1.0` (its banner grab),
+    // `lkxscan/v0.1.0 (+https://leakix.net)`.
+    "l9explore",
+    "l9tcpid",
+    "lkxscan",
 ];
 
 /// Builds the user-agent lists, signals and tool matcher now (see [`super::prepare_lists`]).

@@ -594,6 +594,9 @@ fn self_described_internet_scanners_are_a_scanner_agent() {
         "Mozilla/5.0 (compatible; InternetMeasurement/1.0; +https://internet-measurement.com/)",
         "NetSystemsResearch studies the availability of various services across the internet. Our website is netsystemsresearch.com",
         "Cloud mapping experiment. Contact research@pdrlabs.net",
+        "l9explore/1.3.0",
+        "l9tcpid/v1.1.0",
+        "lkxscan/v0.1.0 (+https://leakix.net) l9explore/v1.0.0 (+https://github.com/LeakIX/l9explore)",
     ] {
         assert_eq!(
             probe_class("/", None, Some(ua)),
