@@ -129,9 +129,6 @@ pub const SERVER_CONSOLES: &[(&str, &str)] = &[
     ("/geoserver/web", "geoserver-console"),
     ("/hudson/script", "jenkins-console"),
     ("/jenkins/script", "jenkins-console"),
-    // FreePBX's administration (its every admin page is `/admin/config.php?display=...`):
-    // telephony botnets ask for it on every address, with a made-up agent (`xfa1`).
-    ("/admin/config.php", "freepbx-console"),
     // A device's or a download client's web interface: its owner's bookmark, not a console.
     ("/webui", "webui"),
 ];
@@ -465,8 +462,6 @@ mod tests {
             ("/geoserver/web/", Some("geoserver-console")),
             ("/webui/", Some("webui")),
             ("/adminer.php", Some("adminer-console")),
-            ("/admin/config.php", Some("freepbx-console")),
-            ("/shop/admin/config.php", None),
             ("/invoker/EJBInvokerServlet", Some("jboss-console")),
             ("/pmaster/report", None),
             ("/webuilder", None),
