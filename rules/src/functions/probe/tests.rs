@@ -296,18 +296,17 @@ fn repository_metadata_is_sensitive() {
 fn ai_assistants_files_are_sensitive() {
     let class = |path: &str| probe_class(path, None, None);
     let sensitive = [
-        "/CLAUDE.md",
         "/.cursorrules",
         "/.windsurfrules",
         "/app/.clinerules",
         "/.github/copilot-instructions.md",
-        "/copilot-instructions.md",
         "/.cursor/mcp.json",
         "/.claude/settings.json",
+        "/.claude.json",
         "/.mcp.json",
         "/claude_desktop_config.json",
         "/.aider.chat.history.md",
-        "/GEMINI.md",
+        "/.continue/config.json",
     ];
     let pages = [
         "/blog/claude-md-tips",
@@ -316,6 +315,11 @@ fn ai_assistants_files_are_sensitive() {
         "/gemini",
         "/mcp",
         "/claude",
+        // Documentation pages and their `.md` copies for AI agents.
+        "/docs/providers/gemini.md",
+        "/CLAUDE.md",
+        "/AGENTS.md",
+        "/docs/copilot-instructions.md",
     ];
     let wrong: Vec<_> = (sensitive
         .iter()
@@ -432,6 +436,7 @@ fn scanner_marks_in_the_url_are_a_scanner_agent() {
         ("/nmaplowercheck1737282639", None),
         ("/NmapUpperCheck1737282639", None),
         ("/Nmap/folder/check1737282639", None),
+        ("/nice%20ports%2C/Tri%6Eity.txt%2ebak", None),
         (
             "/api/v1/fetch",
             Some("url=http%3A%2F%2Fd1x2y3.oast.fun%2Fa"),

@@ -66,7 +66,8 @@ pub(super) const CODE_INJECTION: &[&str] = &[
 /// a scanner's user agent (`probe_class`'s `scanner-agent`). DFind's `w00tw00t.at.ISC.SANS...`
 /// and Muieblackcat's `/muieblackcat` probe requests, Acunetix's made-up test files, Nmap's
 /// (its scripting engine asks `/nmaplowercheck<time>`, `/NmapUpperCheck<time>` and
-/// `/Nmap/folder/check<time>` to learn the server's 404, `nselib/http.lua`), and the
+/// `/Nmap/folder/check<time>` to learn the server's 404, `nselib/http.lua`; its version scan
+/// `/nice%20ports%2C/Tri%6Eity.txt%2ebak`, matched decoded), and the
 /// out-of-band callback domains of Burp Collaborator, ProjectDiscovery's interactsh (Nuclei's
 /// blind-injection tests) and the Chinese DNS-log services: a request carrying one is a scanner
 /// waiting for the server to call back.
@@ -78,6 +79,7 @@ pub(super) const SCANNER_MARKS: &[&str] = &[
     "/nmaplowercheck",
     "/nmapuppercheck",
     "/nmap/folder/check",
+    "/nice ports,/tri",
     ".burpcollaborator.net",
     ".oastify.com",
     ".oast.pro",
@@ -171,26 +173,33 @@ pub(super) const REPOSITORY_METADATA: &[&str] = &[
     ".ds_store",
 ];
 
-/// AI coding assistants' files in a source tree: their project instructions (Claude Code's
-/// `CLAUDE.md`, Cursor's `.cursorrules`, Windsurf's, Cline's, Codeium's, Copilot's
-/// `copilot-instructions.md`, Gemini's `GEMINI.md`), their settings folders (`.claude`,
-/// `.cursor`, `.gemini`), an MCP client's server list (`.mcp.json`,
-/// `claude_desktop_config.json`: commands, tokens and API keys of the tools it runs) and aider's
-/// chat history. Deployed with a site they describe its code, its internal services and often
-/// their credentials; scanners now ask for them in a row as they ask for `.git/config`
-/// (heldout73: `CLAUDE.md`, `.cursorrules`, `.windsurfrules`, `.clinerules`, ... in two
-/// seconds). A `sensitive-file` probe like [`REPOSITORY_METADATA`].
+/// AI coding assistants' files in a source tree: their dot-file project rules (Cursor's
+/// `.cursorrules`, Windsurf's, Cline's, Codeium's), their settings folders and files (`.claude`,
+/// `.claude.json`, `.cursor`, `.windsurf`, `.gemini`, `.codex`, `.continue`, `.roo`, `.kiro`,
+/// `.amazonq`), an MCP client's server list (`.mcp.json`, `claude_desktop_config.json`:
+/// commands, tokens and API keys of the tools it runs) and aider's chat history. Deployed with a
+/// site they describe its code, its internal services and often their credentials; scanners now
+/// ask for them in a row as they ask for `.git/config` (heldout73: `CLAUDE.md`, `.cursorrules`,
+/// `.windsurfrules`, `.clinerules`, ... in two seconds). A `sensitive-file` probe like
+/// [`REPOSITORY_METADATA`]. Not the instruction files without a dot (`CLAUDE.md`, `GEMINI.md`,
+/// `AGENTS.md`, `copilot-instructions.md` outside `.github`): documentation sites publish
+/// pages so named (`providers/gemini.md`, a page's `.md` copy for AI agents), and AI agents
+/// fetching a stale one meet a 404.
 pub(super) const AI_ASSISTANT_FILES: &[&str] = &[
-    "claude.md",
     ".claude",
+    ".claude.json",
     ".cursorrules",
     ".cursor",
     ".windsurfrules",
+    ".windsurf",
     ".clinerules",
     ".codeiumrules",
-    "copilot-instructions.md",
-    "gemini.md",
     ".gemini",
+    ".codex",
+    ".continue",
+    ".roo",
+    ".kiro",
+    ".amazonq",
     ".mcp.json",
     "claude_desktop_config.json",
     ".aider.chat.history.md",
