@@ -156,14 +156,15 @@ fn names(a: &Alert, ip: &str) -> bool {
 }
 
 /// Whether the JSON text `fields` holds `ip` as a value of its own: a whole string, or an item
-/// of a space- or comma-separated list (`admin-login-distributed`'s `addresses`); not inside
+/// of a list separated by spaces, commas or semicolons (`admin-login-distributed`'s
+/// `addresses`); not inside
 /// other text (a scanner's banner that writes the server's address, `MGLNDD_203.0.113.9_80`,
 /// quoted as an example request, does not name the server).
 fn names_in(fields: &str, ip: &str) -> bool {
     fields.match_indices(ip).any(|(i, m)| {
         let before = fields[..i].chars().next_back();
         let after = fields[i + m.len()..].chars().next();
-        let edge = |c: Option<char>| matches!(c, None | Some('"' | ' ' | ','));
+        let edge = |c: Option<char>| matches!(c, None | Some('"' | ' ' | ',' | ';'));
         edge(before) && edge(after)
     })
 }
@@ -372,8 +373,14 @@ mod tests {
 
     #[test]
     fn an_address_is_named_as_a_value_of_its_own_not_inside_other_text() {
-        let fields = r#"{"addresses":"192.0.2.1 192.0.2.10","host":"192.0.2.7:80","example_request":"MGLNDD_192.0.2.9_80","client":"192.0.2.5"}"#;
-        for ip in ["192.0.2.1", "192.0.2.10", "192.0.2.5"] {
+        let fields = r#"{"addresses":"192.0.2.1 192.0.2.10","other":"192.0.2.11;192.0.2.12","host":"192.0.2.7:80","example_request":"MGLNDD_192.0.2.9_80","client":"192.0.2.5"}"#;
+        for ip in [
+            "192.0.2.1",
+            "192.0.2.10",
+            "192.0.2.5",
+            "192.0.2.11",
+            "192.0.2.12",
+        ] {
             assert!(names_in(fields, ip), "{ip}");
         }
         for ip in ["192.0.2.7", "192.0.2.9", "192.0.2.100", "92.0.2.1"] {
