@@ -175,3 +175,44 @@ fn a_fresh_servers_first_day_is_named_and_its_owner_stays_quiet() {
         ],
     );
 }
+
+/// The eighty-fifth held-out set (`eval/heldout85`: committed nginx-access logs of three servers
+/// no set used, a Django blog on AWS, a Laravel forum on Tencent Cloud, a map site on Aliyun,
+/// and an unread page of heldout84's Track log; 66 attacking and 124 benign clients). First run
+/// with `b8908e7`'s rules 58 of 66, none of the 124 benign alerted; unchanged. Missed: Struts'
+/// `/index.action` after a `GET /` whose agent begins with the header's name (`User-Agent:...`),
+/// `/phpmyadmin` asked twice with a forged self-referer, a router's `/vpnupload.cgi`, lone
+/// `/server-status` and `/rockmongo` probes.
+#[test]
+fn committed_nginx_access_logs_of_three_servers_are_named() {
+    assert_corpus(
+        "heldout85",
+        "labels.jsonl",
+        66,
+        58,
+        &BenignHits::NONE,
+        &[
+            ("sorvena.log", "exploit-payload"),
+            ("swat.log", "open-proxy-probe"),
+        ],
+    );
+}
+
+/// The eighty-sixth held-out set (`eval/heldout86`: access logs of two Express apps written by
+/// morgan, client addresses IPv6-mapped, `::ffff:203.0.113.5`; 10 attacking and 3 benign
+/// clients; the vein ran dry). First run with `b8908e7`'s rules 10 of 10, none of the 3 benign
+/// alerted; unchanged.
+#[test]
+fn express_apps_morgan_logs_with_mapped_addresses_are_named() {
+    assert_corpus(
+        "heldout86",
+        "labels.jsonl",
+        10,
+        10,
+        &BenignHits::NONE,
+        &[
+            ("optarest.log", "endpoint-discovery"),
+            ("rjpzgrab.log", "probing-attack-tools"),
+        ],
+    );
+}
