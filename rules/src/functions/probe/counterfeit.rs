@@ -48,9 +48,6 @@ pub(super) fn spaceless_browser(ua: &str) -> bool {
     let Some(rest) = ua.strip_prefix("Mozilla/") else {
         return false;
     };
-    if ["UCBrowser", "UCWEB"].iter().any(|uc| ua.contains(uc)) {
-        return false;
-    }
     let version = rest
         .bytes()
         .take_while(|b| b.is_ascii_digit() || *b == b'.')
@@ -66,7 +63,7 @@ pub(super) fn spaceless_browser(ua: &str) -> bool {
         after.split_once('/').is_some_and(|(name, _)| {
             !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
         })
-    })
+    }) && !["UCBrowser", "UCWEB"].iter().any(|uc| ua.contains(uc))
 }
 
 #[cfg(test)]

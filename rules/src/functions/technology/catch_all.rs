@@ -72,11 +72,14 @@ pub(super) fn catch_all(
     if kept >= SLOTS {
         return false;
     }
-    let page = site.same_page(bytes, kept);
+    let near = site.same_page(bytes, kept);
+    let page = near.unwrap_or(bytes);
     if site.page_for_every_path(page, bytes, path) {
         !site.served_otherwise()
     } else {
-        site.keep_size(page);
+        if near.is_none() {
+            site.keep_size(page, kept);
+        }
         false
     }
 }
@@ -121,6 +124,12 @@ impl Site<'_> {
     fn page_for_every_path(&mut self, page: i64, bytes: i64, path: &str) -> bool {
         self.size_key(page);
         let paths = self.learner.count(self.scratch);
+        // Once one page, always: no path is added past the tally, and a path answered with two
+        // sizes only confirms it. Only a page whose sizes spread waits for such a path.
+        if paths >= CATCH_ALL_PATHS && self.one_page(page) {
+            return true;
+        }
+        self.size_key(page);
         // The path's key under the page holds the size it was first answered with.
         let path = resource(path);
         self.scratch.push('\0');
@@ -174,31 +183,20 @@ impl Site<'_> {
         self.learner.count(self.scratch)
     }
 
-    /// The kept size `bytes` is the same page as (within `1 / SAME_PAGE` of it), or `bytes`
-    /// itself: the first size kept stands for the page, so sizes do not drift.
-    fn same_page(&mut self, bytes: i64, kept: i64) -> i64 {
+    /// The kept size `bytes` is the same page as (within `1 / SAME_PAGE` of it), if any of the
+    /// `kept` is: the first size kept stands for the page, so sizes do not drift.
+    fn same_page(&mut self, bytes: i64, kept: i64) -> Option<i64> {
         let near = bytes.unsigned_abs() / SAME_PAGE;
-        (0..kept)
-            .find_map(|slot| {
-                self.slot_key(&slot);
-                let size = self.learner.count(self.scratch);
-                (size.abs_diff(bytes) <= near).then_some(size)
-            })
-            .unwrap_or(bytes)
+        (0..kept).find_map(|slot| {
+            self.slot_key(&slot);
+            let size = self.learner.count(self.scratch);
+            (size.abs_diff(bytes) <= near).then_some(size)
+        })
     }
 
-    /// Keeps `bytes` among the technology's sizes on the host (at most [`SLOTS`]).
-    fn keep_size(&mut self, bytes: i64) {
-        let kept = self.kept();
-        if kept >= SLOTS {
-            return;
-        }
-        for slot in 0..kept {
-            self.slot_key(&slot);
-            if self.learner.count(self.scratch) == bytes {
-                return;
-            }
-        }
+    /// Keeps `bytes`, near none of the `kept` sizes ([`Self::same_page`]), among the
+    /// technology's sizes on the host (fewer than [`SLOTS`] are kept).
+    fn keep_size(&mut self, bytes: i64, kept: i64) {
         self.slot_key(&kept);
         self.learner.put(self.scratch, bytes);
         self.slot_key(&'n');
