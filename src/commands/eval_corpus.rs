@@ -150,16 +150,29 @@ fn cut(s: &str) -> String {
     s.chars().take(90).collect()
 }
 
-/// Whether an alert names `ip`: as its entity, or as a whole value inside its fields.
-fn names(a: &Alert, ip: &str) -> bool {
-    a.entity == ip || names_in(&serde_json::to_string(&a.fields).unwrap_or_default(), ip)
+/// An alert as `eval` asks whether it names a client: the alert, and its fields as JSON text
+/// (written once per alert, not once per labelled client).
+struct Named<'a> {
+    alert: &'a Alert,
+    fields: String,
+}
+
+impl<'a> Named<'a> {
+    fn new(alert: &'a Alert) -> Self {
+        let fields = serde_json::to_string(&alert.fields).unwrap_or_default();
+        Named { alert, fields }
+    }
+
+    /// Whether the alert names `ip`: as its entity, or as a whole value inside its fields.
+    fn names(&self, ip: &str) -> bool {
+        self.alert.entity == ip || names_in(&self.fields, ip)
+    }
 }
 
 /// Whether the JSON text `fields` holds `ip` as a value of its own: a whole string, or an item
 /// of a list separated by spaces, commas or semicolons (`admin-login-distributed`'s
-/// `addresses`); not inside
-/// other text (a scanner's banner that writes the server's address, `MGLNDD_203.0.113.9_80`,
-/// quoted as an example request, does not name the server).
+/// `addresses`); not inside other text (a scanner's banner that writes the server's address,
+/// `MGLNDD_203.0.113.9_80`, quoted as an example request, does not name the server).
 fn names_in(fields: &str, ip: &str) -> bool {
     fields.match_indices(ip).any(|(i, m)| {
         let before = fields[..i].chars().next_back();
@@ -279,10 +292,10 @@ pub fn run(
         let (mut all_attackers, mut all_found, mut all_benign, mut all_benign_hit) = (0, 0, 0, 0);
         for (file, labels) in &by_file {
             let replayed = replay(&base.join(file), load()?, &config)?;
-            let alerts = &replayed.alerts;
+            let alerts: Vec<Named> = replayed.alerts.iter().map(Named::new).collect();
             let attackers: Vec<&Label> = labels.iter().filter(|l| l.attack).collect();
             let missed: Vec<&Label> = (attackers.iter().copied())
-                .filter(|l| !alerts.iter().any(|a| names(a, &l.client_ip)))
+                .filter(|l| !alerts.iter().any(|a| a.names(&l.client_ip)))
                 .collect();
             let found = attackers.len() - missed.len();
             // (client, rule, kind) of every alert naming a benign client: one pass.
@@ -292,8 +305,11 @@ pub fn run(
                 .flat_map(|l| {
                     alerts
                         .iter()
-                        .filter(|a| names(a, &l.client_ip))
-                        .map(move |a| (l.client_ip.as_str(), a.rule_id.as_str(), l.kind.as_str()))
+                        .filter(|a| a.names(&l.client_ip))
+                        .map(move |a| {
+                            let rule = a.alert.rule_id.as_str();
+                            (l.client_ip.as_str(), rule, l.kind.as_str())
+                        })
                 })
                 .collect();
             let benign_hits: BTreeSet<String> = hits
@@ -311,7 +327,7 @@ pub fn run(
             all_benign_hit += hits.iter().map(|h| h.0).collect::<BTreeSet<_>>().len();
             let recall_ok = attackers.is_empty() || found as f64 / attackers.len() as f64 >= 0.95;
             all_ok &= recall_ok && benign_hits.is_empty();
-            let rules: BTreeSet<&str> = alerts.iter().map(|a| a.rule_id.as_str()).collect();
+            let rules: BTreeSet<&str> = alerts.iter().map(|a| a.alert.rule_id.as_str()).collect();
             println!(
                 "{:<46} {:>8} {:>8} {:>7}  {}",
                 cut(file),

@@ -10,8 +10,8 @@ use crate::support::{assert_corpus, BenignHits};
 /// benign clients). First run with `bfdca73`'s rules 62 of 79, 1 of 69 benign alerted:
 /// `non-http-request` on a client whose only lines are two TLS handshakes to the plain-HTTP port
 /// (the set's labelling rule calls a lone handshake benign; the issue asks for repeated ones to
-/// alert). Now 63 (stop 63): a hunt for AI coding assistants' files (`CLAUDE.md`,
-/// `.cursorrules`, ...) is a sensitive-file probe. Missed: an FTP `USER anonymous` to the web
+/// alert). Now 63 (stop 63): a hunt for AI coding assistants' files (`.cursorrules`,
+/// `.windsurfrules`, `.clinerules`, ...) is a sensitive-file probe. Missed: an FTP `USER anonymous` to the web
 /// port, `PROPFIND /` every few hours, lone `/login` probes of Go's HTTP client, a Basic-auth
 /// guessing run that only asks `GET /`, a Hikvision `/SDK/webLanguage` probe.
 #[test]
