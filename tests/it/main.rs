@@ -15,6 +15,7 @@ mod partial;
 mod quality;
 mod quality_committed;
 mod quality_hosting;
+mod quality_leads;
 mod quality_pages;
 mod quality_payloads;
 mod quality_proxies;

@@ -263,6 +263,7 @@ fn a_ninth_set_of_real_traffic_is_named_and_its_visitors_stay_quiet() {
 /// its assembler labelled benign (borderline) and `probe_class` counts as a scanner that says
 /// it surveys the internet (other sets label such agents attacks: heldout14's
 /// `InternetMeasurement`). Missed: FreePBX's `/admin/config.php` asked once and redirected.
+/// Since stop 64 a web-server survey asking `/` is a census: no benign client alerted.
 #[test]
 fn a_tenth_set_of_real_traffic_is_named() {
     assert_corpus(
@@ -270,10 +271,7 @@ fn a_tenth_set_of_real_traffic_is_named() {
         "labels.jsonl",
         11,
         10,
-        &BenignHits {
-            max: 1,
-            rules: &["probing-attack-tools"],
-        },
+        &BenignHits::NONE,
         &[
             ("nubb-360-ssi-exec.log", "exploit-payload"),
             ("nubb-545-nmap.log", "probing-attack-tools"),

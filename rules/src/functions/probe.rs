@@ -236,10 +236,12 @@ fn is_scanner(ua: &str) -> bool {
     })
 }
 
-/// Whether the agent misspells `Mozilla` ([`counterfeit::counterfeit_browser`]) or starts
-/// with its own header's name ([`counterfeit::after_header_name`]) while posing as a browser:
-/// a declared bot with the slip (a university crawler's `Mozzila/5.0 (compatible; Sonic/1.0;
-/// +URL)`, a crawler's `User-Agent: ExampleBot/2.1 (+URL)`) says what it is.
+/// Whether the agent misspells `Mozilla` ([`counterfeit::counterfeit_browser`]), or starts
+/// with its own header's name ([`counterfeit::after_header_name`]) before a `Mozilla/` agent,
+/// while posing as a browser: a declared bot with the slip (a university crawler's
+/// `Mozzila/5.0 (compatible; Sonic/1.0; +URL)`, `User-Agent: Mozilla/5.0 (compatible;
+/// ExampleBot/2.1; +URL)`) says what it is, and a script that names itself after the slip
+/// (`User-Agent: uptime-check/1.0`) poses as nothing.
 fn forged_browser(ua: &str) -> bool {
     let posing = |ua: &str| {
         !matches!(
@@ -248,7 +250,8 @@ fn forged_browser(ua: &str) -> bool {
         )
     };
     (counterfeit::counterfeit_browser(ua) && posing(ua))
-        || counterfeit::after_header_name(ua).is_some_and(posing)
+        || counterfeit::after_header_name(ua)
+            .is_some_and(|agent| agent.starts_with("Mozilla/") && posing(agent))
 }
 
 /// Whether a user agent poses as a browser that no browser could be: `Mozilla` misspelt or the

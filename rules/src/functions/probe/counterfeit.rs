@@ -38,7 +38,7 @@ pub(super) fn counterfeit_browser(ua: &str) -> bool {
 
 /// The agent after the header's own name, when its value starts with one (`User-Agent:`, any
 /// case): a script that set the header to a copied `User-Agent: ...` line. A browser writes its
-/// agent from a fixed string and never so; a Tomcat manager and Struts scanning kit sends
+/// agent from a fixed string and never so (the caller asks that a browser's agent follows); a Tomcat manager and Struts scanning kit sends
 /// `User-Agent:Mozilla/4.0 (compatible; MSIE 6.0; Windows NT 5.2; .NET CLR 1.0.3705` from
 /// address after address (heldout21, 45, 81, 85, 90).
 pub(super) fn after_header_name(ua: &str) -> Option<&str> {

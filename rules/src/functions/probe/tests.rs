@@ -579,10 +579,10 @@ fn class_numbers_name_their_classes() {
     assert_eq!(class_name(9), None);
 }
 
-/// Internet-wide scanners and survey projects that say what they do are scanners whatever
+/// Internet-wide scanners and measurement projects that say what they do are scanners whatever
 /// their name, and so are counterfeit browsers (`Mozila/5.0`: Sigma's suspicious-agent rule
-/// lists the typo too); browsers, AI research crawlers, Google's inspection tool and a
-/// declared crawler with the typo are not.
+/// lists the typo too); browsers, AI research crawlers, Google's inspection tool, web-server
+/// surveys and a declared crawler with the typo are not.
 #[test]
 fn self_described_internet_scanners_are_a_scanner_agent() {
     for ua in [
@@ -590,7 +590,6 @@ fn self_described_internet_scanners_are_a_scanner_agent() {
         "TBI-WebScanner/0.0.1 (+https://leakix.net/)",
         "Mozilla/5.0 (compatible; pathscan/1.0)",
         "Hello from Palo Alto Networks, find out more about our scans in https://docs-cortex.paloaltonetworks.com/r/1/Cortex-Xpanse/Scanning-activity",
-        "Mozilla/4.0 (compatible; Netcraft Web Server Survey)",
         "censys.io internet census",
         "HTTP Banner Detection (https://security.ipip.net)",
         "Mozila/5.0",
@@ -615,12 +614,15 @@ fn self_described_internet_scanners_are_a_scanner_agent() {
         "Mozilla/5.0 (compatible) AI2Bot-DeepResearchEval (+https://www.allenai.org/crawler)",
         "Mozilla/5.0 (Linux; Android 6.0.1; Nexus 5X Build/MMB29P) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Mobile Safari/537.36 (compatible; Google-InspectionTool/1.0;)",
         "SurveyMonkey/1.0",
+        "Mozilla/4.0 (compatible; Netcraft Web Server Survey)",
+        "Mozilla/5.0 (compatible; NetcraftSurveyAgent/1.0; +info@netcraft.com)",
         "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36 ScanApp/2.1",
         "ScanSnapHome/2.0",
         "Mozilla/5.0 (compatible; BannerBear/1.0; +https://www.bannerbear.com)",
         "JOSM/1.5 (19253 en) Linux Ubuntu 24.04 LTS (OpenStreetMap mapping editor)",
         "Mozzila/5.0 (compatible; Sonic/1.0; http://www.yama.info.waseda.ac.jp/~crawler/info.html)",
         "User-Agent: Mozilla/5.0 (compatible; ExampleBot/2.1; +https://bot.example/)",
+        "User-Agent: uptime-check/1.0",
     ] {
         assert_eq!(probe_class("/", None, Some(ua)), None, "{ua}");
     }
