@@ -25,7 +25,7 @@ pub(crate) use paths::{decode, normalize_path, path_changes_when_normalized};
 pub use paths::{linked, normalized_path, self_referred};
 use words::{
     AI_ASSISTANT_FILES, ARCHIVE_EXTENSIONS, BACKUP_SUFFIXES, CODE_INJECTION, CREDENTIAL_DOTFILES,
-    EDITOR_UPLOAD_SETTINGS, MORE_TRAVERSAL, REPOSITORY_METADATA, SCANNER_MARKS,
+    EDITOR_UPLOAD_SETTINGS, MORE_TRAVERSAL, REPOSITORY_METADATA, SCANNER_MARKS, SCANNER_PATHS,
     SCANNING_SELF_DESCRIPTION,
 };
 
@@ -398,7 +398,8 @@ pub(crate) fn agent_facts(user_agent: Option<&str>) -> u8 {
 }
 
 /// A scanner named: set in [`agent_facts`] for a user agent naming an attack tool, and among a
-/// path's or query's injection bits for a mark scanners leave in URLs (`words::SCANNER_MARKS`).
+/// path's or query's injection bits for a mark scanners leave in URLs (`words::SCANNER_MARKS`,
+/// and the whole paths `words::SCANNER_PATHS`).
 const SCANNER_BIT: u8 = 16;
 /// A parameter named for a command holds a command line (`cmd=cat /etc/passwd`): code
 /// injection in a request for a script file ([`PathFacts::script`]), an ordinary command API
@@ -437,6 +438,13 @@ fn path_facts_with(l: &Lists, path: &str, shortcut: Shortcut) -> PathFacts {
         && !l.any_path_word.is_match(path)
         && !(decoded_path_differs && l.any_path_word.is_match(decoded_path.as_ref()));
     let script = is_script(decoded_path.as_ref());
+    if SCANNER_PATHS.contains(&path) {
+        return PathFacts {
+            injections: SCANNER_BIT,
+            resource: 0,
+            script,
+        };
+    }
     if ordinary_path {
         return PathFacts {
             injections: 0,

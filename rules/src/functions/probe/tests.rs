@@ -437,6 +437,8 @@ fn scanner_marks_in_the_url_are_a_scanner_agent() {
         ("/NmapUpperCheck1737282639", None),
         ("/Nmap/folder/check1737282639", None),
         ("/nice%20ports%2C/Tri%6Eity.txt%2ebak", None),
+        ("/aaa9", None),
+        ("/aab9", None),
         (
             "/api/v1/fetch",
             Some("url=http%3A%2F%2Fd1x2y3.oast.fun%2Fa"),
@@ -457,6 +459,9 @@ fn scanner_marks_in_the_url_are_a_scanner_agent() {
         "/cats/black-cat",
         "/docs/oast",
         "/docs/nmap-lower-check",
+        "/items/aab9",
+        "/aab9f3c2",
+        "/AAB9",
     ] {
         assert_eq!(probe_class(path, None, None), None, "{path}");
     }
