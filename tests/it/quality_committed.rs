@@ -310,17 +310,17 @@ fn a_set_of_system_log_paths_is_named_and_its_visitors_stay_quiet() {
 /// Missed: a WebLogic exploit's single `POST`, a WebDAV `PROPFIND` prober, watchTowr's marked
 /// probe, a fingerprinting sweep of product logos, research scanners sending `HEAD /`
 /// (borderline). Since stop 62 33 of them: two more research scanners describing themselves as
-/// cloud or internet mapping. Stop 64: a browser agent written after its own header's name
-/// (`User-Agent:Mozilla/4.0 ...`, a scanning kit's; seven clients in six sets, all attacking;
-/// a script naming itself after the slip is not counted) +1, Netcraft's web-server survey
-/// asking `HEAD /` (a census) -1: 33.
+/// cloud or internet mapping. 32 since stop 64: Netcraft's web-server survey asking `HEAD /`
+/// is a census. Still missed: a browser agent written after its own header's name
+/// (`User-Agent:Mozilla/4.0 ...`: tried again in stop 64 and taken back, since a common .NET
+/// snippet and API clients send the same).
 #[test]
 fn a_set_of_root_access_logs_is_named_and_its_visitors_stay_quiet() {
     assert_corpus(
         "heldout45",
         "labels.jsonl",
         43,
-        33,
+        32,
         &BenignHits { max: 0, rules: &[] },
         &[
             ("leo.log", "admin-console-probing"),

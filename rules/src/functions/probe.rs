@@ -221,54 +221,45 @@ fn is_dotenv(segment: &str) -> bool {
 }
 
 /// Whether a user agent names an attack tool, is no browser's and says it scans or surveys
-/// the internet (see [`words::SCANNING_SELF_DESCRIPTION`]), or poses as a browser no browser
-/// could be (a counterfeit, [`forged_browser`]); remembered per thread (bounded, see
-/// [`super::ua::remember`]).
+/// the internet (see [`words::SCANNING_SELF_DESCRIPTION`]), or misspells `Mozilla` while
+/// posing as a browser (a counterfeit: [`counterfeit::counterfeit_browser`]; a declared bot
+/// with the typo, such as a university crawler's `Mozzila/5.0 (compatible; Sonic/1.0; +URL)`,
+/// says what it is); remembered per thread (bounded, see [`super::ua::remember`]).
 fn is_scanner(ua: &str) -> bool {
     thread_local! {
         static SEEN: super::ua::Remembered<bool> = super::ua::remembered();
     }
     super::ua::remember(&SEEN, ua, |ua| {
         lists().scanners.is_match(ua)
-            || forged_browser(ua)
+            || misspelt_browser(ua)
             || (scanning_self_description().is_some_and(|r| r.is_match(ua))
                 && super::ua::ua_class(ua) != super::UaClass::Browser)
     })
 }
 
-/// Whether the agent misspells `Mozilla` ([`counterfeit::counterfeit_browser`]), or starts
-/// with its own header's name ([`counterfeit::after_header_name`]) before a `Mozilla/` agent,
-/// while posing as a browser: a declared bot with the slip (a university crawler's
-/// `Mozzila/5.0 (compatible; Sonic/1.0; +URL)`, `User-Agent: Mozilla/5.0 (compatible;
-/// ExampleBot/2.1; +URL)`) says what it is, and a script that names itself after the slip
-/// (`User-Agent: uptime-check/1.0`) poses as nothing.
-fn forged_browser(ua: &str) -> bool {
-    let posing = |ua: &str| {
-        !matches!(
+/// Whether the agent misspells `Mozilla` while posing as a browser: a declared bot with the
+/// typo says what it is.
+fn misspelt_browser(ua: &str) -> bool {
+    counterfeit::counterfeit_browser(ua)
+        && !matches!(
             super::ua::ua_class(ua),
             super::UaClass::Bot | super::UaClass::AiCrawler | super::UaClass::AiAgent
         )
-    };
-    (counterfeit::counterfeit_browser(ua) && posing(ua))
-        || counterfeit::after_header_name(ua)
-            .is_some_and(|agent| agent.starts_with("Mozilla/") && posing(agent))
 }
 
-/// Whether a user agent poses as a browser that no browser could be: `Mozilla` misspelt or the
-/// header's own name written into the value (not by a declared bot), or a browser's agent with
-/// every space taken out. Spam tools rotating agents from a list and scanning kits send such
-/// counterfeits; a browser never does.
+/// Whether a user agent poses as a browser that no browser could be: `Mozilla` misspelt (not
+/// by a declared bot), or a browser's agent with every space taken out. Spam tools rotating
+/// agents from a list send such counterfeits; a browser never does.
 ///
 /// ```
 /// use gatewatch_rules::functions::counterfeit_agent;
 /// assert!(counterfeit_agent("Mozilla/5.0(WindowsNT10.0;Win64;x64;rv:79.0)Gecko/20100101Firefox/79.0"));
 /// assert!(counterfeit_agent("Mozila/5.0 (Windows NT 10.0; Win64; x64)"));
-/// assert!(counterfeit_agent("User-Agent:Mozilla/4.0 (compatible; MSIE 6.0; Windows NT 5.2"));
 /// assert!(!counterfeit_agent("Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:79.0) Gecko/20100101 Firefox/79.0"));
 /// assert!(!counterfeit_agent("Mozzila/5.0 (compatible; Sonic/1.0; +https://sonic.example/bot)"));
 /// ```
 pub fn counterfeit_agent(ua: &str) -> bool {
-    counterfeit::spaceless_browser(ua) || forged_browser(ua)
+    counterfeit::spaceless_browser(ua) || misspelt_browser(ua)
 }
 
 /// [`words::SCANNING_SELF_DESCRIPTION`], compiled once; `None` (logged) should the fixed

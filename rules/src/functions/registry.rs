@@ -104,7 +104,7 @@ pub const HELPERS: &[Helper] = &[
     },
     Helper {
         name: "counterfeit_agent",
-        doc: "counterfeit_agent(user_agent): the agent poses as a browser no browser could be (`Mozilla` misspelt or the header's own name `User-Agent:` before a browser's agent, not by a declared bot; a browser's agent with every space taken out)",
+        doc: "counterfeit_agent(user_agent): the agent poses as a browser no browser could be (`Mozilla` misspelt, not by a declared bot; a browser's agent with every space taken out)",
         sql: Some(|| SqlFunction::Scalar(udf::predicate_fn("counterfeit_agent", super::counterfeit_agent))),
         rhai: Some(|e| {
             e.register_fn("counterfeit_agent", |ua: &str| super::counterfeit_agent(ua));

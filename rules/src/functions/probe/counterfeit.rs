@@ -3,10 +3,8 @@
 //! agent with every space taken out (`Mozilla/5.0(WindowsNT10.0;Win64;x64;rv:79.0)Gecko/...`).
 //! Browsers write their agent from a fixed string; a bot author typing one by hand gets it
 //! wrong, or a tool rotating agents from a list mangles them, and the botnet then sends the
-//! counterfeit from every address. A script that writes the header's own name into its value
-//! (`User-Agent:Mozilla/4.0 (compatible; MSIE 6.0; ...`) is no browser either. One definition
-//! for `probe_class`'s `scanner-agent` (the misspelling and the header name) and
-//! `counterfeit_agent` (all three).
+//! counterfeit from every address. One definition for `probe_class`'s `scanner-agent` (the
+//! misspelling) and `counterfeit_agent` (both).
 
 /// The product every browser agent starts with.
 const BROWSER_PRODUCT: &str = "mozilla";
@@ -34,19 +32,6 @@ pub(super) fn counterfeit_browser(ua: &str) -> bool {
     product != BROWSER_PRODUCT
         && product.starts_with('m')
         && strsim::levenshtein(&product, BROWSER_PRODUCT) <= MAX_EDITS
-}
-
-/// The agent after the header's own name, when its value starts with one (`User-Agent:`, any
-/// case): a script that set the header to a copied `User-Agent: ...` line. A browser writes its
-/// agent from a fixed string and never so (the caller asks that a browser's agent follows); a Tomcat manager and Struts scanning kit sends
-/// `User-Agent:Mozilla/4.0 (compatible; MSIE 6.0; Windows NT 5.2; .NET CLR 1.0.3705` from
-/// address after address (heldout21, 45, 81, 85, 90).
-pub(super) fn after_header_name(ua: &str) -> Option<&str> {
-    const NAME: &str = "user-agent:";
-    let ua = ua.trim_start();
-    ua.get(..NAME.len())
-        .filter(|start| start.eq_ignore_ascii_case(NAME))
-        .map(|_| ua[NAME.len()..].trim_start())
 }
 
 /// Whether the agent is a browser's with every space taken out: `Mozilla/` and a version run
@@ -83,32 +68,7 @@ pub(super) fn spaceless_browser(ua: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::{after_header_name, counterfeit_browser, spaceless_browser};
-
-    #[test]
-    fn an_agent_holding_its_own_header_name_is_counterfeit() {
-        for ua in [
-            "User-Agent:Mozilla/4.0 (compatible; MSIE 6.0; Windows NT 5.2; .NET CLR 1.0.3705",
-            "User-Agent: Mozilla/5.0 (Windows NT 10.0; Win64; x64)",
-            " user-agent:curl/7.1",
-        ] {
-            assert!(
-                !after_header_name(ua).unwrap_or("").starts_with(' '),
-                "{ua}"
-            );
-            assert!(after_header_name(ua).is_some(), "{ua}");
-        }
-        for ua in [
-            "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36",
-            "User-Agent",
-            "UserAgentBot/1.0",
-            "Mozilla/5.0 (compatible; User-Agent: x)",
-            "User-Agenté",
-            "",
-        ] {
-            assert_eq!(after_header_name(ua), None, "{ua}");
-        }
-    }
+    use super::{counterfeit_browser, spaceless_browser};
 
     #[test]
     fn browser_agents_with_their_spaces_stripped_are_counterfeit() {
