@@ -26,7 +26,7 @@ pub use paths::{linked, normalized_path, self_referred};
 use words::{
     AI_ASSISTANT_FILES, ARCHIVE_EXTENSIONS, BACKUP_SUFFIXES, CODE_INJECTION, CREDENTIAL_DOTFILES,
     EDITOR_UPLOAD_SETTINGS, MORE_TRAVERSAL, REPOSITORY_METADATA, SCANNER_MARKS, SCANNER_PATHS,
-    SCANNING_SELF_DESCRIPTION,
+    SCANNING_SELF_DESCRIPTION, SURVEY_SELF_DESCRIPTION,
 };
 
 /// Injection payloads as they look once percent-decoded (the lists hold the encoded forms).
@@ -220,20 +220,30 @@ fn is_dotenv(segment: &str) -> bool {
         && (segment.starts_with(".env") || segment.ends_with("env"))
 }
 
-/// Whether a user agent names an attack tool, is no browser's and says it scans or surveys
-/// the internet (see [`words::SCANNING_SELF_DESCRIPTION`]), or misspells `Mozilla` while
-/// posing as a browser (a counterfeit: [`counterfeit::counterfeit_browser`]; a declared bot
-/// with the typo, such as a university crawler's `Mozzila/5.0 (compatible; Sonic/1.0; +URL)`,
-/// says what it is); remembered per thread (bounded, see [`super::ua::remember`]).
-fn is_scanner(ua: &str) -> bool {
+/// What a user agent says of its sender: [`SCANNER_BIT`] when it names an attack tool, is no
+/// browser's and says it scans or measures the internet (see
+/// [`words::SCANNING_SELF_DESCRIPTION`]), or misspells `Mozilla` while posing as a browser (a
+/// counterfeit: [`counterfeit::counterfeit_browser`]; a declared bot with the typo, such as a
+/// university crawler's `Mozzila/5.0 (compatible; Sonic/1.0; +URL)`, says what it is);
+/// [`SURVEY_BIT`] when it is no browser's and says it surveys web servers
+/// ([`words::SURVEY_SELF_DESCRIPTION`]); remembered per thread (bounded, see
+/// [`super::ua::remember`]).
+fn scanner_bits(ua: &str) -> u8 {
     thread_local! {
-        static SEEN: super::ua::Remembered<bool> = super::ua::remembered();
+        static SEEN: super::ua::Remembered<u8> = super::ua::remembered();
     }
     super::ua::remember(&SEEN, ua, |ua| {
-        lists().scanners.is_match(ua)
+        let not_browser = || super::ua::ua_class(ua) != super::UaClass::Browser;
+        if lists().scanners.is_match(ua)
             || misspelt_browser(ua)
-            || (scanning_self_description().is_some_and(|r| r.is_match(ua))
-                && super::ua::ua_class(ua) != super::UaClass::Browser)
+            || (scanning_self_description().is_some_and(|r| r.is_match(ua)) && not_browser())
+        {
+            SCANNER_BIT
+        } else if survey_self_description().is_some_and(|r| r.is_match(ua)) && not_browser() {
+            SURVEY_BIT
+        } else {
+            0
+        }
     })
 }
 
@@ -260,6 +270,18 @@ fn misspelt_browser(ua: &str) -> bool {
 /// ```
 pub fn counterfeit_agent(ua: &str) -> bool {
     counterfeit::spaceless_browser(ua) || misspelt_browser(ua)
+}
+
+/// [`words::SURVEY_SELF_DESCRIPTION`], compiled once; `None` (logged) should the fixed pattern
+/// ever fail to compile (a test compiles it).
+fn survey_self_description() -> Option<&'static regex::Regex> {
+    static R: OnceLock<Option<regex::Regex>> = OnceLock::new();
+    R.get_or_init(|| {
+        regex::Regex::new(SURVEY_SELF_DESCRIPTION)
+            .map_err(|e| tracing::error!(error = %e, "the surveys' self-description pattern does not compile"))
+            .ok()
+    })
+    .as_ref()
 }
 
 /// [`words::SCANNING_SELF_DESCRIPTION`], compiled once; `None` (logged) should the fixed
@@ -369,6 +391,9 @@ pub(crate) struct PathFacts {
     /// The last segment names a server-side script (`setup.cgi`, `x.php`): what runs a
     /// command parameter ([`COMMAND_PARAMETER_BIT`]).
     script: bool,
+    /// The path is the site's front door (`/`, `/robots.txt`, `/favicon.ico`): all a web-server
+    /// survey reads ([`SURVEY_BIT`]).
+    home: bool,
 }
 
 /// The facts of a path (see [`PathFacts`]).
@@ -392,6 +417,11 @@ pub(crate) fn agent_facts(user_agent: Option<&str>) -> u8 {
 /// path's or query's injection bits for a mark scanners leave in URLs (`words::SCANNER_MARKS`,
 /// and the whole paths `words::SCANNER_PATHS`).
 const SCANNER_BIT: u8 = 16;
+/// A web-server survey (Netcraft's) named in the agent: a census of the server software sites
+/// run, reading the front door ([`PathFacts::home`]) once. Asking anything else, such an agent
+/// is a scanner's (an attacker may copy it: a declared crawler's exemptions would hide its
+/// probes). Set in [`agent_facts`].
+const SURVEY_BIT: u8 = 64;
 /// A parameter named for a command holds a command line (`cmd=cat /etc/passwd`): code
 /// injection in a request for a script file ([`PathFacts::script`]), an ordinary command API
 /// elsewhere. Set in [`query_facts`].
@@ -405,7 +435,7 @@ pub(crate) fn decide(path: PathFacts, query: u8, agent: u8) -> u8 {
     if found & CODE_BIT != 0 || (path.script && query & COMMAND_PARAMETER_BIT != 0) {
         return class::CODE_INJECTION;
     }
-    if (found | agent) & SCANNER_BIT != 0 {
+    if (found | agent) & SCANNER_BIT != 0 || (agent & SURVEY_BIT != 0 && !path.home) {
         return class::SCANNER_AGENT;
     }
     for (bit, class) in [
@@ -429,11 +459,13 @@ fn path_facts_with(l: &Lists, path: &str, shortcut: Shortcut) -> PathFacts {
         && !l.any_path_word.is_match(path)
         && !(decoded_path_differs && l.any_path_word.is_match(decoded_path.as_ref()));
     let script = is_script(decoded_path.as_ref());
+    let home = matches!(path, "/" | "/robots.txt" | "/favicon.ico");
     if SCANNER_PATHS.contains(&path) {
         return PathFacts {
             injections: SCANNER_BIT,
             resource: 0,
             script,
+            home,
         };
     }
     if ordinary_path {
@@ -441,6 +473,7 @@ fn path_facts_with(l: &Lists, path: &str, shortcut: Shortcut) -> PathFacts {
             injections: 0,
             resource: 0,
             script,
+            home,
         };
     }
     let mut injections = l.injection_classes(path);
@@ -451,6 +484,7 @@ fn path_facts_with(l: &Lists, path: &str, shortcut: Shortcut) -> PathFacts {
         injections,
         resource: resource_class(l, decoded_path.as_ref()),
         script,
+        home,
     }
 }
 
@@ -496,9 +530,7 @@ fn agent_facts_with(l: &Lists, user_agent: Option<&str>) -> u8 {
     if code_opening {
         found |= l.injection_classes(ua) & CODE_BIT;
     }
-    if is_scanner(ua) {
-        found |= SCANNER_BIT;
-    }
+    found |= scanner_bits(ua);
     found
 }
 

@@ -586,8 +586,8 @@ fn class_numbers_name_their_classes() {
 
 /// Internet-wide scanners and measurement projects that say what they do are scanners whatever
 /// their name, and so are counterfeit browsers (`Mozila/5.0`: Sigma's suspicious-agent rule
-/// lists the typo too); browsers, AI research crawlers, Google's inspection tool, web-server
-/// surveys and a declared crawler with the typo are not.
+/// lists the typo too); browsers, AI research crawlers, Google's inspection tool, a web-server
+/// survey reading the front door and a declared crawler with the typo are not.
 #[test]
 fn self_described_internet_scanners_are_a_scanner_agent() {
     for ua in [
@@ -627,6 +627,38 @@ fn self_described_internet_scanners_are_a_scanner_agent() {
         "Mozzila/5.0 (compatible; Sonic/1.0; http://www.yama.info.waseda.ac.jp/~crawler/info.html)",
     ] {
         assert_eq!(probe_class("/", None, Some(ua)), None, "{ua}");
+    }
+}
+
+/// A web-server survey (Netcraft's) reads the front door as a census; the same agent asking
+/// for anything else is a scanner's (copied into a botnet's agent list, it would otherwise pass
+/// as a declared crawler).
+#[test]
+fn a_web_server_survey_is_a_scanner_beyond_the_front_door() {
+    for ua in [
+        "Mozilla/5.0 (compatible; NetcraftSurveyAgent/1.0; +info@netcraft.com)",
+        "Mozilla/4.0 (compatible; Netcraft Web Server Survey)",
+        "Netcraft SSL Server Survey - contact info@netcraft.com",
+    ] {
+        for path in ["/", "/robots.txt", "/favicon.ico"] {
+            assert_eq!(probe_class(path, None, Some(ua)), None, "{path} {ua}");
+        }
+        for path in [
+            "/wp-login.php",
+            "/phpmyadmin/",
+            "/server-status",
+            "/index.html",
+        ] {
+            assert_eq!(
+                probe_class(path, None, Some(ua)),
+                Some("scanner-agent"),
+                "{path} {ua}"
+            );
+        }
+    }
+    // Not a survey: the word in another sense.
+    for ua in ["SurveyMonkey/1.0", "SurveyBuilder/3.2 (iPhone; iOS 17.4)"] {
+        assert_eq!(probe_class("/blog/post-1", None, Some(ua)), None, "{ua}");
     }
 }
 

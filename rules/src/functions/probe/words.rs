@@ -100,6 +100,16 @@ pub(super) const SCANNER_MARKS: &[&str] = &[
 /// whole path only: an id such as `/items/aab9f3` is no mark.
 pub(super) const SCANNER_PATHS: &[&str] = &["/aaa9", "/aab8", "/aab9"];
 
+/// How web-server surveys describe themselves (`Netcraft Web Server Survey`,
+/// `NetcraftSurveyAgent/1.0`, `Netcraft SSL Server Survey`, a network or internet survey): a
+/// census of the server software sites run, reading the front door (`/`, `robots.txt`, the
+/// icon) once, which threat-intelligence feeds class as benign and 16 of the 21 labelled survey
+/// clients of the held-out sets call benign. Asking for anything else, such an agent is a
+/// scanner's (copied into rotating agent lists, it would otherwise pass as a declared crawler).
+/// Matched like [`SCANNING_SELF_DESCRIPTION`].
+pub(super) const SURVEY_SELF_DESCRIPTION: &str =
+    r"(?i)\b(?:server|web|internet|network)[ -]?survey|surveyagent";
+
 /// How internet-wide scanners and measurement projects describe themselves in their user agent
 /// (`ModatScanner/1.2`, `TBI-WebScanner`, `pathscan/1.0`, `... excluded from our scans ...`,
 /// `censys.io internet census`, `InternetMeasurement/1.0`,
@@ -108,11 +118,8 @@ pub(super) const SCANNER_PATHS: &[&str] = &["/aaa9", "/aab8", "/aab9"];
 /// `Cloud mapping experiment. Contact research@pdrlabs.net`): the activity
 /// named, not the product, so next month's measurement project is one too. Matched
 /// case-insensitively on user agents that do not read as a browser; `research` alone is not
-/// one (AI research crawlers and agents say it). Nor is a web-server survey
-/// (`Netcraft Web Server Survey`, `NetcraftSurveyAgent/1.0`): a census of the server software
-/// sites run, reading `/` once, which threat-intelligence feeds class as benign and 16 of the 21
-/// labelled survey clients of the held-out sets call benign; what such an agent asks beyond `/`
-/// is judged like anyone's.
+/// one (AI research crawlers and agents say it). Web-server surveys are
+/// [`SURVEY_SELF_DESCRIPTION`].
 pub(super) const SCANNING_SELF_DESCRIPTION: &str = r"(?i)scan(?:ner|ning|info|s)?(?:\b|_|\d)|\bbanner[ -]?(?:detection|grab)|\binternet[ -]?census\b|measurement|\b(?:cloud|internet|network|ipv4)[ -]?mapping\b|across (?:the )?(?:internet|global)|ipv4 (?:address )?space";
 
 /// Traversal spellings the sec-list lacks: Tomcat's path-parameter bypass (`..;/`), a
