@@ -14,8 +14,20 @@ use datafusion::logical_expr::{create_udf, ColumnarValue, ScalarUDF, Volatility}
 use super::EndpointLearner;
 
 mod catch_all;
-use catch_all::catch_all;
+use catch_all::{catch_all, learn_home};
 pub use catch_all::{CATCH_ALL_PATHS, MIN_CATCH_ALL_BYTES};
+
+/// What a rule passes as the technology of a request for a host's home page (`/` with no
+/// query) in its call for products' endpoints ([`HOME_PAGE_TECHNOLOGIES`] in its call for
+/// technologies): the page's size is learned, never judged. A host that answers every path with
+/// its home page answers a scanner's first probe with that page's size, before three paths
+/// taught [`CATCH_ALL_PATHS`]: such an answer counts as a refusal from the start (the home page
+/// answered, not what the path names). Each call learns the home page under its own keys, in
+/// its own rows' order.
+pub const HOME_PAGE_PRODUCTS: &str = "home-page-products";
+/// What a rule passes as the technology of a request for a host's home page in its call for
+/// technologies (see [`HOME_PAGE_PRODUCTS`]).
+pub const HOME_PAGE_TECHNOLOGIES: &str = "home-page-technologies";
 
 /// The name of the stateful helper: filters calling it are evaluated per task, in record order,
 /// with a learner of their own (see `crate::filter`).
@@ -114,7 +126,7 @@ const SILENT: &str = "\u{1}silent\u{1}";
 /// and a call answers a whole batch before the next starts: kept apart, each call's keys see
 /// their rows in record order.
 fn kind(name: &str) -> &'static str {
-    if EXTENSIONS.iter().any(|(_, t)| *t == name) {
+    if name == HOME_PAGE_TECHNOLOGIES || EXTENSIONS.iter().any(|(_, t)| *t == name) {
         "technology"
     } else {
         "product"
@@ -167,6 +179,12 @@ pub fn technology_unserved(
     path: &str,
 ) -> bool {
     let answer = answer(status);
+    if technology == HOME_PAGE_PRODUCTS || technology == HOME_PAGE_TECHNOLOGIES {
+        if let Some(bytes) = bytes.filter(|_| answer == Answer::Served && status != 304) {
+            learn_home(learner, scratch, host, technology, bytes);
+        }
+        return false;
+    }
     if answer == Answer::Other {
         return false;
     }
@@ -250,346 +268,4 @@ pub fn technology_unserved_udf(learner: Arc<Mutex<EndpointLearner>>) -> ScalarUD
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// `technology_unserved` over one learner, as a rule's task runs it.
-    fn site() -> impl FnMut(Option<&str>, &str, i64) -> bool {
-        let mut learner = EndpointLearner::default();
-        let mut scratch = String::new();
-        move |host, tech, status| {
-            technology_unserved(&mut learner, &mut scratch, host, tech, status, None, "/")
-        }
-    }
-
-    #[test]
-    fn a_technology_is_unserved_until_the_host_answers_it_with_success() {
-        let mut unserved = site();
-        let api = Some("api.shop.example");
-        assert!(unserved(api, "php", 404));
-        assert!(unserved(api, "php", 403));
-        assert!(!unserved(api, "php", 500), "a 5xx says nothing");
-        assert!(!unserved(api, "php", 301), "a redirect teaches nothing");
-        assert!(unserved(api, "php", 410));
-        assert!(!unserved(api, "php", 200));
-        assert!(!unserved(api, "php", 404), "served once: runs it");
-        assert!(!unserved(Some("API.shop.example:443"), "php", 404));
-        assert!(unserved(api, "java", 404), "per technology");
-        assert!(unserved(Some("203.0.113.9"), "php", 404), "per host");
-        assert!(unserved(None, "php", 404));
-        assert!(!unserved(None, "php", 304));
-        assert!(!unserved(None, "php", 404));
-    }
-
-    #[test]
-    fn hosts_are_compared_without_port_or_case_and_bounded() {
-        let k = |host: &str| {
-            let mut out = String::from("left over");
-            key(&mut out, Some(host), "php");
-            out
-        };
-        assert_eq!(k("Shop.Example:8443"), "shop.example\0php");
-        assert_eq!(k("[2001:db8::1]:80"), "[2001:db8::1]\0php");
-        assert_eq!(k("2001:db8::1"), "2001:db8::1\0php");
-        assert!(k(&"é".repeat(400)).len() <= MAX_HOST + 4);
-    }
-
-    #[test]
-    fn a_host_that_redirects_or_fails_everything_has_those_answers_read_as_refusals() {
-        let mut unserved = site();
-        let port80 = Some("shop.example:80");
-        for (host, tech, status, silent, why) in [
-            (port80, "php", 301, false, "the first redirect"),
-            (port80, "php", 301, false, "the second"),
-            (port80, "asp", 301, false, "the third"),
-            (port80, "php", 301, false, "the fourth"),
-            (port80, "java", 429, false, "a rate limit says something"),
-            (port80, "java", 401, false, "so does a login prompt"),
-            (port80, "wordpress", 301, false, "products: own tally"),
-            (port80, "java", 302, true, "the fifth"),
-            (Some("SHOP.Example"), "php", 301, true, "host, not port"),
-            (port80, "php", 503, true, "5xx counts like 3xx"),
-            (port80, "php", 400, true, "and so does 400"),
-            (port80, "php", 304, false, "a 304 is a success"),
-            (port80, "cgi", 301, false, "served: 3xx says nothing"),
-            (port80, "cgi", 404, true, "refusals still count"),
-        ] {
-            assert_eq!(unserved(host, tech, status), silent, "{why}");
-        }
-
-        let blog = Some("blog.example");
-        assert!(!unserved(blog, "php", 200));
-        for tech in ["php", "java", "cgi", "asp", "php"] {
-            assert!(
-                !unserved(blog, tech, 301),
-                "{tech}: a host that serves code"
-            );
-            assert!(
-                !unserved(blog, tech, 500),
-                "{tech}: a host that serves code"
-            );
-        }
-        for _ in 0..4 {
-            assert!(!unserved(blog, "fortinet-interface-probing", 301));
-        }
-        assert!(
-            unserved(blog, "fortinet-interface-probing", 301),
-            "a host that serves code but no product redirects every product's page"
-        );
-        assert!(!unserved(blog, "exchange", 200));
-        assert!(
-            !unserved(blog, "fortinet-interface-probing", 301),
-            "now it serves one"
-        );
-
-        let down = Some("app.example");
-        for status in [500, 502, 500, 504] {
-            assert!(!unserved(down, "java", status));
-        }
-        assert!(unserved(down, "java", 500), "an application down");
-    }
-
-    #[test]
-    fn a_host_refusing_every_request_by_address_with_400_has_those_answers_read_as_refusals() {
-        let mut unserved = site();
-        // A Django test server asked by address: `DisallowedHost`, 400, whatever the path.
-        let django = Some("54.68.96.53:8080");
-        let tomcat = "apache-tomcat-manager-login-probing";
-        for tech in [tomcat, "php", "php", "cgi", "php"] {
-            assert!(
-                !unserved(django, tech, 400),
-                "{tech}: not known to answer all so yet"
-            );
-        }
-        for _ in 0..3 {
-            assert!(!unserved(django, tomcat, 400));
-        }
-        assert!(
-            unserved(django, tomcat, 400),
-            "the fifth product request so"
-        );
-        assert!(
-            unserved(django, "java", 400),
-            "code keeps a tally of its own"
-        );
-
-        // A site that serves its code: a 400 (a browser's cookies outgrowing the header
-        // buffers) says nothing there.
-        let shop = Some("shop.example");
-        assert!(!unserved(shop, "php", 200));
-        for _ in 0..6 {
-            assert!(!unserved(shop, "php", 400));
-        }
-    }
-
-    #[test]
-    fn a_host_answering_everything_with_one_page_has_that_page_read_as_a_refusal() {
-        let mut learner = EndpointLearner::default();
-        let mut scratch = String::new();
-        let mut unserved = |host, tech, status, bytes, path| {
-            technology_unserved(&mut learner, &mut scratch, host, tech, status, bytes, path)
-        };
-        let spa = Some("app.example");
-        for (tech, status, bytes, path, want, why) in [
-            (
-                "php",
-                200,
-                Some(1337),
-                "/wp-login.php",
-                false,
-                "the first success: learned",
-            ),
-            (
-                "php",
-                200,
-                Some(1337),
-                "/wp-login.php",
-                false,
-                "the same path again",
-            ),
-            (
-                "php",
-                200,
-                Some(1337),
-                "/xmlrpc.php",
-                false,
-                "a second path of that size",
-            ),
-            (
-                "php",
-                200,
-                Some(1337),
-                "/admin.php",
-                true,
-                "a third: one page for everything",
-            ),
-            (
-                "php",
-                200,
-                Some(1337),
-                "/wp-login.php",
-                true,
-                "then every path of that size",
-            ),
-            (
-                "cgi",
-                200,
-                Some(1337),
-                "/cgi-bin/x.cgi",
-                true,
-                "whatever the technology",
-            ),
-            (
-                "cgi",
-                404,
-                None,
-                "/y.cgi",
-                true,
-                "not learned from the page: a refusal counts",
-            ),
-            (
-                "php",
-                404,
-                None,
-                "/z.php",
-                false,
-                "learned before the page was known",
-            ),
-            (
-                "php",
-                200,
-                Some(689),
-                "/a.php",
-                false,
-                "the page compressed: a size of its own",
-            ),
-            ("php", 200, Some(689), "/b.php", false, "..."),
-            (
-                "php",
-                200,
-                Some(689),
-                "/c.php",
-                true,
-                "learned the same way",
-            ),
-            (
-                "java",
-                304,
-                Some(0),
-                "/d.jsp",
-                false,
-                "a 304 says the page is there",
-            ),
-            (
-                "php",
-                200,
-                Some(7311),
-                "/e.php",
-                false,
-                "another size: a page",
-            ),
-        ] {
-            assert_eq!(unserved(spa, tech, status, bytes, path), want, "{why}");
-        }
-
-        let api = Some("api.example");
-        for (tech, bytes, path) in [
-            ("php", Some(2), "/health.php"),
-            ("cgi", Some(2), "/health.cgi"),
-            ("java", Some(2), "/health.jsp"),
-            ("php", Some(2), "/ping.php"),
-            ("php", Some(0), "/a.php"),
-            ("php", Some(0), "/b.php"),
-            ("php", Some(0), "/c.php"),
-            ("php", None, "/d.php"),
-        ] {
-            assert!(
-                !unserved(api, tech, 200, bytes, path),
-                "{path}: small or unknown sizes"
-            );
-        }
-        assert!(
-            !unserved(Some("other.example"), "cgi", 200, Some(1337), "/x.cgi"),
-            "per host"
-        );
-        let crm = Some("crm.example");
-        assert!(
-            !unserved(crm, "java", 200, Some(5120), "/crm/home.do"),
-            "a page"
-        );
-        for path in ["/crm/a.do", "/crm/b.do", "/crm/c.do", "/crm/d.do"] {
-            assert!(
-                !unserved(crm, "java", 200, Some(2214), path),
-                "{path}: a login page answered in place of protected pages, on a site whose Java \
-                 pages have sizes of their own"
-            );
-        }
-        assert!(
-            unserved(crm, "php", 200, Some(2214), "/x.php"),
-            "but PHP it never served otherwise"
-        );
-        let fresh = Some("fresh.example");
-        for path in [
-            "/wp-admin/setup-config.php",
-            "/wp-admin/setup-config.php/",
-            "/wp-admin/setup-config.php/xmlrpc.php",
-            "/wp-admin/SETUP-CONFIG.PHP/wp-json/wp/v2/users/",
-            "/WP-ADMIN/setup-config.php",
-        ] {
-            assert!(
-                !unserved(fresh, "php", 200, Some(3314), path),
-                "{path}: one script, whatever its path info"
-            );
-        }
-        assert!(
-            !unserved(spa, "wordpress", 200, Some(1337), "/wp-includes/x"),
-            "products keep their own tally"
-        );
-    }
-
-    /// The pack rule's prefilter admits exactly the extensions named here.
-    #[test]
-    fn the_rule_prefilter_knows_every_extension() {
-        let rule: toml::Value =
-            toml::from_str(include_str!("../../pack/unserved-technology-probe.toml")).unwrap();
-        let pattern = rule["params"]["server_code_regex"].as_str().unwrap();
-        let re = regex::Regex::new(pattern).unwrap();
-        for (ext, _) in EXTENSIONS {
-            let path = format!("/a/b.{ext}");
-            assert!(re.is_match(&path), "{path}");
-            assert!(re.is_match(&format!("{path};jsessionid=1")), "{path}");
-        }
-        for path in [
-            "/a/b.js",
-            "/a.php/b",
-            "/a/b.phpx",
-            "/a/b.json",
-            "/a/do",
-            "/a/b.pdf",
-        ] {
-            assert!(!re.is_match(path), "{path}");
-        }
-    }
-
-    #[test]
-    fn technologies() {
-        for (path, want) in [
-            ("/xmlrpc.php", Some("php")),
-            ("/shell.PHP7", Some("php")),
-            ("/owa/auth/logon.aspx", Some("aspnet")),
-            ("/default.asp", Some("asp")),
-            ("/login.action", Some("java")),
-            ("/struts2-showcase/index.do", Some("java")),
-            ("/cgi-bin/tools/tools.pl", Some("cgi")),
-            ("/setup.cgi?next_file=netgear.cfg", Some("cgi")),
-            ("/CFIDE/administrator/index.cfm", Some("coldfusion")),
-            ("/backup.tar.gz", None),
-            ("/api/v1/orders/42", None),
-            ("/x.phpinfo", None),
-            ("/x.php;a.b", Some("php")),
-            ("/x.;jsessionid=1", None),
-        ] {
-            assert_eq!(server_technology(path), want, "{path}");
-        }
-    }
-}
+mod tests;

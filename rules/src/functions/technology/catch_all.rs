@@ -42,6 +42,36 @@ const SAME_PAGE: u64 = 50;
 const SPREAD: &str = "\u{1}spread\u{1}";
 const VARIES: &str = "\u{1}varies\u{1}";
 
+/// The learner's key prefixes of a host's home page (`/` with no query, per kind): the first
+/// size it was answered with (`HOME`), and whether another within `1 / SAME_PAGE` of it
+/// followed (`HOME_VARIES`: the page changes by itself).
+const HOME: &str = "\u{1}home\u{1}";
+const HOME_VARIES: &str = "\u{1}homevaries\u{1}";
+
+/// Learns a success of `bytes` for the home page of `host` (`marker` names the kind:
+/// [`super::HOME_PAGE_PRODUCTS`] or [`super::HOME_PAGE_TECHNOLOGIES`]): the first size is kept,
+/// and a later one within `1 / SAME_PAGE` of it says the page changes by itself; answers below
+/// [`MIN_CATCH_ALL_BYTES`] are no page. Two keys per host and kind at most.
+pub(super) fn learn_home(
+    learner: &mut EndpointLearner,
+    scratch: &mut String,
+    host: Option<&str>,
+    marker: &str,
+    bytes: i64,
+) {
+    if bytes < MIN_CATCH_ALL_BYTES {
+        return;
+    }
+    host_key(scratch, host, HOME, marker);
+    let first = learner.count(scratch);
+    if first == 0 {
+        learner.put(scratch, bytes);
+    } else if first != bytes && first.abs_diff(bytes) <= first.unsigned_abs() / SAME_PAGE {
+        host_key(scratch, host, HOME_VARIES, marker);
+        learner.remember(scratch);
+    }
+}
+
 /// The learner's key infix of a technology's kept sizes: slot `i` holds a size, slot `n` how
 /// many are kept.
 const SLOT: &str = "\u{1}slot\u{1}";
@@ -75,13 +105,25 @@ pub(super) fn catch_all(
     let near = site.same_page(bytes, kept);
     let page = near.unwrap_or(bytes);
     if site.page_for_every_path(page, bytes, path) {
-        !site.served_otherwise()
-    } else {
-        if near.is_none() {
-            site.keep_size(page, kept);
-        }
-        false
+        return !site.served_otherwise();
     }
+    if near.is_none() {
+        site.keep_size(page, kept);
+    }
+    // The host's home page answered (its size exactly, or near it when the page changes by
+    // itself), and not for the home page's own script (`/index.php` is the home page).
+    site.home_page(bytes) && !front_door(path) && !site.served_otherwise()
+}
+
+/// Whether `path` is a site's home page under a script's name (`/index.php`, `/Default.aspx`,
+/// `/index.jsp`): the page a host answers `/` with, served for real.
+fn front_door(path: &str) -> bool {
+    let path = path.strip_prefix('/').unwrap_or(path);
+    path.split_once('.').is_some_and(|(name, ext)| {
+        (name.eq_ignore_ascii_case("index") || name.eq_ignore_ascii_case("default"))
+            && !ext.is_empty()
+            && ext.bytes().all(|b| b.is_ascii_alphanumeric())
+    })
 }
 
 /// One technology on one host, and the learner that remembers what the host answered.
@@ -177,6 +219,21 @@ impl Site<'_> {
         self.learner.knows(self.scratch)
     }
 
+    /// Whether `bytes` is the size the host's home page was answered with ([`learn_home`]):
+    /// that size exactly, or within `1 / SAME_PAGE` of it once the home page changed by itself.
+    fn home_page(&mut self, bytes: i64) -> bool {
+        host_key(self.scratch, self.host, HOME, self.technology);
+        let home = self.learner.count(self.scratch);
+        if home == 0 || home.abs_diff(bytes) > home.unsigned_abs() / SAME_PAGE {
+            return false;
+        }
+        if home == bytes {
+            return true;
+        }
+        host_key(self.scratch, self.host, HOME_VARIES, self.technology);
+        self.learner.knows(self.scratch)
+    }
+
     /// How many of the technology's sizes on the host are kept.
     fn kept(&mut self) -> i64 {
         self.slot_key(&'n');
@@ -204,7 +261,7 @@ impl Site<'_> {
     }
 
     /// Whether the technology was answered on the host with a size that is not a page for
-    /// every path, or with [`SLOTS`] sizes.
+    /// every path (nor the home page's), or with [`SLOTS`] sizes.
     fn served_otherwise(&mut self) -> bool {
         let kept = self.kept();
         if kept >= SLOTS {
@@ -213,7 +270,7 @@ impl Site<'_> {
         (0..kept).any(|slot| {
             self.slot_key(&slot);
             let size = self.learner.count(self.scratch);
-            !self.one_page(size)
+            !self.one_page(size) && !self.home_page(size)
         })
     }
 }
@@ -308,6 +365,84 @@ mod tests {
         assert!(!page(&mut learner, blog, 4500, "/wp-login.php"));
         for path in ["/x.php", "/y.php", "/z.php", "/x.php"] {
             assert!(!page(&mut learner, blog, 78000, path), "{path}");
+        }
+    }
+
+    #[test]
+    fn the_home_pages_size_is_the_page_for_every_path_from_the_start() {
+        use crate::functions::technology::{HOME_PAGE_PRODUCTS, HOME_PAGE_TECHNOLOGIES};
+        let mut learner = EndpointLearner::default();
+        let mut scratch = String::new();
+        let mut home = |learner: &mut EndpointLearner, host: &str, marker: &str, size: i64| {
+            learn_home(learner, &mut scratch, Some(host), marker, size)
+        };
+        // A static site answering every path with its home page (heldout89's eeg): Tomcat's
+        // manager answered with the home page's size exactly, before any path taught it.
+        home(&mut learner, "eeg.example", HOME_PAGE_PRODUCTS, 2112);
+        home(&mut learner, "eeg.example", HOME_PAGE_PRODUCTS, 2112);
+        let answer = |learner: &mut EndpointLearner, host: &str, what: &str, size, path| {
+            catch_all(learner, &mut String::new(), Some(host), what, size, path)
+        };
+        assert!(answer(
+            &mut learner,
+            "eeg.example",
+            "apache-tomcat-manager",
+            2112,
+            "/manager/html"
+        ));
+        assert!(!answer(
+            &mut learner,
+            "eeg.example",
+            "apache-tomcat-manager",
+            2150,
+            "/manager/html"
+        ));
+        // Learned per kind: the technologies' call has not seen the home page.
+        assert!(!answer(&mut learner, "eeg.example", "php", 2112, "/x.php"));
+        // A page that changes by itself (heldout78's lfphp4): near its first size once `/` was
+        // answered with two sizes, not before.
+        let lfphp = "lfphp.example";
+        home(&mut learner, lfphp, HOME_PAGE_TECHNOLOGIES, 32568);
+        assert!(!answer(&mut learner, lfphp, "php", 32833, "/wp-login.php"));
+        home(&mut learner, lfphp, HOME_PAGE_TECHNOLOGIES, 32872);
+        assert!(answer(&mut learner, lfphp, "php", 32833, "/wp-login.php"));
+        assert!(answer(&mut learner, lfphp, "php", 32400, "/admin.php"));
+        // The home page's own script is the home page, served for real (heldout48's owner).
+        let shop = "shop.example";
+        home(&mut learner, shop, HOME_PAGE_TECHNOLOGIES, 5120);
+        assert!(!answer(&mut learner, shop, "php", 5120, "/index.php"));
+        assert!(!answer(&mut learner, shop, "php", 5120, "/Default.aspx"));
+        // A site that served the technology in a page of its own size keeps it served.
+        let blog = "blog.example";
+        home(&mut learner, blog, HOME_PAGE_TECHNOLOGIES, 30000);
+        assert!(!answer(&mut learner, blog, "php", 4500, "/wp-login.php"));
+        assert!(!answer(&mut learner, blog, "php", 30000, "/feed.php"));
+        // Small answers are no page, and teach no home page.
+        let api = "api.example";
+        home(&mut learner, api, HOME_PAGE_PRODUCTS, 2);
+        assert!(!answer(
+            &mut learner,
+            api,
+            "apache-tomcat-manager",
+            2,
+            "/manager/html"
+        ));
+    }
+
+    #[test]
+    fn front_doors_are_the_home_pages_scripts() {
+        for path in ["/index.php", "/Default.aspx", "/index.jsp", "/INDEX.HTML"] {
+            assert!(front_door(path), "{path}");
+        }
+        for path in [
+            "/wp-login.php",
+            "/blog/index.php",
+            "/index.php/x",
+            "/index.",
+            "/index",
+            "",
+        ] {
+            assert!(!front_door(path), "{path}");
         }
     }
 
