@@ -265,6 +265,15 @@ impl EndpointLearner {
         self.see(key, value, false);
     }
 
+    /// Keeps `value` under `key`, replacing what was there: for `technology_unserved`'s range of
+    /// a home page's sizes, which widens. Bounded like every sighting.
+    pub fn set(&mut self, key: &str, value: i64) {
+        self.see(key, value, false);
+        if let Some(entry) = self.first_seen.get_mut(key) {
+            entry.0 = value;
+        }
+    }
+
     /// The tally or value kept under `key` (0 when there is none), without adding to it.
     pub fn count(&self, key: &str) -> i64 {
         self.first_seen.get(key).map_or(0, |v| v.0)

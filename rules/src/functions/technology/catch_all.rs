@@ -42,16 +42,29 @@ const SAME_PAGE: u64 = 50;
 const SPREAD: &str = "\u{1}spread\u{1}";
 const VARIES: &str = "\u{1}varies\u{1}";
 
-/// The learner's key prefixes of a host's home page (`/` with no query, per kind): the first
-/// size it was answered with (`HOME`), and whether another within `1 / SAME_PAGE` of it
-/// followed (`HOME_VARIES`: the page changes by itself).
-const HOME: &str = "\u{1}home\u{1}";
-const HOME_VARIES: &str = "\u{1}homevaries\u{1}";
+/// The learner's key prefixes of a host's home page (`/` with no query, per kind): the
+/// smallest and largest size it was answered with (`HOME_LOW`, `HOME_HIGH`), which stay within
+/// `1 / SAME_PAGE` of each other: a page that changes by itself, a few bytes longer or shorter
+/// each time. A success within that range is the home page; a site whose pages share a
+/// template answers each of them with a size of its own, outside the range its home page spans.
+const HOME_LOW: &str = "\u{1}homelow\u{1}";
+const HOME_HIGH: &str = "\u{1}homehigh\u{1}";
+
+/// The learner's key (per kind, no host) of how many hosts' home pages were learned.
+const HOMES: &str = "\u{1}homes\u{1}";
+
+/// Hosts whose home page a task learns, per kind: requests for `/` naming ever new hosts (a
+/// virtual-host enumeration: one `Host` name per request) add no keys past it, so they cannot
+/// push what the task learned of real hosts out of its bounded learner. A deployment serving
+/// more sites learns the home pages of the first ones only (the others' pages are learned
+/// from three paths, as without it).
+pub const MAX_HOMES: i64 = 1024;
 
 /// Learns a success of `bytes` for the home page of `host` (`marker` names the kind:
-/// [`super::HOME_PAGE_PRODUCTS`] or [`super::HOME_PAGE_TECHNOLOGIES`]): the first size is kept,
-/// and a later one within `1 / SAME_PAGE` of it says the page changes by itself; answers below
-/// [`MIN_CATCH_ALL_BYTES`] are no page. Two keys per host and kind at most.
+/// [`super::HOME_PAGE_PRODUCTS`] or [`super::HOME_PAGE_TECHNOLOGIES`]): the range of its sizes
+/// widens to take `bytes` while it stays within `1 / SAME_PAGE`; a size further away (a
+/// truncated answer, another page) is left out. Answers below [`MIN_CATCH_ALL_BYTES`] are no
+/// page. Two keys per host and kind, for at most [`MAX_HOMES`] hosts.
 pub(super) fn learn_home(
     learner: &mut EndpointLearner,
     scratch: &mut String,
@@ -62,13 +75,33 @@ pub(super) fn learn_home(
     if bytes < MIN_CATCH_ALL_BYTES {
         return;
     }
-    host_key(scratch, host, HOME, marker);
-    let first = learner.count(scratch);
-    if first == 0 {
+    host_key(scratch, host, HOME_LOW, marker);
+    let low = learner.count(scratch);
+    if low == 0 {
+        host_key(scratch, None, HOMES, marker);
+        if learner.count(scratch) >= MAX_HOMES {
+            return;
+        }
+        learner.tally(scratch);
+        host_key(scratch, host, HOME_LOW, marker);
         learner.put(scratch, bytes);
-    } else if first != bytes && first.abs_diff(bytes) <= first.unsigned_abs() / SAME_PAGE {
-        host_key(scratch, host, HOME_VARIES, marker);
-        learner.remember(scratch);
+        host_key(scratch, host, HOME_HIGH, marker);
+        learner.put(scratch, bytes);
+        return;
+    }
+    host_key(scratch, host, HOME_HIGH, marker);
+    let high = learner.count(scratch).max(low);
+    let (new_low, new_high) = (low.min(bytes), high.max(bytes));
+    if new_high - new_low > new_low / SAME_PAGE as i64 {
+        return;
+    }
+    if new_low != low {
+        host_key(scratch, host, HOME_LOW, marker);
+        learner.set(scratch, new_low);
+    }
+    if new_high != high {
+        host_key(scratch, host, HOME_HIGH, marker);
+        learner.set(scratch, new_high);
     }
 }
 
@@ -219,19 +252,21 @@ impl Site<'_> {
         self.learner.knows(self.scratch)
     }
 
-    /// Whether `bytes` is the size the host's home page was answered with ([`learn_home`]):
-    /// that size exactly, or within `1 / SAME_PAGE` of it once the home page changed by itself.
+    /// Whether `bytes` is a size the host's home page was answered with, or lies between two
+    /// of them ([`learn_home`]). For a technology the home page must have changed by itself
+    /// (two sizes): a static page answering as `/` does in place of the site's own code is as
+    /// often a login wall (every page of a PHP application showing its sign-in form to a user
+    /// whose session ended) as a page for everything, and is learned from three paths as
+    /// before; a product's endpoint answered with it is a probe either way.
     fn home_page(&mut self, bytes: i64) -> bool {
-        host_key(self.scratch, self.host, HOME, self.technology);
-        let home = self.learner.count(self.scratch);
-        if home == 0 || home.abs_diff(bytes) > home.unsigned_abs() / SAME_PAGE {
+        host_key(self.scratch, self.host, HOME_LOW, self.technology);
+        let low = self.learner.count(self.scratch);
+        if low == 0 || bytes < low {
             return false;
         }
-        if home == bytes {
-            return true;
-        }
-        host_key(self.scratch, self.host, HOME_VARIES, self.technology);
-        self.learner.knows(self.scratch)
+        host_key(self.scratch, self.host, HOME_HIGH, self.technology);
+        let high = self.learner.count(self.scratch).max(low);
+        bytes <= high && (high > low || super::kind(self.technology) == "product")
     }
 
     /// How many of the technology's sizes on the host are kept.
@@ -399,14 +434,38 @@ mod tests {
         ));
         // Learned per kind: the technologies' call has not seen the home page.
         assert!(!answer(&mut learner, "eeg.example", "php", 2112, "/x.php"));
-        // A page that changes by itself (heldout78's lfphp4): near its first size once `/` was
-        // answered with two sizes, not before.
+        // A page that changes by itself (heldout78's lfphp4): between the sizes `/` was
+        // answered with, once it was answered with two.
         let lfphp = "lfphp.example";
         home(&mut learner, lfphp, HOME_PAGE_TECHNOLOGIES, 32568);
         assert!(!answer(&mut learner, lfphp, "php", 32833, "/wp-login.php"));
         home(&mut learner, lfphp, HOME_PAGE_TECHNOLOGIES, 32872);
         assert!(answer(&mut learner, lfphp, "php", 32833, "/wp-login.php"));
-        assert!(answer(&mut learner, lfphp, "php", 32400, "/admin.php"));
+        assert!(answer(&mut learner, lfphp, "php", 32700, "/admin.php"));
+        assert!(!answer(&mut learner, lfphp, "php", 32400, "/news.php"));
+        // A size far from the range (a truncated answer, another page) does not widen it.
+        home(&mut learner, lfphp, HOME_PAGE_TECHNOLOGIES, 20000);
+        assert!(!answer(&mut learner, lfphp, "php", 25000, "/contact.php"));
+        // A template site whose home page changes by a few bytes: its pages, each of a size of
+        // its own outside that range, are pages (the review's case).
+        let brochure = "brochure.example";
+        home(&mut learner, brochure, HOME_PAGE_TECHNOLOGIES, 30112);
+        home(&mut learner, brochure, HOME_PAGE_TECHNOLOGIES, 30087);
+        assert!(!answer(&mut learner, brochure, "php", 30390, "/about.php"));
+        assert!(!answer(
+            &mut learner,
+            brochure,
+            "php",
+            29870,
+            "/contact.php"
+        ));
+        // A static page answering as `/` does in place of code may be a login wall (the second
+        // review's case): learned from three paths, not from the home page.
+        let app = "app.example";
+        home(&mut learner, app, HOME_PAGE_TECHNOLOGIES, 4811);
+        home(&mut learner, app, HOME_PAGE_TECHNOLOGIES, 4811);
+        assert!(!answer(&mut learner, app, "php", 4811, "/dashboard.php"));
+        assert!(!answer(&mut learner, app, "php", 4811, "/reports.php"));
         // The home page's own script is the home page, served for real (heldout48's owner).
         let shop = "shop.example";
         home(&mut learner, shop, HOME_PAGE_TECHNOLOGIES, 5120);
@@ -427,6 +486,41 @@ mod tests {
             2,
             "/manager/html"
         ));
+    }
+
+    #[test]
+    fn home_pages_are_learned_for_a_bounded_number_of_hosts() {
+        use crate::functions::technology::HOME_PAGE_PRODUCTS;
+        let mut learner = EndpointLearner::default();
+        let mut scratch = String::new();
+        // A virtual-host enumeration: `/` asked under ever new host names.
+        for i in 0..MAX_HOMES + 500 {
+            let host = format!("v{i}.example");
+            learn_home(
+                &mut learner,
+                &mut scratch,
+                Some(&host),
+                HOME_PAGE_PRODUCTS,
+                612,
+            );
+        }
+        assert_eq!(
+            learner.len() as i64,
+            2 * MAX_HOMES + 1,
+            "two keys a host, one tally"
+        );
+        let mut answer = |host: &str| {
+            catch_all(
+                &mut learner,
+                &mut scratch,
+                Some(host),
+                "apache-tomcat-manager",
+                612,
+                "/manager/html",
+            )
+        };
+        assert!(answer("v0.example"));
+        assert!(!answer(&format!("v{}.example", MAX_HOMES + 1)));
     }
 
     #[test]
