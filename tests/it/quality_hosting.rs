@@ -190,15 +190,13 @@ fn rotated_and_host_named_nginx_logs_are_named_and_their_visitors_stay_quiet() {
 /// towards a burst). Missed: a distributed WordPress XML-RPC brute force (one `POST
 /// /xmlrpc.php` per address, borderline), a lone `/wp-login.php` answered 200 by a single-page
 /// app, referrer spam.
-/// 17 since stop 64: a WordPress login probe answered by the single-page app with its home page's
-/// size (the home page's size is the page for every path from the first probe).
 #[test]
 fn access_logs_found_by_content_are_named_and_their_visitors_stay_quiet() {
     assert_corpus(
         "heldout57",
         "labels.jsonl",
         26,
-        17,
+        16,
         &BenignHits::NONE,
         &[
             ("xmlrpcblog.log", "login-brute-force"),

@@ -41,7 +41,7 @@ fn unread_pages_of_committed_logs_are_named() {
 /// site that answers every path with its home page (200, sizes varying) before that page is
 /// learned, `.env` hunts answered so, a FrontPage `author.dll` exploit, WebLogic's `wls-wsat`, a
 /// MikroTik `winbox.png` probe.
-/// 34 since stop 64: lone WordPress login probes answered with the home page's size before three
+/// 31 since stop 64: lone WordPress login probes answered with the home page's size before three
 /// paths taught the page (the home page's size is the page for every path from the first probe).
 #[test]
 fn log_tools_fixtures_are_named_and_their_visitors_stay_quiet() {
@@ -49,7 +49,7 @@ fn log_tools_fixtures_are_named_and_their_visitors_stay_quiet() {
         "heldout74",
         "labels.jsonl",
         50,
-        34,
+        31,
         &BenignHits::NONE,
         &[
             ("scarugo.log", "login-brute-force"),
@@ -70,7 +70,7 @@ fn log_tools_fixtures_are_named_and_their_visitors_stay_quiet() {
 /// restaurant's published log with their own home page as `Referer` (the site serves it to
 /// every client: no rule calls that a probe), WordPress registration spam, XML-RPC calls with
 /// made-up `PHP/5.x` agents answered 403.
-/// 33 since stop 64: lone WordPress login probes answered with the home page's size (the home
+/// 32 since stop 64: lone WordPress login probes answered with the home page's size (the home
 /// page's size is the page for every path from the first probe).
 #[test]
 fn further_pages_and_a_published_log_keep_visitors_quiet() {
@@ -78,7 +78,7 @@ fn further_pages_and_a_published_log_keep_visitors_quiet() {
         "heldout75",
         "labels.jsonl",
         72,
-        33,
+        32,
         &BenignHits::NONE,
         &[
             ("lfphp2.log", "probing-attack-tools"),
