@@ -272,28 +272,31 @@ pub fn counterfeit_agent(ua: &str) -> bool {
     counterfeit::spaceless_browser(ua) || misspelt_browser(ua)
 }
 
-/// [`words::SURVEY_SELF_DESCRIPTION`], compiled once; `None` (logged) should the fixed pattern
-/// ever fail to compile (a test compiles it).
-fn survey_self_description() -> Option<&'static regex::Regex> {
-    static R: OnceLock<Option<regex::Regex>> = OnceLock::new();
-    R.get_or_init(|| {
-        regex::Regex::new(SURVEY_SELF_DESCRIPTION)
-            .map_err(|e| tracing::error!(error = %e, "the surveys' self-description pattern does not compile"))
+/// A fixed pattern of this module, compiled once into `cell`; `None` (logged, naming `what`)
+/// should it ever fail to compile (the tests of what it matches compile it).
+fn compiled(
+    cell: &'static OnceLock<Option<regex::Regex>>,
+    pattern: &str,
+    what: &str,
+) -> Option<&'static regex::Regex> {
+    cell.get_or_init(|| {
+        regex::Regex::new(pattern)
+            .map_err(|e| tracing::error!(error = %e, "the {what} pattern does not compile"))
             .ok()
     })
     .as_ref()
 }
 
-/// [`words::SCANNING_SELF_DESCRIPTION`], compiled once; `None` (logged) should the fixed
-/// pattern ever fail to compile (a test compiles it).
+/// [`words::SURVEY_SELF_DESCRIPTION`], compiled once.
+fn survey_self_description() -> Option<&'static regex::Regex> {
+    static R: OnceLock<Option<regex::Regex>> = OnceLock::new();
+    compiled(&R, SURVEY_SELF_DESCRIPTION, "surveys' self-description")
+}
+
+/// [`words::SCANNING_SELF_DESCRIPTION`], compiled once.
 fn scanning_self_description() -> Option<&'static regex::Regex> {
     static R: OnceLock<Option<regex::Regex>> = OnceLock::new();
-    R.get_or_init(|| {
-        regex::Regex::new(SCANNING_SELF_DESCRIPTION)
-            .map_err(|e| tracing::error!(error = %e, "the scanners' self-description pattern does not compile"))
-            .ok()
-    })
-    .as_ref()
+    compiled(&R, SCANNING_SELF_DESCRIPTION, "scanners' self-description")
 }
 
 /// What kind of probe a request is, or `None` for an ordinary request. Checked in this order:
