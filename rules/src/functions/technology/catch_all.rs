@@ -143,8 +143,9 @@ pub(super) fn catch_all(
     if near.is_none() {
         site.keep_size(page, kept);
     }
-    // The host's home page answered (its size exactly, or near it when the page changes by
-    // itself), and not for the home page's own script (`/index.php` is the home page).
+    // The host's home page answered (a size within the range `/` was answered with: see
+    // `Site::home_page`), and not for the home page's own script (`/index.php` is the home
+    // page).
     site.home_page(bytes) && !front_door(path) && !site.served_otherwise()
 }
 
