@@ -8,6 +8,13 @@
 //!   ([`RuleFilter::instantiate`]) and evaluates them in record order on the rows the stateless
 //!   part kept. Their state is part of the task's checkpoint.
 //!
+//! Inside a stateful conjunct, both sides of an `OR` or `AND` around a learning call are
+//! evaluated on every row that reaches it ([`evaluate_both_sides`]): DataFusion would skip a
+//! side where the other decides a large enough share of the batch, and what the helper learns
+//! would then depend on where batches end. To learn from fewer rows, write the condition as a
+//! conjunct of its own (a top-level `AND`): conjuncts run one after the other on the rows the
+//! previous ones kept, whatever the batches.
+//!
 //! Conjuncts run cheapest first, each on the rows the previous ones kept, so an expensive regex
 //! sees the few rows with a 401, not all traffic. The stateless part runs as a
 //! [`crate::mask::Program`] over row bitmaps.
@@ -21,7 +28,9 @@ use datafusion::common::DFSchema;
 use datafusion::error::DataFusionError;
 use datafusion::logical_expr::expr::ScalarFunction;
 use datafusion::logical_expr::simplify::{ExprSimplifyResult, SimplifyContext};
-use datafusion::logical_expr::{Expr, ScalarUDF, Volatility};
+use datafusion::logical_expr::{
+    create_udf, BinaryExpr, ColumnarValue, Expr, Operator, ScalarUDF, Volatility,
+};
 use datafusion::physical_expr::PhysicalExpr;
 use datafusion::prelude::SessionContext;
 
@@ -140,6 +149,10 @@ impl RuleFilter {
         });
         let (stateful, stateless): (Vec<Expr>, Vec<Expr>) =
             conjuncts.into_iter().partition(is_stateful);
+        let stateful = stateful
+            .into_iter()
+            .map(evaluate_both_sides)
+            .collect::<Result<_, _>>()?;
         let stateless = stateless
             .into_iter()
             .map(|e| ctx.create_physical_expr(e, &schema))
@@ -232,6 +245,51 @@ fn expand_planner_only_calls(expr: Expr, info: &SimplifyContext) -> Result<Expr,
     .map(|t| t.data)
 }
 
+/// `expr` with every `OR` and `AND` that has a learning call on either side made a call of a
+/// function taking both sides whole (three-valued, as the operators are): a function's
+/// arguments are evaluated on every row, an operator's right side only where the left one
+/// does not decide, and only when that is a large enough share of the batch.
+fn evaluate_both_sides(expr: Expr) -> Result<Expr, DataFusionError> {
+    expr.transform_up(|e| match e {
+        Expr::BinaryExpr(BinaryExpr { left, op, right })
+            if matches!(op, Operator::Or | Operator::And)
+                && (is_stateful(&left) || is_stateful(&right)) =>
+        {
+            Ok(Transformed::yes(both_sides(op).call(vec![*left, *right])))
+        }
+        other => Ok(Transformed::no(other)),
+    })
+    .map(|t| t.data)
+}
+
+/// `OR` (or `AND`) of two boolean columns, computed from both whole (Kleene logic: `NULL OR
+/// true` is true, `NULL AND false` false, otherwise `NULL` stays).
+fn both_sides(op: Operator) -> ScalarUDF {
+    let (name, kernel): (_, fn(&BooleanArray, &BooleanArray) -> _) = if op == Operator::Or {
+        ("or_of_both_sides", arrow::compute::or_kleene)
+    } else {
+        ("and_of_both_sides", arrow::compute::and_kleene)
+    };
+    create_udf(
+        name,
+        vec![arrow::datatypes::DataType::Boolean; 2],
+        arrow::datatypes::DataType::Boolean,
+        Volatility::Immutable,
+        Arc::new(move |args| {
+            let sides = ColumnarValue::values_to_arrays(args)?;
+            let boolean = |a: &arrow::array::ArrayRef| {
+                arrow::compute::cast(a, &arrow::datatypes::DataType::Boolean)
+            };
+            let (left, right) = (boolean(&sides[0])?, boolean(&sides[1])?);
+            let out = kernel(
+                arrow::array::AsArray::as_boolean(&left),
+                arrow::array::AsArray::as_boolean(&right),
+            )?;
+            Ok(ColumnarValue::Array(Arc::new(out)))
+        }),
+    )
+}
+
 /// Points every call of a stateful helper in `expr` at the task's instance of it in `udfs`
 /// (`endpoint_is_new`, `technology_unserved`: one learner for both).
 fn rebind(expr: Expr, udfs: &[Arc<ScalarUDF>]) -> Result<Expr, DataFusionError> {
@@ -292,6 +350,80 @@ mod tests {
     fn every_learning_helper_is_built_under_its_name() {
         for (name, build) in LEARNING {
             assert_eq!(build(Arc::default()).name(), name);
+        }
+    }
+
+    /// A learning call beside an `OR` or `AND` sees every row, however many the other side
+    /// decides (DataFusion skips the right side of `a OR b` when `a` holds on every row of the
+    /// batch, and evaluates it on the undecided rows only when `a` holds on most), and the
+    /// answers stay three-valued.
+    #[test]
+    fn a_learning_call_beside_or_and_and_sees_every_row() {
+        use arrow::datatypes::{DataType, Field, Schema};
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let seen = Arc::new(AtomicUsize::new(0));
+        let counted = seen.clone();
+        // Stateful like the learning helpers: counts the rows it is asked about, answers its
+        // argument.
+        let learns = create_udf(
+            "learns",
+            vec![DataType::Boolean],
+            DataType::Boolean,
+            Volatility::Volatile,
+            Arc::new(move |args| {
+                let rows = ColumnarValue::values_to_arrays(args)?;
+                counted.fetch_add(rows[0].len(), Ordering::SeqCst);
+                Ok(ColumnarValue::Array(rows[0].clone()))
+            }),
+        );
+        let schema = Schema::new(vec![
+            Field::new("a", DataType::Boolean, true),
+            Field::new("b", DataType::Boolean, true),
+        ]);
+        let batch = |a: Vec<Option<bool>>, b: Vec<Option<bool>>| {
+            RecordBatch::try_new(
+                Arc::new(schema.clone()),
+                vec![
+                    Arc::new(BooleanArray::from(a)),
+                    Arc::new(BooleanArray::from(b)),
+                ],
+            )
+            .unwrap()
+        };
+        let df_schema = DFSchema::try_from(schema.clone()).unwrap();
+        let ctx = SessionContext::new();
+        let a = datafusion::prelude::col("a");
+        let b = || learns.call(vec![datafusion::prelude::col("b")]);
+        for (expr, decided) in [(a.clone().or(b()), true), (a.clone().and(b()), false)] {
+            let rewritten = evaluate_both_sides(expr).unwrap();
+            let physical = ctx.create_physical_expr(rewritten, &df_schema).unwrap();
+            seen.store(0, Ordering::SeqCst);
+            // The left side decides every row: the learning call is still asked about each.
+            let rows = batch(vec![Some(decided); 8], vec![Some(!decided); 8]);
+            let out = physical.evaluate(&rows).unwrap().into_array(8).unwrap();
+            assert_eq!(seen.load(Ordering::SeqCst), 8);
+            assert!(out
+                .as_any()
+                .downcast_ref::<BooleanArray>()
+                .unwrap()
+                .iter()
+                .all(|v| v == Some(decided)));
+        }
+        // Three-valued, as the operators: NULL OR true, NULL OR false, NULL AND false.
+        let rows = batch(
+            vec![None, None, None],
+            vec![Some(true), Some(false), Some(false)],
+        );
+        for (expr, want) in [
+            (a.clone().or(b()), [Some(true), None, None]),
+            (a.clone().and(b()), [None, Some(false), Some(false)]),
+        ] {
+            let physical = ctx
+                .create_physical_expr(evaluate_both_sides(expr).unwrap(), &df_schema)
+                .unwrap();
+            let out = physical.evaluate(&rows).unwrap().into_array(3).unwrap();
+            let out = out.as_any().downcast_ref::<BooleanArray>().unwrap();
+            assert_eq!(out.iter().collect::<Vec<_>>(), want);
         }
     }
 }

@@ -146,7 +146,7 @@ pub(super) fn catch_all(
     // The host's home page answered (a size within the range `/` was answered with: see
     // `Site::home_page`), and not for the home page's own script (`/index.php` is the home
     // page).
-    site.home_page(bytes) && !front_door(path) && !site.served_otherwise()
+    !front_door(path) && site.home_page(bytes) && !site.served_otherwise()
 }
 
 /// Whether `path` is a site's home page under a script's name (`/index.php`, `/Default.aspx`,
