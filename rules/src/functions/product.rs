@@ -9,7 +9,8 @@
 //! (product panels, each with a tag and `equals`/`contains`/`regex` matching) and
 //! `trendy_cves_uris.json` (exploited CVEs' URIs, matched as `contains`); and, which those
 //! lists do not carry, WordPress' own code folders and installer ([`WORDPRESS_ENDPOINTS`],
-//! [`WORDPRESS_INSTALLER`]) and server consoles ([`SERVER_CONSOLES`]). A few list entries name
+//! [`WORDPRESS_INSTALLER`]), server consoles ([`SERVER_CONSOLES`]) and devices' own pages
+//! ([`DEVICE_PAGES`]). A few list entries name
 //! routes that many ordinary applications have (`/users/new`, `/app/login`,
 //! `/actuator/health`): they are left out ([`NOT_PRODUCT_SPECIFIC`]), since a miss on one says
 //! nothing about a product.
@@ -133,6 +134,28 @@ pub const SERVER_CONSOLES: &[(&str, &str)] = &[
     ("/webui", "webui"),
 ];
 
+/// Embedded devices' own pages, at the root, with the device each names (`-device`), which
+/// CrowdSec's lists do not carry: the files router and camera botnets ask every address for to
+/// learn whether it is their device (Netgear's `currentsetting.htm`, which Netgear routers hand
+/// to anyone, MikroTik's WebFig and Winbox logo, FRITZ!Box's `login_sid.lua`, Hikvision's
+/// `SDK/webLanguage` and its web UI's scripts, a DVR's `brief.xml`, Cisco IOS's `level/15/exec`
+/// shell, TP-Link's `cgi/conf.bin` backup, GoAhead's and Boa's form handlers `/goform/`,
+/// `/boaform/`). A website or an API serves none; the device's owner opens the device's own
+/// address, not a website's. Matched as [`SERVER_CONSOLES`] are.
+pub const DEVICE_PAGES: &[(&str, &str)] = &[
+    ("/currentsetting.htm", "netgear-device"),
+    ("/webfig", "mikrotik-device"),
+    ("/winbox.png", "mikrotik-device"),
+    ("/login_sid.lua", "fritzbox-device"),
+    ("/sdk/weblanguage", "hikvision-device"),
+    ("/doc/script/lib/seajs", "hikvision-device"),
+    ("/dvr/brief.xml", "dvr-device"),
+    ("/level/15/exec", "cisco-ios-device"),
+    ("/cgi/conf.bin", "tp-link-device"),
+    ("/goform", "goahead-device"),
+    ("/boaform", "boa-device"),
+];
+
 struct Products {
     /// `equals` entries, without a trailing `/`, and their tags.
     equals: foldhash::HashMap<String, usize>,
@@ -151,7 +174,8 @@ struct Products {
     wordpress: AhoCorasick,
     /// The tags of `wordpress`'s two kinds of pattern: code folders, the installer.
     wordpress_tags: [usize; 2],
-    /// [`SERVER_CONSOLES`], as the first segment(s) of the path, asked last with WordPress.
+    /// [`SERVER_CONSOLES`] then [`DEVICE_PAGES`], as the first segment(s) of the path, asked
+    /// last with WordPress.
     consoles: Vec<(&'static str, usize)>,
     /// Other `regex` entries, matched on the normalized path, any case.
     regexes: Vec<(regex::Regex, usize)>,
@@ -260,7 +284,7 @@ fn products() -> &'static Products {
                 contains_tags.push(tag);
             }
         }
-        let consoles: Vec<(&'static str, usize)> = (SERVER_CONSOLES.iter())
+        let consoles: Vec<(&'static str, usize)> = (SERVER_CONSOLES.iter().chain(DEVICE_PAGES))
             .map(|&(path, tag)| (path, tag_of(tag.to_owned())))
             .collect();
         let wordpress_tags = [
@@ -473,6 +497,16 @@ mod tests {
             ("/xmlrpc.php", None),
             ("/wp-content/uploads/2019/05/logo.png", None),
             ("/blog/how-wp-includes-works", None),
+            // Devices' own pages, at the root only, any case.
+            ("/currentsetting.htm", Some("netgear-device")),
+            ("//SDK/webLanguage", Some("hikvision-device")),
+            ("/webfig/icons.info", Some("mikrotik-device")),
+            ("/level/15/exec/-/sh/run/CR", Some("cisco-ios-device")),
+            ("/goform/webLogin", Some("goahead-device")),
+            ("/boaform/admin/formLogin", Some("boa-device")),
+            ("/docs/goform", None),
+            ("/webfigures/1.png", None),
+            ("/blog/currentsetting.htm", None),
         ] {
             assert_eq!(known_product(path), want, "{path}");
         }
