@@ -3,10 +3,11 @@
 //! * **stateless conjuncts** (comparisons, regexes, `ua_class`, ...): pure functions of a row,
 //!   so any thread may evaluate them on any batch, in any order: the pipeline runs them in its
 //!   decoder threads, next to decoding, on every core;
-//! * **stateful conjuncts** (those calling `endpoint_is_new` or `technology_unserved`): their
-//!   answer depends on the rows seen before, so each task instantiates them with state of its own
-//!   ([`RuleFilter::instantiate`]) and evaluates them in record order on the rows the stateless
-//!   part kept. Their state is part of the task's checkpoint.
+//! * **stateful conjuncts** (those calling `endpoint_is_new`, `technology_unserved` or
+//!   `form_never_loaded`): their answer depends on the rows seen before, so each task
+//!   instantiates them with state of its own ([`RuleFilter::instantiate`]) and evaluates them
+//!   in record order on the rows the stateless part kept. Their state is part of the task's
+//!   checkpoint.
 //!
 //! Inside a stateful conjunct, both sides of an `OR` or `AND` around a learning call are
 //! evaluated on every row that reaches it ([`evaluate_both_sides`]): DataFusion would skip a
@@ -34,6 +35,7 @@ use datafusion::logical_expr::{
 use datafusion::physical_expr::PhysicalExpr;
 use datafusion::prelude::SessionContext;
 
+use crate::functions::form::form_never_loaded_udf;
 use crate::functions::technology::technology_unserved_udf;
 use crate::functions::udf::endpoint_is_new_udf;
 use crate::functions::EndpointLearner;
@@ -73,11 +75,15 @@ pub(crate) fn learning_call_in(plan: &datafusion::logical_expr::LogicalPlan) -> 
 /// The helpers that learn, by name, and how a task builds its own instance bound to its
 /// learner: one list for [`RuleFilter::instantiate`] and [`learning_call_in`].
 type LearningUdf = fn(Arc<Mutex<EndpointLearner>>) -> ScalarUDF;
-const LEARNING: [(&str, LearningUdf); 2] = [
+const LEARNING: [(&str, LearningUdf); 3] = [
     (crate::functions::udf::ENDPOINT_IS_NEW, endpoint_is_new_udf),
     (
         crate::functions::technology::TECHNOLOGY_UNSERVED,
         technology_unserved_udf,
+    ),
+    (
+        crate::functions::form::FORM_NEVER_LOADED,
+        form_never_loaded_udf,
     ),
 ];
 

@@ -88,6 +88,10 @@ pub const BUILTIN: &[(&str, &str)] = &[
         include_str!("../pack/login-brute-force.toml"),
     ),
     (
+        "login-form-never-loaded.toml",
+        include_str!("../pack/login-form-never-loaded.toml"),
+    ),
+    (
         "login-page-sweep.toml",
         include_str!("../pack/login-page-sweep.toml"),
     ),

@@ -5,6 +5,7 @@
 pub mod classifier;
 pub mod collect;
 pub mod container;
+pub mod form;
 pub mod injected;
 pub mod memo;
 pub mod openapi;

@@ -1,0 +1,211 @@
+//! Whether a client loaded a form before it posted from it. A browser shows a form (`GET` of its
+//! page) before anyone can submit it, and names that page as `Referer` when it does; a bot
+//! replaying a captured login request posts with the captured `Referer` and never loads the
+//! page. `login-form-never-loaded` uses `form_never_loaded` (stateful, SQL filters only,
+//! learning per rule and task like `endpoint_is_new`): what a client loaded is remembered
+//! across windows, so a form loaded at 12:09:50 and posted at 12:10:10 is one visit whatever
+//! the window boundaries.
+
+use std::sync::{Arc, Mutex};
+
+use arrow::array::{Array, AsArray, BooleanArray};
+use arrow::datatypes::{DataType, Int64Type, TimeUnit};
+use datafusion::logical_expr::{create_udf, ColumnarValue, ScalarUDF, Volatility};
+
+use super::EndpointLearner;
+
+/// The name of the stateful helper: filters calling it are evaluated per task, in record order,
+/// with a learner of their own (see `crate::filter`).
+pub const FORM_NEVER_LOADED: &str = "form_never_loaded";
+
+/// Client keys longer than this are cut (an address is at most 45 bytes; the column may hold
+/// whatever a log wrote there).
+const MAX_CLIENT: usize = 64;
+
+/// Whether a row posted from a form (`from_form`) that `client` did not load (`load`) within
+/// `within_ms` before `t`; then remembers the row's load. A row may be both: a login's answer is
+/// the form again (a typo, or a login widget's failure shown on the login page), so the next
+/// post from that page is from a form the client loaded. A load later than the post (records
+/// out of order) counts as loaded.
+pub fn never_loaded(
+    l: &mut EndpointLearner,
+    client: &str,
+    t: i64,
+    load: bool,
+    from_form: bool,
+    within_ms: i64,
+) -> bool {
+    let mut key = String::with_capacity(MAX_CLIENT + 5);
+    key.push_str("form ");
+    key.push_str(cut(client));
+    let unloaded = from_form && !(l.knows(&key) && t.saturating_sub(l.count(&key)) <= within_ms);
+    if load {
+        l.set(&key, t);
+    }
+    unloaded
+}
+
+/// `s` cut to [`MAX_CLIENT`] bytes at a character boundary.
+fn cut(s: &str) -> &str {
+    if s.len() <= MAX_CLIENT {
+        return s;
+    }
+    let mut end = MAX_CLIENT;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+/// `form_never_loaded(client, event_time, load, from_form, within_ms)`, answering from
+/// `learner`: stateful (volatile), so every task gets its own instance bound to its own learner.
+/// A null client or time is null (nothing learned); a null `load` or `from_form` is false.
+pub fn form_never_loaded_udf(learner: Arc<Mutex<EndpointLearner>>) -> ScalarUDF {
+    create_udf(
+        FORM_NEVER_LOADED,
+        vec![
+            DataType::Utf8,
+            DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())),
+            DataType::Boolean,
+            DataType::Boolean,
+            DataType::Int64,
+        ],
+        DataType::Boolean,
+        Volatility::Volatile,
+        Arc::new(move |args| {
+            let arrays = ColumnarValue::values_to_arrays(args)?;
+            let clients = arrow::compute::cast(&arrays[0], &DataType::Utf8)?;
+            let clients = clients.as_string::<i32>();
+            let times = arrow::compute::cast(&arrays[1], &DataType::Int64)?;
+            let times = times.as_primitive::<Int64Type>();
+            let (loads, forms) = (arrays[2].as_boolean(), arrays[3].as_boolean());
+            let within = arrow::compute::cast(&arrays[4], &DataType::Int64)?;
+            let within = within.as_primitive::<Int64Type>();
+            let flag = |a: &BooleanArray, i: usize| a.is_valid(i) && a.value(i);
+            let mut l = EndpointLearner::lock(&learner)?;
+            let out: BooleanArray = (0..clients.len())
+                .map(|i| {
+                    if clients.is_null(i) || times.is_null(i) {
+                        return None;
+                    }
+                    let within = if within.is_null(i) {
+                        0
+                    } else {
+                        within.value(i)
+                    };
+                    Some(never_loaded(
+                        &mut l,
+                        clients.value(i),
+                        times.value(i),
+                        flag(loads, i),
+                        flag(forms, i),
+                        within,
+                    ))
+                })
+                .collect();
+            Ok(ColumnarValue::Array(Arc::new(out)))
+        }),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HOUR: i64 = 3_600_000;
+
+    #[test]
+    fn a_post_from_a_form_the_client_loaded_within_the_hour_is_not_reported() {
+        let mut l = EndpointLearner::default();
+        // A person: the form, a typo (the answer is the form again), the right password.
+        assert!(!never_loaded(&mut l, "198.51.100.1", 0, true, false, HOUR));
+        assert!(!never_loaded(
+            &mut l,
+            "198.51.100.1",
+            20_000,
+            true,
+            true,
+            HOUR
+        ));
+        assert!(!never_loaded(
+            &mut l,
+            "198.51.100.1",
+            31_000,
+            true,
+            true,
+            HOUR
+        ));
+        // A login widget on the home page fails; the retry comes from the login page it shows.
+        assert!(!never_loaded(&mut l, "198.51.100.2", 0, true, false, HOUR));
+        assert!(!never_loaded(
+            &mut l,
+            "198.51.100.2",
+            9_000,
+            true,
+            true,
+            HOUR
+        ));
+        // Records out of order: the post logged before the load.
+        assert!(!never_loaded(
+            &mut l,
+            "198.51.100.2",
+            5_000,
+            true,
+            true,
+            HOUR
+        ));
+    }
+
+    #[test]
+    fn a_post_from_a_form_never_loaded_or_loaded_long_ago_is_reported_once_per_load() {
+        let mut l = EndpointLearner::default();
+        assert!(never_loaded(&mut l, "203.0.113.1", 0, true, true, HOUR));
+        // Its answer was the form: the bot's next post names it too, and is not reported.
+        assert!(!never_loaded(
+            &mut l,
+            "203.0.113.1",
+            1_000,
+            true,
+            true,
+            HOUR
+        ));
+        assert!(!never_loaded(&mut l, "203.0.113.9", 0, true, false, HOUR));
+        assert!(never_loaded(
+            &mut l,
+            "203.0.113.9",
+            2 * HOUR,
+            true,
+            true,
+            HOUR
+        ));
+        // Another client's load is not this one's; hostile times do not overflow.
+        assert!(never_loaded(&mut l, "203.0.113.2", 1_000, true, true, HOUR));
+        assert!(!never_loaded(
+            &mut l,
+            "203.0.113.3",
+            i64::MIN,
+            true,
+            false,
+            HOUR
+        ));
+        assert!(never_loaded(
+            &mut l,
+            "203.0.113.3",
+            i64::MAX,
+            true,
+            true,
+            HOUR
+        ));
+    }
+
+    #[test]
+    fn client_keys_are_bounded() {
+        let mut l = EndpointLearner::default();
+        let long = "é".repeat(100);
+        assert!(!never_loaded(&mut l, &long, 0, true, false, HOUR));
+        // The same first 64 bytes are the same client.
+        let other = format!("{}x", "é".repeat(40));
+        assert!(!never_loaded(&mut l, &other, 1, false, true, HOUR));
+        assert_eq!(cut(&long).len(), 64);
+    }
+}
