@@ -18,9 +18,11 @@ use super::EndpointLearner;
 /// with a learner of their own (see `crate::filter`).
 pub const FORM_NEVER_LOADED: &str = "form_never_loaded";
 
-/// Client keys longer than this are cut (an address is at most 45 bytes; the column may hold
-/// whatever a log wrote there).
-const MAX_CLIENT: usize = 64;
+/// Client keys longer than this are cut (an address is at most 45 bytes, a host name 253; the
+/// column holds whatever a log wrote there, a forwarded header's value too). Two values cut to
+/// one share what they loaded: a client can only make its own posts look loaded, as loading
+/// the form would.
+const MAX_CLIENT: usize = 256;
 
 /// Whether a row posted from a form (`from_form`) that `client` did not load (`load`) within
 /// `within_ms` before `t`; then remembers the row's load. A row may be both: a login's answer is
@@ -201,11 +203,12 @@ mod tests {
     #[test]
     fn client_keys_are_bounded() {
         let mut l = EndpointLearner::default();
-        let long = "é".repeat(100);
+        let long = "é".repeat(300);
         assert!(!never_loaded(&mut l, &long, 0, true, false, HOUR));
-        // The same first 64 bytes are the same client.
-        let other = format!("{}x", "é".repeat(40));
+        // The same first 256 bytes are the same client.
+        let other = format!("{}x", "é".repeat(200));
         assert!(!never_loaded(&mut l, &other, 1, false, true, HOUR));
-        assert_eq!(cut(&long).len(), 64);
+        assert_eq!(cut(&long).len(), 256);
+        assert_eq!(cut(&format!("a{}", "é".repeat(200))).len(), 255);
     }
 }
