@@ -15,13 +15,14 @@ use crate::support::{assert_corpus, BenignHits};
 /// names asked once.
 /// 46 since stop 64: lone WordPress login probes answered with the home page's size before three
 /// paths taught the page (the home page's size is the page for every path from the first probe).
+/// 48 since stop 65: `.env` probes answered with the home page (`answered_secret_probes`).
 #[test]
 fn sites_answering_every_path_with_their_home_page_name_wordpress_hunts() {
     assert_corpus(
         "heldout78",
         "labels.jsonl",
         60,
-        46,
+        48,
         &BenignHits::NONE,
         &[
             ("lfphp4.log", "unserved-technology-probe"),
