@@ -297,7 +297,8 @@ fn both_sides(op: Operator) -> ScalarUDF {
 }
 
 /// Points every call of a stateful helper in `expr` at the task's instance of it in `udfs`
-/// (`endpoint_is_new`, `technology_unserved`: one learner for both).
+/// (`endpoint_is_new`, `technology_unserved`, `form_never_loaded`: one learner for all, keys
+/// apart).
 fn rebind(expr: Expr, udfs: &[Arc<ScalarUDF>]) -> Result<Expr, DataFusionError> {
     expr.transform(|e| match e {
         Expr::ScalarFunction(mut f) => match udfs.iter().find(|u| u.name() == f.func.name()) {

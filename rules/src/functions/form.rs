@@ -29,22 +29,26 @@ const MAX_CLIENT: usize = 256;
 /// the form again (a typo, or a login widget's failure shown on the login page), so the next
 /// post from that page is from a form the client loaded. A load later than the post (records
 /// out of order) counts as loaded.
+/// `key` is scratch space for the learner's key, reused from row to row.
 pub fn never_loaded(
     l: &mut EndpointLearner,
+    key: &mut String,
     client: &str,
     t: i64,
     load: bool,
     from_form: bool,
     within_ms: i64,
 ) -> bool {
-    let mut key = String::with_capacity(MAX_CLIENT + 5);
+    key.clear();
     key.push_str("form ");
     key.push_str(cut(client));
-    let unloaded = from_form && !(l.knows(&key) && t.saturating_sub(l.count(&key)) <= within_ms);
+    let loaded = l
+        .value(key)
+        .is_some_and(|last| t.saturating_sub(last) <= within_ms);
     if load {
-        l.set(&key, t);
+        l.set(key, t);
     }
-    unloaded
+    from_form && !loaded
 }
 
 /// `s` cut to [`MAX_CLIENT`] bytes at a character boundary.
@@ -85,6 +89,7 @@ pub fn form_never_loaded_udf(learner: Arc<Mutex<EndpointLearner>>) -> ScalarUDF 
             let within = within.as_primitive::<Int64Type>();
             let flag = |a: &BooleanArray, i: usize| a.is_valid(i) && a.value(i);
             let mut l = EndpointLearner::lock(&learner)?;
+            let mut key = String::new();
             let out: BooleanArray = (0..clients.len())
                 .map(|i| {
                     if clients.is_null(i) || times.is_null(i) {
@@ -97,6 +102,7 @@ pub fn form_never_loaded_udf(learner: Arc<Mutex<EndpointLearner>>) -> ScalarUDF 
                     };
                     Some(never_loaded(
                         &mut l,
+                        &mut key,
                         clients.value(i),
                         times.value(i),
                         flag(loads, i),
@@ -118,11 +124,20 @@ mod tests {
 
     #[test]
     fn a_post_from_a_form_the_client_loaded_within_the_hour_is_not_reported() {
-        let mut l = EndpointLearner::default();
+        let (mut l, mut k) = (EndpointLearner::default(), String::new());
         // A person: the form, a typo (the answer is the form again), the right password.
-        assert!(!never_loaded(&mut l, "198.51.100.1", 0, true, false, HOUR));
         assert!(!never_loaded(
             &mut l,
+            &mut k,
+            "198.51.100.1",
+            0,
+            true,
+            false,
+            HOUR
+        ));
+        assert!(!never_loaded(
+            &mut l,
+            &mut k,
             "198.51.100.1",
             20_000,
             true,
@@ -131,6 +146,7 @@ mod tests {
         ));
         assert!(!never_loaded(
             &mut l,
+            &mut k,
             "198.51.100.1",
             31_000,
             true,
@@ -138,9 +154,18 @@ mod tests {
             HOUR
         ));
         // A login widget on the home page fails; the retry comes from the login page it shows.
-        assert!(!never_loaded(&mut l, "198.51.100.2", 0, true, false, HOUR));
         assert!(!never_loaded(
             &mut l,
+            &mut k,
+            "198.51.100.2",
+            0,
+            true,
+            false,
+            HOUR
+        ));
+        assert!(!never_loaded(
+            &mut l,
+            &mut k,
             "198.51.100.2",
             9_000,
             true,
@@ -150,6 +175,7 @@ mod tests {
         // Records out of order: the post logged before the load.
         assert!(!never_loaded(
             &mut l,
+            &mut k,
             "198.51.100.2",
             5_000,
             true,
@@ -160,20 +186,38 @@ mod tests {
 
     #[test]
     fn a_post_from_a_form_never_loaded_or_loaded_long_ago_is_reported_once_per_load() {
-        let mut l = EndpointLearner::default();
-        assert!(never_loaded(&mut l, "203.0.113.1", 0, true, true, HOUR));
+        let (mut l, mut k) = (EndpointLearner::default(), String::new());
+        assert!(never_loaded(
+            &mut l,
+            &mut k,
+            "203.0.113.1",
+            0,
+            true,
+            true,
+            HOUR
+        ));
         // Its answer was the form: the bot's next post names it too, and is not reported.
         assert!(!never_loaded(
             &mut l,
+            &mut k,
             "203.0.113.1",
             1_000,
             true,
             true,
             HOUR
         ));
-        assert!(!never_loaded(&mut l, "203.0.113.9", 0, true, false, HOUR));
+        assert!(!never_loaded(
+            &mut l,
+            &mut k,
+            "203.0.113.9",
+            0,
+            true,
+            false,
+            HOUR
+        ));
         assert!(never_loaded(
             &mut l,
+            &mut k,
             "203.0.113.9",
             2 * HOUR,
             true,
@@ -181,9 +225,18 @@ mod tests {
             HOUR
         ));
         // Another client's load is not this one's; hostile times do not overflow.
-        assert!(never_loaded(&mut l, "203.0.113.2", 1_000, true, true, HOUR));
+        assert!(never_loaded(
+            &mut l,
+            &mut k,
+            "203.0.113.2",
+            1_000,
+            true,
+            true,
+            HOUR
+        ));
         assert!(!never_loaded(
             &mut l,
+            &mut k,
             "203.0.113.3",
             i64::MIN,
             true,
@@ -192,6 +245,7 @@ mod tests {
         ));
         assert!(never_loaded(
             &mut l,
+            &mut k,
             "203.0.113.3",
             i64::MAX,
             true,
@@ -202,12 +256,12 @@ mod tests {
 
     #[test]
     fn client_keys_are_bounded() {
-        let mut l = EndpointLearner::default();
+        let (mut l, mut k) = (EndpointLearner::default(), String::new());
         let long = "é".repeat(300);
-        assert!(!never_loaded(&mut l, &long, 0, true, false, HOUR));
+        assert!(!never_loaded(&mut l, &mut k, &long, 0, true, false, HOUR));
         // The same first 256 bytes are the same client.
         let other = format!("{}x", "é".repeat(200));
-        assert!(!never_loaded(&mut l, &other, 1, false, true, HOUR));
+        assert!(!never_loaded(&mut l, &mut k, &other, 1, false, true, HOUR));
         assert_eq!(cut(&long).len(), 256);
         assert_eq!(cut(&format!("a{}", "é".repeat(200))).len(), 255);
     }

@@ -268,10 +268,20 @@ impl EndpointLearner {
     /// Keeps `value` under `key`, replacing what was there: for `technology_unserved`'s range of
     /// a home page's sizes, which widens. Bounded like every sighting.
     pub fn set(&mut self, key: &str, value: i64) {
-        self.see(key, value, false);
-        if let Some(entry) = self.first_seen.get_mut(key) {
-            entry.0 = value;
+        self.tick += 1;
+        let tick = self.tick;
+        match self.first_seen.get_mut(key) {
+            Some(entry) => *entry = (value, tick),
+            None => {
+                self.see(key, value, false);
+            }
         }
+    }
+
+    /// The value kept under `key`, or `None` when there is none (see [`Self::count`], which
+    /// answers 0 for both).
+    pub fn value(&self, key: &str) -> Option<i64> {
+        self.first_seen.get(key).map(|v| v.0)
     }
 
     /// The tally or value kept under `key` (0 when there is none), without adding to it.
