@@ -122,146 +122,55 @@ mod tests {
 
     const HOUR: i64 = 3_600_000;
 
+    /// Asks one learner about `(client, time, load, from_form, reported?)` rows in order.
+    fn replay(rows: &[(&str, i64, bool, bool, bool)]) {
+        let (mut l, mut k) = (EndpointLearner::default(), String::new());
+        for &(client, t, load, from_form, want) in rows {
+            let got = never_loaded(&mut l, &mut k, client, t, load, from_form, HOUR);
+            assert_eq!(got, want, "{client} at {t}");
+        }
+    }
+
     #[test]
     fn a_post_from_a_form_the_client_loaded_within_the_hour_is_not_reported() {
-        let (mut l, mut k) = (EndpointLearner::default(), String::new());
-        // A person: the form, a typo (the answer is the form again), the right password.
-        assert!(!never_loaded(
-            &mut l,
-            &mut k,
-            "198.51.100.1",
-            0,
-            true,
-            false,
-            HOUR
-        ));
-        assert!(!never_loaded(
-            &mut l,
-            &mut k,
-            "198.51.100.1",
-            20_000,
-            true,
-            true,
-            HOUR
-        ));
-        assert!(!never_loaded(
-            &mut l,
-            &mut k,
-            "198.51.100.1",
-            31_000,
-            true,
-            true,
-            HOUR
-        ));
-        // A login widget on the home page fails; the retry comes from the login page it shows.
-        assert!(!never_loaded(
-            &mut l,
-            &mut k,
-            "198.51.100.2",
-            0,
-            true,
-            false,
-            HOUR
-        ));
-        assert!(!never_loaded(
-            &mut l,
-            &mut k,
-            "198.51.100.2",
-            9_000,
-            true,
-            true,
-            HOUR
-        ));
-        // Records out of order: the post logged before the load.
-        assert!(!never_loaded(
-            &mut l,
-            &mut k,
-            "198.51.100.2",
-            5_000,
-            true,
-            true,
-            HOUR
-        ));
+        replay(&[
+            // A person: the form, a typo (the answer is the form again), the right password.
+            ("198.51.100.1", 0, true, false, false),
+            ("198.51.100.1", 20_000, true, true, false),
+            ("198.51.100.1", 31_000, true, true, false),
+            // A login widget on the home page fails; the retry comes from the login page it
+            // shows.
+            ("198.51.100.2", 0, true, false, false),
+            ("198.51.100.2", 9_000, true, true, false),
+            // Records out of order: the post logged before the load.
+            ("198.51.100.2", 5_000, true, true, false),
+        ]);
     }
 
     #[test]
     fn a_post_from_a_form_never_loaded_or_loaded_long_ago_is_reported_once_per_load() {
-        let (mut l, mut k) = (EndpointLearner::default(), String::new());
-        assert!(never_loaded(
-            &mut l,
-            &mut k,
-            "203.0.113.1",
-            0,
-            true,
-            true,
-            HOUR
-        ));
-        // Its answer was the form: the bot's next post names it too, and is not reported.
-        assert!(!never_loaded(
-            &mut l,
-            &mut k,
-            "203.0.113.1",
-            1_000,
-            true,
-            true,
-            HOUR
-        ));
-        assert!(!never_loaded(
-            &mut l,
-            &mut k,
-            "203.0.113.9",
-            0,
-            true,
-            false,
-            HOUR
-        ));
-        assert!(never_loaded(
-            &mut l,
-            &mut k,
-            "203.0.113.9",
-            2 * HOUR,
-            true,
-            true,
-            HOUR
-        ));
-        // Another client's load is not this one's; hostile times do not overflow.
-        assert!(never_loaded(
-            &mut l,
-            &mut k,
-            "203.0.113.2",
-            1_000,
-            true,
-            true,
-            HOUR
-        ));
-        assert!(!never_loaded(
-            &mut l,
-            &mut k,
-            "203.0.113.3",
-            i64::MIN,
-            true,
-            false,
-            HOUR
-        ));
-        assert!(never_loaded(
-            &mut l,
-            &mut k,
-            "203.0.113.3",
-            i64::MAX,
-            true,
-            true,
-            HOUR
-        ));
+        replay(&[
+            ("203.0.113.1", 0, true, true, true),
+            // Its answer was the form: the bot's next post names it too, and is not reported.
+            ("203.0.113.1", 1_000, true, true, false),
+            ("203.0.113.9", 0, true, false, false),
+            ("203.0.113.9", 2 * HOUR, true, true, true),
+            // Another client's load is not this one's; hostile times do not overflow.
+            ("203.0.113.2", 1_000, true, true, true),
+            ("203.0.113.3", i64::MIN, true, false, false),
+            ("203.0.113.3", i64::MAX, true, true, true),
+        ]);
     }
 
     #[test]
     fn client_keys_are_bounded() {
-        let (mut l, mut k) = (EndpointLearner::default(), String::new());
         let long = "é".repeat(300);
-        assert!(!never_loaded(&mut l, &mut k, &long, 0, true, false, HOUR));
         // The same first 256 bytes are the same client.
         let other = format!("{}x", "é".repeat(200));
-        assert!(!never_loaded(&mut l, &mut k, &other, 1, false, true, HOUR));
+        replay(&[
+            (&long, 0, true, false, false),
+            (&other, 1, false, true, false),
+        ]);
         assert_eq!(cut(&long).len(), 256);
         assert_eq!(cut(&format!("a{}", "é".repeat(200))).len(), 255);
     }
