@@ -60,7 +60,8 @@ pub struct RawEvent<'a> {
     pub target: Option<Str<'a>>,
     /// The request line's protocol as logged (`HTTP/1.1`).
     pub http_version: Option<Str<'a>>,
-    /// What was received instead of a request line (see [`crate::decode::request::RequestLine::unparsed`]).
+    /// What was received instead of a complete request line (see
+    /// [`crate::decode::request::RequestLine::unparsed`]).
     pub unparsed_request: Option<Str<'a>>,
     pub status: Option<i64>,
     pub upstream_status: Option<i64>,

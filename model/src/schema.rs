@@ -86,7 +86,7 @@ columns! {
     HttpVersion = "http_version": DataType::Utf8, nullable = true,
         "The protocol of the request line as logged (`HTTP/1.1`, `HTTP/2.0`, a made-up `HTTP/1.2`), or null when the format does not log it (Kong) or the line was not a request. Sigma's `cs-version` maps here.";
     UnparsedRequest = "unparsed_request": DataType::Utf8, nullable = true,
-        "What the client sent instead of a request line, as logged, when it sent something (TLS or other binary bytes as NGINX/Apache escape them, `\\x16\\x03\\x01...`; a protocol banner, `SSH-2.0-Go`; a line cut short), at most 128 bytes; null for a request, an empty line or `-`. Non-HTTP protocol probes show here.";
+        "What the client sent instead of a request line, as logged, when it sent something (TLS or other binary bytes as NGINX/Apache escape them, `\\x16\\x03\\x01...`; a protocol banner, `SSH-2.0-Go`; a line without its protocol, `GET /`, whose method and path are read as well), at most 128 bytes; null for a complete request, an empty line or `-`. Non-HTTP protocol probes show here.";
     Status = "status": DataType::Int32, nullable = true,
         "HTTP status returned to the client.";
     UpstreamStatus = "upstream_status": DataType::Int32, nullable = true,

