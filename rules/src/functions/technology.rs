@@ -114,7 +114,7 @@ fn answer(status: i64) -> Answer {
 /// that returns 400: scanners ask by address), a parked domain, a proxy whose application is
 /// down. From then on those answers are read as refusals, since what the client asked for is
 /// not served there either.
-pub const SILENT_HOST: i64 = 5;
+pub const SILENT_HOST: i64 = 3;
 
 /// The learner's keys of what a host did as a whole, per [`kind`] (no technology or product
 /// starts with a control character): it served one; how many it answered silently.
