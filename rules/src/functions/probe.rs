@@ -191,7 +191,11 @@ fn lists() -> &'static Lists {
             // Dotenv files of any framework (`.flaskenv`, `.env.production`): see `is_dotenv`.
             .chain(std::iter::once("env".to_owned()))
             // Backup copies of source files and site dumps: see `backup_copy`.
-            .chain(BACKUP_SUFFIXES.iter().map(|s| format!(".{s}")))
+            .chain(BACKUP_SUFFIXES.iter().flat_map(|s| {
+                let dotted = format!(".{s}");
+                let other = (*s != "1").then(|| [format!("_{s}"), format!("-{s}")]);
+                std::iter::once(dotted).chain(other.into_iter().flatten())
+            }))
             .chain(ARCHIVE_EXTENSIONS.iter().map(|s| format!(".{s}")))
             .chain(std::iter::once("~".to_owned()))
             .collect();

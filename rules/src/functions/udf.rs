@@ -374,7 +374,7 @@ pub(super) fn status_udf(name: &'static str, statuses: &'static [i32]) -> Scalar
 }
 
 /// `linked(referer, path)`: planned as the test written out (`simplify`; rule filters rewrite
-/// it so too), `referer IS NOT NULL AND referer NOT IN ('', '-') AND strpos(lower(referer),
+/// it so too), `referer IS NOT NULL AND strpos(referer, '://') > 0 AND strpos(lower(referer),
 /// normalized_path(path)) = 0`, so filters evaluate it natively and share `normalized_path`;
 /// called directly (constant arguments), it answers the same from [`super::linked`].
 #[derive(Debug, PartialEq, Eq, Hash)]
@@ -421,7 +421,7 @@ impl ScalarUDFImpl for Linked {
             referer
                 .clone()
                 .is_not_null()
-                .and(referer.in_list(vec![lit(""), lit("-")], true))
+                .and(datafusion::functions::expr_fn::strpos(referer, lit("://")).gt(lit(0)))
                 .and(found.eq(lit(0))),
         ))
     }

@@ -4,13 +4,17 @@
 //! use, through [`backup_copy`].
 
 use super::normalize_path;
-use super::words::{ARCHIVE_EXTENSIONS, BACKUP_SUFFIXES, DUMP_NAMES, SOURCE_EXTENSIONS};
+use super::words::{
+    ARCHIVE_EXTENSIONS, BACKUP_SUFFIXES, CONFIG_NAMES, DUMP_NAMES, SOURCE_EXTENSIONS,
+};
 
 /// Whether a request path names a backup, judged by its last segment, decoded and lower-cased:
 /// - a copy of server-side code or configuration: `<name>.<source extension>` followed by `~`
-///   or a backup suffix (`wp-config.php.bak`, `.settings.py.swp`, `config.inc.php~`,
-///   `appsettings.json.old`). A server runs such a file or keeps it to itself; renamed, it
-///   hands it out as text, secrets included;
+///   or a backup suffix after `.`, `_` or `-` (`wp-config.php.bak`, `.settings.py.swp`,
+///   `config.inc.php~`, `appsettings.json.old`, `wp-config.php_orig`), or a configuration
+///   file's well-known name with its extension swapped for one (`wp-config.bak`,
+///   `wp-config_good`: [`CONFIG_NAMES`]). A server runs such a file or keeps it to itself;
+///   renamed, it hands it out as text, secrets included;
 /// - an archive or dump of the site or its database under a name scanners guess (`backup.zip`,
 ///   `www.tar.gz`, `db.sql`, `dump.sql.gz`): the code, the configuration and the data at once.
 ///
@@ -24,7 +28,10 @@ use super::words::{ARCHIVE_EXTENSIONS, BACKUP_SUFFIXES, DUMP_NAMES, SOURCE_EXTEN
 /// assert!(backup_copy("/config.inc.PHP%7e"));
 /// assert!(backup_copy("/backup.tar.xz"));
 /// assert!(backup_copy("/shop/DB.SQL.GZ"));
+/// assert!(backup_copy("/wp-config.php_orig"));
+/// assert!(backup_copy("/wp-config-good"));
 /// assert!(!backup_copy("/assets/levels.bak"));
+/// assert!(!backup_copy("/whats-new"));
 /// assert!(!backup_copy("/index.php"));
 /// assert!(!backup_copy("/.php.bak"));
 /// assert!(!backup_copy("/downloads/gatewatch-1.2.tar.gz"));
@@ -44,13 +51,23 @@ pub(super) fn is_site_dump(last: &str) -> bool {
 /// Whether a (lower-cased) last path segment is a copy of server-side code or configuration.
 pub(super) fn is_source_backup(last: &str) -> bool {
     let copied = match last.strip_suffix('~') {
-        Some(original) => original,
-        None => match last.rsplit_once('.') {
-            Some((original, suffix)) if BACKUP_SUFFIXES.contains(&suffix) => original,
-            _ => return false,
-        },
+        Some(original) => Some(original),
+        None => strip_backup_suffix(last),
     };
-    copied
-        .rsplit_once('.')
+    copied.is_some_and(|c| CONFIG_NAMES.contains(&c) || is_source_name(c))
+}
+
+/// `last` without its backup suffix and the `.`, `_` or `-` before it (`.1`, wget's second
+/// download, only after a dot: `page-1` is a page).
+fn strip_backup_suffix(last: &str) -> Option<&str> {
+    let at = last.rfind(['.', '_', '-'])?;
+    let (original, suffix) = (last.get(..at)?, last.get(at + 1..)?);
+    let dotted = last.as_bytes().get(at) == Some(&b'.');
+    (BACKUP_SUFFIXES.contains(&suffix) && (dotted || suffix != "1")).then_some(original)
+}
+
+/// `<stem>.<source extension>`.
+fn is_source_name(name: &str) -> bool {
+    name.rsplit_once('.')
         .is_some_and(|(stem, ext)| !stem.is_empty() && SOURCE_EXTENSIONS.contains(&ext))
 }

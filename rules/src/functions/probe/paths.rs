@@ -65,20 +65,25 @@ pub fn normalized_path(path: &str) -> String {
     normalize_path(path).into_owned()
 }
 
-/// Whether a request came from a link on a page: its `Referer` is set (not empty, not `-`)
-/// and does not name the requested path itself (scanners forge that one). A broken link a
-/// visitor followed, a file a directory listing or repository browser shows; not a guess.
-/// SQL plans `linked(referer, path)` as the same test written out (see `udf::Linked`).
+/// Whether a request came from a link on a page: its `Referer` is a page's address (a URL:
+/// it holds `://`) and does not name the requested path itself (scanners forge that one). A
+/// broken link a visitor followed, a file a directory listing or repository browser shows; not a
+/// guess. Browsers and apps send the address of the page or app they came from
+/// (`https://...`, `android-app://...`); a bare host (`ANRI-SHOP.RU`, `www.google.com`), a
+/// relative path or a shell payload in the header is a tool's forgery, no link. SQL plans
+/// `linked(referer, path)` as the same test written out (see `udf::Linked`).
 ///
 /// ```
 /// use gatewatch_rules::functions::linked;
 /// assert!(linked(Some("https://shop.example/blog/"), "/old.php"));
+/// assert!(linked(Some("android-app://com.google.android.gm/"), "/old.php"));
 /// assert!(!linked(Some("http://203.0.113.10/Old.php"), "/old.php"));
 /// assert!(!linked(Some("-"), "/old.php") && !linked(None, "/old.php"));
+/// assert!(!linked(Some("SHOP.EXAMPLE"), "/wp-config.php.bak"));
 /// ```
 pub fn linked(referer: Option<&str>, path: &str) -> bool {
     referer.is_some_and(|r| {
-        !r.is_empty() && r != "-" && !r.to_lowercase().contains(normalize_path(path).as_ref())
+        r.contains("://") && !r.to_lowercase().contains(normalize_path(path).as_ref())
     })
 }
 

@@ -265,10 +265,27 @@ pub(super) const SOURCE_EXTENSIONS: &[&str] = &[
 /// second download `index.php.1`): a backup of server-side code or configuration (CWE-530) is
 /// served as text, passwords included, so scanners try a handful of suffixes on the config
 /// file of each CMS. No page links to one; a request for `<name>.<source extension><suffix>` is
-/// a `sensitive-file` probe. `~` is matched on its own (no dot).
+/// a `sensitive-file` probe, and so is one with `_` or `-` before the suffix
+/// (`wp-config.php_orig`, `wp-config.php-original`: hunters' word lists try them all). `~` is
+/// matched on its own (no separator).
 pub(super) const BACKUP_SUFFIXES: &[&str] = &[
     "bak", "bkp", "back", "backup", "old", "orig", "original", "save", "sav", "swp", "swo", "tmp",
-    "temp", "copy", "1",
+    "temp", "copy", "new", "good", "disabled", "prev", "1",
+];
+
+/// Configuration files' names that hunters copy with a backup suffix in place of the
+/// extension (`wp-config.bak`, `wp-config_good`, `configuration.old`): a CMS's or framework's
+/// settings with database and mail passwords. With [`BACKUP_SUFFIXES`], a backup wherever it
+/// sits.
+pub(super) const CONFIG_NAMES: &[&str] = &[
+    "wp-config",
+    "configuration",
+    "config",
+    "settings",
+    "local_settings",
+    "localsettings",
+    "database",
+    "parameters",
 ];
 
 /// Names scanners give a whole-site or database backup they hope to download (`backup.zip`,
