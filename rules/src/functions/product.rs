@@ -140,8 +140,10 @@ pub const SERVER_CONSOLES: &[(&str, &str)] = &[
 /// to anyone, MikroTik's WebFig and Winbox logo, FRITZ!Box's `login_sid.lua`, Hikvision's
 /// `SDK/webLanguage` and its web UI's scripts, a DVR's `brief.xml`, Cisco IOS's `level/15/exec`
 /// shell, TP-Link's `cgi/conf.bin` backup, GoAhead's and Boa's form handlers `/goform/`,
-/// `/boaform/`). A website or an API serves none; the device's owner opens the device's own
-/// address, not a website's. Matched as [`SERVER_CONSOLES`] are.
+/// `/boaform/`, a Citrix NetScaler Gateway's `cgi/resources/list`, which Citrix Workspace asks
+/// the gateway for and scanners ask every address for, at the root and under `/citrix/`). A
+/// website or an API serves none; the device's owner opens the device's own address, not a
+/// website's. Matched as [`SERVER_CONSOLES`] are.
 pub const DEVICE_PAGES: &[(&str, &str)] = &[
     ("/currentsetting.htm", "netgear-device"),
     ("/webfig", "mikrotik-device"),
@@ -154,6 +156,8 @@ pub const DEVICE_PAGES: &[(&str, &str)] = &[
     ("/cgi/conf.bin", "tp-link-device"),
     ("/goform", "goahead-device"),
     ("/boaform", "boa-device"),
+    ("/cgi/resources/list", "citrix-gateway-device"),
+    ("/citrix/cgi/resources/list", "citrix-gateway-device"),
 ];
 
 struct Products {
@@ -504,7 +508,10 @@ mod tests {
             ("/level/15/exec/-/sh/run/CR", Some("cisco-ios-device")),
             ("/goform/webLogin", Some("goahead-device")),
             ("/boaform/admin/formLogin", Some("boa-device")),
+            ("/cgi/Resources/List", Some("citrix-gateway-device")),
+            ("/citrix/cgi/Resources/List", Some("citrix-gateway-device")),
             ("/docs/goform", None),
+            ("/shop/cgi/resources/list", None),
             ("/webfigures/1.png", None),
             ("/blog/currentsetting.htm", None),
         ] {
