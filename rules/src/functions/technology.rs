@@ -91,17 +91,18 @@ enum Answer {
     Served,
     /// Nothing there, or refused ([`super::status::refused`]).
     NotThere,
-    /// 3xx other than 304, 400, or 5xx: says nothing of the path (sent on elsewhere, refused
-    /// as a whole request, or failed), unless the host answers everything so.
+    /// 3xx other than 304, 400, 401 or 5xx: says nothing of the path (sent on elsewhere,
+    /// refused as a whole request, behind a login for every path, or failed), unless the host
+    /// answers everything so.
     Silent,
-    /// Anything else (1xx, 401, 405, 429 ...): neither.
+    /// Anything else (1xx, 405, 429 ...): neither.
     Other,
 }
 
 fn answer(status: i64) -> Answer {
     match status {
         200..=299 | 304 => Answer::Served,
-        300..=399 | 400 | 500..=599 => Answer::Silent,
+        300..=399 | 400 | 401 | 500..=599 => Answer::Silent,
         s if super::status::refused(s) => Answer::NotThere,
         _ => Answer::Other,
     }

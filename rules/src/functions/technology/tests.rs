@@ -48,9 +48,15 @@ fn a_host_that_redirects_or_fails_everything_has_those_answers_read_as_refusals(
     for (host, tech, status, silent, why) in [
         (port80, "php", 301, false, "the first redirect"),
         (port80, "java", 429, false, "a rate limit says something"),
-        (port80, "java", 401, false, "so does a login prompt"),
+        (port80, "java", 405, false, "so does a method refused"),
         (port80, "wordpress", 301, false, "products: own tally"),
-        (port80, "asp", 301, false, "the second"),
+        (
+            port80,
+            "asp",
+            401,
+            false,
+            "the second: a login for every path says nothing",
+        ),
         (port80, "java", 302, true, "the third (SILENT_HOST)"),
         (Some("SHOP.Example"), "php", 301, true, "host, not port"),
         (port80, "php", 503, true, "5xx counts like 3xx"),
