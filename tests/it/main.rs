@@ -22,6 +22,7 @@ mod quality_proxies;
 mod quality_public;
 mod quality_real;
 mod quality_small_hosts;
+mod quality_veins;
 mod receiver;
 mod rule_eval;
 mod rules;
