@@ -9,8 +9,8 @@
 //! (product panels, each with a tag and `equals`/`contains`/`regex` matching) and
 //! `trendy_cves_uris.json` (exploited CVEs' URIs, matched as `contains`); and, which those
 //! lists do not carry, WordPress' own code folders and installer ([`WORDPRESS_ENDPOINTS`],
-//! [`WORDPRESS_INSTALLER`]), server consoles ([`SERVER_CONSOLES`]) and devices' own pages
-//! ([`DEVICE_PAGES`]). A few list entries name
+//! [`WORDPRESS_INSTALLER`]), server consoles ([`SERVER_CONSOLES`]), devices' own pages
+//! ([`DEVICE_PAGES`]) and remote-access portals ([`PORTAL_PAGES`]). A few list entries name
 //! routes that many ordinary applications have (`/users/new`, `/app/login`,
 //! `/actuator/health`): they are left out ([`NOT_PRODUCT_SPECIFIC`]), since a miss on one says
 //! nothing about a product.
@@ -140,10 +140,8 @@ pub const SERVER_CONSOLES: &[(&str, &str)] = &[
 /// to anyone, MikroTik's WebFig and Winbox logo, FRITZ!Box's `login_sid.lua`, Hikvision's
 /// `SDK/webLanguage` and its web UI's scripts, a DVR's `brief.xml`, Cisco IOS's `level/15/exec`
 /// shell, TP-Link's `cgi/conf.bin` backup, GoAhead's and Boa's form handlers `/goform/`,
-/// `/boaform/`, a Citrix NetScaler Gateway's `cgi/resources/list`, which Citrix Workspace asks
-/// the gateway for and scanners ask every address for, at the root and under `/citrix/`). A
-/// website or an API serves none; the device's owner opens the device's own address, not a
-/// website's. Matched as [`SERVER_CONSOLES`] are.
+/// `/boaform/`). A website or an API serves none; the device's owner opens the device's own
+/// address, not a website's. Matched as [`SERVER_CONSOLES`] are.
 pub const DEVICE_PAGES: &[(&str, &str)] = &[
     ("/currentsetting.htm", "netgear-device"),
     ("/webfig", "mikrotik-device"),
@@ -156,8 +154,17 @@ pub const DEVICE_PAGES: &[(&str, &str)] = &[
     ("/cgi/conf.bin", "tp-link-device"),
     ("/goform", "goahead-device"),
     ("/boaform", "boa-device"),
-    ("/cgi/resources/list", "citrix-gateway-device"),
-    ("/citrix/cgi/resources/list", "citrix-gateway-device"),
+];
+
+/// Remote-access portals' own endpoints that CrowdSec's lists do not carry: a Citrix NetScaler
+/// Gateway's `cgi/resources/list`, which Citrix Workspace asks the gateway for and scanners ask
+/// every address for, at the root and under `/citrix/`. Portals, not devices' pages: their
+/// users' apps keep asking a gateway that moved, so on a host that answers everything with
+/// redirects one such request is not enough (`-portal` is not in `alone_product_regex`).
+/// Matched as [`SERVER_CONSOLES`] are.
+pub const PORTAL_PAGES: &[(&str, &str)] = &[
+    ("/cgi/resources/list", "citrix-gateway-portal"),
+    ("/citrix/cgi/resources/list", "citrix-gateway-portal"),
 ];
 
 struct Products {
@@ -178,8 +185,8 @@ struct Products {
     wordpress: AhoCorasick,
     /// The tags of `wordpress`'s two kinds of pattern: code folders, the installer.
     wordpress_tags: [usize; 2],
-    /// [`SERVER_CONSOLES`] then [`DEVICE_PAGES`], as the first segment(s) of the path, asked
-    /// last with WordPress.
+    /// [`SERVER_CONSOLES`], [`DEVICE_PAGES`] then [`PORTAL_PAGES`], as the first segment(s) of
+    /// the path, asked last with WordPress.
     consoles: Vec<(&'static str, usize)>,
     /// Other `regex` entries, matched on the normalized path, any case.
     regexes: Vec<(regex::Regex, usize)>,
@@ -288,9 +295,12 @@ fn products() -> &'static Products {
                 contains_tags.push(tag);
             }
         }
-        let consoles: Vec<(&'static str, usize)> = (SERVER_CONSOLES.iter().chain(DEVICE_PAGES))
-            .map(|&(path, tag)| (path, tag_of(tag.to_owned())))
-            .collect();
+        let consoles: Vec<(&'static str, usize)> = (SERVER_CONSOLES
+            .iter()
+            .chain(DEVICE_PAGES)
+            .chain(PORTAL_PAGES))
+        .map(|&(path, tag)| (path, tag_of(tag.to_owned())))
+        .collect();
         let wordpress_tags = [
             tag_of("wordpress".to_owned()),
             tag_of("wordpress-installer".to_owned()),
@@ -508,8 +518,8 @@ mod tests {
             ("/level/15/exec/-/sh/run/CR", Some("cisco-ios-device")),
             ("/goform/webLogin", Some("goahead-device")),
             ("/boaform/admin/formLogin", Some("boa-device")),
-            ("/cgi/Resources/List", Some("citrix-gateway-device")),
-            ("/citrix/cgi/Resources/List", Some("citrix-gateway-device")),
+            ("/cgi/Resources/List", Some("citrix-gateway-portal")),
+            ("/citrix/cgi/Resources/List", Some("citrix-gateway-portal")),
             ("/docs/goform", None),
             ("/shop/cgi/resources/list", None),
             ("/webfigures/1.png", None),

@@ -91,18 +91,20 @@ enum Answer {
     Served,
     /// Nothing there, or refused ([`super::status::refused`]).
     NotThere,
-    /// 3xx other than 304, 400, 401 or 5xx: says nothing of the path (sent on elsewhere,
-    /// refused as a whole request, behind a login for every path, or failed), unless the host
-    /// answers everything so.
+    /// 3xx other than 304, 400, or 5xx: says nothing of the path (sent on elsewhere, refused
+    /// as a whole request, or failed), unless the host answers everything so; and 401 for
+    /// server code (a site behind a password for every path), not for a product's endpoint
+    /// (a console's own password prompt says it is there).
     Silent,
-    /// Anything else (1xx, 405, 429 ...): neither.
+    /// Anything else (1xx, 405, 429, 401 for a product ...): neither.
     Other,
 }
 
-fn answer(status: i64) -> Answer {
+fn answer(status: i64, technology: &str) -> Answer {
     match status {
         200..=299 | 304 => Answer::Served,
-        300..=399 | 400 | 401 | 500..=599 => Answer::Silent,
+        300..=399 | 400 | 500..=599 => Answer::Silent,
+        401 if kind(technology) == "technology" => Answer::Silent,
         s if super::status::refused(s) => Answer::NotThere,
         _ => Answer::Other,
     }
@@ -179,7 +181,7 @@ pub fn technology_unserved(
     bytes: Option<i64>,
     path: &str,
 ) -> bool {
-    let answer = answer(status);
+    let answer = answer(status, technology);
     if technology == HOME_PAGE_PRODUCTS || technology == HOME_PAGE_TECHNOLOGIES {
         if let Some(bytes) = bytes.filter(|_| answer == Answer::Served && status != 304) {
             learn_home(learner, scratch, host, technology, bytes);

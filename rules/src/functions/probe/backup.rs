@@ -12,9 +12,10 @@ use super::words::{
 /// - a copy of server-side code or configuration: `<name>.<source extension>` followed by `~`
 ///   or a backup suffix after `.`, `_` or `-` (`wp-config.php.bak`, `.settings.py.swp`,
 ///   `config.inc.php~`, `appsettings.json.old`, `wp-config.php_orig`), or a configuration
-///   file's well-known name with its extension swapped for one (`wp-config.bak`,
-///   `wp-config_good`: [`CONFIG_NAMES`]). A server runs such a file or keeps it to itself;
-///   renamed, it hands it out as text, secrets included;
+///   file's well-known name with its extension swapped for a dotted one (`wp-config.bak`,
+///   `settings.old`: [`CONFIG_NAMES`]; `wp-config`, which names no page, after `_` or `-` too:
+///   `wp-config_good`; `config-backup` or `settings_new` are pages). A server runs such a file
+///   or keeps it to itself; renamed, it hands it out as text, secrets included;
 /// - an archive or dump of the site or its database under a name scanners guess (`backup.zip`,
 ///   `www.tar.gz`, `db.sql`, `dump.sql.gz`): the code, the configuration and the data at once.
 ///
@@ -32,6 +33,7 @@ use super::words::{
 /// assert!(backup_copy("/wp-config-good"));
 /// assert!(!backup_copy("/assets/levels.bak"));
 /// assert!(!backup_copy("/whats-new"));
+/// assert!(!backup_copy("/kb/config-backup"));
 /// assert!(!backup_copy("/index.php"));
 /// assert!(!backup_copy("/.php.bak"));
 /// assert!(!backup_copy("/downloads/gatewatch-1.2.tar.gz"));
@@ -50,20 +52,23 @@ pub(super) fn is_site_dump(last: &str) -> bool {
 
 /// Whether a (lower-cased) last path segment is a copy of server-side code or configuration.
 pub(super) fn is_source_backup(last: &str) -> bool {
-    let copied = match last.strip_suffix('~') {
-        Some(original) => Some(original),
-        None => strip_backup_suffix(last),
-    };
-    copied.is_some_and(|c| CONFIG_NAMES.contains(&c) || is_source_name(c))
+    if let Some(original) = last.strip_suffix('~') {
+        return is_source_name(original) || CONFIG_NAMES.contains(&original);
+    }
+    strip_backup_suffix(last).is_some_and(|(original, dotted)| {
+        is_source_name(original)
+            || original == "wp-config"
+            || (dotted && CONFIG_NAMES.contains(&original))
+    })
 }
 
-/// `last` without its backup suffix and the `.`, `_` or `-` before it (`.1`, wget's second
-/// download, only after a dot: `page-1` is a page).
-fn strip_backup_suffix(last: &str) -> Option<&str> {
+/// `last` without its backup suffix and the `.`, `_` or `-` before it, and whether that was a
+/// dot (`.1`, wget's second download, only after a dot: `page-1` is a page).
+fn strip_backup_suffix(last: &str) -> Option<(&str, bool)> {
     let at = last.rfind(['.', '_', '-'])?;
     let (original, suffix) = (last.get(..at)?, last.get(at + 1..)?);
     let dotted = last.as_bytes().get(at) == Some(&b'.');
-    (BACKUP_SUFFIXES.contains(&suffix) && (dotted || suffix != "1")).then_some(original)
+    (BACKUP_SUFFIXES.contains(&suffix) && (dotted || suffix != "1")).then_some((original, dotted))
 }
 
 /// `<stem>.<source extension>`.

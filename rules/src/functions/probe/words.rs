@@ -274,9 +274,9 @@ pub(super) const BACKUP_SUFFIXES: &[&str] = &[
 ];
 
 /// Configuration files' names that hunters copy with a backup suffix in place of the
-/// extension (`wp-config.bak`, `wp-config_good`, `configuration.old`): a CMS's or framework's
-/// settings with database and mail passwords. With [`BACKUP_SUFFIXES`], a backup wherever it
-/// sits.
+/// extension (`wp-config.bak`, `configuration.old`): a CMS's or framework's settings with
+/// database and mail passwords. With [`BACKUP_SUFFIXES`] after a dot, a backup wherever it
+/// sits (after `-` or `_` they are pages: `/account/settings-new`, `/kb/config-backup`).
 pub(super) const CONFIG_NAMES: &[&str] = &[
     "wp-config",
     "configuration",

@@ -128,6 +128,24 @@ fn a_host_refusing_every_request_by_address_with_400_has_those_answers_read_as_r
         "code keeps a tally of its own"
     );
 
+    // A console's own password prompt (401) says the console is there: scanners meeting it
+    // overnight do not make the host one that answers everything so.
+    let tomcat_host = Some("app.example:8080");
+    for _ in 0..=SILENT_HOST {
+        assert!(
+            !unserved(tomcat_host, tomcat, 401),
+            "a console's own prompt"
+        );
+    }
+    // Server code behind a password for every path does.
+    for _ in 1..SILENT_HOST {
+        assert!(!unserved(tomcat_host, "php", 401));
+    }
+    assert!(
+        unserved(tomcat_host, "php", 401),
+        "a site behind a password"
+    );
+
     // A site that serves its code: a 400 (a browser's cookies outgrowing the header
     // buffers) says nothing there.
     let shop = Some("shop.example");
