@@ -132,6 +132,9 @@ pub const SERVER_CONSOLES: &[(&str, &str)] = &[
     ("/jenkins/script", "jenkins-console"),
     // A device's or a download client's web interface: its owner's bookmark, not a console.
     ("/webui", "webui"),
+    // A DNS-over-HTTPS resolver's endpoint (RFC 8484): hunts for open resolvers ask every
+    // address for it, by `GET ?dns=` and `POST`; a site's visitors never do.
+    ("/dns-query", "dns-over-https-resolver"),
 ];
 
 /// Embedded devices' own pages, at the root, with the device each names (`-device`), which
@@ -520,6 +523,8 @@ mod tests {
             ("/boaform/admin/formLogin", Some("boa-device")),
             ("/cgi/Resources/List", Some("citrix-gateway-portal")),
             ("/citrix/cgi/Resources/List", Some("citrix-gateway-portal")),
+            ("/dns-query", Some("dns-over-https-resolver")),
+            ("/docs/dns-query-guide", None),
             ("/docs/goform", None),
             ("/shop/cgi/resources/list", None),
             ("/webfigures/1.png", None),
