@@ -265,13 +265,15 @@ fn unread_pages_of_a_2010_server_and_php_sites_are_named() {
 /// clients, two repositories). First run (stop 65) 46 of 56, none of the 143 benign alerted;
 /// unchanged. Missed: `/webui/` probes answered 502, lone `/wp-login.php` and `/restore.php`
 /// probes, a PHPCMS admin login probe, a DNS-over-HTTPS probe.
+/// 47 since stop 66: a DNS-over-HTTPS open-resolver probe (`/dns-query`, a known endpoint, alone on
+/// a proxy answering 502).
 #[test]
 fn a_blogs_night_and_a_family_sites_month_are_named() {
     assert_corpus(
         "heldout97",
         "labels.jsonl",
         56,
-        46,
+        47,
         &BenignHits::NONE,
         &[
             ("familycopy97.log", "exploit-payload"),
@@ -312,13 +314,15 @@ fn logs_of_five_new_repositories_are_named() {
 /// ColdFusion `ckeditor.js` probes answered 502 by a proxy whose application was down,
 /// DNS-over-HTTPS probes. 78 since stop 66: a ZyXEL command injection sent without a protocol
 /// (`GET /bin/zhttpd/${IFS}...`) has its path (`exploit-payload`), no longer a line cut short.
+/// 80 since stop 66: DNS-over-HTTPS open-resolver probes (`/dns-query`, a known endpoint, alone on
+/// a proxy answering 502).
 #[test]
 fn further_pages_of_a_family_sites_copy_file_are_named() {
     assert_corpus(
         "heldout99",
         "labels.jsonl",
         91,
-        78,
+        80,
         &BenignHits {
             max: 2,
             rules: &["non-http-request"],
