@@ -24,6 +24,10 @@ pub const BUILTIN: &[(&str, &str)] = &[
         include_str!("../pack/ai-gateway-token-spike.toml"),
     ),
     (
+        "basic-auth-guessing.toml",
+        include_str!("../pack/basic-auth-guessing.toml"),
+    ),
+    (
         "bola-id-walking.toml",
         include_str!("../pack/bola-id-walking.toml"),
     ),
