@@ -506,10 +506,11 @@ impl<'a> Pieces<'a> {
     fn into_event(self, ev: &mut RawEvent<'a>) {
         let b = |s: Option<&'a str>| s.map(Cow::Borrowed);
         let (mut method, mut target, mut protocol) = (self.method, self.target, self.protocol);
-        let mut unparsed = None;
+        let (mut unparsed, mut target_from_line) = (None, false);
         if let Some(line) = self.request {
             let parts = request_line(line);
             method = method.or(parts.method);
+            target_from_line = target.is_none() && parts.target.is_some();
             target = target.or(parts.target);
             protocol = protocol.or(parts.protocol);
             unparsed = parts.unparsed;
@@ -525,14 +526,13 @@ impl<'a> Pieces<'a> {
         // A method logged without a request target (Envoy's `- - -` for TCP) is not a request.
         ev.method = if ev.target.is_some() { b(method) } else { None };
         ev.http_version = b(protocol.and_then(http_protocol));
-        // Received bytes that were no complete request (the target, if any, came from them); a
-        // format logging the target or path apart has its request.
-        ev.unparsed_request =
-            if ev.target.is_none() || (self.target.is_none() && self.path.is_none()) {
-                b(unparsed)
-            } else {
-                None
-            };
+        // Received bytes that were no complete request, when the event has no target or took it
+        // from them; a format logging the target or path apart has its request.
+        ev.unparsed_request = if ev.target.is_none() || target_from_line {
+            b(unparsed)
+        } else {
+            None
+        };
         ev.event_time_ms = self.time;
         // The peer address first; only a format without one falls back to X-Forwarded-For.
         ev.client_ip = b(self

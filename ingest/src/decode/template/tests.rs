@@ -79,6 +79,28 @@ fn a_request_line_that_is_no_request_is_kept_as_received() {
         .unwrap();
     assert_eq!(ev.target.as_deref(), Some("/x"));
     assert_eq!(ev.unparsed_request, None);
+    // A line without its protocol has its method and path, and stays on record as incomplete,
+    // whether or not the format logs the path apart too (the line's target comes first).
+    let ev = combined
+        .decode(
+            r#"192.0.2.9 - - [18/Nov/2017:12:30:55 +0000] "GET /bin/zhttpd/${IFS}cd" 400 0 "-" "-""#,
+            SourceFormat::Nginx,
+        )
+        .unwrap();
+    assert_eq!(ev.method.as_deref(), Some("GET"));
+    assert_eq!(ev.target.as_deref(), Some("/bin/zhttpd/${IFS}cd"));
+    assert_eq!(
+        ev.unparsed_request.as_deref(),
+        Some("GET /bin/zhttpd/${IFS}cd")
+    );
+    let ev = apart
+        .decode(
+            r#"192.0.2.9 [18/Nov/2017:12:30:55 +0000] "GET /y" 400 "/y""#,
+            SourceFormat::Nginx,
+        )
+        .unwrap();
+    assert_eq!(ev.target.as_deref(), Some("/y"));
+    assert_eq!(ev.unparsed_request.as_deref(), Some("GET /y"));
 }
 
 #[test]
