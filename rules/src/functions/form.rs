@@ -53,14 +53,7 @@ pub fn never_loaded(
 
 /// `s` cut to [`MAX_CLIENT`] bytes at a character boundary.
 fn cut(s: &str) -> &str {
-    if s.len() <= MAX_CLIENT {
-        return s;
-    }
-    let mut end = MAX_CLIENT;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    &s[..end]
+    &s[..s.floor_char_boundary(MAX_CLIENT)]
 }
 
 /// `form_never_loaded(client, event_time, load, from_form, within_ms)`, answering from

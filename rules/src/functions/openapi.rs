@@ -286,7 +286,7 @@ impl EndpointLearner {
 
     /// The tally or value kept under `key` (0 when there is none), without adding to it.
     pub fn count(&self, key: &str) -> i64 {
-        self.first_seen.get(key).map_or(0, |v| v.0)
+        self.value(key).unwrap_or(0)
     }
 
     /// Whether `key` is remembered (seen and not forgotten to stay within the capacity).
