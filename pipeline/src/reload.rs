@@ -51,11 +51,10 @@ impl RuleReloader {
 
     fn listing(&self) -> Vec<(PathBuf, u64, Option<SystemTime>)> {
         let rules = gatewatch_rules::rule_paths(&self.dir).unwrap_or_default();
-        // A Sigma rule's `NAME.tests.toml` is part of it for `rules test`; watch it too.
+        // A rule's `NAME.tests.toml` is part of it (its tests are parsed with it); watch it too.
         let tests: Vec<PathBuf> = rules
             .iter()
-            .filter(|p| gatewatch_rules::sigma::is_sigma_file(&p.to_string_lossy()))
-            .map(|p| gatewatch_rules::sigma::tests_path(&p.to_string_lossy()))
+            .map(|p| gatewatch_rules::tests_path(&p.to_string_lossy()))
             .filter(|p| p.is_file())
             .collect();
         let mut files: Vec<_> = rules

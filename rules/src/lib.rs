@@ -77,10 +77,45 @@ pub fn parse_file(
     if sigma::is_sigma_file(origin) {
         sigma::load(origin, text, sigma_opts, overrides)
     } else {
+        let mut spec = RuleSpec::from_toml(origin, text)?;
+        if let Some((tests_origin, tests)) = sibling_tests(origin)? {
+            spec.append_tests(&tests_origin, &tests)?;
+        }
         Ok(sigma::SigmaFile {
-            specs: vec![RuleSpec::from_toml(origin, text)?],
+            specs: vec![spec],
             ..sigma::SigmaFile::default()
         })
+    }
+}
+
+/// The test file that goes with a rule file: `NAME.tests.toml` beside `NAME.toml` or
+/// `NAME.yml`. It keeps a Sigma rule file identical to upstream, and a TOML rule with many tests
+/// short enough to read.
+pub fn tests_path(origin: &str) -> std::path::PathBuf {
+    Path::new(origin).with_extension("tests.toml")
+}
+
+/// The sibling test file of a TOML rule file, if it has one: (origin, text), from the built-in
+/// pack for a `builtin:` origin, else from disk beside the rule file. A test file that exists but
+/// cannot be read is an error, not a rule without tests.
+fn sibling_tests(origin: &str) -> Result<Option<(String, String)>, RuleError> {
+    if let Some(name) = origin.strip_prefix("builtin:") {
+        let want = tests_path(name);
+        return Ok(pack::BUILTIN_TESTS
+            .iter()
+            .find(|(n, _)| Path::new(n) == want)
+            .map(|(n, text)| (format!("builtin:{n}"), (*text).to_owned())));
+    }
+    let path = tests_path(origin);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => Ok(Some((path.display().to_string(), text))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(RuleError::Parse {
+            origin: path.display().to_string(),
+            line: 0,
+            col: 0,
+            message: format!("cannot read the rule's test file: {e}"),
+        }),
     }
 }
 

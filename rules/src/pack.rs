@@ -1,5 +1,6 @@
 //! The built-in detection pack, embedded in the binary so an installed `gatewatch` works
-//! anywhere. The files live in `rules/pack/`, one rule per file.
+//! anywhere. The files live in `rules/pack/`, one rule per file; a rule with many tests keeps
+//! them in a sibling `NAME.tests.toml`.
 
 /// (file name, text) of every built-in rule.
 pub const BUILTIN: &[(&str, &str)] = &[
@@ -154,5 +155,22 @@ pub const BUILTIN: &[(&str, &str)] = &[
     (
         "zombie-api-endpoint.toml",
         include_str!("../pack/zombie-api-endpoint.toml"),
+    ),
+];
+
+/// (file name, text) of the built-in rules' sibling test files (`NAME.tests.toml`): the tests
+/// of a rule whose file would otherwise be mostly tests.
+pub const BUILTIN_TESTS: &[(&str, &str)] = &[
+    (
+        "cms-framework-scan.tests.toml",
+        include_str!("../pack/cms-framework-scan.tests.toml"),
+    ),
+    (
+        "probing-attack-tools.tests.toml",
+        include_str!("../pack/probing-attack-tools.tests.toml"),
+    ),
+    (
+        "unserved-technology-probe.tests.toml",
+        include_str!("../pack/unserved-technology-probe.tests.toml"),
     ),
 ];

@@ -262,6 +262,29 @@ impl RuleSpec {
         })
     }
 
+    /// Adds the tests of the rule's sibling test file (`NAME.tests.toml`: `[[tests]]` tables
+    /// and nothing else) after the rule file's own, so a rule with many tests stays a readable
+    /// runbook. Errors name the test file and its line.
+    pub fn append_tests(&mut self, origin: &str, text: &str) -> Result<(), RuleError> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct TestFile {
+            #[serde(default)]
+            tests: Vec<RuleTest>,
+        }
+        let file: TestFile = toml::from_str(text).map_err(|e| {
+            let (line, col) = e.span().map_or((0, 0), |s| line_col(text, s.start));
+            RuleError::Parse {
+                origin: origin.to_owned(),
+                line,
+                col,
+                message: e.message().to_owned(),
+            }
+        })?;
+        self.tests.extend(file.tests);
+        Ok(())
+    }
+
     /// Window size and slide in ms, validated.
     pub fn window_ms(&self) -> Result<(i64, i64), String> {
         let size = parse_positive_ms(&self.window.size)?;

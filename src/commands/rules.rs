@@ -137,7 +137,8 @@ pub fn rules_command(cmd: RulesCommand) -> Result<ExitCode> {
         RulesCommand::Export { dir } => {
             std::fs::create_dir_all(&dir)
                 .with_context(|| format!("cannot create {}", dir.display()))?;
-            for (name, text) in gatewatch_rules::pack::BUILTIN {
+            let pack = gatewatch_rules::pack::BUILTIN.iter();
+            for (name, text) in pack.chain(gatewatch_rules::pack::BUILTIN_TESTS) {
                 let path = dir.join(name);
                 std::fs::write(&path, text)
                     .with_context(|| format!("cannot write {}", path.display()))?;

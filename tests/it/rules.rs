@@ -404,6 +404,50 @@ fn rules_test_fails_on_a_wrong_expectation_and_export_round_trips() {
     );
 }
 
+/// A rule's tests may live beside it in `NAME.tests.toml` (the built-in pack does so for its
+/// rules with many tests): `rules test` runs them after the rule file's own, and a mistake in
+/// that file is reported at its own name and line, not as a rule without tests.
+#[test]
+fn a_rules_sibling_test_file_is_run_and_its_mistakes_are_reported_there() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let rule = "id = \"t\"\ntitle = \"t\"\nseverity = \"low\"\nfilter = \"status = 401\"\n\
+        sql = \"SELECT client_ip AS entity, count(*) AS event_count FROM events GROUP BY client_ip HAVING count(*) >= 3\"\n\
+        [window]\nsize = \"1m\"\n[entity]\ntype = \"ip\"\ncolumn = \"client_ip\"\n\
+        [[tests]]\nname = \"in the rule file\"\n\
+        events = [{ client_ip = \"192.0.2.1\", status = 401, repeat = 3, every = \"1s\" }]\n\
+        expect = { alerts = 1 }\n";
+    std::fs::write(d.join("t.toml"), rule).unwrap();
+    let beside = "[[tests]]\nname = \"beside the rule\"\n\
+        events = [{ client_ip = \"192.0.2.2\", status = 401, repeat = 2, every = \"1s\" }]\n\
+        expect = { alerts = 1 }\n";
+    std::fs::write(d.join("t.tests.toml"), beside).unwrap();
+    let out = gatewatch(&["rules", "test", d.to_str().unwrap()], None);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("beside the rule") && stdout.contains("1 passed, 1 failed"),
+        "{stdout}"
+    );
+
+    std::fs::write(
+        d.join("t.tests.toml"),
+        "[[tests]]\nname = \"typo\"\nexpekt = { alerts = 0 }\n",
+    )
+    .unwrap();
+    let out = gatewatch(&["rules", "lint", d.to_str().unwrap()], None);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    let want = format!(
+        "{}:3:1: unknown field `expekt`",
+        d.join("t.tests.toml").display()
+    );
+    assert!(
+        text.lines().any(|l| l.starts_with(&want)),
+        "missing {want:?} in:\n{text}"
+    );
+}
+
 /// A running `gatewatch run` on a stdin pipe, with its stdout and stderr read line by line.
 struct Live {
     child: std::process::Child,
@@ -554,8 +598,8 @@ fn alerts_of_an_unknown_rules_dir_are_an_error() {
 
 /// Tests in the built-in pack.
 fn builtin_tests() -> usize {
-    gatewatch_rules::pack::BUILTIN
-        .iter()
+    (gatewatch_rules::pack::BUILTIN.iter())
+        .chain(gatewatch_rules::pack::BUILTIN_TESTS)
         .map(|(_, text)| text.matches("[[tests]]").count())
         .sum()
 }

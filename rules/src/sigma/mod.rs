@@ -99,10 +99,8 @@ pub fn is_sigma_file(name: &str) -> bool {
 }
 
 /// The test file that goes with a Sigma rule file: `NAME.tests.toml` beside `NAME.yml`, so that
-/// rule files stay identical to upstream.
-pub fn tests_path(origin: &str) -> std::path::PathBuf {
-    Path::new(origin).with_extension("tests.toml")
-}
+/// rule files stay identical to upstream (see [`crate::tests_path`]).
+pub use crate::tests_path;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
