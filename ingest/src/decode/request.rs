@@ -109,11 +109,7 @@ fn unparsed(line: &str) -> Option<&str> {
     if line.bytes().all(|b| b == b'-' || b == b' ') {
         return None;
     }
-    let mut end = line.len().min(UNPARSED_MAX_BYTES);
-    while !line.is_char_boundary(end) {
-        end -= 1;
-    }
-    line.get(..end)
+    line.get(..line.floor_char_boundary(UNPARSED_MAX_BYTES))
 }
 
 /// A protocol logged on its own (Envoy's `protocol`, `%PROTOCOL%`, NGINX `$server_protocol`,
@@ -209,4 +205,24 @@ pub(crate) fn loose_status(s: &str) -> Result<Option<i64>, ()> {
         return Ok(None);
     }
     last.parse::<i64>().map(Some).map_err(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What a client sent instead of a request is kept up to the bound, cut where a character
+    /// starts: a line of two-byte characters never ends in half of one.
+    #[test]
+    fn an_unparsed_line_is_cut_at_a_character_boundary() {
+        let line = "é".repeat(UNPARSED_MAX_BYTES);
+        let kept = unparsed(&line).expect("kept");
+        assert_eq!(kept.len(), UNPARSED_MAX_BYTES);
+        let odd = format!("x{line}");
+        let kept = unparsed(&odd).expect("kept");
+        assert_eq!(kept.len(), UNPARSED_MAX_BYTES - 1);
+        assert!(odd.starts_with(kept));
+        assert_eq!(unparsed("\\x16\\x03\\x01"), Some("\\x16\\x03\\x01"));
+        assert_eq!(unparsed("- -"), None);
+    }
 }
