@@ -114,7 +114,7 @@ const MONTHS: [&str; 12] = [
 /// Parses `$time_local` (`10/Oct/2000:13:55:36 -0700`) to epoch ms.
 pub(crate) fn parse_time_local(s: &str) -> Option<i64> {
     let b = s.as_bytes();
-    if b.len() != 26 || b[2] != b'/' || b[6] != b'/' || b[11] != b':' || b[20] != b' ' {
+    if !time_shaped(b) {
         return None;
     }
     let num = |r: std::ops::Range<usize>| s.get(r).and_then(|x| x.parse::<u32>().ok());
@@ -141,66 +141,163 @@ fn dash_absent(s: &str) -> Option<Cow<'_, str>> {
     (s != "-").then_some(Cow::Borrowed(s))
 }
 
+/// Fields kept of what precedes `[time]` (more are counted, and the last one's end kept): a
+/// virtual host, a port, the address, the ident and the user's first word.
+const HEAD_FIELDS: usize = 6;
+
+/// What precedes `[time]`: `[vhost] [quoted XFF] addr ident user`, as byte ranges of the line.
+/// The user is written by the client (Basic credentials' name, logged as sent: neither NGINX
+/// nor Apache escapes a space in it), so it may hold spaces, brackets and what looks like an
+/// address or a time; the fields before it are the server's.
+struct Head {
+    fields: [(usize, usize); HEAD_FIELDS],
+    n: usize,
+    last_end: usize,
+    /// Whether the last field was quoted: Apache's `""` for an empty user.
+    last_quoted: bool,
+}
+
+impl Head {
+    fn push(&mut self, line: &str, field: &str, quoted: bool) {
+        let start = field.as_ptr() as usize - line.as_ptr() as usize;
+        let end = start + field.len();
+        if let Some(slot) = self.fields.get_mut(self.n) {
+            *slot = (start, end);
+        }
+        self.n += 1;
+        self.last_end = end;
+        self.last_quoted = quoted;
+    }
+
+    fn field<'a>(&self, line: &'a str, i: usize) -> &'a str {
+        self.fields
+            .get(i)
+            .and_then(|&(s, e)| line.get(s..e))
+            .unwrap_or("")
+    }
+
+    /// (virtual host, address, user) of the line. The ident is the first `-` among the second
+    /// to fourth fields (what the server writes there: nobody runs identd), so the fields
+    /// before it are the server's and everything after it up to the time is the user, spaces
+    /// and all: a user named `203.0.113.70 - admin` cannot pass for the client address. With
+    /// three fields they are address, ident and user; with no `-` ident, the last three are
+    /// (as before identd's answers were read).
+    fn split<'a>(&self, line: &'a str) -> Option<(Option<&'a str>, &'a str, &'a str, bool)> {
+        let n = self.n;
+        if n == 3 {
+            return Some((
+                None,
+                self.field(line, 0),
+                self.field(line, 2),
+                self.last_quoted,
+            ));
+        }
+        match (1..n.min(4)).find(|&i| self.field(line, i) == "-") {
+            Some(i) => {
+                let host = (i >= 2).then(|| self.field(line, 0));
+                let user = match self.fields.get(i + 1) {
+                    Some(&(start, _)) if i + 1 < n => line.get(start..self.last_end)?,
+                    _ => "-",
+                };
+                let quoted = self.last_quoted && i + 2 == n;
+                Some((host, self.field(line, i - 1), user, quoted))
+            }
+            None if n <= HEAD_FIELDS => Some((
+                Some(self.field(line, 0)),
+                self.field(line, n - 3),
+                self.field(line, n - 1),
+                self.last_quoted,
+            )),
+            None => None,
+        }
+    }
+}
+
+/// Whether the `[` at the cursor opens the line's time: a field shaped as `[time_local]`
+/// followed by the quoted request (or the end of a cut line). A bracket in the user's name is
+/// not: a user cannot write the quote after it (servers escape `"` in every field).
+fn opens_time(c: &Cursor<'_>) -> bool {
+    let mut ahead = Cursor { s: c.s, pos: c.pos };
+    ahead
+        .delimited(b'[', b']', "")
+        .is_ok_and(|t| time_shaped(t.as_bytes()))
+        && matches!(ahead.peek(), Some(b'"') | None)
+}
+
+/// `dd/Mon/yyyy:HH:MM:SS +zzzz`'s length and separators (what [`parse_time_local`] checks
+/// first).
+fn time_shaped(b: &[u8]) -> bool {
+    b.len() == 26 && b[2] == b'/' && b[6] == b'/' && b[11] == b':' && b[20] == b' '
+}
+
 /// Decodes one combined or common log line, with or without a leading virtual host.
 pub fn decode_line(line: &str) -> Result<RawEvent<'_>, NginxError> {
     let mut c = Cursor { s: line, pos: 0 };
-    // Everything before `[time]`: `[vhost] [quoted XFF] addr ident user`.
-    let mut head: [&str; 6] = [""; 6];
-    let mut n = 0;
-    // Whether the last field before `[time]` was quoted: Apache's `""` for an empty user.
-    let mut user_quoted = false;
+    let mut head = Head {
+        fields: [(0, 0); HEAD_FIELDS],
+        n: 0,
+        last_end: 0,
+        last_quoted: false,
+    };
+    // The first `[` that is no time, and the fields read before it: when no time follows, the
+    // line is read again from there to say what is wrong with it.
+    let mut first_bad: Option<(usize, usize, usize, bool)> = None;
     loop {
         let field_end = c.pos;
         match c.peek() {
-            Some(b'[') => {
+            Some(b'[') if opens_time(&c) => {
                 // Two spaces before `[time]` right after the address and ident: an empty user
                 // field (Caddy's `{common}` writes `{user}` as nothing when no one
                 // authenticated). Only there: after three fields the last may be the user
                 // itself, and reading it as the ident would take the ident for the address.
-                if n == 2 && c.pos - field_end >= 2 {
-                    head[n] = "";
-                    n += 1;
+                if head.n == 2 && c.pos - field_end >= 2 {
+                    head.push(line, &line[c.pos..c.pos], false);
                 }
                 break;
             }
-            None => {
-                return Err(NginxError(
-                    "no [time_local] after the client address",
-                    c.pos,
-                ))
-            }
-            Some(b'"') if n >= 2 && n < head.len() => {
+            None => match first_bad {
+                Some((at, n, last_end, last_quoted)) => {
+                    (c.pos, head.n, head.last_end, head.last_quoted) =
+                        (at, n, last_end, last_quoted);
+                    break;
+                }
+                None => {
+                    return Err(NginxError(
+                        "no [time_local] after the client address",
+                        c.pos,
+                    ))
+                }
+            },
+            Some(b'"') if head.n >= 2 => {
                 // After the address and ident: the user, quoted by Apache when it is empty.
-                head[n] = c.delimited(b'"', b'"', "closing quote of a quoted field")?;
-                n += 1;
-                user_quoted = true;
+                let field = c.delimited(b'"', b'"', "closing quote of a quoted field")?;
+                head.push(line, field, true);
             }
             Some(b'"') => {
                 // A logged X-Forwarded-For list; the peer address follows it.
                 c.delimited(b'"', b'"', "closing quote of a quoted field")?;
                 continue;
             }
-            Some(_) if n == head.len() => {
-                return Err(NginxError(
-                    "no [time_local] after the client address",
-                    c.pos,
-                ))
-            }
-            Some(_) => {
-                head[n] = c.token("client address")?;
-                n += 1;
-                user_quoted = false;
+            Some(b) => {
+                if b == b'[' && first_bad.is_none() {
+                    first_bad = Some((c.pos, head.n, head.last_end, head.last_quoted));
+                }
+                let field = c.token("client address")?;
+                head.push(line, field, false);
             }
         }
     }
-    if n < 3 {
+    if head.n < 3 {
         return Err(NginxError(
             "client address, ident and user before [time_local]",
             c.pos,
         ));
     }
-    let (addr, user) = (head[n - 3], head[n - 1]);
-    let host = (n > 3).then(|| head[0]).and_then(dash_none);
+    let (host, addr, user, user_quoted) = head.split(line).ok_or(NginxError(
+        "client address, ident and user before [time_local]",
+        c.pos,
+    ))?;
+    let host = host.and_then(dash_none);
     let time_at = c.pos;
     let time = c.delimited(b'[', b']', "closing ] of [time_local]")?;
     let event_time_ms = parse_time_local(time).ok_or(NginxError(
@@ -331,6 +428,50 @@ mod tests {
                 .unwrap();
         assert_eq!(ev.client_ip.as_deref(), Some("192.0.2.9"));
         assert_eq!(ev.username, None);
+    }
+
+    /// The user field is the client's (Basic credentials' name), logged with its spaces: it
+    /// cannot move the client address, hide it or cost the line, whatever it holds (an
+    /// adversarial review's cases: a guesser naming a victim's address as its user, names
+    /// with spaces, brackets and a forged time).
+    #[test]
+    fn a_user_name_written_by_the_client_cannot_forge_or_hide_the_address() {
+        let at = r#" [07/Apr/2021:16:47:53 +0000] "GET / HTTP/1.1" 401 179 "-" "curl/8.5.0""#;
+        for (user, want_user) in [
+            ("203.0.113.70 - admin", "203.0.113.70 - admin"),
+            ("admin x", "admin x"),
+            ("Anna Maria Rossi", "Anna Maria Rossi"),
+            ("a b c d e f g h", "a b c d e f g h"),
+            ("x [y", "x [y"),
+            (
+                "root [01/Jan/2020:00:00:00 +0000]",
+                "root [01/Jan/2020:00:00:00 +0000]",
+            ),
+            ("- admin", "- admin"),
+            (
+                r#"a\x22 [01/Jan/2020:00:00:00 +0000] \x22GET"#,
+                r#"a\x22 [01/Jan/2020:00:00:00 +0000] \x22GET"#,
+            ),
+        ] {
+            let line = format!("198.51.100.40 - {user}{at}");
+            let ev = decode_line(&line).unwrap_or_else(|e| panic!("{line}: {e}"));
+            assert_eq!(ev.client_ip.as_deref(), Some("198.51.100.40"), "{line}");
+            assert_eq!(ev.username.as_deref(), Some(want_user), "{line}");
+            assert_eq!(ev.event_time_ms, Some(1617814073000), "{line}");
+            assert_eq!(ev.status, Some(401), "{line}");
+            // Behind a virtual host too.
+            let line = format!("www.example.org:443 198.51.100.40 - {user}{at}");
+            let ev = decode_line(&line).unwrap_or_else(|e| panic!("{line}: {e}"));
+            assert_eq!(ev.host.as_deref(), Some("www.example.org:443"), "{line}");
+            assert_eq!(ev.client_ip.as_deref(), Some("198.51.100.40"), "{line}");
+            assert_eq!(ev.username.as_deref(), Some(want_user), "{line}");
+        }
+        // A virtual host logged as `-` (an absent `Host`) is still the virtual host.
+        let line = format!("- 198.51.100.41 - admin x{at}");
+        let ev = decode_line(&line).unwrap();
+        assert_eq!(ev.host, None);
+        assert_eq!(ev.client_ip.as_deref(), Some("198.51.100.41"));
+        assert_eq!(ev.username.as_deref(), Some("admin x"));
     }
 
     #[test]
