@@ -262,7 +262,7 @@ fn misspelt_browser(ua: &str) -> bool {
 }
 
 /// Whether a user agent poses as a browser that no browser could be: `Mozilla` misspelt (not
-/// by a declared bot), or a browser's agent with every space taken out. Spam tools rotating
+/// by a declared bot), a browser's agent with every space taken out, or one wrapped in quotes. Spam tools rotating
 /// agents from a list send such counterfeits; a browser never does.
 ///
 /// ```
@@ -271,9 +271,10 @@ fn misspelt_browser(ua: &str) -> bool {
 /// assert!(counterfeit_agent("Mozila/5.0 (Windows NT 10.0; Win64; x64)"));
 /// assert!(!counterfeit_agent("Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:79.0) Gecko/20100101 Firefox/79.0"));
 /// assert!(!counterfeit_agent("Mozzila/5.0 (compatible; Sonic/1.0; +https://sonic.example/bot)"));
+/// assert!(counterfeit_agent(r"\x22Mozilla/5.0"));
 /// ```
 pub fn counterfeit_agent(ua: &str) -> bool {
-    counterfeit::spaceless_browser(ua) || misspelt_browser(ua)
+    counterfeit::spaceless_browser(ua) || misspelt_browser(ua) || counterfeit::quoted_browser(ua)
 }
 
 /// A fixed pattern of this module, compiled once into `cell`; `None` (logged, naming `what`)

@@ -122,6 +122,8 @@ pub const SERVER_CONSOLES: &[(&str, &str)] = &[
     ("/invoker/ejbinvokerservlet", "jboss-console"),
     ("/invoker/readonly", "jboss-console"),
     ("/manager/status", "tomcat-manager-console"),
+    // The manager's text interface, which deploy tools call (`/manager/text/list`).
+    ("/manager/text", "tomcat-manager-console"),
     ("/host-manager", "tomcat-manager-console"),
     ("/axis2-admin", "axis2-console"),
     ("/axis2/axis2-admin", "axis2-console"),
@@ -496,6 +498,7 @@ mod tests {
             ("/phpMyAdmin/index.php", None),
             ("//jmx-console/HtmlAdaptor", Some("jboss-console")),
             ("/manager/status", Some("tomcat-manager-console")),
+            ("/manager/text/list", Some("tomcat-manager-console")),
             ("/geoserver", None),
             ("/geoserver/wms", None),
             ("/axis2/services/Version", None),

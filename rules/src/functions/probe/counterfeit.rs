@@ -4,7 +4,7 @@
 //! Browsers write their agent from a fixed string; a bot author typing one by hand gets it
 //! wrong, or a tool rotating agents from a list mangles them, and the botnet then sends the
 //! counterfeit from every address. One definition for `probe_class`'s `scanner-agent` (the
-//! misspelling) and `counterfeit_agent` (both).
+//! misspelling) and `counterfeit_agent` (all three: also a browser's agent wrapped in quotes).
 
 /// The product every browser agent starts with.
 const BROWSER_PRODUCT: &str = "mozilla";
@@ -66,9 +66,40 @@ pub(super) fn spaceless_browser(ua: &str) -> bool {
     }) && !["UCBrowser", "UCWEB"].iter().any(|uc| ua.contains(uc))
 }
 
+/// Whether the agent is a browser's wrapped in quotes: `"Mozilla/5.0"`, logged by NGINX as
+/// `\x22Mozilla/5.0\x22` and by Apache as `\"Mozilla/5.0\"`. A script whose author wrote the
+/// header's quotes into its value sends it (`-H 'User-Agent: "Mozilla/5.0"'`); a browser writes
+/// its agent without them.
+pub(super) fn quoted_browser(ua: &str) -> bool {
+    ["\\x22", "\\\"", "\""]
+        .iter()
+        .find_map(|q| ua.strip_prefix(q))
+        .is_some_and(|rest| rest.starts_with("Mozilla/"))
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{counterfeit_browser, spaceless_browser};
+    use super::{counterfeit_browser, quoted_browser, spaceless_browser};
+
+    /// As a vCenter prober sent it (heldout119's forecast.log), in each server's escaping.
+    #[test]
+    fn a_browser_agent_wrapped_in_quotes_is_counterfeit() {
+        for ua in [
+            "\\x22Mozilla/5.0",
+            "\\x22Mozilla/5.0 (Windows NT 10.0; Win64; x64)\\x22",
+            "\\\"Mozilla/5.0\\\"",
+            "\"Mozilla/5.0\"",
+        ] {
+            assert!(quoted_browser(ua), "{ua}");
+        }
+        for ua in [
+            "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36",
+            "\\x22curl/8.5.0\\x22",
+            "Mozilla/5.0 (compatible; \\x22Bot\\x22)",
+        ] {
+            assert!(!quoted_browser(ua), "{ua}");
+        }
+    }
 
     #[test]
     fn browser_agents_with_their_spaces_stripped_are_counterfeit() {
