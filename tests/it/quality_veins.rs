@@ -6,7 +6,8 @@
 //! (`94a60a7`: the figures in each doc comment; heldout108-111 also with `c8b36e3`'s and
 //! heldout112-115 with `61492ff`'s, which had not seen them), then held as floors. Stop 67's
 //! (heldout116-119: Windows Apache and XAMPP folders committed with their logs, Family-Sait's
-//! April tail, Privacy's middle) were measured first with `1f42ceb`'s binary and rules, and with `7fb21b1`'s binary.
+//! April tail, Privacy's middle) were measured first with `1f42ceb`'s binary and rules, and
+//! with `7fb21b1`'s binary.
 
 use crate::support::{assert_corpus, BenignHits};
 
