@@ -98,8 +98,13 @@ const HTTP_CLIENTS: &[&str] = &[
 ];
 
 /// Libraries whose default user agent is one bare word, matched as the whole agent: Ruby's
-/// `Net::HTTP` sends `Ruby`, a word too common to look for inside other agents.
-const BARE_CLIENTS: &[&str] = &["ruby"];
+/// `Net::HTTP` sends `Ruby`, a word too common to look for inside other agents. Also the
+/// generic words of crawling alone (`Spider`, heldout119's Exchange hunter): a crawler that
+/// declares itself names itself (`Googlebot`, `Bytespider`); a word that names nobody is a
+/// tool's made-up agent.
+const BARE_CLIENTS: &[&str] = &[
+    "ruby", "spider", "crawler", "bot", "robot", "scanner", "scraper",
+];
 
 /// Scanners and attack tools that announce themselves in their user agent; matched
 /// case-insensitively. Also `probe_class`'s `scanner-agent`.
@@ -237,6 +242,10 @@ fn classify(ua: &str) -> UaClass {
     if ua.is_empty() || ua == "-" {
         return UaClass::Empty;
     }
+    // 0. One bare word of a library or of crawling names no one a list could name.
+    if BARE_CLIENTS.iter().any(|c| ua.eq_ignore_ascii_case(c)) {
+        return UaClass::Tool;
+    }
     let l = lists::lists();
     let text = signals::signal_text(ua);
     // 1. Named by an AI list.
@@ -253,7 +262,7 @@ fn classify(ua: &str) -> UaClass {
         return ai_class;
     }
     // 2. Tools announce themselves; a headless browser is a tool whatever else it says.
-    if tools().is_match(ua) || BARE_CLIENTS.iter().any(|c| ua.eq_ignore_ascii_case(c)) {
+    if tools().is_match(ua) {
         return UaClass::Tool;
     }
     // 3. Generic AI signals, before the bot lists (a new AI crawler matches `bot` patterns).
@@ -304,6 +313,10 @@ mod tests {
             ("curl/8.5.0", UaClass::Tool),
             // Libraries' default agents, as they send them.
             ("Ruby", UaClass::Tool),
+            // A generic word alone names nobody; a crawler names itself.
+            ("Spider", UaClass::Tool),
+            ("crawler", UaClass::Tool),
+            ("Bytespider", UaClass::AiCrawler),
             ("GuzzleHttp/7", UaClass::Tool),
             ("RestSharp/106.11.7.0", UaClass::Tool),
             ("fasthttp", UaClass::Tool),
