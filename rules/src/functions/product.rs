@@ -132,6 +132,9 @@ pub const SERVER_CONSOLES: &[(&str, &str)] = &[
     ("/geoserver/web", "geoserver-console"),
     ("/hudson/script", "jenkins-console"),
     ("/jenkins/script", "jenkins-console"),
+    // Symfony's web profiler, a development tool (`/_profiler/phpinfo`, `/_profiler/open?file=`
+    // reads the app's files): a site in production never serves it.
+    ("/_profiler", "symfony-profiler-console"),
     // A device's or a download client's web interface: its owner's bookmark, not a console.
     ("/webui", "webui"),
     // A DNS-over-HTTPS resolver's endpoint (RFC 8484): hunts for open resolvers ask every
@@ -499,6 +502,7 @@ mod tests {
             ("//jmx-console/HtmlAdaptor", Some("jboss-console")),
             ("/manager/status", Some("tomcat-manager-console")),
             ("/manager/text/list", Some("tomcat-manager-console")),
+            ("/_profiler/phpinfo", Some("symfony-profiler-console")),
             ("/geoserver", None),
             ("/geoserver/wms", None),
             ("/axis2/services/Version", None),
