@@ -25,6 +25,7 @@ mod quality_small_hosts;
 mod quality_veins;
 mod receiver;
 mod rule_eval;
+mod rule_tests;
 mod rules;
 mod scale_out;
 mod service;
