@@ -198,4 +198,6 @@ pub fn injected_code(
 }
 
 #[cfg(test)]
+mod evasion_tests;
+#[cfg(test)]
 mod tests;
