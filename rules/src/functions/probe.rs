@@ -585,4 +585,6 @@ fn resource_class(l: &Lists, decoded_path: &str) -> u8 {
 }
 
 #[cfg(test)]
+mod agent_tests;
+#[cfg(test)]
 mod tests;
