@@ -254,11 +254,7 @@ fn scanner_bits(ua: &str) -> u8 {
 /// Whether the agent misspells `Mozilla` while posing as a browser: a declared bot with the
 /// typo says what it is.
 fn misspelt_browser(ua: &str) -> bool {
-    counterfeit::counterfeit_browser(ua)
-        && !matches!(
-            super::ua::ua_class(ua),
-            super::UaClass::Bot | super::UaClass::AiCrawler | super::UaClass::AiAgent
-        )
+    counterfeit::counterfeit_browser(ua) && !counterfeit::declared_bot(ua)
 }
 
 /// Whether a user agent poses as a browser that no browser could be: `Mozilla` misspelt (not
@@ -272,6 +268,7 @@ fn misspelt_browser(ua: &str) -> bool {
 /// assert!(!counterfeit_agent("Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:79.0) Gecko/20100101 Firefox/79.0"));
 /// assert!(!counterfeit_agent("Mozzila/5.0 (compatible; Sonic/1.0; +https://sonic.example/bot)"));
 /// assert!(counterfeit_agent(r"\x22Mozilla/5.0"));
+/// assert!(!counterfeit_agent(r"\x22Mozilla/5.0 (compatible; AcmeSync/2.1; +https://acme.example/bot)\x22"));
 /// ```
 pub fn counterfeit_agent(ua: &str) -> bool {
     counterfeit::spaceless_browser(ua) || misspelt_browser(ua) || counterfeit::quoted_browser(ua)

@@ -69,12 +69,24 @@ pub(super) fn spaceless_browser(ua: &str) -> bool {
 /// Whether the agent is a browser's wrapped in quotes: `"Mozilla/5.0"`, logged by NGINX as
 /// `\x22Mozilla/5.0\x22` and by Apache as `\"Mozilla/5.0\"`. A script whose author wrote the
 /// header's quotes into its value sends it (`-H 'User-Agent: "Mozilla/5.0"'`); a browser writes
-/// its agent without them.
+/// its agent without them. Not a declared bot's: an integration whose configured agent kept its
+/// quotes (`"Mozilla/5.0 (compatible; AcmeSync/2.1; +url)"` from an env file) says what it is.
 pub(super) fn quoted_browser(ua: &str) -> bool {
     ["\\x22", "\\\"", "\""]
         .iter()
         .find_map(|q| ua.strip_prefix(q))
         .is_some_and(|rest| rest.starts_with("Mozilla/"))
+        && !declared_bot(ua)
+}
+
+/// Whether the agent declares a bot, an AI crawler or an AI agent: it says what it is, whatever
+/// typo or quotes it carries.
+pub(super) fn declared_bot(ua: &str) -> bool {
+    use crate::functions::UaClass;
+    matches!(
+        crate::functions::ua::ua_class(ua),
+        UaClass::Bot | UaClass::AiCrawler | UaClass::AiAgent
+    )
 }
 
 #[cfg(test)]
@@ -96,6 +108,7 @@ mod tests {
             "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36",
             "\\x22curl/8.5.0\\x22",
             "Mozilla/5.0 (compatible; \\x22Bot\\x22)",
+            "\\x22Mozilla/5.0 (compatible; AcmeSync/2.1; +https://acme.example/bot)\\x22",
         ] {
             assert!(!quoted_browser(ua), "{ua}");
         }
