@@ -311,15 +311,16 @@ fn a_privacy_sites_first_days_and_a_web_shell_sweep_are_named() {
 /// to 3 April 2024; 108 attacking and 93 benign clients, one repository). First run 88 of 108
 /// with the start's binary, 90 with `61492ff`'s, which had not seen it; none of the 93 benign
 /// alerted. 93 since: DNS-over-HTTPS open-resolver hunts (`/dns-query`, a known endpoint, alone
-/// on a proxy answering 502). Missed: single `/owa/`, `/RDWeb/` and `/webui/` requests answered
-/// 502 (portals need two paths there), Symfony's `/_profiler/phpinfo`, an Archivarix CMS file.
+/// on a proxy answering 502); 95 since stop 67: Symfony's `/_profiler/phpinfo` (a server
+/// console). Missed: single `/owa/`, `/RDWeb/` and `/webui/` requests answered 502 (portals
+/// need two paths there), an Archivarix CMS file.
 #[test]
 fn the_last_nights_of_a_family_sites_copy_file_are_named() {
     assert_corpus(
         "heldout115",
         "labels.jsonl",
         108,
-        93,
+        95,
         &BenignHits::NONE,
         &[("familycopy115.log", "probing-attack-tools")],
     );
@@ -376,16 +377,17 @@ fn a_public_moodles_administrator_is_not_an_attacker() {
 /// The hundred-and-eighteenth held-out set (`eval/heldout118`: Family-Sait's copy file, its
 /// April-to-June tail with the backend down, 502 for nearly everything, and two March pages;
 /// 113 attacking and 100 benign clients, one repository). First run 105 of 113 with the start's
-/// binary and with `7fb21b1`'s; none of the 100 benign alerted. Missed: single `/owa/` and
+/// binary and with `7fb21b1`'s; none of the 100 benign alerted. 107 since: Symfony's
+/// `/_profiler/phpinfo` hunts answered 502 (a server console). Missed: single `/owa/` and
 /// FortiGate requests answered 502 or 400 before the host's silence is known, a login-panel
-/// sweep and camera pages answered 502, `phpinfo` hunts answered 502.
+/// sweep and camera pages answered 502.
 #[test]
 fn a_family_sites_tail_with_its_backend_down_is_named() {
     assert_corpus(
         "heldout118",
         "labels.jsonl",
         113,
-        105,
+        107,
         &BenignHits::NONE,
         &[("familycopy118.log", "non-http-request")],
     );
