@@ -43,10 +43,15 @@ fn builtin() -> &'static [LineTemplate] {
     })
 }
 
-/// Whether a line looks like Envoy's text log: `[2024-...` or Emissary's `ACCESS [2024-...`.
+/// Whether a line looks like Envoy's text log: `[2024-...` (or a custom `[2024/...`) or
+/// Emissary's `ACCESS [2024-...`. Not `[2001:db8::5] ...`: an NGINX line whose format starts
+/// with `$host` begins so when a client sends an IPv6 literal as its `Host`.
 pub fn sniff(line: &str) -> bool {
     let l = line.strip_prefix("ACCESS ").unwrap_or(line).as_bytes();
-    l.len() > 5 && l[0] == b'[' && l[1..5].iter().all(u8::is_ascii_digit)
+    l.len() > 5
+        && l[0] == b'['
+        && l[1..5].iter().all(u8::is_ascii_digit)
+        && matches!(l[5], b'-' | b'/')
 }
 
 /// Decodes one Envoy text line with `custom` if given, else with the built-in formats. The

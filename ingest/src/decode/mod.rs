@@ -455,6 +455,15 @@ mod tests {
         )
         .unwrap();
         assert_eq!(nginx[0].format, SourceFormat::Nginx);
+        // A `$host`-first NGINX line whose client sent an IPv6 literal as `Host` is NGINX's,
+        // not an Envoy line dated `[2001...`: a scanner cannot keep its lines out so.
+        let ipv6_host = decode(
+            &cfg,
+            r#"[2001:db8::5] 198.51.100.7 - - [01/Jan/2024:00:00:00 +0000] "GET /.env HTTP/1.1" 404 5"#,
+        )
+        .unwrap();
+        assert_eq!(ipv6_host[0].format, SourceFormat::Nginx);
+        assert_eq!(ipv6_host[0].client_ip.as_deref(), Some("198.51.100.7"));
     }
 
     #[test]
