@@ -248,18 +248,23 @@ pub struct EntitySpec {
     pub column: String,
 }
 
+/// Parses TOML text; errors name `origin` and the line and column where toml stopped.
+fn parse_toml<T: serde::de::DeserializeOwned>(origin: &str, text: &str) -> Result<T, RuleError> {
+    toml::from_str(text).map_err(|e| {
+        let (line, col) = e.span().map_or((0, 0), |s| line_col(text, s.start));
+        RuleError::Parse {
+            origin: origin.to_owned(),
+            line,
+            col,
+            message: e.message().to_owned(),
+        }
+    })
+}
+
 impl RuleSpec {
     /// Parses a rule file's text; `origin` names it in errors.
     pub fn from_toml(origin: &str, text: &str) -> Result<RuleSpec, RuleError> {
-        toml::from_str(text).map_err(|e| {
-            let (line, col) = e.span().map_or((0, 0), |s| line_col(text, s.start));
-            RuleError::Parse {
-                origin: origin.to_owned(),
-                line,
-                col,
-                message: e.message().to_owned(),
-            }
-        })
+        parse_toml(origin, text)
     }
 
     /// Adds the tests of the rule's sibling test file (`NAME.tests.toml`: `[[tests]]` tables
@@ -272,15 +277,7 @@ impl RuleSpec {
             #[serde(default)]
             tests: Vec<RuleTest>,
         }
-        let file: TestFile = toml::from_str(text).map_err(|e| {
-            let (line, col) = e.span().map_or((0, 0), |s| line_col(text, s.start));
-            RuleError::Parse {
-                origin: origin.to_owned(),
-                line,
-                col,
-                message: e.message().to_owned(),
-            }
-        })?;
+        let file: TestFile = parse_toml(origin, text)?;
         self.tests.extend(file.tests);
         Ok(())
     }
