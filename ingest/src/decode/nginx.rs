@@ -150,6 +150,7 @@ const HEAD_FIELDS: usize = 6;
 /// The user is written by the client (Basic credentials' name, logged as sent: neither NGINX
 /// nor Apache escapes a space in it), so it may hold spaces, brackets and what looks like an
 /// address or a time; the fields before it are the server's.
+#[derive(Clone, Copy)]
 struct Head {
     fields: [(usize, usize); HEAD_FIELDS],
     n: usize,
@@ -262,7 +263,7 @@ pub fn decode_line(line: &str) -> Result<RawEvent<'_>, NginxError> {
     };
     // The first `[` that is no time, and the fields read before it: when no time follows, the
     // line is read again from there to say what is wrong with it.
-    let mut first_bad: Option<(usize, usize, usize, bool)> = None;
+    let mut first_bad: Option<(usize, Head)> = None;
     loop {
         let field_end = c.pos;
         match c.peek() {
@@ -272,17 +273,18 @@ pub fn decode_line(line: &str) -> Result<RawEvent<'_>, NginxError> {
                 // authenticated). Only there (or after a virtual host, an address and a `-`):
                 // after three fields the last may be the user itself, and reading it as the
                 // ident would take the ident for the address.
-                let after_ident = head.n == 2
-                    || (head.n == 3 && head.field(line, 2) == "-" && head.is_ip(line, 1));
-                if after_ident && c.pos - field_end >= 2 {
+                let after_ident = || {
+                    head.n == 2
+                        || (head.n == 3 && head.field(line, 2) == "-" && head.is_ip(line, 1))
+                };
+                if c.pos - field_end >= 2 && after_ident() {
                     head.push(line, &line[c.pos..c.pos], false);
                 }
                 break;
             }
             None => match first_bad {
-                Some((at, n, last_end, last_quoted)) => {
-                    (c.pos, head.n, head.last_end, head.last_quoted) =
-                        (at, n, last_end, last_quoted);
+                Some((at, before)) => {
+                    (c.pos, head) = (at, before);
                     break;
                 }
                 None => {
@@ -304,7 +306,7 @@ pub fn decode_line(line: &str) -> Result<RawEvent<'_>, NginxError> {
             }
             Some(b) => {
                 if b == b'[' && first_bad.is_none() {
-                    first_bad = Some((c.pos, head.n, head.last_end, head.last_quoted));
+                    first_bad = Some((c.pos, head));
                 }
                 let field = c.token("client address")?;
                 head.push(line, field, false);

@@ -258,8 +258,8 @@ fn misspelt_browser(ua: &str) -> bool {
 }
 
 /// Whether a user agent poses as a browser that no browser could be: `Mozilla` misspelt (not
-/// by a declared bot), a browser's agent with every space taken out, or one wrapped in quotes. Spam tools rotating
-/// agents from a list send such counterfeits; a browser never does.
+/// by a declared bot), a browser's agent with every space taken out, or one wrapped in quotes.
+/// Spam tools rotating agents from a list send such counterfeits; a browser never does.
 ///
 /// ```
 /// use gatewatch_rules::functions::counterfeit_agent;
