@@ -20,11 +20,17 @@ const COMMANDS: &[&str] = &[
 /// Whether the (percent-decoded, `+` read as a space) query starts with a command of
 /// [`COMMANDS`] and continues like a shell: an option (`-a`), an absolute path (`/tmp`), a URL,
 /// another command (`busybox wget`), or a separator chaining the next command (`;`, `|`, `&&`,
-/// `` ` ``). `cat=books`, `q=uname -a` and `echo hello` are not command lines.
+/// `` ` ``). `cat=books`, `q=uname -a` and `echo hello` are not command lines. A bare
+/// `busybox` is one too: Mirai's descendants send `/shell?busybox` to learn whether a DVR's
+/// backdoor runs commands (BusyBox answers with its applet list); the word means nothing else
+/// as a whole query, where `id`, `ls` or `sh` can be a flag.
 pub(super) fn is_command_line(query: &str) -> bool {
     let (word, rest) = first_word(query);
     if !is_command(word) {
         return false;
+    }
+    if rest.trim().is_empty() && word.eq_ignore_ascii_case("busybox") {
+        return true;
     }
     let separator = rest.starts_with([';', '|', '`']) || rest.starts_with("&&");
     let argument = rest.trim_start();
@@ -271,6 +277,8 @@ mod tests {
             "echo;busybox ECCHI",
             "BUSYBOX wget http://x",
             "echo 2014 | md5sum",
+            // heldout116 and heldout121 (a DVR backdoor's check, four addresses)
+            "busybox",
         ] {
             assert!(is_command_line(q), "{q}");
         }
@@ -291,6 +299,8 @@ mod tests {
             "ls",
             "page=2&cat /etc",
             "curl tutorial",
+            "busybox tutorial",
+            "q=busybox",
         ] {
             assert!(!is_command_line(q), "{q}");
         }
