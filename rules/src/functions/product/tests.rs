@@ -90,6 +90,25 @@ fn products_and_cves_are_found_by_their_endpoints() {
         ("/shop/cgi/resources/list", None),
         ("/webfigures/1.png", None),
         ("/blog/currentsetting.htm", None),
+        ("/portal/redlion", Some("red-lion-device")),
+        ("/portal/redlion-dealers", None),
+        (
+            "//a2billing/customer/templates/default/footer.tpl",
+            Some("a2billing-console"),
+        ),
+        (
+            "/a2billing/admin/Public/index.php",
+            Some("a2billing-console"),
+        ),
+        ("/a2billing/customer/", None),
+        (
+            "/Temporary_Listen_Addresses/",
+            Some("windows-httpsys-listener"),
+        ),
+        (
+            "/TEMPORARY_LISTEN_ADDRESSES/WSMAN",
+            Some("windows-httpsys-listener"),
+        ),
     ] {
         assert_eq!(known_product(path), want, "{path}");
     }
