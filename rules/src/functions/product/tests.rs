@@ -109,6 +109,10 @@ fn products_and_cves_are_found_by_their_endpoints() {
             "/TEMPORARY_LISTEN_ADDRESSES/WSMAN",
             Some("windows-httpsys-listener"),
         ),
+        ("/WSMAN/", Some("windows-winrm-listener")),
+        ("/wsman", Some("windows-winrm-listener")),
+        ("/docs/wsman", None),
+        ("/wsmanual", None),
     ] {
         assert_eq!(known_product(path), want, "{path}");
     }
