@@ -86,7 +86,7 @@ pub struct EvalArgs {
     #[arg(long, value_name = "DIR")]
     corpus: Option<std::path::PathBuf>,
     /// With --corpus: how many missed attacking clients to list per log, with what their label
-    /// says they did (the rest are counted).
+    /// says they did (the rest are counted). Benign clients alerted are always all listed.
     #[arg(long, value_name = "N", default_value_t = 10)]
     missed: usize,
     /// Published crawler ranges, as for `run` (one file per crawler): without them
