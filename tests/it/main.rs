@@ -21,6 +21,7 @@ mod quality_payloads;
 mod quality_proxies;
 mod quality_public;
 mod quality_real;
+mod quality_rereads;
 mod quality_small_hosts;
 mod quality_veins;
 mod receiver;

@@ -109,13 +109,14 @@ fn plesk_log_folders_are_named() {
 /// `HXXP/1.1`), Assetnote's scanner, a `HEAD` hunt for old-site folders.
 /// 21 since stop 65: the redirected `HEAD` hunt for `/wordpress`, `/wp`, `/bk`, `/backup`
 /// (`install_folders`).
+/// 22 since stop 68: TP-Link's `/cgi/conf.bin` with a forged `Referer` (a device's back-end).
 #[test]
 fn hosting_panel_log_folders_are_named_and_their_visitors_stay_quiet() {
     assert_corpus(
         "heldout53",
         "labels.jsonl",
         28,
-        21,
+        22,
         &BenignHits::NONE,
         &[
             ("tomasrocek.log", "cms-framework-scan"),
@@ -200,13 +201,14 @@ fn rotated_and_host_named_nginx_logs_are_named_and_their_visitors_stay_quiet() {
 /// towards a burst). Missed: a distributed WordPress XML-RPC brute force (one `POST
 /// /xmlrpc.php` per address, borderline), a lone `/wp-login.php` answered 200 by a single-page
 /// app, referrer spam.
+/// 17 since stop 68: a scanning kit's `/ab2g` mark.
 #[test]
 fn access_logs_found_by_content_are_named_and_their_visitors_stay_quiet() {
     assert_corpus(
         "heldout57",
         "labels.jsonl",
         26,
-        16,
+        17,
         &BenignHits::NONE,
         &[
             ("xmlrpcblog.log", "login-brute-force"),

@@ -11,13 +11,14 @@ use crate::support::{assert_corpus, assert_corpus_recall, BenignHits};
 /// 42 in stop 54: two clients whose only traffic was one TLS ClientHello each (labelled attack
 /// here, benign by the convention elsewhere) are no longer alerted on (`non-http-request` wants
 /// two handshakes).
+/// 43 since stop 68: a made-up protocol version read as another protocol (`GET / HXXP/1.1`).
 #[test]
 fn real_scan_traffic_from_public_logs_is_named() {
     assert_corpus_recall(
         "heldout14",
         "labels.jsonl",
         49,
-        42,
+        43,
         &[
             ("secrepo-access-2018-12-15.log", "cms-framework-scan"),
             ("suzukiiichiro-head-article.log", "exploit-payload"),
