@@ -143,8 +143,10 @@ pub const SERVER_CONSOLES: &[(&str, &str)] = &[
     ("/temporary_listen_addresses", "windows-httpsys-listener"),
     // WS-Management (Windows Remote Management, and OMI on Linux, whose unauthenticated `POST
     // /wsman` ran code as root, CVE-2021-38647): its own ports, not a website's; asked of every
-    // address (four addresses in heldout38, 121, 123, 125, two on hosts answering 502).
-    ("/wsman", "windows-winrm-listener"),
+    // address (four addresses in heldout38, 121, 123, 125, two on hosts answering 502). Not a
+    // `-listener` (alone on a host answering errors): Windows Event Forwarding clients post to
+    // a collector behind a proxy, which answers them 503 while the collector is down.
+    ("/wsman", "windows-winrm-endpoint"),
     ("/jenkins/script", "jenkins-console"),
     // Symfony's web profiler, a development tool (`/_profiler/phpinfo`, `/_profiler/open?file=`
     // reads the app's files): a site in production never serves it.

@@ -109,8 +109,8 @@ fn products_and_cves_are_found_by_their_endpoints() {
             "/TEMPORARY_LISTEN_ADDRESSES/WSMAN",
             Some("windows-httpsys-listener"),
         ),
-        ("/WSMAN/", Some("windows-winrm-listener")),
-        ("/wsman", Some("windows-winrm-listener")),
+        ("/WSMAN/", Some("windows-winrm-endpoint")),
+        ("/wsman", Some("windows-winrm-endpoint")),
         ("/docs/wsman", None),
         ("/wsmanual", None),
     ] {
