@@ -99,8 +99,10 @@ const STATIC_FILES: &[&str] = &[
 ];
 
 /// Web consoles of server software, at the root (`/jmx-console/HtmlAdaptor`, `/adminer.php`,
-/// `/geoserver/web/`), with the product each names (a console's name ends in `-console`), which
-/// CrowdSec's lists do not carry: the database, Java application-server and GIS consoles that
+/// `/geoserver/web/`), with the product each names (a console's name ends in `-console`; Windows'
+/// own HTTP endpoints, HTTP.sys' WCF reservation and WS-Management, end in `-listener` and
+/// `-endpoint`), which CrowdSec's lists do not carry: the database, Java application-server and
+/// GIS consoles that
 /// `admin-console-probing` knows, less those that the people who use a site type in themselves
 /// (`/webmail`, `/owa`, a CMS's `/administrator` or `/wp-admin`) and phpMyAdmin, whose owners
 /// type `/phpmyadmin` into a server they are still setting up and meet a 404 until its alias is
@@ -131,6 +133,7 @@ pub const SERVER_CONSOLES: &[(&str, &str)] = &[
     ("/system/console", "felix-console"),
     ("/geoserver/web", "geoserver-console"),
     ("/hudson/script", "jenkins-console"),
+    ("/jenkins/script", "jenkins-console"),
     // A2Billing's (VoIP billing) admin pages and its customer pages' Smarty templates, which
     // its pages never link (they are compiled on the server): exploit kits ask for
     // `/a2billing/customer/templates/default/footer.tpl` to learn its version (four addresses
@@ -147,7 +150,6 @@ pub const SERVER_CONSOLES: &[(&str, &str)] = &[
     // `-listener` (alone on a host answering errors): Windows Event Forwarding clients post to
     // a collector behind a proxy, which answers them 503 while the collector is down.
     ("/wsman", "windows-winrm-endpoint"),
-    ("/jenkins/script", "jenkins-console"),
     // Symfony's web profiler, a development tool (`/_profiler/phpinfo`, `/_profiler/open?file=`
     // reads the app's files): a site in production never serves it.
     ("/_profiler", "symfony-profiler-console"),
