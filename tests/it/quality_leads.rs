@@ -198,13 +198,15 @@ fn committed_logs_of_a_personal_site_and_an_api_vps_are_named() {
 /// since: the console catch-all within 2%), lone web-shell names (`mini.php`, `baindex.php`,
 /// `wp-stream.php`) and WordPress paths before the home page was learned, ten hosting addresses
 /// asking `/index.php` together.
+/// 53 since stop 68: `GET /wp-login.php` answered with the size of the client's own home page (a
+/// site answering every path with it).
 #[test]
 fn unread_pages_of_a_php_site_answering_every_path_are_named() {
     assert_corpus(
         "heldout94",
         "labels.jsonl",
         84,
-        52,
+        53,
         &BenignHits::NONE,
         &[("phpcl94.log", "sensitive-file-exposed")],
     );

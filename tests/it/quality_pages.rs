@@ -49,13 +49,15 @@ fn unread_pages_of_committed_logs_are_named() {
 /// 36 since stop 66: a web-shell post and a backdoor probe whose `Referer` is a bare host (no
 /// page's address: no link).
 /// 37 since stop 68: WordPress' entry points answered with the site's one page for every path.
+/// 39 since stop 68: `GET /wp-login.php` answered with the size of the client's own home page (a
+/// site answering every path with it).
 #[test]
 fn log_tools_fixtures_are_named_and_their_visitors_stay_quiet() {
     assert_corpus(
         "heldout74",
         "labels.jsonl",
         50,
-        37,
+        39,
         &BenignHits::NONE,
         &[
             ("scarugo.log", "login-brute-force"),
