@@ -101,16 +101,15 @@ const STATIC_FILES: &[&str] = &[
 /// Web consoles of server software, at the root (`/jmx-console/HtmlAdaptor`, `/adminer.php`,
 /// `/geoserver/web/`), with the product each names (a console's name ends in `-console`; Windows'
 /// own HTTP endpoints, HTTP.sys' WCF reservation and WS-Management, end in `-listener` and
-/// `-endpoint`), which CrowdSec's lists do not carry: the database, Java application-server and
-/// GIS consoles that
-/// `admin-console-probing` knows, less those that the people who use a site type in themselves
-/// (`/webmail`, `/owa`, a CMS's `/administrator` or `/wp-admin`) and phpMyAdmin, whose owners
-/// type `/phpmyadmin` into a server they are still setting up and meet a 404 until its alias is
-/// enabled (a stock Debian or Ubuntu install), reloading it again and again. Only the admin
+/// `-endpoint`), which CrowdSec's lists do not carry: the database, Java application-server and GIS
+/// consoles that `admin-console-probing` knows, less those that the people who use a site type in
+/// themselves (`/webmail`, `/owa`, a CMS's `/administrator` or `/wp-admin`) and phpMyAdmin, whose
+/// owners type `/phpmyadmin` into a server they are still setting up and meet a 404 until its alias
+/// is enabled (a stock Debian or Ubuntu install), reloading it again and again. Only the admin
 /// pages of products whose other paths are APIs that desktop and machine clients call without a
-/// `Referer` from saved addresses: GeoServer's `/geoserver/web` (not `/geoserver/wms`, which
-/// QGIS asks), Axis2's admin pages (not `/axis2/services/`), Jenkins' script console. A name
-/// matches as the first segment(s), any case (`/JMX-Console/`, `/adminer.php`).
+/// `Referer` from saved addresses: GeoServer's `/geoserver/web` (not `/geoserver/wms`, which QGIS
+/// asks), Axis2's admin pages (not `/axis2/services/`), Jenkins' script console. A name matches as
+/// the first segment(s), any case (`/JMX-Console/`, `/adminer.php`).
 pub const SERVER_CONSOLES: &[(&str, &str)] = &[
     ("/phppgadmin", "phppgadmin-console"),
     ("/pgadmin", "pgadmin-console"),
