@@ -8,9 +8,12 @@
 //!   counted; past twice the byte share, every row is shed. Each window that shed
 //!   rows raises one `gatewatch-state-pressure` alert naming the rule and what was shed, so the
 //!   SOC knows detection is degraded there. Alerts are exact while no limit fires.
-//! * **Alert floods**: per rule and window at most `max_alerts_per_window` alerts (those with
-//!   the most events), then one `gatewatch-alert-flood` summary with the count and the top
+//! * **Alert floods**: per rule, window and task at most `max_alerts_per_window` alerts (those
+//!   with the most events), then one `gatewatch-alert-flood` summary with the count and the top
 //!   entities left out.
+//!
+//! Both reports are per task and name it: their ids include the task, so two tasks' reports of
+//! one rule and window are two alerts, not one a deduplicating sink would keep the first of.
 //! * **Suppression maps**: at most `suppression_entries` entities per rule and task; beyond,
 //!   the oldest tenth is forgotten (counted): such an entity may alert again before its
 //!   `suppress_for` ends.
@@ -21,6 +24,7 @@ use gatewatch_rules::CompiledRule;
 use serde_json::{json, Map, Value};
 
 use crate::alert::{alert_id, Alert};
+use crate::task::TaskId;
 use crate::time::end_of;
 
 /// Rule id of the alerts saying a rule's state limit shed rows.
@@ -104,15 +108,24 @@ impl Shed {
     }
 }
 
-/// The alert telling the SOC a rule shed rows in a window.
+/// The id of a report about one task's state: limits hold per task, so each task sheds and
+/// summarises on its own and says so under its own id (the task is stable across restarts and
+/// instances: a partition, or a shard of a file).
+fn task_report_id(kind: &str, rule: &CompiledRule, task: &TaskId, window_start: i64) -> String {
+    alert_id(kind, &format!("{}\u{1f}{task}", rule.id()), window_start)
+}
+
+/// The alert telling the SOC a rule shed rows in a window, in one task.
 pub fn pressure_alert(
     rule: &CompiledRule,
     window_start: i64,
     shed: &Shed,
     limits: &StateLimits,
+    task: &TaskId,
 ) -> Alert {
     let mut fields = Map::new();
     fields.insert("rule".into(), rule.id().into());
+    fields.insert("task".into(), task.to_string().into());
     fields.insert("shed_rows".into(), shed.rows.into());
     fields.insert("shed_entities".into(), (shed.entities() as u64).into());
     fields.insert("shed_entities_at_least".into(), shed.more_entities.into());
@@ -120,7 +133,7 @@ pub fn pressure_alert(
     fields.insert("max_groups".into(), (limits.max_groups as u64).into());
     fields.insert("max_bytes".into(), (limits.max_bytes as u64).into());
     Alert {
-        id: alert_id(STATE_PRESSURE, rule.id(), window_start),
+        id: task_report_id(STATE_PRESSURE, rule, task, window_start),
         rule_id: STATE_PRESSURE.into(),
         title: format!(
             "Detection degraded: rule {} reached its {} limit and shed {} rows",
@@ -142,13 +155,14 @@ pub fn pressure_alert(
     }
 }
 
-/// Keeps at most `max` alerts of one window (the ones with the most events, ties by entity);
-/// the rest become one summary alert.
+/// Keeps at most `max` alerts of one window in one task (the ones with the most events, ties
+/// by entity); the rest become one summary alert.
 pub fn flood_cap(
     rule: &CompiledRule,
     window_start: i64,
     mut alerts: Vec<Alert>,
     max: usize,
+    task: &TaskId,
 ) -> (Vec<Alert>, Option<Alert>) {
     if alerts.len() <= max {
         return (alerts, None);
@@ -166,11 +180,12 @@ pub fn flood_cap(
         .collect();
     let mut fields = Map::new();
     fields.insert("rule".into(), rule.id().into());
+    fields.insert("task".into(), task.to_string().into());
     fields.insert("alerts_kept".into(), (max as u64).into());
     fields.insert("alerts_dropped".into(), (dropped.len() as u64).into());
     fields.insert("top_dropped_entities".into(), Value::Array(top));
     let summary = Alert {
-        id: alert_id(ALERT_FLOOD, rule.id(), window_start),
+        id: task_report_id(ALERT_FLOOD, rule, task, window_start),
         rule_id: ALERT_FLOOD.into(),
         title: format!(
             "{}: {} more alerts in this window than the {} reported",

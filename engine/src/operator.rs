@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::alert::Alert;
 use crate::error::EngineError;
 use crate::stats::EngineStats;
+use crate::task::TaskId;
 use crate::traffic::TrafficRows;
 use crate::EngineConfig;
 
@@ -132,6 +133,9 @@ pub struct OpCtx<'a> {
     /// Windows ending at or before this were closed, and their output delivered, before the
     /// task was restored: when they close again during the replay they emit nothing.
     pub discard_through: i64,
+    /// The task running the operator: alerts about the task's own state (shedding, flood
+    /// summaries) name it, so two tasks' reports of one rule and window keep distinct ids.
+    pub task: &'a TaskId,
 }
 
 /// State an operator holds, for metrics, caps and benchmarks.

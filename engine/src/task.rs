@@ -208,12 +208,14 @@ impl Task {
         stats: &'a mut EngineStats,
         out: &'a mut Emitted,
         discard_through: i64,
+        task: &'a TaskId,
     ) -> OpCtx<'a> {
         OpCtx {
             cfg,
             stats,
             out,
             discard_through,
+            task,
         }
     }
 
@@ -273,7 +275,13 @@ impl Task {
                 masks: input.masks.as_deref(),
                 ledger: input.ledger.as_ref().map(|(tp, o)| (tp, *o)),
             };
-            let mut ctx = Self::ctx(&self.cfg, &mut self.stats, &mut out, self.discard_through);
+            let mut ctx = Self::ctx(
+                &self.cfg,
+                &mut self.stats,
+                &mut out,
+                self.discard_through,
+                &self.id,
+            );
             op.process(&rows_in, &mut ctx)?;
             Self::spent(&mut self.eval_ns, i, started);
         }
@@ -330,7 +338,13 @@ impl Task {
         let wm = self.watermark;
         for (i, op) in self.operators.iter_mut().enumerate() {
             let started = Instant::now();
-            let mut ctx = Self::ctx(&self.cfg, &mut self.stats, out, self.discard_through);
+            let mut ctx = Self::ctx(
+                &self.cfg,
+                &mut self.stats,
+                out,
+                self.discard_through,
+                &self.id,
+            );
             op.advance(wm, &mut ctx)?;
             Self::spent(&mut self.eval_ns, i, started);
         }
@@ -343,7 +357,13 @@ impl Task {
         let mut out = Emitted::default();
         for (i, op) in self.operators.iter_mut().enumerate() {
             let started = Instant::now();
-            let mut ctx = Self::ctx(&self.cfg, &mut self.stats, &mut out, self.discard_through);
+            let mut ctx = Self::ctx(
+                &self.cfg,
+                &mut self.stats,
+                &mut out,
+                self.discard_through,
+                &self.id,
+            );
             op.advance(i64::MAX, &mut ctx)?;
             Self::spent(&mut self.eval_ns, i, started);
         }

@@ -367,6 +367,7 @@ mod tests {
             stats,
             out: &mut out,
             discard_through: i64::MIN,
+            task: &crate::task::TaskId::Shard(0),
         };
         s.process(&input, &mut ctx).expect("process");
     }
@@ -380,6 +381,7 @@ mod tests {
             stats: &mut stats,
             out: &mut out,
             discard_through: i64::MIN,
+            task: &crate::task::TaskId::Shard(0),
         };
         s.advance(wm, &mut ctx).expect("advance");
         out.traffic

@@ -92,7 +92,7 @@ pub struct RunArgs {
     /// Per rule and task: at most this many bytes of window state (e.g. 32MiB, 1GiB).
     #[arg(long, default_value = "32MiB", value_name = "BYTES")]
     pub max_state_bytes: String,
-    /// Per rule and window: at most this many alerts; the rest are summarised in one
+    /// Per rule, window and task: at most this many alerts; the rest are summarised in one
     /// gatewatch-alert-flood alert.
     #[arg(long, default_value_t = 100, value_name = "N")]
     pub max_alerts_per_window: usize,

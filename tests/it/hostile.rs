@@ -295,12 +295,78 @@ fn a_flood_of_a_million_addresses_stays_bounded_and_the_burst_is_still_found() {
     assert!(pressure
         .iter()
         .all(|a| a["fields"]["shed_rows"].as_u64().unwrap() > 0));
+    let ids: std::collections::HashSet<_> = pressure.iter().map(|a| a["id"].clone()).collect();
+    assert_eq!(
+        ids.len(),
+        pressure.len(),
+        "each task's report of a rule and window has its own id"
+    );
     assert!(
         peak < 900 << 20,
         "peak RSS {} MiB with a million entities",
         peak >> 20
     );
     eprintln!("flood of {FLOOD} addresses: peak RSS {} MiB", peak >> 20);
+}
+
+/// Three hundred addresses each stuffing logins in one minute, on two workers capped at ten
+/// alerts per rule and window: each worker keeps its ten busiest and summarises the rest in
+/// one `gatewatch-alert-flood` alert; kept and summarised add up to every stuffer, and the
+/// two workers' summaries of one rule and window keep distinct ids (a sink deduplicating by
+/// id keeps both counts).
+#[test]
+fn an_alert_flood_is_summarised_per_worker_under_distinct_ids() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.log");
+    let mut lines = Vec::new();
+    for i in 0..300 {
+        let ip = if i < 250 {
+            format!("198.51.100.{}", i + 1)
+        } else {
+            format!("192.0.2.{}", i - 249)
+        };
+        lines.extend(failed_logins(&ip, MIN + i as i64, 25, 1_000));
+    }
+    lines.sort_by_key(|l| {
+        let v: serde_json::Value = serde_json::from_str(l).unwrap();
+        v["started_at"].as_i64().unwrap()
+    });
+    std::fs::write(&input, lines.join("\n")).unwrap();
+    let out = gatewatch(
+        &[
+            "run",
+            "-i",
+            input.to_str().unwrap(),
+            "--workers",
+            "2",
+            "--max-alerts-per-window",
+            "10",
+        ],
+        None,
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let alerts = alerts_of(&out);
+    let rule = "credential-stuffing-single-source";
+    let kept = alerts.iter().filter(|a| a["rule_id"] == rule).count();
+    let floods: Vec<_> = alerts
+        .iter()
+        .filter(|a| a["rule_id"] == "gatewatch-alert-flood" && a["fields"]["rule"] == rule)
+        .collect();
+    assert_eq!(floods.len(), 2, "one summary per worker: {floods:?}");
+    assert!(kept <= 20, "at most ten kept per worker, got {kept}");
+    let dropped: u64 = floods
+        .iter()
+        .map(|a| a["fields"]["alerts_dropped"].as_u64().unwrap())
+        .sum();
+    assert_eq!(
+        kept as u64 + dropped,
+        300,
+        "every stuffer is kept or summarised"
+    );
+    let ids: std::collections::HashSet<_> = alerts.iter().map(|a| a["id"].clone()).collect();
+    assert_eq!(ids.len(), alerts.len(), "every alert has its own id");
+    assert_ne!(floods[0]["fields"]["task"], floods[1]["fields"]["task"]);
 }
 
 #[test]

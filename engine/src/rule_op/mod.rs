@@ -374,8 +374,13 @@ impl RuleOperator {
                 }
                 kept.push(alert);
             }
-            let (kept, summary) =
-                flood_cap(&rule, start, kept, ctx.cfg.limits.max_alerts_per_window);
+            let (kept, summary) = flood_cap(
+                &rule,
+                start,
+                kept,
+                ctx.cfg.limits.max_alerts_per_window,
+                ctx.task,
+            );
             if let Some(summary) = summary {
                 EngineStats::bump(
                     &mut ctx.stats.flood_dropped_by_rule,
@@ -397,9 +402,13 @@ impl RuleOperator {
                 ctx.out.alerts.push(alert);
             }
             if shed.rows > 0 {
-                ctx.out
-                    .alerts
-                    .push(pressure_alert(&rule, start, &shed, &ctx.cfg.limits));
+                ctx.out.alerts.push(pressure_alert(
+                    &rule,
+                    start,
+                    &shed,
+                    &ctx.cfg.limits,
+                    ctx.task,
+                ));
             }
         }
         Ok(())
