@@ -14,6 +14,7 @@ use datafusion::logical_expr::{create_udf, ColumnarValue, ScalarUDF, Volatility}
 use super::EndpointLearner;
 
 mod catch_all;
+use catch_all::learn_small;
 use catch_all::{catch_all, learn_home};
 pub use catch_all::{CATCH_ALL_PATHS, MIN_CATCH_ALL_BYTES};
 
@@ -169,7 +170,8 @@ fn key(out: &mut String, host: Option<&str>, technology: &str) {
 /// (`refused`: 403, 404, 410, 418, 444) for one it was never seen serving is `true`; so is a
 /// redirect, a 400 or a server error from a host that answers everything so ([`SILENT_HOST`]);
 /// so is a success of the size the host answers everything with ([`CATCH_ALL_PATHS`]; `bytes`
-/// is the response size and `path` the request's path: unknown or small sizes never count);
+/// is the response size and `path` the request's path: unknown or small non-empty sizes never
+/// count, an empty answer does);
 /// anything else is `false`. `scratch` holds the key (one buffer for a whole batch, not an
 /// allocation per row).
 pub fn technology_unserved(
@@ -192,10 +194,14 @@ pub fn technology_unserved(
         return false;
     }
     if answer == Answer::Served && status != 304 {
-        if let Some(bytes) = bytes.filter(|b| *b >= MIN_CATCH_ALL_BYTES) {
-            if catch_all(learner, scratch, host, technology, bytes, path) {
-                return true;
+        match bytes {
+            Some(bytes) if bytes == 0 || bytes >= MIN_CATCH_ALL_BYTES => {
+                if catch_all(learner, scratch, host, technology, bytes, path) {
+                    return true;
+                }
             }
+            Some(bytes) if bytes > 0 => learn_small(learner, scratch, host, technology),
+            _ => {}
         }
     }
     key(scratch, host, technology);

@@ -12,9 +12,31 @@ use super::{host_key, key, server_technology};
 /// page, or a new deploy's, are sizes of their own and are learned the same way.
 pub const CATCH_ALL_PATHS: i64 = 3;
 
-/// Sizes below this are not pages: health checks' `OK`, `1`, `{}` and empty answers are the
-/// same size on every host, and count for nothing.
+/// Sizes below this are not pages: health checks' `OK`, `1` and `{}` are the same few bytes
+/// whatever path they answer, and count for nothing but as the technology served in a size of
+/// its own ([`learn_small`]). An empty answer (0 bytes) is the exception: a host answering every
+/// path with nothing (a honeypot, a catch-all `return 200;`) is learned like a page, and a
+/// technology the host also answered with content is served all the same.
 pub const MIN_CATCH_ALL_BYTES: i64 = 256;
+
+/// The learner's key prefix of a technology answered on a host with a small non-empty success
+/// (below [`MIN_CATCH_ALL_BYTES`]): served in a size of its own, so the host's one page for
+/// everything does not stand for it.
+const SMALL: &str = "\u{1}small\u{1}";
+
+/// Learns that `technology` was answered on `host` with a small non-empty success: such an
+/// answer is the technology's own (a page for everything is larger, or empty). One key per host
+/// and technology.
+pub(super) fn learn_small(
+    learner: &mut EndpointLearner,
+    scratch: &mut String,
+    host: Option<&str>,
+    technology: &str,
+) {
+    key(scratch, host, technology);
+    scratch.push_str(SMALL);
+    learner.remember(scratch);
+}
 
 /// Path bytes kept in a catch-all key (longer paths are cut: a scanner's paths are short, and
 /// a cut path is still one path).
@@ -215,10 +237,11 @@ impl Site<'_> {
                 .chars()
                 .map(|c| c.to_ascii_lowercase()),
         );
-        match self.learner.count(self.scratch) {
+        // (`value`, not `count`: an empty page's paths hold the size 0.)
+        match self.learner.value(self.scratch) {
             // A path this page did not answer before counts once (at most
             // [`CATCH_ALL_PATHS`] are kept).
-            0 if paths < CATCH_ALL_PATHS => {
+            None if paths < CATCH_ALL_PATHS => {
                 self.learner.put(self.scratch, bytes);
                 self.size_key(page);
                 self.learner.tally(self.scratch);
@@ -227,12 +250,12 @@ impl Site<'_> {
                     self.learner.remember(self.scratch);
                 }
             }
-            0 => {}
-            first if first != bytes => {
+            None => {}
+            Some(first) if first != bytes => {
                 self.flag_key(VARIES, page);
                 self.learner.remember(self.scratch);
             }
-            _ => {}
+            Some(_) => {}
         }
         self.one_page(page)
     }
@@ -297,10 +320,16 @@ impl Site<'_> {
     }
 
     /// Whether the technology was answered on the host with a size that is not a page for
-    /// every path (nor the home page's), or with [`SLOTS`] sizes.
+    /// every path (nor the home page's), with a small one of its own ([`learn_small`]), or with
+    /// [`SLOTS`] sizes.
     fn served_otherwise(&mut self) -> bool {
         let kept = self.kept();
         if kept >= SLOTS {
+            return true;
+        }
+        key(self.scratch, self.host, self.technology);
+        self.scratch.push_str(SMALL);
+        if self.learner.knows(self.scratch) {
             return true;
         }
         (0..kept).any(|slot| {

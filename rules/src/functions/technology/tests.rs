@@ -320,6 +320,66 @@ fn a_host_answering_everything_with_one_page_has_that_page_read_as_a_refusal() {
     );
 }
 
+/// A honeypot or a catch-all `return 200;` answers every path with nothing: three paths teach
+/// that the empty answer is the host's page for everything (the same path asked again is one
+/// path), and from then on an empty success counts as a refusal. A site whose scripts also
+/// answer with content, large or small, keeps the technology served however many of its
+/// beacons answer empty.
+#[test]
+fn a_host_answering_everything_with_nothing_has_that_answer_read_as_a_refusal() {
+    let mut learner = EndpointLearner::default();
+    let mut scratch = String::new();
+    let mut unserved = |host, tech, bytes, path| {
+        technology_unserved(
+            &mut learner,
+            &mut scratch,
+            host,
+            tech,
+            200,
+            Some(bytes),
+            path,
+        )
+    };
+    let honeypot = Some("203.0.113.7");
+    for (tech, path, want, why) in [
+        ("php", "/a.php", false, "the first empty answer: learned"),
+        ("php", "/a.php", false, "the same path again"),
+        (
+            "php",
+            "/A.PHP",
+            false,
+            "and again in capitals: still one path",
+        ),
+        ("php", "/b.php", false, "a second path"),
+        (
+            "cgi",
+            "/cgi-bin/tmUnblock.cgi",
+            true,
+            "a third: nothing for everything",
+        ),
+        (
+            "php",
+            "/phpmyadmin/scripts/setup.php",
+            true,
+            "then every empty answer",
+        ),
+    ] {
+        assert_eq!(unserved(honeypot, tech, 0, path), want, "{path}: {why}");
+    }
+    let shop = Some("shop.example");
+    assert!(!unserved(shop, "php", 5120, "/index.php"), "a page");
+    let api = Some("api.example");
+    assert!(!unserved(api, "php", 17, "/status.php"), "a small answer");
+    for host in [shop, api] {
+        for path in ["/track.php", "/ping.php", "/beacon.php", "/pixel.php"] {
+            assert!(
+                !unserved(host, "php", 0, path),
+                "{path}: PHP answered with content on this host"
+            );
+        }
+    }
+}
+
 /// The pack rule's prefilter admits exactly the extensions named here.
 #[test]
 fn the_rule_prefilter_knows_every_extension() {
