@@ -184,15 +184,23 @@ pub const DEVICE_PAGES: &[(&str, &str)] = &[
     ("/boaform", "boa-device"),
 ];
 
-/// Remote-access portals' own endpoints that CrowdSec's lists do not carry: a Citrix NetScaler
-/// Gateway's `cgi/resources/list`, which Citrix Workspace asks the gateway for and scanners ask
-/// every address for, at the root and under `/citrix/`. Portals, not devices' pages: their
-/// users' apps keep asking a gateway that moved, so on a host that answers everything with
-/// redirects one such request is not enough (`-portal` is not in `alone_product_regex`).
-/// Matched as [`SERVER_CONSOLES`] are.
+/// Remote-access and self-service portals' own endpoints that CrowdSec's lists do not carry: a
+/// Citrix NetScaler Gateway's `cgi/resources/list`, which Citrix Workspace asks the gateway for
+/// and scanners ask every address for, at the root and under `/citrix/`, and its endpoint
+/// analysis plugin's installer (`/epa/scripts/win/nsepa_setup.exe`, which scanners ask for with
+/// `HEAD` to fingerprint the gateway's version: heldout124, 110, 129); ManageEngine's login page
+/// (`/showLogin.cc`, ServiceDesk Plus, ADSelfService Plus and the rest) and SAML endpoint
+/// (`/SamlResponseServlet`, CVE-2022-47966), asked of every address after that CVE (eight
+/// addresses in six held-out sets). Portals, not devices' pages: their users' apps and
+/// bookmarks keep asking a gateway or a help desk that moved, so on a host that answers
+/// everything with redirects one such request is not enough (`-portal` is not in
+/// `alone_product_regex`). Matched as [`SERVER_CONSOLES`] are.
 pub const PORTAL_PAGES: &[(&str, &str)] = &[
     ("/cgi/resources/list", "citrix-gateway-portal"),
     ("/citrix/cgi/resources/list", "citrix-gateway-portal"),
+    ("/epa/scripts/win/nsepa_setup.exe", "citrix-gateway-portal"),
+    ("/showlogin.cc", "manageengine-portal"),
+    ("/samlresponseservlet", "manageengine-portal"),
 ];
 
 struct Products {

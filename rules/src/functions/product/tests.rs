@@ -84,6 +84,13 @@ fn products_and_cves_are_found_by_their_endpoints() {
         ("/boaform/admin/formLogin", Some("boa-device")),
         ("/cgi/Resources/List", Some("citrix-gateway-portal")),
         ("/citrix/cgi/Resources/List", Some("citrix-gateway-portal")),
+        (
+            "/epa/scripts/win/nsepa_setup.exe",
+            Some("citrix-gateway-portal"),
+        ),
+        ("/showLogin.cc", Some("manageengine-portal")),
+        ("/SamlResponseServlet", Some("manageengine-portal")),
+        ("/help/showLogin.cc.html", None),
         ("/dns-query", Some("dns-over-https-resolver")),
         ("/docs/dns-query-guide", None),
         ("/docs/goform", None),
