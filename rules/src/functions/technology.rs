@@ -112,7 +112,8 @@ fn answer(status: i64, technology: &str) -> Answer {
 }
 
 /// A host that answered this many requests for server code (or for products' endpoints) with
-/// redirects, 400 or server errors, and never one with success, answers everything so: a
+/// redirects, 400 or server errors, or its home page (`/`) with such an error, and never a
+/// request for code (or a product) with success, answers everything so: a
 /// plain-HTTP listener sending every request on to HTTPS, a server refusing every request
 /// that names no site of its own with 400 (Django's `ALLOWED_HOSTS`, an nginx default server
 /// that returns 400: scanners ask by address), a parked domain, a proxy whose application is
@@ -187,6 +188,13 @@ pub fn technology_unserved(
     if technology == HOME_PAGE_PRODUCTS || technology == HOME_PAGE_TECHNOLOGIES {
         if let Some(bytes) = bytes.filter(|_| answer == Answer::Served && status != 304) {
             learn_home(learner, scratch, host, technology, bytes);
+        }
+        // The home page answered with an error (400, 401 for the site, 5xx; not a redirect,
+        // which many sites answer `/` with): the host answers everything so, as requests for
+        // code answered so tell ([`SILENT_HOST`]), and says so for both tallies.
+        if answer == Answer::Silent && status >= 400 {
+            host_key(scratch, host, SILENT, technology);
+            learner.tally(scratch);
         }
         return false;
     }

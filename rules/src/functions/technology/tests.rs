@@ -104,6 +104,50 @@ fn a_host_that_redirects_or_fails_everything_has_those_answers_read_as_refusals(
     assert!(unserved(down, "java", 500), "an application down");
 }
 
+/// The home page answered with an error (a proxy whose application is down: 502; a Django site
+/// refusing requests by address: 400) tells the same as code answered so: after
+/// [`SILENT_HOST`] of them, the first probe for a console or a script answered the same way is
+/// a refusal. A home page that redirects says nothing (most sites send `/` on somewhere), and a
+/// host that served code or a product keeps it served.
+#[test]
+fn a_host_whose_home_page_fails_is_known_to_answer_everything_so() {
+    let mut unserved = site();
+    let down = Some("down.example");
+    for _ in 0..SILENT_HOST {
+        assert!(!unserved(down, HOME_PAGE_TECHNOLOGIES, 502));
+        assert!(!unserved(down, HOME_PAGE_PRODUCTS, 502));
+    }
+    assert!(unserved(down, "php", 502), "the first probe for code");
+    assert!(
+        unserved(down, "apache-tomcat-manager", 502),
+        "the first probe for a console"
+    );
+    let by_address = Some("203.0.113.9");
+    for _ in 0..SILENT_HOST {
+        assert!(!unserved(by_address, HOME_PAGE_TECHNOLOGIES, 400));
+    }
+    assert!(unserved(by_address, "php", 400), "400 for every request");
+
+    let moved = Some("moved.example");
+    for _ in 0..SILENT_HOST {
+        assert!(!unserved(moved, HOME_PAGE_TECHNOLOGIES, 301));
+        assert!(!unserved(moved, HOME_PAGE_PRODUCTS, 302));
+    }
+    assert!(
+        !unserved(moved, "php", 301),
+        "a redirected home page says nothing"
+    );
+    let shop = Some("shop.example");
+    assert!(!unserved(shop, "php", 200));
+    for _ in 0..SILENT_HOST {
+        assert!(!unserved(shop, HOME_PAGE_TECHNOLOGIES, 503));
+    }
+    assert!(
+        !unserved(shop, "php", 503),
+        "a host that served code, down for a while"
+    );
+}
+
 #[test]
 fn a_host_refusing_every_request_by_address_with_400_has_those_answers_read_as_refusals() {
     let mut unserved = site();
