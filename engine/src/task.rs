@@ -102,6 +102,20 @@ pub struct Task {
     eval_ns: Vec<u64>,
 }
 
+/// The context a task's operators write to. A macro, not a method: it borrows the task's fields
+/// one by one, beside the operator being run (`self.operators`).
+macro_rules! op_ctx {
+    ($task:ident, $out:expr) => {
+        OpCtx {
+            cfg: &$task.cfg,
+            stats: &mut $task.stats,
+            out: $out,
+            discard_through: $task.discard_through,
+            task: &$task.id,
+        }
+    };
+}
+
 impl Task {
     /// A task running `operators`.
     pub fn new(id: TaskId, cfg: Arc<EngineConfig>, operators: Vec<Box<dyn Operator>>) -> Self {
@@ -203,22 +217,6 @@ impl Task {
         &self.processed
     }
 
-    fn ctx<'a>(
-        cfg: &'a EngineConfig,
-        stats: &'a mut EngineStats,
-        out: &'a mut Emitted,
-        discard_through: i64,
-        task: &'a TaskId,
-    ) -> OpCtx<'a> {
-        OpCtx {
-            cfg,
-            stats,
-            out,
-            discard_through,
-            task,
-        }
-    }
-
     /// Processes one input; returns what windows it closed emitted.
     pub fn process(&mut self, input: &TaskInput) -> Result<Emitted, EngineError> {
         let mut out = Emitted::default();
@@ -275,13 +273,7 @@ impl Task {
                 masks: input.masks.as_deref(),
                 ledger: input.ledger.as_ref().map(|(tp, o)| (tp, *o)),
             };
-            let mut ctx = Self::ctx(
-                &self.cfg,
-                &mut self.stats,
-                &mut out,
-                self.discard_through,
-                &self.id,
-            );
+            let mut ctx = op_ctx!(self, &mut out);
             op.process(&rows_in, &mut ctx)?;
             Self::spent(&mut self.eval_ns, i, started);
         }
@@ -338,13 +330,7 @@ impl Task {
         let wm = self.watermark;
         for (i, op) in self.operators.iter_mut().enumerate() {
             let started = Instant::now();
-            let mut ctx = Self::ctx(
-                &self.cfg,
-                &mut self.stats,
-                out,
-                self.discard_through,
-                &self.id,
-            );
+            let mut ctx = op_ctx!(self, out);
             op.advance(wm, &mut ctx)?;
             Self::spent(&mut self.eval_ns, i, started);
         }
@@ -357,13 +343,7 @@ impl Task {
         let mut out = Emitted::default();
         for (i, op) in self.operators.iter_mut().enumerate() {
             let started = Instant::now();
-            let mut ctx = Self::ctx(
-                &self.cfg,
-                &mut self.stats,
-                &mut out,
-                self.discard_through,
-                &self.id,
-            );
+            let mut ctx = op_ctx!(self, &mut out);
             op.advance(i64::MAX, &mut ctx)?;
             Self::spent(&mut self.eval_ns, i, started);
         }

@@ -189,9 +189,11 @@ pub const DEVICE_PAGES: &[(&str, &str)] = &[
 /// and scanners ask every address for, at the root and under `/citrix/`, and its endpoint
 /// analysis plugin's installer (`/epa/scripts/win/nsepa_setup.exe`, which scanners ask for with
 /// `HEAD` to fingerprint the gateway's version: heldout124, 110, 129); ManageEngine's login page
-/// (`/showLogin.cc`, ServiceDesk Plus, ADSelfService Plus and the rest) and SAML endpoint
-/// (`/SamlResponseServlet`, CVE-2022-47966), asked of every address after that CVE (eight
-/// addresses in six held-out sets). Portals, not devices' pages: their users' apps and
+/// (`/showLogin.cc`, ServiceDesk Plus, ADSelfService Plus and the rest), asked of every address
+/// after its SAML bug (CVE-2022-47966; eight addresses in six held-out sets). Not its SAML
+/// endpoint, `/SamlResponseServlet`, which the product answers its own users with redirects
+/// only, so a host running it would never be learned as serving it (the review of stop 69).
+/// Portals, not devices' pages: their users' apps and
 /// bookmarks keep asking a gateway or a help desk that moved, so on a host that answers
 /// everything with redirects one such request is not enough (`-portal` is not in
 /// `alone_product_regex`). Matched as [`SERVER_CONSOLES`] are.
@@ -200,7 +202,6 @@ pub const PORTAL_PAGES: &[(&str, &str)] = &[
     ("/citrix/cgi/resources/list", "citrix-gateway-portal"),
     ("/epa/scripts/win/nsepa_setup.exe", "citrix-gateway-portal"),
     ("/showlogin.cc", "manageengine-portal"),
-    ("/samlresponseservlet", "manageengine-portal"),
 ];
 
 struct Products {

@@ -14,8 +14,8 @@ use datafusion::logical_expr::{create_udf, ColumnarValue, ScalarUDF, Volatility}
 use super::EndpointLearner;
 
 mod catch_all;
-use catch_all::learn_small;
 use catch_all::{catch_all, learn_home};
+use catch_all::{learn_small, MAX_HOMES};
 pub use catch_all::{CATCH_ALL_PATHS, MIN_CATCH_ALL_BYTES};
 
 /// What a rule passes as the technology of a request for a host's home page (`/` with no
@@ -112,8 +112,9 @@ fn answer(status: i64, technology: &str) -> Answer {
 }
 
 /// A host that answered this many requests for server code (or for products' endpoints) with
-/// redirects, 400 or server errors, or its home page (`/`) with such an error, and never a
-/// request for code (or a product) with success, answers everything so: a
+/// redirects, 400 or server errors, or this many requests for its home page in a row with a
+/// server error (or 401, for code: see [`home_errors`]), and never a request for code (or a
+/// product) with success, answers everything so: a
 /// plain-HTTP listener sending every request on to HTTPS, a server refusing every request
 /// that names no site of its own with 400 (Django's `ALLOWED_HOSTS`, an nginx default server
 /// that returns 400: scanners ask by address), a parked domain, a proxy whose application is
@@ -125,6 +126,47 @@ pub const SILENT_HOST: i64 = 3;
 /// starts with a control character): it served one; how many it answered silently.
 const SERVED_ANY: &str = "\u{1}served\u{1}";
 const SILENT: &str = "\u{1}silent\u{1}";
+/// The learner's key, per host and [`kind`], of the home page's errors since its last success
+/// ([`home_errors`]), and (per kind, no host) of how many hosts have one.
+const HOME_ERRORS: &str = "\u{1}homeerrors\u{1}";
+const HOME_ERROR_HOSTS: &str = "\u{1}homeerrorhosts\u{1}";
+
+/// Counts the home page's errors on `host` (`marker` names the [`kind`]): a proxy whose
+/// application is down answers `/` 502 to every visitor long before a scanner's third request
+/// for code, and tells the host answers everything so ([`SILENT_HOST`] in a row). Server errors,
+/// and 401 for code (a site behind a password); not 400, which any healthy site answers `/` now
+/// and then (plain HTTP sent to its HTTPS port, headers too large), nor redirects, which many
+/// sites answer `/` with. A success of the home page starts the count again: a site that was
+/// down for a while and came back answers again. Counted for the first [`MAX_HOMES`] hosts a
+/// task sees with such errors (a flood of ever new `Host` names adds no keys past them).
+fn home_errors(
+    learner: &mut EndpointLearner,
+    scratch: &mut String,
+    host: Option<&str>,
+    marker: &str,
+    status: i64,
+    answer: Answer,
+) {
+    host_key(scratch, host, HOME_ERRORS, marker);
+    if answer == Answer::Served {
+        if learner.count(scratch) > 0 {
+            learner.set(scratch, 0);
+        }
+        return;
+    }
+    if answer != Answer::Silent || status < 401 {
+        return;
+    }
+    if !learner.knows(scratch) {
+        host_key(scratch, None, HOME_ERROR_HOSTS, marker);
+        if learner.count(scratch) >= MAX_HOMES {
+            return;
+        }
+        learner.tally(scratch);
+        host_key(scratch, host, HOME_ERRORS, marker);
+    }
+    learner.tally(scratch);
+}
 
 /// Which of a host's two tallies `name` belongs to: technologies (what [`server_technology`]
 /// names) or products (what `known_product` names). A rule asks for each in a call of its own,
@@ -189,13 +231,7 @@ pub fn technology_unserved(
         if let Some(bytes) = bytes.filter(|_| answer == Answer::Served && status != 304) {
             learn_home(learner, scratch, host, technology, bytes);
         }
-        // The home page answered with an error (400, 401 for the site, 5xx; not a redirect,
-        // which many sites answer `/` with): the host answers everything so, as requests for
-        // code answered so tell ([`SILENT_HOST`]), and says so for both tallies.
-        if answer == Answer::Silent && status >= 400 {
-            host_key(scratch, host, SILENT, technology);
-            learner.tally(scratch);
-        }
+        home_errors(learner, scratch, host, technology, status, answer);
         return false;
     }
     if answer == Answer::Other {
@@ -203,12 +239,16 @@ pub fn technology_unserved(
     }
     if answer == Answer::Served && status != 304 {
         match bytes {
-            Some(bytes) if bytes == 0 || bytes >= MIN_CATCH_ALL_BYTES => {
-                if catch_all(learner, scratch, host, technology, bytes, path) {
-                    return true;
-                }
+            Some(bytes) if bytes > 0 && bytes < MIN_CATCH_ALL_BYTES => {
+                learn_small(learner, scratch, host, technology)
             }
-            Some(bytes) if bytes > 0 => learn_small(learner, scratch, host, technology),
+            // An empty answer is a page only as a 200 (a 204 says there is nothing to send).
+            Some(bytes)
+                if (bytes >= MIN_CATCH_ALL_BYTES || (bytes == 0 && status == 200))
+                    && catch_all(learner, scratch, host, technology, bytes, path) =>
+            {
+                return true
+            }
             _ => {}
         }
     }
@@ -227,7 +267,11 @@ pub fn technology_unserved(
                 return false;
             }
             host_key(scratch, host, SILENT, technology);
-            learner.tally(scratch) >= SILENT_HOST
+            if learner.tally(scratch) >= SILENT_HOST {
+                return true;
+            }
+            host_key(scratch, host, HOME_ERRORS, technology);
+            learner.count(scratch) >= SILENT_HOST
         }
         Answer::Other => false,
     }

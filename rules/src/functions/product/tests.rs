@@ -89,7 +89,7 @@ fn products_and_cves_are_found_by_their_endpoints() {
             Some("citrix-gateway-portal"),
         ),
         ("/showLogin.cc", Some("manageengine-portal")),
-        ("/SamlResponseServlet", Some("manageengine-portal")),
+        ("/SamlResponseServlet", None),
         ("/help/showLogin.cc.html", None),
         ("/dns-query", Some("dns-over-https-resolver")),
         ("/docs/dns-query-guide", None),

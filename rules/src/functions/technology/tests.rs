@@ -104,11 +104,11 @@ fn a_host_that_redirects_or_fails_everything_has_those_answers_read_as_refusals(
     assert!(unserved(down, "java", 500), "an application down");
 }
 
-/// The home page answered with an error (a proxy whose application is down: 502; a Django site
-/// refusing requests by address: 400) tells the same as code answered so: after
-/// [`SILENT_HOST`] of them, the first probe for a console or a script answered the same way is
-/// a refusal. A home page that redirects says nothing (most sites send `/` on somewhere), and a
-/// host that served code or a product keeps it served.
+/// The home page answered with a server error (a proxy whose application is down: 502) three
+/// times in a row tells the same as code answered so: the first probe for a console or a
+/// script answered the same way is a refusal. A success of the home page starts the count
+/// again; 400 (plain HTTP sent to the HTTPS port) and redirects say nothing; a host that served
+/// code keeps it served.
 #[test]
 fn a_host_whose_home_page_fails_is_known_to_answer_everything_so() {
     let mut unserved = site();
@@ -122,17 +122,31 @@ fn a_host_whose_home_page_fails_is_known_to_answer_everything_so() {
         unserved(down, "apache-tomcat-manager", 502),
         "the first probe for a console"
     );
-    let by_address = Some("203.0.113.9");
+    let locked = Some("locked.example");
     for _ in 0..SILENT_HOST {
-        assert!(!unserved(by_address, HOME_PAGE_TECHNOLOGIES, 400));
+        assert!(!unserved(locked, HOME_PAGE_TECHNOLOGIES, 401));
     }
-    assert!(unserved(by_address, "php", 400), "400 for every request");
+    assert!(unserved(locked, "php", 401), "a password for every path");
 
+    let flaky = Some("flaky.example");
+    for status in [502, 502, 200, 502, 502] {
+        assert!(!unserved(flaky, HOME_PAGE_PRODUCTS, status));
+    }
+    assert!(
+        !unserved(flaky, "apache-tomcat-manager", 502),
+        "the home page answered in between: two errors in a row"
+    );
+    let https_port = Some("https-port.example");
     let moved = Some("moved.example");
     for _ in 0..SILENT_HOST {
+        assert!(!unserved(https_port, HOME_PAGE_PRODUCTS, 400));
         assert!(!unserved(moved, HOME_PAGE_TECHNOLOGIES, 301));
         assert!(!unserved(moved, HOME_PAGE_PRODUCTS, 302));
     }
+    assert!(
+        !unserved(https_port, "apache-tomcat-manager", 502),
+        "400 for the home page says nothing"
+    );
     assert!(
         !unserved(moved, "php", 301),
         "a redirected home page says nothing"
@@ -145,6 +159,25 @@ fn a_host_whose_home_page_fails_is_known_to_answer_everything_so() {
     assert!(
         !unserved(shop, "php", 503),
         "a host that served code, down for a while"
+    );
+}
+
+/// Hosts whose home page failed are counted for the first [`MAX_HOMES`] a task sees: a flood
+/// of ever new `Host` names adds no keys past them.
+#[test]
+fn home_page_errors_are_kept_for_a_bounded_number_of_hosts() {
+    let mut unserved = site();
+    for i in 0..MAX_HOMES + 50 {
+        let host = format!("h{i}.example");
+        assert!(!unserved(Some(&host), HOME_PAGE_PRODUCTS, 502));
+    }
+    let late = Some("late.example");
+    for _ in 0..SILENT_HOST {
+        assert!(!unserved(late, HOME_PAGE_PRODUCTS, 502));
+    }
+    assert!(
+        !unserved(late, "apache-tomcat-manager", 502),
+        "past the bound, known only from probes (the third)"
     );
 }
 
@@ -421,6 +454,21 @@ fn a_host_answering_everything_with_nothing_has_that_answer_read_as_a_refusal() 
                 "{path}: PHP answered with content on this host"
             );
         }
+    }
+    let (mut learner, mut scratch) = (EndpointLearner::default(), String::new());
+    for path in ["/a.php", "/b.php", "/c.php", "/d.php"] {
+        assert!(
+            !technology_unserved(
+                &mut learner,
+                &mut scratch,
+                Some("hooks.example"),
+                "php",
+                204,
+                Some(0),
+                path
+            ),
+            "{path}: a 204 has nothing to send"
+        );
     }
 }
 
