@@ -14,8 +14,7 @@ use datafusion::logical_expr::{create_udf, ColumnarValue, ScalarUDF, Volatility}
 use super::EndpointLearner;
 
 mod catch_all;
-use catch_all::{catch_all, learn_home};
-use catch_all::{learn_small, MAX_HOMES};
+use catch_all::{catch_all, learn_home, learn_small, MAX_HOMES};
 pub use catch_all::{CATCH_ALL_PATHS, MIN_CATCH_ALL_BYTES};
 
 /// What a rule passes as the technology of a request for a host's home page (`/` with no
