@@ -14,8 +14,11 @@ use datafusion::logical_expr::{create_udf, ColumnarValue, ScalarUDF, Volatility}
 use super::EndpointLearner;
 
 mod catch_all;
+mod refusal;
 use catch_all::{catch_all, learn_home, learn_small, MAX_HOMES};
 pub use catch_all::{CATCH_ALL_PATHS, MIN_CATCH_ALL_BYTES};
+use refusal::refusal_page;
+pub use refusal::REFUSAL_PATHS;
 
 /// What a rule passes as the technology of a request for a host's home page (`/` with no
 /// query) in its call for products' endpoints ([`HOME_PAGE_TECHNOLOGIES`] in its call for
@@ -28,6 +31,14 @@ pub const HOME_PAGE_PRODUCTS: &str = "home-page-products";
 /// What a rule passes as the technology of a request for a host's home page in its call for
 /// technologies (see [`HOME_PAGE_PRODUCTS`]).
 pub const HOME_PAGE_TECHNOLOGIES: &str = "home-page-technologies";
+/// What a rule passes, in its call for products' endpoints, for a request whose path names
+/// none (nor is the home page): its `400` is learned ([`REFUSAL_PATHS`]: the page of a server
+/// refusing every request that names no site of its own), never judged.
+/// [`OTHER_PATH_TECHNOLOGIES`] is the same in the call for technologies.
+pub const OTHER_PATH_PRODUCTS: &str = "other-path-products";
+/// What a rule passes, in its call for technologies, for a request whose path names none (see
+/// [`OTHER_PATH_PRODUCTS`]).
+pub const OTHER_PATH_TECHNOLOGIES: &str = "other-path-technologies";
 
 /// The name of the stateful helper: filters calling it are evaluated per task, in record order,
 /// with a learner of their own (see `crate::filter`).
@@ -172,7 +183,10 @@ fn home_errors(
 /// and a call answers a whole batch before the next starts: kept apart, each call's keys see
 /// their rows in record order.
 fn kind(name: &str) -> &'static str {
-    if name == HOME_PAGE_TECHNOLOGIES || EXTENSIONS.iter().any(|(_, t)| *t == name) {
+    if name == HOME_PAGE_TECHNOLOGIES
+        || name == OTHER_PATH_TECHNOLOGIES
+        || EXTENSIONS.iter().any(|(_, t)| *t == name)
+    {
         "technology"
     } else {
         "product"
@@ -211,7 +225,8 @@ fn key(out: &mut String, host: Option<&str>, technology: &str) {
 /// host never served, learning as it goes: a success teaches that the host runs it; a refusal
 /// (`refused`: 403, 404, 410, 418, 444) for one it was never seen serving is `true`; so is a
 /// redirect, a 400 or a server error from a host that answers everything so ([`SILENT_HOST`]);
-/// so is a success of the size the host answers everything with ([`CATCH_ALL_PATHS`]; `bytes`
+/// so is a `400` of the size the host answers every request naming no site of its own with
+/// ([`REFUSAL_PATHS`]); so is a success of the size the host answers everything with ([`CATCH_ALL_PATHS`]; `bytes`
 /// is the response size and `path` the request's path: unknown or small non-empty sizes never
 /// count, an empty answer does);
 /// anything else is `false`. `scratch` holds the key (one buffer for a whole batch, not an
@@ -226,15 +241,32 @@ pub fn technology_unserved(
     path: &str,
 ) -> bool {
     let answer = answer(status, technology);
+    if technology == OTHER_PATH_PRODUCTS || technology == OTHER_PATH_TECHNOLOGIES {
+        if let Some(bytes) = bytes.filter(|_| status == 400) {
+            refusal_page(learner, scratch, host, technology, bytes, path);
+        }
+        return false;
+    }
     if technology == HOME_PAGE_PRODUCTS || technology == HOME_PAGE_TECHNOLOGIES {
         if let Some(bytes) = bytes.filter(|_| answer == Answer::Served && status != 304) {
             learn_home(learner, scratch, host, technology, bytes);
+        }
+        if let Some(bytes) = bytes.filter(|_| status == 400) {
+            refusal_page(learner, scratch, host, technology, bytes, path);
         }
         home_errors(learner, scratch, host, technology, status, answer);
         return false;
     }
     if answer == Answer::Other {
         return false;
+    }
+    // The host's page for requests naming no site of its own: a refusal, whatever the host
+    // serves to those naming it.
+    if let Some(bytes) = bytes.filter(|_| status == 400) {
+        if refusal_page(learner, scratch, host, technology, bytes, path) {
+            key(scratch, host, technology);
+            return !learner.knows(scratch);
+        }
     }
     if answer == Answer::Served && status != 304 {
         match bytes {
