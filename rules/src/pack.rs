@@ -73,6 +73,10 @@ pub const BUILTIN: &[(&str, &str)] = &[
         include_str!("../pack/credential-stuffing-single-source.toml"),
     ),
     (
+        "distributed-file-sweep.toml",
+        include_str!("../pack/distributed-file-sweep.toml"),
+    ),
+    (
         "endpoint-discovery.toml",
         include_str!("../pack/endpoint-discovery.toml"),
     ),
