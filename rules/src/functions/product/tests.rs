@@ -82,6 +82,19 @@ fn products_and_cves_are_found_by_their_endpoints() {
         ("/level/15/exec/-/sh/run/CR", Some("cisco-ios-device")),
         ("/goform/webLogin", Some("goahead-device")),
         ("/boaform/admin/formLogin", Some("boa-device")),
+        ("/admin/config.php", Some("freepbx-console")),
+        ("/shop/admin/config.php", None),
+        ("/HNAP1/", Some("CVE-2019-8318")),
+        ("/HNAP1", Some("d-link-hnap-device")),
+        ("/cgi-bin/mainfunction.cgi", Some("draytek-device")),
+        ("/boafrm/formLogin", Some("boa-device")),
+        ("/GponForm/diag_Form", Some("gpon-device")),
+        ("/ctrlt/DeviceUpgrade_1", Some("huawei-hg532-device")),
+        ("/rom-0", Some("zynos-device")),
+        ("/config/getuser", Some("d-link-camera-device")),
+        ("/web_shell_cmd.gch", Some("zte-device")),
+        ("/shop/config/getuser", None),
+        ("/rom-0ld/", None),
         ("/cgi/Resources/List", Some("citrix-gateway-portal")),
         ("/citrix/cgi/Resources/List", Some("citrix-gateway-portal")),
         (
@@ -181,4 +194,34 @@ fn every_left_out_entry_is_in_a_list() {
         "every regex entry is a prefix: the gate holds"
     );
     assert!(known_product("/tmui/login.jsp").is_some_and(|t| t.starts_with("f5-")));
+}
+
+#[test]
+fn every_device_back_end_of_admin_console_probing_is_a_known_product_at_the_root() {
+    // `admin-console-probing`'s `device_regex` and `DEVICE_PAGES` name the same back-ends (one
+    // anywhere in the path, the other at the root): a back-end added to one only would leave
+    // `unserved-technology-probe` blind to it.
+    let (_, rule) = crate::pack::BUILTIN
+        .iter()
+        .find(|(name, _)| *name == "admin-console-probing.toml")
+        .expect("admin-console-probing is built in");
+    let line = rule
+        .lines()
+        .find(|l| l.starts_with("device_regex = "))
+        .expect("device_regex is a parameter");
+    let names = line
+        .split_once("/(")
+        .and_then(|(_, rest)| rest.split_once(")(/"))
+        .map(|(names, _)| names)
+        .expect("device_regex is /(a|b|...)(/|...");
+    let names: Vec<&str> = names.split('|').collect();
+    assert!(names.len() >= 10, "{names:?}");
+    for name in names {
+        let path = format!("/{}", name.replace("\\.", "."));
+        let product = known_product(&path);
+        assert!(
+            product.is_some_and(|p| p.ends_with("-device") || p.starts_with("CVE-")),
+            "{path}: {product:?}"
+        );
+    }
 }
