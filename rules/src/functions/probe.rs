@@ -98,14 +98,19 @@ impl Lists {
             })
     }
 
-    /// A console as the (lower-cased) path's prefix, followed by the end, `/`, `.` or `?`:
-    /// the prefixes ending where such a byte starts (a handful) are looked up, not every
-    /// console compared.
+    /// A console as the (lower-cased) path's prefix, followed by the end, `/`, `.`, `?`, or a
+    /// `-` and a digit (a release's folder as its archive unpacks: `/phpMyAdmin-4.9.0-all-
+    /// languages/`, which scanners' word lists walk version by version): the prefixes ending
+    /// where such a byte starts (a handful) are looked up, not every console compared.
     fn is_admin(&self, lower: &str) -> bool {
-        lower
-            .bytes()
+        let bytes = lower.as_bytes();
+        bytes
+            .iter()
             .enumerate()
-            .filter(|(_, b)| matches!(b, b'/' | b'.' | b'?'))
+            .filter(|&(i, b)| {
+                matches!(b, b'/' | b'.' | b'?')
+                    || (*b == b'-' && bytes.get(i + 1).is_some_and(u8::is_ascii_digit))
+            })
             .map(|(i, _)| i)
             .chain(std::iter::once(lower.len()))
             .any(|end| self.admin.contains(&lower[..end]))

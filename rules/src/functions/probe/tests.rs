@@ -388,6 +388,24 @@ fn probes_are_classified() {
         probe_class("//phpMyAdmin/index.php", None, None),
         Some("admin-interface")
     );
+    // A release's folder as its archive unpacks (heldout140: 61 of them in 30 seconds).
+    for path in [
+        "/phpMyAdmin-2.6.0-alpha2/",
+        "/phpmyadmin-4.9.0-all-languages/index.php",
+    ] {
+        assert_eq!(
+            probe_class(path, None, None),
+            Some("admin-interface"),
+            "{path}"
+        );
+    }
+    for path in [
+        "/administration-guide",
+        "/admin-tools/",
+        "/manager-notes.html",
+    ] {
+        assert_eq!(probe_class(path, None, None), None, "{path}");
+    }
     for path in ["//web/.flaskenv", "/app/.env.production", "/.envrc"] {
         assert_eq!(
             probe_class(path, None, None),
