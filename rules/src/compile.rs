@@ -539,7 +539,7 @@ mod tests {
     fn learning_helpers_are_refused_in_sql_and_point_at_the_call() {
         for call in [
             "endpoint_is_new(method, route_template, event_time, 0)",
-            "technology_unserved(host, server_technology(path), status, response_bytes, path)",
+            "technology_unserved(host, server_technology(path), status, response_bytes, path, client_ip)",
         ] {
             let text = format!(
                 "id = \"s\"\ntitle = \"t\"\nseverity = \"low\"\n\

@@ -292,7 +292,7 @@ pub const HELPERS: &[Helper] = &[
     },
     Helper {
         name: super::technology::TECHNOLOGY_UNSERVED,
-        doc: "technology_unserved(host, technology, status, response_bytes, path): a refusal (`refused`) for a technology the host was never seen answering with success, a redirect or server error from a host that answers every such request so, or a success of the one size a host answers every path with (a single-page app's page, or the home page's size); learns from successes; `home-page-products` / `home-page-technologies` as the technology learn the home page's size for that call (SQL filters only: state per rule and task)",
+        doc: "technology_unserved(host, technology, status, response_bytes, path, client_ip): a refusal (`refused`) for a technology the host was never seen answering with success, a redirect or server error from a host that answers every such request so, a `400` of the size that answered three paths from more than one client (the page of a server refusing requests that name no site of its own), or a success of the one size a host answers every path with (a single-page app's page, or the home page's size); learns from successes; `home-page-products` / `home-page-technologies` as the technology learn the home page's size for that call, `other-path-products` / `other-path-technologies` learn only a `400` page (SQL filters only: state per rule and task)",
         sql: Some(|| {
             SqlFunction::Scalar(super::technology::technology_unserved_udf(
                 Default::default(),

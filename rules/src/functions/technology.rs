@@ -221,6 +221,21 @@ fn key(out: &mut String, host: Option<&str>, technology: &str) {
     out.push_str(technology);
 }
 
+/// One answered request, as [`technology_unserved`] reads it.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Reply<'a> {
+    /// The response status.
+    pub status: i64,
+    /// The response size, when known (a rule passes none for an empty answer to a method other
+    /// than `GET`: see [`technology_unserved`]).
+    pub bytes: Option<i64>,
+    /// The request's path (empty when unknown).
+    pub path: &'a str,
+    /// The client's address, when known: a `400` page is learned only from more than one
+    /// client ([`REFUSAL_PATHS`]).
+    pub client: Option<&'a str>,
+}
+
 /// Whether a request for `technology` on `host`, answered `status`, asks for a technology that
 /// host never served, learning as it goes: a success teaches that the host runs it; a refusal
 /// (`refused`: 403, 404, 410, 418, 444) for one it was never seen serving is `true`; so is a
@@ -236,14 +251,18 @@ pub fn technology_unserved(
     scratch: &mut String,
     host: Option<&str>,
     technology: &str,
-    status: i64,
-    bytes: Option<i64>,
-    path: &str,
+    reply: Reply<'_>,
 ) -> bool {
+    let Reply {
+        status,
+        bytes,
+        path,
+        client,
+    } = reply;
     let answer = answer(status, technology);
     if technology == OTHER_PATH_PRODUCTS || technology == OTHER_PATH_TECHNOLOGIES {
         if let Some(bytes) = bytes.filter(|_| status == 400) {
-            refusal_page(learner, scratch, host, technology, bytes, path);
+            refusal_page(learner, scratch, host, technology, bytes, path, client);
         }
         return false;
     }
@@ -252,7 +271,7 @@ pub fn technology_unserved(
             learn_home(learner, scratch, host, technology, bytes);
         }
         if let Some(bytes) = bytes.filter(|_| status == 400) {
-            refusal_page(learner, scratch, host, technology, bytes, path);
+            refusal_page(learner, scratch, host, technology, bytes, path, client);
         }
         home_errors(learner, scratch, host, technology, status, answer);
         return false;
@@ -263,7 +282,7 @@ pub fn technology_unserved(
     // The host's page for requests naming no site of its own: a refusal, whatever the host
     // serves to those naming it.
     if let Some(bytes) = bytes.filter(|_| status == 400) {
-        if refusal_page(learner, scratch, host, technology, bytes, path) {
+        if refusal_page(learner, scratch, host, technology, bytes, path, client) {
             key(scratch, host, technology);
             return !learner.knows(scratch);
         }
@@ -308,7 +327,7 @@ pub fn technology_unserved(
     }
 }
 
-/// `technology_unserved(host, technology, status, response_bytes, path)`, answering from
+/// `technology_unserved(host, technology, status, response_bytes, path, client_ip)`, answering from
 /// `learner`: stateful (volatile), so every task gets its own instance bound to its own learner.
 /// Null technology or status is null; a null host is the unnamed site; a null size is unknown, a
 /// null path empty.
@@ -321,6 +340,7 @@ pub fn technology_unserved_udf(learner: Arc<Mutex<EndpointLearner>>) -> ScalarUD
             DataType::Int64,
             DataType::Int64,
             DataType::Utf8,
+            DataType::Utf8,
         ],
         DataType::Boolean,
         Volatility::Volatile,
@@ -331,8 +351,9 @@ pub fn technology_unserved_udf(learner: Arc<Mutex<EndpointLearner>>) -> ScalarUD
             let status = arrow::compute::cast(&arrays[2], &DataType::Int64)?;
             let bytes = arrow::compute::cast(&arrays[3], &DataType::Int64)?;
             let path = arrow::compute::cast(&arrays[4], &DataType::Utf8)?;
+            let client = arrow::compute::cast(&arrays[5], &DataType::Utf8)?;
             let (host, tech) = (host.as_string::<i32>(), tech.as_string::<i32>());
-            let path = path.as_string::<i32>();
+            let (path, client) = (path.as_string::<i32>(), client.as_string::<i32>());
             let status = status.as_primitive::<Int64Type>();
             let bytes = bytes.as_primitive::<Int64Type>();
             let mut l = EndpointLearner::lock(&learner)?;
@@ -343,14 +364,18 @@ pub fn technology_unserved_udf(learner: Arc<Mutex<EndpointLearner>>) -> ScalarUD
                         return None;
                     }
                     let h = host.is_valid(i).then(|| host.value(i));
+                    let reply = Reply {
+                        status: status.value(i),
+                        bytes: bytes.is_valid(i).then(|| bytes.value(i)),
+                        path: if path.is_valid(i) { path.value(i) } else { "" },
+                        client: client.is_valid(i).then(|| client.value(i)),
+                    };
                     Some(technology_unserved(
                         &mut l,
                         &mut scratch,
                         h,
                         tech.value(i),
-                        status.value(i),
-                        bytes.is_valid(i).then(|| bytes.value(i)),
-                        if path.is_valid(i) { path.value(i) } else { "" },
+                        reply,
                     ))
                 })
                 .collect();

@@ -4,26 +4,45 @@
 //! name and are served. For `technology_unserved`, such a `400` says what a `404` says: not
 //! here.
 
-use super::{host_key, EndpointLearner};
+use super::{host_key, EndpointLearner, MAX_HOMES};
 
 /// A host that answered this many different paths (server code, products' endpoints, its home
-/// page) with a `400` of one same size answers every request naming no site of its own so: from
-/// then on a `400` of that size for a technology or product the host never served is a refusal,
-/// whatever the host serves to the requests naming it (its successes are not the refusal
-/// page's business).
+/// page) with a `400` of one same size, not all to one client, answers every request naming no
+/// site of its own so: from then on a `400` of that size for a technology or product the host
+/// never served with success is a refusal, whatever the host serves to the requests naming it
+/// (its successes are not the refusal page's business). One client's paths alone do not teach
+/// it: nginx answers a visitor whose cookies outgrew its header buffers `400 Request Header Or
+/// Cookie Too Large`, of one size, on every page that visitor asks, old bookmarks too.
 pub const REFUSAL_PATHS: i64 = 3;
 
 /// The learner's key prefix, per host and kind, of a `400` size's tally of the different paths
-/// it answered (at most [`REFUSAL_PATHS`] paths are kept under it).
+/// it answered (at most [`REFUSAL_PATHS`] paths are kept under it); under it, `FIRST` and the
+/// address of the client that asked the first path, and `OTHER` once another client asked.
 const REFUSAL: &str = "\u{1}refusal\u{1}";
+const FIRST: &str = "\u{1}first\u{1}";
+const OTHER: &str = "\u{1}other\u{1}";
 
-/// Path bytes kept in a refusal key (longer paths are cut: a cut path is still one path).
+/// The learner's keys of how many `400` sizes a host has tallies for (per kind), and of how
+/// many hosts have any (per kind, no host).
+const REFUSAL_SIZES: &str = "\u{1}refusalsizes\u{1}";
+const REFUSAL_HOSTS: &str = "\u{1}refusalhosts\u{1}";
+
+/// `400` sizes tallied per host and kind: a server's refusal page has one size (two, compressed
+/// and not); a host answering every request with a `400` of another size (a page echoing the
+/// path) adds no keys past these.
+const MAX_SIZES: i64 = 4;
+
+/// Path and address bytes kept in a refusal key (longer ones are cut: a cut path is still one
+/// path).
 const MAX_PATH: usize = 256;
 
-/// Learns a `400` of `bytes` answering `path` on `host` (in the tally of the kind of
-/// `technology`: each of the rule's two calls sees its own rows in record order) and answers
+/// Learns a `400` of `bytes` answering `path` for `client` on `host` (in the tally of the kind
+/// of `technology`: each of the rule's two calls sees its own rows in record order) and answers
 /// whether that size is the host's refusal page: it answered [`REFUSAL_PATHS`] different paths
-/// (any case). At most that many path keys per host, kind and size.
+/// (any case), not all to one client. Bounded: at most that many path keys per host, kind and
+/// size, [`MAX_SIZES`] sizes per host and kind, and the first [`MAX_HOMES`] hosts per kind (a
+/// flood of `400`s under ever new `Host` names cannot push what the task learned of real hosts
+/// out of its learner).
 pub(super) fn refusal_page(
     learner: &mut EndpointLearner,
     scratch: &mut String,
@@ -31,23 +50,101 @@ pub(super) fn refusal_page(
     technology: &str,
     bytes: i64,
     path: &str,
+    client: Option<&str>,
 ) -> bool {
     size_key(scratch, host, technology, bytes);
-    if learner.count(scratch) >= REFUSAL_PATHS {
+    let paths = learner.count(scratch);
+    if paths >= REFUSAL_PATHS {
+        size_key(scratch, host, technology, bytes);
+        scratch.push_str(OTHER);
+        if learner.knows(scratch) {
+            return true;
+        }
+        // Three paths, all one client's: the page is the host's once another client meets it.
+        if is_first(learner, scratch, host, technology, bytes, client) {
+            return false;
+        }
+        size_key(scratch, host, technology, bytes);
+        scratch.push_str(OTHER);
+        learner.remember(scratch);
         return true;
     }
+    if paths == 0 && !admit_size(learner, scratch, host, technology) {
+        return false;
+    }
+    size_key(scratch, host, technology, bytes);
     scratch.push('\0');
-    scratch.extend(
-        path[..path.floor_char_boundary(MAX_PATH)]
-            .chars()
-            .map(|c| c.to_ascii_lowercase()),
-    );
+    push_cut(scratch, path);
     if learner.knows(scratch) {
         return false;
     }
     learner.remember(scratch);
+    if paths == 0 {
+        size_key(scratch, host, technology, bytes);
+        scratch.push_str(FIRST);
+        push_cut(scratch, client.unwrap_or(""));
+        learner.remember(scratch);
+    } else if !is_first(learner, scratch, host, technology, bytes, client) {
+        size_key(scratch, host, technology, bytes);
+        scratch.push_str(OTHER);
+        learner.remember(scratch);
+    }
     size_key(scratch, host, technology, bytes);
-    learner.tally(scratch) >= REFUSAL_PATHS
+    if learner.tally(scratch) < REFUSAL_PATHS {
+        return false;
+    }
+    size_key(scratch, host, technology, bytes);
+    scratch.push_str(OTHER);
+    learner.knows(scratch)
+}
+
+/// Whether `client` asked the first path a `400` of `bytes` answered on `host`.
+fn is_first(
+    learner: &EndpointLearner,
+    scratch: &mut String,
+    host: Option<&str>,
+    technology: &str,
+    bytes: i64,
+    client: Option<&str>,
+) -> bool {
+    size_key(scratch, host, technology, bytes);
+    scratch.push_str(FIRST);
+    push_cut(scratch, client.unwrap_or(""));
+    learner.knows(scratch)
+}
+
+/// Whether a new `400` size may be tallied on `host` (fewer than [`MAX_SIZES`] there, and the
+/// host among the first [`MAX_HOMES`] with any), counting it if so.
+fn admit_size(
+    learner: &mut EndpointLearner,
+    scratch: &mut String,
+    host: Option<&str>,
+    technology: &str,
+) -> bool {
+    host_key(scratch, host, REFUSAL_SIZES, technology);
+    let sizes = learner.count(scratch);
+    if sizes >= MAX_SIZES {
+        return false;
+    }
+    if sizes == 0 {
+        host_key(scratch, None, REFUSAL_HOSTS, technology);
+        if learner.count(scratch) >= MAX_HOMES {
+            return false;
+        }
+        learner.tally(scratch);
+    }
+    host_key(scratch, host, REFUSAL_SIZES, technology);
+    learner.tally(scratch);
+    true
+}
+
+/// Appends `text`, cut to [`MAX_PATH`] bytes and lower-cased, to `scratch`.
+fn push_cut(scratch: &mut String, text: &str) {
+    scratch.extend(
+        text[..text.floor_char_boundary(MAX_PATH)]
+            .chars()
+            .map(|c| c.to_ascii_lowercase()),
+    );
 }
 
 /// Writes the key of the tally of paths a `400` of `bytes` answered into `scratch`.
@@ -61,28 +158,135 @@ fn size_key(scratch: &mut String, host: Option<&str>, technology: &str, bytes: i
 mod tests {
     use super::*;
 
-    #[test]
-    fn three_paths_answered_with_one_400_make_it_the_refusal_page() {
-        let mut learner = EndpointLearner::default();
+    fn refused(
+        learner: &mut EndpointLearner,
+        host: &str,
+        bytes: i64,
+        path: &str,
+        client: &str,
+    ) -> bool {
         let mut scratch = String::new();
-        let mut refused = |learner: &mut EndpointLearner, host: &str, bytes: i64, path: &str| {
-            refusal_page(learner, &mut scratch, Some(host), "php", bytes, path)
-        };
+        refusal_page(
+            learner,
+            &mut scratch,
+            Some(host),
+            "php",
+            bytes,
+            path,
+            Some(client),
+        )
+    }
+
+    #[test]
+    fn three_paths_answered_with_one_400_to_several_clients_make_it_the_refusal_page() {
+        let mut learner = EndpointLearner::default();
         let django = "198.51.100.7";
-        assert!(!refused(&mut learner, django, 154, "/"));
-        assert!(!refused(&mut learner, django, 154, "/modules.php"));
+        assert!(!refused(&mut learner, django, 154, "/", "203.0.113.1"));
+        assert!(!refused(
+            &mut learner,
+            django,
+            154,
+            "/modules.php",
+            "203.0.113.2"
+        ));
         // The same path again (any case) is still two paths.
-        assert!(!refused(&mut learner, django, 154, "/MODULES.php"));
+        assert!(!refused(
+            &mut learner,
+            django,
+            154,
+            "/MODULES.php",
+            "203.0.113.3"
+        ));
         // Another size is another page.
-        assert!(!refused(&mut learner, django, 657, "/system_api.php"));
-        assert!(refused(&mut learner, django, 154, "/system_api.php"));
-        assert!(refused(&mut learner, django, 154, "/modules.php"));
+        assert!(!refused(
+            &mut learner,
+            django,
+            657,
+            "/system_api.php",
+            "203.0.113.4"
+        ));
+        assert!(refused(
+            &mut learner,
+            django,
+            154,
+            "/system_api.php",
+            "203.0.113.4"
+        ));
+        assert!(refused(
+            &mut learner,
+            django,
+            154,
+            "/modules.php",
+            "203.0.113.1"
+        ));
         // Another host learns its own.
-        assert!(!refused(&mut learner, "shop.example", 154, "/a.php"));
+        assert!(!refused(
+            &mut learner,
+            "shop.example",
+            154,
+            "/a.php",
+            "203.0.113.5"
+        ));
         let keys = learner.len();
         for i in 0..100 {
-            assert!(refused(&mut learner, django, 154, &format!("/p{i}.php")));
+            let path = format!("/p{i}.php");
+            assert!(refused(&mut learner, django, 154, &path, "203.0.113.9"));
         }
         assert_eq!(learner.len(), keys, "no path is kept past the tally");
+    }
+
+    #[test]
+    fn one_clients_400s_do_not_teach_the_page_until_another_client_meets_it() {
+        // nginx's `400 Request Header Or Cookie Too Large`: one visitor, every page.
+        let mut learner = EndpointLearner::default();
+        let shop = "shop.example";
+        let visitor = "192.0.2.7";
+        for path in ["/", "/products", "/cart", "/account", "/download.php"] {
+            assert!(!refused(&mut learner, shop, 264, path, visitor), "{path}");
+        }
+        assert!(!refused(&mut learner, shop, 264, "/invoice.php", visitor));
+        assert!(refused(
+            &mut learner,
+            shop,
+            264,
+            "/wp-login.php",
+            "198.51.100.9"
+        ));
+        assert!(refused(&mut learner, shop, 264, "/invoice.php", visitor));
+    }
+
+    #[test]
+    fn sizes_and_hosts_are_bounded() {
+        let mut learner = EndpointLearner::default();
+        // A page echoing the path: a size per request.
+        for i in 0..100 {
+            let path = format!("/x{i}");
+            assert!(!refused(
+                &mut learner,
+                "echo.example",
+                150 + i,
+                &path,
+                "203.0.113.1"
+            ));
+        }
+        let keys = learner.len();
+        assert!(keys < 40, "{keys} keys");
+        // A flood of `Host` names.
+        for i in 0..MAX_HOMES + 100 {
+            let host = format!("h{i}.scan.example");
+            refused(&mut learner, &host, 154, "/", "203.0.113.2");
+        }
+        let late = "late.example";
+        for (path, client) in [
+            ("/", "198.51.100.1"),
+            ("/a", "198.51.100.2"),
+            ("/b", "198.51.100.3"),
+        ] {
+            assert!(!refused(&mut learner, late, 154, path, client), "{path}");
+        }
+        assert!(
+            !refused(&mut learner, late, 154, "/c.php", "198.51.100.4"),
+            "past the hosts' bound"
+        );
     }
 }

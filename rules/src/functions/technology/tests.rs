@@ -5,7 +5,12 @@ fn site() -> impl FnMut(Option<&str>, &str, i64) -> bool {
     let mut learner = EndpointLearner::default();
     let mut scratch = String::new();
     move |host, tech, status| {
-        technology_unserved(&mut learner, &mut scratch, host, tech, status, None, "/")
+        let reply = Reply {
+            status,
+            path: "/",
+            ..Reply::default()
+        };
+        technology_unserved(&mut learner, &mut scratch, host, tech, reply)
     }
 }
 
@@ -237,7 +242,13 @@ fn a_host_answering_everything_with_one_page_has_that_page_read_as_a_refusal() {
     let mut learner = EndpointLearner::default();
     let mut scratch = String::new();
     let mut unserved = |host, tech, status, bytes, path| {
-        technology_unserved(&mut learner, &mut scratch, host, tech, status, bytes, path)
+        let reply = Reply {
+            status,
+            bytes,
+            path,
+            client: None,
+        };
+        technology_unserved(&mut learner, &mut scratch, host, tech, reply)
     };
     let spa = Some("app.example");
     for (tech, status, bytes, path, want, why) in [
@@ -407,15 +418,13 @@ fn a_host_answering_everything_with_nothing_has_that_answer_read_as_a_refusal() 
     let mut learner = EndpointLearner::default();
     let mut scratch = String::new();
     let mut unserved = |host, tech, bytes, path| {
-        technology_unserved(
-            &mut learner,
-            &mut scratch,
-            host,
-            tech,
-            200,
-            Some(bytes),
+        let reply = Reply {
+            status: 200,
+            bytes: Some(bytes),
             path,
-        )
+            client: None,
+        };
+        technology_unserved(&mut learner, &mut scratch, host, tech, reply)
     };
     let honeypot = Some("203.0.113.7");
     for (tech, path, want, why) in [
@@ -463,9 +472,12 @@ fn a_host_answering_everything_with_nothing_has_that_answer_read_as_a_refusal() 
                 &mut scratch,
                 Some("hooks.example"),
                 "php",
-                204,
-                Some(0),
-                path
+                Reply {
+                    status: 204,
+                    bytes: Some(0),
+                    path,
+                    client: None,
+                }
             ),
             "{path}: a 204 has nothing to send"
         );
