@@ -98,22 +98,19 @@ impl Lists {
             })
     }
 
-    /// A console as the (lower-cased) path's prefix, followed by the end, `/`, `.`, `?`, or a
-    /// `-` and a digit (a release's folder as its archive unpacks: `/phpMyAdmin-4.9.0-all-
-    /// languages/`, which scanners' word lists walk version by version): the prefixes ending
-    /// where such a byte starts (a handful) are looked up, not every console compared.
+    /// A console as the (lower-cased) path's prefix, followed by the end, `/`, `.` or `?`:
+    /// the prefixes ending where such a byte starts (a handful) are looked up, not every
+    /// console compared. Or a release folder of a console shipped as an archive
+    /// ([`release_folder`]).
     fn is_admin(&self, lower: &str) -> bool {
-        let bytes = lower.as_bytes();
-        bytes
-            .iter()
+        lower
+            .bytes()
             .enumerate()
-            .filter(|&(i, b)| {
-                matches!(b, b'/' | b'.' | b'?')
-                    || (*b == b'-' && bytes.get(i + 1).is_some_and(u8::is_ascii_digit))
-            })
+            .filter(|(_, b)| matches!(b, b'/' | b'.' | b'?'))
             .map(|(i, _)| i)
             .chain(std::iter::once(lower.len()))
             .any(|end| self.admin.contains(&lower[..end]))
+            || release_folder(lower)
     }
 
     /// A sensitive multi-segment path at the end of the (lower-cased) path or as a directory
@@ -125,6 +122,24 @@ impl Lists {
                 .find_overlapping_iter(lower)
                 .any(|m| matches!(lower.as_bytes().get(m.end()), None | Some(b'/')))
     }
+}
+
+/// Consoles shipped as an archive that unpacks into a folder named with its release
+/// (`phpMyAdmin-4.9.0-all-languages/`), which admins keep or rename (`phpmyadmin4.8.5/`) and
+/// scanners' word lists walk version by version (heldout140: 61 of them in 30 seconds).
+const RELEASE_NAMED: &[&str] = &["/phpmyadmin"];
+
+/// Whether the (lower-cased) path is inside a release folder of a [`RELEASE_NAMED`] console:
+/// its name, then a version (a digit, after a `-` or `_` or not), then a folder (`/`). Only
+/// those: `/manager-2/` (WordPress' second page of that name), `/admin-2fa/` and
+/// `/admin-2024-report.pdf` are a site's own.
+fn release_folder(lower: &str) -> bool {
+    RELEASE_NAMED.iter().any(|name| {
+        lower.strip_prefix(name).is_some_and(|rest| {
+            let rest = rest.strip_prefix(['-', '_']).unwrap_or(rest);
+            rest.starts_with(|c: char| c.is_ascii_digit()) && rest.contains('/')
+        })
+    })
 }
 
 /// Builds the lists now (see [`crate::functions::prepare_lists`]).
