@@ -24,6 +24,7 @@ mod quality_real;
 mod quality_rereads;
 mod quality_small_hosts;
 mod quality_stop69;
+mod quality_stop70;
 mod quality_veins;
 mod receiver;
 mod rule_eval;

@@ -56,13 +56,14 @@ fn owners_setting_up_their_servers_stay_quiet() {
 /// 32 since stop 64: a Tomcat manager probe answered with the home page's size (the home page's
 /// size is the page for every path from the first probe).
 /// 33 since stop 66: a DNS-over-HTTPS open-resolver probe (`/dns-query`, a known endpoint).
+/// 36 since stop 70: Solr's admin pages answered with the host's `400` page.
 #[test]
 fn a_set_of_committed_nginx_logs_is_named() {
     assert_corpus(
         "heldout33",
         "labels.jsonl",
         40,
-        33,
+        36,
         &BenignHits { max: 0, rules: &[] },
         &[
             ("lenonay.log", "admin-console-probing"),
@@ -215,13 +216,14 @@ fn a_set_of_rotated_logs_is_named_and_its_visitors_stay_quiet() {
 /// outside HTTP's registry (`non-http-request`).
 /// Since stop 62 48 of them: one more research scanner describing itself as cloud or internet
 /// mapping.
+/// 49 since stop 70: GoAhead's `/goform/formSysCmd` answered with the host's `400` page.
 #[test]
 fn a_set_of_rotated_logs_with_device_exploits_is_named() {
     assert_corpus(
         "heldout40",
         "labels.jsonl",
         51,
-        48,
+        49,
         &BenignHits {
             max: 2,
             rules: &["non-http-request"],

@@ -94,13 +94,14 @@ fn a_moodle_and_small_backends_are_named() {
 /// built from heldout114 and 122). Missed: single probes answered 502 while
 /// the backend was down (ZTE's `web_shell_cmd.gch`, `/HNAP1/`, RD Web, `POST /wsman`),
 /// `/cgi-bin/luci` and DrayTek's `mainfunction.cgi` abandoned by the client (499).
+/// 142 since stop 70: ZTE's `/web_shell_cmd.gch` posted to a host answering 502 (a device's page).
 #[test]
 fn a_family_sites_early_pages_and_three_backends_are_named() {
     assert_corpus(
         "heldout123",
         "labels.jsonl",
         162,
-        140,
+        142,
         &BenignHits::NONE,
         &[
             ("familycopy123.log", "unserved-technology-probe"),
@@ -178,13 +179,15 @@ fn a_chinese_mail_backend_and_a_dessert_shop_are_named() {
 /// over four addresses with the misspelled agent `Mozlila`, `probing-attack-tools`). Missed:
 /// DNS-over-HTTPS resolver probes answered 400 by Django's host check, `/.htaccess` answered
 /// with the catch-all page.
+/// 44 since stop 70: DNS-over-HTTPS probes met by the Django server's `400` page for requests by
+/// address (`REFUSAL_PATHS`).
 #[test]
 fn a_django_panels_quiet_night_is_named() {
     assert_corpus(
         "heldout127",
         "labels.jsonl",
         48,
-        42,
+        44,
         &BenignHits {
             max: 4,
             rules: &["probing-attack-tools"],
