@@ -257,22 +257,18 @@ pub fn technology_unserved(
         status,
         bytes,
         path,
-        client,
+        ..
     } = reply;
     let answer = answer(status, technology);
     if technology == OTHER_PATH_PRODUCTS || technology == OTHER_PATH_TECHNOLOGIES {
-        if let Some(bytes) = bytes.filter(|_| status == 400) {
-            refusal_page(learner, scratch, host, technology, bytes, path, client);
-        }
+        refusal_page(learner, scratch, host, technology, reply);
         return false;
     }
     if technology == HOME_PAGE_PRODUCTS || technology == HOME_PAGE_TECHNOLOGIES {
         if let Some(bytes) = bytes.filter(|_| answer == Answer::Served && status != 304) {
             learn_home(learner, scratch, host, technology, bytes);
         }
-        if let Some(bytes) = bytes.filter(|_| status == 400) {
-            refusal_page(learner, scratch, host, technology, bytes, path, client);
-        }
+        refusal_page(learner, scratch, host, technology, reply);
         home_errors(learner, scratch, host, technology, status, answer);
         return false;
     }
@@ -281,11 +277,9 @@ pub fn technology_unserved(
     }
     // The host's page for requests naming no site of its own: a refusal, whatever the host
     // serves to those naming it.
-    if let Some(bytes) = bytes.filter(|_| status == 400) {
-        if refusal_page(learner, scratch, host, technology, bytes, path, client) {
-            key(scratch, host, technology);
-            return !learner.knows(scratch);
-        }
+    if refusal_page(learner, scratch, host, technology, reply) {
+        key(scratch, host, technology);
+        return !learner.knows(scratch);
     }
     if answer == Answer::Served && status != 304 {
         match bytes {

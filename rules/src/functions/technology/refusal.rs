@@ -4,7 +4,7 @@
 //! name and are served. For `technology_unserved`, such a `400` says what a `404` says: not
 //! here.
 
-use super::{host_key, EndpointLearner, MAX_HOMES};
+use super::{host_key, EndpointLearner, Reply, MAX_HOMES};
 
 /// A host that answered this many different paths (server code, products' endpoints, its home
 /// page) with a `400` of one same size, not all to one client, answers every request naming no
@@ -36,9 +36,10 @@ const MAX_SIZES: i64 = 4;
 /// path).
 const MAX_PATH: usize = 256;
 
-/// Learns a `400` of `bytes` answering `path` for `client` on `host` (in the tally of the kind
-/// of `technology`: each of the rule's two calls sees its own rows in record order) and answers
-/// whether that size is the host's refusal page: it answered [`REFUSAL_PATHS`] different paths
+/// Learns a `400` answering a request on `host` (its size, path and client: in the tally of
+/// the kind of `technology`, each of the rule's two calls seeing its own rows in record order)
+/// and answers whether that size is the host's refusal page (any other answer, or a `400` of
+/// unknown size, is `false` and learns nothing): it answered [`REFUSAL_PATHS`] different paths
 /// (any case), not all to one client. Bounded: at most that many path keys per host, kind and
 /// size, [`MAX_SIZES`] sizes per host and kind, and the first [`MAX_HOMES`] hosts per kind (a
 /// flood of `400`s under ever new `Host` names cannot push what the task learned of real hosts
@@ -48,10 +49,12 @@ pub(super) fn refusal_page(
     scratch: &mut String,
     host: Option<&str>,
     technology: &str,
-    bytes: i64,
-    path: &str,
-    client: Option<&str>,
+    reply: Reply<'_>,
 ) -> bool {
+    let Some(bytes) = reply.bytes.filter(|_| reply.status == 400) else {
+        return false;
+    };
+    let (path, client) = (reply.path, reply.client);
     size_key(scratch, host, technology, bytes);
     let paths = learner.count(scratch);
     if paths >= REFUSAL_PATHS {
@@ -158,6 +161,7 @@ fn size_key(scratch: &mut String, host: Option<&str>, technology: &str, bytes: i
 mod tests {
     use super::*;
 
+    /// A `400` of `bytes` for `path` asked by `client` on `host`: whether it is the refusal page.
     fn refused(
         learner: &mut EndpointLearner,
         host: &str,
@@ -165,74 +169,64 @@ mod tests {
         path: &str,
         client: &str,
     ) -> bool {
-        let mut scratch = String::new();
-        refusal_page(
-            learner,
-            &mut scratch,
-            Some(host),
-            "php",
-            bytes,
+        let reply = Reply {
+            status: 400,
+            bytes: Some(bytes),
             path,
-            Some(client),
-        )
+            client: Some(client),
+        };
+        refusal_page(learner, &mut String::new(), Some(host), "php", reply)
     }
 
     #[test]
     fn three_paths_answered_with_one_400_to_several_clients_make_it_the_refusal_page() {
         let mut learner = EndpointLearner::default();
         let django = "198.51.100.7";
-        assert!(!refused(&mut learner, django, 154, "/", "203.0.113.1"));
-        assert!(!refused(
-            &mut learner,
-            django,
-            154,
-            "/modules.php",
-            "203.0.113.2"
-        ));
-        // The same path again (any case) is still two paths.
-        assert!(!refused(
-            &mut learner,
-            django,
-            154,
-            "/MODULES.php",
-            "203.0.113.3"
-        ));
-        // Another size is another page.
-        assert!(!refused(
-            &mut learner,
-            django,
-            657,
-            "/system_api.php",
-            "203.0.113.4"
-        ));
-        assert!(refused(
-            &mut learner,
-            django,
-            154,
-            "/system_api.php",
-            "203.0.113.4"
-        ));
-        assert!(refused(
-            &mut learner,
-            django,
-            154,
-            "/modules.php",
-            "203.0.113.1"
-        ));
-        // Another host learns its own.
-        assert!(!refused(
-            &mut learner,
-            "shop.example",
-            154,
-            "/a.php",
-            "203.0.113.5"
-        ));
+        for (bytes, path, client, want, why) in [
+            (154, "/", "203.0.113.1", false, "the first path"),
+            (154, "/modules.php", "203.0.113.2", false, "a second"),
+            (
+                154,
+                "/MODULES.php",
+                "203.0.113.3",
+                false,
+                "the same path in capitals",
+            ),
+            (657, "/system_api.php", "203.0.113.4", false, "another size"),
+            (154, "/system_api.php", "203.0.113.4", true, "a third path"),
+            (
+                154,
+                "/modules.php",
+                "203.0.113.1",
+                true,
+                "then every 400 of that size",
+            ),
+        ] {
+            assert_eq!(
+                refused(&mut learner, django, bytes, path, client),
+                want,
+                "{path}: {why}"
+            );
+        }
+        assert!(
+            !refused(&mut learner, "shop.example", 154, "/a.php", "203.0.113.5"),
+            "another host learns its own"
+        );
         let keys = learner.len();
         for i in 0..100 {
             let path = format!("/p{i}.php");
             assert!(refused(&mut learner, django, 154, &path, "203.0.113.9"));
         }
         assert_eq!(learner.len(), keys, "no path is kept past the tally");
+        let other = Reply {
+            status: 404,
+            bytes: Some(154),
+            ..Reply::default()
+        };
+        assert!(
+            !refusal_page(&mut learner, &mut String::new(), Some(django), "php", other),
+            "a 404 is no 400 page"
+        );
     }
 
     #[test]
