@@ -122,10 +122,6 @@ const WHOLE_WINDOW: &[&str] = &[
     // Joins each address with the others sharing its agent: its filter keeps requests for CMS
     // login pages only.
     "login-page-sweep",
-    // Lists the addresses and folders (array_agg DISTINCT): its filter keeps refused `GET`s of
-    // files no page linked, not assets nor declared crawlers'. Over 12 hours that is a scanned
-    // site's misses; the window's rows count towards the task's state limits.
-    "distributed-file-sweep",
 ];
 
 fn compare(sliding: bool, seed: u64) {

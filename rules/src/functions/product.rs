@@ -190,11 +190,11 @@ pub const DEVICE_PAGES: &[(&str, &str)] = &[
     // The back-ends that `admin-console-probing`'s `device_regex` names (there, anywhere in
     // the path; here, at the root), which botnets' exploits and credential grabs ask every
     // address for: D-Link's HNAP (CrowdSec's CVE-2019-8318 names `/HNAP1/` exactly, not
-    // `/HNAP1` nor `/hnap1/`), GPON routers' forms,
-    // Huawei HG532's upgrade service (CVE-2017-17215), ZynOS' configuration dump, D-Link
-    // cameras' user list, DrayTek Vigor's CGI (CVE-2020-8515), ZTE's command page. A
-    // single-page app's catch-all page or a proxy whose application is down answered them in
-    // held-out sets (heldout123, 139).
+    // `/HNAP1` nor `/hnap1/`), GPON routers' forms, Huawei HG532's upgrade service
+    // (CVE-2017-17215), ZynOS' configuration dump, D-Link cameras' user list, DrayTek Vigor's
+    // CGI (CVE-2020-8515), ZTE's command page. A single-page app's catch-all page or a proxy
+    // whose application is down answered them in held-out sets (heldout123, 139). A unit test
+    // checks that every `device_regex` back-end is here.
     ("/hnap1", "d-link-hnap-device"),
     ("/gponform", "gpon-device"),
     ("/ctrlt/deviceupgrade_1", "huawei-hg532-device"),

@@ -241,11 +241,10 @@ pub struct Reply<'a> {
 /// (`refused`: 403, 404, 410, 418, 444) for one it was never seen serving is `true`; so is a
 /// redirect, a 400 or a server error from a host that answers everything so ([`SILENT_HOST`]);
 /// so is a `400` of the size the host answers every request naming no site of its own with
-/// ([`REFUSAL_PATHS`]); so is a success of the size the host answers everything with ([`CATCH_ALL_PATHS`]; `bytes`
-/// is the response size and `path` the request's path: unknown or small non-empty sizes never
-/// count, an empty answer does);
-/// anything else is `false`. `scratch` holds the key (one buffer for a whole batch, not an
-/// allocation per row).
+/// ([`REFUSAL_PATHS`]); so is a success of the size the host answers everything with
+/// ([`CATCH_ALL_PATHS`]; `bytes` is the response size and `path` the request's path: unknown or
+/// small non-empty sizes never count, an empty answer does); anything else is `false`.
+/// `scratch` holds the key (one buffer for a whole batch, not an allocation per row).
 pub fn technology_unserved(
     learner: &mut EndpointLearner,
     scratch: &mut String,
@@ -321,10 +320,10 @@ pub fn technology_unserved(
     }
 }
 
-/// `technology_unserved(host, technology, status, response_bytes, path, client_ip)`, answering from
-/// `learner`: stateful (volatile), so every task gets its own instance bound to its own learner.
-/// Null technology or status is null; a null host is the unnamed site; a null size is unknown, a
-/// null path empty.
+/// `technology_unserved(host, technology, status, response_bytes, path, client_ip)`, answering
+/// from `learner`: stateful (volatile), so every task gets its own instance bound to its own
+/// learner. Null technology or status is null; a null host is the unnamed site; a null size is
+/// unknown, a null path empty, a null client one client.
 pub fn technology_unserved_udf(learner: Arc<Mutex<EndpointLearner>>) -> ScalarUDF {
     create_udf(
         TECHNOLOGY_UNSERVED,
