@@ -47,6 +47,20 @@ pub const TECHNOLOGY_UNSERVED: &str = "technology_unserved";
 /// Host names longer than this are cut (DNS allows 253 bytes; the Host header is the client's).
 const MAX_HOST: usize = 253;
 
+/// Path (and address) bytes kept in a learner's key (longer ones are cut: a scanner's paths
+/// are short, and a cut path is still one path).
+const MAX_PATH: usize = 256;
+
+/// Appends `text` to `out`, cut to `max` bytes (at a character boundary) and lower-cased: the
+/// learner's keys hold hosts, paths and addresses that clients write, of any length and case.
+fn push_lower(out: &mut String, text: &str, max: usize) {
+    out.extend(
+        text[..text.floor_char_boundary(max)]
+            .chars()
+            .map(|c| c.to_ascii_lowercase()),
+    );
+}
+
 /// The server-side technology a path's file extension names: `php` (`.php`, `.php5`, `.phtml`,
 /// `.phar`), `asp`, `aspnet` (`.aspx`, `.axd`, `.ashx`, `.asmx`), `java` (`.jsp`, `.jspx`, and
 /// the Struts/Spring MVC `.do` and `.action`), `cgi` (`.cgi`, `.pl`) or `coldfusion` (`.cfm`,
@@ -212,11 +226,7 @@ fn key(out: &mut String, host: Option<&str>, technology: &str) {
         _ => host,
     };
     out.clear();
-    out.extend(
-        host[..host.floor_char_boundary(MAX_HOST)]
-            .chars()
-            .map(|c| c.to_ascii_lowercase()),
-    );
+    push_lower(out, host, MAX_HOST);
     out.push('\0');
     out.push_str(technology);
 }
@@ -271,14 +281,15 @@ pub fn technology_unserved(
         home_errors(learner, scratch, host, technology, status, answer);
         return false;
     }
-    if answer == Answer::Other {
-        return false;
-    }
     // The host's page for requests naming no site of its own: a refusal, whatever the host
     // serves to those naming it.
-    if refusal_page(learner, scratch, host, technology, reply) {
-        key(scratch, host, technology);
-        return !learner.knows(scratch);
+    let answer = if refusal_page(learner, scratch, host, technology, reply) {
+        Answer::NotThere
+    } else {
+        answer
+    };
+    if answer == Answer::Other {
+        return false;
     }
     if answer == Answer::Served && status != 304 {
         match bytes {

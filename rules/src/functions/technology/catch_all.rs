@@ -3,7 +3,7 @@
 //! names.
 
 use super::EndpointLearner;
-use super::{host_key, key, server_technology};
+use super::{host_key, key, push_lower, server_technology, MAX_PATH};
 
 /// A host that answered this many different paths of code (or of products' endpoints) with
 /// success and one same size answers everything with one page: a single-page app's
@@ -37,10 +37,6 @@ pub(super) fn learn_small(
     scratch.push_str(SMALL);
     learner.remember(scratch);
 }
-
-/// Path bytes kept in a catch-all key (longer paths are cut: a scanner's paths are short, and
-/// a cut path is still one path).
-const MAX_PATH: usize = 256;
 
 /// The learner's key prefix of the sizes a host answered with success: under a host and kind, a
 /// size's tally of the different paths it answered (at most [`CATCH_ALL_PATHS`] paths are kept
@@ -232,11 +228,7 @@ impl Site<'_> {
         let path = resource(path);
         self.scratch.push('\0');
         // Any case: servers that answer every path with one page ignore it too.
-        self.scratch.extend(
-            path[..path.floor_char_boundary(MAX_PATH)]
-                .chars()
-                .map(|c| c.to_ascii_lowercase()),
-        );
+        push_lower(self.scratch, path, MAX_PATH);
         // (`value`, not `count`: an empty page's paths hold the size 0.)
         match self.learner.value(self.scratch) {
             // A path this page did not answer before counts once (at most

@@ -4,7 +4,7 @@
 //! name and are served. For `technology_unserved`, such a `400` says what a `404` says: not
 //! here.
 
-use super::{host_key, EndpointLearner, Reply, MAX_HOMES};
+use super::{host_key, push_lower, EndpointLearner, Reply, MAX_HOMES, MAX_PATH};
 
 /// A host that answered this many different paths (server code, products' endpoints, its home
 /// page) with a `400` of one same size, not all to one client, answers every request naming no
@@ -32,10 +32,6 @@ const REFUSAL_HOSTS: &str = "\u{1}refusalhosts\u{1}";
 /// path) adds no keys past these.
 const MAX_SIZES: i64 = 4;
 
-/// Path and address bytes kept in a refusal key (longer ones are cut: a cut path is still one
-/// path).
-const MAX_PATH: usize = 256;
-
 /// Learns a `400` answering a request on `host` (its size, path and client: in the tally of
 /// the kind of `technology`, each of the rule's two calls seeing its own rows in record order)
 /// and answers whether that size is the host's refusal page (any other answer, or a `400` of
@@ -54,66 +50,54 @@ pub(super) fn refusal_page(
     let Some(bytes) = reply.bytes.filter(|_| reply.status == 400) else {
         return false;
     };
-    let (path, client) = (reply.path, reply.client);
+    let client = reply.client.unwrap_or("");
     size_key(scratch, host, technology, bytes);
     let paths = learner.count(scratch);
-    if paths >= REFUSAL_PATHS {
-        size_key(scratch, host, technology, bytes);
-        scratch.push_str(OTHER);
-        if learner.knows(scratch) {
-            return true;
-        }
-        // Three paths, all one client's: the page is the host's once another client meets it.
-        if is_first(learner, scratch, host, technology, bytes, client) {
+    if paths == 0 {
+        if !admit_size(learner, scratch, host, technology) {
             return false;
         }
         size_key(scratch, host, technology, bytes);
-        scratch.push_str(OTHER);
+    }
+    let base = scratch.len();
+    if paths < REFUSAL_PATHS {
+        sub_key(scratch, base, "\0", reply.path);
+        if learner.knows(scratch) {
+            return false;
+        }
         learner.remember(scratch);
+        sub_key(scratch, base, FIRST, client);
+        if paths == 0 {
+            learner.remember(scratch);
+        } else if !learner.knows(scratch) {
+            sub_key(scratch, base, OTHER, "");
+            learner.remember(scratch);
+        }
+        scratch.truncate(base);
+        if learner.tally(scratch) < REFUSAL_PATHS {
+            return false;
+        }
+    }
+    sub_key(scratch, base, OTHER, "");
+    if learner.knows(scratch) {
         return true;
     }
-    if paths == 0 && !admit_size(learner, scratch, host, technology) {
-        return false;
-    }
-    size_key(scratch, host, technology, bytes);
-    scratch.push('\0');
-    push_cut(scratch, path);
+    // Three paths, all one client's: the page is the host's once another client meets it.
+    sub_key(scratch, base, FIRST, client);
     if learner.knows(scratch) {
         return false;
     }
+    sub_key(scratch, base, OTHER, "");
     learner.remember(scratch);
-    if paths == 0 {
-        size_key(scratch, host, technology, bytes);
-        scratch.push_str(FIRST);
-        push_cut(scratch, client.unwrap_or(""));
-        learner.remember(scratch);
-    } else if !is_first(learner, scratch, host, technology, bytes, client) {
-        size_key(scratch, host, technology, bytes);
-        scratch.push_str(OTHER);
-        learner.remember(scratch);
-    }
-    size_key(scratch, host, technology, bytes);
-    if learner.tally(scratch) < REFUSAL_PATHS {
-        return false;
-    }
-    size_key(scratch, host, technology, bytes);
-    scratch.push_str(OTHER);
-    learner.knows(scratch)
+    true
 }
 
-/// Whether `client` asked the first path a `400` of `bytes` answered on `host`.
-fn is_first(
-    learner: &EndpointLearner,
-    scratch: &mut String,
-    host: Option<&str>,
-    technology: &str,
-    bytes: i64,
-    client: Option<&str>,
-) -> bool {
-    size_key(scratch, host, technology, bytes);
-    scratch.push_str(FIRST);
-    push_cut(scratch, client.unwrap_or(""));
-    learner.knows(scratch)
+/// Writes the key `mark` + `text` (cut and lower-cased) under the size key of `base` bytes
+/// already in `scratch`.
+fn sub_key(scratch: &mut String, base: usize, mark: &str, text: &str) {
+    scratch.truncate(base);
+    scratch.push_str(mark);
+    push_lower(scratch, text, MAX_PATH);
 }
 
 /// Whether a new `400` size may be tallied on `host` (fewer than [`MAX_SIZES`] there, and the
@@ -139,15 +123,6 @@ fn admit_size(
     host_key(scratch, host, REFUSAL_SIZES, technology);
     learner.tally(scratch);
     true
-}
-
-/// Appends `text`, cut to [`MAX_PATH`] bytes and lower-cased, to `scratch`.
-fn push_cut(scratch: &mut String, text: &str) {
-    scratch.extend(
-        text[..text.floor_char_boundary(MAX_PATH)]
-            .chars()
-            .map(|c| c.to_ascii_lowercase()),
-    );
 }
 
 /// Writes the key of the tally of paths a `400` of `bytes` answered into `scratch`.
